@@ -1,0 +1,4 @@
+"""The domain: tables, stock ledger, reservations, availability, order intake.
+
+Imports nothing from connectors/, sync/ or hub/.
+"""

@@ -1,0 +1,95 @@
+"""Alert rows: one open alert per (rule, channel), counted while the condition lasts.
+
+Notification (webhook, mail, log) belongs to sync/; the core only records.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from core.clock import utcnow
+from core.models import Alert, QuarantinedPayload
+from core.types import AlertSeverity, AlertState
+
+RULE_OVERSOLD = "oversold_order"
+RULE_QUARANTINE = "quarantined_payload"
+
+
+def open_alert(
+    session: Session,
+    rule: str,
+    channel_id: int | None,
+    message: str,
+    *,
+    severity: AlertSeverity = AlertSeverity.WARNING,
+    details: dict[str, Any] | None = None,
+) -> Alert:
+    """Open the (rule, channel) alert, or count one more occurrence of the open one."""
+    now = utcnow()
+    alert = _open_alert(session, rule, channel_id)
+    if alert is None:
+        try:
+            with session.begin_nested():
+                alert = Alert(rule=rule, channel_id=channel_id, first_seen=now, count=0)
+                session.add(alert)
+                session.flush()
+        except IntegrityError:
+            # Another transaction opened it first (unique index): count on that one.
+            alert = _open_alert(session, rule, channel_id)
+            assert alert is not None
+    alert.severity = severity
+    alert.message = message
+    alert.details = details
+    alert.last_seen = now
+    alert.count += 1
+    session.add(alert)
+    session.flush()
+    return alert
+
+
+def _open_alert(session: Session, rule: str, channel_id: int | None) -> Alert | None:
+    return session.exec(
+        select(Alert)
+        .where(Alert.rule == rule, Alert.channel_id == channel_id, Alert.state == AlertState.OPEN)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def resolve_alert(session: Session, rule: str, channel_id: int | None) -> Alert | None:
+    alert = _open_alert(session, rule, channel_id)
+    if alert is not None:
+        alert.state = AlertState.RESOLVED
+        alert.resolved_at = utcnow()
+        session.add(alert)
+    return alert
+
+
+def quarantine_payload(
+    session: Session,
+    channel_id: int | None,
+    kind: str,
+    raw: str | bytes,
+    reason: str,
+    *,
+    external_id: str | None = None,
+) -> QuarantinedPayload:
+    """Keep a payload we could not map, verbatim, and raise the quarantine alert."""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    payload = QuarantinedPayload(
+        channel_id=channel_id, kind=kind, external_id=external_id, reason=reason, raw=text
+    )
+    session.add(payload)
+    session.flush()
+    label = f"{kind} {external_id}" if external_id else kind
+    open_alert(
+        session,
+        RULE_QUARANTINE,
+        channel_id,
+        f"quarantined {label}: {reason}",
+        details={"payload_id": payload.id, "kind": kind, "external_id": external_id},
+    )
+    return payload

@@ -1,0 +1,91 @@
+"""Available to sell: what a channel may offer of a SKU (DESIGN.md, "Availability to sell").
+
+free(S, L) = on_hand - reserved over the channel's locations; base = sum(free)
+minus the SKU's safety stock; a bundle's base is the minimum over its
+components of floor(component base / quantity per bundle), minus the bundle's
+own safety stock. The channel's rules then apply once, in order: allocation
+percent (floor), buffer, zero_below, max_quantity; the result is never below 0.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from core.catalog import bundle_recipes
+from core.channels import selling_location_ids
+from core.models import Channel, Sku, StockLevel
+
+
+@dataclass(frozen=True)
+class StockRules:
+    allocation_percent: int = 100
+    buffer: int = 0
+    zero_below: int = 0
+    max_quantity: int | None = None
+
+    @classmethod
+    def from_mapping(cls, rules: Mapping[str, Any] | None) -> StockRules:
+        return cls(**dict(rules or {}))
+
+    def apply(self, base: int) -> int:
+        quantity = max(base, 0) * self.allocation_percent // 100
+        quantity -= self.buffer
+        if quantity < self.zero_below:
+            quantity = 0
+        if self.max_quantity is not None:
+            quantity = min(quantity, self.max_quantity)
+        return max(quantity, 0)
+
+
+def free_by_sku(
+    session: Session, sku_ids: Iterable[int], location_ids: Iterable[int]
+) -> dict[int, int]:
+    """Sum of on_hand - reserved per SKU over the given locations (may be negative)."""
+    ids, locations = list(set(sku_ids)), list(set(location_ids))
+    if not ids or not locations:
+        return {}
+    rows = session.exec(
+        select(StockLevel.sku_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
+        .where(col(StockLevel.sku_id).in_(ids), col(StockLevel.location_id).in_(locations))
+        .group_by(col(StockLevel.sku_id))
+    )
+    return {sku_id: int(free or 0) for sku_id, free in rows}
+
+
+def base_availability(
+    session: Session, sku_ids: Iterable[int], location_ids: Iterable[int]
+) -> dict[int, int]:
+    """Free stock minus safety stock per SKU, bundles resolved, before channel rules."""
+    ids = set(sku_ids)
+    if not ids:
+        return {}
+    recipes = bundle_recipes(session, ids)
+    stocked = (ids - recipes.keys()) | {c for recipe in recipes.values() for c, _ in recipe}
+    locations = list(location_ids)
+    free = free_by_sku(session, stocked, locations)
+    safety = dict(
+        session.exec(
+            select(Sku.id, Sku.safety_stock).where(col(Sku.id).in_(stocked | recipes.keys()))
+        ).all()
+    )
+    base: dict[int, int] = defaultdict(int)
+    for sku_id in stocked:
+        base[sku_id] = max(free.get(sku_id, 0) - (safety.get(sku_id) or 0), 0)
+    result = {sku_id: base[sku_id] for sku_id in ids - recipes.keys()}
+    for bundle_id, recipe in recipes.items():
+        whole_bundles = min(base[component] // per_bundle for component, per_bundle in recipe)
+        result[bundle_id] = max(whole_bundles - (safety.get(bundle_id) or 0), 0)
+    return result
+
+
+def available_to_sell(session: Session, channel: Channel, sku_ids: Iterable[int]) -> dict[int, int]:
+    """What `channel` may offer of each SKU, with its stock rules applied."""
+    rules = StockRules.from_mapping(channel.stock_rules)
+    base = base_availability(session, sku_ids, selling_location_ids(session, channel))
+    return {sku_id: rules.apply(quantity) for sku_id, quantity in base.items()}

@@ -1,0 +1,75 @@
+"""Channel rows: the config mirrored into the database, and where each channel sells from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from core.clock import utcnow
+from core.errors import NotFound
+from core.models import Channel, Location
+from core.types import LocationKind
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    name: str
+    type: str
+    enabled: bool
+    locations: Sequence[str] | None
+    stock_rules: dict[str, Any]
+
+
+def sync_channels(session: Session, specs: Sequence[ChannelSpec]) -> list[Channel]:
+    """Upsert a Channel row per configured channel; channels no longer configured are disabled."""
+    existing = {channel.name: channel for channel in session.exec(select(Channel))}
+    configured = []
+    for spec in specs:
+        channel = existing.pop(spec.name, None) or Channel(name=spec.name, type=spec.type)
+        wanted = {
+            "type": spec.type,
+            "enabled": spec.enabled,
+            "locations": list(spec.locations) if spec.locations is not None else None,
+            "stock_rules": dict(spec.stock_rules),
+        }
+        if channel.id is None or any(getattr(channel, k) != v for k, v in wanted.items()):
+            for key, value in wanted.items():
+                setattr(channel, key, value)
+            channel.updated_at = utcnow()
+            session.add(channel)
+        configured.append(channel)
+    for orphan in existing.values():
+        if orphan.enabled:
+            orphan.enabled = False
+            orphan.updated_at = utcnow()
+            session.add(orphan)
+    session.flush()
+    return configured
+
+
+def channel_by_name(session: Session, name: str) -> Channel:
+    channel = session.exec(select(Channel).where(Channel.name == name)).first()
+    if channel is None:
+        raise NotFound(f"unknown channel {name!r}")
+    return channel
+
+
+def selling_location_ids(session: Session, channel: Channel) -> list[int]:
+    """Ids of the locations the channel sells from, in the channel's order of preference."""
+    if channel.locations is None:
+        rows = session.exec(
+            select(Location.id)
+            .where(Location.kind != LocationKind.CHANNEL_MANAGED)
+            .order_by(col(Location.id))
+        )
+        return [location_id for location_id in rows if location_id is not None]
+    by_code = {
+        location.code: location.id
+        for location in session.exec(
+            select(Location).where(col(Location.code).in_(channel.locations))
+        )
+    }
+    return [by_code[code] for code in channel.locations if by_code.get(code) is not None]  # type: ignore[misc]

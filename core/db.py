@@ -1,0 +1,120 @@
+"""Engines and sessions for SQLite (the default) and PostgreSQL (psycopg 3).
+
+SQLite runs in WAL mode with a busy timeout and foreign keys on, and every
+writing transaction starts with BEGIN IMMEDIATE: writers queue up front instead
+of failing when a read lock would have to be upgraded half-way through.
+Read-only transactions start deferred and never wait for writers (WAL).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session, SQLModel
+
+import core.models  # noqa: F401  (registers every table on the metadata)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
+READ_ONLY_OPTION = "omnisync_read_only"
+
+
+def make_engine(database_url: str, *, echo: bool = False) -> Engine:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(database_url, echo=echo)
+    return create_engine(database_url, echo=echo, pool_pre_ping=True)
+
+
+def _sqlite_engine(database_url: str, *, echo: bool) -> Engine:
+    url = make_url(database_url)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        database_url,
+        echo=echo,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event, not pysqlite, decide how transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+@contextmanager
+def transaction(engine: Engine, *, read_only: bool = False) -> Iterator[Session]:
+    """A session whose work commits on success and rolls back on any exception.
+
+    `read_only` promises no writes, so SQLite need not take the write lock.
+    """
+    bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
+    with Session(bind, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+# PostgreSQL aborts one of two transactions that wait on each other (deadlock) or
+# that cannot both be serialised; running the loser again is the documented cure.
+_RETRIABLE_SQLSTATES = frozenset({"40P01", "40001"})
+TRANSACTION_ATTEMPTS = 5
+
+
+def is_retriable(error: DBAPIError) -> bool:
+    return getattr(error.orig, "sqlstate", None) in _RETRIABLE_SQLSTATES
+
+
+def run_in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
+    """Run `work` in a transaction, again from the start if the database aborted it
+    as a deadlock victim or a serialisation failure."""
+    for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+        try:
+            with transaction(engine) as session:
+                return work(session)
+        except DBAPIError as error:
+            if attempt == TRANSACTION_ATTEMPTS or not is_retriable(error):
+                raise
+            time.sleep(random.uniform(0, 0.02 * attempt))  # noqa: S311 (jitter, not crypto)
+    raise AssertionError("unreachable")
+
+
+def create_all(engine: Engine) -> None:
+    """Create every table directly (tests); deployments use the Alembic migrations."""
+    SQLModel.metadata.create_all(engine)
+
+
+def insert_ignoring_conflict(
+    session: Session, table: Any, values: dict[str, Any], conflict_columns: Sequence[str]
+) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING on both backends; True if a row was inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        .returning(*table.primary_key.columns)
+    )
+    # rowcount is unreliable with RETURNING on some drivers; a returned row is not.
+    return session.execute(statement).first() is not None

@@ -1,0 +1,59 @@
+"""Normalised data that crosses between connectors and the core.
+
+Connectors build these from channel payloads; the core never sees a channel's
+own shapes. Validation here is the line where a malformed payload is caught.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from core.types import OrderStatus
+
+
+class NormalisedOrderLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    external_line_id: str = Field(min_length=1)
+    channel_sku: str = Field(min_length=1)
+    quantity: int = Field(ge=0)
+    unit_price: Decimal | None = None
+    title: str = ""
+    quantity_shipped: int | None = Field(default=None, ge=0)
+    """None: the channel did not say; taken as all of it once the order is shipped."""
+    quantity_cancelled: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _progress_within_quantity(self) -> NormalisedOrderLine:
+        if (self.quantity_shipped or 0) + self.quantity_cancelled > self.quantity:
+            raise ValueError("shipped plus cancelled exceeds the line quantity")
+        return self
+
+
+class NormalisedOrder(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    external_id: str = Field(min_length=1)
+    status: OrderStatus
+    channel_status: str = ""
+    status_reason: str | None = None
+    placed_at: AwareDatetime
+    updated_at: AwareDatetime
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    total: Decimal | None = None
+    customer: dict[str, Any] | None = None
+    ship_to: dict[str, Any] | None = None
+    lines: tuple[NormalisedOrderLine, ...] = ()
+    fulfilled_by_channel: bool = False
+    """Channel-managed fulfilment (Amazon FBA): recorded, reserves nothing of ours."""
+    raw: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _unique_line_ids(self) -> NormalisedOrder:
+        ids = [line.external_line_id for line in self.lines]
+        if len(ids) != len(set(ids)):
+            raise ValueError("duplicate external_line_id in order lines")
+        return self

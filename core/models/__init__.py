@@ -1,0 +1,24 @@
+"""Every table of the hub; importing this module registers them all on SQLModel.metadata."""
+
+from core.models.catalog import BundleComponent, Location, Sku
+from core.models.channels import Channel, Listing
+from core.models.operations import Alert, QuarantinedPayload, SyncCursor, SyncRun
+from core.models.orders import Order, OrderLine
+from core.models.stock import Reservation, StockLevel, StockMovement
+
+__all__ = [
+    "Alert",
+    "BundleComponent",
+    "Channel",
+    "Listing",
+    "Location",
+    "Order",
+    "OrderLine",
+    "QuarantinedPayload",
+    "Reservation",
+    "Sku",
+    "StockLevel",
+    "StockMovement",
+    "SyncCursor",
+    "SyncRun",
+]

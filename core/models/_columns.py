@@ -1,0 +1,33 @@
+"""Column factories: each call returns a fresh Column (SQLAlchemy columns cannot be shared)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text
+from sqlalchemy.dialects.postgresql import JSONB
+
+from core.types import EnumText, Money, UTCDateTime
+
+JSON_DOCUMENT = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+def money_column(*, nullable: bool = True) -> Any:
+    return Column(Money(), nullable=nullable)
+
+
+def enum_column(enum_type: type[StrEnum], *, index: bool = False) -> Any:
+    return Column(EnumText(enum_type), nullable=False, index=index)
+
+
+def json_column(*, nullable: bool = True) -> Any:
+    return Column(JSON_DOCUMENT, nullable=nullable)
+
+
+def text_column(*, nullable: bool = True) -> Any:
+    return Column(Text(), nullable=nullable)

@@ -1,0 +1,90 @@
+"""What the hub records about its own work: cursors, runs, alerts, quarantine."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from core.clock import utcnow
+from core.models._columns import enum_column, json_column, text_column, utc_column
+from core.types import AlertSeverity, AlertState, SyncRunStatus
+
+
+class SyncCursor(SQLModel, table=True):
+    """How far a channel's stream has been read; moves with the data it covers."""
+
+    __tablename__ = "sync_cursors"
+    __table_args__ = (UniqueConstraint("channel_id", "stream", name="uq_sync_cursor_stream"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="channels.id")
+    stream: str = Field(max_length=50)
+    value: str = Field(max_length=500)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class SyncRun(SQLModel, table=True):
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_run_channel_job_started", "channel_id", "job", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int | None = Field(default=None, foreign_key="channels.id")
+    job: str = Field(max_length=50)
+    status: SyncRunStatus = Field(
+        default=SyncRunStatus.RUNNING, sa_column=enum_column(SyncRunStatus)
+    )
+    started_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    counts: dict[str, int] | None = Field(default=None, sa_column=json_column())
+    error: str | None = Field(default=None, sa_column=text_column())
+
+
+class Alert(SQLModel, table=True):
+    """One row per (rule, channel) episode: opened once, counted, then resolved."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index("ix_alert_rule_channel_state", "rule", "channel_id", "state"),
+        # At most one open alert per (rule, channel), even under concurrent writers.
+        Index(
+            "uq_alert_open_rule_channel",
+            "rule",
+            text("coalesce(channel_id, 0)"),
+            unique=True,
+            postgresql_where=text("state = 'open'"),
+            sqlite_where=text("state = 'open'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str = Field(max_length=50)
+    channel_id: int | None = Field(default=None, foreign_key="channels.id")
+    severity: AlertSeverity = Field(
+        default=AlertSeverity.WARNING, sa_column=enum_column(AlertSeverity)
+    )
+    state: AlertState = Field(default=AlertState.OPEN, sa_column=enum_column(AlertState))
+    message: str = Field(default="", sa_column=text_column(nullable=False))
+    details: dict[str, Any] | None = Field(default=None, sa_column=json_column())
+    first_seen: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    last_seen: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    count: int = 1
+    notified_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class QuarantinedPayload(SQLModel, table=True):
+    """A payload we could not map, kept verbatim so nothing is lost (invariant 7)."""
+
+    __tablename__ = "quarantined_payloads"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int | None = Field(default=None, foreign_key="channels.id", index=True)
+    kind: str = Field(max_length=50)
+    external_id: str | None = Field(default=None, max_length=200)
+    reason: str = Field(sa_column=text_column(nullable=False))
+    raw: str = Field(sa_column=text_column(nullable=False))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

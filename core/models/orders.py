@@ -1,0 +1,68 @@
+"""Orders as the channels report them, normalised."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from core.clock import utcnow
+from core.models._columns import enum_column, json_column, money_column, text_column, utc_column
+from core.types import OrderStatus
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "external_id", name="uq_order_channel_external_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="channels.id")
+    external_id: str = Field(max_length=200)
+    status: OrderStatus = Field(sa_column=enum_column(OrderStatus, index=True))
+    channel_status: str = Field(default="", max_length=64)
+    status_reason: str | None = Field(default=None, sa_column=text_column())
+    placed_at: datetime = Field(sa_column=utc_column(index=True))
+    updated_at: datetime = Field(sa_column=utc_column())
+    currency: str | None = Field(default=None, max_length=3)
+    total: Decimal | None = Field(default=None, sa_column=money_column())
+    customer: dict[str, Any] | None = Field(default=None, sa_column=json_column())
+    ship_to: dict[str, Any] | None = Field(default=None, sa_column=json_column())
+    raw: dict[str, Any] | None = Field(default=None, sa_column=json_column())
+    fulfilled_by_channel: bool = False
+    oversold: bool = Field(default=False, index=True)
+    oversold_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    ingested_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    modified_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class OrderLine(SQLModel, table=True):
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        UniqueConstraint("order_id", "external_line_id", name="uq_order_line_external_id"),
+        CheckConstraint("quantity >= 0", name="ck_order_line_quantity"),
+        CheckConstraint(
+            "quantity_shipped >= 0 AND quantity_cancelled >= 0",
+            name="ck_order_line_progress",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    external_line_id: str = Field(max_length=200)
+    channel_sku: str = Field(max_length=200)
+    sku_id: int | None = Field(default=None, foreign_key="skus.id", index=True)
+    title: str = Field(default="", max_length=500)
+    quantity: int
+    unit_price: Decimal | None = Field(default=None, sa_column=money_column())
+    quantity_shipped: int = 0
+    quantity_cancelled: int = 0
+
+    @property
+    def open_quantity(self) -> int:
+        """Units neither shipped nor cancelled."""
+        return max(self.quantity - self.quantity_shipped - self.quantity_cancelled, 0)

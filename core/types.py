@@ -1,0 +1,150 @@
+"""Column types and enumerations shared by the tables.
+
+Money is exact (Decimal) on every backend and times are timezone-aware UTC on
+every backend: SQLite has neither natively, so these types make up for it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from sqlalchemy import DateTime, Dialect, Numeric, String
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from core.clock import ensure_utc
+
+MONEY_SCALE = 4
+E = TypeVar("E", bound=StrEnum)
+
+
+def normalise_money(value: Decimal) -> Decimal:
+    """Two decimals unless more are significant, so both backends print alike."""
+    value = Decimal(value)
+    cents = value.quantize(Decimal("0.01"))
+    return cents if cents == value else value.normalize()
+
+
+class Money(TypeDecorator[Decimal]):
+    """Decimal money: NUMERIC on PostgreSQL, exact text on SQLite."""
+
+    impl = Numeric(18, MONEY_SCALE)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(18, MONEY_SCALE, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        amount = Decimal(value)
+        if not amount.is_finite():
+            raise ValueError(f"money amount {value!r} is not finite")
+        amount = amount.quantize(Decimal(1).scaleb(-MONEY_SCALE))
+        return str(amount) if dialect.name == "sqlite" else amount
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return normalise_money(Decimal(value))
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes; naive values are refused on the way in."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        aware = ensure_utc(value)
+        # SQLite stores text without an offset; everything stored is UTC.
+        return aware.replace(tzinfo=None) if dialect.name == "sqlite" else aware
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+
+
+class EnumText(TypeDecorator[E]):
+    """A StrEnum stored as plain text (no database enum types to migrate)."""
+
+    impl = String(32)
+    cache_ok = True
+
+    def __init__(self, enum_type: type[E]) -> None:
+        super().__init__()
+        self.enum_type = enum_type
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum_type(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum_type(value)
+
+
+class LocationKind(StrEnum):
+    WAREHOUSE = "warehouse"
+    THIRD_PARTY = "third_party"
+    CHANNEL_MANAGED = "channel_managed"
+
+
+class MovementKind(StrEnum):
+    RECEIPT = "receipt"
+    ADJUSTMENT = "adjustment"
+    COUNT = "count"
+    SHIPMENT = "shipment"
+    RETURN_RESTOCK = "return_restock"
+
+
+class ReservationState(StrEnum):
+    ACTIVE = "active"
+    CONSUMED = "consumed"
+    RELEASED = "released"
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    RETURNED = "returned"
+
+    @property
+    def holds_stock(self) -> bool:
+        """Whether unshipped lines of an order in this status keep stock reserved."""
+        return self in _HOLDING_STATUSES
+
+
+_HOLDING_STATUSES = frozenset(
+    {OrderStatus.PENDING, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_SHIPPED}
+)
+
+
+class SyncRunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+class AlertState(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class AlertSeverity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"

@@ -1,0 +1,75 @@
+"""The composition root: settings, database, channel rows, wired in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from core.catalog import LocationSpec, sync_locations
+from core.channels import ChannelSpec, sync_channels
+from core.db import make_engine, transaction
+from hub.database import head_revision, migrate, schema_revision
+from hub.settings import Settings, load_settings
+
+
+class NotInitialised(Exception):
+    pass
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    engine: Engine
+
+
+def bootstrap(config_dir: Path, *, database_url: str | None = None, create: bool = False) -> Hub:
+    """Load the config, open the database and mirror locations and channels into it.
+
+    With `create`, applies the migrations first (what `omnisync init` does);
+    otherwise a database that is missing or behind raises NotInitialised.
+    """
+    settings = load_settings(config_dir, database_url=database_url)
+    if not create and _missing_sqlite_file(settings.database_url):
+        raise NotInitialised("the database does not exist yet; run `omnisync init`")
+    engine = make_engine(settings.database_url)
+    if create:
+        migrate(engine)
+    else:
+        current, head = schema_revision(engine), head_revision()
+        if current != head:
+            engine.dispose()
+            state = "has no schema" if current is None else f"is at revision {current}, not {head}"
+            raise NotInitialised(f"the database {state}; run `omnisync init`")
+    apply_config(engine, settings)
+    return Hub(settings, engine)
+
+
+def _missing_sqlite_file(database_url: str) -> bool:
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return False
+    return not Path(url.database).exists()
+
+
+def apply_config(engine: Engine, settings: Settings) -> None:
+    with transaction(engine) as session:
+        sync_locations(
+            session,
+            [LocationSpec(loc.code, loc.name, loc.kind) for loc in settings.hub.locations],
+        )
+        sync_channels(
+            session,
+            [
+                ChannelSpec(
+                    name=channel.name,
+                    type=channel.type,
+                    enabled=channel.enabled,
+                    locations=channel.locations,
+                    stock_rules=channel.stock.model_dump(),
+                )
+                for channel in settings.channels
+            ],
+        )

@@ -1,0 +1,107 @@
+"""The `omnisync` command line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from hub.commands import orders, skus, stock
+from hub.commands.common import (
+    CliState,
+    JsonOption,
+    console,
+    fail,
+    open_hub,
+    print_json,
+    report_config_problems,
+    state,
+)
+from hub.settings import ConfigError, load_settings
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config"
+
+app = typer.Typer(
+    name="omnisync",
+    help="Multichannel order and stock hub.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(skus.app, name="skus")
+app.add_typer(stock.app, name="stock")
+app.add_typer(orders.orders_app, name="orders")
+app.add_typer(orders.channels_app, name="channels")
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config_dir: Annotated[
+        Path,
+        typer.Option(
+            "--config-dir",
+            envvar="OMNISYNC_CONFIG_DIR",
+            help="Folder with hub.yaml and channels/.",
+        ),
+    ] = Path("config"),
+) -> None:
+    ctx.obj = CliState(config_dir=config_dir)
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create or upgrade the database; write the example config if the folder is missing."""
+    config_dir = state(ctx).config_dir
+    if not config_dir.exists():
+        if not EXAMPLE_CONFIG.is_dir():
+            fail(f"{config_dir} does not exist and the example config is not installed")
+        shutil.copytree(EXAMPLE_CONFIG, config_dir)
+        console.print(f"wrote the example config to {config_dir}", markup=False, highlight=False)
+    hub = open_hub(ctx, create=True)
+    url = make_url(hub.settings.database_url).render_as_string(hide_password=True)
+    hub.engine.dispose()
+    console.print(f"database ready: {url}", markup=False, highlight=False)
+
+
+@app.command()
+def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """Validate the configuration: list the channels, or every problem (exit 2)."""
+    try:
+        settings = load_settings(state(ctx).config_dir)
+    except ConfigError as error:
+        report_config_problems(error)
+    rows = [
+        {
+            "name": channel.name,
+            "type": channel.type,
+            "enabled": channel.enabled,
+            "locations": channel.locations,
+            "file": str(channel.source),
+        }
+        for channel in settings.channels
+    ]
+    if json_output:
+        print_json({"locations": [loc.code for loc in settings.hub.locations], "channels": rows})
+        return
+    table = Table("channel", "type", "enabled", "locations", "file")
+    for channel in settings.channels:
+        locations = ", ".join(channel.locations) if channel.locations is not None else "(all)"
+        enabled = "yes" if channel.enabled else "no"
+        table.add_row(channel.name, channel.type, enabled, locations, str(channel.source))
+    console.print(table)
+    console.print(
+        f"configuration OK: {len(rows)} channel(s), {len(settings.hub.locations)} location(s)",
+        markup=False,
+        highlight=False,
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None

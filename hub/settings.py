@@ -1,0 +1,380 @@
+"""Configuration: config/hub.yaml and config/channels/*.yaml.
+
+Every problem found is collected and reported as one line
+`FILE: field.path: message`; nothing starts on bad config (exit code 2).
+Values never appear in messages, so a secret put in the wrong field stays secret.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
+
+from connectors.base import ConnectorSettings
+from connectors.registry import connector_for, known_types
+from core.types import LocationKind
+
+DEFAULT_DATABASE_URL = "sqlite:///var/omnisync.db"
+CHANNEL_ENVELOPE_KEYS = frozenset({"name", "type", "enabled", "locations", "stock", "schedule"})
+_ENV_REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_INTERVAL = re.compile(r"(\d+)(ms|s|m|h|d)")
+_INTERVAL_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_interval(value: Any) -> timedelta:
+    """`30s`, `5m`, `1h`, `1h30m`, `500ms`, or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip().replace(" ", "")
+        parts = _INTERVAL.findall(text)
+        if "".join(number + unit for number, unit in parts) != text:
+            raise ValueError("must be an interval such as 30s, 5m, 1h or 1h30m")
+        seconds = sum(int(number) * _INTERVAL_UNITS[unit] for number, unit in parts)
+    else:
+        raise ValueError("must be an interval such as 30s, 5m, 1h or 1h30m")
+    if seconds <= 0:
+        raise ValueError("must be longer than zero")
+    return timedelta(seconds=seconds)
+
+
+Interval = Annotated[timedelta, BeforeValidator(parse_interval)]
+Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LocationConfig(_Strict):
+    code: Code
+    name: str = ""
+    kind: LocationKind = LocationKind.WAREHOUSE
+
+
+class HubConfig(_Strict):
+    database_url: str = DEFAULT_DATABASE_URL
+    locations: list[LocationConfig] = Field(
+        default_factory=lambda: [LocationConfig(code="main", name="Main warehouse")],
+        min_length=1,
+    )
+
+
+class StockRulesConfig(_Strict):
+    allocation_percent: int = Field(default=100, ge=0, le=100)
+    buffer: int = Field(default=0, ge=0)
+    zero_below: int = Field(default=0, ge=0)
+    max_quantity: int | None = Field(default=None, ge=0)
+
+
+class ScheduleConfig(_Strict):
+    """How often each job runs; stock pushes also follow every stock change at once."""
+
+    orders: Interval = timedelta(minutes=1)
+    listings: Interval = timedelta(hours=1)
+    stock: Interval = timedelta(minutes=1)
+    fulfilments: Interval = timedelta(minutes=1)
+    reconcile: Interval = timedelta(hours=1)
+    tracking: Interval = timedelta(minutes=15)
+
+
+class ChannelEnvelope(_Strict):
+    """The keys every channel file has, whatever its type."""
+
+    name: Code
+    type: str
+    enabled: bool = True
+    locations: list[Code] | None = None
+    stock: StockRulesConfig = StockRulesConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    name: str
+    type: str
+    enabled: bool
+    locations: list[str] | None
+    stock: StockRulesConfig
+    schedule: ScheduleConfig
+    settings: ConnectorSettings
+    source: Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_dir: Path
+    hub: HubConfig
+    channels: list[ChannelConfig]
+    database_url: str
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        """The values of every secret field of every channel, for redaction."""
+        return frozenset(
+            value
+            for channel in self.channels
+            for value in _secret_values(channel.settings)
+            if value
+        )
+
+    @property
+    def default_location(self) -> str:
+        return self.hub.locations[0].code
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class _Problems:
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, source: Path, path: str, message: str) -> None:
+        self.lines.append(f"{source}: {path or '(file)'}: {message}")
+
+    def add_validation(self, source: Path, error: ValidationError, prefix: str = "") -> None:
+        for item in error.errors(include_input=False, include_url=False):
+            path = ".".join(_path_part(part) for part in (*_split(prefix), *item["loc"]))
+            self.add(source, path.replace(".[", "["), _message(item))
+
+
+def _split(prefix: str) -> tuple[str, ...]:
+    return tuple(part for part in prefix.split(".") if part)
+
+
+def _path_part(part: Any) -> str:
+    return f"[{part}]" if isinstance(part, int) else str(part)
+
+
+def _message(item: Mapping[str, Any]) -> str:
+    if item["type"] == "missing":
+        return "is required"
+    if item["type"] == "extra_forbidden":
+        return "is not a known field"
+    return str(item["msg"])
+
+
+def load_settings(
+    config_dir: Path,
+    env: Mapping[str, str] | None = None,
+    database_url: str | None = None,
+) -> Settings:
+    """Read and validate the whole configuration folder; raises ConfigError."""
+    env = os.environ if env is None else env
+    problems = _Problems()
+    hub_file = config_dir / "hub.yaml"
+    if not config_dir.is_dir():
+        raise ConfigError([f"{config_dir}: (folder): not found; `omnisync init` writes an example"])
+    hub_data = _read_yaml(hub_file, problems, required=True)
+    hub: HubConfig | None = HubConfig()
+    if hub_data is not None:
+        hub_data = _substitute(hub_data, env, hub_file, "", problems, {})
+        try:
+            hub = HubConfig.model_validate(hub_data)
+        except ValidationError as error:
+            problems.add_validation(hub_file, error)
+            hub = None  # channel locations cannot be judged against a broken hub.yaml
+    location_codes = [location.code for location in hub.locations] if hub else []
+    for code in sorted({c for c in location_codes if location_codes.count(c) > 1}):
+        problems.add(hub_file, "locations", f"location {code!r} is defined twice")
+    channels = _load_channels(
+        config_dir / "channels", env, set(location_codes) if hub else None, problems
+    )
+    if problems.lines or hub is None:
+        raise ConfigError(problems.lines)
+    url = database_url or env.get("OMNISYNC_DATABASE_URL") or hub.database_url
+    return Settings(config_dir, hub, channels, url)
+
+
+def _load_channels(
+    folder: Path,
+    env: Mapping[str, str],
+    location_codes: set[str] | None,
+    problems: _Problems,
+) -> list[ChannelConfig]:
+    channels: list[ChannelConfig] = []
+    sources: dict[str, Path] = {}
+    for source in _channel_files(folder):
+        channel = _load_channel(source, env, location_codes, problems)
+        if channel is None:
+            continue
+        if channel.name in sources:
+            problems.add(
+                source,
+                "name",
+                f"channel {channel.name!r} is also defined in {sources[channel.name]}",
+            )
+            continue
+        sources[channel.name] = source
+        channels.append(channel)
+    return channels
+
+
+def _channel_files(folder: Path) -> Iterator[Path]:
+    if folder.is_dir():
+        yield from sorted(
+            p for p in folder.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file()
+        )
+
+
+def _load_channel(
+    source: Path,
+    env: Mapping[str, str],
+    location_codes: set[str] | None,
+    problems: _Problems,
+) -> ChannelConfig | None:
+    before = len(problems.lines)
+    data = _read_yaml(source, problems, required=True)
+    if data is None:
+        return None
+    origins: dict[str, list[str]] = {}
+    data = _substitute(data, env, source, "", problems, origins)
+    if len(problems.lines) > before:
+        return None  # unset variables: the values below cannot be judged
+    data.setdefault("name", source.stem)
+    type_name = data.get("type")
+    if not isinstance(type_name, str) or not type_name:
+        problems.add(source, "type", "is required")
+        return None
+    connector = connector_for(type_name)
+    if connector is None:
+        known = ", ".join(known_types()) or "none registered"
+        shown = _shown(type_name, "type", origins)
+        problems.add(source, "type", f"unknown channel type {shown} (known: {known})")
+        return None
+    envelope_data = {key: value for key, value in data.items() if key in CHANNEL_ENVELOPE_KEYS}
+    settings_data = {key: value for key, value in data.items() if key not in CHANNEL_ENVELOPE_KEYS}
+    envelope: ChannelEnvelope | None = None
+    settings: ConnectorSettings | None = None
+    try:
+        envelope = ChannelEnvelope.model_validate(envelope_data)
+    except ValidationError as error:
+        problems.add_validation(source, error)
+    try:
+        settings = connector.Settings.model_validate(settings_data)
+    except ValidationError as error:
+        problems.add_validation(source, error)
+    if envelope is None or settings is None:
+        return None
+    for index, code in enumerate(envelope.locations or []):
+        if location_codes is not None and code not in location_codes:
+            known = ", ".join(sorted(location_codes))
+            shown = _shown(code, f"locations[{index}]", origins)
+            problems.add(
+                source, f"locations[{index}]", f"unknown location {shown} (hub.yaml has: {known})"
+            )
+    if len(problems.lines) > before:
+        return None
+    return ChannelConfig(
+        name=envelope.name,
+        type=envelope.type,
+        enabled=envelope.enabled,
+        locations=envelope.locations,
+        stock=envelope.stock,
+        schedule=envelope.schedule,
+        settings=settings,
+        source=source,
+    )
+
+
+def _read_yaml(source: Path, problems: _Problems, *, required: bool) -> dict[str, Any] | None:
+    if not source.is_file():
+        if required:
+            problems.add(source, "", "not found")
+        return None
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problems.add(source, where, f"invalid YAML: {getattr(error, 'problem', None) or error}")
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        problems.add(source, "", f"cannot be read: {error}")
+        return None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.add(source, "", "must be a mapping of keys to values")
+        return None
+    return data
+
+
+def _substitute(
+    value: Any,
+    env: Mapping[str, str],
+    source: Path,
+    path: str,
+    problems: _Problems,
+    origins: dict[str, list[str]],
+) -> Any:
+    """Replace `${VAR}` and `${VAR:-default}` in every string; `$$` is a literal `$`.
+
+    `origins` learns which variables filled which field, so that messages can
+    name the variable instead of showing a value that may be a secret.
+    """
+    if isinstance(value, dict):
+        return {
+            key: _substitute(item, env, source, _join(path, str(key)), problems, origins)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [
+            _substitute(item, env, source, f"{path}[{index}]", problems, origins)
+            for index, item in enumerate(value)
+        ]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            origins.setdefault(path, []).append(name)
+            return env[name]
+        if default is not None:
+            return default
+        problems.add(source, path, f"environment variable {name} is not set")
+        return ""
+
+    return _ENV_REFERENCE.sub(replace, value)
+
+
+def _shown(value: str, path: str, origins: Mapping[str, list[str]]) -> str:
+    """How a message may show a value: by the variables it came from, else quoted."""
+    if path in origins:
+        return "from " + ", ".join(f"${{{name}}}" for name in origins[path])
+    return repr(value)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _secret_values(value: Any) -> Iterator[str]:
+    if isinstance(value, SecretStr):
+        yield value.get_secret_value()
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _secret_values(getattr(value, name))
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _secret_values(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _secret_values(item)

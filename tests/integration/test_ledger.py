@@ -1,0 +1,113 @@
+"""Invariant 1: on_hand(S, L) equals the sum of S's movements at L, always."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from core.catalog import location_by_code, sku_by_code
+from core.db import transaction
+from core.errors import InsufficientStock, InvalidRequest
+from core.ledger import adjust_stock, count_stock, receive_stock, restock_return
+from core.models import Channel, Listing, StockMovement
+from core.types import MovementKind
+from tests.support.world import build_world, check_ledger_invariants, level, list_sku, set_count
+
+
+def _apply(engine: Engine, action: str, sku: str, location: str, quantity: int) -> None:
+    functions = {
+        "receive": receive_stock,
+        "adjust": adjust_stock,
+        "count": count_stock,
+        "restock": restock_return,
+    }
+    with transaction(engine) as session:
+        functions[action](
+            session, sku_by_code(session, sku), location_by_code(session, location), quantity
+        )
+
+
+def test_every_kind_of_change_writes_one_movement_and_keeps_the_level_equal_to_the_sum(
+    engine: Engine,
+) -> None:
+    build_world(engine)
+    _apply(engine, "receive", "A", "main", 10)
+    _apply(engine, "adjust", "A", "main", -3)
+    _apply(engine, "count", "A", "main", 4)
+    _apply(engine, "restock", "A", "main", 2)
+    _apply(engine, "receive", "A", "backup", 5)
+    assert level(engine, "A", "main") == (6, 0)
+    assert level(engine, "A", "backup") == (5, 0)
+    with Session(engine) as session:
+        movements = session.exec(select(StockMovement).order_by(col(StockMovement.id))).all()
+        assert [(m.kind, m.delta) for m in movements] == [
+            (MovementKind.RECEIPT, 10),
+            (MovementKind.ADJUSTMENT, -3),
+            (MovementKind.COUNT, -3),
+            (MovementKind.RETURN_RESTOCK, 2),
+            (MovementKind.RECEIPT, 5),
+        ]
+        check_ledger_invariants(session)
+
+
+def test_a_count_equal_to_on_hand_is_recorded_with_a_zero_delta(engine: Engine) -> None:
+    build_world(engine)
+    set_count(engine, "A", "main", 5)
+    set_count(engine, "A", "main", 5)
+    with Session(engine) as session:
+        deltas = [
+            m.delta for m in session.exec(select(StockMovement).order_by(col(StockMovement.id)))
+        ]
+    assert deltas == [5, 0]
+
+
+def test_on_hand_never_goes_below_zero_and_a_refused_change_leaves_no_movement(
+    engine: Engine,
+) -> None:
+    build_world(engine)
+    set_count(engine, "A", "main", 2)
+    with pytest.raises(InsufficientStock, match="A at main"):
+        _apply(engine, "adjust", "A", "main", -3)
+    assert level(engine, "A", "main") == (2, 0)
+    with Session(engine) as session:
+        assert len(session.exec(select(StockMovement)).all()) == 1
+        check_ledger_invariants(session)
+
+
+@pytest.mark.parametrize(
+    ("action", "quantity"), [("receive", 0), ("receive", -1), ("adjust", 0), ("count", -1)]
+)
+def test_meaningless_quantities_are_refused(engine: Engine, action: str, quantity: int) -> None:
+    build_world(engine)
+    with pytest.raises(InvalidRequest):
+        _apply(engine, action, "A", "main", quantity)
+
+
+def test_a_bundle_holds_no_stock_of_its_own(engine: Engine) -> None:
+    build_world(engine, bundles={"KIT": {"A": 2, "B": 1}})
+    with pytest.raises(InvalidRequest, match="bundle"):
+        _apply(engine, "receive", "KIT", "main", 1)
+
+
+def test_a_stock_change_marks_the_listings_of_the_sku_and_its_bundles_dirty(
+    engine: Engine,
+) -> None:
+    build_world(
+        engine,
+        channels={"shop": None, "market": ["backup"]},
+        bundles={"KIT": {"A": 2, "B": 1}},
+    )
+    list_sku(engine, "shop", "A", "B", "KIT")
+    list_sku(engine, "market", "A")
+    set_count(engine, "A", "main", 3)
+    with Session(engine) as session:
+        names = {channel.id: channel.name for channel in session.exec(select(Channel))}
+        dirty = {
+            (names[listing.channel_id], listing.channel_sku)
+            for listing in session.exec(select(Listing).where(col(Listing.dirty)))
+        }
+        # market sells only from backup, so a change at main leaves its listing clean
+        assert dirty == {("shop", "A"), ("shop", "KIT")}
+        for listing in session.exec(select(Listing).where(col(Listing.dirty))):
+            assert listing.dirty_since is not None

@@ -1,0 +1,254 @@
+"""Property tests: random sequences of stock and order events keep invariants 1, 4 and 5.
+
+After every step: on_hand equals the sum of movements (1); reserved equals the
+active reservations, never negative, one active reservation per open line and
+stocked SKU (4); availability is never negative nor above the free stock of
+the channel's locations (5).
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from core.availability import available_to_sell, free_by_sku
+from core.catalog import bundle_recipes, location_by_code, sku_by_code
+from core.channels import selling_location_ids
+from core.db import make_engine, transaction
+from core.dto import NormalisedOrder
+from core.errors import InsufficientStock
+from core.ledger import adjust_stock, count_stock, receive_stock
+from core.models import Channel
+from core.types import OrderStatus
+from tests.support.databases import (
+    POSTGRES_URL,
+    fresh_engine,
+    postgres_schema,
+    postgres_schema_url,
+    sqlite_url,
+    truncate_all,
+)
+from tests.support.world import build_world, check_ledger_invariants, ingest, make_order
+
+SKUS = ["A", "B", "KIT"]
+STOCKED = ["A", "B"]
+LOCATIONS = ["main", "backup"]
+CHANNELS = ["shop", "market"]
+
+
+@dataclass
+class KnownOrder:
+    channel: str
+    lines: list[tuple[str, int]]
+    status: OrderStatus
+    shipped: list[int] = field(default_factory=list)
+    cancelled: list[int] = field(default_factory=list)
+
+
+class StockMachine(RuleBasedStateMachine):
+    """Subclasses set `open_engine` for their backend."""
+
+    def open_engine(self) -> Engine:
+        raise AssertionError("subclass must choose a backend")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.engine = self.open_engine()
+        build_world(
+            self.engine,
+            channels={"shop": None, "market": ["backup"]},
+            rules={"market": {"allocation_percent": 80, "buffer": 1}},
+            bundles={"KIT": {"A": 2, "B": 1}},
+        )
+        self.orders: dict[str, KnownOrder] = {}
+        self.clock = 0
+
+    def teardown(self) -> None:
+        self.engine.dispose()
+
+    def _tick(self) -> int:
+        self.clock += 1
+        return self.clock
+
+    def _stock(self, action: str, sku: str, location: str, quantity: int) -> None:
+        functions = {"receive": receive_stock, "adjust": adjust_stock, "count": count_stock}
+        try:
+            with transaction(self.engine) as session:
+                functions[action](
+                    session,
+                    sku_by_code(session, sku),
+                    location_by_code(session, location),
+                    quantity,
+                )
+        except InsufficientStock:
+            pass  # refused as a whole; the invariants must still hold
+
+    @rule(
+        sku=st.sampled_from(STOCKED),
+        location=st.sampled_from(LOCATIONS),
+        quantity=st.integers(1, 6),
+    )
+    def receive(self, sku: str, location: str, quantity: int) -> None:
+        self._stock("receive", sku, location, quantity)
+
+    @rule(
+        sku=st.sampled_from(STOCKED),
+        location=st.sampled_from(LOCATIONS),
+        delta=st.integers(-6, 6).filter(bool),
+    )
+    def adjust(self, sku: str, location: str, delta: int) -> None:
+        self._stock("adjust", sku, location, delta)
+
+    @rule(
+        sku=st.sampled_from(STOCKED),
+        location=st.sampled_from(LOCATIONS),
+        quantity=st.integers(0, 8),
+    )
+    def count(self, sku: str, location: str, quantity: int) -> None:
+        self._stock("count", sku, location, quantity)
+
+    @rule(
+        channel=st.sampled_from(CHANNELS),
+        lines=st.lists(st.tuples(st.sampled_from(SKUS), st.integers(1, 4)), min_size=1, max_size=3),
+        pending=st.booleans(),
+    )
+    def place_order(self, channel: str, lines: list[tuple[str, int]], pending: bool) -> None:
+        external_id = f"o{len(self.orders)}"
+        status = OrderStatus.PENDING if pending else OrderStatus.ACCEPTED
+        known = KnownOrder(channel, lines, status, [0] * len(lines), [0] * len(lines))
+        self.orders[external_id] = known
+        self._send(external_id, known)
+
+    def _open(self) -> list[str]:
+        return sorted(oid for oid, o in self.orders.items() if o.status.holds_stock)
+
+    @precondition(lambda self: bool(self._open()))
+    @rule(data=st.data())
+    def cancel_order(self, data: st.DataObject) -> None:
+        external_id = data.draw(st.sampled_from(self._open()))
+        self.orders[external_id].status = OrderStatus.CANCELLED
+        self._send(external_id, self.orders[external_id])
+
+    @precondition(lambda self: bool(self._open()))
+    @rule(data=st.data())
+    def ship_some(self, data: st.DataObject) -> None:
+        external_id = data.draw(st.sampled_from(self._open()))
+        known = self.orders[external_id]
+        for index, (_, quantity) in enumerate(known.lines):
+            left = quantity - known.shipped[index] - known.cancelled[index]
+            known.shipped[index] += data.draw(st.integers(0, left))
+        done = all(
+            s + c == q
+            for s, c, (_, q) in zip(known.shipped, known.cancelled, known.lines, strict=True)
+        )
+        known.status = OrderStatus.SHIPPED if done else OrderStatus.PARTIALLY_SHIPPED
+        self._send(external_id, known)
+
+    @precondition(lambda self: bool(self._open()))
+    @rule(data=st.data())
+    def cancel_part_of_a_line(self, data: st.DataObject) -> None:
+        external_id = data.draw(st.sampled_from(self._open()))
+        known = self.orders[external_id]
+        index = data.draw(st.integers(0, len(known.lines) - 1))
+        left = known.lines[index][1] - known.shipped[index] - known.cancelled[index]
+        known.cancelled[index] += data.draw(st.integers(0, left))
+        self._send(external_id, known)
+
+    @precondition(lambda self: bool(self.orders))
+    @rule(data=st.data())
+    def redeliver(self, data: st.DataObject) -> None:
+        """A channel sends an order again, unchanged (webhook retry, page overlap)."""
+        external_id = data.draw(st.sampled_from(sorted(self.orders)))
+        known = self.orders[external_id]
+        ingest(self.engine, known.channel, self._payload(external_id, known, self.clock))
+
+    def _payload(self, external_id: str, known: KnownOrder, minutes: int) -> NormalisedOrder:
+        return make_order(
+            external_id,
+            known.lines,
+            status=known.status,
+            minutes=minutes,
+            placed_minutes=int(external_id[1:]),
+            shipped=list(known.shipped),
+            cancelled=list(known.cancelled),
+        )
+
+    def _send(self, external_id: str, known: KnownOrder) -> None:
+        ingest(self.engine, known.channel, self._payload(external_id, known, self._tick()))
+
+    @invariant()
+    def ledger_and_reservations_agree(self) -> None:
+        with Session(self.engine) as session:
+            check_ledger_invariants(session)
+
+    @invariant()
+    def availability_is_within_free_stock(self) -> None:
+        with Session(self.engine) as session:
+            ids = {code: sku_by_code(session, code).id or 0 for code in SKUS}
+            recipe = bundle_recipes(session, [ids["KIT"]])[ids["KIT"]]
+            for channel in session.exec(select(Channel)):
+                locations = selling_location_ids(session, channel)
+                free = free_by_sku(session, ids.values(), locations)
+                available = available_to_sell(session, channel, ids.values())
+                for code, sku_id in ids.items():
+                    assert available[sku_id] >= 0
+                    if code == "KIT":
+                        limit = min(max(free.get(c, 0), 0) // q for c, q in recipe)
+                    else:
+                        limit = max(free.get(sku_id, 0), 0)
+                    assert available[sku_id] <= limit, (channel.name, code)
+
+
+STATEFUL = settings(
+    max_examples=20,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+_sqlite_folder = Path(tempfile.mkdtemp(prefix="omnisync-props-"))
+atexit.register(shutil.rmtree, _sqlite_folder, ignore_errors=True)
+
+
+class SQLiteStockMachine(StockMachine):
+    runs = 0
+
+    def open_engine(self) -> Engine:
+        SQLiteStockMachine.runs += 1
+        folder = _sqlite_folder / str(SQLiteStockMachine.runs)
+        folder.mkdir()
+        engine = fresh_engine(sqlite_url(folder))
+        return engine
+
+
+class PostgresStockMachine(StockMachine):
+    url: str | None = None
+
+    def open_engine(self) -> Engine:
+        if PostgresStockMachine.url is None:
+            schema = postgres_schema()
+            PostgresStockMachine.url = postgres_schema_url(schema.__enter__())
+            atexit.register(schema.__exit__, None, None, None)
+            fresh_engine(PostgresStockMachine.url).dispose()
+        engine = make_engine(PostgresStockMachine.url)
+        truncate_all(engine)
+        return engine
+
+
+TestStockPropertiesSQLite = SQLiteStockMachine.TestCase
+TestStockPropertiesSQLite.settings = STATEFUL
+
+TestStockPropertiesPostgres = pytest.mark.skipif(
+    not POSTGRES_URL, reason="OMNISYNC_TEST_POSTGRES_URL is not set"
+)(PostgresStockMachine.TestCase)
+TestStockPropertiesPostgres.settings = STATEFUL

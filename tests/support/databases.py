@@ -1,0 +1,64 @@
+"""Test databases: a SQLite file per test, and a PostgreSQL schema per test process.
+
+PostgreSQL runs when OMNISYNC_TEST_POSTGRES_URL is set (CI sets it). Each
+pytest worker gets its own schema, so parallel workers never see each other.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from sqlalchemy import Engine, create_engine, text
+from sqlmodel import SQLModel
+
+from core.db import create_all, make_engine
+
+POSTGRES_URL = os.environ.get("OMNISYNC_TEST_POSTGRES_URL")
+
+
+def sqlite_url(folder: Path) -> str:
+    return f"sqlite:///{folder / 'omnisync.db'}"
+
+
+def postgres_schema_url(schema: str) -> str:
+    assert POSTGRES_URL
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A fresh, empty schema; dropped afterwards."""
+    assert POSTGRES_URL
+    schema = f"omnisync_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield schema
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def truncate_all(engine: Engine) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        else:
+            for table in reversed(SQLModel.metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+def fresh_engine(url: str) -> Engine:
+    engine = make_engine(url)
+    create_all(engine)
+    return engine

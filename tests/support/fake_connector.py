@@ -1,0 +1,24 @@
+"""A connector type for tests of config and CLI, before real connector types exist."""
+
+from __future__ import annotations
+
+import builtins
+from typing import ClassVar
+
+from pydantic import SecretStr
+
+from connectors.base import Capability, Connector, ConnectorSettings
+from connectors.registry import register
+
+
+class FakeSettings(ConnectorSettings):
+    shop: str
+    api_key: SecretStr
+    page_size: int = 50
+
+
+@register
+class FakeConnector(Connector):
+    type: ClassVar[str] = "fake"
+    Settings: ClassVar[builtins.type[ConnectorSettings]] = FakeSettings
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.ORDERS})
