@@ -1,4 +1,7 @@
-"""`python -m bench [--only NAME]`: run the benchmarks, write bench/results.json and docs/benchmarks.md."""
+"""`python -m bench [--only NAME]`: run the benchmarks.
+
+Writes bench/results.json and docs/benchmarks.md.
+"""
 
 from __future__ import annotations
 

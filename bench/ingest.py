@@ -38,7 +38,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def generate_orders(count: int, seed: int = 7) -> list[NormalisedOrder]:
-    rnd = random.Random(seed)
+    rnd = random.Random(seed)  # noqa: S311 (reproducible data, not secrets)
     orders = []
     for number in range(count):
         at = T0 + timedelta(seconds=number)
@@ -68,7 +68,8 @@ def generate_orders(count: int, seed: int = 7) -> list[NormalisedOrder]:
 def _prepare(engine: Engine) -> None:
     create_all(engine)
     with transaction(engine) as session:
-        (location,) = sync_locations(session, [LocationSpec("main", "Main", LocationKind.WAREHOUSE)])
+        main = LocationSpec("main", "Main", LocationKind.WAREHOUSE)
+        (location,) = sync_locations(session, [main])
         sync_channels(session, [ChannelSpec("bench", "bench", True, None, {})])
         for index in range(CATALOGUE):
             sku = upsert_sku(session, f"SKU-{index:05d}")
@@ -93,20 +94,38 @@ def _bulk_floor(engine: Engine, orders: list[NormalisedOrder]) -> float:
     next_id = 10_000_000
     for first in range(0, len(orders), PAGE):
         page = orders[first : first + PAGE]
-        order_rows, line_rows = [], []
+        order_rows: list[dict[str, Any]] = []
+        line_rows: list[dict[str, Any]] = []
         for offset, order in enumerate(page):
             order_id = next_id + first + offset
             order_rows.append(
-                {"id": order_id, "channel_id": channel_id, "external_id": order.external_id,
-                 "status": order.status, "channel_status": "", "placed_at": order.placed_at,
-                 "updated_at": order.updated_at, "currency": order.currency, "total": order.total,
-                 "fulfilled_by_channel": False, "oversold": False, "ingested_at": T0,
-                 "modified_at": T0}
+                {
+                    "id": order_id,
+                    "channel_id": channel_id,
+                    "external_id": order.external_id,
+                    "status": order.status,
+                    "channel_status": "",
+                    "placed_at": order.placed_at,
+                    "updated_at": order.updated_at,
+                    "currency": order.currency,
+                    "total": order.total,
+                    "fulfilled_by_channel": False,
+                    "oversold": False,
+                    "ingested_at": T0,
+                    "modified_at": T0,
+                }
             )
             line_rows.extend(
-                {"order_id": order_id, "external_line_id": line.external_line_id,
-                 "channel_sku": line.channel_sku, "title": "", "quantity": line.quantity,
-                 "unit_price": line.unit_price, "quantity_shipped": 0, "quantity_cancelled": 0}
+                {
+                    "order_id": order_id,
+                    "external_line_id": line.external_line_id,
+                    "channel_sku": line.channel_sku,
+                    "title": "",
+                    "quantity": line.quantity,
+                    "unit_price": line.unit_price,
+                    "quantity_shipped": 0,
+                    "quantity_cancelled": 0,
+                }
                 for line in order.lines
             )
         with transaction(engine) as session:
@@ -118,7 +137,8 @@ def _bulk_floor(engine: Engine, orders: list[NormalisedOrder]) -> float:
 def measure_backend(url_factory: Any, count: int) -> dict[str, Any]:
     orders = generate_orders(count)
     lines = sum(len(order.lines) for order in orders)
-    real_times, floor_times = [], []
+    real_times: list[float] = []
+    floor_times: list[float] = []
     for _ in range(ROUNDS):
         for times, path in ((real_times, _real_path), (floor_times, _bulk_floor)):
             engine = make_engine(url_factory())

@@ -37,16 +37,23 @@ def machine() -> dict[str, Any]:
 def commit() -> str:
     try:
         return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
-            capture_output=True, text=True,
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
 
 def write_results(results: dict[str, Any]) -> None:
-    document = {**results, "machine": machine(), "commit": commit(),
-                "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    document = {
+        **results,
+        "machine": machine(),
+        "commit": commit(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
     RESULTS.write_text(json.dumps(document, indent=2) + "\n")
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text(render(document))

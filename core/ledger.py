@@ -27,9 +27,9 @@ def receive_stock(
     reason: str = "",
     reference: str | None = None,
 ) -> StockMovement:
-    if quantity <= 0:
-        raise InvalidRequest(f"received quantity must be positive, got {quantity}")
-    return _record(session, sku, location, quantity, MovementKind.RECEIPT, reason, reference)
+    return _record_increase(
+        session, sku, location, quantity, MovementKind.RECEIPT, reason, reference
+    )
 
 
 def restock_return(
@@ -41,9 +41,24 @@ def restock_return(
     reason: str = "",
     reference: str | None = None,
 ) -> StockMovement:
+    """Put returned units back on the shelf (a restock is the seller's decision)."""
+    return _record_increase(
+        session, sku, location, quantity, MovementKind.RETURN_RESTOCK, reason, reference
+    )
+
+
+def _record_increase(
+    session: Session,
+    sku: Sku,
+    location: Location,
+    quantity: int,
+    kind: MovementKind,
+    reason: str,
+    reference: str | None,
+) -> StockMovement:
     if quantity <= 0:
-        raise InvalidRequest(f"restocked quantity must be positive, got {quantity}")
-    return _record(session, sku, location, quantity, MovementKind.RETURN_RESTOCK, reason, reference)
+        raise InvalidRequest(f"{kind.value} quantity must be positive, got {quantity}")
+    return _record(session, sku, location, quantity, kind, reason, reference)
 
 
 def adjust_stock(

@@ -21,23 +21,13 @@ from typing import Any
 
 import pytest
 
-from tests.support.databases import POSTGRES_URL, postgres_schema, postgres_schema_url, sqlite_url
+from tests.conftest import BACKENDS
+from tests.support.databases import postgres_schema, postgres_schema_url, sqlite_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_SCRIPT = Path(sys.executable).with_name("omnisync")
 SECRET = "fake-api-key-7f3a9c1e"
 OTHER_SECRET = "other-api-key-0b5d2e44"
-
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "postgres",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not POSTGRES_URL, reason="OMNISYNC_TEST_POSTGRES_URL is not set"),
-        ],
-    ),
-]
 
 
 @dataclass
