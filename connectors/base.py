@@ -1,25 +1,55 @@
 """The contract every connector keeps.
 
-Errors a connector may raise, and nothing else::
+A connector is a class with `type` (the YAML `type:` value), `Settings` (a
+pydantic model of the channel file's own keys; secrets as SecretStr),
+`capabilities`, `check()`, and the methods of the capabilities it declares:
+
+    ORDERS     fetch_orders(since) -> Iterator[OrderPage]
+    LISTINGS   fetch_listings() -> Iterator[ChannelListing]
+    STOCK      push_stock(updates) -> list[PushResult]        (one result per update)
+    FULFILMENT push_fulfilment(fulfilment) -> PushResult
+    TRACKING   track(numbers) -> list[TrackingInfo]
+    WEBHOOKS   parse_webhook(headers, body) -> list[NormalisedOrder]
+
+Connectors speak only in core's DTOs and raise only these errors::
 
     ConnectorError
     ├── AuthError          credentials refused or missing a permission; the channel
     │                      stops until an operator fixes it (never retried)
     ├── RateLimited        the channel throttled us; retry after `retry_after` seconds
-    ├── TransientError     timeouts, connection failures, 5xx: retry with backoff
-    ├── PermanentError     the channel refused this item for good (bad value, unknown
-    │                      listing); recorded on the item, never retried as is
-    └── PayloadError       the channel sent something we cannot map; the raw payload
+    ├── TransientError     timeouts, connection failures, 5xx, a body that is not the
+    │                      channel's format: retry with backoff
+    ├── PermanentError     the channel refused this request for good (bad value,
+    │                      unknown listing); recorded on the item, never retried as is
+    └── PayloadError       one item the channel sent cannot be mapped; the raw payload
                            is quarantined and the rest of the page goes on
+
+Pagination stays in the connector; cursors, lag windows, retries, rate
+limiting and binding stay in sync/. Every request goes through the `CallPolicy`
+the engine hands over, which is where throttling and retries happen.
 """
 
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, Protocol, TypeVar
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict
+
+from core.dto import (
+    ChannelListing,
+    Fulfilment,
+    NormalisedOrder,
+    OrderPage,
+    PushResult,
+    StockUpdate,
+)
+
+T = TypeVar("T")
 
 
 class Capability(StrEnum):
@@ -29,6 +59,16 @@ class Capability(StrEnum):
     FULFILMENT = "fulfilment"
     TRACKING = "tracking"
     WEBHOOKS = "webhooks"
+
+
+CAPABILITY_METHODS: Mapping[Capability, str] = {
+    Capability.ORDERS: "fetch_orders",
+    Capability.LISTINGS: "fetch_listings",
+    Capability.STOCK: "push_stock",
+    Capability.FULFILMENT: "push_fulfilment",
+    Capability.TRACKING: "track",
+    Capability.WEBHOOKS: "parse_webhook",
+}
 
 
 class ConnectorError(Exception):
@@ -42,7 +82,7 @@ class AuthError(ConnectorError):
 class RateLimited(ConnectorError):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
-        self.retry_after = retry_after
+        self.retry_after = max(retry_after, 0.0)
 
 
 class TransientError(ConnectorError):
@@ -54,10 +94,37 @@ class PermanentError(ConnectorError):
 
 
 class PayloadError(ConnectorError):
-    def __init__(self, message: str, raw: str | bytes = b"", external_id: str | None = None):
+    def __init__(self, message: str, raw: str = "", external_id: str | None = None) -> None:
         super().__init__(message)
         self.raw = raw
         self.external_id = external_id
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A channel's published limit for one operation: sustained rate and burst."""
+
+    per_second: float
+    burst: int
+
+
+class CallPolicy(Protocol):
+    """How a connector's requests are made: the engine throttles and retries here."""
+
+    def call(self, operation: str, request: Callable[[], T]) -> T: ...
+
+    def observe_limit(self, operation: str, per_second: float) -> None:
+        """The channel said what its limit is now (e.g. a rate-limit header)."""
+
+
+class DirectCalls:
+    """No throttling, no retries: for tests and one-off tools."""
+
+    def call(self, operation: str, request: Callable[[], T]) -> T:
+        return request()
+
+    def observe_limit(self, operation: str, per_second: float) -> None:
+        return None
 
 
 class ConnectorSettings(BaseModel):
@@ -72,8 +139,41 @@ class ConnectorSettings(BaseModel):
 
 
 class Connector:
-    """Base class of connectors; subclasses set `type`, `Settings` and `capabilities`."""
+    """Base class of connectors; subclasses set the class attributes and the methods
+    of the capabilities they declare."""
 
     type: ClassVar[str]
     Settings: ClassVar[builtins.type[ConnectorSettings]] = ConnectorSettings
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    published_limits: ClassVar[Mapping[str, RateLimit]] = {}
+    """Published limits per operation name; operations not listed are not throttled.
+    An instance may refine them from its settings in `rate_limits`."""
+    stock_batch_size: ClassVar[int] = 50
+    """How many stock updates one push_stock call may carry."""
+
+    def __init__(self, settings: ConnectorSettings, calls: CallPolicy | None = None) -> None:
+        self.settings = settings
+        self.calls: CallPolicy = calls or DirectCalls()
+        self.rate_limits: dict[str, RateLimit] = dict(self.published_limits)
+
+    def check(self) -> list[str]:
+        """Problems found talking to the channel (credentials, permissions); [] when fine."""
+        return []
+
+    def close(self) -> None:
+        """Release connections."""
+
+    def fetch_orders(self, since: datetime | None) -> Iterator[OrderPage]:
+        raise PermanentError(f"{self.type} does not read orders")
+
+    def fetch_listings(self) -> Iterator[ChannelListing]:
+        raise PermanentError(f"{self.type} does not read listings")
+
+    def push_stock(self, updates: Sequence[StockUpdate]) -> list[PushResult]:
+        raise PermanentError(f"{self.type} does not take stock")
+
+    def push_fulfilment(self, fulfilment: Fulfilment) -> PushResult:
+        raise PermanentError(f"{self.type} does not take fulfilments")
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[NormalisedOrder]:
+        raise PermanentError(f"{self.type} does not take webhooks")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TypeVar
 
 from connectors.base import Connector
@@ -9,6 +10,17 @@ from connectors.base import Connector
 C = TypeVar("C", bound=type[Connector])
 
 _CONNECTORS: dict[str, type[Connector]] = {}
+_BUILT_IN = ("connectors.sandbox.connector",)
+_loaded = False
+
+
+def _load_built_in() -> None:
+    """Import the built-in connector modules once; each registers itself."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in _BUILT_IN:
+            importlib.import_module(module)
 
 
 def register(connector: C) -> C:
@@ -20,8 +32,10 @@ def register(connector: C) -> C:
 
 
 def connector_for(type_name: str) -> type[Connector] | None:
+    _load_built_in()
     return _CONNECTORS.get(type_name)
 
 
 def known_types() -> list[str]:
+    _load_built_in()
     return sorted(_CONNECTORS)

@@ -21,6 +21,8 @@ class ChannelSpec:
     enabled: bool
     locations: Sequence[str] | None
     stock_rules: dict[str, Any]
+    fingerprint: str = ""
+    """Digest of the channel's whole config: a change un-pauses a paused channel."""
 
 
 def sync_channels(session: Session, specs: Sequence[ChannelSpec]) -> list[Channel]:
@@ -34,8 +36,11 @@ def sync_channels(session: Session, specs: Sequence[ChannelSpec]) -> list[Channe
             "enabled": spec.enabled,
             "locations": list(spec.locations) if spec.locations is not None else None,
             "stock_rules": dict(spec.stock_rules),
+            "config_fingerprint": spec.fingerprint,
         }
         if channel.id is None or any(getattr(channel, k) != v for k, v in wanted.items()):
+            if channel.config_fingerprint != spec.fingerprint:
+                channel.paused_reason = None  # new config: let it try again
             for key, value in wanted.items():
                 setattr(channel, key, value)
             channel.updated_at = utcnow()

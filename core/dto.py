@@ -57,3 +57,87 @@ class NormalisedOrder(BaseModel):
         if len(ids) != len(set(ids)):
             raise ValueError("duplicate external_line_id in order lines")
         return self
+
+
+class RejectedPayload(BaseModel):
+    """One item of a page that could not be mapped; quarantined with its raw text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str = "order"
+    raw: str
+    reason: str
+    external_id: str | None = None
+
+
+class OrderPage(BaseModel):
+    """One page of orders and the cursor value the page completes.
+
+    `cursor` is the channel's own change time (ISO 8601) of the newest order of
+    the page: once the page is committed, every order changed before it is in.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    orders: tuple[NormalisedOrder, ...] = ()
+    rejected: tuple[RejectedPayload, ...] = ()
+    cursor: AwareDatetime | None = None
+
+
+class ChannelListing(BaseModel):
+    """A channel's listing as the channel reports it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel_sku: str | None
+    """None: the channel has a listing without a SKU (reported, never guessed)."""
+    channel_ids: dict[str, Any] = Field(default_factory=dict)
+    quantity: int | None = None
+    title: str = ""
+
+
+class StockUpdate(BaseModel):
+    """A quantity to set on one listing."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel_sku: str
+    quantity: int = Field(ge=0)
+    channel_ids: dict[str, Any] = Field(default_factory=dict)
+    last_acknowledged: int | None = None
+    """What the channel last acknowledged (for compare-and-set channels)."""
+
+
+class PushResult(BaseModel):
+    """The outcome for one pushed item: acknowledged, or failed with the channel's words."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    """The channel SKU of a stock update, or the order id of a fulfilment."""
+    ok: bool
+    quantity: int | None = None
+    error: str | None = None
+    retriable: bool = False
+
+
+class FulfilmentLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    external_line_id: str
+    quantity: int = Field(gt=0)
+
+
+class Fulfilment(BaseModel):
+    """A shipment to report to the channel the order came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order_external_id: str
+    lines: tuple[FulfilmentLine, ...]
+    carrier: str
+    tracking_number: str
+    tracking_url: str | None = None
+    service: str | None = None
+    notify_customer: bool = True
+    idempotency_key: str

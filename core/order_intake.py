@@ -167,3 +167,30 @@ def _merge_line(
         line.sku_id = resolve_channel_sku(session, channel_id, item.channel_sku)
     session.add(line)
     return line, shipped_before
+
+
+def map_unmapped_lines(session: Session, channel: Channel, channel_sku: str, sku_id: int) -> int:
+    """Give lines that arrived before their SKU was known their SKU, and reserve for them."""
+    rows = session.exec(
+        select(OrderLine, Order)
+        .join(Order, col(Order.id) == OrderLine.order_id)
+        .where(
+            Order.channel_id == channel.id,
+            OrderLine.channel_sku == channel_sku,
+            col(OrderLine.sku_id).is_(None),
+        )
+        .with_for_update(of=Order)
+    ).all()
+    if not rows:
+        return 0
+    location_ids = selling_location_ids(session, channel)
+    effects = StockEffects()
+    for line, order in rows:
+        line.sku_id = sku_id
+        session.add(line)
+        session.flush()
+        effects.merge(settle_line(session, order, line, location_ids))
+        refresh_oversold(session, order)
+    effects.merge(reallocate_freed(session, effects))
+    mark_touched_dirty(session, effects.touched)
+    return len(rows)

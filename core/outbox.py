@@ -17,6 +17,9 @@ from core.clock import utcnow
 from core.models import Channel, Listing, Location
 from core.types import LocationKind, UTCDateTime
 
+LISTINGS_MARKED = "omnisync.listings_marked"
+"""Session.info key set when a transaction marked listings dirty (a push should follow)."""
+
 
 def channels_selling_from(session: Session, location_ids: Iterable[int]) -> list[int]:
     """Ids of the channels that sell from any of `location_ids`."""
@@ -56,6 +59,7 @@ def mark_listings_dirty(
         .where(col(Listing.sku_id).in_(affected))
         .values(
             dirty=True,
+            change_seq=Listing.change_seq + 1,
             dirty_since=func.coalesce(Listing.dirty_since, literal(now, UTCDateTime())),
             updated_at=now,
         )
@@ -65,8 +69,10 @@ def mark_listings_dirty(
         if not channel_ids:
             return 0
         statement = statement.where(col(Listing.channel_id).in_(channel_ids))
-    result = session.execute(statement)
-    return int(getattr(result, "rowcount", 0) or 0)
+    marked = int(getattr(session.execute(statement), "rowcount", 0) or 0)
+    if marked:
+        session.info[LISTINGS_MARKED] = True
+    return marked
 
 
 def mark_touched_dirty(session: Session, touched: Iterable[tuple[int, int]]) -> int:

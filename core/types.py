@@ -137,6 +137,7 @@ class SyncRunStatus(StrEnum):
     SUCCEEDED = "succeeded"
     PARTIAL = "partial"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class AlertState(StrEnum):

@@ -12,7 +12,8 @@ from core.catalog import LocationSpec, sync_locations
 from core.channels import ChannelSpec, sync_channels
 from core.db import make_engine, transaction
 from hub.database import head_revision, migrate, schema_revision
-from hub.settings import Settings, load_settings
+from hub.settings import ChannelConfig, Settings, channel_fingerprint, load_settings
+from sync.channels import SyncChannel
 
 
 class NotInitialised(Exception):
@@ -69,7 +70,22 @@ def apply_config(engine: Engine, settings: Settings) -> None:
                     enabled=channel.enabled,
                     locations=channel.locations,
                     stock_rules=channel.stock.model_dump(),
+                    fingerprint=channel_fingerprint(channel),
                 )
                 for channel in settings.channels
             ],
         )
+
+
+def sync_channel(channel: ChannelConfig) -> SyncChannel:
+    """What the engine needs of a channel's config."""
+    return SyncChannel(
+        name=channel.name,
+        type=channel.type,
+        enabled=channel.enabled,
+        settings=channel.settings,
+        intervals=channel.schedule.model_dump(),
+        lag=channel.sync.lag,
+        backfill=channel.sync.backfill,
+        item_backoff=channel.sync.item_backoff,
+    )

@@ -21,6 +21,9 @@ from hub.commands.common import (
     report_config_problems,
     state,
 )
+from hub.commands.sync import sync
+from hub.logs import configure_logging
+from hub.runner import HubRunner
 from hub.settings import ConfigError, load_settings
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config"
@@ -35,6 +38,7 @@ app.add_typer(skus.app, name="skus")
 app.add_typer(stock.app, name="stock")
 app.add_typer(orders.orders_app, name="orders")
 app.add_typer(orders.channels_app, name="channels")
+app.command("sync")(sync)
 
 
 @app.callback()
@@ -98,6 +102,22 @@ def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
         markup=False,
         highlight=False,
     )
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+) -> None:
+    """Run the hub: scheduled syncs, stock pushes within a second of every change.
+
+    SIGHUP (or editing config/channels/) reloads the channels; SIGTERM stops cleanly.
+    """
+    configure_logging(log_level)
+    hub = open_hub(ctx)
+    runner = HubRunner(hub)
+    runner.install_signal_handlers()
+    runner.run()
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ Values never appear in messages, so a secret put in the wrong field stays secret
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -23,7 +24,9 @@ from connectors.registry import connector_for, known_types
 from core.types import LocationKind
 
 DEFAULT_DATABASE_URL = "sqlite:///var/omnisync.db"
-CHANNEL_ENVELOPE_KEYS = frozenset({"name", "type", "enabled", "locations", "stock", "schedule"})
+CHANNEL_ENVELOPE_KEYS = frozenset(
+    {"name", "type", "enabled", "locations", "stock", "schedule", "sync"}
+)
 _ENV_REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _INTERVAL = re.compile(r"(\d+)(ms|s|m|h|d)")
 _INTERVAL_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -88,6 +91,17 @@ class ScheduleConfig(_Strict):
     tracking: Interval = timedelta(minutes=15)
 
 
+class SyncOptions(_Strict):
+    """How the engine reads and writes this channel."""
+
+    lag: Interval = timedelta(minutes=2)
+    """Each order pull starts this far before the cursor, for late updates."""
+    backfill: Interval = timedelta(days=7)
+    """How far back the first order pull reaches."""
+    item_backoff: Interval = timedelta(seconds=30)
+    """Wait before retrying an item the channel refused; doubles per attempt, at most 1h."""
+
+
 class ChannelEnvelope(_Strict):
     """The keys every channel file has, whatever its type."""
 
@@ -97,6 +111,7 @@ class ChannelEnvelope(_Strict):
     locations: list[Code] | None = None
     stock: StockRulesConfig = StockRulesConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    sync: SyncOptions = SyncOptions()
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,7 @@ class ChannelConfig:
     locations: list[str] | None
     stock: StockRulesConfig
     schedule: ScheduleConfig
+    sync: SyncOptions
     settings: ConnectorSettings
     source: Path
 
@@ -117,6 +133,8 @@ class Settings:
     hub: HubConfig
     channels: list[ChannelConfig]
     database_url: str
+    skipped: list[str] = field(default_factory=list)
+    """Problems of channel files left out (only with skip_broken_channels)."""
 
     @property
     def secrets(self) -> frozenset[str]:
@@ -172,8 +190,15 @@ def load_settings(
     config_dir: Path,
     env: Mapping[str, str] | None = None,
     database_url: str | None = None,
+    *,
+    skip_broken_channels: bool = False,
 ) -> Settings:
-    """Read and validate the whole configuration folder; raises ConfigError."""
+    """Read and validate the whole configuration folder; raises ConfigError.
+
+    With `skip_broken_channels` (a running hub reloading its config), a channel
+    file with problems is left out and its problems are kept in
+    `Settings.skipped`; only problems of hub.yaml raise.
+    """
     env = os.environ if env is None else env
     problems = _Problems()
     hub_file = config_dir / "hub.yaml"
@@ -191,13 +216,15 @@ def load_settings(
     location_codes = [location.code for location in hub.locations] if hub else []
     for code in sorted({c for c in location_codes if location_codes.count(c) > 1}):
         problems.add(hub_file, "locations", f"location {code!r} is defined twice")
+    hub_problems = len(problems.lines)
     channels = _load_channels(
         config_dir / "channels", env, set(location_codes) if hub else None, problems
     )
-    if problems.lines or hub is None:
+    fatal = problems.lines[:hub_problems] if skip_broken_channels else problems.lines
+    if fatal or hub is None:
         raise ConfigError(problems.lines)
     url = database_url or env.get("OMNISYNC_DATABASE_URL") or hub.database_url
-    return Settings(config_dir, hub, channels, url)
+    return Settings(config_dir, hub, channels, url, skipped=problems.lines[hub_problems:])
 
 
 def _load_channels(
@@ -286,6 +313,7 @@ def _load_channel(
         locations=envelope.locations,
         stock=envelope.stock,
         schedule=envelope.schedule,
+        sync=envelope.sync,
         settings=settings,
         source=source,
     )
@@ -378,3 +406,19 @@ def _secret_values(value: Any) -> Iterator[str]:
     elif isinstance(value, list | tuple):
         for item in value:
             yield from _secret_values(item)
+
+
+def channel_fingerprint(channel: ChannelConfig) -> str:
+    """Changes whenever anything in the channel's file changes, secrets included."""
+    parts = [
+        channel.name,
+        channel.type,
+        str(channel.enabled),
+        str(channel.locations),
+        channel.stock.model_dump_json(),
+        channel.schedule.model_dump_json(),
+        channel.sync.model_dump_json(),
+        channel.settings.model_dump_json(),
+        *_secret_values(channel.settings),
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()

@@ -1,0 +1,31 @@
+"""Simulated marketplaces: real HTTP servers on loopback, stateful, throttled, faulty.
+
+The framework (:mod:`sandbox.server`, :mod:`sandbox.ratelimit`,
+:mod:`sandbox.faults`, :mod:`sandbox.clock`, :mod:`sandbox.base`) knows no
+channel; each simulator (:class:`SandboxMarketplace` for the ``sandbox`` type)
+plugs into it by subclassing :class:`SimulatedMarketplace`.
+"""
+
+from sandbox.base import SimulatedMarketplace
+from sandbox.clock import Clock, ManualClock, MonotonicStamper, SystemClock
+from sandbox.faults import FAULT_KINDS, Fault, FaultKind, FaultQueue
+from sandbox.marketplace import SandboxError, SandboxMarketplace
+from sandbox.ratelimit import TokenBucket
+from sandbox.server import ServerError, ServerRunner
+
+__all__ = [
+    "FAULT_KINDS",
+    "Clock",
+    "Fault",
+    "FaultKind",
+    "FaultQueue",
+    "ManualClock",
+    "MonotonicStamper",
+    "SandboxError",
+    "SandboxMarketplace",
+    "ServerError",
+    "ServerRunner",
+    "SimulatedMarketplace",
+    "SystemClock",
+    "TokenBucket",
+]

@@ -2,7 +2,7 @@
 
 from core.models.catalog import BundleComponent, Location, Sku
 from core.models.channels import Channel, Listing
-from core.models.operations import Alert, QuarantinedPayload, SyncCursor, SyncRun
+from core.models.operations import Alert, QuarantinedPayload, SyncCursor, SyncLease, SyncRun
 from core.models.orders import Order, OrderLine
 from core.models.stock import Reservation, StockLevel, StockMovement
 
@@ -20,5 +20,6 @@ __all__ = [
     "StockLevel",
     "StockMovement",
     "SyncCursor",
+    "SyncLease",
     "SyncRun",
 ]

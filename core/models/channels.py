@@ -29,6 +29,9 @@ class Channel(SQLModel, table=True):
     locations: list[str] | None = Field(default=None, sa_column=json_column())
     stock_rules: dict[str, Any] | None = Field(default=None, sa_column=json_column())
     paused_reason: str | None = Field(default=None, sa_column=text_column())
+    config_fingerprint: str = Field(
+        default="", max_length=64, sa_column_kwargs={"server_default": ""}
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
@@ -54,6 +57,8 @@ class Listing(SQLModel, table=True):
     last_ack_quantity: int | None = None
     last_ack_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     dirty: bool = False
+    change_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Bumped by every mark_listings_dirty: a push clears `dirty` only if it is unchanged."""
     dirty_since: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

@@ -88,3 +88,17 @@ class QuarantinedPayload(SQLModel, table=True):
     raw: str = Field(sa_column=text_column(nullable=False))
     received_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class SyncLease(SQLModel, table=True):
+    """Who runs (channel, job) now; a holder that dies lets its lease expire (invariant 8)."""
+
+    __tablename__ = "sync_leases"
+    __table_args__ = (UniqueConstraint("channel_id", "job", name="uq_sync_lease_channel_job"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="channels.id")
+    job: str = Field(max_length=50)
+    holder: str = Field(max_length=200)
+    acquired_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())

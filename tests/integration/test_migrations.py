@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -14,17 +11,6 @@ from sqlmodel import SQLModel
 
 from core.db import make_engine
 from hub.database import head_revision, migrate, schema_revision
-from tests.conftest import BACKENDS
-from tests.support.databases import postgres_schema, postgres_schema_url, sqlite_url
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield sqlite_url(tmp_path)
-        return
-    with postgres_schema() as schema:
-        yield postgres_schema_url(schema)
 
 
 def test_migrations_create_the_schema_of_the_models(empty_database_url: str) -> None:

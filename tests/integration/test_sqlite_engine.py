@@ -20,9 +20,12 @@ def test_pragmas(tmp_path: Path) -> None:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == SQLITE_BUSY_TIMEOUT_MS
-    with pytest.raises(IntegrityError), transaction(engine) as session:
-        session.add(OrderLine(order_id=424242, external_line_id="x", channel_sku="x", quantity=1))
-        session.flush()
+    orphan = OrderLine(order_id=424242, external_line_id="x", channel_sku="x", quantity=1)
+    with transaction(engine) as session:
+        session.add(orphan)
+        with pytest.raises(IntegrityError):
+            session.flush()
+        session.rollback()
     engine.dispose()
 
 

@@ -40,8 +40,10 @@ def channel_file(config_dir: Path, stem: str, extra: str = "", base: str = FAKE_
     return write(config_dir / "channels" / f"{stem}.yaml", base + textwrap.dedent(extra))
 
 
-def load(config_dir: Path, env: dict[str, str] | None = None, **kwargs: str) -> Settings:
-    return load_settings(config_dir, env=ENV if env is None else env, **kwargs)
+def load(
+    config_dir: Path, env: dict[str, str] | None = None, database_url: str | None = None
+) -> Settings:
+    return load_settings(config_dir, env=ENV if env is None else env, database_url=database_url)
 
 
 def problems_of(config_dir: Path, env: dict[str, str] | None = None) -> list[str]:

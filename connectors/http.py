@@ -1,0 +1,76 @@
+"""What every HTTP connector shares: one httpx client setup and one status mapping."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from connectors.base import AuthError, PermanentError, RateLimited, TransientError
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+USER_AGENT = "omnisync/0.1"
+
+
+def make_client(
+    base_url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+) -> httpx.Client:
+    return httpx.Client(
+        base_url=base_url,
+        headers={"User-Agent": USER_AGENT, **(headers or {})},
+        timeout=timeout,
+        follow_redirects=False,
+    )
+
+
+def retry_after_seconds(response: httpx.Response, default: float = 1.0) -> float:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(float(value), 0.0) if value is not None else default
+    except ValueError:
+        return default
+
+
+def send(request: Callable[[], httpx.Response]) -> httpx.Response:
+    """Make the request; transport failures become TransientError."""
+    try:
+        return request()
+    except httpx.TimeoutException as error:
+        raise TransientError(f"timed out: {type(error).__name__}") from None
+    except httpx.TransportError as error:
+        raise TransientError(f"connection failed: {type(error).__name__}: {error}") from None
+
+
+def check_status(response: httpx.Response, what: str) -> None:
+    """Map an HTTP error status to the connector error tree."""
+    status = response.status_code
+    if status < 400:
+        return
+    detail = _short_body(response)
+    if status in (401, 403):
+        raise AuthError(f"{what}: HTTP {status} {detail}".strip())
+    if status == 429:
+        raise RateLimited(f"{what}: throttled", retry_after_seconds(response))
+    if status >= 500 or status in (408, 425):
+        raise TransientError(f"{what}: HTTP {status} {detail}".strip())
+    raise PermanentError(f"{what}: HTTP {status} {detail}".strip())
+
+
+def json_body(response: httpx.Response, what: str) -> Any:
+    """The decoded body; a body that is not JSON is a transient fault of the channel."""
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise TransientError(
+            f"{what}: the response is not JSON ({_short_body(response)})"
+        ) from None
+
+
+def _short_body(response: httpx.Response, limit: int = 200) -> str:
+    text = response.text.strip().replace("\n", " ")
+    return text[:limit] + ("..." if len(text) > limit else "")

@@ -1,0 +1,169 @@
+"""The sandbox marketplace connector: ORDERS, LISTINGS, STOCK, FULFILMENT over its JSON API."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+import httpx
+
+from connectors.base import (
+    CallPolicy,
+    Capability,
+    Connector,
+    ConnectorError,
+    ConnectorSettings,
+    PayloadError,
+    PermanentError,
+    RateLimit,
+    TransientError,
+)
+from connectors.http import check_status, json_body, make_client, send
+from connectors.registry import register
+from connectors.sandbox.mapping import listing_from_json, order_from_json
+from connectors.sandbox.settings import SandboxSettings
+from core.dto import (
+    ChannelListing,
+    Fulfilment,
+    OrderPage,
+    PushResult,
+    RejectedPayload,
+    StockUpdate,
+)
+
+
+@register
+class SandboxConnector(Connector):
+    type: ClassVar[str] = "sandbox"
+    Settings: ClassVar[builtins.type[ConnectorSettings]] = SandboxSettings
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.ORDERS, Capability.LISTINGS, Capability.STOCK, Capability.FULFILMENT}
+    )
+    stock_batch_size: ClassVar[int] = 100
+
+    def __init__(self, settings: ConnectorSettings, calls: CallPolicy | None = None) -> None:
+        super().__init__(settings, calls)
+        assert isinstance(settings, SandboxSettings)
+        self.options = settings
+        self.client = make_client(
+            str(settings.endpoint).rstrip("/"),
+            headers={"Authorization": f"Bearer {settings.api_key.get_secret_value()}"},
+            timeout=httpx.Timeout(
+                settings.timeout_seconds, connect=min(5.0, settings.timeout_seconds)
+            ),
+        )
+        # One bucket for the whole API, as the marketplace counts it.
+        self.rate_limits = {"api": RateLimit(settings.requests_per_second, settings.burst)}
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _call(self, what: str, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """One API call, throttled and retried by the engine; the decoded JSON object."""
+
+        def attempt() -> dict[str, Any]:
+            response = send(lambda: self.client.request(method, path, **kwargs))
+            check_status(response, what)
+            body = json_body(response, what)
+            if not isinstance(body, dict):
+                raise TransientError(f"{what}: the response is not an object")
+            return body
+
+        return self.calls.call("api", attempt)
+
+    def check(self) -> list[str]:
+        try:
+            self._call("listings", "GET", "/api/v1/listings", params={"limit": 1})
+        except ConnectorError as error:
+            return [f"{type(error).__name__}: {error}"]
+        return []
+
+    def fetch_orders(self, since: datetime | None) -> Iterator[OrderPage]:
+        params: dict[str, Any] = {"limit": self.options.page_size}
+        if since is not None:
+            params["updated_at_min"] = since.isoformat()
+        token: str | None = None
+        seen_tokens: set[str] = set()
+        while True:
+            page_params = {**params, "page_token": token} if token else params
+            body = self._call("orders", "GET", "/api/v1/orders", params=page_params)
+            yield _order_page(body.get("orders"))
+            token = body.get("next_page_token")
+            if not token:
+                return
+            if token in seen_tokens:
+                raise TransientError("orders: the marketplace repeated a page token")
+            seen_tokens.add(token)
+
+    def fetch_listings(self) -> Iterator[ChannelListing]:
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": self.options.page_size}
+            if token:
+                params["page_token"] = token
+            body = self._call("listings", "GET", "/api/v1/listings", params=params)
+            items = body.get("listings")
+            if not isinstance(items, list):
+                raise TransientError("listings: the response has no listings list")
+            for item in items:
+                yield listing_from_json(item)
+            token = body.get("next_page_token")
+            if not token:
+                return
+
+    def push_stock(self, updates: Sequence[StockUpdate]) -> list[PushResult]:
+        payload = {"updates": [{"sku": u.channel_sku, "quantity": u.quantity} for u in updates]}
+        results = self._call("inventory", "POST", "/api/v1/inventory", json=payload).get("results")
+        if not isinstance(results, list) or len(results) != len(updates):
+            raise TransientError("inventory: the response does not have one result per update")
+        return [
+            _push_result(update, result) for update, result in zip(updates, results, strict=True)
+        ]
+
+    def push_fulfilment(self, fulfilment: Fulfilment) -> PushResult:
+        payload = {
+            "line_items": [
+                {"id": line.external_line_id, "quantity": line.quantity}
+                for line in fulfilment.lines
+            ],
+            "tracking_company": fulfilment.carrier,
+            "tracking_number": fulfilment.tracking_number,
+            "tracking_url": fulfilment.tracking_url,
+            "notify_customer": fulfilment.notify_customer and self.options.notify_customer,
+        }
+        path = f"/api/v1/orders/{fulfilment.order_external_id}/fulfilments"
+        try:
+            self._call(
+                "fulfilment",
+                "POST",
+                path,
+                json=payload,
+                headers={"Idempotency-Key": fulfilment.idempotency_key},
+            )
+        except PermanentError as error:
+            return PushResult(key=fulfilment.order_external_id, ok=False, error=str(error))
+        return PushResult(key=fulfilment.order_external_id, ok=True)
+
+
+def _order_page(items: Any) -> OrderPage:
+    if not isinstance(items, list):
+        raise TransientError("orders: the response has no orders list")
+    orders, rejected = [], []
+    for item in items:
+        try:
+            orders.append(order_from_json(item))
+        except PayloadError as error:
+            rejected.append(
+                RejectedPayload(raw=error.raw, reason=str(error), external_id=error.external_id)
+            )
+    cursor = max((order.updated_at for order in orders), default=None)
+    return OrderPage(orders=tuple(orders), rejected=tuple(rejected), cursor=cursor)
+
+
+def _push_result(update: StockUpdate, result: Any) -> PushResult:
+    if isinstance(result, dict) and result.get("status") == "ok":
+        return PushResult(key=update.channel_sku, ok=True, quantity=result.get("quantity"))
+    message = result.get("message") or result.get("code") if isinstance(result, dict) else None
+    return PushResult(key=update.channel_sku, ok=False, error=str(message or "refused"))

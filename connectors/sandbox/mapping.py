@@ -1,0 +1,84 @@
+"""Pure functions from the sandbox marketplace's JSON to core DTOs (tested on recorded payloads)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import ValidationError
+
+from connectors.base import PayloadError
+from core.dto import ChannelListing, NormalisedOrder, NormalisedOrderLine
+from core.types import OrderStatus
+
+STATUSES = {
+    "open": OrderStatus.ACCEPTED,
+    "partially_fulfilled": OrderStatus.PARTIALLY_SHIPPED,
+    "fulfilled": OrderStatus.SHIPPED,
+    "cancelled": OrderStatus.CANCELLED,
+}
+
+
+def order_from_json(item: Any) -> NormalisedOrder:
+    """One order; anything that does not fit raises PayloadError with the raw item."""
+    raw = json.dumps(item, sort_keys=True, default=str)
+    external_id = item.get("id") if isinstance(item, dict) else None
+    try:
+        if not isinstance(item, dict):
+            raise TypeError("an order must be an object")
+        status = STATUSES[item["status"]]
+        lines = item["line_items"]
+        if not isinstance(lines, list):
+            raise TypeError("line_items must be a list")
+        return NormalisedOrder(
+            external_id=str(item["id"]),
+            status=status,
+            channel_status=item["status"],
+            placed_at=_time(item["created_at"]),
+            updated_at=_time(item["updated_at"]),
+            currency=item.get("currency"),
+            total=_money(item.get("total")),
+            customer=item.get("customer"),
+            ship_to=item.get("shipping_address"),
+            lines=tuple(_line(line) for line in lines),
+            raw=item,
+        )
+    except (KeyError, TypeError, ValueError, InvalidOperation, ValidationError) as error:
+        reason = f"{type(error).__name__}: {error}".splitlines()[0]
+        raise PayloadError(f"order {external_id}: {reason}", raw, external_id) from None
+
+
+def _line(item: dict[str, Any]) -> NormalisedOrderLine:
+    return NormalisedOrderLine(
+        external_line_id=str(item["id"]),
+        channel_sku=item["sku"],
+        title=item.get("title") or "",
+        quantity=item["quantity"],
+        unit_price=_money(item.get("price")),
+        quantity_shipped=item.get("fulfilled_quantity", 0),
+        quantity_cancelled=item.get("cancelled_quantity", 0),
+    )
+
+
+def _time(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError("timestamps must be ISO 8601 strings")
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp {value!r} has no offset")
+    return moment
+
+
+def _money(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def listing_from_json(item: dict[str, Any]) -> ChannelListing:
+    return ChannelListing(
+        channel_sku=item.get("sku") or None,
+        channel_ids={"listing_id": item["id"]},
+        quantity=item.get("quantity"),
+        title=item.get("title") or "",
+    )

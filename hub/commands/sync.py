@@ -1,0 +1,108 @@
+"""`omnisync sync JOB [--channel NAME]`: run one job now, for one channel or all."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hub.bootstrap import Hub, sync_channel
+from hub.commands.common import EXIT_FAILED, JsonOption, console, fail, open_hub, print_json
+from sync.engine import RunOutcome, SyncEngine
+from sync.jobs.context import JobContext
+
+
+class Job(StrEnum):
+    orders = "orders"
+    listings = "listings"
+    stock = "stock"
+    reconcile = "reconcile"
+
+
+def make_engine(hub: Hub) -> SyncEngine:
+    return SyncEngine(
+        hub.engine,
+        [sync_channel(channel) for channel in hub.settings.channels],
+        secrets=hub.settings.secrets,
+    )
+
+
+def sync(
+    ctx: typer.Context,
+    job: Annotated[Job, typer.Argument(help="What to run.")],
+    channel: Annotated[
+        str | None, typer.Option(help="Only this channel (runs it even if paused or disabled).")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Run a sync job now: pull orders or listings, push stock, or reconcile everything."""
+    hub = open_hub(ctx)
+    engine = make_engine(hub)
+    try:
+        if channel is not None and channel not in engine.channels:
+            fail(f"no channel named {channel!r} in the configuration")
+        names = (
+            [channel]
+            if channel
+            else [name for name, config in engine.channels.items() if config.enabled]
+        )
+        outcomes = [
+            _run_one(engine, name, job.value, force=channel is not None, quiet=json_output)
+            for name in names
+            if engine.supports(name, job.value)
+        ]
+    finally:
+        engine.close()
+        hub.engine.dispose()
+    if json_output:
+        print_json([_outcome_view(outcome) for outcome in outcomes])
+    else:
+        _print_table(outcomes)
+    if any(outcome.failed for outcome in outcomes):
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _run_one(engine: SyncEngine, name: str, job: str, *, force: bool, quiet: bool) -> RunOutcome:
+    if quiet or not sys.stderr.isatty():
+        return engine.run(name, job, force=force)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"{name} {job}", total=None)
+
+        def show(context: JobContext) -> None:
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(context.counts.items()) if v)
+            progress.update(task, description=f"{name} {job}: {counts}")
+
+        return engine.run(name, job, force=force, progress=show)
+
+
+def _outcome_view(outcome: RunOutcome) -> dict[str, object]:
+    return {
+        "channel": outcome.channel,
+        "job": outcome.job,
+        "status": outcome.status,
+        "run_id": outcome.run_id,
+        "counts": dict(outcome.counts),
+        "error": outcome.error,
+        "notes": outcome.notes,
+    }
+
+
+def _print_table(outcomes: list[RunOutcome]) -> None:
+    table = Table("channel", "job", "status", "counts", "error")
+    for outcome in outcomes:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()) if v)
+        table.add_row(outcome.channel, outcome.job, outcome.status, counts, outcome.error or "")
+    console.print(table)
+    for outcome in outcomes:
+        for note in outcome.notes:
+            console.print(f"{outcome.channel}: {note}", markup=False, highlight=False)

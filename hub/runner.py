@@ -1,0 +1,121 @@
+"""`omnisync run`: the long-running hub. Schedules every channel's jobs, pushes stock
+as it changes, reloads channel files on SIGHUP or when they change on disk, and
+on SIGTERM finishes the page in flight, releases its leases and exits 0."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+from hub.bootstrap import Hub, apply_config, sync_channel
+from hub.settings import ConfigError, Settings, load_settings
+from sync.engine import SyncEngine
+from sync.scheduler import Scheduler
+
+log = logging.getLogger("omnisync.run")
+WATCH_INTERVAL = 1.0
+
+
+def config_stamp(config_dir: Path) -> tuple[tuple[str, float, int], ...]:
+    """What the config folder looks like on disk: enough to notice any edit."""
+    files = [config_dir / "hub.yaml"]
+    channels = config_dir / "channels"
+    if channels.is_dir():
+        files += sorted(channels.iterdir())
+    stamps = []
+    for path in files:
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        stamps.append((path.name, stat.st_mtime, stat.st_size))
+    return tuple(stamps)
+
+
+class HubRunner:
+    def __init__(self, hub: Hub, *, push_poll: float = 0.25) -> None:
+        self.hub = hub
+        self.settings = hub.settings
+        self.stop_requested = threading.Event()
+        self.reload_requested = threading.Event()
+        self.engine = SyncEngine(
+            hub.engine,
+            [sync_channel(channel) for channel in hub.settings.channels],
+            secrets=hub.settings.secrets,
+        )
+        self.scheduler = Scheduler(self.engine, push_poll=push_poll)
+
+    def run(self) -> None:
+        """Block until stop() or a signal; then shut down cleanly."""
+        self.scheduler.start()
+        names = ", ".join(self.engine.channels) or "none"
+        log.info("hub running: channels %s", names)
+        stamp = config_stamp(self.settings.config_dir)
+        while not self.stop_requested.wait(WATCH_INTERVAL):
+            current = config_stamp(self.settings.config_dir)
+            if current != stamp or self.reload_requested.is_set():
+                self.reload_requested.clear()
+                stamp = current
+                self.reload()
+        log.info("stopping: finishing the work in flight")
+        self.scheduler.stop()
+        self.engine.close()
+        self.hub.engine.dispose()
+        log.info("stopped")
+
+    def reload(self) -> None:
+        try:
+            settings = load_settings(
+                self.settings.config_dir,
+                database_url=self.settings.database_url,
+                skip_broken_channels=True,
+            )
+        except ConfigError as error:
+            for line in error.problems:
+                log.error("config not reloaded: %s", line)
+            return
+        for line in settings.skipped:
+            log.error("config: %s (file ignored; the rest keeps running)", line)
+        kept = self._keep_running_versions(settings)
+        apply_config(self.hub.engine, kept)
+        changes = self.scheduler.update_channels(
+            [sync_channel(channel) for channel in kept.channels], kept.secrets
+        )
+        self.settings = kept
+        for line in changes or ["config reloaded: no channel changed"]:
+            log.info("%s", line)
+
+    def _keep_running_versions(self, settings: Settings) -> Settings:
+        """A channel whose file is now broken keeps running as it was."""
+        broken = {line.split(": ", 1)[0] for line in settings.skipped}
+        names = {channel.name for channel in settings.channels}
+        kept = [
+            channel
+            for channel in self.settings.channels
+            if str(channel.source) in broken and channel.name not in names
+        ]
+        return Settings(
+            settings.config_dir,
+            settings.hub,
+            [*settings.channels, *kept],
+            settings.database_url,
+            settings.skipped,
+        )
+
+    def stop(self) -> None:
+        self.stop_requested.set()
+
+    def install_signal_handlers(self) -> None:
+        def on_stop(signum: int, _frame: FrameType | None) -> None:
+            log.info("received %s", signal.Signals(signum).name)
+            self.stop()
+
+        def on_reload(_signum: int, _frame: FrameType | None) -> None:
+            self.reload_requested.set()
+
+        signal.signal(signal.SIGTERM, on_stop)
+        signal.signal(signal.SIGINT, on_stop)
+        signal.signal(signal.SIGHUP, on_reload)

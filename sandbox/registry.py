@@ -1,0 +1,18 @@
+"""Which channel types have a simulator: ``omnisync demo`` starts one of each."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sandbox.base import SimulatedMarketplace
+from sandbox.marketplace import SandboxMarketplace
+
+SIMULATORS: Final[dict[str, type[SimulatedMarketplace]]] = {
+    SandboxMarketplace.type: SandboxMarketplace,
+}
+"""Channel type (the YAML ``type:``) to its simulator class. Constructors differ per
+type (credentials), so callers look the class up and pass what that type needs."""
+
+
+def simulator_for(channel_type: str) -> type[SimulatedMarketplace] | None:
+    return SIMULATORS.get(channel_type)

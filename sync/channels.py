@@ -1,0 +1,24 @@
+"""What the engine needs to know of a configured channel (built by hub/bootstrap.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from connectors.base import ConnectorSettings
+
+JOBS = ("orders", "listings", "stock", "fulfilments", "reconcile")
+
+
+@dataclass(frozen=True)
+class SyncChannel:
+    name: str
+    type: str
+    enabled: bool
+    settings: ConnectorSettings
+    intervals: Mapping[str, timedelta] = field(default_factory=dict)
+    """How often each job runs (job name -> interval)."""
+    lag: timedelta = timedelta(minutes=2)
+    backfill: timedelta = timedelta(days=7)
+    item_backoff: timedelta = timedelta(seconds=30)

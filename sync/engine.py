@@ -1,0 +1,211 @@
+"""The engine: runs one job for one channel under a lease, records it, handles failure.
+
+Failure policy: TransientError and RateLimited are retried inside the call
+policy; what still fails marks the run failed (the next run starts again from
+the committed cursor or the still-dirty listings). AuthError pauses the
+channel and raises an alert: no job of that channel runs until its config
+changes or an operator runs it by hand and it succeeds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from connectors.base import AuthError, Capability, Connector, ConnectorError
+from connectors.registry import connector_for
+from core.alerting import open_alert, resolve_alert
+from core.channels import channel_by_name
+from core.db import transaction
+from core.models import Channel
+from core.types import AlertSeverity, SyncRunStatus
+from sync.calls import Cancelled, ChannelCalls, RetryPolicy
+from sync.channels import SyncChannel
+from sync.jobs.context import JobContext, LeaseLost
+from sync.jobs.listings import pull_listings
+from sync.jobs.orders import pull_orders
+from sync.jobs.stock import push_stock, reconcile
+from sync.leases import DEFAULT_TTL, Lease, new_holder_id
+from sync.ratelimit import ChannelLimiter
+from sync.redaction import redact
+from sync.runs import finish_run, start_run
+
+log = logging.getLogger(__name__)
+RULE_AUTH = "auth_failure"
+
+JOBS: Mapping[str, tuple[Capability, Callable[[JobContext], None]]] = {
+    "orders": (Capability.ORDERS, pull_orders),
+    "listings": (Capability.LISTINGS, pull_listings),
+    "stock": (Capability.STOCK, push_stock),
+    "reconcile": (Capability.STOCK, reconcile),
+}
+
+
+@dataclass
+class RunOutcome:
+    channel: str
+    job: str
+    status: str
+    """succeeded, partial, failed, cancelled, or skipped (not run)."""
+    run_id: int | None = None
+    counts: Counter[str] = field(default_factory=Counter)
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == SyncRunStatus.FAILED
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        engine: Engine,
+        channels: Iterable[SyncChannel],
+        *,
+        holder: str | None = None,
+        retry: RetryPolicy | None = None,
+        lease_ttl: timedelta = DEFAULT_TTL,
+        secrets: Iterable[str] = (),
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.engine = engine
+        self.holder = holder or new_holder_id()
+        self.retry = retry or RetryPolicy()
+        self.lease_ttl = lease_ttl
+        self.secrets = frozenset(secrets)
+        self.stop = stop or threading.Event()
+        self.channels: dict[str, SyncChannel] = {}
+        self._connectors: dict[str, Connector] = {}
+        self._lock = threading.Lock()
+        self.set_channels(channels)
+
+    def set_channels(self, channels: Iterable[SyncChannel], secrets: Iterable[str] = ()) -> None:
+        """Take a new channel list (config reload); connectors of changed channels restart."""
+        with self._lock:
+            fresh = {channel.name: channel for channel in channels}
+            for name, connector in list(self._connectors.items()):
+                if fresh.get(name) != self.channels.get(name):
+                    connector.close()
+                    del self._connectors[name]
+            self.channels = fresh
+            self.secrets |= frozenset(secrets)
+
+    def connector(self, name: str) -> Connector:
+        with self._lock:
+            if name not in self._connectors:
+                channel = self.channels[name]
+                cls = connector_for(channel.type)
+                if cls is None:
+                    raise KeyError(f"unknown channel type {channel.type!r}")
+                instance = cls(channel.settings)
+                instance.calls = ChannelCalls(
+                    name, ChannelLimiter(instance.rate_limits), self.retry, self.stop
+                )
+                self._connectors[name] = instance
+            return self._connectors[name]
+
+    def supports(self, name: str, job: str) -> bool:
+        cls = connector_for(self.channels[name].type)
+        return cls is not None and job in JOBS and JOBS[job][0] in cls.capabilities
+
+    def close(self) -> None:
+        with self._lock:
+            for connector in self._connectors.values():
+                connector.close()
+            self._connectors.clear()
+
+    def run(
+        self,
+        name: str,
+        job: str,
+        *,
+        force: bool = False,
+        progress: Callable[[JobContext], None] | None = None,
+    ) -> RunOutcome:
+        """Run `job` for channel `name` once. `force` runs a paused or disabled channel."""
+        channel = self.channels[name]
+        if not self.supports(name, job):
+            return RunOutcome(name, job, "skipped", error=f"{channel.type} has no {job} job")
+        with transaction(self.engine, read_only=True) as session:
+            row = channel_by_name(session, name)
+            channel_id, paused = row.id, row.paused_reason
+        assert channel_id is not None
+        if not force and not channel.enabled:
+            return RunOutcome(name, job, "skipped", error="channel disabled")
+        if not force and paused:
+            return RunOutcome(name, job, "skipped", error=f"paused: {paused}")
+        with Lease(self.engine, channel_id, job, self.holder, self.lease_ttl) as lease:
+            if not lease.acquired:
+                return RunOutcome(name, job, "skipped", error="running in another process")
+            return self._run_held(channel, channel_id, job, bool(paused), lease, progress)
+
+    def _run_held(
+        self,
+        channel: SyncChannel,
+        channel_id: int,
+        job: str,
+        was_paused: bool,
+        lease: Lease,
+        progress: Callable[[JobContext], None] | None,
+    ) -> RunOutcome:
+        run_id = start_run(self.engine, channel_id, job)
+        ctx = JobContext(
+            engine=self.engine,
+            channel_id=channel_id,
+            channel=channel,
+            connector=self.connector(channel.name),
+            stop=self.stop,
+            lease_lost=lease.lost,
+            progress=progress,
+        )
+        error: str | None = None
+        try:
+            JOBS[job][1](ctx)
+            status = SyncRunStatus.PARTIAL if ctx.counts["failed"] else SyncRunStatus.SUCCEEDED
+            if was_paused:
+                self._resume(channel_id)
+        except AuthError as failure:
+            status, error = SyncRunStatus.FAILED, self._say(failure)
+            self._pause(channel_id, channel.name, error)
+        except Cancelled:
+            status, error = SyncRunStatus.CANCELLED, "stopped by shutdown"
+        except (ConnectorError, LeaseLost) as failure:
+            status, error = SyncRunStatus.FAILED, self._say(failure)
+        except Exception as failure:
+            log.exception("%s %s: unexpected failure", channel.name, job)
+            status, error = SyncRunStatus.FAILED, self._say(failure)
+        finish_run(self.engine, run_id, status, ctx.counts, error)
+        if error:
+            log.warning("%s %s: %s: %s", channel.name, job, status.value, error)
+        return RunOutcome(channel.name, job, status.value, run_id, ctx.counts, error, ctx.notes)
+
+    def _say(self, failure: BaseException) -> str:
+        return redact(f"{type(failure).__name__}: {failure}", self.secrets)
+
+    def _pause(self, channel_id: int, name: str, reason: str) -> None:
+        with transaction(self.engine) as session:
+            row = channel_by_name(session, name)
+            row.paused_reason = reason
+            session.add(row)
+            open_alert(
+                session,
+                RULE_AUTH,
+                channel_id,
+                f"{name}: the channel refused our credentials; its jobs are paused ({reason})",
+                severity=AlertSeverity.CRITICAL,
+            )
+
+    def _resume(self, channel_id: int) -> None:
+        with transaction(self.engine) as session:
+            row = session.get(Channel, channel_id)
+            if row is not None:
+                row.paused_reason = None
+                session.add(row)
+            resolve_alert(session, RULE_AUTH, channel_id)

@@ -1,0 +1,1 @@
+"""The jobs the engine runs per channel, by their schedule names."""

@@ -1,0 +1,46 @@
+"""What a running job gets: the database, its channel, the connector, counters, stop signals."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from connectors.base import Connector
+from sync.calls import Cancelled
+from sync.channels import SyncChannel
+
+
+class LeaseLost(Exception):
+    """Another process took the job's lease over; stop before writing anything more."""
+
+
+@dataclass
+class JobContext:
+    engine: Engine
+    channel_id: int
+    channel: SyncChannel
+    connector: Connector
+    stop: threading.Event
+    lease_lost: threading.Event
+    counts: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+    """What the run reports besides counts (unknown SKUs, listings without SKU)."""
+    progress: Callable[[JobContext], None] | None = None
+    """Called at every checkpoint (a terminal shows a progress line with it)."""
+
+    @property
+    def name(self) -> str:
+        return self.channel.name
+
+    def checkpoint(self) -> None:
+        """Between pages and batches: stop cleanly if asked to or if the lease is gone."""
+        if self.lease_lost.is_set():
+            raise LeaseLost(f"{self.name}: the lease was lost")
+        if self.stop.is_set():
+            raise Cancelled(f"{self.name}: stopping")
+        if self.progress is not None:
+            self.progress(self)

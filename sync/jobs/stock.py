@@ -1,0 +1,131 @@
+"""push_stock and reconcile: tell each channel what it may sell.
+
+push_stock takes the dirty listings that are due, computes available to sell,
+drops those equal to what the channel last acknowledged, and pushes the rest
+in the connector's batch size, sold-out listings first. A listing's dirty flag
+is cleared only if no stock change touched it since it was read (its
+change_seq), so a sale during a push is never lost (invariant 6). An item the
+channel refuses keeps its error and backs off; the others go on.
+
+reconcile pushes every bound listing, dirty or not: the backstop for drift.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import case, func, literal, or_, update
+from sqlmodel import col, select
+
+from connectors.base import PermanentError
+from core.availability import available_to_sell
+from core.clock import utcnow
+from core.db import transaction
+from core.dto import PushResult, StockUpdate
+from core.models import Channel, Listing
+from core.types import UTCDateTime
+from sync.jobs.context import JobContext
+
+MAX_ITEM_BACKOFF = timedelta(hours=1)
+_listings = Listing.__table__  # type: ignore[attr-defined]
+_c = _listings.c
+
+
+def push_stock(ctx: JobContext) -> None:
+    _push(ctx, everything=False)
+
+
+def reconcile(ctx: JobContext) -> None:
+    _push(ctx, everything=True)
+
+
+def _push(ctx: JobContext, *, everything: bool) -> None:
+    now = utcnow()
+    with transaction(ctx.engine, read_only=True) as session:
+        query = select(Listing).where(
+            Listing.channel_id == ctx.channel_id, col(Listing.sku_id).is_not(None)
+        )
+        if not everything:
+            query = query.where(
+                col(Listing.dirty),
+                or_(col(Listing.next_attempt_at).is_(None), col(Listing.next_attempt_at) <= now),
+            )
+        # Listings (with their change_seq) are read before the stock they depend on:
+        # a change committed in between re-dirties them, and the push is repeated.
+        listings = list(session.exec(query))
+        channel = session.get(Channel, ctx.channel_id)
+        assert channel is not None
+        sku_ids = {listing.sku_id for listing in listings if listing.sku_id}
+        available = available_to_sell(session, channel, sku_ids)
+    plan: list[tuple[Listing, int]] = []
+    unchanged: list[Listing] = []
+    for listing in listings:
+        quantity = available[listing.sku_id or 0]
+        if not everything and quantity == listing.last_ack_quantity:
+            unchanged.append(listing)
+        else:
+            plan.append((listing, quantity))
+    ctx.counts["unchanged"] += len(unchanged)
+    _clear_unchanged(ctx, unchanged)
+    # Sold-out first, then decreases: those are the ones that prevent overselling.
+    plan.sort(key=lambda item: (item[1] != 0, item[1] - (item[0].last_ack_quantity or 0)))
+    size = max(ctx.connector.stock_batch_size, 1)
+    for first in range(0, len(plan), size):
+        ctx.checkpoint()
+        batch = plan[first : first + size]
+        updates = [
+            StockUpdate(
+                channel_sku=listing.channel_sku,
+                quantity=quantity,
+                channel_ids=listing.channel_ids or {},
+                last_acknowledged=listing.last_ack_quantity,
+            )
+            for listing, quantity in batch
+        ]
+        try:
+            results = ctx.connector.push_stock(updates)
+        except PermanentError as error:
+            results = [PushResult(key=u.channel_sku, ok=False, error=str(error)) for u in updates]
+        _record(ctx, batch, results)
+
+
+def _clear_unchanged(ctx: JobContext, listings: list[Listing]) -> None:
+    if not listings:
+        return
+    with transaction(ctx.engine) as session:
+        for listing in listings:
+            session.execute(
+                update(_listings)
+                .where(_c.id == listing.id, _c.change_seq == listing.change_seq)
+                .values(dirty=False, dirty_since=None)
+            )
+
+
+def _record(ctx: JobContext, batch: list[tuple[Listing, int]], results: list[PushResult]) -> None:
+    now = utcnow()
+    with transaction(ctx.engine) as session:
+        for (listing, quantity), result in zip(batch, results, strict=True):
+            unchanged_since_read = _c.change_seq == listing.change_seq
+            if result.ok:
+                ctx.counts["acknowledged"] += 1
+                values = {
+                    "last_ack_quantity": quantity if result.quantity is None else result.quantity,
+                    "last_ack_at": now,
+                    "attempts": 0,
+                    "last_error": None,
+                    "next_attempt_at": None,
+                    "dirty": case((unchanged_since_read, False), else_=_c.dirty),
+                    "dirty_since": case((unchanged_since_read, None), else_=_c.dirty_since),
+                }
+            else:
+                ctx.counts["failed"] += 1
+                attempts = listing.attempts + 1
+                backoff = min(ctx.channel.item_backoff * 2 ** (attempts - 1), MAX_ITEM_BACKOFF)
+                values = {
+                    "attempts": attempts,
+                    "last_error": (result.error or "refused")[:2000],
+                    "next_attempt_at": now + backoff,
+                    "dirty": True,
+                    "dirty_since": func.coalesce(_c.dirty_since, literal(now, UTCDateTime())),
+                }
+            session.execute(update(_listings).where(_c.id == listing.id).values(**values))

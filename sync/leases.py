@@ -1,0 +1,137 @@
+"""Job leases: a row per (channel, job) says who runs it until when (invariant 8).
+
+Taking a lease is one conditional UPDATE (free, expired, or already ours), so
+two processes can never both hold it. The holder renews it from a heartbeat
+thread while the job runs; a holder that dies stops renewing and the lease
+expires after `ttl`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import datetime, timedelta
+from types import TracebackType
+
+from sqlalchemy import Engine, or_, update
+
+from core.clock import utcnow
+from core.db import insert_ignoring_conflict, transaction
+from core.models import SyncLease
+
+log = logging.getLogger(__name__)
+_leases = SyncLease.__table__  # type: ignore[attr-defined]
+_c = _leases.c
+
+DEFAULT_TTL = timedelta(seconds=60)
+
+
+def new_holder_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def try_acquire(engine: Engine, channel_id: int, job: str, holder: str, ttl: timedelta) -> bool:
+    now = utcnow()
+    with transaction(engine) as session:
+        insert_ignoring_conflict(
+            session,
+            _leases,
+            {
+                "channel_id": channel_id,
+                "job": job,
+                "holder": "",
+                "acquired_at": now,
+                "expires_at": datetime.min.replace(tzinfo=now.tzinfo),
+            },
+            ("channel_id", "job"),
+        )
+        result = session.execute(
+            update(_leases)
+            .where(
+                _c.channel_id == channel_id,
+                _c.job == job,
+                or_(_c.holder == holder, _c.expires_at < now),
+            )
+            .values(holder=holder, acquired_at=now, expires_at=now + ttl)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def renew(engine: Engine, channel_id: int, job: str, holder: str, ttl: timedelta) -> bool:
+    with transaction(engine) as session:
+        result = session.execute(
+            update(_leases)
+            .where(_c.channel_id == channel_id, _c.job == job, _c.holder == holder)
+            .values(expires_at=utcnow() + ttl)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def release(engine: Engine, channel_id: int, job: str, holder: str) -> None:
+    with transaction(engine) as session:
+        session.execute(
+            update(_leases)
+            .where(_c.channel_id == channel_id, _c.job == job, _c.holder == holder)
+            .values(holder="", expires_at=utcnow())
+        )
+
+
+class Lease:
+    """Hold (channel, job) for the length of a `with` block, renewing it in the background."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        channel_id: int,
+        job: str,
+        holder: str,
+        ttl: timedelta = DEFAULT_TTL,
+    ) -> None:
+        self.engine, self.channel_id, self.job, self.holder, self.ttl = (
+            engine,
+            channel_id,
+            job,
+            holder,
+            ttl,
+        )
+        self.acquired = False
+        self.lost = threading.Event()
+        self._done = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+
+    def __enter__(self) -> Lease:
+        self.acquired = try_acquire(self.engine, self.channel_id, self.job, self.holder, self.ttl)
+        if self.acquired:
+            self._heartbeat = threading.Thread(
+                target=self._renew_until_done,
+                name=f"lease-{self.job}-{self.channel_id}",
+                daemon=True,
+            )
+            self._heartbeat.start()
+        return self
+
+    def _renew_until_done(self) -> None:
+        interval = self.ttl.total_seconds() / 3
+        while not self._done.wait(interval):
+            try:
+                if not renew(self.engine, self.channel_id, self.job, self.holder, self.ttl):
+                    log.error("lease %s/%s was taken over", self.channel_id, self.job)
+                    self.lost.set()
+                    return
+            except Exception:
+                log.exception("renewing lease %s/%s failed", self.channel_id, self.job)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._done.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join()
+        if self.acquired and not self.lost.is_set():
+            release(self.engine, self.channel_id, self.job, self.holder)

@@ -1,0 +1,34 @@
+"""SyncRun rows: every job run is recorded, from start to its outcome."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import Engine
+
+from core.clock import utcnow
+from core.db import transaction
+from core.models import SyncRun
+from core.types import SyncRunStatus
+
+
+def start_run(engine: Engine, channel_id: int | None, job: str) -> int:
+    with transaction(engine) as session:
+        run = SyncRun(channel_id=channel_id, job=job, status=SyncRunStatus.RUNNING)
+        session.add(run)
+        session.flush()
+        assert run.id is not None
+        return run.id
+
+
+def finish_run(
+    engine: Engine, run_id: int, status: SyncRunStatus, counts: Counter[str], error: str | None
+) -> None:
+    with transaction(engine) as session:
+        run = session.get(SyncRun, run_id)
+        assert run is not None
+        run.status = status
+        run.finished_at = utcnow()
+        run.counts = dict(counts)
+        run.error = error
+        session.add(run)

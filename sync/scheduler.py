@@ -1,0 +1,200 @@
+"""Scheduling: each channel's jobs on its intervals, and stock pushes within a second
+of any committed stock change.
+
+Periodic jobs run on APScheduler (3.x) interval triggers. Pushes are driven by
+the outbox itself: a watcher looks for due dirty listings every `push_poll`
+seconds (and at once when this process commits a change) and starts a push for
+each channel that has some, unless one is already running here; the lease keeps
+other processes out. So a change committed by any process, the CLI included,
+reaches the channels within about a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import event, func, or_
+from sqlmodel import Session, col, select
+
+from core.clock import utcnow
+from core.db import transaction
+from core.models import Channel, Listing
+from core.outbox import LISTINGS_MARKED
+from sync.channels import JOBS, SyncChannel
+from sync.engine import RunOutcome, SyncEngine
+
+log = logging.getLogger(__name__)
+PUSH_JOB = "stock"
+
+
+class Scheduler:
+    def __init__(
+        self,
+        engine: SyncEngine,
+        *,
+        push_poll: float = 0.25,
+        debounce: float = 0.1,
+        workers: int = 8,
+    ) -> None:
+        self.sync = engine
+        self.push_poll = push_poll
+        self.debounce = debounce
+        self._scheduler = BackgroundScheduler(
+            executors={"default": JobExecutor(workers)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+            timezone="UTC",
+        )
+        self._pushes = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="push")
+        self._pushing: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._watcher = threading.Thread(target=self._watch_outbox, name="outbox", daemon=True)
+        self.outcomes: list[RunOutcome] = []
+        """The most recent outcomes (bounded), for status displays."""
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running) and self._watcher.is_alive()
+
+    def start(self) -> None:
+        event.listen(Session, "after_commit", self._on_commit)
+        self._scheduler.start()
+        for channel in self.sync.channels.values():
+            self._schedule(channel)
+        self._watcher.start()
+
+    def stop(self) -> None:
+        """Stop taking work, let running jobs reach their next safe point, wait for them."""
+        self.sync.stop.set()
+        self._wake.set()
+        event.remove(Session, "after_commit", self._on_commit)
+        if self._watcher.is_alive():
+            self._watcher.join()
+        self._scheduler.shutdown(wait=True)
+        self._pushes.shutdown(wait=True)
+
+    def update_channels(self, channels: list[SyncChannel], secrets: frozenset[str]) -> list[str]:
+        """Apply a new channel list; returns a line per change, for the log."""
+        before = dict(self.sync.channels)
+        after = {channel.name: channel for channel in channels}
+        self.sync.set_channels(channels, secrets)
+        changes = []
+        for name in sorted(before.keys() | after.keys()):
+            if name not in after:
+                self._unschedule(name)
+                changes.append(f"channel {name} removed")
+            elif name not in before:
+                self._schedule(after[name])
+                changes.append(f"channel {name} added")
+            elif before[name] != after[name]:
+                self._unschedule(name)
+                self._schedule(after[name])
+                changes.append(f"channel {name} changed")
+        return changes
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _on_commit(self, session: Session) -> None:
+        if session.info.pop(LISTINGS_MARKED, False):
+            self._wake.set()
+
+    def _schedule(self, channel: SyncChannel) -> None:
+        if not channel.enabled:
+            return
+        for job in JOBS:
+            interval = channel.intervals.get(job)
+            if interval is None or not self.sync.supports(channel.name, job):
+                continue
+            self._scheduler.add_job(
+                self._run,
+                "interval",
+                args=(channel.name, job),
+                id=f"{channel.name}:{job}",
+                seconds=interval.total_seconds(),
+                next_run_time=utcnow() + timedelta(milliseconds=50),
+                replace_existing=True,
+            )
+
+    def _unschedule(self, name: str) -> None:
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith(f"{name}:"):
+                job.remove()
+
+    def _run(self, name: str, job: str) -> RunOutcome | None:
+        if name not in self.sync.channels or self.sync.stop.is_set():
+            return None
+        try:
+            outcome = self.sync.run(name, job)
+        except Exception:
+            log.exception("%s %s: the run could not be started", name, job)
+            return None
+        with self._lock:
+            self.outcomes = [*self.outcomes[-199:], outcome]
+        return outcome
+
+    def _watch_outbox(self) -> None:
+        while not self.sync.stop.is_set():
+            if self._wake.wait(self.push_poll):
+                self._wake.clear()
+                if self.sync.stop.wait(self.debounce):
+                    return
+            try:
+                due = self._channels_with_due_pushes()
+            except Exception:
+                log.exception("reading the push outbox failed")
+                continue
+            for name in due:
+                self._start_push(name)
+
+    def _channels_with_due_pushes(self) -> list[str]:
+        now = utcnow()
+        with transaction(self.sync.engine, read_only=True) as session:
+            rows = session.exec(
+                select(Channel.name)
+                .join(Listing, col(Listing.channel_id) == Channel.id)
+                .where(
+                    col(Listing.dirty),
+                    col(Listing.sku_id).is_not(None),
+                    or_(
+                        col(Listing.next_attempt_at).is_(None), col(Listing.next_attempt_at) <= now
+                    ),
+                )
+                .group_by(col(Channel.name))
+                .having(func.count() > 0)
+            ).all()
+        channels = self.sync.channels
+        return [
+            name
+            for name in rows
+            if name in channels and channels[name].enabled and self.sync.supports(name, PUSH_JOB)
+        ]
+
+    def _start_push(self, name: str) -> None:
+        with self._lock:
+            if name in self._pushing or self.sync.stop.is_set():
+                return
+            self._pushing.add(name)
+        self._pushes.submit(self._push, name)
+
+    def _push(self, name: str) -> None:
+        outcome = None
+        try:
+            outcome = self._run(name, PUSH_JOB)
+        finally:
+            with self._lock:
+                self._pushing.discard(name)
+        if outcome is not None and outcome.status in ("succeeded", "partial"):
+            self._wake.set()  # more may have become dirty while this push ran
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [
+            {"id": job.id, "next_run": job.next_run_time.isoformat() if job.next_run_time else None}
+            for job in self._scheduler.get_jobs()
+        ]
