@@ -27,7 +27,7 @@ from core.models import Channel
 from core.types import AlertSeverity, SyncRunStatus
 from sync.calls import Cancelled, ChannelCalls, RetryPolicy
 from sync.channels import SyncChannel
-from sync.jobs.context import JobContext, LeaseLost
+from sync.jobs.context import JobContext, LeaseLost, PushObserver
 from sync.jobs.listings import pull_listings
 from sync.jobs.orders import pull_orders
 from sync.jobs.stock import push_stock, reconcile
@@ -74,6 +74,7 @@ class SyncEngine:
         lease_ttl: timedelta = DEFAULT_TTL,
         secrets: Iterable[str] = (),
         stop: threading.Event | None = None,
+        on_push: PushObserver | None = None,
     ) -> None:
         self.engine = engine
         self.holder = holder or new_holder_id()
@@ -81,8 +82,10 @@ class SyncEngine:
         self.lease_ttl = lease_ttl
         self.secrets = frozenset(secrets)
         self.stop = stop or threading.Event()
+        self.on_push = on_push
         self.channels: dict[str, SyncChannel] = {}
         self._connectors: dict[str, Connector] = {}
+        self._running: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self.set_channels(channels)
 
@@ -141,10 +144,18 @@ class SyncEngine:
             return RunOutcome(name, job, "skipped", error="channel disabled")
         if not force and paused:
             return RunOutcome(name, job, "skipped", error=f"paused: {paused}")
-        with Lease(self.engine, channel_id, job, self.holder, self.lease_ttl) as lease:
-            if not lease.acquired:
-                return RunOutcome(name, job, "skipped", error="running in another process")
-            return self._run_held(channel, channel_id, job, bool(paused), lease, progress)
+        with self._lock:
+            if (name, job) in self._running:  # the lease is per process; this is per thread
+                return RunOutcome(name, job, "skipped", error="already running")
+            self._running.add((name, job))
+        try:
+            with Lease(self.engine, channel_id, job, self.holder, self.lease_ttl) as lease:
+                if not lease.acquired:
+                    return RunOutcome(name, job, "skipped", error="running in another process")
+                return self._run_held(channel, channel_id, job, bool(paused), lease, progress)
+        finally:
+            with self._lock:
+                self._running.discard((name, job))
 
     def _run_held(
         self,
@@ -164,6 +175,7 @@ class SyncEngine:
             stop=self.stop,
             lease_lost=lease.lost,
             progress=progress,
+            on_push=self.on_push,
         )
         error: str | None = None
         try:
@@ -182,7 +194,9 @@ class SyncEngine:
             log.exception("%s %s: unexpected failure", channel.name, job)
             status, error = SyncRunStatus.FAILED, self._say(failure)
         finish_run(self.engine, run_id, status, ctx.counts, error)
-        if error:
+        if status == SyncRunStatus.CANCELLED:
+            log.info("%s %s: cancelled by shutdown", channel.name, job)
+        elif error:
             log.warning("%s %s: %s: %s", channel.name, job, status.value, error)
         return RunOutcome(channel.name, job, status.value, run_id, ctx.counts, error, ctx.notes)
 

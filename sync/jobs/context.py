@@ -6,12 +6,25 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import Engine
 
 from connectors.base import Connector
 from sync.calls import Cancelled
 from sync.channels import SyncChannel
+
+
+class PushObserver(Protocol):
+    def __call__(
+        self,
+        channel: str,
+        channel_sku: str,
+        quantity: int,
+        dirty_since: datetime | None,
+        acknowledged_at: datetime,
+    ) -> None: ...
 
 
 class LeaseLost(Exception):
@@ -31,6 +44,8 @@ class JobContext:
     """What the run reports besides counts (unknown SKUs, listings without SKU)."""
     progress: Callable[[JobContext], None] | None = None
     """Called at every checkpoint (a terminal shows a progress line with it)."""
+    on_push: PushObserver | None = None
+    """Told of every acknowledged stock push (the demo and benchmarks measure lag with it)."""
 
     @property
     def name(self) -> str:

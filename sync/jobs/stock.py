@@ -102,12 +102,14 @@ def _clear_unchanged(ctx: JobContext, listings: list[Listing]) -> None:
 
 
 def _record(ctx: JobContext, batch: list[tuple[Listing, int]], results: list[PushResult]) -> None:
-    now = utcnow()
+    now = utcnow()  # the channel has answered: from now on it holds these quantities
     with transaction(ctx.engine) as session:
         for (listing, quantity), result in zip(batch, results, strict=True):
             unchanged_since_read = _c.change_seq == listing.change_seq
             if result.ok:
                 ctx.counts["acknowledged"] += 1
+                if ctx.on_push is not None:
+                    ctx.on_push(ctx.name, listing.channel_sku, quantity, listing.dirty_since, now)
                 values = {
                     "last_ack_quantity": quantity if result.quantity is None else result.quantity,
                     "last_ack_at": now,
