@@ -149,3 +149,23 @@ class AlertSeverity(StrEnum):
     INFO = "info"
     WARNING = "warning"
     CRITICAL = "critical"
+
+
+class ShipmentStatus(StrEnum):
+    """Where a parcel is, normalised over every carrier."""
+
+    LABEL_CREATED = "label_created"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+    RETURNED_TO_SENDER = "returned_to_sender"
+    UNKNOWN = "unknown"
+
+
+class PushState(StrEnum):
+    """Whether the channel the order came from has been told of a shipment."""
+
+    PENDING = "pending"
+    PUSHED = "pushed"
+    FAILED = "failed"

@@ -28,6 +28,7 @@ from core.types import AlertSeverity, SyncRunStatus
 from sync.calls import Cancelled, ChannelCalls, RetryPolicy
 from sync.channels import SyncChannel
 from sync.jobs.context import JobContext, LeaseLost, PushObserver
+from sync.jobs.fulfilments import push_fulfilments
 from sync.jobs.listings import pull_listings
 from sync.jobs.orders import pull_orders
 from sync.jobs.stock import push_stock, reconcile
@@ -43,6 +44,7 @@ JOBS: Mapping[str, tuple[Capability, Callable[[JobContext], None]]] = {
     "orders": (Capability.ORDERS, pull_orders),
     "listings": (Capability.LISTINGS, pull_listings),
     "stock": (Capability.STOCK, push_stock),
+    "fulfilments": (Capability.FULFILMENT, push_fulfilments),
     "reconcile": (Capability.STOCK, reconcile),
 }
 

@@ -16,7 +16,7 @@ import uuid
 from datetime import datetime, timedelta
 from types import TracebackType
 
-from sqlalchemy import Engine, or_, update
+from sqlalchemy import Engine, or_, select, update
 
 from core.clock import utcnow
 from core.db import insert_ignoring_conflict, transaction
@@ -33,7 +33,24 @@ def new_holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def holder_is_dead(holder: str) -> bool:
+    """True when `holder` was a process on this machine that no longer exists."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def try_acquire(engine: Engine, channel_id: int, job: str, holder: str, ttl: timedelta) -> bool:
+    """Take the lease if it is free, expired, ours, or held by a process of this machine
+    that has died (so a crashed job is taken over at once instead of after `ttl`)."""
     now = utcnow()
     with transaction(engine) as session:
         insert_ignoring_conflict(
@@ -55,6 +72,19 @@ def try_acquire(engine: Engine, channel_id: int, job: str, holder: str, ttl: tim
                 _c.job == job,
                 or_(_c.holder == holder, _c.expires_at < now),
             )
+            .values(holder=holder, acquired_at=now, expires_at=now + ttl)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            return True
+        current = session.execute(
+            select(_c.holder).where(_c.channel_id == channel_id, _c.job == job)
+        ).scalar_one()
+        if not holder_is_dead(current):
+            return False
+        log.warning("taking over lease %s/%s from %s, which has died", channel_id, job, current)
+        result = session.execute(
+            update(_leases)
+            .where(_c.channel_id == channel_id, _c.job == job, _c.holder == current)
             .values(holder=holder, acquired_at=now, expires_at=now + ttl)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]

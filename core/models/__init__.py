@@ -4,6 +4,7 @@ from core.models.catalog import BundleComponent, Location, Sku
 from core.models.channels import Channel, Listing
 from core.models.operations import Alert, QuarantinedPayload, SyncCursor, SyncLease, SyncRun
 from core.models.orders import Order, OrderLine
+from core.models.shipments import Shipment
 from core.models.stock import Reservation, StockLevel, StockMovement
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "OrderLine",
     "QuarantinedPayload",
     "Reservation",
+    "Shipment",
     "Sku",
     "StockLevel",
     "StockMovement",

@@ -20,6 +20,7 @@ class Job(StrEnum):
     orders = "orders"
     listings = "listings"
     stock = "stock"
+    fulfilments = "fulfilments"
     reconcile = "reconcile"
 
 

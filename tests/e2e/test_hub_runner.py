@@ -64,7 +64,8 @@ def live_leases(database_url: str) -> list[SyncLease]:
     engine = make_engine(database_url)
     with Session(engine) as session:
         leases = [
-            lease for lease in session.exec(select(SyncLease))
+            lease
+            for lease in session.exec(select(SyncLease))
             if lease.holder and lease.expires_at > utcnow()
         ]
     engine.dispose()
@@ -106,9 +107,9 @@ def test_a_sale_reaches_the_other_channels_and_channel_files_reload_while_runnin
     caplog.set_level(logging.INFO, logger="omnisync.run")
     thread.start()
     try:
-        assert eventually(
-            lambda: markets["a"].quantity("X") == markets["b"].quantity("X") == 5
-        ), describe(empty_database_url)
+        assert eventually(lambda: markets["a"].quantity("X") == markets["b"].quantity("X") == 5), (
+            describe(empty_database_url)
+        )
         assert markets["a"].buy("X", 2) is not None
         assert eventually(lambda: markets["b"].quantity("X") == 3), describe(empty_database_url)
         assert markets["a"].quantity("X") == 3
@@ -121,9 +122,9 @@ def test_a_sale_reaches_the_other_channels_and_channel_files_reload_while_runnin
         assert any("broken.yaml" in message and "ignored" in message for message in messages)
 
         (config / "channels" / "c.yaml").unlink()
-        assert eventually(lambda: any(
-            "channel c removed" in record.getMessage() for record in caplog.records
-        ))
+        assert eventually(
+            lambda: any("channel c removed" in record.getMessage() for record in caplog.records)
+        )
         assert markets["b"].buy("Y", 1) is not None
         assert eventually(lambda: markets["a"].quantity("Y") == 4)
         assert markets["c"].quantity("Y") == 5  # no longer a channel of the hub
@@ -139,14 +140,14 @@ def test_sigterm_stops_the_hub_cleanly_and_sighup_reloads(
 ) -> None:
     monkeypatch.setenv("SB_KEY", TOKEN)
     database_url = f"sqlite:///{tmp_path / 'hub.db'}"
-    config = write_config(
-        tmp_path / "config", {"a": sandbox_channel(markets["a"].url, extra=FAST)}
-    )
+    config = write_config(tmp_path / "config", {"a": sandbox_channel(markets["a"].url, extra=FAST)})
     env = {**os.environ, "SB_KEY": TOKEN, "OMNISYNC_DATABASE_URL": database_url}
     seed_stock(database_url, config)
     process = subprocess.Popen(
         [sys.executable, "-m", "hub.cli", "--config-dir", str(config), "run"],
-        env=env, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert eventually(lambda: markets["a"].quantity("X") == 5)

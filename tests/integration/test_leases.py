@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -62,3 +65,19 @@ def test_the_lease_context_renews_while_held_and_releases_on_exit(engine: Engine
         assert not try_acquire(engine, channel_id, "orders", "b", TTL)
         assert not lease.lost.is_set()
     assert try_acquire(engine, channel_id, "orders", "b", TTL)
+
+
+def test_a_lease_of_a_dead_process_on_this_machine_is_taken_over_at_once(engine: Engine) -> None:
+    channel_id = _channel_id(engine)
+    holder = f"{socket.gethostname()}:{dead_pid()}:abcd1234"
+    assert try_acquire(engine, channel_id, "orders", holder, TTL)
+    assert try_acquire(engine, channel_id, "orders", "someone-else", TTL)
+    live = f"{socket.gethostname()}:{os.getpid()}:abcd1234"
+    assert try_acquire(engine, channel_id, "stock", live, TTL)
+    assert not try_acquire(engine, channel_id, "stock", "someone-else", TTL)
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid

@@ -1,0 +1,188 @@
+"""Shipping an order from here: the stock leaves, and the channel is owed a fulfilment.
+
+`record_shipment` does it all in the caller's transaction: the reservations are
+consumed (on_hand and reserved both drop by the shipped units, so what other
+channels may sell does not move), the lines' shipped quantities rise, the order
+becomes shipped or partially_shipped, and a Shipment row is written with its
+push pending. The fulfilment push reads that row after commit (sync/), so a
+crash between the two loses nothing.
+
+When the channel later reports the same units shipped, order intake keeps the
+larger of the two shipped quantities and consumes only the difference: the
+stock never leaves twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlmodel import Session, col, select
+
+from core.channels import selling_location_ids
+from core.clock import utcnow
+from core.errors import InvalidRequest
+from core.models import Channel, Order, OrderLine, Shipment
+from core.outbox import mark_touched_dirty
+from core.reservations import (
+    StockEffects,
+    consume_shipped,
+    reallocate_freed,
+    refresh_oversold,
+    settle_line,
+)
+from core.types import OrderStatus, PushState, ShipmentStatus
+
+_NOT_SHIPPABLE = {
+    OrderStatus.CANCELLED: "is cancelled",
+    OrderStatus.RETURNED: "was returned",
+}
+
+
+def record_shipment(
+    session: Session,
+    order: Order,
+    lines: Mapping[str, int] | None,
+    *,
+    carrier: str,
+    tracking_number: str,
+    tracking_url: str | None = None,
+    service: str | None = None,
+) -> Shipment:
+    """Ship `lines` (the channel's line id -> units; None: every open unit) of `order`.
+
+    Raises InvalidRequest, having changed nothing, when the order cannot be
+    shipped, a line is unknown or not bound to a hub SKU, or a quantity is not
+    between 1 and what is still open on the line.
+    """
+    carrier, tracking_number = carrier.strip(), tracking_number.strip()
+    if not carrier:
+        raise InvalidRequest("a shipment needs a carrier")
+    if not tracking_number:
+        raise InvalidRequest("a shipment needs a tracking number")
+    order = _lock_order(session, order)
+    _check_order(order)
+    order_lines = list(
+        session.exec(
+            select(OrderLine)
+            .where(OrderLine.order_id == order.id)
+            .order_by(col(OrderLine.id))
+            # The caller may hold copies loaded before the order was locked.
+            .execution_options(populate_existing=True)
+        )
+    )
+    shipping = _units_to_ship(order, order_lines, lines)
+
+    channel = session.get(Channel, order.channel_id)
+    assert channel is not None
+    location_ids = selling_location_ids(session, channel)
+    reference = f"{channel.name}:{order.external_id}"
+    effects = StockEffects()
+    # The same lock order as order intake (by SKU, then line), so the two never deadlock.
+    for line, units in sorted(shipping, key=lambda pair: (pair[0].sku_id or 0, pair[0].id or 0)):
+        effects.merge(
+            consume_shipped(session, order, line, units, location_ids, reference=reference)
+        )
+        line.quantity_shipped += units
+        session.add(line)
+        session.flush()
+        effects.merge(settle_line(session, order, line, location_ids))
+    effects.merge(reallocate_freed(session, effects))
+    if order.status != OrderStatus.DELIVERED:
+        fully = all(
+            line.quantity_shipped >= line.quantity - line.quantity_cancelled for line in order_lines
+        )
+        order.status = OrderStatus.SHIPPED if fully else OrderStatus.PARTIALLY_SHIPPED
+    # order.updated_at stays the channel's own change time: order intake compares it
+    # with the channel's next report, which must not look stale because of us.
+    order.modified_at = utcnow()
+    session.add(order)
+    refresh_oversold(session, order)
+    mark_touched_dirty(session, effects.touched)
+
+    shipment = Shipment(
+        order_id=order.id or 0,
+        lines=[
+            {"external_line_id": line.external_line_id, "quantity": units}
+            for line, units in shipping
+        ],
+        carrier=carrier,
+        service=service,
+        tracking_number=tracking_number,
+        tracking_url=tracking_url,
+        status=ShipmentStatus.LABEL_CREATED,
+        push_state=PushState.PENDING,
+    )
+    session.add(shipment)
+    session.flush()
+    return shipment
+
+
+def _lock_order(session: Session, order: Order) -> Order:
+    """The order's row, locked and current: order intake of the same order waits for us."""
+    if order.id is None:
+        raise InvalidRequest("the order is not stored yet")
+    locked = session.exec(
+        select(Order)
+        .where(Order.id == order.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if locked is None:
+        raise InvalidRequest(f"order {order.id} does not exist")
+    return locked
+
+
+def _check_order(order: Order) -> None:
+    reason = _NOT_SHIPPABLE.get(order.status)
+    if reason is not None:
+        raise InvalidRequest(f"order {order.external_id} {reason}: it cannot be shipped")
+    if order.fulfilled_by_channel:
+        raise InvalidRequest(
+            f"order {order.external_id} is fulfilled by the channel: it is not ours to ship"
+        )
+
+
+def _units_to_ship(
+    order: Order, order_lines: list[OrderLine], wanted: Mapping[str, int] | None
+) -> list[tuple[OrderLine, int]]:
+    """(line, units) pairs to ship, in the order's line order; refuses anything doubtful."""
+    by_id = {line.external_line_id: line for line in order_lines}
+    if wanted is None:
+        shipping = [(line, line.open_quantity) for line in order_lines if line.open_quantity]
+        if not shipping:
+            raise InvalidRequest(f"order {order.external_id} has nothing left to ship")
+    else:
+        if not wanted:
+            raise InvalidRequest("name at least one line to ship")
+        unknown = sorted(set(wanted) - by_id.keys())
+        if unknown:
+            raise InvalidRequest(
+                f"order {order.external_id} has no line {', '.join(map(repr, unknown))} "
+                f"(its lines: {', '.join(map(repr, by_id)) or 'none'})"
+            )
+        shipping = []
+        for line in order_lines:
+            if line.external_line_id not in wanted:
+                continue
+            units = wanted[line.external_line_id]
+            if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+                raise InvalidRequest(
+                    f"line {line.external_line_id!r}: quantity must be a whole number "
+                    f"of at least 1, not {units!r}"
+                )
+            if units > line.open_quantity:
+                raise InvalidRequest(
+                    f"line {line.external_line_id!r} ({line.channel_sku}): {units} to ship "
+                    f"but only {line.open_quantity} open (of {line.quantity}: "
+                    f"{line.quantity_shipped} shipped, {line.quantity_cancelled} cancelled)"
+                )
+            shipping.append((line, units))
+    for line, _ in shipping:
+        if line.sku_id is None:
+            # Nothing would leave the books now, and binding the line later reserves
+            # only its open units: the shipped units would stay on hand for ever.
+            raise InvalidRequest(
+                f"line {line.external_line_id!r}: channel SKU {line.channel_sku!r} is not "
+                "bound to a hub SKU; bind its listing or create the SKU before shipping it"
+            )
+    return shipping

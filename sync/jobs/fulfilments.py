@@ -1,0 +1,105 @@
+"""push_fulfilments: tell the channel an order came from that its parcels left.
+
+Shipments are the outbox: record_shipment writes them pending in the
+transaction that consumed the stock, and this job pushes those that are due,
+oldest first. Each push carries a key stable per shipment, so a retry after a
+lost answer or a crash never creates a second fulfilment on the channel. A
+shipment the channel refuses keeps the channel's words, backs off, and never
+blocks the others; throttling, outages and refused credentials stop the run
+(the engine retries or pauses the channel) and leave the shipment pending.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_
+from sqlmodel import col, select
+
+from connectors.base import PermanentError
+from core.clock import utcnow
+from core.db import transaction
+from core.dto import Fulfilment, FulfilmentLine, PushResult
+from core.models import Order, Shipment
+from core.types import PushState
+from sync.jobs.context import JobContext
+from sync.jobs.stock import MAX_ITEM_BACKOFF
+
+_MAX_DOUBLINGS = 20
+
+
+def idempotency_key(shipment: Shipment) -> str:
+    """The same for every push of one shipment: the channel creates its fulfilment once."""
+    return f"omnisync-shipment-{shipment.id}"
+
+
+def push_fulfilments(ctx: JobContext) -> None:
+    for shipment, order_external_id in _due_shipments(ctx, utcnow()):
+        ctx.checkpoint()
+        fulfilment = Fulfilment(
+            order_external_id=order_external_id,
+            lines=tuple(
+                FulfilmentLine(external_line_id=line["external_line_id"], quantity=line["quantity"])
+                for line in shipment.lines
+            ),
+            carrier=shipment.carrier,
+            tracking_number=shipment.tracking_number,
+            tracking_url=shipment.tracking_url,
+            service=shipment.service,
+            idempotency_key=idempotency_key(shipment),
+        )
+        try:
+            result = ctx.connector.push_fulfilment(fulfilment)
+        except PermanentError as error:
+            result = PushResult(key=order_external_id, ok=False, error=str(error))
+        _record(ctx, shipment, result)
+
+
+def _due_shipments(ctx: JobContext, now: datetime) -> list[tuple[Shipment, str]]:
+    with transaction(ctx.engine, read_only=True) as session:
+        rows = session.exec(
+            select(Shipment, Order.external_id)
+            .join(Order, col(Order.id) == Shipment.order_id)
+            .where(
+                Order.channel_id == ctx.channel_id,
+                or_(
+                    col(Shipment.push_state) == PushState.PENDING,
+                    and_(
+                        col(Shipment.push_state) == PushState.FAILED,
+                        or_(
+                            col(Shipment.next_push_at).is_(None),
+                            col(Shipment.next_push_at) <= now,
+                        ),
+                    ),
+                ),
+            )
+            .order_by(col(Shipment.created_at), col(Shipment.id))
+        ).all()
+        return [(shipment, external_id) for shipment, external_id in rows]
+
+
+def _record(ctx: JobContext, read: Shipment, result: PushResult) -> None:
+    now = utcnow()
+    with transaction(ctx.engine) as session:
+        shipment = session.get(Shipment, read.id, with_for_update=True)
+        if shipment is None:
+            return
+        if result.ok:
+            shipment.push_state = PushState.PUSHED
+            shipment.pushed_at = now
+            shipment.push_error = None
+            shipment.next_push_at = None
+        else:
+            shipment.push_state = PushState.FAILED
+            shipment.push_attempts += 1
+            shipment.push_error = (result.error or "refused")[:2000]
+            shipment.next_push_at = now + _backoff(ctx, shipment.push_attempts)
+        session.add(shipment)
+    ctx.counts["pushed" if result.ok else "failed"] += 1
+
+
+def _backoff(ctx: JobContext, attempts: int) -> timedelta:
+    """item_backoff doubled per failed attempt, at most MAX_ITEM_BACKOFF."""
+    # The exponent is capped: timedelta overflows long before attempts stop growing.
+    doublings = min(attempts - 1, _MAX_DOUBLINGS)
+    return min(ctx.channel.item_backoff * (1 << doublings), MAX_ITEM_BACKOFF)
