@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,7 @@ def run_cli(config: Path, env: dict[str, str], *args: str, kill_after: float | N
 
 
 @pytest.fixture
-def market() -> SandboxMarketplace:
+def market() -> Iterator[SandboxMarketplace]:
     with SandboxMarketplace(TOKEN, name="crash", rate=1000, burst=1000) as server:
         server.set_listings([{"sku": code, "title": code, "quantity": 30} for code in SKUS])
         yield server
