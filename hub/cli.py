@@ -143,7 +143,8 @@ def demo(
         f"{result['mismatched_listings']} listing(s) differing after the final reconcile.\n"
         f"Stock change to marketplace: p50 {lag['p50']:.0f} ms, p95 {lag['p95']:.0f} ms, "
         f"max {lag['max']:.0f} ms over {lag['samples']} pushes. (--json for all of it)",
-        markup=False, highlight=False,
+        markup=False,
+        highlight=False,
     )
 
 

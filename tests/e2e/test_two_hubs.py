@@ -1,0 +1,85 @@
+"""Invariant 8 with real processes: two `omnisync run` on one PostgreSQL database never
+run the same job for the same channel at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, col, select
+
+from core.catalog import location_by_code, upsert_sku
+from core.db import transaction
+from core.ledger import count_stock
+from core.models import SyncRun
+from hub.bootstrap import bootstrap
+from sandbox.marketplace import SandboxMarketplace
+from tests.support.databases import POSTGRES_URL, postgres_schema, postgres_schema_url
+from tests.support.hub_setup import sandbox_channel, write_config
+
+TOKEN = "two-hubs-token-61c0"
+FAST = (
+    "schedule: {orders: 500ms, listings: 500ms, stock: 500ms, reconcile: 500ms,"
+    " fulfilments: 500ms}\n"
+)
+
+pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="OMNISYNC_TEST_POSTGRES_URL is not set")
+
+
+@pytest.fixture
+def database_url() -> Iterator[str]:
+    with postgres_schema() as schema:
+        yield postgres_schema_url(schema)
+
+
+def test_two_running_hubs_never_overlap_on_a_job_of_a_channel(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SB_KEY", TOKEN)
+    with SandboxMarketplace(TOKEN, name="two", rate=1000, burst=1000) as market:
+        market.set_listings([{"sku": f"T{n}", "title": "t", "quantity": 9} for n in range(20)])
+        config = write_config(tmp_path / "config", {"sb": sandbox_channel(market.url, extra=FAST)})
+        hub = bootstrap(config, database_url=database_url, create=True)
+        with transaction(hub.engine) as session:
+            main = location_by_code(session, "main")
+            for n in range(20):
+                count_stock(session, upsert_sku(session, f"T{n}"), main, 9)
+        for n in range(60):
+            market.buy(f"T{n % 20}")
+        market.inject("*", "slow", count=10_000, seconds=0.05)  # runs take a while
+        env = {**os.environ, "OMNISYNC_DATABASE_URL": database_url}
+        hubs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "hub.cli", "--config-dir", str(config), "run"],
+                env=env,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(2)
+        ]
+        time.sleep(6)
+        for process in hubs:
+            process.send_signal(signal.SIGTERM)
+        assert [process.wait(timeout=60) for process in hubs] == [0, 0]
+
+    with Session(hub.engine) as session:
+        runs = session.exec(select(SyncRun).order_by(col(SyncRun.started_at))).all()
+    hub.engine.dispose()
+    by_job: dict[tuple[int | None, str], list[SyncRun]] = defaultdict(list)
+    for run in runs:
+        by_job[(run.channel_id, run.job)].append(run)
+    assert {"orders", "listings", "stock", "reconcile"} <= {job for _, job in by_job}
+    assert len(runs) >= 8
+    for key, series in by_job.items():
+        for earlier, later in pairwise(series):
+            assert earlier.finished_at is not None, key
+            assert later.started_at >= earlier.finished_at, (
+                f"{key}: run {later.id} started before run {earlier.id} finished"
+            )
