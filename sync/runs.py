@@ -4,16 +4,30 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
+from sqlmodel import col
 
 from core.clock import utcnow
 from core.db import transaction
 from core.models import SyncRun
 from core.types import SyncRunStatus
 
+ABANDONED = "abandoned: the process running it stopped before finishing"
+
 
 def start_run(engine: Engine, channel_id: int | None, job: str) -> int:
+    """Record a new run. The caller holds the job's lease, so a run of the same job still
+    marked running belongs to a process that died: it is closed as failed first."""
     with transaction(engine) as session:
+        session.execute(
+            update(SyncRun)
+            .where(
+                col(SyncRun.channel_id) == channel_id,
+                col(SyncRun.job) == job,
+                col(SyncRun.status) == SyncRunStatus.RUNNING,
+            )
+            .values(status=SyncRunStatus.FAILED, error=ABANDONED, finished_at=utcnow())
+        )
         run = SyncRun(channel_id=channel_id, job=job, status=SyncRunStatus.RUNNING)
         session.add(run)
         session.flush()

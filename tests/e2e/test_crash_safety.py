@@ -22,7 +22,8 @@ from core.availability import available_to_sell
 from core.catalog import location_by_code, upsert_sku
 from core.db import make_engine, transaction
 from core.ledger import count_stock
-from core.models import Channel, Listing, Order
+from core.models import Channel, Listing, Order, SyncRun
+from core.types import SyncRunStatus
 from hub.bootstrap import bootstrap
 from sandbox.marketplace import SandboxMarketplace
 from tests.support.hub_setup import sandbox_channel, write_config
@@ -116,5 +117,8 @@ def test_killed_order_pulls_and_stock_pushes_lose_nothing(
             row.channel_sku: available[row.sku_id or 0] for row in listings
         }
         assert not any(row.dirty for row in listings)
+        statuses = {run.status for run in session.exec(select(SyncRun))}
+        assert SyncRunStatus.RUNNING not in statuses  # the killed runs were closed
+        assert SyncRunStatus.FAILED in statuses
     hub.engine.dispose()
     make_engine(empty_database_url).dispose()
