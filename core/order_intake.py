@@ -79,6 +79,8 @@ def upsert_order(session: Session, channel: Channel, incoming: NormalisedOrder) 
         _merge_line(session, order, existing.get(item.external_line_id), item, channel.id)
         for item in incoming.lines
     ]
+    merged = {line.external_line_id: line for line, _ in lines}
+    order.status = _with_known_shipments(order.status, [*{**existing, **merged}.values()])
     session.flush()
     for line, shipped_before in sorted(lines, key=lambda pair: (pair[0].sku_id or 0, pair[0].id)):
         newly_shipped = line.quantity_shipped - shipped_before
@@ -132,6 +134,18 @@ def _apply_header(order: Order, incoming: NormalisedOrder) -> None:
     order.customer = incoming.customer or order.customer
     order.ship_to = incoming.ship_to or order.ship_to
     order.raw = incoming.raw if incoming.raw is not None else order.raw
+
+
+def _with_known_shipments(status: OrderStatus, lines: list[OrderLine]) -> OrderStatus:
+    """A channel that has not yet heard of our shipment (a re-read, a late page) does
+    not take the order back to pending or accepted: what shipped, shipped."""
+    if status not in (OrderStatus.PENDING, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_SHIPPED):
+        return status
+    if not any(line.quantity_shipped for line in lines):
+        return status
+    if all(line.quantity_shipped + line.quantity_cancelled >= line.quantity for line in lines):
+        return OrderStatus.SHIPPED
+    return OrderStatus.PARTIALLY_SHIPPED
 
 
 def _merge_line(

@@ -11,7 +11,7 @@ blocks the others; throttling, outages and refused credentials stop the run
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
@@ -22,10 +22,8 @@ from core.db import transaction
 from core.dto import Fulfilment, FulfilmentLine, PushResult
 from core.models import Order, Shipment
 from core.types import PushState
+from sync.jobs.backoff import item_backoff
 from sync.jobs.context import JobContext
-from sync.jobs.stock import MAX_ITEM_BACKOFF
-
-_MAX_DOUBLINGS = 20
 
 
 def idempotency_key(shipment: Shipment) -> str:
@@ -93,13 +91,8 @@ def _record(ctx: JobContext, read: Shipment, result: PushResult) -> None:
             shipment.push_state = PushState.FAILED
             shipment.push_attempts += 1
             shipment.push_error = (result.error or "refused")[:2000]
-            shipment.next_push_at = now + _backoff(ctx, shipment.push_attempts)
+            shipment.next_push_at = now + item_backoff(
+                ctx.channel.item_backoff, shipment.push_attempts
+            )
         session.add(shipment)
     ctx.counts["pushed" if result.ok else "failed"] += 1
-
-
-def _backoff(ctx: JobContext, attempts: int) -> timedelta:
-    """item_backoff doubled per failed attempt, at most MAX_ITEM_BACKOFF."""
-    # The exponent is capped: timedelta overflows long before attempts stop growing.
-    doublings = min(attempts - 1, _MAX_DOUBLINGS)
-    return min(ctx.channel.item_backoff * (1 << doublings), MAX_ITEM_BACKOFF)

@@ -12,8 +12,6 @@ reconcile pushes every bound listing, dirty or not: the backstop for drift.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import case, func, literal, or_, update
 from sqlmodel import col, select
 
@@ -24,9 +22,9 @@ from core.db import transaction
 from core.dto import PushResult, StockUpdate
 from core.models import Channel, Listing
 from core.types import UTCDateTime
+from sync.jobs.backoff import item_backoff
 from sync.jobs.context import JobContext
 
-MAX_ITEM_BACKOFF = timedelta(hours=1)
 _listings = Listing.__table__  # type: ignore[attr-defined]
 _c = _listings.c
 
@@ -122,11 +120,10 @@ def _record(ctx: JobContext, batch: list[tuple[Listing, int]], results: list[Pus
             else:
                 ctx.counts["failed"] += 1
                 attempts = listing.attempts + 1
-                backoff = min(ctx.channel.item_backoff * 2 ** (attempts - 1), MAX_ITEM_BACKOFF)
                 values = {
                     "attempts": attempts,
                     "last_error": (result.error or "refused")[:2000],
-                    "next_attempt_at": now + backoff,
+                    "next_attempt_at": now + item_backoff(ctx.channel.item_backoff, attempts),
                     "dirty": True,
                     "dirty_since": func.coalesce(_c.dirty_since, literal(now, UTCDateTime())),
                 }

@@ -271,3 +271,21 @@ def test_lines_of_listings_bound_later_get_their_stock_reserved(
             session.exec(select(func.count()).select_from(Listing).where(col(Listing.dirty))).one()
             >= 1
         )
+
+
+def test_an_update_served_again_with_an_older_timestamp_changes_nothing(
+    hub: Hub, marketplace: SandboxMarketplace, sync_engine: SyncEngine
+) -> None:
+    seed(hub, marketplace)
+    order = marketplace.buy(SKUS[0], 2)
+    assert order is not None
+    sync_engine.run("sb", "orders")
+    marketplace.cancel_order(order["id"])
+    sync_engine.run("sb", "orders")
+    assert orders_in_hub(hub)[order["id"]].status == OrderStatus.CANCELLED
+    before = levels(hub)
+    marketplace.inject("orders", "stale_update")  # the open version, older, served again
+    outcome = sync_engine.run("sb", "orders")
+    assert outcome.counts["stale"] >= 1
+    assert orders_in_hub(hub)[order["id"]].status == OrderStatus.CANCELLED
+    assert levels(hub) == before

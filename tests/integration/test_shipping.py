@@ -366,3 +366,18 @@ def test_shipping_reads_the_order_as_committed_not_as_the_caller_loaded_it(
             record_shipment(session, stale, None, carrier="ups", tracking_number="1Z")
     assert level(engine, "A", "main") == (8, 0)
     check_invariants(engine)
+
+
+def test_a_channel_reread_made_before_our_shipment_does_not_undo_the_shipped_status(
+    engine: Engine,
+) -> None:
+    build_world(engine)
+    set_count(engine, "A", "main", 5)
+    order = make_order("re-read", [("A", 2)])
+    ingest(engine, "shop", order)
+    with transaction(engine) as session:
+        row = session.exec(select(Order).where(Order.external_id == "re-read")).one()
+        record_shipment(session, row, None, carrier="ups", tracking_number="1Z-REREAD")
+    ingest(engine, "shop", order)  # the lag window reads the pre-shipment version again
+    assert order_row(engine, "shop", "re-read").status == OrderStatus.SHIPPED
+    assert level(engine, "A", "main") == (3, 0)
