@@ -10,7 +10,7 @@ from connectors.base import Connector
 C = TypeVar("C", bound=type[Connector])
 
 _CONNECTORS: dict[str, type[Connector]] = {}
-_BUILT_IN = ("connectors.sandbox.connector",)
+_BUILT_IN = ("connectors.sandbox.connector", "connectors.shopify.connector")
 _loaded = False
 
 

@@ -1,0 +1,1 @@
+"""The `shopify` channel type: Shopify's Admin GraphQL API (version 2026-10)."""

@@ -1,0 +1,357 @@
+"""The Shopify connector: ORDERS, LISTINGS, STOCK, FULFILMENT, WEBHOOKS over Admin GraphQL."""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from connectors.base import (
+    CallPolicy,
+    Capability,
+    Connector,
+    ConnectorError,
+    ConnectorSettings,
+    PayloadError,
+    PermanentError,
+)
+from connectors.registry import register
+from connectors.shopify import documents
+from connectors.shopify.client import ShopifyClient
+from connectors.shopify.mapping import listing_from_variant, order_from_node, order_from_webhook
+from connectors.shopify.settings import ShopifySettings
+from core.dto import (
+    ChannelListing,
+    Fulfilment,
+    NormalisedOrder,
+    OrderPage,
+    PushResult,
+    RejectedPayload,
+    StockUpdate,
+)
+
+MAX_QUANTITIES = 250
+ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/cancelled"})
+STALE = "CHANGE_FROM_QUANTITY_STALE"
+
+
+class InvalidSignature(ConnectorError):
+    """A webhook whose HMAC does not match: answered 401, nothing stored."""
+
+
+@register
+class ShopifyConnector(Connector):
+    type: ClassVar[str] = "shopify"
+    Settings: ClassVar[builtins.type[ConnectorSettings]] = ShopifySettings
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.ORDERS,
+            Capability.LISTINGS,
+            Capability.STOCK,
+            Capability.FULFILMENT,
+            Capability.WEBHOOKS,
+        }
+    )
+    stock_batch_size: ClassVar[int] = MAX_QUANTITIES
+
+    def __init__(self, settings: ConnectorSettings, calls: CallPolicy | None = None) -> None:
+        super().__init__(settings, calls)
+        assert isinstance(settings, ShopifySettings)
+        self.options = settings
+        base = (
+            str(settings.endpoint).rstrip("/") if settings.endpoint else f"https://{settings.shop}"
+        )
+        self._client: ShopifyClient | None = None
+        self._url = f"{base}/admin/api/{settings.api_version}/graphql.json"
+        self._location: str | None = None
+
+    @property
+    def client(self) -> ShopifyClient:
+        # Built on first use, so the engine can swap `calls` in after construction.
+        if self._client is None:
+            self._client = ShopifyClient(
+                self._url,
+                self.options.access_token.get_secret_value(),
+                self.calls,
+                timeout=self.options.timeout_seconds,
+            )
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def check(self) -> list[str]:
+        try:
+            self.client.execute("Shop", documents.SHOP)
+            self.push_location()
+        except ConnectorError as error:
+            return [f"{type(error).__name__}: {error}"]
+        return []
+
+    # orders -------------------------------------------------------------------------
+
+    def fetch_orders(self, since: datetime | None) -> Iterator[OrderPage]:
+        moment = (since or datetime(2000, 1, 1, tzinfo=UTC)).astimezone(UTC)
+        query = f"updated_at:>='{moment.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
+        after: str | None = None
+        while True:
+            data = self.client.execute(
+                "Orders",
+                documents.ORDERS,
+                {"first": self.options.page_size, "after": after, "query": query},
+            )
+            connection = data["orders"]
+            yield self._page(connection["nodes"])
+            info = connection["pageInfo"]
+            if not info["hasNextPage"]:
+                return
+            after = info["endCursor"]
+
+    def _page(self, nodes: list[Any]) -> OrderPage:
+        orders: list[NormalisedOrder] = []
+        rejected: list[RejectedPayload] = []
+        for node in nodes:
+            try:
+                orders.append(order_from_node(node, self._all_line_items(node)))
+            except PayloadError as error:
+                rejected.append(
+                    RejectedPayload(raw=error.raw, reason=str(error), external_id=error.external_id)
+                )
+        cursor = max((order.updated_at for order in orders), default=None)
+        return OrderPage(orders=tuple(orders), rejected=tuple(rejected), cursor=cursor)
+
+    def _all_line_items(self, node: Any) -> list[Any]:
+        connection = (node or {}).get("lineItems") or {}
+        lines = list(connection.get("nodes") or [])
+        info = connection.get("pageInfo") or {}
+        while info.get("hasNextPage"):
+            data = self.client.execute(
+                "OrderLineItems",
+                documents.ORDER_LINE_ITEMS,
+                {"id": node["id"], "first": 250, "after": info["endCursor"]},
+            )
+            more = data["order"]["lineItems"]
+            lines.extend(more["nodes"])
+            info = more["pageInfo"]
+        return lines
+
+    # listings -----------------------------------------------------------------------
+
+    def fetch_listings(self) -> Iterator[ChannelListing]:
+        location = self.push_location()
+        after: str | None = None
+        while True:
+            data = self.client.execute(
+                "Variants", documents.VARIANTS, {"first": self.options.page_size, "after": after}
+            )
+            connection = data["productVariants"]
+            for node in connection["nodes"]:
+                listing = listing_from_variant(node)
+                level = listing.channel_ids.get("levels", {}).get(location)
+                yield listing.model_copy(update={"quantity": level})
+            if not connection["pageInfo"]["hasNextPage"]:
+                return
+            after = connection["pageInfo"]["endCursor"]
+
+    def push_location(self) -> str:
+        """The Shopify location gid stock is pushed to."""
+        if self._location is None:
+            wanted = self.options.push_location
+            if wanted and wanted.startswith("gid://"):
+                self._location = wanted
+            elif self.options.location_map and not wanted:
+                self._location = next(iter(self.options.location_map.values()))
+            else:
+                self._location = self._find_location(wanted)
+        return self._location
+
+    def _find_location(self, name: str | None) -> str:
+        data = self.client.execute("Locations", documents.LOCATIONS, {"first": 250})
+        active = [node for node in data["locations"]["nodes"] if node.get("isActive", True)]
+        for node in active:
+            if name is None or node["name"] == name:
+                return str(node["id"])
+        raise PermanentError(f"no active Shopify location named {name!r}")
+
+    # stock --------------------------------------------------------------------------
+
+    def push_stock(self, updates: Sequence[StockUpdate]) -> list[PushResult]:
+        location = self.push_location()
+        results: dict[int, PushResult] = {}
+        pending = list(range(len(updates)))
+        change_from = {i: updates[i].last_acknowledged for i in pending}
+        reread_done = False
+        while pending:
+            errors = self._set_quantities(updates, pending, change_from, location)
+            if not errors:
+                for i in pending:
+                    results[i] = PushResult(
+                        key=updates[i].channel_sku, ok=True, quantity=updates[i].quantity
+                    )
+                break
+            stale = {i for i, (code, _) in errors.items() if code == STALE}
+            if stale and not reread_done:
+                # Someone changed the level on Shopify: read it and compare-and-set again.
+                reread_done = True
+                for i in stale:
+                    change_from[i] = self._current_level(updates[i], location)
+                continue
+            for i, (_, message) in errors.items():
+                results[i] = PushResult(
+                    key=updates[i].channel_sku, ok=False, error=message, retriable=i in stale
+                )
+            # The mutation is all or nothing: send the others again without the failures.
+            pending = [i for i in pending if i not in errors]
+        return [results[i] for i in range(len(updates))]
+
+    def _set_quantities(
+        self,
+        updates: Sequence[StockUpdate],
+        indexes: list[int],
+        change_from: Mapping[int, int | None],
+        location: str,
+    ) -> dict[int, tuple[str, str]]:
+        """One inventorySetQuantities call; {update index: (code, message)} of refusals."""
+        quantities = [
+            {
+                "inventoryItemId": updates[i].channel_ids.get("inventory_item_id"),
+                "locationId": location,
+                "quantity": updates[i].quantity,
+                "changeFromQuantity": change_from[i],
+            }
+            for i in indexes
+        ]
+        variables = {
+            "input": {"name": "available", "reason": "correction", "quantities": quantities},
+            # One key per batch and attempt; the engine's retries of this call reuse it.
+            "key": uuid.uuid4().hex,
+        }
+        data = self.client.execute("SetQuantities", documents.SET_QUANTITIES, variables)
+        payload = data.get("inventorySetQuantities") or {}
+        refused: dict[int, tuple[str, str]] = {}
+        for error in payload.get("userErrors") or []:
+            position = _quantity_index(error.get("field"))
+            targets = [indexes[position]] if position is not None else indexes
+            for i in targets:
+                refused[i] = (str(error.get("code")), str(error.get("message")))
+        return refused
+
+    def _current_level(self, update: StockUpdate, location: str) -> int | None:
+        data = self.client.execute(
+            "InventoryLevel",
+            documents.INVENTORY_LEVEL,
+            {"item": update.channel_ids.get("inventory_item_id"), "location": location},
+        )
+        level = (data.get("inventoryItem") or {}).get("inventoryLevel") or {}
+        for quantity in level.get("quantities") or []:
+            if quantity.get("name") == "available":
+                return int(quantity["quantity"])
+        return None
+
+    # fulfilments --------------------------------------------------------------------
+
+    def push_fulfilment(self, fulfilment: Fulfilment) -> PushResult:
+        data = self.client.execute(
+            "FulfillmentOrders",
+            documents.FULFILLMENT_ORDERS,
+            {"id": fulfilment.order_external_id},
+        )
+        order = data.get("order")
+        if order is None:
+            return PushResult(
+                key=fulfilment.order_external_id,
+                ok=False,
+                error="the order does not exist on Shopify",
+            )
+        wanted = {line.external_line_id: line.quantity for line in fulfilment.lines}
+        groups = []
+        for fulfillment_order in order["fulfillmentOrders"]["nodes"]:
+            items = []
+            for item in fulfillment_order["lineItems"]["nodes"]:
+                take = min(wanted.get(item["lineItem"]["id"], 0), item["remainingQuantity"])
+                if take > 0:
+                    items.append({"id": item["id"], "quantity": take})
+                    wanted[item["lineItem"]["id"]] -= take
+            if items:
+                groups.append(
+                    {
+                        "fulfillmentOrderId": fulfillment_order["id"],
+                        "fulfillmentOrderLineItems": items,
+                    }
+                )
+        if not groups or any(wanted.values()):
+            return PushResult(
+                key=fulfilment.order_external_id,
+                ok=False,
+                error="nothing left to fulfil for these lines on Shopify",
+            )
+        tracking: dict[str, Any] = {
+            "company": fulfilment.carrier,
+            "number": fulfilment.tracking_number,
+        }
+        if fulfilment.tracking_url:
+            tracking["url"] = fulfilment.tracking_url
+        data = self.client.execute(
+            "FulfillmentCreate",
+            documents.FULFILLMENT_CREATE,
+            {
+                "fulfillment": {
+                    "lineItemsByFulfillmentOrder": groups,
+                    "notifyCustomer": fulfilment.notify_customer and self.options.notify_customer,
+                    "trackingInfo": tracking,
+                }
+            },
+        )
+        errors = (data.get("fulfillmentCreate") or {}).get("userErrors") or []
+        if errors:
+            message = "; ".join(str(error.get("message")) for error in errors)
+            return PushResult(key=fulfilment.order_external_id, ok=False, error=message)
+        return PushResult(key=fulfilment.order_external_id, ok=True)
+
+    # webhooks -----------------------------------------------------------------------
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> None:
+        secret = self.options.client_secret
+        given = _header(headers, "X-Shopify-Hmac-Sha256")
+        if secret is None or not given:
+            raise InvalidSignature("the webhook is not signed or no client_secret is set")
+        digest = hmac.new(secret.get_secret_value().encode(), body, hashlib.sha256).digest()
+        if not hmac.compare_digest(base64.b64encode(digest).decode(), given.strip()):
+            raise InvalidSignature("the webhook signature does not match")
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[NormalisedOrder]:
+        self.verify_webhook(headers, body)
+        if _header(headers, "X-Shopify-Topic") not in ORDER_TOPICS:
+            return []
+        try:
+            payload = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise PayloadError(
+                f"webhook body is not JSON: {error}", body.decode(errors="replace")
+            ) from None
+        return [order_from_webhook(payload)]
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def _quantity_index(field: Any) -> int | None:
+    """["input", "quantities", "3", "changeFromQuantity"] -> 3."""
+    if isinstance(field, list) and len(field) >= 3 and field[1] == "quantities":
+        try:
+            return int(field[2])
+        except (TypeError, ValueError):
+            return None
+    return None

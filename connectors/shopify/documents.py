@@ -1,0 +1,166 @@
+"""Every GraphQL document the Shopify connector sends, as plain strings.
+
+tests/contract/test_shopify_documents.py validates each one against Shopify's
+official Admin schema (../shared/reference/shopify/admin_2026-10.json.gz): nothing is
+sent that the schema rejects. The Shopify simulator (sandbox/shopify.py) executes
+exactly these documents.
+"""
+
+from __future__ import annotations
+
+MONEY = "shopMoney { amount currencyCode }"
+
+LINE_ITEM_FIELDS = f"""
+fragment LineItemFields on LineItem {{
+  id
+  sku
+  title
+  quantity
+  currentQuantity
+  unfulfilledQuantity
+  originalUnitPriceSet {{ {MONEY} }}
+  variant {{ id inventoryItem {{ id }} }}
+}}
+"""
+
+ORDER_FIELDS = f"""
+fragment OrderFields on Order {{
+  id
+  name
+  createdAt
+  updatedAt
+  cancelledAt
+  cancelReason
+  displayFinancialStatus
+  displayFulfillmentStatus
+  currencyCode
+  totalPriceSet {{ {MONEY} }}
+  customer {{ id displayName email }}
+  shippingAddress {{ name address1 address2 city zip provinceCode countryCodeV2 phone }}
+  lineItems(first: 50) {{
+    nodes {{ ...LineItemFields }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
+"""
+
+SHOP = """
+query Shop {
+  shop { name myshopifyDomain }
+}
+"""
+
+LOCATIONS = """
+query Locations($first: Int!, $after: String) {
+  locations(first: $first, after: $after) {
+    nodes { id name isActive }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+ORDERS = (
+    """
+query Orders($first: Int!, $after: String, $query: String!) {
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    nodes { ...OrderFields }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+    + ORDER_FIELDS
+    + LINE_ITEM_FIELDS
+)
+
+ORDER_LINE_ITEMS = (
+    """
+query OrderLineItems($id: ID!, $first: Int!, $after: String) {
+  order(id: $id) {
+    lineItems(first: $first, after: $after) {
+      nodes { ...LineItemFields }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+    + LINE_ITEM_FIELDS
+)
+
+VARIANTS = """
+query Variants($first: Int!, $after: String) {
+  productVariants(first: $first, after: $after) {
+    nodes {
+      id
+      sku
+      displayName
+      inventoryItem {
+        id
+        tracked
+        inventoryLevels(first: 50) {
+          nodes {
+            location { id name }
+            quantities(names: ["available"]) { name quantity }
+          }
+        }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+INVENTORY_LEVEL = """
+query InventoryLevel($item: ID!, $location: ID!) {
+  inventoryItem(id: $item) {
+    inventoryLevel(locationId: $location) {
+      quantities(names: ["available"]) { name quantity }
+    }
+  }
+}
+"""
+
+SET_QUANTITIES = """
+mutation SetQuantities($input: InventorySetQuantitiesInput!, $key: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $key) {
+    inventoryAdjustmentGroup { id }
+    userErrors { code field message }
+  }
+}
+"""
+
+FULFILLMENT_ORDERS = """
+query FulfillmentOrders($id: ID!) {
+  order(id: $id) {
+    fulfillmentOrders(first: 20) {
+      nodes {
+        id
+        status
+        lineItems(first: 100) {
+          nodes { id remainingQuantity lineItem { id } }
+        }
+      }
+    }
+  }
+}
+"""
+
+FULFILLMENT_CREATE = """
+mutation FulfillmentCreate($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) {
+    fulfillment { id status }
+    userErrors { field message }
+  }
+}
+"""
+
+ALL = {
+    "Shop": SHOP,
+    "Locations": LOCATIONS,
+    "Orders": ORDERS,
+    "OrderLineItems": ORDER_LINE_ITEMS,
+    "Variants": VARIANTS,
+    "InventoryLevel": INVENTORY_LEVEL,
+    "SetQuantities": SET_QUANTITIES,
+    "FulfillmentOrders": FULFILLMENT_ORDERS,
+    "FulfillmentCreate": FULFILLMENT_CREATE,
+}

@@ -1,0 +1,177 @@
+"""Pure functions from Shopify payloads (GraphQL nodes, REST-shaped webhooks) to core DTOs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import ValidationError
+
+from connectors.base import PayloadError
+from core.dto import ChannelListing, NormalisedOrder, NormalisedOrderLine
+from core.types import OrderStatus
+
+_FULFILMENT = {
+    "FULFILLED": OrderStatus.SHIPPED,
+    "PARTIALLY_FULFILLED": OrderStatus.PARTIALLY_SHIPPED,
+}
+_MAPPING_ERRORS = (KeyError, TypeError, ValueError, InvalidOperation, ValidationError)
+
+
+def _fail(item: Any, error: Exception) -> PayloadError:
+    external_id = None
+    if isinstance(item, dict):
+        external_id = item.get("admin_graphql_api_id") or item.get("id")
+    reason = f"{type(error).__name__}: {error}".splitlines()[0]
+    raw = json.dumps(item, sort_keys=True, default=str)
+    return PayloadError(f"order {external_id}: {reason}", raw, str(external_id))
+
+
+def order_status(cancelled: bool, fulfilment: str | None, financial: str | None) -> OrderStatus:
+    if cancelled:
+        return OrderStatus.CANCELLED
+    if fulfilment in _FULFILMENT:
+        return _FULFILMENT[fulfilment]
+    if (financial or "").upper() in ("PENDING", "AUTHORIZED"):
+        return OrderStatus.PENDING  # sold, not yet paid: the unit is still gone
+    return OrderStatus.ACCEPTED
+
+
+def order_from_node(node: Any, line_nodes: list[Any]) -> NormalisedOrder:
+    """A GraphQL Order node (lineItems already gathered across pages)."""
+    try:
+        money = node["totalPriceSet"]["shopMoney"]
+        cancelled = node.get("cancelledAt") is not None
+        return NormalisedOrder(
+            external_id=node["id"],
+            status=order_status(
+                cancelled, node.get("displayFulfillmentStatus"), node.get("displayFinancialStatus")
+            ),
+            channel_status=str(node.get("displayFulfillmentStatus") or ""),
+            status_reason=node.get("cancelReason"),
+            placed_at=_time(node["createdAt"]),
+            updated_at=_time(node["updatedAt"]),
+            currency=money["currencyCode"],
+            total=Decimal(str(money["amount"])),
+            customer=_customer(node.get("customer")),
+            ship_to=node.get("shippingAddress"),
+            lines=tuple(_graphql_line(line) for line in line_nodes),
+            raw=node,
+        )
+    except _MAPPING_ERRORS as error:
+        raise _fail(node, error) from None
+
+
+def _graphql_line(line: dict[str, Any]) -> NormalisedOrderLine:
+    quantity = int(line["quantity"])
+    current = int(line.get("currentQuantity", quantity))
+    unfulfilled = int(line.get("unfulfilledQuantity", current))
+    price = ((line.get("originalUnitPriceSet") or {}).get("shopMoney") or {}).get("amount")
+    return NormalisedOrderLine(
+        external_line_id=line["id"],
+        channel_sku=line.get("sku") or _no_sku(line),
+        title=line.get("title") or "",
+        quantity=quantity,
+        unit_price=Decimal(str(price)) if price is not None else None,
+        quantity_cancelled=max(quantity - current, 0),
+        quantity_shipped=max(current - unfulfilled, 0),
+    )
+
+
+def _no_sku(line: dict[str, Any]) -> str:
+    """Lines without a SKU (custom items) are kept, unmapped, under a name of their own."""
+    variant = (line.get("variant") or {}).get("id")
+    return f"shopify:{variant or line['id']}"
+
+
+def _customer(customer: Any) -> dict[str, Any] | None:
+    if not isinstance(customer, dict):
+        return None
+    return {"name": customer.get("displayName"), "email": customer.get("email")}
+
+
+def _time(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError("timestamps must be ISO 8601 strings")
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp {value!r} has no offset")
+    return moment
+
+
+def listing_from_variant(node: dict[str, Any]) -> ChannelListing:
+    item = node.get("inventoryItem") or {}
+    levels = {
+        level["location"]["id"]: _available(level)
+        for level in ((item.get("inventoryLevels") or {}).get("nodes") or [])
+    }
+    return ChannelListing(
+        channel_sku=node.get("sku") or None,
+        channel_ids={
+            "variant_id": node["id"],
+            "inventory_item_id": item.get("id"),
+            "levels": levels,
+        },
+        quantity=None,
+        title=node.get("displayName") or "",
+    )
+
+
+def _available(level: dict[str, Any]) -> int | None:
+    for quantity in level.get("quantities") or []:
+        if quantity.get("name") == "available":
+            return int(quantity["quantity"])
+    return None
+
+
+def order_from_webhook(payload: Any) -> NormalisedOrder:
+    """A REST-shaped order as Shopify's order webhooks deliver it."""
+    try:
+        fulfilment = {"fulfilled": "FULFILLED", "partial": "PARTIALLY_FULFILLED"}.get(
+            payload.get("fulfillment_status") or ""
+        )
+        return NormalisedOrder(
+            external_id=payload["admin_graphql_api_id"],
+            status=order_status(
+                payload.get("cancelled_at") is not None,
+                fulfilment,
+                payload.get("financial_status"),
+            ),
+            channel_status=str(fulfilment or "UNFULFILLED"),
+            status_reason=payload.get("cancel_reason"),
+            placed_at=_time(payload["created_at"]),
+            updated_at=_time(payload["updated_at"]),
+            currency=payload.get("currency"),
+            total=Decimal(str(payload["total_price"])) if payload.get("total_price") else None,
+            customer=_rest_customer(payload.get("customer")),
+            ship_to=payload.get("shipping_address"),
+            lines=tuple(_rest_line(line) for line in payload["line_items"]),
+            raw=payload,
+        )
+    except _MAPPING_ERRORS as error:
+        raise _fail(payload, error) from None
+
+
+def _rest_line(line: dict[str, Any]) -> NormalisedOrderLine:
+    quantity = int(line["quantity"])
+    current = int(line.get("current_quantity", quantity))
+    unfulfilled = int(line.get("fulfillable_quantity", current))
+    return NormalisedOrderLine(
+        external_line_id=line.get("admin_graphql_api_id") or f"gid://shopify/LineItem/{line['id']}",
+        channel_sku=line.get("sku")
+        or f"shopify:gid://shopify/ProductVariant/{line.get('variant_id')}",
+        title=line.get("title") or "",
+        quantity=quantity,
+        unit_price=Decimal(str(line["price"])) if line.get("price") is not None else None,
+        quantity_cancelled=max(quantity - current, 0),
+        quantity_shipped=max(current - unfulfilled, 0),
+    )
+
+
+def _rest_customer(customer: Any) -> dict[str, Any] | None:
+    if not isinstance(customer, dict):
+        return None
+    name = " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p)
+    return {"name": name or None, "email": customer.get("email")}

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from connectors.base import ConnectorSettings
+
+
+class ShopifySettings(ConnectorSettings):
+    shop: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+    """The shop's permanent domain, e.g. my-shop.myshopify.com."""
+    access_token: SecretStr
+    api_version: str = Field(default="2026-10", pattern=r"^\d{4}-\d{2}$")
+    client_secret: SecretStr | None = None
+    """The app's client secret: verifies webhook signatures."""
+    location_map: dict[str, str] | None = None
+    """Hub location code -> Shopify location gid. Stock is pushed to the location the
+    channel's first hub location maps to; absent, to the shop's first active location."""
+    push_location: str | None = None
+    """Shopify location gid or name to push stock to (overrides the rule above)."""
+    page_size: int = Field(default=50, ge=1, le=250)
+    notify_customer: bool = True
+    timeout_seconds: float = Field(default=30.0, gt=0)
