@@ -21,6 +21,7 @@ Connectors speak only in core's DTOs and raise only these errors::
     │                      channel's format: retry with backoff
     ├── PermanentError     the channel refused this request for good (bad value,
     │                      unknown listing); recorded on the item, never retried as is
+    ├── InvalidSignature   a webhook whose signature does not verify: 401, nothing kept
     └── PayloadError       one item the channel sent cannot be mapped; the raw payload
                            is quarantined and the rest of the page goes on
 
@@ -91,6 +92,10 @@ class TransientError(ConnectorError):
 
 class PermanentError(ConnectorError):
     pass
+
+
+class InvalidSignature(ConnectorError):
+    """A webhook whose signature does not verify: answered 401, nothing stored."""
 
 
 class PayloadError(ConnectorError):
@@ -176,4 +181,9 @@ class Connector:
         raise PermanentError(f"{self.type} does not take fulfilments")
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[NormalisedOrder]:
+        """Verify the signature (InvalidSignature if it does not match), then map."""
         raise PermanentError(f"{self.type} does not take webhooks")
+
+    def webhook_delivery(self, headers: Mapping[str, str]) -> tuple[str | None, str]:
+        """(the channel's id of this delivery, for deduplication; the topic)."""
+        return None, ""

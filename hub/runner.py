@@ -10,8 +10,10 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from hub.api import create_app
 from hub.bootstrap import Hub, apply_config, sync_channel
 from hub.settings import ConfigError, Settings, load_settings
+from sandbox.server import ServerRunner
 from sync.engine import SyncEngine
 from sync.scheduler import Scheduler
 
@@ -47,10 +49,22 @@ class HubRunner:
             secrets=hub.settings.secrets,
         )
         self.scheduler = Scheduler(self.engine, push_poll=push_poll)
+        http = hub.settings.hub.http
+        self.server = (
+            ServerRunner(create_app(self.engine), host=http.host, port=http.port)
+            if http.enabled
+            else None
+        )
+        self.url: str | None = None
 
     def run(self) -> None:
         """Block until stop() or a signal; then shut down cleanly."""
         self.scheduler.start()
+        if self.server is not None:
+            self.url = self.server.start()
+            log.info(
+                "HTTP server on %s (webhooks: %s/webhooks/<type>/<channel>)", self.url, self.url
+            )
         names = ", ".join(self.engine.channels) or "none"
         log.info("hub running: channels %s", names)
         stamp = config_stamp(self.settings.config_dir)
@@ -61,6 +75,8 @@ class HubRunner:
                 stamp = current
                 self.reload()
         log.info("stopping: finishing the work in flight")
+        if self.server is not None:
+            self.server.stop()
         self.scheduler.stop()
         self.engine.close()
         self.hub.engine.dispose()

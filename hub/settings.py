@@ -65,8 +65,18 @@ class LocationConfig(_Strict):
     kind: LocationKind = LocationKind.WAREHOUSE
 
 
+class HttpConfig(_Strict):
+    """The hub's HTTP server (webhooks; more with the monitoring issue)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    """0 picks a free port (tests)."""
+
+
 class HubConfig(_Strict):
     database_url: str = DEFAULT_DATABASE_URL
+    http: HttpConfig = HttpConfig()
     locations: list[LocationConfig] = Field(
         default_factory=lambda: [LocationConfig(code="main", name="Main warehouse")],
         min_length=1,

@@ -18,6 +18,7 @@ from connectors.base import (
     Connector,
     ConnectorError,
     ConnectorSettings,
+    InvalidSignature,
     PayloadError,
     PermanentError,
 )
@@ -39,10 +40,6 @@ from core.dto import (
 MAX_QUANTITIES = 250
 ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/cancelled"})
 STALE = "CHANGE_FROM_QUANTITY_STALE"
-
-
-class InvalidSignature(ConnectorError):
-    """A webhook whose HMAC does not match: answered 401, nothing stored."""
 
 
 @register
@@ -120,6 +117,11 @@ class ShopifyConnector(Connector):
         for node in nodes:
             try:
                 orders.append(order_from_node(node, self._all_line_items(node)))
+            except (AttributeError, KeyError, TypeError) as error:
+                raw = json.dumps(node, sort_keys=True, default=str)
+                external_id = node.get("id") if isinstance(node, dict) else None
+                rejected.append(RejectedPayload(raw=raw, reason=f"order {external_id}: {error}",
+                                                external_id=external_id))
             except PayloadError as error:
                 rejected.append(
                     RejectedPayload(raw=error.raw, reason=str(error), external_id=error.external_id)
@@ -238,7 +240,8 @@ class ShopifyConnector(Connector):
         refused: dict[int, tuple[str, str]] = {}
         for error in payload.get("userErrors") or []:
             position = _quantity_index(error.get("field"))
-            targets = [indexes[position]] if position is not None else indexes
+            known = position is not None and 0 <= position < len(indexes)
+            targets = [indexes[position]] if known and position is not None else indexes
             for i in targets:
                 refused[i] = (str(error.get("code")), str(error.get("message")))
         return refused
@@ -325,6 +328,9 @@ class ShopifyConnector(Connector):
         digest = hmac.new(secret.get_secret_value().encode(), body, hashlib.sha256).digest()
         if not hmac.compare_digest(base64.b64encode(digest).decode(), given.strip()):
             raise InvalidSignature("the webhook signature does not match")
+
+    def webhook_delivery(self, headers: Mapping[str, str]) -> tuple[str | None, str]:
+        return _header(headers, "X-Shopify-Webhook-Id"), _header(headers, "X-Shopify-Topic") or ""
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[NormalisedOrder]:
         self.verify_webhook(headers, body)

@@ -2,7 +2,14 @@
 
 from core.models.catalog import BundleComponent, Location, Sku
 from core.models.channels import Channel, Listing
-from core.models.operations import Alert, QuarantinedPayload, SyncCursor, SyncLease, SyncRun
+from core.models.operations import (
+    Alert,
+    QuarantinedPayload,
+    SyncCursor,
+    SyncLease,
+    SyncRun,
+    WebhookReceipt,
+)
 from core.models.orders import Order, OrderLine
 from core.models.shipments import Shipment
 from core.models.stock import Reservation, StockLevel, StockMovement
@@ -24,4 +31,5 @@ __all__ = [
     "SyncCursor",
     "SyncLease",
     "SyncRun",
+    "WebhookReceipt",
 ]

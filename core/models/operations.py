@@ -102,3 +102,18 @@ class SyncLease(SQLModel, table=True):
     holder: str = Field(max_length=200)
     acquired_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     expires_at: datetime = Field(sa_column=utc_column())
+
+
+class WebhookReceipt(SQLModel, table=True):
+    """A webhook delivery already taken in: a channel's redelivery of it changes nothing."""
+
+    __tablename__ = "webhook_receipts"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "delivery_id", name="uq_webhook_receipt_delivery"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="channels.id")
+    delivery_id: str = Field(max_length=200)
+    topic: str = Field(default="", max_length=100)
+    received_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

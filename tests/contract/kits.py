@@ -56,6 +56,14 @@ def _break_sandbox_order(body: dict[str, Any]) -> None:
     body["orders"][0]["line_items"] = "not a list"
 
 
+def _break_shopify_order(body: dict[str, Any]) -> None:
+    body["data"]["orders"]["nodes"][0]["createdAt"] = "yesterday-ish"
+
+
+SHOPIFY_URL = "https://kit.myshopify.com"
+SHOPIFY_GRAPHQL = "/admin/api/2026-10/graphql.json"
+
+
 KITS = {
     "sandbox": ContractKit(
         type="sandbox",
@@ -73,5 +81,27 @@ KITS = {
         expected_orders=3,
         expected_listings=3,
         secrets=["contract-key-9d2c"],
+    ),
+    "shopify": ContractKit(
+        type="shopify",
+        base_url=SHOPIFY_URL,
+        settings={
+            "shop": "kit.myshopify.com",
+            "access_token": "shpat_contract_kit_token",
+            "client_secret": "shpss_contract_kit_secret",
+            "push_location": "gid://shopify/Location/1",
+        },
+        orders=Route("POST", SHOPIFY_GRAPHQL),
+        listings=Route("POST", SHOPIFY_GRAPHQL),
+        stock=Route("POST", SHOPIFY_GRAPHQL),
+        orders_body=lambda: recorded("shopify", "orders_page.json"),
+        listings_body=lambda: recorded("shopify", "variants_page.json"),
+        stock_body=lambda: recorded("shopify", "set_quantities.json"),
+        stock_updates=[("MUG", 3), ("LID", 0)],
+        expected_stock_ok=[True, True],
+        break_one_order=_break_shopify_order,
+        expected_orders=3,
+        expected_listings=3,
+        secrets=["shpat_contract_kit_token", "shpss_contract_kit_secret"],
     ),
 }

@@ -21,7 +21,7 @@ def write_config(
 ) -> Path:
     """A config folder with `locations` and one channel file per entry (name -> YAML)."""
     (folder / "channels").mkdir(parents=True, exist_ok=True)
-    lines = ["locations:"] + [f"  - code: {code}" for code in locations]
+    lines = ["http: {port: 0}", "locations:"] + [f"  - code: {code}" for code in locations]
     (folder / "hub.yaml").write_text("\n".join(lines) + "\n")
     for name, text in channels.items():
         (folder / "channels" / f"{name}.yaml").write_text(textwrap.dedent(text))

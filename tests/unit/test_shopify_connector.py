@@ -14,9 +14,9 @@ import httpx
 import pytest
 import respx
 
-from connectors.base import AuthError, PermanentError, RateLimited
+from connectors.base import AuthError, InvalidSignature, PermanentError, RateLimited
 from connectors.shopify.client import CostBucket
-from connectors.shopify.connector import InvalidSignature, ShopifyConnector
+from connectors.shopify.connector import ShopifyConnector
 from connectors.shopify.settings import ShopifySettings
 from core.dto import StockUpdate
 

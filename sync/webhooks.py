@@ -1,0 +1,69 @@
+"""Webhook intake: the same upsert path as polling, at once, each delivery taken once.
+
+The signature is checked before anything is stored. A delivery the channel
+sends again (same delivery id) changes nothing; an order that cannot be mapped
+is quarantined with its raw body. Polling stays the backstop for anything a
+webhook missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from connectors.base import PayloadError
+from core.alerting import quarantine_payload
+from core.channels import channel_by_name
+from core.clock import utcnow
+from core.db import insert_ignoring_conflict, transaction
+from core.dto import NormalisedOrder
+from core.models import WebhookReceipt
+from core.order_intake import upsert_order
+from sync.engine import SyncEngine
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    status: str
+    """accepted, duplicate or quarantined."""
+    orders: int = 0
+
+
+def accept_webhook(
+    sync: SyncEngine, channel_name: str, headers: Mapping[str, str], body: bytes
+) -> WebhookOutcome:
+    """Verify, deduplicate and ingest one delivery; raises InvalidSignature on a bad one."""
+    connector = sync.connector(channel_name)
+    delivery, topic = connector.webhook_delivery(headers)
+    orders: list[NormalisedOrder] = []
+    rejected: PayloadError | None = None
+    try:
+        orders = connector.parse_webhook(headers, body)  # verifies the signature first
+    except PayloadError as error:
+        rejected = error
+    with transaction(sync.engine) as session:
+        channel = channel_by_name(session, channel_name)
+        if (
+            delivery
+            and not insert_ignoring_conflict(
+                session,
+                WebhookReceipt.__table__,  # type: ignore[attr-defined]
+                {"channel_id": channel.id, "delivery_id": delivery, "topic": topic[:100],
+             "received_at": utcnow()},
+                ("channel_id", "delivery_id"),
+            )
+        ):
+            return WebhookOutcome("duplicate")
+        if rejected is not None:
+            quarantine_payload(
+                session,
+                channel.id,
+                "webhook",
+                rejected.raw or body,
+                str(rejected),
+                external_id=rejected.external_id,
+            )
+            return WebhookOutcome("quarantined")
+        for order in orders:
+            upsert_order(session, channel, order)
+    return WebhookOutcome("accepted", len(orders))
