@@ -120,8 +120,11 @@ class ShopifyConnector(Connector):
             except (AttributeError, KeyError, TypeError) as error:
                 raw = json.dumps(node, sort_keys=True, default=str)
                 external_id = node.get("id") if isinstance(node, dict) else None
-                rejected.append(RejectedPayload(raw=raw, reason=f"order {external_id}: {error}",
-                                                external_id=external_id))
+                rejected.append(
+                    RejectedPayload(
+                        raw=raw, reason=f"order {external_id}: {error}", external_id=external_id
+                    )
+                )
             except PayloadError as error:
                 rejected.append(
                     RejectedPayload(raw=error.raw, reason=str(error), external_id=error.external_id)

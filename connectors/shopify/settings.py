@@ -10,8 +10,10 @@ class ShopifySettings(ConnectorSettings):
     """The shop's permanent domain, e.g. my-shop.myshopify.com."""
     access_token: SecretStr
     api_version: str = Field(default="2026-10", pattern=r"^\d{4}-\d{2}$")
+    client_id: str | None = None
+    """The app's client id (API key): needed only by `omnisync channels shopify-install`."""
     client_secret: SecretStr | None = None
-    """The app's client secret: verifies webhook signatures."""
+    """The app's client secret: verifies webhook signatures (and the install exchange)."""
     location_map: dict[str, str] | None = None
     """Hub location code -> Shopify location gid. Stock is pushed to the location the
     channel's first hub location maps to; absent, to the shop's first active location."""

@@ -7,8 +7,20 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from connectors.base import AuthError
+from connectors.shopify.install import exchange_code, permission_url
+from connectors.shopify.settings import ShopifySettings
 from core.types import OrderStatus
-from hub.commands.common import JsonOption, console, hub_session, print_json
+from hub.commands.common import (
+    EXIT_USAGE,
+    JsonOption,
+    console,
+    fail,
+    hub_session,
+    print_json,
+    state,
+)
+from hub.settings import load_settings
 from hub.views import channel_list, find_order, order_list, order_views
 
 orders_app = typer.Typer(help="Orders from every channel.", no_args_is_help=True)
@@ -104,3 +116,39 @@ def list_channels(ctx: typer.Context, json_output: JsonOption = False) -> None:
             row["paused_reason"] or "",
         )
     console.print(table)
+
+
+@channels_app.command("shopify-install")
+def shopify_install(
+    ctx: typer.Context,
+    channel: Annotated[str, typer.Option(help="A channel of type shopify.")],
+    redirect_uri: Annotated[str, typer.Option(help="The app's allowed redirection URL.")],
+    callback: Annotated[
+        str | None,
+        typer.Option(help="The full URL Shopify redirected to (with code, hmac, shop, state)."),
+    ] = None,
+) -> None:
+    """Print the URL that grants the app access; with --callback, exchange its code for a
+    token, printed once for you to store as an environment variable (never logged)."""
+    settings = load_settings(state(ctx).config_dir)
+    config = next((c for c in settings.channels if c.name == channel), None)
+    if config is None or not isinstance(config.settings, ShopifySettings):
+        fail(f"no channel {channel!r} of type shopify in the configuration", EXIT_USAGE)
+    try:
+        if callback is None:
+            url, expected_state = permission_url(config.settings, redirect_uri)
+            console.print(url, markup=False, highlight=False, soft_wrap=True)
+            console.print(
+                f"state: {expected_state} (check it against the callback's state)",
+                markup=False,
+                highlight=False,
+            )
+            return
+        token = exchange_code(config.settings, callback)
+    except AuthError as error:
+        fail(str(error))
+    console.print(
+        f"access token (shown once; store it in the variable your channel file names):\n{token}",
+        markup=False,
+        highlight=False,
+    )
