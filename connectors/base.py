@@ -33,6 +33,7 @@ the engine hands over, which is where throttling and retries happen.
 from __future__ import annotations
 
 import builtins
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -121,6 +122,9 @@ class CallPolicy(Protocol):
     def observe_limit(self, operation: str, per_second: float) -> None:
         """The channel said what its limit is now (e.g. a rate-limit header)."""
 
+    def pause(self, seconds: float) -> None:
+        """Wait before a call that would not fit the channel's limit (ends early on shutdown)."""
+
 
 class DirectCalls:
     """No throttling, no retries: for tests and one-off tools."""
@@ -130,6 +134,9 @@ class DirectCalls:
 
     def observe_limit(self, operation: str, per_second: float) -> None:
         return None
+
+    def pause(self, seconds: float) -> None:
+        time.sleep(max(seconds, 0.0))
 
 
 class ConnectorSettings(BaseModel):

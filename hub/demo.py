@@ -37,7 +37,7 @@ from core.models import Channel, Listing, Order, SyncRun
 from core.reservations import shortage_units
 from core.types import SyncRunStatus
 from hub.bootstrap import Hub, bootstrap, sync_channel
-from sandbox.marketplace import SandboxMarketplace
+from hub.demo_markets import DemoMarket, make_markets
 from sync.engine import SyncEngine
 from sync.scheduler import Scheduler
 
@@ -98,8 +98,8 @@ class Demo:
         self.console = console
         self.random = random.Random(options.seed)  # noqa: S311 (simulation, not secrets)
         self.measure = Measurements()
-        self.names = [f"shop-{letter}" for letter in "abcdefgh"[: options.channels]]
-        self.markets: dict[str, SandboxMarketplace] = {}
+        self.markets: dict[str, DemoMarket] = {}
+        self.names: list[str] = []
         self.codes: list[str] = []
         self.scarce: list[str] = []
 
@@ -107,9 +107,11 @@ class Demo:
         token = f"demo-{self.random.getrandbits(64):016x}"
         os.environ[TOKEN_VARIABLE] = token
         with tempfile.TemporaryDirectory(prefix="omnisync-demo-") as folder, ExitStack() as stack:
-            for name in self.names:
-                market = SandboxMarketplace(token, name=name, rate=50, burst=100)
-                self.markets[name] = stack.enter_context(market)
+            for market in make_markets(self.options.channels, token):
+                market.start()
+                stack.callback(market.stop)
+                self.markets[market.name] = market
+            self.names = list(self.markets)
             hub = bootstrap(self._write_config(Path(folder)), create=True)
             stack.callback(hub.engine.dispose)
             self._seed_catalogue(hub)
@@ -140,19 +142,7 @@ class Demo:
             )
         )
         for name, market in self.markets.items():
-            (config / "channels" / f"{name}.yaml").write_text(
-                textwrap.dedent(
-                    f"""\
-                    type: sandbox
-                    endpoint: {market.url}
-                    api_key: ${{{TOKEN_VARIABLE}}}
-                    requests_per_second: 50
-                    burst: 100
-                    schedule: {{orders: 1s, listings: 1h, stock: 30s, reconcile: 10m}}
-                    sync: {{lag: 30s, backfill: 1h}}
-                    """
-                )
-            )
+            (config / "channels" / f"{name}.yaml").write_text(market.channel_file(TOKEN_VARIABLE))
         return config
 
     def _seed_catalogue(self, hub: Hub) -> None:
@@ -181,9 +171,7 @@ class Demo:
                 bundles.append(code)
         self.codes = simple + bundles
         for market in self.markets.values():
-            market.set_listings(
-                [{"sku": code, "title": code, "quantity": 0} for code in self.codes]
-            )
+            market.offer(self.codes)
 
     def _simulate(self, engine: SyncEngine) -> None:
         scheduler = Scheduler(engine, push_poll=0.1, debounce=0.05)
@@ -218,7 +206,7 @@ class Demo:
                 with self.measure.lock:
                     (self.measure.placed if order else self.measure.refused)[name] += 1
                 if order and rnd.random() < 0.05:
-                    market.cancel_order(order["id"])
+                    market.cancel(order["id"])
 
     def _table(self, engine: SyncEngine) -> Table:
         table = Table(title=f"omnisync demo (seed {self.options.seed})")
@@ -254,7 +242,10 @@ class Demo:
 
     def _compare(self, hub: Hub, engine: SyncEngine) -> dict[str, Any]:
         self._final_sync(engine)
-        snapshots = {name: market.snapshot() for name, market in self.markets.items()}
+        placed = {
+            (name, oid) for name, market in self.markets.items() for oid in market.order_ids()
+        }
+        channel_quantities = {name: market.quantities() for name, market in self.markets.items()}
         with Session(hub.engine) as session:
             channel_ids = {c.name: c.id for c in session.exec(select(Channel))}
             in_hub: Counter[tuple[str, str]] = Counter()
@@ -262,7 +253,6 @@ class Demo:
             orders = list(session.exec(select(Order)))
             for order in orders:
                 in_hub[(names[order.channel_id], order.external_id)] += 1
-            placed = {(name, o["id"]) for name, snap in snapshots.items() for o in snap["orders"]}
             oversold = sum(shortage_units(session, order) for order in orders)
             mismatched = 0
             for name in self.names:
@@ -278,7 +268,7 @@ class Demo:
                 available = available_to_sell(
                     session, channel, {listing.sku_id or 0 for listing in listings}
                 )
-                held = {item["sku"]: item["quantity"] for item in snapshots[name]["listings"]}
+                held = channel_quantities[name]
                 mismatched += sum(
                     1
                     for listing in listings

@@ -6,9 +6,11 @@ from typing import Final
 
 from sandbox.base import SimulatedMarketplace
 from sandbox.marketplace import SandboxMarketplace
+from sandbox.shopify import ShopifySimulator
 
 SIMULATORS: Final[dict[str, type[SimulatedMarketplace]]] = {
     SandboxMarketplace.type: SandboxMarketplace,
+    ShopifySimulator.type: ShopifySimulator,
 }
 """Channel type (the YAML ``type:``) to its simulator class. Constructors differ per
 type (credentials), so callers look the class up and pass what that type needs."""

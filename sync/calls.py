@@ -87,3 +87,6 @@ class ChannelCalls:
 
     def observe_limit(self, operation: str, per_second: float) -> None:
         self.limiter.observe_limit(operation, per_second)
+
+    def pause(self, seconds: float) -> None:
+        self._sleep(seconds)

@@ -48,8 +48,12 @@ def accept_webhook(
             and not insert_ignoring_conflict(
                 session,
                 WebhookReceipt.__table__,  # type: ignore[attr-defined]
-                {"channel_id": channel.id, "delivery_id": delivery, "topic": topic[:100],
-             "received_at": utcnow()},
+                {
+                    "channel_id": channel.id,
+                    "delivery_id": delivery,
+                    "topic": topic[:100],
+                    "received_at": utcnow(),
+                },
                 ("channel_id", "delivery_id"),
             )
         ):

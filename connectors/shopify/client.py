@@ -3,8 +3,8 @@
 Shopify limits by query cost in a leaky bucket per shop and reports the bucket
 in `extensions.cost.throttleStatus` on every response. The client keeps an
 estimate of it and never sends a document into a bucket it knows cannot hold
-the document's cost: it raises RateLimited with the exact wait instead, which
-the engine's call policy sleeps through before trying again.
+the document's cost: it waits (through the engine's call policy, so a shutdown
+ends the wait) until the bucket has refilled enough.
 """
 
 from __future__ import annotations
@@ -104,10 +104,8 @@ class ShopifyClient:
         guess = MUTATION_COST if is_mutation else DEFAULT_QUERY_COST
 
         def attempt() -> dict[str, Any]:
-            cost = self._costs.get(operation, guess)
-            wait = self.bucket.wait_for(cost)
-            if wait > 0:  # never send into a bucket we know is too empty
-                raise RateLimited(f"{operation}: waiting for the cost bucket", wait)
+            # Never send into a bucket we know cannot hold the cost: wait for it first.
+            self.calls.pause(self.bucket.wait_for(self._costs.get(operation, guess)))
             body = {
                 "query": document,
                 "variables": dict(variables or {}),

@@ -38,6 +38,9 @@ from core.dto import (
 )
 
 MAX_QUANTITIES = 250
+ORDERS_PER_PAGE = 10  # with 10 line items each: under Shopify's 1,000 cost per query
+LINE_ITEMS_PER_PAGE = 100
+VARIANTS_PER_PAGE = 25
 ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/cancelled"})
 STALE = "CHANGE_FROM_QUANTITY_STALE"
 
@@ -102,7 +105,11 @@ class ShopifyConnector(Connector):
             data = self.client.execute(
                 "Orders",
                 documents.ORDERS,
-                {"first": self.options.page_size, "after": after, "query": query},
+                {
+                    "first": min(self.options.page_size, ORDERS_PER_PAGE),
+                    "after": after,
+                    "query": query,
+                },
             )
             connection = data["orders"]
             yield self._page(connection["nodes"])
@@ -140,7 +147,7 @@ class ShopifyConnector(Connector):
             data = self.client.execute(
                 "OrderLineItems",
                 documents.ORDER_LINE_ITEMS,
-                {"id": node["id"], "first": 250, "after": info["endCursor"]},
+                {"id": node["id"], "first": LINE_ITEMS_PER_PAGE, "after": info["endCursor"]},
             )
             more = data["order"]["lineItems"]
             lines.extend(more["nodes"])
@@ -154,7 +161,9 @@ class ShopifyConnector(Connector):
         after: str | None = None
         while True:
             data = self.client.execute(
-                "Variants", documents.VARIANTS, {"first": self.options.page_size, "after": after}
+                "Variants",
+                documents.VARIANTS,
+                {"first": min(self.options.page_size, VARIANTS_PER_PAGE), "after": after},
             )
             connection = data["productVariants"]
             for node in connection["nodes"]:

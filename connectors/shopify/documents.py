@@ -1,5 +1,11 @@
 """Every GraphQL document the Shopify connector sends, as plain strings.
 
+Shopify refuses a query whose requested cost exceeds 1,000 (a connection costs
+2 + first x the cost of one node), so the page sizes here are chosen to stay
+well under it: 10 orders with 10 line items each (~600), 100 more line items of
+one order (~500), 25 variants with 5 inventory levels each (~500), 5 fulfillment
+orders with 50 line items each (~520).
+
 tests/contract/test_shopify_documents.py validates each one against Shopify's
 official Admin schema (../shared/reference/shopify/admin_2026-10.json.gz): nothing is
 sent that the schema rejects. The Shopify simulator (sandbox/shopify.py) executes
@@ -37,7 +43,7 @@ fragment OrderFields on Order {{
   totalPriceSet {{ {MONEY} }}
   customer {{ id displayName email }}
   shippingAddress {{ name address1 address2 city zip provinceCode countryCodeV2 phone }}
-  lineItems(first: 50) {{
+  lineItems(first: 10) {{
     nodes {{ ...LineItemFields }}
     pageInfo {{ hasNextPage endCursor }}
   }}
@@ -96,7 +102,7 @@ query Variants($first: Int!, $after: String) {
       inventoryItem {
         id
         tracked
-        inventoryLevels(first: 50) {
+        inventoryLevels(first: 5) {
           nodes {
             location { id name }
             quantities(names: ["available"]) { name quantity }
@@ -131,11 +137,11 @@ mutation SetQuantities($input: InventorySetQuantitiesInput!, $key: String!) {
 FULFILLMENT_ORDERS = """
 query FulfillmentOrders($id: ID!) {
   order(id: $id) {
-    fulfillmentOrders(first: 20) {
+    fulfillmentOrders(first: 5) {
       nodes {
         id
         status
-        lineItems(first: 100) {
+        lineItems(first: 50) {
           nodes { id remainingQuantity lineItem { id } }
         }
       }

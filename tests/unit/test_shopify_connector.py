@@ -14,7 +14,13 @@ import httpx
 import pytest
 import respx
 
-from connectors.base import AuthError, InvalidSignature, PermanentError, RateLimited
+from connectors.base import (
+    AuthError,
+    DirectCalls,
+    InvalidSignature,
+    PermanentError,
+    RateLimited,
+)
 from connectors.shopify.client import CostBucket
 from connectors.shopify.connector import ShopifyConnector
 from connectors.shopify.settings import ShopifySettings
@@ -70,20 +76,25 @@ def test_the_bucket_refills_at_the_restore_rate_and_says_how_long_to_wait() -> N
     assert bucket.wait_for(100) == 0.0
 
 
+class RecordingCalls(DirectCalls):
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+
+    def pause(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+
+
 @respx.mock
 def test_a_known_empty_bucket_is_never_sent_into(connector: ShopifyConnector) -> None:
-    route = respx.post(URL).mock(
-        return_value=answer(
-            {"shop": {"name": "s", "myshopifyDomain": "unit.myshopify.com"}},
-            requested=50,
-            available=0,
-        )
-    )
+    calls = RecordingCalls()
+    connector.calls = calls
+    shop = {"shop": {"name": "s", "myshopifyDomain": "unit.myshopify.com"}}
+    route = respx.post(URL).mock(return_value=answer(shop, requested=50, available=0))
     connector.client.execute("Shop", "query Shop { shop { name myshopifyDomain } }")
-    with pytest.raises(RateLimited) as raised:
-        connector.client.execute("Shop", "query Shop { shop { name myshopifyDomain } }")
-    assert raised.value.retry_after == pytest.approx(0.5, abs=0.05)
-    assert route.call_count == 1
+    connector.client.execute("Shop", "query Shop { shop { name myshopifyDomain } }")
+    assert calls.pauses[0] == 0.0  # the bucket is full at first
+    assert calls.pauses[1] == pytest.approx(0.5, abs=0.05)  # 50 of cost at 100 per second
+    assert route.call_count == 2
 
 
 @respx.mock
