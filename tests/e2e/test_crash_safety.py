@@ -66,7 +66,8 @@ def test_killed_order_pulls_and_stock_pushes_lose_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SB_KEY", TOKEN)
-    config = write_config(tmp_path / "config", {"sb": sandbox_channel(market.url)})
+    # A generous timeout: this test runs beside others on a loaded machine.
+    config = write_config(tmp_path / "config", {"sb": sandbox_channel(market.url, timeout=10)})
     hub = bootstrap(config, database_url=empty_database_url, create=True)
     with transaction(hub.engine) as session:
         main = location_by_code(session, "main")

@@ -28,14 +28,16 @@ def write_config(
     return folder
 
 
-def sandbox_channel(url: str, *, key_var: str = "SB_KEY", extra: str = "") -> str:
+def sandbox_channel(
+    url: str, *, key_var: str = "SB_KEY", extra: str = "", timeout: float = 1.0
+) -> str:
     return textwrap.dedent(
         f"""\
         type: sandbox
         endpoint: {url}
         api_key: ${{{key_var}}}
         page_size: 50
-        timeout_seconds: 1
+        timeout_seconds: {timeout}
         requests_per_second: 1000
         burst: 1000
         sync:
