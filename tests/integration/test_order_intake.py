@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Engine
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from core.models import Alert, Listing, Order, OrderLine, Reservation, StockMovement
 from core.types import OrderStatus, ReservationState
@@ -18,21 +16,8 @@ from tests.support.world import (
     make_order,
     order_row,
     set_count,
+    snapshot,
 )
-
-VOLATILE = {"modified_at", "ingested_at", "updated_at", "created_at", "at", "last_seen"}
-
-
-def snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
-    """Every row of every table, minus bookkeeping timestamps."""
-    with Session(engine) as session:
-        result = {}
-        for table in SQLModel.metadata.sorted_tables:
-            rows = session.execute(table.select().order_by(*table.primary_key.columns)).mappings()
-            result[table.name] = [
-                {key: value for key, value in row.items() if key not in VOLATILE} for row in rows
-            ]
-        return result
 
 
 def test_importing_the_same_order_twice_changes_nothing(engine: Engine) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, update
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from core.availability import available_to_sell
 from core.catalog import sku_by_code
@@ -26,9 +25,8 @@ from tests.support.world import (
     make_order,
     order_row,
     set_count,
+    snapshot,
 )
-
-VOLATILE = {"modified_at", "ingested_at", "updated_at", "created_at", "at", "last_seen"}
 
 
 def ship(
@@ -73,18 +71,6 @@ def movements(engine: Engine) -> list[tuple[int, int, MovementKind]]:
             (row.sku_id, row.delta, row.kind)
             for row in session.exec(select(StockMovement).order_by(col(StockMovement.id)))
         ]
-
-
-def snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
-    """Every row of every table, minus bookkeeping timestamps."""
-    with Session(engine) as session:
-        result = {}
-        for table in SQLModel.metadata.sorted_tables:
-            rows = session.execute(table.select().order_by(*table.primary_key.columns)).mappings()
-            result[table.name] = [
-                {key: value for key, value in row.items() if key not in VOLATILE} for row in rows
-            ]
-        return result
 
 
 def availability(engine: Engine, channel: str, *skus: str) -> dict[str, int]:

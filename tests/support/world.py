@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from core.catalog import LocationSpec, location_by_code, sku_by_code, sync_locations, upsert_sku
 from core.channels import ChannelSpec, channel_by_name, sync_channels
@@ -189,3 +189,18 @@ def check_ledger_invariants(session: Session) -> None:
             assert has == (1 if needed else 0), (
                 f"line {line.external_line_id} needs {needed} and has {has} active reservations"
             )
+
+
+VOLATILE = {"modified_at", "ingested_at", "updated_at", "created_at", "at", "last_seen"}
+
+
+def snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table, minus bookkeeping timestamps."""
+    with Session(engine) as session:
+        result = {}
+        for table in SQLModel.metadata.sorted_tables:
+            rows = session.execute(table.select().order_by(*table.primary_key.columns)).mappings()
+            result[table.name] = [
+                {key: value for key, value in row.items() if key not in VOLATILE} for row in rows
+            ]
+        return result
