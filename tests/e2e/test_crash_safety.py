@@ -118,8 +118,9 @@ def test_killed_order_pulls_and_stock_pushes_lose_nothing(
             row.channel_sku: available[row.sku_id or 0] for row in listings
         }
         assert not any(row.dirty for row in listings)
+        # Runs a kill interrupted were closed when their job ran again (a kill may also land
+        # before a run starts, so how many were interrupted varies with the machine).
         statuses = {run.status for run in session.exec(select(SyncRun))}
-        assert SyncRunStatus.RUNNING not in statuses  # the killed runs were closed
-        assert SyncRunStatus.FAILED in statuses
+        assert SyncRunStatus.RUNNING not in statuses
     hub.engine.dispose()
     make_engine(empty_database_url).dispose()
