@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import ClassVar
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from connectors.base import Capability, Connector, TransientError
 from connectors.registry import register
@@ -16,11 +16,13 @@ from core.channels import channel_by_name
 from core.db import transaction
 from core.dto import OrderPage, PushResult, StockUpdate
 from core.ledger import adjust_stock
-from core.models import Listing, Order, SyncCursor
+from core.models import Listing, Order, SyncCursor, SyncRun
+from core.types import SyncRunStatus
 from sync.calls import RetryPolicy
 from sync.channels import SyncChannel
 from sync.cursors import read_cursor
 from sync.engine import SyncEngine
+from sync.runs import ABANDONED
 from tests.support.world import T0, build_world, list_sku, make_order, set_count
 
 
@@ -110,4 +112,23 @@ def test_a_sale_during_a_push_keeps_the_listing_dirty_until_its_quantity_is_push
         listing = session.exec(select(Listing)).one()
         assert (listing.last_ack_quantity, listing.dirty) == (5, False)
     assert [[u.quantity for u in batch] for batch in ScriptedConnector.pushed] == [[9], [5]]
+    sync.close()
+
+
+def test_a_run_left_running_by_a_dead_process_is_closed_when_its_job_runs_again(
+    engine: Engine,
+) -> None:
+    build_world(engine)
+    with transaction(engine) as session:
+        channel_id = channel_by_name(session, "shop").id
+        session.add(SyncRun(channel_id=channel_id, job="orders", status=SyncRunStatus.RUNNING))
+    ScriptedConnector.pages = []
+    sync = scripted_engine(engine)
+    assert sync.run("shop", "orders").status == "succeeded"
+    with Session(engine) as session:
+        runs = session.exec(select(SyncRun).order_by(col(SyncRun.id))).all()
+    assert [(run.status, run.error) for run in runs] == [
+        (SyncRunStatus.FAILED, ABANDONED),
+        (SyncRunStatus.SUCCEEDED, None),
+    ]
     sync.close()
