@@ -54,6 +54,23 @@ class CostBucket:
                 self._state.available + elapsed * self._state.restore_rate,
             )
 
+    def take(self, cost: float) -> float:
+        """Book `cost` now if it fits (0), else the seconds until it would: concurrent
+        callers of one shop see each other's bookings and do not all send at once."""
+        with self._lock:
+            now = self._clock()
+            state = self._state
+            available = min(
+                state.maximum, state.available + (now - state.observed_at) * state.restore_rate
+            )
+            needed = min(cost, state.maximum)
+            if available >= needed:
+                self._state = BucketState(
+                    state.maximum, available - needed, state.restore_rate, now
+                )
+                return 0.0
+            return (needed - available) / state.restore_rate
+
     def wait_for(self, cost: float) -> float:
         """Seconds until `cost` fits (0 when it fits now)."""
         missing = min(cost, self._state.maximum) - self.available()
@@ -82,6 +99,7 @@ class ShopifyClient:
         *,
         timeout: float = 30.0,
         bucket: CostBucket | None = None,
+        costs: Mapping[str, float] | None = None,
     ) -> None:
         self.url = url
         self.calls = calls
@@ -91,7 +109,8 @@ class ShopifyClient:
             headers={"X-Shopify-Access-Token": access_token, "Content-Type": "application/json"},
             timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
         )
-        self._costs: dict[str, float] = {}
+        self._costs: dict[str, float] = dict(costs or {})
+        """Requested cost per operation: first the estimates given, then what Shopify said."""
 
     def close(self) -> None:
         self.http.close()
@@ -105,7 +124,9 @@ class ShopifyClient:
 
         def attempt() -> dict[str, Any]:
             # Never send into a bucket we know cannot hold the cost: wait for it first.
-            self.calls.pause(self.bucket.wait_for(self._costs.get(operation, guess)))
+            cost = self._costs.get(operation, guess)
+            while (wait := self.bucket.take(cost)) > 0:
+                self.calls.pause(wait)
             body = {
                 "query": document,
                 "variables": dict(variables or {}),

@@ -80,6 +80,7 @@ class ShopifyConnector(Connector):
                 self.options.access_token.get_secret_value(),
                 self.calls,
                 timeout=self.options.timeout_seconds,
+                costs=documents.REQUESTED_COST,
             )
         return self._client
 

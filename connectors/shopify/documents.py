@@ -170,3 +170,18 @@ ALL = {
     "FulfillmentOrders": FULFILLMENT_ORDERS,
     "FulfillmentCreate": FULFILLMENT_CREATE,
 }
+
+REQUESTED_COST = {
+    "Shop": 1,
+    "Locations": 252,
+    "Orders": 572,
+    "OrderLineItems": 503,
+    "Variants": 477,
+    "InventoryLevel": 3,
+    "SetQuantities": 10,
+    "FulfillmentOrders": 518,
+    "FulfillmentCreate": 10,
+}
+"""What Shopify's calculator charges up front for each document with the page sizes
+the connector sends (a test checks them against the simulator's calculator): the
+client's first estimate, so a cold start does not walk into throttling."""

@@ -1,0 +1,45 @@
+"""The Shopify connector's cost estimates agree with the calculated cost of its documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.shopify import connector, documents
+from sandbox.shopify import ShopifySimulator
+
+# The variables the connector sends (page sizes from connectors/shopify/connector.py).
+VARIABLES: dict[str, dict[str, Any]] = {
+    "Shop": {},
+    "Locations": {"first": 250},
+    "Orders": {
+        "first": connector.ORDERS_PER_PAGE,
+        "after": None,
+        "query": "updated_at:>='2026-01-01T00:00:00Z'",
+    },
+    "OrderLineItems": {
+        "id": "gid://shopify/Order/1",
+        "first": connector.LINE_ITEMS_PER_PAGE,
+        "after": None,
+    },
+    "Variants": {"first": connector.VARIANTS_PER_PAGE, "after": None},
+    "InventoryLevel": {
+        "item": "gid://shopify/InventoryItem/1",
+        "location": "gid://shopify/Location/1",
+    },
+    "SetQuantities": {
+        "input": {"name": "available", "reason": "correction", "quantities": []},
+        "key": "k",
+    },
+    "FulfillmentOrders": {"id": "gid://shopify/Order/1"},
+    "FulfillmentCreate": {"fulfillment": {"lineItemsByFulfillmentOrder": []}},
+}
+
+
+def test_estimates_match_the_calculated_cost_and_stay_under_the_query_limit() -> None:
+    assert set(VARIABLES) == set(documents.ALL) == set(documents.REQUESTED_COST)
+    with ShopifySimulator("cost-check") as shop:
+        for name, document in documents.ALL.items():
+            answer = shop.execute(document, VARIABLES[name], name)
+            requested = answer["extensions"]["cost"]["requestedQueryCost"]
+            assert requested == documents.REQUESTED_COST[name], name
+            assert requested <= 1000, name
