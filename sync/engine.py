@@ -187,7 +187,7 @@ class SyncEngine:
                 self._resume(channel_id)
         except AuthError as failure:
             status, error = SyncRunStatus.FAILED, self._say(failure)
-            self._pause(channel_id, channel.name, error)
+            self._pause(channel_id, error)
         except Cancelled:
             status, error = SyncRunStatus.CANCELLED, "stopped by shutdown"
         except (ConnectorError, LeaseLost) as failure:
@@ -205,16 +205,17 @@ class SyncEngine:
     def _say(self, failure: BaseException) -> str:
         return redact(f"{type(failure).__name__}: {failure}", self.secrets)
 
-    def _pause(self, channel_id: int, name: str, reason: str) -> None:
+    def _pause(self, channel_id: int, reason: str) -> None:
         with transaction(self.engine) as session:
-            row = channel_by_name(session, name)
+            row = session.get(Channel, channel_id)
+            assert row is not None
             row.paused_reason = reason
             session.add(row)
             open_alert(
                 session,
                 RULE_AUTH,
                 channel_id,
-                f"{name}: the channel refused our credentials; its jobs are paused ({reason})",
+                f"{row.name}: the channel refused our credentials; its jobs are paused ({reason})",
                 severity=AlertSeverity.CRITICAL,
             )
 

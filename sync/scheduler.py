@@ -15,7 +15,6 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -55,12 +54,6 @@ class Scheduler:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._watcher = threading.Thread(target=self._watch_outbox, name="outbox", daemon=True)
-        self.outcomes: list[RunOutcome] = []
-        """The most recent outcomes (bounded), for status displays."""
-
-    @property
-    def running(self) -> bool:
-        return bool(self._scheduler.running) and self._watcher.is_alive()
 
     def start(self) -> None:
         event.listen(Session, "after_commit", self._on_commit)
@@ -131,13 +124,10 @@ class Scheduler:
         if name not in self.sync.channels or self.sync.stop.is_set():
             return None
         try:
-            outcome = self.sync.run(name, job)
+            return self.sync.run(name, job)
         except Exception:
             log.exception("%s %s: the run could not be started", name, job)
             return None
-        with self._lock:
-            self.outcomes = [*self.outcomes[-199:], outcome]
-        return outcome
 
     def _watch_outbox(self) -> None:
         while not self.sync.stop.is_set():
@@ -192,9 +182,3 @@ class Scheduler:
                 self._pushing.discard(name)
         if outcome is not None and outcome.status in ("succeeded", "partial"):
             self._wake.set()  # more may have become dirty while this push ran
-
-    def describe(self) -> list[dict[str, Any]]:
-        return [
-            {"id": job.id, "next_run": job.next_run_time.isoformat() if job.next_run_time else None}
-            for job in self._scheduler.get_jobs()
-        ]

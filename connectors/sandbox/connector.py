@@ -15,12 +15,12 @@ from connectors.base import (
     Connector,
     ConnectorError,
     ConnectorSettings,
-    PayloadError,
     PermanentError,
     RateLimit,
     TransientError,
 )
 from connectors.http import check_status, json_body, make_client, send
+from connectors.parsing import order_page
 from connectors.registry import register
 from connectors.sandbox.mapping import listing_from_json, order_from_json
 from connectors.sandbox.settings import SandboxSettings
@@ -29,7 +29,6 @@ from core.dto import (
     Fulfilment,
     OrderPage,
     PushResult,
-    RejectedPayload,
     StockUpdate,
 )
 
@@ -150,16 +149,7 @@ class SandboxConnector(Connector):
 def _order_page(items: Any) -> OrderPage:
     if not isinstance(items, list):
         raise TransientError("orders: the response has no orders list")
-    orders, rejected = [], []
-    for item in items:
-        try:
-            orders.append(order_from_json(item))
-        except PayloadError as error:
-            rejected.append(
-                RejectedPayload(raw=error.raw, reason=str(error), external_id=error.external_id)
-            )
-    cursor = max((order.updated_at for order in orders), default=None)
-    return OrderPage(orders=tuple(orders), rejected=tuple(rejected), cursor=cursor)
+    return order_page(items, order_from_json)
 
 
 def _push_result(update: StockUpdate, result: Any) -> PushResult:

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import ValidationError
-
-from connectors.base import PayloadError
+from connectors.parsing import MAPPING_ERRORS, decimal_or_none, mapping_failure, timestamp
 from core.dto import ChannelListing, NormalisedOrder, NormalisedOrderLine
 from core.types import OrderStatus
 
@@ -23,7 +18,6 @@ STATUSES = {
 
 def order_from_json(item: Any) -> NormalisedOrder:
     """One order; anything that does not fit raises PayloadError with the raw item."""
-    raw = json.dumps(item, sort_keys=True, default=str)
     external_id = item.get("id") if isinstance(item, dict) else None
     try:
         if not isinstance(item, dict):
@@ -36,18 +30,17 @@ def order_from_json(item: Any) -> NormalisedOrder:
             external_id=str(item["id"]),
             status=status,
             channel_status=item["status"],
-            placed_at=_time(item["created_at"]),
-            updated_at=_time(item["updated_at"]),
+            placed_at=timestamp(item["created_at"]),
+            updated_at=timestamp(item["updated_at"]),
             currency=item.get("currency"),
-            total=_money(item.get("total")),
+            total=decimal_or_none(item.get("total")),
             customer=item.get("customer"),
             ship_to=item.get("shipping_address"),
             lines=tuple(_line(line) for line in lines),
             raw=item,
         )
-    except (KeyError, TypeError, ValueError, InvalidOperation, ValidationError) as error:
-        reason = f"{type(error).__name__}: {error}".splitlines()[0]
-        raise PayloadError(f"order {external_id}: {reason}", raw, external_id) from None
+    except MAPPING_ERRORS as error:
+        raise mapping_failure(item, error, external_id) from None
 
 
 def _line(item: dict[str, Any]) -> NormalisedOrderLine:
@@ -56,23 +49,10 @@ def _line(item: dict[str, Any]) -> NormalisedOrderLine:
         channel_sku=item["sku"],
         title=item.get("title") or "",
         quantity=item["quantity"],
-        unit_price=_money(item.get("price")),
+        unit_price=decimal_or_none(item.get("price")),
         quantity_shipped=item.get("fulfilled_quantity", 0),
         quantity_cancelled=item.get("cancelled_quantity", 0),
     )
-
-
-def _time(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError("timestamps must be ISO 8601 strings")
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        raise ValueError(f"timestamp {value!r} has no offset")
-    return moment
-
-
-def _money(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
 
 
 def listing_from_json(item: dict[str, Any]) -> ChannelListing:

@@ -22,6 +22,7 @@ from connectors.base import (
     PayloadError,
     PermanentError,
 )
+from connectors.parsing import MAPPING_ERRORS, mapping_failure, order_page
 from connectors.registry import register
 from connectors.shopify import documents
 from connectors.shopify.client import ShopifyClient
@@ -33,7 +34,6 @@ from core.dto import (
     NormalisedOrder,
     OrderPage,
     PushResult,
-    RejectedPayload,
     StockUpdate,
 )
 
@@ -120,25 +120,15 @@ class ShopifyConnector(Connector):
             after = info["endCursor"]
 
     def _page(self, nodes: list[Any]) -> OrderPage:
-        orders: list[NormalisedOrder] = []
-        rejected: list[RejectedPayload] = []
-        for node in nodes:
-            try:
-                orders.append(order_from_node(node, self._all_line_items(node)))
-            except (AttributeError, KeyError, TypeError) as error:
-                raw = json.dumps(node, sort_keys=True, default=str)
-                external_id = node.get("id") if isinstance(node, dict) else None
-                rejected.append(
-                    RejectedPayload(
-                        raw=raw, reason=f"order {external_id}: {error}", external_id=external_id
-                    )
-                )
-            except PayloadError as error:
-                rejected.append(
-                    RejectedPayload(raw=error.raw, reason=str(error), external_id=error.external_id)
-                )
-        cursor = max((order.updated_at for order in orders), default=None)
-        return OrderPage(orders=tuple(orders), rejected=tuple(rejected), cursor=cursor)
+        return order_page(nodes, self._order)
+
+    def _order(self, node: Any) -> NormalisedOrder:
+        try:
+            line_items = self._all_line_items(node)
+        except MAPPING_ERRORS as error:
+            external_id = node.get("id") if isinstance(node, dict) else None
+            raise mapping_failure(node, error, external_id) from None
+        return order_from_node(node, line_items)
 
     def _all_line_items(self, node: Any) -> list[Any]:
         connection = (node or {}).get("lineItems") or {}

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import ValidationError
-
-from connectors.base import PayloadError
+from connectors.parsing import MAPPING_ERRORS, decimal_or_none, mapping_failure, timestamp
 from core.dto import ChannelListing, NormalisedOrder, NormalisedOrderLine
 from core.types import OrderStatus
 
@@ -17,16 +12,10 @@ _FULFILMENT = {
     "FULFILLED": OrderStatus.SHIPPED,
     "PARTIALLY_FULFILLED": OrderStatus.PARTIALLY_SHIPPED,
 }
-_MAPPING_ERRORS = (KeyError, TypeError, ValueError, InvalidOperation, ValidationError)
 
 
-def _fail(item: Any, error: Exception) -> PayloadError:
-    external_id = None
-    if isinstance(item, dict):
-        external_id = item.get("admin_graphql_api_id") or item.get("id")
-    reason = f"{type(error).__name__}: {error}".splitlines()[0]
-    raw = json.dumps(item, sort_keys=True, default=str)
-    return PayloadError(f"order {external_id}: {reason}", raw, str(external_id))
+def _external_id(item: Any) -> Any:
+    return (item.get("admin_graphql_api_id") or item.get("id")) if isinstance(item, dict) else None
 
 
 def order_status(cancelled: bool, fulfilment: str | None, financial: str | None) -> OrderStatus:
@@ -51,17 +40,17 @@ def order_from_node(node: Any, line_nodes: list[Any]) -> NormalisedOrder:
             ),
             channel_status=str(node.get("displayFulfillmentStatus") or ""),
             status_reason=node.get("cancelReason"),
-            placed_at=_time(node["createdAt"]),
-            updated_at=_time(node["updatedAt"]),
+            placed_at=timestamp(node["createdAt"]),
+            updated_at=timestamp(node["updatedAt"]),
             currency=money["currencyCode"],
-            total=Decimal(str(money["amount"])),
+            total=decimal_or_none(money["amount"]),
             customer=_customer(node.get("customer")),
             ship_to=node.get("shippingAddress"),
             lines=tuple(_graphql_line(line) for line in line_nodes),
             raw=node,
         )
-    except _MAPPING_ERRORS as error:
-        raise _fail(node, error) from None
+    except MAPPING_ERRORS as error:
+        raise mapping_failure(node, error, _external_id(node)) from None
 
 
 def _graphql_line(line: dict[str, Any]) -> NormalisedOrderLine:
@@ -74,7 +63,7 @@ def _graphql_line(line: dict[str, Any]) -> NormalisedOrderLine:
         channel_sku=line.get("sku") or _no_sku(line),
         title=line.get("title") or "",
         quantity=quantity,
-        unit_price=Decimal(str(price)) if price is not None else None,
+        unit_price=decimal_or_none(price),
         quantity_cancelled=max(quantity - current, 0),
         quantity_shipped=max(current - unfulfilled, 0),
     )
@@ -90,15 +79,6 @@ def _customer(customer: Any) -> dict[str, Any] | None:
     if not isinstance(customer, dict):
         return None
     return {"name": customer.get("displayName"), "email": customer.get("email")}
-
-
-def _time(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError("timestamps must be ISO 8601 strings")
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"timestamp {value!r} has no offset")
-    return moment
 
 
 def listing_from_variant(node: dict[str, Any]) -> ChannelListing:
@@ -141,17 +121,17 @@ def order_from_webhook(payload: Any) -> NormalisedOrder:
             ),
             channel_status=str(fulfilment or "UNFULFILLED"),
             status_reason=payload.get("cancel_reason"),
-            placed_at=_time(payload["created_at"]),
-            updated_at=_time(payload["updated_at"]),
+            placed_at=timestamp(payload["created_at"]),
+            updated_at=timestamp(payload["updated_at"]),
             currency=payload.get("currency"),
-            total=Decimal(str(payload["total_price"])) if payload.get("total_price") else None,
+            total=decimal_or_none(payload.get("total_price") or None),
             customer=_rest_customer(payload.get("customer")),
             ship_to=payload.get("shipping_address"),
             lines=tuple(_rest_line(line) for line in payload["line_items"]),
             raw=payload,
         )
-    except _MAPPING_ERRORS as error:
-        raise _fail(payload, error) from None
+    except MAPPING_ERRORS as error:
+        raise mapping_failure(payload, error, _external_id(payload)) from None
 
 
 def _rest_line(line: dict[str, Any]) -> NormalisedOrderLine:
@@ -164,7 +144,7 @@ def _rest_line(line: dict[str, Any]) -> NormalisedOrderLine:
         or f"shopify:gid://shopify/ProductVariant/{line.get('variant_id')}",
         title=line.get("title") or "",
         quantity=quantity,
-        unit_price=Decimal(str(line["price"])) if line.get("price") is not None else None,
+        unit_price=decimal_or_none(line.get("price")),
         quantity_cancelled=max(quantity - current, 0),
         quantity_shipped=max(current - unfulfilled, 0),
     )
