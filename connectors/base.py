@@ -9,7 +9,7 @@ pydantic model of the channel file's own keys; secrets as SecretStr),
     STOCK      push_stock(updates) -> list[PushResult]        (one result per update)
     FULFILMENT push_fulfilment(fulfilment) -> PushResult
     TRACKING   track(numbers) -> list[TrackingInfo]
-    WEBHOOKS   parse_webhook(headers, body) -> list[NormalisedOrder]
+    WEBHOOKS   parse_webhook(headers, body) -> WebhookEvents (orders, observed quantities)
 
 Connectors speak only in core's DTOs and raise only these errors::
 
@@ -45,10 +45,10 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict
 from core.dto import (
     ChannelListing,
     Fulfilment,
-    NormalisedOrder,
     OrderPage,
     PushResult,
     StockUpdate,
+    WebhookEvents,
 )
 
 T = TypeVar("T")
@@ -167,9 +167,13 @@ class Connector:
         self.settings = settings
         self.calls: CallPolicy = calls or DirectCalls()
         self.rate_limits: dict[str, RateLimit] = dict(self.published_limits)
+        self.hub_locations: dict[str, str] = {}
+        """Code -> name of the hub locations the channel sells from, in config order
+        (set by the engine; for channels with locations of their own to map to)."""
 
     def check(self) -> list[str]:
-        """Problems found talking to the channel (credentials, permissions); [] when fine."""
+        """Problems found talking to the channel (credentials, permissions, locations that
+        map to nothing on the channel); [] when fine."""
         return []
 
     def close(self) -> None:
@@ -187,7 +191,7 @@ class Connector:
     def push_fulfilment(self, fulfilment: Fulfilment) -> PushResult:
         raise PermanentError(f"{self.type} does not take fulfilments")
 
-    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[NormalisedOrder]:
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvents:
         """Verify the signature (InvalidSignature if it does not match), then map."""
         raise PermanentError(f"{self.type} does not take webhooks")
 

@@ -84,6 +84,27 @@ class OrderPage(BaseModel):
     cursor: AwareDatetime | None = None
 
 
+class ObservedQuantity(BaseModel):
+    """A quantity the channel says it now holds for one listing (e.g. Shopify's
+    ``inventory_levels/update``). The listing is the one whose ``channel_ids[key]``
+    equals ``value``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str = Field(min_length=1)
+    value: str = Field(min_length=1)
+    quantity: int
+
+
+class WebhookEvents(BaseModel):
+    """What one verified webhook delivery carries."""
+
+    model_config = ConfigDict(frozen=True)
+
+    orders: tuple[NormalisedOrder, ...] = ()
+    quantities: tuple[ObservedQuantity, ...] = ()
+
+
 class ChannelListing(BaseModel):
     """A channel's listing as the channel reports it."""
 

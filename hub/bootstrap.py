@@ -77,8 +77,20 @@ def apply_config(engine: Engine, settings: Settings) -> None:
         )
 
 
-def sync_channel(channel: ChannelConfig) -> SyncChannel:
+def engine_channels(settings: Settings) -> list[SyncChannel]:
+    """What the engine needs of every channel's config."""
+    return [sync_channel(channel, settings) for channel in settings.channels]
+
+
+def sync_channel(channel: ChannelConfig, settings: Settings) -> SyncChannel:
     """What the engine needs of a channel's config."""
+    selling = [
+        location
+        for location in settings.hub.locations
+        if channel.locations is None or location.code in channel.locations
+    ]
+    if channel.locations is not None:
+        selling.sort(key=lambda location: (channel.locations or []).index(location.code))
     return SyncChannel(
         name=channel.name,
         type=channel.type,
@@ -88,4 +100,5 @@ def sync_channel(channel: ChannelConfig) -> SyncChannel:
         lag=channel.sync.lag,
         backfill=channel.sync.backfill,
         item_backoff=channel.sync.item_backoff,
+        locations=tuple((location.code, location.name or location.code) for location in selling),
     )

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from hub.commands import orders, skus, stock
+from hub.commands.check import check
 from hub.commands.common import (
     CliState,
     JsonOption,
@@ -18,14 +18,12 @@ from hub.commands.common import (
     fail,
     open_hub,
     print_json,
-    report_config_problems,
     state,
 )
 from hub.commands.sync import sync
 from hub.demo import Demo, DemoOptions
 from hub.logs import configure_logging
 from hub.runner import HubRunner
-from hub.settings import ConfigError, load_settings
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config"
 
@@ -40,6 +38,7 @@ app.add_typer(stock.app, name="stock")
 app.add_typer(orders.orders_app, name="orders")
 app.add_typer(orders.channels_app, name="channels")
 app.command("sync")(sync)
+app.command("check")(check)
 
 
 @app.callback()
@@ -70,39 +69,6 @@ def init(ctx: typer.Context) -> None:
     url = make_url(hub.settings.database_url).render_as_string(hide_password=True)
     hub.engine.dispose()
     console.print(f"database ready: {url}", markup=False, highlight=False)
-
-
-@app.command()
-def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
-    """Validate the configuration: list the channels, or every problem (exit 2)."""
-    try:
-        settings = load_settings(state(ctx).config_dir)
-    except ConfigError as error:
-        report_config_problems(error)
-    rows = [
-        {
-            "name": channel.name,
-            "type": channel.type,
-            "enabled": channel.enabled,
-            "locations": channel.locations,
-            "file": str(channel.source),
-        }
-        for channel in settings.channels
-    ]
-    if json_output:
-        print_json({"locations": [loc.code for loc in settings.hub.locations], "channels": rows})
-        return
-    table = Table("channel", "type", "enabled", "locations", "file")
-    for channel in settings.channels:
-        locations = ", ".join(channel.locations) if channel.locations is not None else "(all)"
-        enabled = "yes" if channel.enabled else "no"
-        table.add_row(channel.name, channel.type, enabled, locations, str(channel.source))
-    console.print(table)
-    console.print(
-        f"configuration OK: {len(rows)} channel(s), {len(settings.hub.locations)} location(s)",
-        markup=False,
-        highlight=False,
-    )
 
 
 @app.command()

@@ -36,7 +36,7 @@ from core.ledger import count_stock
 from core.models import Channel, Listing, Order, SyncRun
 from core.reservations import shortage_units
 from core.types import SyncRunStatus
-from hub.bootstrap import Hub, bootstrap, sync_channel
+from hub.bootstrap import Hub, bootstrap, engine_channels
 from hub.demo_markets import DemoMarket, make_markets
 from sync.engine import SyncEngine
 from sync.scheduler import Scheduler
@@ -117,7 +117,7 @@ class Demo:
             self._seed_catalogue(hub)
             engine = SyncEngine(
                 hub.engine,
-                [sync_channel(c) for c in hub.settings.channels],
+                engine_channels(hub.settings),
                 secrets=hub.settings.secrets,
                 on_push=self.measure.on_push,
             )

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import FrameType
 
 from hub.api import create_app
-from hub.bootstrap import Hub, apply_config, sync_channel
+from hub.bootstrap import Hub, apply_config, engine_channels
 from hub.settings import ConfigError, Settings, load_settings
 from sandbox.server import ServerRunner
 from sync.engine import SyncEngine
@@ -45,7 +45,7 @@ class HubRunner:
         self.reload_requested = threading.Event()
         self.engine = SyncEngine(
             hub.engine,
-            [sync_channel(channel) for channel in hub.settings.channels],
+            engine_channels(hub.settings),
             secrets=hub.settings.secrets,
         )
         self.scheduler = Scheduler(self.engine, push_poll=push_poll)
@@ -98,7 +98,7 @@ class HubRunner:
         kept = self._keep_running_versions(settings)
         apply_config(self.hub.engine, kept)
         changes = self.scheduler.update_channels(
-            [sync_channel(channel) for channel in kept.channels], kept.secrets
+            engine_channels(kept), kept.secrets
         )
         self.settings = kept
         for line in changes or ["config reloaded: no channel changed"]:

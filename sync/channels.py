@@ -22,3 +22,5 @@ class SyncChannel:
     lag: timedelta = timedelta(minutes=2)
     backfill: timedelta = timedelta(days=7)
     item_backoff: timedelta = timedelta(seconds=30)
+    locations: tuple[tuple[str, str], ...] = ()
+    """(code, name) of the hub locations the channel sells from, in config order."""

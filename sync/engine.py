@@ -110,6 +110,7 @@ class SyncEngine:
                 if cls is None:
                     raise KeyError(f"unknown channel type {channel.type!r}")
                 instance = cls(channel.settings)
+                instance.hub_locations = dict(channel.locations)
                 instance.calls = ChannelCalls(
                     name, ChannelLimiter(instance.rate_limits), self.retry, self.stop
                 )

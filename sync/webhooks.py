@@ -2,12 +2,14 @@
 
 The signature is checked before anything is stored. A delivery the channel
 sends again (same delivery id) changes nothing; an order that cannot be mapped
-is quarantined with its raw body. Polling stays the backstop for anything a
-webhook missed.
+is quarantined with its raw body. A quantity the channel reports (Shopify's
+``inventory_levels/update``) is checked for drift (core/drift.py). Polling and
+reconcile stay the backstop for anything a webhook missed.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -16,10 +18,13 @@ from core.alerting import quarantine_payload
 from core.channels import channel_by_name
 from core.clock import utcnow
 from core.db import insert_ignoring_conflict, transaction
-from core.dto import NormalisedOrder
+from core.drift import observe_quantity
+from core.dto import WebhookEvents
 from core.models import WebhookReceipt
 from core.order_intake import upsert_order
 from sync.engine import SyncEngine
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,8 @@ class WebhookOutcome:
     status: str
     """accepted, duplicate or quarantined."""
     orders: int = 0
+    drifted: int = 0
+    """Listings whose channel quantity the hub did not push (pushed again)."""
 
 
 def accept_webhook(
@@ -35,10 +42,10 @@ def accept_webhook(
     """Verify, deduplicate and ingest one delivery; raises InvalidSignature on a bad one."""
     connector = sync.connector(channel_name)
     delivery, topic = connector.webhook_delivery(headers)
-    orders: list[NormalisedOrder] = []
+    events = WebhookEvents()
     rejected: PayloadError | None = None
     try:
-        orders = connector.parse_webhook(headers, body)  # verifies the signature first
+        events = connector.parse_webhook(headers, body)  # verifies the signature first
     except PayloadError as error:
         rejected = error
     with transaction(sync.engine) as session:
@@ -68,6 +75,20 @@ def accept_webhook(
                 external_id=rejected.external_id,
             )
             return WebhookOutcome("quarantined")
-        for order in orders:
+        for order in events.orders:
             upsert_order(session, channel, order)
-    return WebhookOutcome("accepted", len(orders))
+        drifted = 0
+        for seen in events.quantities:
+            drift = observe_quantity(session, channel, seen)
+            if drift is not None:
+                drifted += 1
+                log.warning(
+                    "stock drift on %s: %s holds %d, the hub offers %d (last pushed %s);"
+                    " pushing the hub's figure again",
+                    channel_name,
+                    drift.channel_sku,
+                    drift.channel_quantity,
+                    drift.hub_quantity,
+                    drift.last_acknowledged,
+                )
+    return WebhookOutcome("accepted", len(events.orders), drifted)

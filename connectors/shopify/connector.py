@@ -32,9 +32,11 @@ from core.dto import (
     ChannelListing,
     Fulfilment,
     NormalisedOrder,
+    ObservedQuantity,
     OrderPage,
     PushResult,
     StockUpdate,
+    WebhookEvents,
 )
 
 MAX_QUANTITIES = 250
@@ -42,6 +44,7 @@ ORDERS_PER_PAGE = 10  # with 10 line items each: under Shopify's 1,000 cost per 
 LINE_ITEMS_PER_PAGE = 100
 VARIANTS_PER_PAGE = 25
 ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/cancelled"})
+LEVEL_TOPIC = "inventory_levels/update"
 STALE = "CHANGE_FROM_QUANTITY_STALE"
 
 
@@ -91,10 +94,12 @@ class ShopifyConnector(Connector):
     def check(self) -> list[str]:
         try:
             self.client.execute("Shop", documents.SHOP)
-            self.push_location()
+            problems = self.location_problems()
+            if not problems:
+                self.push_location()
         except ConnectorError as error:
             return [f"{type(error).__name__}: {error}"]
-        return []
+        return problems
 
     # orders -------------------------------------------------------------------------
 
@@ -166,24 +171,85 @@ class ShopifyConnector(Connector):
             after = connection["pageInfo"]["endCursor"]
 
     def push_location(self) -> str:
-        """The Shopify location gid stock is pushed to."""
+        """The Shopify location gid stock is pushed to: `push_location` when set, else
+        the first of the channel's hub locations that maps to one (`location_map`, or
+        the same name), else the shop's only active location."""
         if self._location is None:
             wanted = self.options.push_location
             if wanted and wanted.startswith("gid://"):
                 self._location = wanted
-            elif self.options.location_map and not wanted:
-                self._location = next(iter(self.options.location_map.values()))
+            elif wanted:
+                self._location = self._location_named(wanted)
             else:
-                self._location = self._find_location(wanted)
+                self._location = self._mapped_location()
         return self._location
 
-    def _find_location(self, name: str | None) -> str:
+    def location_mapping(self, shop: Mapping[str, str]) -> dict[str, str | None]:
+        """Hub location code -> the active Shopify location gid it maps to (None: none).
+
+        `shop` is the shop's active locations (gid -> name)."""
+        if self.options.location_map is not None:
+            return {
+                code: gid if gid in shop else None
+                for code, gid in self.options.location_map.items()
+                if not self.hub_locations or code in self.hub_locations
+            } | {code: None for code in self.hub_locations if code not in self.options.location_map}
+        by_name = {name.strip().casefold(): gid for gid, name in shop.items()}
+        return {
+            code: by_name.get(name.strip().casefold()) or by_name.get(code.casefold())
+            for code, name in self.hub_locations.items()
+        }
+
+    def location_problems(self) -> list[str]:
+        """Hub locations that map to no Shopify location, in words for `omnisync check`."""
+        shop = self._shop_locations()
+        known = ", ".join(repr(name) for name in shop.values()) or "none"
+        problems = []
+        for code, gid in self.location_mapping(shop).items():
+            if gid is not None:
+                continue
+            mapped = (self.options.location_map or {}).get(code)
+            if mapped is not None:
+                problems.append(
+                    f"location_map: hub location {code!r} maps to {mapped}, "
+                    f"which is not an active location of the shop (it has: {known})"
+                )
+            else:
+                name = self.hub_locations.get(code, code)
+                problems.append(
+                    f"hub location {code!r} ({name}) maps to no Shopify location "
+                    f"(the shop has: {known}); name it in location_map"
+                )
+        return problems
+
+    def _shop_locations(self) -> dict[str, str]:
         data = self.client.execute("Locations", documents.LOCATIONS, {"first": 250})
-        active = [node for node in data["locations"]["nodes"] if node.get("isActive", True)]
-        for node in active:
-            if name is None or node["name"] == name:
-                return str(node["id"])
-        raise PermanentError(f"no active Shopify location named {name!r}")
+        return {
+            str(node["id"]): str(node["name"])
+            for node in data["locations"]["nodes"]
+            if node.get("isActive", True)
+        }
+
+    def _location_named(self, name: str) -> str:
+        for gid, shop_name in self._shop_locations().items():
+            if shop_name == name:
+                return gid
+        raise PermanentError(f"push_location: no active Shopify location named {name!r}")
+
+    def _mapped_location(self) -> str:
+        if self.options.location_map and not self.hub_locations:
+            return next(iter(self.options.location_map.values()))
+        shop = self._shop_locations()
+        for gid in self.location_mapping(shop).values():
+            if gid is not None:
+                return gid
+        if len(shop) == 1:
+            return next(iter(shop))
+        raise PermanentError(
+            "cannot tell which Shopify location to push stock to: no hub location of this "
+            "channel maps to one; set location_map or push_location "
+            "(`omnisync check --connect` lists them)"
+        )
 
     # stock --------------------------------------------------------------------------
 
@@ -335,17 +401,35 @@ class ShopifyConnector(Connector):
     def webhook_delivery(self, headers: Mapping[str, str]) -> tuple[str | None, str]:
         return _header(headers, "X-Shopify-Webhook-Id"), _header(headers, "X-Shopify-Topic") or ""
 
-    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[NormalisedOrder]:
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvents:
         self.verify_webhook(headers, body)
-        if _header(headers, "X-Shopify-Topic") not in ORDER_TOPICS:
-            return []
+        topic = _header(headers, "X-Shopify-Topic")
+        if topic not in ORDER_TOPICS and topic != LEVEL_TOPIC:
+            return WebhookEvents()
         try:
             payload = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise PayloadError(
                 f"webhook body is not JSON: {error}", body.decode(errors="replace")
             ) from None
-        return [order_from_webhook(payload)]
+        if topic == LEVEL_TOPIC:
+            return WebhookEvents(quantities=self._observed_level(payload))
+        return WebhookEvents(orders=(order_from_webhook(payload),))
+
+    def _observed_level(self, payload: Any) -> tuple[ObservedQuantity, ...]:
+        """The `available` of an inventory level at the location we push to; other
+        locations are not ours to compare."""
+        try:
+            item = f"gid://shopify/InventoryItem/{int(payload['inventory_item_id'])}"
+            location = f"gid://shopify/Location/{int(payload['location_id'])}"
+            available = payload["available"]
+        except (KeyError, TypeError, ValueError) as error:
+            raise PayloadError(
+                f"inventory level webhook without {error}", json.dumps(payload)
+            ) from None
+        if available is None or location != self.push_location():
+            return ()
+        return (ObservedQuantity(key="inventory_item_id", value=item, quantity=int(available)),)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

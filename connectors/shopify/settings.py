@@ -15,8 +15,10 @@ class ShopifySettings(ConnectorSettings):
     client_secret: SecretStr | None = None
     """The app's client secret: verifies webhook signatures (and the install exchange)."""
     location_map: dict[str, str] | None = None
-    """Hub location code -> Shopify location gid. Stock is pushed to the location the
-    channel's first hub location maps to; absent, to the shop's first active location."""
+    """Hub location code -> Shopify location gid. Absent, hub locations map to the
+    Shopify locations of the same name (or code). Stock is pushed to the location the
+    channel's first mapped hub location maps to; `omnisync check --connect` reports
+    hub locations that map to nothing."""
     push_location: str | None = None
     """Shopify location gid or name to push stock to (overrides the rule above)."""
     page_size: int = Field(default=50, ge=1, le=250)

@@ -10,7 +10,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hub.bootstrap import Hub, sync_channel
+from hub.bootstrap import Hub, engine_channels
 from hub.commands.common import EXIT_FAILED, JsonOption, console, fail, open_hub, print_json
 from sync.engine import RunOutcome, SyncEngine
 from sync.jobs.context import JobContext
@@ -27,7 +27,7 @@ class Job(StrEnum):
 def make_engine(hub: Hub) -> SyncEngine:
     return SyncEngine(
         hub.engine,
-        [sync_channel(channel) for channel in hub.settings.channels],
+        engine_channels(hub.settings),
         secrets=hub.settings.secrets,
     )
 

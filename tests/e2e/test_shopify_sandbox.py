@@ -14,7 +14,7 @@ from core.catalog import location_by_code, sku_by_code, upsert_sku
 from core.channels import channel_by_name
 from core.db import transaction
 from core.ledger import count_stock
-from core.models import Order, OrderLine, StockLevel
+from core.models import Listing, Order, OrderLine, StockLevel
 from core.shipping import record_shipment
 from hub.api import create_app
 from hub.bootstrap import Hub
@@ -164,3 +164,32 @@ def test_orders_arrive_by_webhook_and_a_wrong_signature_changes_nothing(
             assert {d.get("status_code") for d in impostor.webhook_deliveries()} == {401}
     with Session(hub.engine) as session:
         assert len(session.exec(select(Order)).all()) == 1
+
+
+def test_a_level_edited_on_shopify_is_drift_and_the_hub_puts_its_figure_back(
+    hub: Hub, shop: ShopifySimulator, sync: SyncEngine
+) -> None:
+    shop.webhook_topics = frozenset({"inventory_levels/update"})
+    sync.run("shop", "listings")
+    with transaction(hub.engine) as session:
+        count_stock(session, sku_by_code(session, "MUG"), location_by_code(session, "main"), 9)
+    with ServerRunner(create_app(sync)) as server:
+        shop.set_webhook_url(f"{server.url}/webhooks/shopify/shop")
+        assert sync.run("shop", "stock").status == "succeeded"
+        assert shop.available("MUG") == 9
+        assert shop.wait_for_webhooks()  # the echo of our own push: not drift
+        assert dirty_listings(hub) == set()
+        shop.set_available("MUG", 2)  # someone edits the level in the Shopify admin
+        assert shop.wait_for_webhooks()
+        assert {d.get("status_code") for d in shop.webhook_deliveries()} == {200}
+        assert wait_until(lambda: dirty_listings(hub) == {"MUG"})
+    assert sync.run("shop", "stock").status == "succeeded"
+    assert shop.available("MUG") == ats(hub, "MUG") == 9
+    assert dirty_listings(hub) == set()
+
+
+def dirty_listings(hub: Hub) -> set[str]:
+    with Session(hub.engine) as session:
+        return {
+            listing.channel_sku for listing in session.exec(select(Listing).where(Listing.dirty))
+        }

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from core.models import Order, QuarantinedPayload, WebhookReceipt
 from hub.api import create_app
-from hub.bootstrap import bootstrap, sync_channel
+from hub.bootstrap import bootstrap, engine_channels
 from sync.engine import SyncEngine
 from tests.support.hub_setup import write_config
 from tests.unit.test_shopify_connector import WEBHOOK
@@ -38,7 +38,7 @@ def client(
     monkeypatch.setenv("SHOP_SECRET", SECRET)
     config = write_config(tmp_path / "config", {"shop": CHANNEL})
     hub = bootstrap(config, database_url=empty_database_url, create=True)
-    sync = SyncEngine(hub.engine, [sync_channel(c) for c in hub.settings.channels])
+    sync = SyncEngine(hub.engine, engine_channels(hub.settings))
     with TestClient(create_app(sync)) as test_client:
         yield test_client, sync
     sync.close()

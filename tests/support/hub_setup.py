@@ -6,7 +6,7 @@ import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 
-from hub.bootstrap import Hub, bootstrap, sync_channel
+from hub.bootstrap import Hub, bootstrap, engine_channels
 from sync.calls import RetryPolicy
 from sync.engine import SyncEngine
 
@@ -55,7 +55,7 @@ def open_test_hub(config_dir: Path, database_url: str) -> Hub:
 def engine_for(hub: Hub, **kwargs: object) -> SyncEngine:
     return SyncEngine(
         hub.engine,
-        [sync_channel(channel) for channel in hub.settings.channels],
+        engine_channels(hub.settings),
         secrets=hub.settings.secrets,
         retry=FAST_RETRIES,
         **kwargs,  # type: ignore[arg-type]

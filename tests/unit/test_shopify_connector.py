@@ -18,13 +18,14 @@ from connectors.base import (
     AuthError,
     DirectCalls,
     InvalidSignature,
+    PayloadError,
     PermanentError,
     RateLimited,
 )
 from connectors.shopify.client import CostBucket
 from connectors.shopify.connector import ShopifyConnector
 from connectors.shopify.settings import ShopifySettings
-from core.dto import StockUpdate
+from core.dto import StockUpdate, WebhookEvents
 
 URL = "https://unit.myshopify.com/admin/api/2026-10/graphql.json"
 LOCATION = "gid://shopify/Location/1"
@@ -266,7 +267,7 @@ WEBHOOK = {
 
 def test_a_signed_webhook_maps_to_the_same_order_shape(connector: ShopifyConnector) -> None:
     body = json.dumps(WEBHOOK).encode()
-    (order,) = connector.parse_webhook(_signed(body), body)
+    (order,) = connector.parse_webhook(_signed(body), body).orders
     assert order.external_id == "gid://shopify/Order/1001"
     assert order.lines[0].channel_sku == "MUG"
     assert order.lines[0].external_line_id == "gid://shopify/LineItem/55"
@@ -283,10 +284,44 @@ def test_a_bad_signature_is_refused(connector: ShopifyConnector, secret: str) ->
         connector.parse_webhook(_signed(body), body + b" ")  # the body was altered
 
 
-def test_non_order_topics_give_no_orders(connector: ShopifyConnector) -> None:
-    body = b'{"inventory_item_id": 1}'
+def _level_webhook(location: int, available: int | None) -> tuple[dict[str, str], bytes]:
+    body = json.dumps(
+        {"inventory_item_id": 42, "location_id": location, "available": available}
+    ).encode()
+    return {**_signed(body), "X-Shopify-Topic": "inventory_levels/update"}, body
+
+
+def test_an_inventory_level_at_the_push_location_is_an_observed_quantity(
+    connector: ShopifyConnector,
+) -> None:
+    location = int(LOCATION.rsplit("/", 1)[1])
+    events = connector.parse_webhook(*_level_webhook(location, 7))
+    assert events.orders == ()
+    (seen,) = events.quantities
+    assert (seen.key, seen.value, seen.quantity) == (
+        "inventory_item_id",
+        "gid://shopify/InventoryItem/42",
+        7,
+    )
+
+
+def test_inventory_levels_elsewhere_or_untracked_are_not_ours(connector: ShopifyConnector) -> None:
+    location = int(LOCATION.rsplit("/", 1)[1])
+    assert connector.parse_webhook(*_level_webhook(location + 1, 7)).quantities == ()
+    assert connector.parse_webhook(*_level_webhook(location, None)).quantities == ()
+
+
+def test_a_malformed_inventory_level_is_a_payload_error(connector: ShopifyConnector) -> None:
+    body = b'{"available": 3}'
     headers = {**_signed(body), "X-Shopify-Topic": "inventory_levels/update"}
-    assert connector.parse_webhook(headers, body) == []
+    with pytest.raises(PayloadError, match="inventory_item_id"):
+        connector.parse_webhook(headers, body)
+
+
+def test_other_topics_carry_nothing(connector: ShopifyConnector) -> None:
+    body = b'{"id": 1}'
+    headers = {**_signed(body), "X-Shopify-Topic": "products/update"}
+    assert connector.parse_webhook(headers, body) == WebhookEvents()
 
 
 @respx.mock
@@ -298,3 +333,57 @@ def test_a_validation_error_is_permanent(connector: ShopifyConnector) -> None:
     )
     with pytest.raises(PermanentError, match="nope"):
         connector.client.execute("Shop", "query Shop { shop { name } }")
+
+
+SHOP_LOCATIONS = {
+    "locations": {
+        "nodes": [
+            {"id": "gid://shopify/Location/7", "name": "Pop-up store", "isActive": True},
+            {"id": "gid://shopify/Location/8", "name": "Main Warehouse ", "isActive": True},
+            {"id": "gid://shopify/Location/9", "name": "Backroom", "isActive": False},
+        ]
+    }
+}
+
+
+def _unpinned(**options: Any) -> ShopifyConnector:
+    settings = ShopifySettings(
+        shop="unit.myshopify.com", access_token="shpat_unit_token", **options
+    )
+    return ShopifyConnector(settings)
+
+
+@respx.mock
+def test_hub_locations_map_to_shopify_locations_by_name_and_push_to_the_first() -> None:
+    respx.post(URL).mock(return_value=answer(SHOP_LOCATIONS))
+    connector = _unpinned()
+    connector.hub_locations = {"back": "Backroom", "main": "Main warehouse"}
+    # Backroom is inactive: nothing to map to; names compare without case or spaces.
+    assert connector.location_problems() == [
+        "hub location 'back' (Backroom) maps to no Shopify location "
+        "(the shop has: 'Pop-up store', 'Main Warehouse '); name it in location_map"
+    ]
+    assert connector.push_location() == "gid://shopify/Location/8"
+
+
+@respx.mock
+def test_a_location_map_wins_and_an_unknown_gid_in_it_is_reported() -> None:
+    respx.post(URL).mock(return_value=answer(SHOP_LOCATIONS))
+    connector = _unpinned(
+        location_map={"main": "gid://shopify/Location/404", "back": "gid://shopify/Location/7"}
+    )
+    connector.hub_locations = {"main": "Main warehouse", "back": "Backroom"}
+    (problem,) = connector.location_problems()
+    assert problem.startswith(
+        "location_map: hub location 'main' maps to gid://shopify/Location/404"
+    )
+    assert connector.push_location() == "gid://shopify/Location/7"
+
+
+@respx.mock
+def test_with_nothing_mapped_and_several_shop_locations_the_push_refuses_to_guess() -> None:
+    respx.post(URL).mock(return_value=answer(SHOP_LOCATIONS))
+    connector = _unpinned()
+    connector.hub_locations = {"north": "North depot"}
+    with pytest.raises(PermanentError, match="set location_map or push_location"):
+        connector.push_location()
