@@ -48,15 +48,29 @@ def commit() -> str:
 
 
 def write_results(results: dict[str, Any]) -> None:
+    """Measures of this run replace their earlier figures; the others are kept, each
+    with the commit and date of the run that measured it."""
+    run = {"commit": commit(), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    earlier: dict[str, Any] = {}
+    if RESULTS.exists():
+        earlier = json.loads(RESULTS.read_text())
+        for name, value in earlier.items():
+            if _is_measure(name) and isinstance(value, dict) and "run" not in value:
+                value["run"] = {"commit": earlier.get("commit"), "date": earlier.get("date")}
+    measured = {name: {**value, "run": run} for name, value in results.items()}
     document = {
-        **results,
+        **{name: value for name, value in earlier.items() if _is_measure(name)},
+        **measured,
         "machine": machine(),
-        "commit": commit(),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        **run,
     }
     RESULTS.write_text(json.dumps(document, indent=2) + "\n")
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text(render(document))
+
+
+def _is_measure(name: str) -> bool:
+    return name[:1] == "b" and name[1:2].isdigit()
 
 
 def render(document: dict[str, Any]) -> str:
@@ -64,8 +78,8 @@ def render(document: dict[str, Any]) -> str:
     lines = [
         "# Benchmarks",
         "",
-        "Written by `make bench` (`python -m bench`); every figure below comes from one run",
-        f"of commit `{document['commit']}` on {document['date']}.",
+        "Written by `make bench` (`python -m bench`, or `--only NAME` for one measure);",
+        "each section names the commit and date of the run its figures come from.",
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
         f"{m['system']}.",
@@ -75,6 +89,8 @@ def render(document: dict[str, Any]) -> str:
         lines += [
             "## b1_ingest: order intake against the storage floor",
             "",
+            _run_line(document["b1_ingest"]),
+            "",
             "Orders (2 to 4 lines) go through `upsert_order` (mapping lines to SKUs,",
             "reserving stock, marking listings dirty), committed in pages of 50. The floor is",
             "the same order and line rows written by a plain bulk insert per page. Each figure",
@@ -83,13 +99,72 @@ def render(document: dict[str, Any]) -> str:
             "| backend | orders | orders/s | lines/s | floor rows/s | ratio | peak RSS MB |",
             "|---|---|---|---|---|---|---|",
         ]
-        for backend, row in document["b1_ingest"].items():
+        for backend, row in _rows(document["b1_ingest"]):
             lines.append(
                 f"| {backend} | {row['orders']} | {row['orders_per_s']} | {row['lines_per_s']} "
                 f"| {row['floor_rows_per_s']} | {row['ratio']} | {row['peak_rss_mb']} |"
             )
-        lines += ["", *_b1_notes(document["b1_ingest"]), ""]
+        lines += ["", *_b1_notes(dict(_rows(document["b1_ingest"]))), ""]
+    if "b4_bulk_push" in document:
+        lines += _b4_section(document["b4_bulk_push"])
     return "\n".join(lines) + "\n"
+
+
+def _rows(measure: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [(key, value) for key, value in measure.items() if key != "run"]
+
+
+def _run_line(measure: dict[str, Any]) -> str:
+    run = measure.get("run") or {}
+    return f"Run of commit `{run.get('commit', '?')}` on {run.get('date', '?')}."
+
+
+def _b4_section(measure: dict[str, Any]) -> list[str]:
+    lines = [
+        "## b4_bulk_push: 10,000 changed quantities pushed",
+        "",
+        _run_line(measure),
+        "",
+    ]
+    shopify = measure.get("shopify")
+    if shopify:
+        lines += [
+            f"### Shopify: {shopify['quantities']:,} quantities, {shopify['calls']} calls of "
+            f"`inventorySetQuantities` ({shopify['cost_per_call']} points each), bucket "
+            f"{shopify['bucket']:.0f}, restore {shopify['restore_per_s']:.0f}/s",
+            "",
+            "The hub's stock job (dirty listings read, availability computed, pushed 250 at a",
+            "time with compare-and-set, results recorded) against the Shopify simulator over",
+            "HTTP. The floor is a bare client sending the same pre-built calls back to back and",
+            "waiting only what the simulator's reported bucket needs; *arithmetic* is the bucket",
+            "alone: cost beyond what the bucket holds at the start, over the restore rate.",
+            f"Medians of {shopify['rounds']} rounds; ratio = hub / floor.",
+            "",
+            "| bucket at start | hub s | floor s | arithmetic s | ratio | throttled calls "
+            "| failed rounds |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for start, label in (("drained_bucket", "empty"), ("full_bucket", "full")):
+            row = shopify[start]
+            lines.append(
+                f"| {label} | {row['s']} | {row['floor_s']} | {row['arithmetic_s']} "
+                f"| {row['ratio']} | {row['throttled_calls']} | {row['failed_rounds']} |"
+            )
+        drained, full = shopify["drained_bucket"], shopify["full_bucket"]
+        verdict = "meets" if drained["ratio"] <= 1.2 else "misses"
+        lines += [
+            "",
+            f"Where the bucket binds (an empty bucket: {drained['arithmetic_s']} s of refill by",
+            f"arithmetic) the hub takes {drained['ratio']} times the floor: it {verdict} the",
+            "1.2 target of issue 4. From a full bucket the arithmetic allows the whole push at",
+            "once (0 s), so the floor is the simulator's own service time, and the hub takes",
+            f"{full['ratio']} times it: that gap is the hub's own work per listing (reading",
+            "and recording 10,000 listings in SQLite), not waiting. Throttles, when a call meets",
+            "one, are waited out and retried; a failed round would be counted above.",
+            f"Peak RSS of the measuring process (hub and simulator): {shopify['peak_rss_mb']} MB.",
+            "",
+        ]
+    return lines
 
 
 def _b1_notes(rows: dict[str, Any]) -> list[str]:

@@ -7,9 +7,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bench import ingest
+from bench import bulk_push, ingest
 
-MEASURES: dict[str, Callable[[bool], dict[str, Any]]] = {"b1_ingest": ingest.run}
+MEASURES: dict[str, Callable[[bool], dict[str, Any]]] = {
+    "b1_ingest": ingest.run,
+    "b4_bulk_push": bulk_push.run,
+}
 
 
 def run_measures(names: list[str], *, quick: bool) -> dict[str, Any]:

@@ -10,7 +10,11 @@ from connectors.base import Connector
 C = TypeVar("C", bound=type[Connector])
 
 _CONNECTORS: dict[str, type[Connector]] = {}
-_BUILT_IN = ("connectors.sandbox.connector", "connectors.shopify.connector")
+_BUILT_IN = (
+    "connectors.sandbox.connector",
+    "connectors.shopify.connector",
+    "connectors.amazon.connector",
+)
 _loaded = False
 
 

@@ -16,6 +16,9 @@ from core.types import AlertSeverity, AlertState
 
 RULE_OVERSOLD = "oversold_order"
 RULE_QUARANTINE = "quarantined_payload"
+RULE_BUYER_CANCEL = "buyer_cancel_request"
+NOTED_ORDERS_KEPT = 200
+"""Orders a buyer-cancel notice remembers, so re-reading one does not count it again."""
 
 
 def open_alert(
@@ -66,6 +69,30 @@ def resolve_alert(session: Session, rule: str, channel_id: int | None) -> Alert 
         alert.resolved_at = utcnow()
         session.add(alert)
     return alert
+
+
+def note_buyer_cancel_request(
+    session: Session, channel_id: int | None, external_id: str, reasons: list[str]
+) -> Alert | None:
+    """A buyer asked the channel to cancel an order that still holds stock: the seller
+    must cancel it there or ship it. Noted once per order while the notice is open."""
+    alert = _open_alert(session, RULE_BUYER_CANCEL, channel_id)
+    noted = [str(item) for item in ((alert.details or {}).get("orders") or [])] if alert else []
+    if external_id in noted:
+        return None
+    reason = "; ".join(reasons) or "no reason given"
+    return open_alert(
+        session,
+        RULE_BUYER_CANCEL,
+        channel_id,
+        f"the buyer asked to cancel order {external_id} ({reason}): "
+        "cancel it on the channel or ship it",
+        details={
+            "orders": [*noted, external_id][-NOTED_ORDERS_KEPT:],
+            "external_id": external_id,
+            "reason": reason,
+        },
+    )
 
 
 def quarantine_payload(

@@ -25,6 +25,10 @@ class NormalisedOrderLine(BaseModel):
     quantity_shipped: int | None = Field(default=None, ge=0)
     """None: the channel did not say; taken as all of it once the order is shipped."""
     quantity_cancelled: int = Field(default=0, ge=0)
+    buyer_cancel_requested: bool = False
+    """The buyer asked the channel to cancel (Amazon's BuyerRequestedCancel): the seller
+    decides; the hub keeps the line as it is and raises a notice."""
+    buyer_cancel_reason: str | None = None
 
     @model_validator(mode="after")
     def _progress_within_quantity(self) -> NormalisedOrderLine:

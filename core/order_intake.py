@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from core.alerting import note_buyer_cancel_request
 from core.channels import selling_location_ids
 from core.clock import utcnow
 from core.db import insert_ignoring_conflict
@@ -90,11 +91,23 @@ def upsert_order(session: Session, channel: Channel, incoming: NormalisedOrder) 
         effects.merge(settle_line(session, order, line, location_ids))
     effects.merge(reallocate_freed(session, effects))
     short = refresh_oversold(session, order)
+    _note_cancel_requests(session, channel.id, order, incoming)
     mark_touched_dirty(session, effects.touched)
     if created or effects.touched or session.is_modified(order):
         order.modified_at = utcnow()
     session.flush()
     return IntakeResult(order, created=created, applied=True, short_units=short)
+
+
+def _note_cancel_requests(
+    session: Session, channel_id: int, order: Order, incoming: NormalisedOrder
+) -> None:
+    """Lines the buyer asked to cancel stay as they are (the seller decides); while the
+    order still holds our stock, the operator is told (Amazon handles its own FBA orders)."""
+    requested = [line for line in incoming.lines if line.buyer_cancel_requested]
+    if requested and order.status.holds_stock and not order.fulfilled_by_channel:
+        reasons = {line.buyer_cancel_reason or "" for line in requested} - {""}
+        note_buyer_cancel_request(session, channel_id, order.external_id, sorted(reasons))
 
 
 def _insert_if_new(session: Session, channel_id: int, incoming: NormalisedOrder) -> bool:

@@ -189,6 +189,8 @@ class SimulatedMarketplace(ABC):
             return self.rate_limited_response(seconds)
         if fault.kind == "500":
             return self.server_error_response()
+        if fault.kind == "503":
+            return self.service_unavailable_response()
         if fault.kind == "malformed_json":
             return self.malformed_json_response()
         await self.pause(seconds)  # slow and timeout: late, then normal
@@ -232,6 +234,9 @@ class SimulatedMarketplace(ABC):
 
     def server_error_response(self) -> Response:
         return self.json_response({"error": "internal_error"}, 500)
+
+    def service_unavailable_response(self) -> Response:
+        return self.json_response({"error": "service_unavailable"}, 503)
 
     def malformed_json_response(self) -> Response:
         return Response(

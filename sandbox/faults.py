@@ -12,6 +12,8 @@ Kinds:
     answer 429 with ``Retry-After: seconds`` (default 1).
 ``500``
     answer 500.
+``503``
+    answer 503 (service unavailable: overloaded or in maintenance).
 ``slow``
     sleep ``seconds`` (default 1), then answer normally.
 ``timeout``
@@ -38,6 +40,7 @@ from typing import Any, Final, Literal, get_args
 FaultKind = Literal[
     "429",
     "500",
+    "503",
     "slow",
     "timeout",
     "malformed_json",
@@ -48,7 +51,7 @@ FaultKind = Literal[
 
 FAULT_KINDS: Final[frozenset[FaultKind]] = frozenset(get_args(FaultKind))
 HTTP_FAULTS: Final[frozenset[FaultKind]] = frozenset(
-    {"429", "500", "slow", "timeout", "malformed_json"}
+    {"429", "500", "503", "slow", "timeout", "malformed_json"}
 )
 """Faults any endpoint can apply, before its normal handling."""
 ORDER_PAGE_FAULTS: Final[frozenset[FaultKind]] = frozenset(

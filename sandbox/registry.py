@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from sandbox.amazon import AmazonSimulator
 from sandbox.base import SimulatedMarketplace
 from sandbox.marketplace import SandboxMarketplace
 from sandbox.shopify import ShopifySimulator
@@ -11,6 +12,7 @@ from sandbox.shopify import ShopifySimulator
 SIMULATORS: Final[dict[str, type[SimulatedMarketplace]]] = {
     SandboxMarketplace.type: SandboxMarketplace,
     ShopifySimulator.type: ShopifySimulator,
+    AmazonSimulator.type: AmazonSimulator,
 }
 """Channel type (the YAML ``type:``) to its simulator class. Constructors differ per
 type (credentials), so callers look the class up and pass what that type needs."""

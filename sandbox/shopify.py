@@ -409,6 +409,11 @@ class ShopifySimulator(ShopControls, SimulatedMarketplace):
     def throttle_status(self) -> JSON:
         return self.bucket.status()
 
+    @property
+    def throttled_count(self) -> int:
+        """Calls answered THROTTLED since the last reset."""
+        return self._throttled
+
     def drain_bucket(self, to: float = 0.0) -> None:
         self.bucket.set_available(to)
 

@@ -12,7 +12,7 @@ reconcile pushes every bound listing, dirty or not: the backstop for drift.
 
 from __future__ import annotations
 
-from sqlalchemy import case, func, literal, or_, update
+from sqlalchemy import bindparam, case, func, or_, update
 from sqlmodel import col, select
 
 from connectors.base import PermanentError
@@ -99,32 +99,67 @@ def _clear_unchanged(ctx: JobContext, listings: list[Listing]) -> None:
             )
 
 
+_unchanged_since_read = _c.change_seq == bindparam("seen_seq")
+
+_ACKNOWLEDGED = (
+    update(_listings)
+    .where(_c.id == bindparam("listing_id"))
+    .values(
+        last_ack_quantity=bindparam("quantity"),
+        last_ack_at=bindparam("now", type_=UTCDateTime()),
+        attempts=0,
+        last_error=None,
+        next_attempt_at=None,
+        dirty=case((_unchanged_since_read, False), else_=_c.dirty),
+        dirty_since=case((_unchanged_since_read, None), else_=_c.dirty_since),
+    )
+)
+"""One statement for every acknowledged listing of a batch (executemany)."""
+
+_REFUSED = (
+    update(_listings)
+    .where(_c.id == bindparam("listing_id"))
+    .values(
+        attempts=bindparam("attempt_count"),
+        last_error=bindparam("error"),
+        next_attempt_at=bindparam("retry_at", type_=UTCDateTime()),
+        dirty=True,
+        dirty_since=func.coalesce(_c.dirty_since, bindparam("now", type_=UTCDateTime())),
+    )
+)
+
+
 def _record(ctx: JobContext, batch: list[tuple[Listing, int]], results: list[PushResult]) -> None:
     now = utcnow()  # the channel has answered: from now on it holds these quantities
+    acknowledged: list[dict[str, object]] = []
+    refused: list[dict[str, object]] = []
+    for (listing, quantity), result in zip(batch, results, strict=True):
+        if result.ok:
+            if ctx.on_push is not None:
+                ctx.on_push(ctx.name, listing.channel_sku, quantity, listing.dirty_since, now)
+            acknowledged.append(
+                {
+                    "listing_id": listing.id,
+                    "seen_seq": listing.change_seq,
+                    "quantity": quantity if result.quantity is None else result.quantity,
+                    "now": now,
+                }
+            )
+        else:
+            attempts = listing.attempts + 1
+            refused.append(
+                {
+                    "listing_id": listing.id,
+                    "attempt_count": attempts,
+                    "error": (result.error or "refused")[:2000],
+                    "retry_at": now + item_backoff(ctx.channel.item_backoff, attempts),
+                    "now": now,
+                }
+            )
+    ctx.counts["acknowledged"] += len(acknowledged)
+    ctx.counts["failed"] += len(refused)
     with transaction(ctx.engine) as session:
-        for (listing, quantity), result in zip(batch, results, strict=True):
-            unchanged_since_read = _c.change_seq == listing.change_seq
-            if result.ok:
-                ctx.counts["acknowledged"] += 1
-                if ctx.on_push is not None:
-                    ctx.on_push(ctx.name, listing.channel_sku, quantity, listing.dirty_since, now)
-                values = {
-                    "last_ack_quantity": quantity if result.quantity is None else result.quantity,
-                    "last_ack_at": now,
-                    "attempts": 0,
-                    "last_error": None,
-                    "next_attempt_at": None,
-                    "dirty": case((unchanged_since_read, False), else_=_c.dirty),
-                    "dirty_since": case((unchanged_since_read, None), else_=_c.dirty_since),
-                }
-            else:
-                ctx.counts["failed"] += 1
-                attempts = listing.attempts + 1
-                values = {
-                    "attempts": attempts,
-                    "last_error": (result.error or "refused")[:2000],
-                    "next_attempt_at": now + item_backoff(ctx.channel.item_backoff, attempts),
-                    "dirty": True,
-                    "dirty_since": func.coalesce(_c.dirty_since, literal(now, UTCDateTime())),
-                }
-            session.execute(update(_listings).where(_c.id == listing.id).values(**values))
+        connection = session.connection()
+        for statement, rows in ((_ACKNOWLEDGED, acknowledged), (_REFUSED, refused)):
+            if rows:
+                connection.execute(statement, rows)

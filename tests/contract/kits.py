@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from connectors.base import Connector
 from connectors.registry import connector_for
 
@@ -45,11 +47,13 @@ class ContractKit:
     expected_orders: int
     expected_listings: int
     secrets: list[str] = field(default_factory=list)
+    connector_options: Callable[[], dict[str, Any]] = dict
+    """Keyword arguments the connector is built with besides its settings."""
 
     def connector(self) -> Connector:
         cls = connector_for(self.type)
         assert cls is not None
-        return cls(cls.Settings.model_validate(self.settings))
+        return cls(cls.Settings.model_validate(self.settings), **self.connector_options())
 
 
 def _break_sandbox_order(body: dict[str, Any]) -> None:
@@ -59,6 +63,36 @@ def _break_sandbox_order(body: dict[str, Any]) -> None:
 def _break_shopify_order(body: dict[str, Any]) -> None:
     body["data"]["orders"]["nodes"][0]["createdAt"] = "yesterday-ish"
 
+
+def _break_amazon_order(body: dict[str, Any]) -> None:
+    body["payload"]["Orders"][0]["PurchaseDate"] = "yesterday-ish"
+
+
+class AmazonKitAnswers(httpx.BaseTransport):
+    """What the shared contract cannot route for Amazon, answered from recorded payloads.
+
+    The contract mocks one route per capability; Amazon also needs an LWA token before
+    any call, a getOrderItems call per order, and (for a second result) the patch of a
+    second SKU. Every other request goes on to the network transport, which respx
+    mocks in the contract tests.
+    """
+
+    def __init__(self) -> None:
+        self._network = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/auth/o2/token":
+            return httpx.Response(200, json=recorded("amazon", "lwa_token.json"))
+        if path.endswith("/orderItems"):
+            return httpx.Response(200, json=recorded("amazon", "order_items.json"))
+        if request.method == "PATCH" and path.endswith("/LID"):
+            return httpx.Response(200, json=recorded("amazon", "patch_invalid.json"))
+        return self._network.handle_request(request)
+
+
+AMAZON_URL = "https://sp-api.contract.test"
+AMAZON_SELLER = "A2KITSELLER0001"
 
 SHOPIFY_URL = "https://kit.myshopify.com"
 SHOPIFY_GRAPHQL = "/admin/api/2026-10/graphql.json"
@@ -103,5 +137,38 @@ KITS = {
         expected_orders=3,
         expected_listings=3,
         secrets=["shpat_contract_kit_token", "shpss_contract_kit_secret"],
+    ),
+    "amazon": ContractKit(
+        type="amazon",
+        base_url=AMAZON_URL,
+        settings={
+            "marketplace": "US",
+            "seller_id": AMAZON_SELLER,
+            "endpoint": AMAZON_URL,
+            "lwa_endpoint": f"{AMAZON_URL}/auth/o2/token",
+            "credentials": {
+                "refresh_token": "Atzr|contract-kit-refresh-token",
+                "lwa_app_id": "amzn1.application-oa2-client.contractkit",
+                "lwa_client_secret": "amzn1.oa2-cs.v1.contract-kit-secret",
+            },
+        },
+        orders=Route("GET", "/orders/v0/orders"),
+        listings=Route("GET", f"/listings/2021-08-01/items/{AMAZON_SELLER}"),
+        stock=Route("PATCH", f"/listings/2021-08-01/items/{AMAZON_SELLER}/MUG"),
+        orders_body=lambda: recorded("amazon", "orders_page.json"),
+        listings_body=lambda: recorded("amazon", "listings_page.json"),
+        stock_body=lambda: recorded("amazon", "patch_accepted.json"),
+        stock_updates=[("MUG", 3), ("LID", 0)],
+        expected_stock_ok=[True, False],
+        break_one_order=_break_amazon_order,
+        expected_orders=3,
+        expected_listings=3,
+        secrets=[
+            "Atzr|contract-kit-refresh-token",
+            "amzn1.application-oa2-client.contractkit",
+            "amzn1.oa2-cs.v1.contract-kit-secret",
+            "Atza|contract-kit-access-token",
+        ],
+        connector_options=lambda: {"transport": AmazonKitAnswers()},
     ),
 }

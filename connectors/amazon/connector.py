@@ -1,0 +1,296 @@
+"""The Amazon connector: ORDERS, LISTINGS, STOCK, FULFILMENT over the Selling Partner API."""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import httpx
+
+from connectors.amazon.client import SpApi
+from connectors.amazon.feeds import FEED_SUBMISSIONS, MAX_MESSAGES, FeedMessage, push_by_feed
+from connectors.amazon.mapping import (
+    fulfilled_elsewhere,
+    listing_from_item,
+    order_from_payload,
+    patch_result,
+    product_type,
+    quantity_patch_body,
+    shipment_confirmation,
+)
+from connectors.amazon.settings import AmazonSettings
+from connectors.base import (
+    CallPolicy,
+    Capability,
+    Connector,
+    ConnectorError,
+    ConnectorSettings,
+    PayloadError,
+    PermanentError,
+    RateLimit,
+    TransientError,
+)
+from connectors.parsing import MAPPING_ERRORS, mapping_failure, order_page
+from connectors.registry import register
+from core.dto import ChannelListing, Fulfilment, NormalisedOrder, OrderPage, PushResult, StockUpdate
+
+ORDERS_PER_PAGE = 100
+LISTINGS_PER_PAGE = 20
+SETTLED = timedelta(minutes=2, seconds=10)
+"""getOrders wants LastUpdatedBefore at least two minutes in the past; ten seconds spare
+for clock skew. The engine's lag window reads across the edge again next time."""
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LISTING_DATA = "summaries,fulfillmentAvailability"
+
+PUBLISHED_LIMITS: dict[str, RateLimit] = {
+    "getOrders": RateLimit(0.0167, 20),
+    "getOrderItems": RateLimit(0.5, 30),
+    "searchListingsItems": RateLimit(5.0, 5),
+    "patchListingsItem": RateLimit(5.0, 5),
+    "createFeedDocument": RateLimit(0.5, 15),
+    "createFeed": RateLimit(0.0083, 15),
+    FEED_SUBMISSIONS: RateLimit(5 / 300, 5),
+    "getFeed": RateLimit(2.0, 15),
+    "getFeedDocument": RateLimit(0.0222, 10),
+    "confirmShipment": RateLimit(2.0, 10),
+}
+"""Amazon's default usage plans; `x-amzn-RateLimit-Limit` answers refine them."""
+
+
+@register
+class AmazonConnector(Connector):
+    type: ClassVar[str] = "amazon"
+    Settings: ClassVar[builtins.type[ConnectorSettings]] = AmazonSettings
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.ORDERS, Capability.LISTINGS, Capability.STOCK, Capability.FULFILMENT}
+    )
+    published_limits = PUBLISHED_LIMITS
+    stock_batch_size: ClassVar[int] = MAX_MESSAGES
+    """A whole feed's worth: below `feed_threshold` the batch goes out as patches."""
+
+    def __init__(
+        self,
+        settings: ConnectorSettings,
+        calls: CallPolicy | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(settings, calls)
+        assert isinstance(settings, AmazonSettings)
+        self.options = settings
+        self.clock: Callable[[], float] = time.monotonic
+        """Measures the wait for a feed's outcome."""
+        # Where SP-API and LWA requests go instead of the network (tests, tools); the
+        # library's feed-document upload and download always use the network.
+        self._transport = transport
+        self._api: SpApi | None = None
+
+    @property
+    def api(self) -> SpApi:
+        # Built on first use, so the engine can swap `calls` in after construction.
+        if self._api is None:
+            self._api = SpApi(self.options, self.calls, self.rate_limits, transport=self._transport)
+        return self._api
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+
+    def check(self) -> list[str]:
+        try:
+            self.api.access_token()
+        except ConnectorError as error:
+            return [f"{type(error).__name__}: {error}"]
+        try:
+            self._search_listings(page_size=1, token=None)
+        except ConnectorError as error:
+            return [f"the seller's listings cannot be read: {type(error).__name__}: {error}"]
+        return []
+
+    # orders -------------------------------------------------------------------------
+
+    def fetch_orders(self, since: datetime | None) -> Iterator[OrderPage]:
+        """Orders updated in [since, now - 2 min], oldest first (Amazon's order), a page
+        per getOrders answer."""
+        after = (since or EARLIEST).astimezone(UTC)
+        before = datetime.now(UTC) - SETTLED
+        if after >= before:
+            return
+        query = {
+            "LastUpdatedAfter": _iso(after),
+            "LastUpdatedBefore": _iso(before),
+            "MarketplaceIds": [self.api.marketplace_id],
+            "MaxResultsPerPage": ORDERS_PER_PAGE,
+        }
+        token: str | None = None
+        while True:
+            answer = self.api.call(
+                "getOrders", functools.partial(self.api.orders.get_orders, **_with(query, token))
+            )
+            orders = (answer.payload or {}).get("Orders")
+            if not isinstance(orders, list):
+                raise TransientError("getOrders: the answer has no Orders list")
+            yield order_page(orders, self._order)
+            token = _next_token(answer, token, "getOrders")
+            if token is None:
+                return
+
+    def _order(self, order: Any) -> NormalisedOrder:
+        external_id = order.get("AmazonOrderId") if isinstance(order, dict) else None
+        try:
+            items = self._order_items(str(external_id or order["AmazonOrderId"]))
+        except MAPPING_ERRORS as error:
+            raise mapping_failure(order, error, external_id) from None
+        except PermanentError as error:
+            # Amazon refuses this order's items: quarantine it, the page goes on.
+            raise PayloadError(f"order {external_id}: {error}", _raw(order), external_id) from None
+        return order_from_payload(order, items)
+
+    def _order_items(self, order_id: str) -> list[Any]:
+        items: list[Any] = []
+        token: str | None = None
+        while True:
+            more = {"NextToken": token} if token else {}
+            answer = self.api.call(
+                "getOrderItems",
+                functools.partial(self.api.orders.get_order_items, order_id, **more),
+            )
+            page = (answer.payload or {}).get("OrderItems")
+            if not isinstance(page, list):
+                raise TypeError("getOrderItems: the answer has no OrderItems list")
+            items.extend(page)
+            token = _next_token(answer, token, "getOrderItems")
+            if token is None:
+                return items
+
+    # listings -----------------------------------------------------------------------
+
+    def fetch_listings(self) -> Iterator[ChannelListing]:
+        token: str | None = None
+        while True:
+            answer = self._search_listings(page_size=LISTINGS_PER_PAGE, token=token)
+            items = (answer.payload or {}).get("items")
+            if not isinstance(items, list):
+                raise TransientError("searchListingsItems: the answer has no items list")
+            for item in items:
+                if isinstance(item, dict):
+                    yield listing_from_item(
+                        item, self.api.marketplace_id, self.options.fulfillment_channel_code
+                    )
+            token = _next_token(answer, token, "searchListingsItems")
+            if token is None:
+                return
+
+    def _search_listings(self, *, page_size: int, token: str | None) -> Any:
+        query: dict[str, Any] = {
+            "marketplaceIds": self.api.marketplace_id,
+            "includedData": LISTING_DATA,
+            "pageSize": page_size,
+        }
+        if token:
+            query["pageToken"] = token
+        return self.api.call(
+            "searchListingsItems",
+            lambda: self.api.listings.search_listings_items(self.options.seller_id, **query),
+        )
+
+    # stock --------------------------------------------------------------------------
+
+    def push_stock(self, updates: Sequence[StockUpdate]) -> list[PushResult]:
+        """Below `feed_threshold` updates one patchListingsItem each, from it one feed."""
+        results: dict[int, PushResult] = {}
+        code = self.options.fulfillment_channel_code
+        messages: list[FeedMessage] = []
+        for index, update in enumerate(updates):
+            refusal = fulfilled_elsewhere(update, code)
+            if refusal is not None:
+                results[index] = PushResult(key=update.channel_sku, ok=False, error=refusal)
+            else:
+                kind = product_type(update, self.options.default_product_type)
+                messages.append(FeedMessage(index, update, kind))
+        if len(updates) >= self.options.feed_threshold:
+            results.update(
+                push_by_feed(
+                    self.api,
+                    self.options.seller_id,
+                    messages,
+                    code,
+                    poll_seconds=self.options.feed_poll_seconds,
+                    timeout_seconds=self.options.feed_timeout_seconds,
+                    clock=self.clock,
+                )
+            )
+        else:
+            results.update(self._patch_each(messages, alone=len(messages) == len(updates)))
+        return [results[index] for index in range(len(updates))]
+
+    def _patch_each(self, messages: Sequence[FeedMessage], *, alone: bool) -> dict[int, PushResult]:
+        results: dict[int, PushResult] = {}
+        refusals: list[PermanentError] = []
+        for message in messages:
+            update = message.update
+            body = quantity_patch_body(
+                message.product_type, self.options.fulfillment_channel_code, update.quantity
+            )
+            try:
+                answer = self.api.call(
+                    "patchListingsItem",
+                    functools.partial(
+                        self.api.listings.patch_listings_item,
+                        self.options.seller_id,
+                        update.channel_sku,
+                        marketplaceIds=self.api.marketplace_id,
+                        body=body,
+                    ),
+                )
+            except PermanentError as error:
+                refusals.append(error)
+                results[message.index] = PushResult(
+                    key=update.channel_sku, ok=False, error=str(error)
+                )
+                continue
+            results[message.index] = patch_result(update, answer.payload or {})
+        same_words = len({str(error) for error in refusals}) == 1
+        if alone and same_words and len(refusals) == len(messages):
+            # Every SKU refused in the same words: the request itself is wrong, not a SKU.
+            raise refusals[0]
+        return results
+
+    # fulfilment ---------------------------------------------------------------------
+
+    def push_fulfilment(self, fulfilment: Fulfilment) -> PushResult:
+        """confirmShipment for a merchant-fulfilled order. The package reference comes
+        from the shipment's idempotency key, so a repeated push names the same package."""
+        body = shipment_confirmation(fulfilment, self.api.marketplace_id, datetime.now(UTC))
+        try:
+            self.api.call(
+                "confirmShipment",
+                lambda: self.api.orders.confirm_shipment(fulfilment.order_external_id, **body),
+            )
+        except PermanentError as error:
+            return PushResult(key=fulfilment.order_external_id, ok=False, error=str(error))
+        return PushResult(key=fulfilment.order_external_id, ok=True)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _with(query: dict[str, Any], token: str | None) -> dict[str, Any]:
+    return {**query, "NextToken": token} if token else query
+
+
+def _next_token(answer: Any, previous: str | None, operation: str) -> str | None:
+    token = getattr(answer, "next_token", None) or None
+    if token is not None and token == previous:
+        raise TransientError(f"{operation}: Amazon repeated the page token {token!r}")
+    return None if token is None else str(token)
+
+
+def _raw(order: Any) -> str:
+    return json.dumps(order, sort_keys=True, default=str)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator
+from sp_api.base import Marketplaces
+
+from connectors.base import ConnectorSettings
+
+MARKETPLACE_NAMES = tuple(Marketplaces.__members__)
+"""What `marketplace` accepts: the library's Marketplaces enum names (US, UK, DE, JP, ...)."""
+
+
+class AmazonCredentials(BaseModel):
+    """The seller's authorisation of our app (refresh token) and the app's LWA client."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    refresh_token: SecretStr = Field(min_length=1)
+    lwa_app_id: SecretStr = Field(min_length=1)
+    lwa_client_secret: SecretStr = Field(min_length=1)
+
+
+class AmazonSettings(ConnectorSettings):
+    marketplace: str
+    """The library's Marketplaces name; it gives the marketplace id and the regional endpoint."""
+    seller_id: str = Field(min_length=1)
+    """The merchant token (seller id): Listings Items and feeds are addressed by it."""
+    credentials: AmazonCredentials
+    lwa_endpoint: AnyHttpUrl | None = None
+    """The full Login with Amazon token URL (default https://api.amazon.com/auth/o2/token)."""
+    feed_threshold: int = Field(default=1500, ge=1)
+    """From this many changed SKUs in one push, one JSON_LISTINGS_FEED instead of patches."""
+    fulfillment_channel_code: str = Field(default="DEFAULT", min_length=1)
+    """The merchant-fulfilled channel stock is pushed to (DEFAULT for most sellers)."""
+    default_product_type: str = Field(default="PRODUCT", min_length=1)
+    """The product type a patch carries when the listing's own is not known yet."""
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    feed_poll_seconds: float = Field(default=15.0, ge=0)
+    """Wait between two getFeed calls while Amazon processes a feed."""
+    feed_timeout_seconds: float = Field(default=900.0, gt=0)
+    """How long to wait for a feed's outcome before its SKUs are failed (and pushed again)."""
+
+    @field_validator("marketplace")
+    @classmethod
+    def _known_marketplace(cls, value: str) -> str:
+        name = value.strip().upper()
+        if name not in MARKETPLACE_NAMES:
+            raise ValueError(
+                f"unknown marketplace {value!r}; one of {', '.join(sorted(MARKETPLACE_NAMES))}"
+            )
+        return name

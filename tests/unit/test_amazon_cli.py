@@ -1,0 +1,104 @@
+"""Issue 5's CLI acceptance against a server that speaks SP-API (the Amazon simulator):
+`sync listings`, `sync orders`, a stock change and `sync stock` send a patchListingsItem
+whose quantity is the hub's available-to-sell, and no credential shows in any output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from sandbox.amazon import AmazonSimulator
+from tests.support.databases import sqlite_url
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONSOLE_SCRIPT = Path(sys.executable).with_name("omnisync")
+
+
+@pytest.fixture
+def simulator() -> Iterator[AmazonSimulator]:
+    with AmazonSimulator(rate_scale=100.0) as server:
+        server.set_listings(
+            [
+                {"sku": "MUG", "quantity": 10, "productType": "DRINKING_CUP"},
+                {"sku": "LID", "quantity": 0},
+            ]
+        )
+        yield server
+
+
+def test_sync_listings_orders_then_stock_patches_the_available_quantity(
+    tmp_path: Path, simulator: AmazonSimulator
+) -> None:
+    config = tmp_path / "config"
+    (config / "channels").mkdir(parents=True)
+    (config / "hub.yaml").write_text("locations:\n  - code: main\n")
+    (config / "channels" / "amz.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            type: amazon
+            marketplace: US
+            seller_id: {simulator.seller_id}
+            endpoint: {simulator.endpoint}
+            lwa_endpoint: {simulator.lwa_url}
+            credentials:
+              refresh_token: ${{AMZ_REFRESH_TOKEN}}
+              lwa_app_id: ${{AMZ_APP_ID}}
+              lwa_client_secret: ${{AMZ_CLIENT_SECRET}}
+            """
+        )
+    )
+    credentials = simulator.credentials
+    secrets = [credentials.refresh_token, credentials.client_id, credentials.client_secret]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OMNISYNC_")}
+    env.update(
+        PYTHONPATH=str(REPO_ROOT),
+        OMNISYNC_CONFIG_DIR=str(config),
+        OMNISYNC_DATABASE_URL=sqlite_url(tmp_path / "var"),
+        AMZ_REFRESH_TOKEN=credentials.refresh_token,
+        AMZ_APP_ID=credentials.client_id,
+        AMZ_CLIENT_SECRET=credentials.client_secret,
+        COLUMNS="200",
+    )
+
+    def omnisync(*args: str) -> str:
+        done = subprocess.run(
+            [str(CONSOLE_SCRIPT), *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        for secret in secrets:
+            assert secret not in done.stdout
+            assert secret not in done.stderr
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+        return done.stdout
+
+    omnisync("init")
+    omnisync("check")
+    omnisync("skus", "add", "MUG")
+    omnisync("skus", "add", "LID")
+    omnisync("stock", "set", "MUG", "10")
+    omnisync("sync", "listings", "--channel", "amz")
+    now = datetime.now(UTC)
+    order = simulator.place_order([("MUG", 3)], purchased_at=now - timedelta(minutes=10))
+    simulator.touch_order(order["AmazonOrderId"], at=now - timedelta(minutes=5))
+    omnisync("sync", "orders", "--channel", "amz")
+    omnisync("stock", "set", "MUG", "8")
+    omnisync("sync", "stock", "--channel", "amz")
+
+    patches = {patch["sku"]: patch for patch in simulator.listing_patches()}
+    (availability,) = patches["MUG"]["patches"][0]["value"]
+    assert availability["quantity"] == 8 - 3  # on hand minus the Amazon order's reservation
+    assert simulator.quantity("MUG") == 5
+    assert simulator.quantity("LID") == 0
+    assert order["AmazonOrderId"] in omnisync("orders", "list", "--json")

@@ -1,0 +1,111 @@
+"""Amazon orders through the hub's order intake: prices that arrive after Pending, FBA
+orders that reserve nothing, and buyer cancel requests that raise one notice."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from connectors.amazon.mapping import order_from_payload
+from core.alerting import RULE_BUYER_CANCEL
+from core.models import Alert, OrderLine
+from core.types import AlertState, OrderStatus
+from tests.support.world import build_world, ingest, level, order_row, set_count
+
+CANCEL = {"IsBuyerRequestedCancel": "true", "BuyerCancelReason": "Found cheaper somewhere else."}
+
+
+def amazon_order(
+    status: str, minute: int, *, priced: bool = True, afn: bool = False, cancel: bool = False
+) -> Any:
+    order: dict[str, Any] = {
+        "AmazonOrderId": "114-0000000-0000001",
+        "PurchaseDate": "2026-01-01T00:00:00Z",
+        "LastUpdateDate": f"2026-01-01T00:{minute:02d}:00Z",
+        "OrderStatus": status,
+        "FulfillmentChannel": "AFN" if afn else "MFN",
+    }
+    item: dict[str, Any] = {
+        "ASIN": "B0INTAKE01",
+        "OrderItemId": "70000000000001",
+        "SellerSKU": "A",
+        "Title": "Product A",
+        "QuantityOrdered": 2,
+        "QuantityShipped": 0,
+    }
+    if priced:
+        order["OrderTotal"] = {"CurrencyCode": "USD", "Amount": "19.98"}
+        item["ItemPrice"] = {"CurrencyCode": "USD", "Amount": "19.98"}
+    if cancel:
+        item["BuyerRequestedCancel"] = CANCEL
+    return order_from_payload(order, [item])
+
+
+def notices(engine: Engine) -> list[Alert]:
+    with Session(engine) as session:
+        return list(session.exec(select(Alert).where(Alert.rule == RULE_BUYER_CANCEL)))
+
+
+def test_a_pending_order_reserves_and_gets_its_prices_later(engine: Engine) -> None:
+    build_world(engine)
+    set_count(engine, "A", "main", 5)
+
+    ingest(engine, "shop", amazon_order("Pending", 1, priced=False))
+    assert level(engine, "A", "main") == (5, 2)
+    pending = order_row(engine, "shop", "114-0000000-0000001")
+    assert pending.status == OrderStatus.PENDING
+    assert pending.total is None
+
+    ingest(engine, "shop", amazon_order("Unshipped", 2))
+    accepted = order_row(engine, "shop", "114-0000000-0000001")
+    assert accepted.status == OrderStatus.ACCEPTED
+    assert accepted.total == Decimal("19.98")
+    assert accepted.currency == "USD"
+    with Session(engine) as session:
+        (line,) = session.exec(select(OrderLine))
+        assert line.unit_price == Decimal("9.99")
+    assert level(engine, "A", "main") == (5, 2)
+
+
+def test_an_fba_order_is_recorded_and_reserves_nothing(engine: Engine) -> None:
+    build_world(engine)
+    set_count(engine, "A", "main", 5)
+
+    ingest(engine, "shop", amazon_order("Unshipped", 1, afn=True, cancel=True))
+
+    assert order_row(engine, "shop", "114-0000000-0000001").fulfilled_by_channel
+    assert level(engine, "A", "main") == (5, 0)
+    assert notices(engine) == []  # Amazon handles cancel requests of its own orders
+
+
+def test_a_buyer_cancel_request_is_kept_and_noted_once(engine: Engine) -> None:
+    build_world(engine)
+    set_count(engine, "A", "main", 5)
+
+    ingest(engine, "shop", amazon_order("Unshipped", 1, cancel=True))
+    ingest(engine, "shop", amazon_order("Unshipped", 1, cancel=True))  # re-read (lag window)
+    ingest(engine, "shop", amazon_order("Unshipped", 2, cancel=True))  # updated again
+
+    (notice,) = notices(engine)
+    assert notice.state == AlertState.OPEN
+    assert notice.count == 1
+    assert "114-0000000-0000001" in notice.message
+    assert "Found cheaper somewhere else." in notice.message
+    # The line stays as it was: the seller decides; the request is in the raw order.
+    assert level(engine, "A", "main") == (5, 2)
+    raw = order_row(engine, "shop", "114-0000000-0000001").raw
+    assert raw is not None
+    assert raw["OrderItems"][0]["BuyerRequestedCancel"] == CANCEL
+
+
+def test_a_cancelled_order_raises_no_cancel_notice(engine: Engine) -> None:
+    build_world(engine)
+    set_count(engine, "A", "main", 5)
+
+    ingest(engine, "shop", amazon_order("Canceled", 1, cancel=True))
+
+    assert notices(engine) == []
+    assert level(engine, "A", "main") == (5, 0)
