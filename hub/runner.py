@@ -97,9 +97,7 @@ class HubRunner:
             log.error("config: %s (file ignored; the rest keeps running)", line)
         kept = self._keep_running_versions(settings)
         apply_config(self.hub.engine, kept)
-        changes = self.scheduler.update_channels(
-            engine_channels(kept), kept.secrets
-        )
+        changes = self.scheduler.update_channels(engine_channels(kept), kept.secrets)
         self.settings = kept
         for line in changes or ["config reloaded: no channel changed"]:
             log.info("%s", line)
