@@ -102,6 +102,8 @@ class Demo:
         self.names: list[str] = []
         self.codes: list[str] = []
         self.scarce: list[str] = []
+        self.buyers_stopped = 0.0
+        """When the last buyer stopped (monotonic)."""
 
     def run(self) -> dict[str, Any]:
         token = f"demo-{self.random.getrandbits(64):016x}"
@@ -191,6 +193,7 @@ class Demo:
         finally:
             stop.set()
             buyers.join()
+            self.buyers_stopped = time.monotonic()
             scheduler.stop()
         engine.stop.clear()
 
@@ -234,6 +237,10 @@ class Demo:
         return table
 
     def _final_sync(self, engine: SyncEngine) -> None:
+        # A channel may show an order only some time after it was placed (Amazon's
+        # getOrders reads settled orders only): the last ones must be visible first.
+        settle = max((market.settle_seconds for market in self.markets.values()), default=0.0)
+        time.sleep(max(self.buyers_stopped + settle - time.monotonic(), 0.0))
         for job in ("orders", "stock", "reconcile"):
             for name in self.names:
                 for _ in range(FINAL_ATTEMPTS):

@@ -6,6 +6,7 @@ import textwrap
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from hub.demo_amazon import AmazonMarket
 from sandbox.marketplace import SandboxMarketplace
 from sandbox.shopify import ShopifySimulator
 
@@ -16,6 +17,8 @@ SCHEDULE = "{orders: 1s, listings: 1h, stock: 30s, fulfilments: 1m, reconcile: 1
 class DemoMarket(Protocol):
     name: str
     type: str
+    settle_seconds: float
+    """How long after it was placed an order may stay out of the hub's sight."""
 
     def start(self) -> str: ...
     def stop(self) -> None: ...
@@ -29,6 +32,7 @@ class DemoMarket(Protocol):
 
 class SandboxMarket:
     type = "sandbox"
+    settle_seconds = 0.0
 
     def __init__(self, name: str, token: str) -> None:
         self.name = name
@@ -71,6 +75,7 @@ class SandboxMarket:
 
 class ShopifyMarket:
     type = "shopify"
+    settle_seconds = 0.0
 
     def __init__(self, name: str, token: str) -> None:
         self.name = name
@@ -118,11 +123,13 @@ class ShopifyMarket:
 
 
 def make_markets(count: int, token: str) -> list[DemoMarket]:
-    """A Shopify shop first, then sandbox marketplaces."""
+    """A Shopify shop first, then an Amazon seller account, then sandbox marketplaces."""
     markets: list[DemoMarket] = []
     for index, letter in enumerate("abcdefgh"[:count]):
         if index == 0:
             markets.append(ShopifyMarket(f"shopify-{letter}", token))
+        elif index == 1:
+            markets.append(AmazonMarket(f"amazon-{letter}", token, SCHEDULE))
         else:
             markets.append(SandboxMarket(f"sandbox-{letter}", token))
     return markets

@@ -41,9 +41,6 @@ from core.dto import ChannelListing, Fulfilment, NormalisedOrder, OrderPage, Pus
 
 ORDERS_PER_PAGE = 100
 LISTINGS_PER_PAGE = 20
-SETTLED = timedelta(minutes=2, seconds=10)
-"""getOrders wants LastUpdatedBefore at least two minutes in the past; ten seconds spare
-for clock skew. The engine's lag window reads across the edge again next time."""
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LISTING_DATA = "summaries,fulfillmentAvailability"
 
@@ -115,10 +112,11 @@ class AmazonConnector(Connector):
     # orders -------------------------------------------------------------------------
 
     def fetch_orders(self, since: datetime | None) -> Iterator[OrderPage]:
-        """Orders updated in [since, now - 2 min], oldest first (Amazon's order), a page
-        per getOrders answer."""
+        """Orders updated in [since, now - `orders_settle_seconds`], oldest first (Amazon's
+        order), a page per getOrders answer. getOrders wants LastUpdatedBefore at least two
+        minutes in the past; the engine's lag window reads across the edge again next time."""
         after = (since or EARLIEST).astimezone(UTC)
-        before = datetime.now(UTC) - SETTLED
+        before = datetime.now(UTC) - timedelta(seconds=self.options.orders_settle_seconds)
         if after >= before:
             return
         query = {

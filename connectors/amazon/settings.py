@@ -38,6 +38,10 @@ class AmazonSettings(ConnectorSettings):
     """Wait between two getFeed calls while Amazon processes a feed."""
     feed_timeout_seconds: float = Field(default=900.0, gt=0)
     """How long to wait for a feed's outcome before its SKUs are failed (and pushed again)."""
+    orders_settle_seconds: float = Field(default=130.0, ge=0)
+    """How far before now getOrders' LastUpdatedBefore is put. Amazon refuses anything
+    less than 120 seconds (the default leaves ten spare for clock skew); lower it only
+    for a simulator that asks less (the Amazon simulator's `orders_lag`)."""
 
     @field_validator("marketplace")
     @classmethod
