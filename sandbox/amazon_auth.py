@@ -30,7 +30,7 @@ from sandbox.amazon_http import ACCESS_DENIED, JSON, TOKEN_EXPIRED
 
 DEFAULT_CLIENT_ID: Final = "amzn1.application-oa2-client.omnisyncsimulator"
 DEFAULT_CLIENT_SECRET: Final = "amzn1.oa2-cs.v1.omnisync-simulator-secret"  # noqa: S105 (loopback default)
-DEFAULT_REFRESH_TOKEN: Final = "Atzr|omnisync-simulator-refresh-token"  # noqa: S105
+DEFAULT_REFRESH_TOKEN: Final = "fake-simulator-refresh-token"  # noqa: S105
 TOKEN_LIFETIME_S: Final = 3600
 GRANTS: Final = ("refresh_token", "client_credentials")
 

@@ -85,6 +85,15 @@ class SimulatedMarketplace(ABC):
         self._closing.clear()
         return runner.start()
 
+    def serve_until_interrupted(self) -> None:
+        """Block until Ctrl-C, then stop (for the command-line entry points)."""
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
     def stop(self) -> None:
         if self._runner is not None:
             self._runner.stop()

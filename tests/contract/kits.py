@@ -147,7 +147,7 @@ KITS = {
             "endpoint": AMAZON_URL,
             "lwa_endpoint": f"{AMAZON_URL}/auth/o2/token",
             "credentials": {
-                "refresh_token": "Atzr|contract-kit-refresh-token",
+                "refresh_token": "fake-contract-kit-refresh-token",
                 "lwa_app_id": "amzn1.application-oa2-client.contractkit",
                 "lwa_client_secret": "amzn1.oa2-cs.v1.contract-kit-secret",
             },
@@ -164,7 +164,7 @@ KITS = {
         expected_orders=3,
         expected_listings=3,
         secrets=[
-            "Atzr|contract-kit-refresh-token",
+            "fake-contract-kit-refresh-token",
             "amzn1.application-oa2-client.contractkit",
             "amzn1.oa2-cs.v1.contract-kit-secret",
             "Atza|contract-kit-access-token",

@@ -1,28 +1,18 @@
-"""The marketplaces' own specifications in ../shared/reference (beside the repository)."""
+"""The marketplaces' own specifications in ../shared/reference (beside the repository).
+
+Located by sandbox/reference.py, which the simulators use too."""
 
 from __future__ import annotations
 
 import gzip
 import json
-import os
 from functools import cache
-from pathlib import Path
 
 from graphql import GraphQLSchema, build_client_schema
 
-REPOSITORY = Path(__file__).resolve().parents[2]
+from sandbox.reference import reference_dir
 
-
-def reference_dir() -> Path:
-    folder = Path(
-        os.environ.get("OMNISYNC_REFERENCE_DIR", REPOSITORY.parent / "shared" / "reference")
-    )
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"{folder} is missing: the reference specifications live in ../shared/reference "
-            "beside the repository (or set OMNISYNC_REFERENCE_DIR)"
-        )
-    return folder
+__all__ = ["reference_dir", "shopify_schema"]
 
 
 @cache
