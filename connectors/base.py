@@ -48,6 +48,7 @@ from core.dto import (
     OrderPage,
     PushResult,
     StockUpdate,
+    TrackingInfo,
     WebhookEvents,
 )
 
@@ -190,6 +191,11 @@ class Connector:
 
     def push_fulfilment(self, fulfilment: Fulfilment) -> PushResult:
         raise PermanentError(f"{self.type} does not take fulfilments")
+
+    def track(self, numbers: Sequence[str]) -> list[TrackingInfo]:
+        """One TrackingInfo per number asked (found=False for numbers the carrier does not
+        know); raises only when the whole call failed."""
+        raise PermanentError(f"{self.type} does not track parcels")
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvents:
         """Verify the signature (InvalidSignature if it does not match), then map."""

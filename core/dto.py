@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from core.types import OrderStatus
+from core.types import OrderStatus, ShipmentStatus
 
 
 class NormalisedOrderLine(BaseModel):
@@ -166,3 +166,39 @@ class Fulfilment(BaseModel):
     service: str | None = None
     notify_customer: bool = True
     idempotency_key: str
+
+
+class TrackingEvent(BaseModel):
+    """One scan or status change a carrier reports for a parcel."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: AwareDatetime
+    code: str
+    """The carrier's own event code (kept as reported, for support cases)."""
+    description: str = ""
+    location: str | None = None
+    status: ShipmentStatus = ShipmentStatus.UNKNOWN
+    """The normalised status this event stands for."""
+
+
+class TrackingInfo(BaseModel):
+    """What a carrier knows of one tracking number, as of now.
+
+    `found` is False when the carrier does not know the number (yet): freshly
+    printed labels are often unknown for hours, so the hub decides when that
+    becomes an alert.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    tracking_number: str
+    found: bool = True
+    status: ShipmentStatus = ShipmentStatus.UNKNOWN
+    events: tuple[TrackingEvent, ...] = ()
+    """Oldest first."""
+    delivered_at: AwareDatetime | None = None
+    estimated_delivery: AwareDatetime | None = None
+    tracking_url: str | None = None
+    message: str | None = None
+    """The carrier's words when the number is unknown or in trouble."""
