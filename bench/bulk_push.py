@@ -29,17 +29,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import insert, update
-from sqlmodel import select
 
+from bench.fixtures import change_stock, insert_catalogue, insert_listings
 from bench.process import median, peak_rss_mb, run_child
 from connectors.shopify import documents
-from core.catalog import location_by_code, upsert_sku
+from core.catalog import location_by_code
 from core.channels import channel_by_name
-from core.clock import utcnow
 from core.db import transaction
-from core.models import Listing, Sku, StockLevel
-from core.outbox import mark_listings_dirty
+from core.types import MovementKind
 from hub.bootstrap import bootstrap, engine_channels
 from sandbox.shopify import ShopifySimulator
 from sync.engine import SyncEngine
@@ -73,48 +70,30 @@ class Fixture:
 
     def _bind(self) -> None:
         """Listings bound as the listings job binds them (that job is not measured here)."""
-        with transaction(self.hub.engine) as session:
-            for variant in self.variants:
-                upsert_sku(session, str(variant["sku"]))
-        with transaction(self.hub.engine) as session:
-            sku_ids = dict(session.exec(select(Sku.code, Sku.id)).all())
-            main = location_by_code(session, "main")
-            now = utcnow()
-            session.execute(
-                insert(StockLevel),
-                [
-                    {"sku_id": sku_id, "location_id": main.id, "updated_at": now}
-                    for sku_id in sku_ids.values()
-                ],
-            )
-            channel = channel_by_name(session, "shop")
-            session.execute(
-                insert(Listing),
-                [
-                    {
-                        "channel_id": channel.id,
-                        "sku_id": sku_ids[str(variant["sku"])],
-                        "channel_sku": str(variant["sku"]),
-                        "channel_ids": {
-                            "variant_id": variant["variant_id"],
-                            "inventory_item_id": variant["inventory_item_id"],
-                        },
-                        "last_ack_quantity": 0,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for variant in self.variants
-                ],
-            )
+        with transaction(self.hub.engine, read_only=True) as session:
+            self.main_id = location_by_code(session, "main").id or 0
+            channel_id = channel_by_name(session, "shop").id or 0
+        by_sku = {str(variant["sku"]): variant for variant in self.variants}
+        self.sku_ids = insert_catalogue(self.hub.engine, dict.fromkeys(by_sku, 0), self.main_id)
+        insert_listings(
+            self.hub.engine,
+            channel_id,
+            self.sku_ids,
+            acknowledged=lambda code: 0,
+            channel_ids=lambda code: {
+                "variant_id": by_sku[code]["variant_id"],
+                "inventory_item_id": by_sku[code]["inventory_item_id"],
+            },
+        )
 
     def receive_one_each(self) -> None:
         """One more unit of every SKU, and every listing dirty through the outbox.
 
         Set up in bulk (the ledger's one-movement-per-SKU path is not what this
         measures, and would take a minute per round at this size)."""
-        with transaction(self.hub.engine) as session:
-            session.execute(update(StockLevel).values(on_hand=StockLevel.on_hand + 1))
-            mark_listings_dirty(session, [sku.id or 0 for sku in session.exec(select(Sku))])
+        change_stock(
+            self.hub.engine, list(self.sku_ids.values()), self.main_id, 1, MovementKind.RECEIPT
+        )
         self.on_hand += 1
 
     def hub_push(self) -> dict[str, Any]:
@@ -255,7 +234,13 @@ def measure(count: int, rounds: int) -> dict[str, Any]:
 
 def run(quick: bool) -> dict[str, Any]:
     count = "1000" if quick else "10000"
-    return {"shopify": run_child("bench.bulk_push", "--quantities", count)}
+    # Amazon's half lives in bench/bulk_push_amazon.py; --quick keeps it above the
+    # feed threshold (1,500) with a short feed delay and one round.
+    amazon = ("--quantities", "2000", "--rounds", "1", "--feed-delay", "2") if quick else ()
+    return {
+        "shopify": run_child("bench.bulk_push", "--quantities", count),
+        "amazon": run_child("bench.bulk_push_amazon", *amazon),
+    }
 
 
 if __name__ == "__main__":

@@ -7,11 +7,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bench import bulk_push, ingest
+from bench import bulk_push, ingest, oversell, plan, propagation
 
 MEASURES: dict[str, Callable[[bool], dict[str, Any]]] = {
     "b1_ingest": ingest.run,
+    "b2_plan": plan.run,
+    "b3_propagation": propagation.run,
     "b4_bulk_push": bulk_push.run,
+    "b5_oversell": oversell.run,
 }
 
 

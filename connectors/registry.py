@@ -14,6 +14,7 @@ _BUILT_IN = (
     "connectors.sandbox.connector",
     "connectors.shopify.connector",
     "connectors.amazon.connector",
+    "connectors.carriers.connector",
 )
 _loaded = False
 

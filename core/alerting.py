@@ -29,8 +29,13 @@ def open_alert(
     *,
     severity: AlertSeverity = AlertSeverity.WARNING,
     details: dict[str, Any] | None = None,
+    new_occurrence: bool = True,
 ) -> Alert:
-    """Open the (rule, channel) alert, or count one more occurrence of the open one."""
+    """Open the (rule, channel) alert, or count one more occurrence of the open one.
+
+    Without `new_occurrence` an open alert is only refreshed (message, details,
+    last seen): a rule that sees the same condition again does not count it twice.
+    """
     now = utcnow()
     alert = _open_alert(session, rule, channel_id)
     if alert is None:
@@ -47,7 +52,8 @@ def open_alert(
     alert.message = message
     alert.details = details
     alert.last_seen = now
-    alert.count += 1
+    if new_occurrence or alert.count == 0:
+        alert.count += 1
     session.add(alert)
     session.flush()
     return alert
@@ -60,6 +66,11 @@ def _open_alert(session: Session, rule: str, channel_id: int | None) -> Alert | 
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
+
+
+def current_alert(session: Session, rule: str, channel_id: int | None) -> Alert | None:
+    """The open (rule, channel) alert, locked, or None: for rules that keep a list in details."""
+    return _open_alert(session, rule, channel_id)
 
 
 def resolve_alert(session: Session, rule: str, channel_id: int | None) -> Alert | None:

@@ -1,137 +1,438 @@
 """Order intake: the one path by which channel orders enter the hub (polling and webhooks).
 
-`upsert_order` is idempotent by (channel, external_id) (invariant 2): every
-effect is computed as the difference between what the order needs now and
-what it already holds, so the same payload applied twice changes nothing. An
-older `updated_at` never overwrites a newer one. Lines that cannot be fully
-reserved are kept and mark the order oversold (invariant 7).
+`intake_orders` upserts a page of orders in the caller's transaction and is
+idempotent by (channel, external_id) (invariant 2): every effect is computed as
+the difference between what an order needs now and what it already holds, so
+the same payload applied twice changes nothing. An older `updated_at` never
+overwrites a newer one. Lines that cannot be fully reserved are kept and mark
+the order oversold (invariant 7).
+
+The work is done per page, not per order, because statements, not rows, are
+what an import pays for: new orders go in with one INSERT, known ones are
+locked with one SELECT, lines are bound to SKUs with one query, and their stock
+is settled in memory over levels locked once (core/locked_stock.py). A page
+that names the same order twice is taken in runs without repeats, in page
+order, so it ends as if its orders had come one at a time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import JSON, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Session, col
 
 from core.alerting import note_buyer_cancel_request
 from core.channels import selling_location_ids
 from core.clock import utcnow
-from core.db import insert_ignoring_conflict
 from core.dto import NormalisedOrder, NormalisedOrderLine
+from core.locked_stock import LockedStock, StockEffects, forget_loaded
 from core.models import Channel, Listing, Order, OrderLine, Sku
 from core.outbox import mark_touched_dirty
-from core.reservations import (
-    StockEffects,
-    consume_shipped,
-    reallocate_freed,
-    refresh_oversold,
-    settle_line,
-)
+from core.reservations import alert_oversold, reallocate_freed, refresh_oversold, settle_line
 from core.types import OrderStatus
 
 _FULLY_SHIPPED = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.RETURNED})
+_orders = Order.__table__  # type: ignore[attr-defined]
+_lines = OrderLine.__table__  # type: ignore[attr-defined]
+_listings = Listing.__table__  # type: ignore[attr-defined]
+_skus = Sku.__table__  # type: ignore[attr-defined]
+
+_HEADER = (
+    "status",
+    "channel_status",
+    "status_reason",
+    "placed_at",
+    "updated_at",
+    "currency",
+    "total",
+    "customer",
+    "ship_to",
+    "raw",
+    "fulfilled_by_channel",
+)
+_JSON_FIELDS = frozenset({"customer", "ship_to", "raw"})
+# An absent document is SQL NULL, as the ORM leaves it, not the JSON text 'null'.
+_JSON_OR_NULL = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+_LINE_FIELDS = (
+    "channel_sku",
+    "sku_id",
+    "title",
+    "quantity",
+    "unit_price",
+    "quantity_shipped",
+    "quantity_cancelled",
+)
 
 
 @dataclass(frozen=True)
 class IntakeResult:
-    order: Order
+    order_id: int
+    external_id: str
     created: bool
     applied: bool
     """False when the stored order is newer than the payload (nothing was changed)."""
     short_units: int
 
 
-def resolve_channel_sku(session: Session, channel_id: int, channel_sku: str) -> int | None:
-    """The hub SKU behind a channel SKU: its listing binding, else a SKU with that code."""
-    bound = session.exec(
-        select(Listing.sku_id).where(
-            Listing.channel_id == channel_id,
-            Listing.channel_sku == channel_sku,
-            col(Listing.sku_id).is_not(None),
-        )
-    ).first()
-    if bound is not None:
-        return bound
-    return session.exec(select(Sku.id).where(Sku.code == channel_sku)).first()
+@dataclass(slots=True)
+class _OrderRow:
+    """An order's stored columns, as this transaction sees and changes them."""
+
+    id: int
+    external_id: str
+    status: OrderStatus
+    channel_status: str = ""
+    status_reason: str | None = None
+    placed_at: datetime | None = None
+    updated_at: datetime | None = None
+    currency: str | None = None
+    total: Decimal | None = None
+    customer: dict[str, Any] | None = None
+    ship_to: dict[str, Any] | None = None
+    raw: dict[str, Any] | None = None
+    fulfilled_by_channel: bool = False
+    oversold: bool = False
+    oversold_at: datetime | None = None
+
+    def header(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _HEADER)
 
 
-def upsert_order(session: Session, channel: Channel, incoming: NormalisedOrder) -> IntakeResult:
-    assert channel.id is not None
-    created = _insert_if_new(session, channel.id, incoming)
-    order = session.exec(
-        select(Order)
-        .where(Order.channel_id == channel.id, Order.external_id == incoming.external_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    if not created and incoming.updated_at < order.updated_at:
-        return IntakeResult(order, created=False, applied=False, short_units=0)
+@dataclass(slots=True)
+class _LineRow:
+    id: int | None
+    order_id: int
+    external_line_id: str
+    channel_sku: str
+    quantity: int
+    sku_id: int | None = None
+    title: str = ""
+    unit_price: Decimal | None = None
+    quantity_shipped: int = 0
+    quantity_cancelled: int = 0
 
-    _apply_header(order, incoming)
-    session.add(order)
-    location_ids = selling_location_ids(session, channel)
-    existing = {
-        line.external_line_id: line
-        for line in session.exec(select(OrderLine).where(OrderLine.order_id == order.id))
-    }
-    effects = StockEffects()
-    reference = f"{channel.name}:{order.external_id}"
-    lines = [
-        _merge_line(session, order, existing.get(item.external_line_id), item, channel.id)
-        for item in incoming.lines
-    ]
-    merged = {line.external_line_id: line for line, _ in lines}
-    order.status = _with_known_shipments(order.status, [*{**existing, **merged}.values()])
-    session.flush()
-    for line, shipped_before in sorted(lines, key=lambda pair: (pair[0].sku_id or 0, pair[0].id)):
-        newly_shipped = line.quantity_shipped - shipped_before
-        effects.merge(
-            consume_shipped(session, order, line, newly_shipped, location_ids, reference=reference)
-        )
-        effects.merge(settle_line(session, order, line, location_ids))
-    effects.merge(reallocate_freed(session, effects))
-    short = refresh_oversold(session, order)
-    _note_cancel_requests(session, channel.id, order, incoming)
-    mark_touched_dirty(session, effects.touched)
-    if created or effects.touched or session.is_modified(order):
-        order.modified_at = utcnow()
-    session.flush()
-    return IntakeResult(order, created=created, applied=True, short_units=short)
+    @property
+    def open_quantity(self) -> int:
+        """Units neither shipped nor cancelled."""
+        return max(self.quantity - self.quantity_shipped - self.quantity_cancelled, 0)
+
+    def values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _LINE_FIELDS)
 
 
-def _note_cancel_requests(
-    session: Session, channel_id: int, order: Order, incoming: NormalisedOrder
-) -> None:
-    """Lines the buyer asked to cancel stay as they are (the seller decides); while the
-    order still holds our stock, the operator is told (Amazon handles its own FBA orders)."""
-    requested = [line for line in incoming.lines if line.buyer_cancel_requested]
-    if requested and order.status.holds_stock and not order.fulfilled_by_channel:
-        reasons = {line.buyer_cancel_reason or "" for line in requested} - {""}
-        note_buyer_cancel_request(session, channel_id, order.external_id, sorted(reasons))
+@dataclass
+class _Intake:
+    """One incoming order of a batch and what it does to the stored one."""
+
+    incoming: NormalisedOrder
+    order: _OrderRow
+    created: bool
+    applied: bool = True
+    lines: list[_LineRow] = field(default_factory=list)
+    """Every line of the order after the merge, incoming or not."""
+    merged: list[tuple[_LineRow, int]] = field(default_factory=list)
+    """The incoming lines, each with its shipped quantity before the merge."""
+    changed_lines: list[_LineRow] = field(default_factory=list)
+    """Stored lines the merge changed (new lines have no id yet)."""
+    header_changed: bool = False
+    has_new_lines: bool = False
+    stock_changed: bool = False
+    short: int = 0
 
 
-def _insert_if_new(session: Session, channel_id: int, incoming: NormalisedOrder) -> bool:
-    now = utcnow()
-    return insert_ignoring_conflict(
-        session,
-        Order.__table__,  # type: ignore[attr-defined]
-        {
-            "channel_id": channel_id,
-            "external_id": incoming.external_id,
-            "status": incoming.status.value,
-            "channel_status": incoming.channel_status,
-            "placed_at": incoming.placed_at,
-            "updated_at": incoming.updated_at,
-            "fulfilled_by_channel": incoming.fulfilled_by_channel,
-            "oversold": False,
-            "ingested_at": now,
-            "modified_at": now,
-        },
-        ("channel_id", "external_id"),
+def _bind(name: str) -> Any:
+    return bindparam(name, type_=_JSON_OR_NULL) if name in _JSON_FIELDS else bindparam(name)
+
+
+def _insert_orders(dialect_insert: Any) -> Any:
+    columns = ("channel_id", "external_id", *_HEADER, "oversold", "ingested_at", "modified_at")
+    return (
+        dialect_insert(_orders)
+        .values({name: _bind(name) for name in columns})
+        .on_conflict_do_nothing(index_elements=["channel_id", "external_id"])
+        .returning(_orders.c.id, _orders.c.external_id)
     )
 
 
-def _apply_header(order: Order, incoming: NormalisedOrder) -> None:
+# Built once: statements are cheap to run and dear to build, and a page runs a dozen.
+_INSERT_ORDERS = {
+    "postgresql": _insert_orders(postgresql.insert),
+    "sqlite": _insert_orders(sqlite.insert),
+}
+_LOCK_ORDERS = (
+    select(*[_orders.c[item.name] for item in fields(_OrderRow)])
+    .where(
+        _orders.c.channel_id == bindparam("channel_id"),
+        _orders.c.external_id.in_(bindparam("external_ids", expanding=True)),
+    )
+    .order_by(_orders.c.external_id)
+    .with_for_update()
+)
+_UPDATE_HEADERS = (
+    update(_orders)
+    .where(_orders.c.id == bindparam("b_id"))
+    .values({**{name: _bind(name) for name in _HEADER}, "modified_at": bindparam("b_now")})
+)
+_READ_OVERSOLD = select(_orders.c.id, _orders.c.oversold, _orders.c.oversold_at).where(
+    _orders.c.id.in_(bindparam("order_ids", expanding=True))
+)
+_UPDATE_OVERSOLD = (
+    update(_orders)
+    .where(_orders.c.id == bindparam("b_id"))
+    .values(
+        oversold=bindparam("b_oversold"),
+        oversold_at=bindparam("b_oversold_at"),
+        modified_at=bindparam("b_now"),
+    )
+)
+_READ_LINES = (
+    select(*[_lines.c[item.name] for item in fields(_LineRow)])
+    .where(_lines.c.order_id.in_(bindparam("order_ids", expanding=True)))
+    .order_by(_lines.c.id)
+)
+# Without RETURNING: psycopg pipelines an executemany, which beats one INSERT of
+# hundreds of rows with RETURNING; the ids are read back in one SELECT.
+_INSERT_LINES = insert(_lines)
+_LINE_IDS = select(_lines.c.id, _lines.c.order_id, _lines.c.external_line_id).where(
+    _lines.c.order_id.in_(bindparam("order_ids", expanding=True))
+)
+_UPDATE_LINES = (
+    update(_lines)
+    .where(_lines.c.id == bindparam("b_id"))
+    .values({name: bindparam(name) for name in _LINE_FIELDS})
+)
+_BOUND_SKUS = select(_listings.c.channel_sku, _listings.c.sku_id).where(
+    _listings.c.channel_id == bindparam("channel_id"),
+    _listings.c.channel_sku.in_(bindparam("channel_skus", expanding=True)),
+    _listings.c.sku_id.is_not(None),
+)
+_SKUS_BY_CODE = select(_skus.c.code, _skus.c.id).where(
+    _skus.c.code.in_(bindparam("codes", expanding=True))
+)
+
+
+def intake_orders(
+    session: Session, channel: Channel, orders: Sequence[NormalisedOrder]
+) -> list[IntakeResult]:
+    """Upsert `orders` (a page) in the caller's transaction; one result per order, in order."""
+    assert channel.id is not None
+    session.flush()  # ORM changes pending in the session go first
+    location_ids = selling_location_ids(session, channel)
+    results: list[IntakeResult] = []
+    effects = StockEffects()
+    for run in _runs_without_repeats(orders):
+        results.extend(_intake_run(session, channel, location_ids, run, effects))
+    mark_touched_dirty(session, effects.touched)
+    forget_loaded(session, (Order, OrderLine))  # written behind the session's back
+    return results
+
+
+def upsert_order(session: Session, channel: Channel, incoming: NormalisedOrder) -> IntakeResult:
+    """One order (a webhook, a test): a page of one."""
+    return intake_orders(session, channel, [incoming])[0]
+
+
+def _runs_without_repeats(orders: Sequence[NormalisedOrder]) -> Iterator[list[NormalisedOrder]]:
+    run: list[NormalisedOrder] = []
+    seen: set[str] = set()
+    for order in orders:
+        if order.external_id in seen:
+            yield run
+            run, seen = [], set()
+        run.append(order)
+        seen.add(order.external_id)
+    if run:
+        yield run
+
+
+def _intake_run(
+    session: Session,
+    channel: Channel,
+    location_ids: list[int],
+    run: list[NormalisedOrder],
+    effects: StockEffects,
+) -> list[IntakeResult]:
+    """Orders with distinct ids: the order rows are locked first (new ones by their
+    insert, known ones by one SELECT, both in external id order), then stock."""
+    assert channel.id is not None
+    now = utcnow()
+    entries = [_as_new(incoming) for incoming in run]
+    inserted = _insert_new_orders(session, channel.id, [entry.order for entry in entries], now)
+    known: list[_Intake] = []
+    for entry in entries:
+        if entry.order.external_id in inserted:
+            entry.order.id = inserted[entry.order.external_id]
+            for line in entry.lines:
+                line.order_id = entry.order.id
+        else:
+            known.append(entry)
+    _merge_known(session, channel.id, known)
+    applied = [entry for entry in entries if entry.applied]
+    _bind_skus(session, channel.id, applied)
+    _insert_lines(session, [entry for entry in applied if entry.created])
+    first = 0
+    while first < len(applied):
+        first = _settle_stock(session, channel, location_ids, applied, first, effects, now)
+    for entry in applied:
+        _note_cancel_requests(session, channel.id, entry)
+    return [
+        IntakeResult(
+            entry.order.id,
+            entry.order.external_id,
+            created=entry.created,
+            applied=entry.applied,
+            short_units=entry.short if entry.applied else 0,
+        )
+        for entry in entries
+    ]
+
+
+def _settle_stock(
+    session: Session,
+    channel: Channel,
+    location_ids: list[int],
+    applied: list[_Intake],
+    first: int,
+    effects: StockEffects,
+    now: datetime,
+) -> int:
+    """Settle the stock of applied[first:] in page order, over levels locked once, until
+    an order frees stock; returns where the next pass starts.
+
+    Freed stock goes to lines already waiting, oldest order first, before a later order
+    of the page may take it, and a known order's changes are stored only when its turn
+    comes, so that re-allocation sees it as it was: as if the page's orders had come one
+    at a time.
+    """
+    assert channel.id is not None
+    rest = applied[first:]
+    stock = LockedStock.lock(
+        session,
+        {line.sku_id for entry in rest for line in entry.lines if line.sku_id is not None},
+        [line.id for entry in rest if not entry.created for line in entry.lines if line.id],
+    )
+    if first:
+        _read_oversold(session, [entry for entry in rest if not entry.created])
+    done: list[_Intake] = []
+    for entry in rest:
+        if entry.has_new_lines and not entry.created:
+            _insert_lines(session, [entry])
+        before = stock.changes
+        reference = f"{channel.name}:{entry.order.external_id}"
+        # By SKU, then line: the lock order of shipping (core/shipping.py).
+        for line, shipped_before in sorted(
+            entry.merged, key=lambda pair: (pair[0].sku_id or 0, pair[0].id or 0)
+        ):
+            newly_shipped = line.quantity_shipped - shipped_before
+            stock.consume_shipped(
+                entry.order, line, newly_shipped, location_ids, reference=reference
+            )
+            stock.settle(entry.order, line, location_ids)
+        entry.stock_changed = stock.changes != before
+        entry.short = stock.shortage(entry.order, entry.lines)
+        done.append(entry)
+        if stock.effects.freed:
+            break
+    processed = len(done)
+    _write_known(session, [entry for entry in done if not entry.created], now)
+    pass_effects = stock.write(session)
+    if not pass_effects.freed:
+        _write_oversold(session, channel.id, done, now)
+    else:
+        freeing = done.pop()
+        _write_oversold(session, channel.id, done, now)
+        pass_effects.merge(reallocate_freed(session, pass_effects))
+        _recount_after_reallocation(session, [freeing] if freeing.short else [])
+        _write_oversold(session, channel.id, [freeing], now)
+    effects.merge(pass_effects)
+    return first + processed
+
+
+def _as_new(incoming: NormalisedOrder) -> _Intake:
+    """The order as it is stored if it is new (most are): header and lines merged into
+    nothing."""
+    entry = _Intake(
+        incoming, _OrderRow(id=0, external_id=incoming.external_id, status=incoming.status), True
+    )
+    _merge(entry, [])
+    return entry
+
+
+def _merge(entry: _Intake, stored_lines: list[_LineRow]) -> None:
+    order, incoming = entry.order, entry.incoming
+    header_before = order.header()
+    _apply_header(order, incoming)
+    existing = {line.external_line_id: line for line in stored_lines}
+    entry.merged, entry.changed_lines = [], []
+    entry.has_new_lines = False
+    for item in incoming.lines:
+        line = existing.get(item.external_line_id)
+        before = line.values() if line is not None else None
+        merged, shipped_before = _merge_line(order, line, item)
+        entry.merged.append((merged, shipped_before))
+        if line is None:
+            entry.has_new_lines = True
+        elif before != merged.values():
+            entry.changed_lines.append(merged)
+        existing[item.external_line_id] = merged
+    entry.lines = list(existing.values())
+    order.status = _with_known_shipments(order.status, entry.lines)
+    entry.header_changed = order.header() != header_before
+
+
+def _insert_new_orders(
+    session: Session, channel_id: int, orders: list[_OrderRow], now: datetime
+) -> dict[str, int]:
+    """Insert the orders not stored yet; returns their ids by external id."""
+    rows = [
+        {
+            "channel_id": channel_id,
+            "external_id": order.external_id,
+            **{name: getattr(order, name) for name in _HEADER},
+            "oversold": False,
+            "ingested_at": now,
+            "modified_at": now,
+        }
+        for order in sorted(orders, key=lambda order: order.external_id)
+    ]
+    statement = _INSERT_ORDERS[session.get_bind().dialect.name]
+    return {external_id: order_id for order_id, external_id in session.execute(statement, rows)}
+
+
+def _merge_known(session: Session, channel_id: int, known: list[_Intake]) -> None:
+    """Lock the stored orders among `known`, drop stale payloads, merge the others."""
+    if not known:
+        return
+    external_ids = [entry.order.external_id for entry in known]
+    stored = {
+        row.external_id: _OrderRow(*row)
+        for row in session.execute(
+            _LOCK_ORDERS, {"channel_id": channel_id, "external_ids": external_ids}
+        )
+    }
+    for entry in known:
+        entry.created = False
+        entry.order = stored[entry.order.external_id]
+        assert entry.order.updated_at is not None
+        entry.applied = entry.incoming.updated_at >= entry.order.updated_at
+        entry.header_changed, entry.changed_lines = False, []
+    applied = [entry for entry in known if entry.applied]
+    lines: dict[int, list[_LineRow]] = {entry.order.id: [] for entry in applied}
+    if applied:
+        for row in session.execute(_READ_LINES, {"order_ids": sorted(lines)}):
+            lines[row.order_id].append(_LineRow(*row))
+    for entry in applied:
+        _merge(entry, lines[entry.order.id])
+
+
+def _apply_header(order: _OrderRow, incoming: NormalisedOrder) -> None:
     status = incoming.status
     if order.status == OrderStatus.DELIVERED and status == OrderStatus.SHIPPED:
         status = OrderStatus.DELIVERED  # the hub learned of delivery from the carrier first
@@ -149,7 +450,7 @@ def _apply_header(order: Order, incoming: NormalisedOrder) -> None:
     order.raw = incoming.raw if incoming.raw is not None else order.raw
 
 
-def _with_known_shipments(status: OrderStatus, lines: list[OrderLine]) -> OrderStatus:
+def _with_known_shipments(status: OrderStatus, lines: list[_LineRow]) -> OrderStatus:
     """A channel that has not yet heard of our shipment (a re-read, a late page) does
     not take the order back to pending or accepted: what shipped, shipped."""
     if status not in (OrderStatus.PENDING, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_SHIPPED):
@@ -162,16 +463,13 @@ def _with_known_shipments(status: OrderStatus, lines: list[OrderLine]) -> OrderS
 
 
 def _merge_line(
-    session: Session,
-    order: Order,
-    line: OrderLine | None,
-    item: NormalisedOrderLine,
-    channel_id: int,
-) -> tuple[OrderLine, int]:
+    order: _OrderRow, line: _LineRow | None, item: NormalisedOrderLine
+) -> tuple[_LineRow, int]:
     """Update or create the line; returns it with its shipped quantity before the update."""
     if line is None:
-        line = OrderLine(
-            order_id=order.id or 0,
+        line = _LineRow(
+            id=None,
+            order_id=order.id,
             external_line_id=item.external_line_id,
             channel_sku=item.channel_sku,
             quantity=item.quantity,
@@ -190,20 +488,164 @@ def _merge_line(
     line.quantity_shipped = min(
         max(line.quantity_shipped, reported), line.quantity - line.quantity_cancelled
     )
-    if line.sku_id is None:
-        line.sku_id = resolve_channel_sku(session, channel_id, item.channel_sku)
-    session.add(line)
     return line, shipped_before
+
+
+def _bind_skus(session: Session, channel_id: int, entries: list[_Intake]) -> None:
+    """Give lines without a SKU the one their channel SKU names, if any is known yet."""
+    wanted = {line.channel_sku for entry in entries for line, _ in entry.merged if not line.sku_id}
+    if not wanted:
+        return
+    found = channel_sku_bindings(session, channel_id, wanted)
+    for entry in entries:
+        for line, _ in entry.merged:
+            if line.sku_id is None and line.channel_sku in found:
+                line.sku_id = found[line.channel_sku]
+                if line.id is not None and line not in entry.changed_lines:
+                    entry.changed_lines.append(line)
+
+
+def channel_sku_bindings(
+    session: Session, channel_id: int, channel_skus: Iterable[str]
+) -> dict[str, int]:
+    """The hub SKU behind each channel SKU: its listing binding, else a SKU with that code."""
+    wanted = sorted(set(channel_skus))
+    found: dict[str, int] = {}
+    if not wanted:
+        return found
+    bound = session.execute(_BOUND_SKUS, {"channel_id": channel_id, "channel_skus": wanted})
+    found.update((channel_sku, sku_id) for channel_sku, sku_id in bound)
+    rest = [code for code in wanted if code not in found]
+    if rest:
+        by_code = session.execute(_SKUS_BY_CODE, {"codes": rest})
+        found.update((code, sku_id) for code, sku_id in by_code)
+    return found
+
+
+def _insert_lines(session: Session, entries: list[_Intake]) -> None:
+    """Insert the entries' new lines; their ids come back."""
+    new = [line for entry in entries for line, _ in entry.merged if line.id is None]
+    if not new:
+        return
+    rows = [
+        {
+            "order_id": line.order_id,
+            "external_line_id": line.external_line_id,
+            **{name: getattr(line, name) for name in _LINE_FIELDS},
+        }
+        for line in new
+    ]
+    session.execute(_INSERT_LINES, rows)
+    order_ids = sorted({line.order_id for line in new})
+    ids = {
+        (order_id, external_line_id): line_id
+        for line_id, order_id, external_line_id in session.execute(
+            _LINE_IDS, {"order_ids": order_ids}
+        )
+    }
+    for line in new:
+        line.id = ids[(line.order_id, line.external_line_id)]
+
+
+def _write_known(session: Session, entries: list[_Intake], now: datetime) -> None:
+    """Store what changed in known orders: their header and their changed lines."""
+    lines = [
+        {"b_id": line.id, **{name: getattr(line, name) for name in _LINE_FIELDS}}
+        for entry in entries
+        for line in entry.changed_lines
+    ]
+    if lines:
+        session.execute(_UPDATE_LINES, lines)
+    headers = [
+        {
+            "b_id": entry.order.id,
+            "b_now": now,
+            **{name: getattr(entry.order, name) for name in _HEADER},
+        }
+        for entry in entries
+        if entry.header_changed or entry.changed_lines or entry.has_new_lines
+    ]
+    if headers:
+        session.execute(_UPDATE_HEADERS, headers)
+
+
+def _recount_after_reallocation(session: Session, short: list[_Intake]) -> None:
+    """Stock freed in this run went to waiting lines, maybe some of these: count again,
+    and take the oversold flag as the re-allocation left it."""
+    if not short:
+        return
+    recount = LockedStock.lock(
+        session,
+        {line.sku_id for entry in short for line in entry.lines if line.sku_id is not None},
+        [line.id for entry in short for line in entry.lines if line.id is not None],
+        levels=False,
+    )
+    for entry in short:
+        entry.short = recount.shortage(entry.order, entry.lines)
+    _read_oversold(session, short)
+
+
+def _read_oversold(session: Session, entries: list[_Intake]) -> None:
+    """Take the stored oversold flags of the entries' orders (a re-allocation sets them)."""
+    if not entries:
+        return
+    flags = {
+        order_id: (oversold, oversold_at)
+        for order_id, oversold, oversold_at in session.execute(
+            _READ_OVERSOLD, {"order_ids": [entry.order.id for entry in entries]}
+        )
+    }
+    for entry in entries:
+        entry.order.oversold, entry.order.oversold_at = flags[entry.order.id]
+
+
+def _write_oversold(
+    session: Session, channel_id: int, entries: list[_Intake], now: datetime
+) -> None:
+    """Set each order's oversold flag; a newly oversold order raises an alert. Orders
+    whose stock moved but were not written yet get their modified time."""
+    rows = []
+    for entry in entries:
+        order = entry.order
+        oversold = entry.short > 0
+        if oversold and not order.oversold:
+            order.oversold_at = order.oversold_at or now
+            alert_oversold(session, channel_id, order.id, order.external_id, entry.short)
+        written = (
+            entry.created or entry.header_changed or entry.changed_lines or entry.has_new_lines
+        )
+        if oversold != order.oversold or (entry.stock_changed and not written):
+            order.oversold = oversold
+            rows.append(
+                {
+                    "b_id": order.id,
+                    "b_oversold": oversold,
+                    "b_oversold_at": order.oversold_at,
+                    "b_now": now,
+                }
+            )
+    if rows:
+        session.execute(_UPDATE_OVERSOLD, rows)
+
+
+def _note_cancel_requests(session: Session, channel_id: int, entry: _Intake) -> None:
+    """Lines the buyer asked to cancel stay as they are (the seller decides); while the
+    order still holds our stock, the operator is told (Amazon handles its own FBA orders)."""
+    order = entry.order
+    requested = [line for line in entry.incoming.lines if line.buyer_cancel_requested]
+    if requested and order.status.holds_stock and not order.fulfilled_by_channel:
+        reasons = {line.buyer_cancel_reason or "" for line in requested} - {""}
+        note_buyer_cancel_request(session, channel_id, order.external_id, sorted(reasons))
 
 
 def map_unmapped_lines(session: Session, channel: Channel, channel_sku: str, sku_id: int) -> int:
     """Give lines that arrived before their SKU was known their SKU, and reserve for them."""
-    rows = session.exec(
+    rows = session.execute(
         select(OrderLine, Order)
         .join(Order, col(Order.id) == OrderLine.order_id)
         .where(
-            Order.channel_id == channel.id,
-            OrderLine.channel_sku == channel_sku,
+            col(Order.channel_id) == channel.id,
+            col(OrderLine.channel_sku) == channel_sku,
             col(OrderLine.sku_id).is_(None),
         )
         .with_for_update(of=Order)

@@ -9,36 +9,71 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, literal, update
-from sqlmodel import Session, col, select
+from sqlalchemy import BindParameter, bindparam, func, or_, select, update
+from sqlmodel import Session
 
-from core.catalog import bundles_containing
 from core.clock import utcnow
-from core.models import Channel, Listing, Location
+from core.models import BundleComponent, Channel, Listing, Location
 from core.types import LocationKind, UTCDateTime
 
 LISTINGS_MARKED = "omnisync.listings_marked"
 """Session.info key set when a transaction marked listings dirty (a push should follow)."""
 
 
+_listings = Listing.__table__  # type: ignore[attr-defined]
+_locations = Location.__table__  # type: ignore[attr-defined]
+_channels = Channel.__table__  # type: ignore[attr-defined]
+_components = BundleComponent.__table__  # type: ignore[attr-defined]
+
+# Built once: every stock-changing transaction runs these.
+_LOCATIONS = select(_locations.c.id, _locations.c.code, _locations.c.kind).where(
+    _locations.c.id.in_(bindparam("location_ids", expanding=True))
+)
+_CHANNELS = select(_channels.c.id, _channels.c.locations)
+_SKU_IDS: BindParameter[list[int]] = bindparam("sku_ids", expanding=True)
+_MARK_DIRTY = (
+    update(_listings)
+    .where(
+        or_(
+            _listings.c.sku_id.in_(_SKU_IDS),
+            _listings.c.sku_id.in_(
+                select(_components.c.bundle_id).where(_components.c.component_id.in_(_SKU_IDS))
+            ),
+        )
+    )
+    .values(
+        dirty=True,
+        change_seq=_listings.c.change_seq + 1,
+        dirty_since=func.coalesce(_listings.c.dirty_since, bindparam("now", type_=UTCDateTime())),
+        updated_at=bindparam("now", type_=UTCDateTime()),
+    )
+)
+# `channel_id + 0`: without statistics SQLite would pick the (channel, dirty) index and
+# read every listing of the channel; the SKU index finds the few that changed.
+_MARK_DIRTY_ON_CHANNELS = _MARK_DIRTY.where(
+    (_listings.c.channel_id + 0).in_(bindparam("on_channels", expanding=True))
+)
+
+
 def channels_selling_from(session: Session, location_ids: Iterable[int]) -> list[int]:
     """Ids of the channels that sell from any of `location_ids`."""
-    wanted = set(location_ids)
-    locations = {loc.id: loc for loc in session.exec(select(Location))}
-    shared = [
-        loc_id
-        for loc_id in wanted
-        if loc_id in locations and locations[loc_id].kind != LocationKind.CHANNEL_MANAGED
-    ]
-    codes = {locations[loc_id].code for loc_id in wanted if loc_id in locations}
-    result = []
-    for channel in session.exec(select(Channel)):
-        if channel.locations is None:
-            if shared:
-                result.append(channel.id)
-        elif codes.intersection(channel.locations):
-            result.append(channel.id)
-    return [channel_id for channel_id in result if channel_id is not None]
+    selling = _channels_by_location(session, location_ids)
+    return sorted({channel_id for channels in selling.values() for channel_id in channels})
+
+
+def _channels_by_location(session: Session, location_ids: Iterable[int]) -> dict[int, set[int]]:
+    """For each of `location_ids`: the channels that sell from it (a channel without a
+    list of its own sells from every location that is not channel-managed)."""
+    locations = session.execute(_LOCATIONS, {"location_ids": sorted(set(location_ids))}).all()
+    channels = session.execute(_CHANNELS).all()
+    return {
+        location_id: {
+            channel_id
+            for channel_id, codes in channels
+            if (kind != LocationKind.CHANNEL_MANAGED if codes is None else code in codes)
+        }
+        for location_id, code, kind in locations
+    }
 
 
 def mark_listings_dirty(
@@ -52,35 +87,37 @@ def mark_listings_dirty(
     changed = set(sku_ids)
     if not changed:
         return 0
-    affected = changed | bundles_containing(session, changed)
-    now = utcnow()
-    statement = (
-        update(Listing)
-        .where(col(Listing.sku_id).in_(affected))
-        .values(
-            dirty=True,
-            change_seq=Listing.change_seq + 1,
-            dirty_since=func.coalesce(Listing.dirty_since, literal(now, UTCDateTime())),
-            updated_at=now,
-        )
-    )
-    if location_ids is not None:
-        channel_ids = channels_selling_from(session, location_ids)
-        if not channel_ids:
-            return 0
-        statement = statement.where(col(Listing.channel_id).in_(channel_ids))
-    marked = int(getattr(session.execute(statement), "rowcount", 0) or 0)
-    if marked:
-        session.info[LISTINGS_MARKED] = True
-    return marked
+    if location_ids is None:
+        return _mark(session, changed, None)
+    channel_ids = channels_selling_from(session, location_ids)
+    return _mark(session, changed, channel_ids) if channel_ids else 0
 
 
 def mark_touched_dirty(session: Session, touched: Iterable[tuple[int, int]]) -> int:
-    """Mark dirty the listings of every changed (sku, location) pair."""
+    """Mark dirty the listings of every changed (sku, location) pair: a listing is
+    marked if its channel sells from a location where its SKU changed."""
     by_location: dict[int, set[int]] = {}
     for sku_id, location_id in touched:
         by_location.setdefault(location_id, set()).add(sku_id)
+    if not by_location:
+        return 0
+    # Locations sold by the same channels share one UPDATE (usually all of them do).
+    by_channels: dict[frozenset[int], set[int]] = {}
+    for location_id, channels in _channels_by_location(session, by_location).items():
+        if channels:
+            by_channels.setdefault(frozenset(channels), set()).update(by_location[location_id])
     return sum(
-        mark_listings_dirty(session, sku_ids, [location_id])
-        for location_id, sku_ids in by_location.items()
+        _mark(session, sku_ids, sorted(channels)) for channels, sku_ids in by_channels.items()
     )
+
+
+def _mark(session: Session, sku_ids: set[int], channel_ids: list[int] | None) -> int:
+    values: dict[str, object] = {"sku_ids": sorted(sku_ids), "now": utcnow()}
+    if channel_ids is None:
+        result = session.execute(_MARK_DIRTY, values)
+    else:
+        result = session.execute(_MARK_DIRTY_ON_CHANNELS, {**values, "on_channels": channel_ids})
+    marked = int(getattr(result, "rowcount", 0) or 0)
+    if marked:
+        session.info[LISTINGS_MARKED] = True
+    return marked

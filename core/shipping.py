@@ -47,8 +47,12 @@ def record_shipment(
     tracking_number: str,
     tracking_url: str | None = None,
     service: str | None = None,
+    carrier_channel_id: int | None = None,
 ) -> Shipment:
     """Ship `lines` (the channel's line id -> units; None: every open unit) of `order`.
+
+    `carrier_channel_id` names the carrier channel that tracks the parcel (None: the
+    carrier is only a name and nothing polls it).
 
     Raises InvalidRequest, having changed nothing, when the order cannot be
     shipped, a line is unknown or not bound to a hub SKU, or a quantity is not
@@ -111,6 +115,7 @@ def record_shipment(
         tracking_url=tracking_url,
         status=ShipmentStatus.LABEL_CREATED,
         push_state=PushState.PENDING,
+        carrier_channel_id=carrier_channel_id,
     )
     session.add(shipment)
     session.flush()

@@ -100,5 +100,6 @@ def sync_channel(channel: ChannelConfig, settings: Settings) -> SyncChannel:
         lag=channel.sync.lag,
         backfill=channel.sync.backfill,
         item_backoff=channel.sync.item_backoff,
+        tracking_unknown_after=channel.sync.tracking_unknown_after,
         locations=tuple((location.code, location.name or location.code) for location in selling),
     )

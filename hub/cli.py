@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 from typing import Annotated
@@ -20,10 +21,9 @@ from hub.commands.common import (
     print_json,
     state,
 )
+from hub.commands.status import status
 from hub.commands.sync import sync
-from hub.demo import Demo, DemoOptions
-from hub.logs import configure_logging
-from hub.runner import HubRunner
+from hub.logs import LogFormat, LogLevel, configure_logging, set_log_level
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config"
 
@@ -39,6 +39,7 @@ app.add_typer(orders.orders_app, name="orders")
 app.add_typer(orders.channels_app, name="channels")
 app.command("sync")(sync)
 app.command("check")(check)
+app.command("status")(status)
 
 
 @app.callback()
@@ -52,7 +53,18 @@ def root(
             help="Folder with hub.yaml and channels/.",
         ),
     ] = Path("config"),
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            envvar="OMNISYNC_LOG_FORMAT",
+            help="Log lines on stderr as text or as JSON objects.",
+        ),
+    ] = LogFormat.TEXT,
 ) -> None:
+    # Every command, not only `run`: a warning or traceback of any of them is
+    # formatted the same way and has the configured secrets masked.
+    configure_logging(LogLevel.WARNING, log_format)
     ctx.obj = CliState(config_dir=config_dir)
 
 
@@ -74,14 +86,16 @@ def init(ctx: typer.Context) -> None:
 @app.command()
 def run(
     ctx: typer.Context,
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+    log_level: Annotated[LogLevel, typer.Option(case_sensitive=False)] = LogLevel.INFO,
 ) -> None:
     """Run the hub: scheduled syncs, stock pushes within a second of every change.
 
     SIGHUP (or editing config/channels/) reloads the channels; SIGTERM stops cleanly.
     """
-    configure_logging(log_level)
+    set_log_level(log_level)
     hub = open_hub(ctx)
+    from hub.runner import HubRunner  # the HTTP server and scheduler: only `run` needs them
+
     runner = HubRunner(hub)
     runner.install_signal_handlers()
     runner.run()
@@ -95,20 +109,26 @@ def demo(
     json_output: JsonOption = False,
 ) -> None:
     """Run the hub against simulated marketplaces with simulated buyers, then compare."""
-    configure_logging("WARNING" if json_output else "ERROR")
+    set_log_level(LogLevel.WARNING if json_output else LogLevel.ERROR)
+    from hub.demo import Demo, DemoOptions  # the simulators: only `demo` needs them
+
     options = DemoOptions(duration=duration, seed=seed, channels=channels)
     result = Demo(options, None if json_output else console).run()
     if json_output:
         print_json(result)
         return
-    lag = result["propagation_ms"]
+    lag, shipping = result["propagation_ms"], result["shipping"]
     console.print(
         f"{result['orders_total']} orders on {len(result['channels'])} marketplaces in "
         f"{result['duration_s']:.0f}s: {result['orders_lost']} lost, "
         f"{result['orders_duplicated']} duplicated, {result['oversold_units']} unit(s) oversold, "
         f"{result['mismatched_listings']} listing(s) differing after the final reconcile.\n"
         f"Stock change to marketplace: p50 {lag['p50']:.0f} ms, p95 {lag['p95']:.0f} ms, "
-        f"max {lag['max']:.0f} ms over {lag['samples']} pushes. (--json for all of it)",
+        f"max {lag['max']:.0f} ms over {lag['samples']} pushes.\n"
+        f"Shipped {shipping['parcels']} parcel(s) with {shipping['carrier']} for "
+        f"{shipping['orders_shipped']} order(s): {shipping['fulfilments_pushed']} fulfilment(s) "
+        f"pushed, {shipping['delivered']} delivered, {shipping['orders_delivered']} order(s) "
+        f"delivered. (--json for all of it)",
         markup=False,
         highlight=False,
     )
@@ -119,6 +139,10 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+    except Exception:
+        # Through the log handler rather than Python's own hook: secrets masked in the traceback.
+        logging.getLogger("omnisync").exception("unexpected failure")
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """`omnisync demo`: the hub against simulated marketplaces, with simulated buyers.
 
-Everything is real but the marketplaces: they are HTTP servers on loopback
-(sandbox/), the hub talks to them through its connectors, the database is a
-SQLite file in a temporary folder. At the end the buyers stop, the hub pulls
-the last orders and reconciles, and the demo compares what the marketplaces
-hold with what the hub knows.
+Everything is real but the marketplaces and the carrier: they are HTTP servers on
+loopback (sandbox/), the hub talks to them through its connectors, the database is
+a SQLite file in a temporary folder. While buyers buy, a shipper ships accepted
+orders with UPS (hub/demo_shipping.py); the hub pushes the fulfilments and tracks
+the parcels. At the end the buyers stop, the hub pulls the last orders and
+reconciles, every parcel is delivered and tracked, and the demo compares what the
+marketplaces hold with what the hub knows.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from core.reservations import shortage_units
 from core.types import SyncRunStatus
 from hub.bootstrap import Hub, bootstrap, engine_channels
 from hub.demo_markets import DemoMarket, make_markets
+from hub.demo_shipping import CARRIER_CHANNEL, DemoCarrier, shipping_per_channel, shipping_report
 from sync.engine import SyncEngine
 from sync.scheduler import Scheduler
 
@@ -46,6 +49,8 @@ SIMPLE_SKUS = 180
 BUNDLES = 20
 SCARCE = 25
 FINAL_ATTEMPTS = 5
+STEPS_PER_RUN = 30
+"""The carrier moves a parcel one stage per this share of the demo's duration."""
 
 
 @dataclass
@@ -99,6 +104,7 @@ class Demo:
         self.random = random.Random(options.seed)  # noqa: S311 (simulation, not secrets)
         self.measure = Measurements()
         self.markets: dict[str, DemoMarket] = {}
+        self.carrier = DemoCarrier(seconds_per_step=max(options.duration / STEPS_PER_RUN, 0.5))
         self.names: list[str] = []
         self.codes: list[str] = []
         self.scarce: list[str] = []
@@ -114,6 +120,8 @@ class Demo:
                 stack.callback(market.stop)
                 self.markets[market.name] = market
             self.names = list(self.markets)
+            self.carrier.start()
+            stack.callback(self.carrier.stop)
             hub = bootstrap(self._write_config(Path(folder)), create=True)
             stack.callback(hub.engine.dispose)
             self._seed_catalogue(hub)
@@ -127,7 +135,7 @@ class Demo:
             for name in self.names:
                 engine.run(name, "listings")
                 engine.run(name, "reconcile")
-            self._simulate(engine)
+            self._simulate(hub, engine)
             return self._compare(hub, engine)
 
     def _write_config(self, folder: Path) -> Path:
@@ -145,6 +153,7 @@ class Demo:
         )
         for name, market in self.markets.items():
             (config / "channels" / f"{name}.yaml").write_text(market.channel_file(TOKEN_VARIABLE))
+        (config / "channels" / f"{CARRIER_CHANNEL}.yaml").write_text(self.carrier.channel_file())
         return config
 
     def _seed_catalogue(self, hub: Hub) -> None:
@@ -175,12 +184,18 @@ class Demo:
         for market in self.markets.values():
             market.offer(self.codes)
 
-    def _simulate(self, engine: SyncEngine) -> None:
+    def _simulate(self, hub: Hub, engine: SyncEngine) -> None:
         scheduler = Scheduler(engine, push_poll=0.1, debounce=0.05)
         scheduler.start()
         stop = threading.Event()
         buyers = threading.Thread(target=self._buy_until, args=(stop,), name="buyers")
+        shipper = threading.Thread(
+            target=self.carrier.ship_until,
+            args=(hub, stop, random.Random(self.random.random())),  # noqa: S311 (simulation)
+            name="shipper",
+        )
         buyers.start()
+        shipper.start()
         deadline = time.monotonic() + self.options.duration
         try:
             if self.console is not None:
@@ -193,6 +208,7 @@ class Demo:
         finally:
             stop.set()
             buyers.join()
+            shipper.join()
             self.buyers_stopped = time.monotonic()
             scheduler.stop()
         engine.stop.clear()
@@ -219,10 +235,14 @@ class Demo:
             "orders in hub",
             "pushes",
             "lag p95 ms",
+            "shipped",
+            "delivered",
             "errors",
         ):
             table.add_column(column)
         counts = _hub_counts(engine)
+        with Session(engine.engine) as session:
+            parcels = shipping_per_channel(session)
         with self.measure.lock:
             for name in self.names:
                 lags = self.measure.lags_by_channel.get(name, [])
@@ -232,6 +252,7 @@ class Demo:
                     str(counts.get(name, (0, 0))[0]),
                     str(self.measure.pushes[name]),
                     f"{percentile(lags, 0.95):.0f}",
+                    *(str(number) for number in parcels.get(name, (0, 0))),
                     str(counts.get(name, (0, 0))[1]),
                 )
         return table
@@ -243,9 +264,18 @@ class Demo:
         time.sleep(max(self.buyers_stopped + settle - time.monotonic(), 0.0))
         for job in ("orders", "stock", "reconcile"):
             for name in self.names:
-                for _ in range(FINAL_ATTEMPTS):
-                    if engine.run(name, job).status in ("succeeded", "partial"):
-                        break
+                self._run_until_done(engine, name, job)
+        # The marketplaces hear of the last parcels, which arrive meanwhile.
+        for name in self.names:
+            self._run_until_done(engine, name, "fulfilments")
+        self.carrier.wait_for_deliveries()
+        self._run_until_done(engine, CARRIER_CHANNEL, "tracking")
+
+    @staticmethod
+    def _run_until_done(engine: SyncEngine, name: str, job: str) -> None:
+        for _ in range(FINAL_ATTEMPTS):
+            if engine.run(name, job).status in ("succeeded", "partial"):
+                break
 
     def _compare(self, hub: Hub, engine: SyncEngine) -> dict[str, Any]:
         self._final_sync(engine)
@@ -281,6 +311,7 @@ class Demo:
                     for listing in listings
                     if held.get(listing.channel_sku) != available[listing.sku_id or 0]
                 )
+            shipping = shipping_report(session, self.carrier)
         counts = _hub_counts(engine)
         lags = self.measure.lags_ms
         return {
@@ -307,6 +338,7 @@ class Demo:
                 }
                 for name in self.names
             ],
+            "shipping": shipping,
         }
 
 

@@ -11,7 +11,7 @@ from sandbox.marketplace import SandboxMarketplace
 from sandbox.shopify import ShopifySimulator
 
 SHOPIFY_LOCATION = "Main warehouse"
-SCHEDULE = "{orders: 1s, listings: 1h, stock: 30s, fulfilments: 1m, reconcile: 10m}"
+SCHEDULE = "{orders: 1s, listings: 1h, stock: 30s, fulfilments: 2s, reconcile: 10m}"
 
 
 class DemoMarket(Protocol):

@@ -10,10 +10,12 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from hub.alerts import alert_monitor
 from hub.api import create_app
 from hub.bootstrap import Hub, apply_config, engine_channels
 from hub.settings import ConfigError, Settings, load_settings
 from sandbox.server import ServerRunner
+from sync.calls import RetryPolicy
 from sync.engine import SyncEngine
 from sync.scheduler import Scheduler
 
@@ -38,7 +40,9 @@ def config_stamp(config_dir: Path) -> tuple[tuple[str, float, int], ...]:
 
 
 class HubRunner:
-    def __init__(self, hub: Hub, *, push_poll: float = 0.25) -> None:
+    def __init__(
+        self, hub: Hub, *, push_poll: float = 0.25, retry: RetryPolicy | None = None
+    ) -> None:
         self.hub = hub
         self.settings = hub.settings
         self.stop_requested = threading.Event()
@@ -47,19 +51,30 @@ class HubRunner:
             hub.engine,
             engine_channels(hub.settings),
             secrets=hub.settings.secrets,
+            retry=retry,
         )
         self.scheduler = Scheduler(self.engine, push_poll=push_poll)
         http = hub.settings.hub.http
         self.server = (
-            ServerRunner(create_app(self.engine), host=http.host, port=http.port)
+            ServerRunner(
+                create_app(
+                    self.engine,
+                    settings=lambda: self.settings,  # a reload of hub.yaml rotates the token
+                    scheduler_running=lambda: self.scheduler.running,
+                ),
+                host=http.host,
+                port=http.port,
+            )
             if http.enabled
             else None
         )
         self.url: str | None = None
+        self.alerts = alert_monitor(hub.settings, self.engine)
 
     def run(self) -> None:
         """Block until stop() or a signal; then shut down cleanly."""
         self.scheduler.start()
+        self.alerts.start()
         if self.server is not None:
             self.url = self.server.start()
             log.info(
@@ -77,6 +92,7 @@ class HubRunner:
         log.info("stopping: finishing the work in flight")
         if self.server is not None:
             self.server.stop()
+        self.alerts.stop()
         self.scheduler.stop()
         self.engine.close()
         self.hub.engine.dispose()

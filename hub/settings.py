@@ -14,10 +14,22 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from connectors.base import ConnectorSettings
 from connectors.registry import connector_for, known_types
@@ -65,13 +77,110 @@ class LocationConfig(_Strict):
     kind: LocationKind = LocationKind.WAREHOUSE
 
 
+MIN_API_TOKEN_LENGTH = 16
+
+
+def _api_token(value: Any) -> Any:
+    """An empty value (`${API_TOKEN:-}`) leaves the API disabled; a short one is refused."""
+    if value is None or value == "":
+        return None
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if isinstance(text, str) and len(text.strip()) < MIN_API_TOKEN_LENGTH:
+        raise ValueError(
+            f"must be at least {MIN_API_TOKEN_LENGTH} characters (e.g. `openssl rand -hex 32`)"
+        )
+    return value
+
+
 class HttpConfig(_Strict):
-    """The hub's HTTP server (webhooks; more with the monitoring issue)."""
+    """The hub's HTTP server: webhooks, probes, /metrics and the REST API."""
 
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     """0 picks a free port (tests)."""
+    api_token: Annotated[SecretStr | None, BeforeValidator(_api_token)] = None
+    """Bearer token of /api/v1; without one the REST API answers 503."""
+
+
+class AlertRulesConfig(_Strict):
+    """When the alert engine (sync/alerts.py) opens an alert, and how often it looks."""
+
+    consecutive_failures: int = Field(default=3, ge=1)
+    """A job that failed this many runs in a row (no success between) raises an alert."""
+    stale_after: float = Field(default=5, ge=2)
+    """A job with no success for this many times its schedule interval is stale."""
+    push_backlog_age: Interval = timedelta(minutes=10)
+    """A listing waiting this long for its stock push raises an alert."""
+    repeat_after: Interval = timedelta(hours=1)
+    """An alert still open is announced again after this long."""
+    evaluate_every: Interval = timedelta(seconds=5)
+    """How often the rules are evaluated and notifications sent."""
+
+
+def _email_address(value: str) -> str:
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise ValueError("must be an email address such as ops@example.com")
+    return value
+
+
+EmailAddress = Annotated[str, AfterValidator(_email_address)]
+
+
+def _web_url(value: Any) -> Any:
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if not isinstance(text, str) or not re.match(r"^https?://[^/\s]+", text):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+class WebhookNotifierConfig(_Strict):
+    """POST a JSON document with `text` (a Slack or Mattermost incoming webhook takes it
+    as is) and the alert's fields."""
+
+    type: Literal["webhook"]
+    name: Code | None = None
+    url: Annotated[SecretStr, BeforeValidator(_web_url)]
+    """A secret: incoming-webhook URLs carry their token in the path."""
+    timeout_seconds: float = Field(default=10, gt=0, le=120)
+
+
+class EmailNotifierConfig(_Strict):
+    type: Literal["email"]
+    name: Code | None = None
+    host: str = Field(min_length=1)
+    port: int = Field(default=25, ge=1, le=65535)
+    starttls: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+    ca_file: Path | None = None
+    """CA certificates to trust for STARTTLS (a private CA); the system's otherwise."""
+    sender: EmailAddress = Field(alias="from")
+    to: list[EmailAddress] = Field(min_length=1)
+    timeout_seconds: float = Field(default=10, gt=0, le=120)
+
+    @model_validator(mode="after")
+    def _login_needs_both(self) -> EmailNotifierConfig:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together")
+        return self
+
+
+class LogNotifierConfig(_Strict):
+    type: Literal["log"]
+    name: Code | None = None
+    level: Literal["info", "warning", "error"] = "warning"
+
+
+NotifierConfig = Annotated[
+    WebhookNotifierConfig | EmailNotifierConfig | LogNotifierConfig, Field(discriminator="type")
+]
+NOTIFIER_TYPES = ("webhook", "email", "log")
+
+
+def notifier_name(notifier: NotifierConfig) -> str:
+    """What the hub calls the notifier (delivery records are kept by this name)."""
+    return notifier.name or notifier.type
 
 
 class HubConfig(_Strict):
@@ -81,6 +190,20 @@ class HubConfig(_Strict):
         default_factory=lambda: [LocationConfig(code="main", name="Main warehouse")],
         min_length=1,
     )
+    alert_rules: AlertRulesConfig = AlertRulesConfig()
+    alerts: list[NotifierConfig] = Field(default_factory=list)
+    """Where alerts are sent; the hub's log always has them too."""
+
+    @field_validator("alerts")
+    @classmethod
+    def _unique_notifier_names(cls, notifiers: list[NotifierConfig]) -> list[NotifierConfig]:
+        names = [notifier_name(notifier) for notifier in notifiers]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(
+                f"notifier name(s) {', '.join(twice)} used more than once: give each a `name`"
+            )
+        return notifiers
 
 
 class StockRulesConfig(_Strict):
@@ -110,6 +233,9 @@ class SyncOptions(_Strict):
     """How far back the first order pull reaches."""
     item_backoff: Interval = timedelta(seconds=30)
     """Wait before retrying an item the channel refused; doubles per attempt, at most 1h."""
+    tracking_unknown_after: Interval = timedelta(hours=24)
+    """Carrier channels: a tracking number the carrier still does not know this long
+    after shipping raises the tracking_unknown alert."""
 
 
 class ChannelEnvelope(_Strict):
@@ -148,13 +274,11 @@ class Settings:
 
     @property
     def secrets(self) -> frozenset[str]:
-        """The values of every secret field of every channel, for redaction."""
-        return frozenset(
-            value
-            for channel in self.channels
-            for value in _secret_values(channel.settings)
-            if value
-        )
+        """Every configured secret, for redaction: the secret fields of hub.yaml and of
+        every channel, and the database password."""
+        values = [*_secret_values(self.hub), _database_password(self.database_url)]
+        values += [value for channel in self.channels for value in _secret_values(channel.settings)]
+        return frozenset(value for value in values if value)
 
     @property
     def default_location(self) -> str:
@@ -176,7 +300,8 @@ class _Problems:
 
     def add_validation(self, source: Path, error: ValidationError, prefix: str = "") -> None:
         for item in error.errors(include_input=False, include_url=False):
-            path = ".".join(_path_part(part) for part in (*_split(prefix), *item["loc"]))
+            loc = (*_split(prefix), *_location(item))
+            path = ".".join(_path_part(part) for part in loc)
             self.add(source, path.replace(".[", "["), _message(item))
 
 
@@ -188,9 +313,22 @@ def _path_part(part: Any) -> str:
     return f"[{part}]" if isinstance(part, int) else str(part)
 
 
+def _location(item: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Where the error is, as the file spells it: a notifier's errors carry its type as an
+    extra step (alerts.0.webhook.url), and a bad type is an error of the `type` field."""
+    loc = tuple(item["loc"])
+    if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return (*loc, "type")
+    if loc[:1] == ("alerts",) and len(loc) > 2 and loc[2] in NOTIFIER_TYPES:
+        return (*loc[:2], *loc[3:])
+    return loc
+
+
 def _message(item: Mapping[str, Any]) -> str:
-    if item["type"] == "missing":
+    if item["type"] in ("missing", "union_tag_not_found"):
         return "is required"
+    if item["type"] == "union_tag_invalid":
+        return f"must be one of {item.get('ctx', {}).get('expected_tags', '')}"
     if item["type"] == "extra_forbidden":
         return "is not a known field"
     return str(item["msg"])
@@ -416,6 +554,13 @@ def _secret_values(value: Any) -> Iterator[str]:
     elif isinstance(value, list | tuple):
         for item in value:
             yield from _secret_values(item)
+
+
+def _database_password(database_url: str) -> str | None:
+    try:
+        return make_url(database_url).password
+    except ArgumentError:
+        return None  # not a URL: the engine will say so, without the value
 
 
 def channel_fingerprint(channel: ChannelConfig) -> str:

@@ -11,14 +11,30 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, col, select
 
+from connectors.base import Capability
+from connectors.registry import connector_for
 from core.availability import available_to_sell
 from core.catalog import bundle_recipes
 from core.errors import InvalidRequest, NotFound
-from core.models import Channel, Listing, Location, Order, OrderLine, Sku, StockLevel, StockMovement
-from core.types import OrderStatus
+from core.models import (
+    Alert,
+    Channel,
+    Listing,
+    Location,
+    Order,
+    OrderLine,
+    QuarantinedPayload,
+    Shipment,
+    Sku,
+    StockLevel,
+    StockMovement,
+    SyncRun,
+    TrackingEvent,
+)
+from core.types import AlertState, OrderStatus, SyncRunStatus
 
 JSON = dict[str, Any]
 
@@ -58,9 +74,13 @@ def stock_list(session: Session, skus: Sequence[Sku]) -> list[JSON]:
     levels: dict[int, dict[int, StockLevel]] = defaultdict(dict)
     for level in session.exec(select(StockLevel).where(col(StockLevel.sku_id).in_(stocked))):
         levels[level.sku_id][level.location_id] = level
-    channels = list(
-        session.exec(select(Channel).where(col(Channel.enabled)).order_by(col(Channel.name)))
-    )
+    channels = [
+        channel
+        for channel in session.exec(
+            select(Channel).where(col(Channel.enabled)).order_by(col(Channel.name))
+        )
+        if _sells_stock(channel.type)
+    ]
     available = {channel.name: available_to_sell(session, channel, ids) for channel in channels}
 
     def free_total(sku_id: int) -> int:
@@ -89,6 +109,12 @@ def stock_list(session: Session, skus: Sequence[Sku]) -> list[JSON]:
             }
         )
     return rows
+
+
+def _sells_stock(channel_type: str) -> bool:
+    """Carrier channels sell nothing: no availability to show for them."""
+    connector = connector_for(channel_type)
+    return connector is None or bool(connector.capabilities & {Capability.ORDERS, Capability.STOCK})
 
 
 def _level_view(location: Location, level: StockLevel | None) -> JSON:
@@ -133,12 +159,29 @@ def order_list(
     status: OrderStatus | None = None,
     limit: int = 100,
     offset: int = 0,
+    updated_after: datetime | None = None,
+    oversold: bool | None = None,
+    before: tuple[datetime, int] | None = None,
 ) -> list[JSON]:
+    """Newest first. `before` (placed_at, id) pages by key: orders arriving meanwhile
+    neither shift nor repeat the next page."""
     query = select(Order, Channel.name).join(Channel, col(Channel.id) == Order.channel_id)
     if channel is not None:
         query = query.where(Channel.name == channel)
     if status is not None:
         query = query.where(Order.status == status)
+    if updated_after is not None:
+        query = query.where(col(Order.updated_at) >= updated_after)
+    if oversold is not None:
+        query = query.where(Order.oversold == oversold)
+    if before is not None:
+        placed_at, order_id = before
+        query = query.where(
+            or_(
+                col(Order.placed_at) < placed_at,
+                and_(col(Order.placed_at) == placed_at, col(Order.id) < order_id),
+            )
+        )
     query = query.order_by(col(Order.placed_at).desc(), col(Order.id).desc())
     rows = session.exec(query.offset(offset).limit(limit)).all()
     return order_views(session, [(order, name) for order, name in rows])
@@ -196,6 +239,62 @@ def find_order(session: Session, reference: str) -> tuple[Order, str]:
     return matches[0][0], matches[0][1]
 
 
+def order_detail(session: Session, order: Order, channel_name: str) -> JSON:
+    """`orders show --json`: the `orders list` shape plus the order's shipments."""
+    (row,) = order_views(session, [(order, channel_name)])
+    return {**row, "shipments": shipment_views(session, order.id or 0)}
+
+
+def shipment_views(session: Session, order_id: int) -> list[JSON]:
+    """The order's shipments, oldest first, each with its carrier events oldest first."""
+    shipments = list(
+        session.exec(
+            select(Shipment)
+            .where(Shipment.order_id == order_id)
+            .order_by(col(Shipment.shipped_at), col(Shipment.id))
+        )
+    )
+    events: dict[int, list[TrackingEvent]] = defaultdict(list)
+    for event in session.exec(
+        select(TrackingEvent)
+        .where(col(TrackingEvent.shipment_id).in_([s.id for s in shipments]))
+        .order_by(col(TrackingEvent.at), col(TrackingEvent.id))
+    ):
+        events[event.shipment_id].append(event)
+    carrier_ids = {s.carrier_channel_id for s in shipments if s.carrier_channel_id}
+    carriers = dict(
+        session.exec(select(Channel.id, Channel.name).where(col(Channel.id).in_(carrier_ids))).all()
+    )
+    return [
+        {
+            "id": shipment.id,
+            "carrier": shipment.carrier,
+            "carrier_channel": carriers.get(shipment.carrier_channel_id),
+            "service": shipment.service,
+            "tracking_number": shipment.tracking_number,
+            "tracking_url": shipment.tracking_url,
+            "status": shipment.status.value,
+            "shipped_at": iso(shipment.shipped_at),
+            "delivered_at": iso(shipment.delivered_at),
+            "lines": [
+                {"external_line_id": line["external_line_id"], "quantity": line["quantity"]}
+                for line in shipment.lines
+            ],
+            "fulfilment_push": shipment.push_state.value,
+            "events": [
+                {
+                    "at": iso(event.at),
+                    "code": event.code,
+                    "description": event.description,
+                    "location": event.location,
+                }
+                for event in events[shipment.id or 0]
+            ],
+        }
+        for shipment in shipments
+    ]
+
+
 def channel_list(session: Session) -> list[JSON]:
     counts = {
         channel_id: (total, dirty or 0, unbound or 0)
@@ -224,3 +323,140 @@ def channel_list(session: Session) -> list[JSON]:
             }
         )
     return rows
+
+
+def _channel_names(session: Session) -> dict[int | None, str | None]:
+    names: dict[int | None, str | None] = {None: None}
+    names.update(session.exec(select(Channel.id, Channel.name)).all())
+    return names
+
+
+def sync_run_view(run: SyncRun, channel: str | None) -> JSON:
+    duration = (
+        (run.finished_at - run.started_at).total_seconds() if run.finished_at is not None else None
+    )
+    return {
+        "id": run.id,
+        "channel": channel,
+        "job": run.job,
+        "status": run.status.value,
+        "started_at": iso(run.started_at),
+        "finished_at": iso(run.finished_at),
+        "duration_seconds": duration,
+        "counts": run.counts or {},
+        "error": run.error,
+    }
+
+
+def sync_run_list(
+    session: Session,
+    *,
+    channel: str | None = None,
+    job: str | None = None,
+    status: SyncRunStatus | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> list[JSON]:
+    """Job runs, newest first; `before_id` pages by key."""
+    query = select(SyncRun)
+    if channel is not None:
+        query = query.join(Channel, col(Channel.id) == SyncRun.channel_id).where(
+            Channel.name == channel
+        )
+    if job is not None:
+        query = query.where(SyncRun.job == job)
+    if status is not None:
+        query = query.where(SyncRun.status == status)
+    if before_id is not None:
+        query = query.where(col(SyncRun.id) < before_id)
+    runs = session.exec(query.order_by(col(SyncRun.id).desc()).limit(limit)).all()
+    names = _channel_names(session)
+    return [sync_run_view(run, names.get(run.channel_id)) for run in runs]
+
+
+def alert_view(alert: Alert, channel: str | None) -> JSON:
+    return {
+        "id": alert.id,
+        "rule": alert.rule,
+        "channel": channel,
+        "severity": alert.severity.value,
+        "state": alert.state.value,
+        "message": alert.message,
+        "details": alert.details or {},
+        "first_seen": iso(alert.first_seen),
+        "last_seen": iso(alert.last_seen),
+        "count": alert.count,
+        "notified_at": iso(alert.notified_at),
+        "resolved_at": iso(alert.resolved_at),
+    }
+
+
+def alert_list(
+    session: Session,
+    *,
+    state: AlertState | None = None,
+    channel: str | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> list[JSON]:
+    """Alerts, newest first; `before_id` pages by key."""
+    query = select(Alert)
+    if state is not None:
+        query = query.where(Alert.state == state)
+    if channel is not None:
+        query = query.join(Channel, col(Channel.id) == Alert.channel_id).where(
+            Channel.name == channel
+        )
+    if before_id is not None:
+        query = query.where(col(Alert.id) < before_id)
+    alerts = session.exec(query.order_by(col(Alert.id).desc()).limit(limit)).all()
+    names = _channel_names(session)
+    return [alert_view(alert, names.get(alert.channel_id)) for alert in alerts]
+
+
+def quarantine_view(payload: QuarantinedPayload, channel: str | None, *, raw: bool) -> JSON:
+    """A quarantined payload; the raw body (possibly large) only when asked for."""
+    row: JSON = {
+        "id": payload.id,
+        "channel": channel,
+        "kind": payload.kind,
+        "external_id": payload.external_id,
+        "reason": payload.reason,
+        "received_at": iso(payload.received_at),
+        "resolved_at": iso(payload.resolved_at),
+        "raw_length": len(payload.raw),
+    }
+    if raw:
+        row["raw"] = payload.raw
+    return row
+
+
+def quarantine_list(
+    session: Session,
+    *,
+    channel: str | None = None,
+    resolved: bool | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> list[JSON]:
+    """Quarantined payloads without their bodies, newest first; `before_id` pages by key."""
+    query = select(QuarantinedPayload)
+    if channel is not None:
+        query = query.join(Channel, col(Channel.id) == QuarantinedPayload.channel_id).where(
+            Channel.name == channel
+        )
+    if resolved is not None:
+        resolved_at = col(QuarantinedPayload.resolved_at)
+        query = query.where(resolved_at.is_not(None) if resolved else resolved_at.is_(None))
+    if before_id is not None:
+        query = query.where(col(QuarantinedPayload.id) < before_id)
+    rows = session.exec(query.order_by(col(QuarantinedPayload.id).desc()).limit(limit)).all()
+    names = _channel_names(session)
+    return [quarantine_view(row, names.get(row.channel_id), raw=False) for row in rows]
+
+
+def find_quarantined(session: Session, payload_id: int) -> JSON:
+    payload = session.get(QuarantinedPayload, payload_id)
+    if payload is None:
+        raise NotFound(f"no quarantined payload {payload_id}")
+    return quarantine_view(payload, _channel_names(session).get(payload.channel_id), raw=True)

@@ -41,13 +41,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.listings is not None:
         market.set_listings(json.loads(args.listings.read_text()))
     url = market.start()
-    print(url, flush=True)
-    print(
-        f"{args.name}: API {url}/api/v1, control {url}/_sandbox/state; Ctrl-C stops",
-        file=sys.stderr,
-        flush=True,
-    )
-    market.serve_until_interrupted()
+
+    def announce() -> None:
+        print(url, flush=True)
+        print(
+            f"{args.name}: API {url}/api/v1, control {url}/_sandbox/state; Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    market.serve_until_interrupted(announce)
     return 0
 
 

@@ -99,7 +99,8 @@ class SellerControls:
             self.catalogue.listing(sku).issues = [dict(entry) for entry in issues]
 
     def listing_patches(self) -> list[JSON]:
-        """Every patchListingsItem request received: sku, productType, patches, status, issues."""
+        """Every patchListingsItem request received: sku, productType, patches, status,
+        issues, appliedAt (when an accepted patch changed the listing, ISO 8601)."""
         with self._lock:
             return copy.deepcopy(self.listing_patches_log)
 

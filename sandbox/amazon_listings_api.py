@@ -26,6 +26,7 @@ from sandbox.amazon_http import (
     parse_amazon_time,
 )
 from sandbox.amazon_listings import Catalogue, Listing, patches_are_well_formed
+from sandbox.clock import isoformat
 
 ITEM_DATA: Final = (
     "summaries",
@@ -205,6 +206,7 @@ def patch_listing(
         )
     if "issues" in included:
         answer["issues"] = found
+    applied = catalogue.listings[sku].updated_at if status == "ACCEPTED" else None
     log.append(
         {
             "sku": sku,
@@ -214,6 +216,8 @@ def patch_listing(
             "status": status,
             "submissionId": answer["submissionId"],
             "issues": found,
+            # when the quantity changed on the simulator's clock (benchmarks time it)
+            "appliedAt": None if applied is None else isoformat(applied),
         }
     )
     return answer

@@ -42,19 +42,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.listings is not None:
         sim.add_listings(json.loads(args.listings.read_text()))
     url = sim.start()
-    print(url, flush=True)
-    credentials = sim.credentials
-    print(
-        f"amazon: SP-API {sim.endpoint}, LWA {sim.lwa_url}, seller {sim.seller_id}, "
-        f"marketplace {sim.marketplace_id}\n"
-        f"  lwa_app_id={credentials.client_id}\n"
-        f"  lwa_client_secret={credentials.client_secret}\n"
-        f"  refresh_token={credentials.refresh_token}\n"
-        f"state: {url}/_simulator/state; Ctrl-C stops",
-        file=sys.stderr,
-        flush=True,
-    )
-    sim.serve_until_interrupted()
+
+    def announce() -> None:
+        print(url, flush=True)
+        credentials = sim.credentials
+        print(
+            f"amazon: SP-API {sim.endpoint}, LWA {sim.lwa_url}, seller {sim.seller_id}, "
+            f"marketplace {sim.marketplace_id}\n"
+            f"  lwa_app_id={credentials.client_id}\n"
+            f"  lwa_client_secret={credentials.client_secret}\n"
+            f"  refresh_token={credentials.refresh_token}\n"
+            f"state: {url}/_simulator/state; Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    sim.serve_until_interrupted(announce)
     return 0
 
 

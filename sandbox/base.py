@@ -17,6 +17,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
@@ -85,9 +86,12 @@ class SimulatedMarketplace(ABC):
         self._closing.clear()
         return runner.start()
 
-    def serve_until_interrupted(self) -> None:
-        """Block until Ctrl-C, then stop (for the command-line entry points)."""
+    def serve_until_interrupted(self, announce: Callable[[], None] | None = None) -> None:
+        """Call `announce` (say where the server is), then block until Ctrl-C, and stop (for
+        the command-line entry points). A Ctrl-C that comes while announcing stops too."""
         try:
+            if announce is not None:
+                announce()
             threading.Event().wait()
         except KeyboardInterrupt:
             pass

@@ -6,6 +6,7 @@ from typing import Final
 
 from sandbox.amazon import AmazonSimulator
 from sandbox.base import SimulatedMarketplace
+from sandbox.carriers import CarrierSimulator
 from sandbox.marketplace import SandboxMarketplace
 from sandbox.shopify import ShopifySimulator
 
@@ -13,6 +14,7 @@ SIMULATORS: Final[dict[str, type[SimulatedMarketplace]]] = {
     SandboxMarketplace.type: SandboxMarketplace,
     ShopifySimulator.type: ShopifySimulator,
     AmazonSimulator.type: AmazonSimulator,
+    CarrierSimulator.type: CarrierSimulator,
 }
 """Channel type (the YAML ``type:``) to its simulator class. Constructors differ per
 type (credentials), so callers look the class up and pass what that type needs."""

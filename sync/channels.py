@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from connectors.base import ConnectorSettings
 
-JOBS = ("orders", "listings", "stock", "fulfilments", "reconcile")
+JOBS = ("orders", "listings", "stock", "fulfilments", "reconcile", "tracking")
 
 
 @dataclass(frozen=True)
@@ -22,5 +22,7 @@ class SyncChannel:
     lag: timedelta = timedelta(minutes=2)
     backfill: timedelta = timedelta(days=7)
     item_backoff: timedelta = timedelta(seconds=30)
+    tracking_unknown_after: timedelta = timedelta(hours=24)
+    """Carrier channels: how long a number may stay unknown to the carrier before an alert."""
     locations: tuple[tuple[str, str], ...] = ()
     """(code, name) of the hub locations the channel sells from, in config order."""

@@ -32,7 +32,9 @@ from sync.jobs.fulfilments import push_fulfilments
 from sync.jobs.listings import pull_listings
 from sync.jobs.orders import pull_orders
 from sync.jobs.stock import push_stock, reconcile
+from sync.jobs.tracking import poll_tracking
 from sync.leases import DEFAULT_TTL, Lease, new_holder_id
+from sync.log_context import mask_in_logs, run_context
 from sync.ratelimit import ChannelLimiter
 from sync.redaction import redact
 from sync.runs import finish_run, start_run
@@ -46,7 +48,14 @@ JOBS: Mapping[str, tuple[Capability, Callable[[JobContext], None]]] = {
     "stock": (Capability.STOCK, push_stock),
     "fulfilments": (Capability.FULFILMENT, push_fulfilments),
     "reconcile": (Capability.STOCK, reconcile),
+    "tracking": (Capability.TRACKING, poll_tracking),
 }
+
+
+def supports_job(channel_type: str, job: str) -> bool:
+    """Whether channels of this type have the capability the job needs."""
+    cls = connector_for(channel_type)
+    return cls is not None and job in JOBS and JOBS[job][0] in cls.capabilities
 
 
 @dataclass
@@ -101,6 +110,7 @@ class SyncEngine:
                     del self._connectors[name]
             self.channels = fresh
             self.secrets |= frozenset(secrets)
+            mask_in_logs(self.secrets)
 
     def connector(self, name: str) -> Connector:
         with self._lock:
@@ -118,8 +128,7 @@ class SyncEngine:
             return self._connectors[name]
 
     def supports(self, name: str, job: str) -> bool:
-        cls = connector_for(self.channels[name].type)
-        return cls is not None and job in JOBS and JOBS[job][0] in cls.capabilities
+        return supports_job(self.channels[name].type, job)
 
     def close(self) -> None:
         with self._lock:
@@ -170,6 +179,19 @@ class SyncEngine:
         progress: Callable[[JobContext], None] | None,
     ) -> RunOutcome:
         run_id = start_run(self.engine, channel_id, job)
+        with run_context(channel.name, job, run_id):
+            return self._run_recorded(channel, channel_id, job, run_id, was_paused, lease, progress)
+
+    def _run_recorded(
+        self,
+        channel: SyncChannel,
+        channel_id: int,
+        job: str,
+        run_id: int,
+        was_paused: bool,
+        lease: Lease,
+        progress: Callable[[JobContext], None] | None,
+    ) -> RunOutcome:
         ctx = JobContext(
             engine=self.engine,
             channel_id=channel_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 MASK = "***"
 MIN_SECRET_LENGTH = 4
@@ -10,7 +11,33 @@ MIN_SECRET_LENGTH = 4
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        if len(secret) >= MIN_SECRET_LENGTH:
-            text = text.replace(secret, MASK)
+    return _redact(text, _longest_first(secrets))
+
+
+def redact_data(value: Any, secrets: Iterable[str]) -> Any:
+    """`redact` applied to every string (keys included) of JSON-like data; numbers and
+    the structure are left alone, so the result is still the same shape."""
+    return _redact_data(value, _longest_first(secrets))
+
+
+def _longest_first(secrets: Iterable[str]) -> list[str]:
+    # Longest first: a secret that contains another is masked whole.
+    return sorted(
+        {secret for secret in secrets if len(secret) >= MIN_SECRET_LENGTH}, key=len, reverse=True
+    )
+
+
+def _redact(text: str, ordered: list[str]) -> str:
+    for secret in ordered:
+        text = text.replace(secret, MASK)
     return text
+
+
+def _redact_data(value: Any, ordered: list[str]) -> Any:
+    if isinstance(value, str):
+        return _redact(value, ordered)
+    if isinstance(value, dict):
+        return {_redact(str(k), ordered): _redact_data(v, ordered) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_data(item, ordered) for item in value]
+    return value

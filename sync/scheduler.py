@@ -91,6 +91,15 @@ class Scheduler:
                 changes.append(f"channel {name} changed")
         return changes
 
+    @property
+    def running(self) -> bool:
+        """Started, not stopping, and both its timer and its outbox watcher alive."""
+        return (
+            bool(self._scheduler.running)
+            and self._watcher.is_alive()
+            and not self.sync.stop.is_set()
+        )
+
     def wake(self) -> None:
         self._wake.set()
 

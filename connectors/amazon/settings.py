@@ -35,7 +35,8 @@ class AmazonSettings(ConnectorSettings):
     """The product type a patch carries when the listing's own is not known yet."""
     timeout_seconds: float = Field(default=30.0, gt=0)
     feed_poll_seconds: float = Field(default=15.0, ge=0)
-    """Wait between two getFeed calls while Amazon processes a feed."""
+    """The longest wait between two getFeed calls while Amazon processes a feed (the
+    first polls come every second, then every tenth of the time waited so far)."""
     feed_timeout_seconds: float = Field(default=900.0, gt=0)
     """How long to wait for a feed's outcome before its SKUs are failed (and pushed again)."""
     orders_settle_seconds: float = Field(default=130.0, ge=0)

@@ -4,6 +4,7 @@ from core.models.catalog import BundleComponent, Location, Sku
 from core.models.channels import Channel, Listing
 from core.models.operations import (
     Alert,
+    AlertDelivery,
     QuarantinedPayload,
     SyncCursor,
     SyncLease,
@@ -11,11 +12,12 @@ from core.models.operations import (
     WebhookReceipt,
 )
 from core.models.orders import Order, OrderLine
-from core.models.shipments import Shipment
+from core.models.shipments import Shipment, TrackingEvent
 from core.models.stock import Reservation, StockLevel, StockMovement
 
 __all__ = [
     "Alert",
+    "AlertDelivery",
     "BundleComponent",
     "Channel",
     "Listing",
@@ -31,5 +33,6 @@ __all__ = [
     "SyncCursor",
     "SyncLease",
     "SyncRun",
+    "TrackingEvent",
     "WebhookReceipt",
 ]

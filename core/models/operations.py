@@ -28,7 +28,11 @@ class SyncCursor(SQLModel, table=True):
 
 class SyncRun(SQLModel, table=True):
     __tablename__ = "sync_runs"
-    __table_args__ = (Index("ix_sync_run_channel_job_started", "channel_id", "job", "started_at"),)
+    __table_args__ = (
+        Index("ix_sync_run_channel_job_started", "channel_id", "job", "started_at"),
+        # Channel health reads the last run of each status per (channel, job).
+        Index("ix_sync_run_channel_job_status", "channel_id", "job", "status", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel_id: int | None = Field(default=None, foreign_key="channels.id")
@@ -73,6 +77,36 @@ class Alert(SQLModel, table=True):
     count: int = 1
     notified_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class AlertDelivery(SQLModel, table=True):
+    """What one notifier was told of one alert, so that a restart neither repeats nor
+    forgets a notification.
+
+    The row exists from the first time the dispatcher saw the alert open.
+    `announced_at`: the opening was delivered; `reminded_at`: the last reminder;
+    `resolved_sent_at`: the resolution was delivered (the row is then done).
+    `failures` and `next_attempt_at` pace retries of a failing notifier;
+    `version` changes on every update, so that two hubs never both send one message.
+    """
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("alert_id", "notifier", name="uq_alert_delivery_notifier"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alerts.id")
+    notifier: str = Field(max_length=64)
+    announced_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    reminded_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    reminders: int = 0
+    resolved_sent_at: datetime | None = Field(
+        default=None, sa_column=utc_column(nullable=True, index=True)
+    )
+    failures: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    last_error: str | None = Field(default=None, sa_column=text_column())
+    version: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 
 class QuarantinedPayload(SQLModel, table=True):

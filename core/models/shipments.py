@@ -1,11 +1,12 @@
-"""Shipments: parcels sent for an order, and the outbox of their push to the channel."""
+"""Shipments: parcels sent for an order, the outbox of their push to the channel, and
+what the carrier reported of them."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
@@ -20,6 +21,11 @@ class Shipment(SQLModel, table=True):
     line ids, as the channel will be told. The push_* fields are the outbox of
     the fulfilment push: the row is written in the transaction that consumed
     the stock, and the channel is told after commit, so a crash loses no push.
+
+    `carrier_channel_id` is the carrier channel that tracks the parcel; None
+    for a shipment whose carrier is only a name (nothing polls it).
+    `unknown_since` is when the carrier first said it did not know the number,
+    cleared as soon as it does: how long a number stays unknown is an alert.
     """
 
     __tablename__ = "shipments"
@@ -43,3 +49,33 @@ class Shipment(SQLModel, table=True):
     next_push_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     pushed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    carrier_channel_id: int | None = Field(default=None, foreign_key="channels.id", index=True)
+    tracked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    """When the carrier was last asked about the parcel."""
+    unknown_since: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    tracking_message: str | None = Field(default=None, sa_column=text_column())
+    """The carrier's own words on the last answer (unknown number, exception reason)."""
+
+
+class TrackingEvent(SQLModel, table=True):
+    """One scan a carrier reported for a shipment, stored once however often it is polled.
+
+    The natural key (shipment, time, carrier code) is unique: carriers resend
+    the whole history on every request.
+    """
+
+    __tablename__ = "tracking_events"
+    __table_args__ = (
+        UniqueConstraint("shipment_id", "at", "code", name="uq_tracking_event_shipment_at_code"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    shipment_id: int = Field(foreign_key="shipments.id", index=True)
+    at: datetime = Field(sa_column=utc_column())
+    code: str = Field(max_length=100)
+    description: str = Field(default="", sa_column=text_column(nullable=False))
+    location: str | None = Field(default=None, max_length=300)
+    status: ShipmentStatus = Field(
+        default=ShipmentStatus.UNKNOWN, sa_column=enum_column(ShipmentStatus)
+    )
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

@@ -1,4 +1,4 @@
-"""`omnisync orders` and `omnisync channels`: what came in and from where."""
+"""`omnisync orders` and `omnisync channels`: what came in, from where, and what left."""
 
 from __future__ import annotations
 
@@ -21,10 +21,15 @@ from hub.commands.common import (
     state,
 )
 from hub.settings import load_settings
-from hub.views import channel_list, find_order, order_list, order_views
+from hub.shipping import ShipRequest, UnknownCarrier, ship_order
+from hub.views import JSON, channel_list, find_order, order_detail, order_list
 
 orders_app = typer.Typer(help="Orders from every channel.", no_args_is_help=True)
 channels_app = typer.Typer(help="Configured channels and their state.", no_args_is_help=True)
+
+OrderArgument = Annotated[
+    str, typer.Argument(metavar="ID", help="Hub id or the channel's order id.")
+]
 
 
 @orders_app.command("list")
@@ -61,28 +66,100 @@ def list_orders(
 @orders_app.command("show")
 def show_order(
     ctx: typer.Context,
-    order_id: Annotated[
-        str, typer.Argument(metavar="ID", help="Hub id or the channel's order id.")
-    ],
+    order_id: OrderArgument,
     json_output: JsonOption = False,
 ) -> None:
-    """One order with its lines."""
+    """One order with its lines, its shipments and their tracking events."""
     with hub_session(ctx, read_only=True) as (_, session):
-        (row,) = order_views(session, [find_order(session, order_id)])
+        row = order_detail(session, *find_order(session, order_id))
     if json_output:
         print_json(row)
         return
-    console.print(
-        f"order {row['id']} ({row['channel']} {row['external_id']}): {row['status']}"
-        + (" OVERSOLD" if row["oversold"] else ""),
-        markup=False,
-        highlight=False,
+    _print_order(row)
+
+
+@orders_app.command("ship")
+def ship(
+    ctx: typer.Context,
+    order_id: OrderArgument,
+    carrier: Annotated[
+        str, typer.Option("--carrier", help="The carrier channel that tracks the parcel.")
+    ],
+    tracking: Annotated[str, typer.Option("--tracking", help="The tracking number.")],
+    lines: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--line",
+            metavar="SKU:QTY",
+            help="Units to ship, by the channel's or the hub's SKU; repeat per SKU "
+            "(default: every open unit).",
+        ),
+    ] = None,
+    service: Annotated[str | None, typer.Option(help="The carrier's service level.")] = None,
+    tracking_url: Annotated[str | None, typer.Option(help="Where the buyer tracks it.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record a parcel that left: the stock goes, the order becomes shipped or partially
+    shipped, and the fulfilment is queued for the channel the order came from."""
+    wanted = _parse_lines(lines)
+    with hub_session(ctx) as (hub, session):
+        request = ShipRequest(
+            order=order_id,
+            carrier=carrier,
+            tracking_number=tracking,
+            lines=wanted,
+            service=service,
+            tracking_url=tracking_url,
+        )
+        try:
+            shipment = ship_order(session, hub.settings, request)
+        except UnknownCarrier as error:
+            fail(str(error), EXIT_USAGE)
+        order, channel_name = find_order(session, str(shipment.order_id))
+        row = order_detail(session, order, channel_name)
+    (shipped,) = (item for item in row["shipments"] if item["id"] == shipment.id)
+    if json_output:
+        print_json({"order": row, "shipment": shipped})
+        return
+    units = sum(line["quantity"] for line in shipped["lines"])
+    _say(
+        f"order {row['id']} ({row['channel']} {row['external_id']}): {units} unit(s) shipped "
+        f"with {shipped['carrier']} {shipped['tracking_number']}; the order is {row['status']}"
     )
-    console.print(
+    _say(
+        f"the fulfilment for {row['channel']} is queued: a running hub sends it on its next "
+        f"fulfilments run (or run `omnisync sync fulfilments --channel {row['channel']}`)"
+    )
+
+
+def _parse_lines(values: list[str] | None) -> dict[str, int] | None:
+    if not values:
+        return None
+    wanted: dict[str, int] = {}
+    for value in values:
+        sku, colon, quantity = value.rpartition(":")
+        if not colon or not sku.strip():
+            raise typer.BadParameter(f"{value!r} is not SKU:QTY", param_hint="'--line'")
+        try:
+            units = int(quantity)
+        except ValueError:
+            raise typer.BadParameter(
+                f"{value!r}: QTY must be a whole number", param_hint="'--line'"
+            ) from None
+        if units < 1:
+            raise typer.BadParameter(f"{value!r}: QTY must be at least 1", param_hint="'--line'")
+        wanted[sku.strip()] = wanted.get(sku.strip(), 0) + units
+    return wanted
+
+
+def _print_order(row: JSON) -> None:
+    _say(
+        f"order {row['id']} ({row['channel']} {row['external_id']}): {row['status']}"
+        + (" OVERSOLD" if row["oversold"] else "")
+    )
+    _say(
         f"placed {row['placed_at']}, updated {row['updated_at']}, "
-        f"total {row['total'] or '-'} {row['currency'] or ''}",
-        markup=False,
-        highlight=False,
+        f"total {row['total'] or '-'} {row['currency'] or ''}"
     )
     table = Table("channel sku", "sku", "quantity", "unit price")
     for line in row["lines"]:
@@ -93,6 +170,27 @@ def show_order(
             line["unit_price"] or "",
         )
     console.print(table)
+    if not row["shipments"]:
+        return
+    shipments = Table(
+        "carrier", "tracking", "status", "shipped", "delivered", "fulfilment", "last event"
+    )
+    for shipment in row["shipments"]:
+        last = shipment["events"][-1] if shipment["events"] else None
+        shipments.add_row(
+            shipment["carrier"],
+            shipment["tracking_number"],
+            shipment["status"],
+            shipment["shipped_at"] or "",
+            shipment["delivered_at"] or "",
+            shipment["fulfilment_push"],
+            f"{last['at']} {last['description'] or last['code']}" if last else "",
+        )
+    console.print(shipments)
+
+
+def _say(text: str) -> None:
+    console.print(text, markup=False, highlight=False)
 
 
 @channels_app.command("list")

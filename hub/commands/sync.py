@@ -22,6 +22,7 @@ class Job(StrEnum):
     stock = "stock"
     fulfilments = "fulfilments"
     reconcile = "reconcile"
+    tracking = "tracking"
 
 
 def make_engine(hub: Hub) -> SyncEngine:

@@ -8,12 +8,15 @@ change_seq), so a sale during a push is never lost (invariant 6). An item the
 channel refuses keeps its error and backs off; the others go on.
 
 reconcile pushes every bound listing, dirty or not: the backstop for drift.
+plan_stock_push is the reading half of both, callable alone (b2_plan times it).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, case, func, or_, update
-from sqlmodel import col, select
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, bindparam, case, func, or_, update
+from sqlmodel import Session, col, select
 
 from connectors.base import PermanentError
 from core.availability import available_to_sell
@@ -37,13 +40,29 @@ def reconcile(ctx: JobContext) -> None:
     _push(ctx, everything=True)
 
 
-def _push(ctx: JobContext, *, everything: bool) -> None:
-    now = utcnow()
-    with transaction(ctx.engine, read_only=True) as session:
+AVAILABILITY_CHUNK = 10_000
+"""SKUs per availability query: IN lists stay far below the drivers' parameter limits
+(PostgreSQL takes at most 65,535 per statement)."""
+
+
+@dataclass
+class StockPlan:
+    """What a push will send: listings with the quantity to set, in push order, and the
+    dirty listings whose quantity the channel already acknowledged."""
+
+    push: list[tuple[Listing, int]] = field(default_factory=list)
+    unchanged: list[Listing] = field(default_factory=list)
+
+
+def plan_stock_push(engine: Engine, channel_id: int, *, everything: bool) -> StockPlan:
+    """Read the due dirty listings (every bound one with `everything`), compute available
+    to sell, and diff against what the channel acknowledged. Reads only."""
+    with transaction(engine, read_only=True) as session:
         query = select(Listing).where(
-            Listing.channel_id == ctx.channel_id, col(Listing.sku_id).is_not(None)
+            Listing.channel_id == channel_id, col(Listing.sku_id).is_not(None)
         )
         if not everything:
+            now = utcnow()
             query = query.where(
                 col(Listing.dirty),
                 or_(col(Listing.next_attempt_at).is_(None), col(Listing.next_attempt_at) <= now),
@@ -51,22 +70,37 @@ def _push(ctx: JobContext, *, everything: bool) -> None:
         # Listings (with their change_seq) are read before the stock they depend on:
         # a change committed in between re-dirties them, and the push is repeated.
         listings = list(session.exec(query))
-        channel = session.get(Channel, ctx.channel_id)
+        channel = session.get(Channel, channel_id)
         assert channel is not None
-        sku_ids = {listing.sku_id for listing in listings if listing.sku_id}
-        available = available_to_sell(session, channel, sku_ids)
-    plan: list[tuple[Listing, int]] = []
-    unchanged: list[Listing] = []
+        available = _available_in_chunks(
+            session, channel, {listing.sku_id for listing in listings if listing.sku_id}
+        )
+    plan = StockPlan()
     for listing in listings:
         quantity = available[listing.sku_id or 0]
         if not everything and quantity == listing.last_ack_quantity:
-            unchanged.append(listing)
+            plan.unchanged.append(listing)
         else:
-            plan.append((listing, quantity))
+            plan.push.append((listing, quantity))
+    # Sold-out first, then decreases: those are the ones that prevent overselling.
+    plan.push.sort(key=lambda item: (item[1] != 0, item[1] - (item[0].last_ack_quantity or 0)))
+    return plan
+
+
+def _available_in_chunks(session: Session, channel: Channel, sku_ids: set[int]) -> dict[int, int]:
+    ordered = sorted(sku_ids)
+    available: dict[int, int] = {}
+    for first in range(0, len(ordered), AVAILABILITY_CHUNK):
+        chunk = ordered[first : first + AVAILABILITY_CHUNK]
+        available.update(available_to_sell(session, channel, chunk))
+    return available
+
+
+def _push(ctx: JobContext, *, everything: bool) -> None:
+    planned = plan_stock_push(ctx.engine, ctx.channel_id, everything=everything)
+    plan, unchanged = planned.push, planned.unchanged
     ctx.counts["unchanged"] += len(unchanged)
     _clear_unchanged(ctx, unchanged)
-    # Sold-out first, then decreases: those are the ones that prevent overselling.
-    plan.sort(key=lambda item: (item[1] != 0, item[1] - (item[0].last_ack_quantity or 0)))
     size = max(ctx.connector.stock_batch_size, 1)
     for first in range(0, len(plan), size):
         ctx.checkpoint()

@@ -172,3 +172,106 @@ KITS = {
         connector_options=lambda: {"transport": AmazonKitAnswers()},
     ),
 }
+
+
+Answer = tuple[int, Any]
+
+
+@dataclass(frozen=True)
+class TrackingKit:
+    """A tracking-only channel type: its settings against a server that answers with
+    recorded payloads (``answer(method, path, query)``), the numbers to ask and whether
+    each is known. ``track_path`` starts the path of the carrier's tracking request,
+    the one the contract's failures are put on."""
+
+    type: str
+    settings: Callable[[str], dict[str, Any]]
+    """The channel's settings, given the URL of the server answering recorded payloads."""
+    answer: Callable[[str, str, dict[str, str]], Answer]
+    track_path: str
+    numbers: list[str]
+    expected_found: list[bool]
+    secrets: list[str] = field(default_factory=list)
+
+    def connector(self, url: str, **overrides: Any) -> Connector:
+        cls = connector_for(self.type)
+        assert cls is not None
+        return cls(cls.Settings.model_validate({**self.settings(url), **overrides}))
+
+
+def _ups_answer(method: str, path: str, query: dict[str, str]) -> Answer:
+    if path == "/security/v1/oauth/token":
+        return 200, recorded("carrier", "ups_token.json")
+    number = path.rsplit("/", 1)[-1]
+    known = {
+        "1Z5338FF0107231059": "ups_track_out_for_delivery.json",
+        "1Z5338FF0107231060": "ups_track_delivered.json",
+    }
+    if number in known:
+        return 200, recorded("carrier", known[number])
+    return 404, recorded("carrier", "ups_not_found.json")
+
+
+def _fedex_answer(method: str, path: str, query: dict[str, str]) -> Answer:
+    if path == "/oauth/token":
+        return 200, recorded("carrier", "fedex_token.json")
+    if path == "/track/v1/trackingnumbers":
+        return 200, recorded("carrier", "fedex_track.json")
+    return 401, {"errors": [{"code": "NOT.AUTHORIZED.ERROR", "message": "no token"}]}
+
+
+def _dhl_answer(method: str, path: str, query: dict[str, str]) -> Answer:
+    if query.get("trackingNumber") == "00340434292135100186":
+        return 200, recorded("carrier", "dhl_track.json")
+    return 404, recorded("carrier", "dhl_not_found.json")
+
+
+TRACKING_KITS = {
+    "carrier-ups": TrackingKit(
+        type="carrier",
+        settings=lambda url: {
+            "provider": "ups",
+            "endpoint": url,
+            "credentials": {"client_id": "kit-ups-client-id", "client_secret": "kit-ups-secret-7f"},
+        },
+        answer=_ups_answer,
+        track_path="/api/track/v1/details/",
+        numbers=["1Z5338FF0107231059", "1Z5338FF0107239999", "1Z5338FF0107231060"],
+        expected_found=[True, False, True],
+        secrets=["kit-ups-secret-7f", recorded("carrier", "ups_token.json")["access_token"]],
+    ),
+    "carrier-fedex": TrackingKit(
+        type="carrier",
+        settings=lambda url: {
+            "provider": "fedex",
+            "endpoint": url,
+            "credentials": {
+                "track_api_key": "kit-fedex-track-key",
+                "track_secret_key": "kit-fedex-secret-3c",
+            },
+        },
+        answer=_fedex_answer,
+        track_path="/track/v1/trackingnumbers",
+        numbers=["794953535000", "794953535001", "794953535002"],
+        expected_found=[True, True, False],
+        secrets=["kit-fedex-secret-3c", recorded("carrier", "fedex_token.json")["access_token"]],
+    ),
+    "carrier-dhl": TrackingKit(
+        type="carrier",
+        settings=lambda url: {
+            "provider": "dhl_universal",
+            "endpoint": url,
+            "credentials": {
+                "consumer_key": "kit-dhl-key-91",
+                "consumer_secret": "kit-dhl-secret-4d",
+            },
+        },
+        answer=_dhl_answer,
+        track_path="/track/shipments",
+        numbers=["00340434292135100999", "00340434292135100186"],
+        expected_found=[False, True],
+        secrets=["kit-dhl-key-91", "kit-dhl-secret-4d"],
+    ),
+}
+"""Tracking-only types (carriers): karrio sends its requests with urllib, which respx
+cannot intercept, so these kits answer from a real loopback server instead."""

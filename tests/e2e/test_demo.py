@@ -25,6 +25,7 @@ def test_the_demo_loses_and_duplicates_nothing_and_ends_reconciled() -> None:
         "mismatched_listings",
         "propagation_ms",
         "channels",
+        "shipping",
     }
     assert report["orders_total"] > 0
     assert report["orders_lost"] == 0
@@ -41,4 +42,15 @@ def test_the_demo_loses_and_duplicates_nothing_and_ends_reconciled() -> None:
         chosen = [c for c in report["channels"] if c["type"] == kind]
         assert chosen, kind
         assert chosen[0]["orders_ingested"] > 0, chosen
+    # Accepted orders left with UPS as the demo went; every parcel arrived by the end.
+    shipping = report["shipping"]
+    assert shipping["carrier"] == "ups"
+    assert shipping["parcels"] > 0
+    assert 0 < shipping["orders_shipped"] <= shipping["parcels"]
+    assert shipping["delivered"] == shipping["parcels"]
+    assert shipping["fulfilments_pushed"] > 0
+    assert shipping["fulfilments_pushed"] + shipping["fulfilments_failed"] == shipping["parcels"]
+    assert shipping["tracking_events"] == 4 * shipping["parcels"]  # label to delivered, once
+    assert 0 < shipping["orders_delivered"] <= shipping["orders_shipped"]
+    assert shipping["tracking_errors"] == 0
     assert "demo-" not in completed.stderr  # the demo token never reaches the logs

@@ -14,6 +14,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from core.catalog import location_by_code, upsert_sku
@@ -64,7 +65,11 @@ def test_two_running_hubs_never_overlap_on_a_job_of_a_channel(
             )
             for _ in range(2)
         ]
-        time.sleep(6)
+        # Both hubs run until every job has run a few times (start-up is slow under load).
+        wanted = {"orders", "listings", "stock", "reconcile"}
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not _ran_enough(hub.engine, wanted):
+            time.sleep(0.5)
         for process in hubs:
             process.send_signal(signal.SIGTERM)
         assert [process.wait(timeout=60) for process in hubs] == [0, 0]
@@ -83,3 +88,9 @@ def test_two_running_hubs_never_overlap_on_a_job_of_a_channel(
             assert later.started_at >= earlier.finished_at, (
                 f"{key}: run {later.id} started before run {earlier.id} finished"
             )
+
+
+def _ran_enough(engine: Engine, jobs: set[str]) -> bool:
+    with Session(engine) as session:
+        runs = session.exec(select(SyncRun.job)).all()
+    return len(runs) >= 12 and jobs <= set(runs) and all(runs.count(job) >= 2 for job in jobs)

@@ -246,7 +246,7 @@ def test_from_the_threshold_one_feed_goes_out_and_its_report_decides(
         "getFeed",
         "getFeedDocument",
     ]
-    assert calls.pauses == [5, 5]
+    assert calls.pauses == [1.0, 1.0]
 
 
 def test_below_the_threshold_no_feed_goes_out(amazon: respx.MockRouter) -> None:
@@ -296,10 +296,26 @@ def test_a_feed_that_does_not_finish_in_time_fails_retriably(amazon: respx.MockR
 
     (result,) = connector.push_stock(updates(1))
 
-    assert calls.pauses == [5, 5]
+    assert calls.pauses == [1.0, 1.0]
     assert not result.ok
     assert result.retriable
     assert result.error == "feed F1 still IN_PROGRESS after 10s; pushed again"
+
+
+def test_the_poll_wait_grows_with_the_time_waited_up_to_the_setting(
+    amazon: respx.MockRouter,
+) -> None:
+    feed_routes(amazon, [{"processingStatus": "IN_PROGRESS"}] * 5, None)
+    calls = RecordingCalls()
+    connector = make_connector(
+        calls, feed_threshold=1, feed_timeout_seconds=1000, feed_poll_seconds=15
+    )
+    moments = iter([0.0, 0.5, 30.0, 100.0, 400.0, 1000.0])
+    connector.clock = lambda: next(moments)
+
+    connector.push_stock(updates(1))
+
+    assert calls.pauses == [1.0, 3.0, 10.0, 15.0]
 
 
 def test_a_report_that_cannot_be_read_fails_retriably(amazon: respx.MockRouter) -> None:

@@ -138,11 +138,15 @@ def test_listings_and_feed_through_the_library(sim):
     assert sim.quantity("MUG") == 2
 
 
-def test_library_exceptions_for_throttling_and_auth(sim):
-    orders = client(sim, Orders)
-    sim.drain("getOrderItems")
-    with pytest.raises(SellingApiRequestThrottledException):
-        orders.get_order_items("TEST_CASE_200")
-    sim.expire_access_tokens()  # the library caches tokens: it now sends an expired one
-    with pytest.raises(SellingApiForbiddenException):
-        orders.get_order_items("TEST_CASE_200")
+def test_library_exceptions_for_throttling_and_auth(clock: ManualClock) -> None:
+    # At the published rate (0.5/s) a drained bucket stays empty long enough for the next
+    # call, however slow the machine; at the suite's usual rate_scale it refills in 2 ms.
+    with AmazonSimulator(name="amazon-slow", rate_scale=1, feed_delay=0, clock=clock) as sim:
+        orders = client(sim, Orders)
+        sim.drain("getOrderItems")
+        with pytest.raises(SellingApiRequestThrottledException):
+            orders.get_order_items("TEST_CASE_200")
+        sim.limits.refill()
+        sim.expire_access_tokens()  # the library caches tokens: it now sends an expired one
+        with pytest.raises(SellingApiForbiddenException):
+            orders.get_order_items("TEST_CASE_200")

@@ -194,4 +194,4 @@ def test_python_dash_m_sandbox_prints_its_url_and_serves():
         assert response.json() == {"listings": [], "next_page_token": None}
     finally:
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=5) == 0
+        assert process.wait(timeout=30) == 0

@@ -1,0 +1,65 @@
+"""What the connector knows of each carrier's API beyond what karrio says.
+
+karrio hides the requests it makes; the connector still needs to know how many
+tracking numbers one request takes (batches), which request is the OAuth token
+request (a refusal there is the credentials; a refusal later may be a token the
+carrier revoked), which side requests karrio makes whose failure is not the
+call's, what tracking needs beyond karrio's required fields, and the published
+request rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from connectors.base import RateLimit
+
+
+@dataclass(frozen=True)
+class CarrierProfile:
+    numbers_per_request: int = 1
+    token_path: str | None = None
+    errand_paths: tuple[str, ...] = ()
+    """Requests karrio makes on the side; their status says nothing of the call."""
+    tracking_credentials: tuple[str, ...] = ()
+    """Credential fields tracking needs that karrio's settings class leaves optional."""
+    rate_limit: RateLimit | None = None
+
+    # Paths are matched at their end: an endpoint may put the carrier's API under a prefix.
+
+    def is_token_request(self, path: str) -> bool:
+        return self.token_path is not None and path.endswith(self.token_path)
+
+    def is_errand(self, path: str) -> bool:
+        return path.endswith(self.errand_paths) if self.errand_paths else False
+
+
+PROFILES: Final[Mapping[str, CarrierProfile]] = {
+    # Track API v1: one inquiry number per GET /api/track/v1/details/{number}.
+    "ups": CarrierProfile(
+        numbers_per_request=1,
+        token_path="/security/v1/oauth/token",  # noqa: S106 (a URL path)
+    ),
+    # Track API: up to 30 numbers per request, with the Track API key pair (karrio's
+    # track_api_key and track_secret_key, distinct from the shipping api_key pair).
+    # For a delivered parcel karrio also asks /track/v1/trackingdocuments for the
+    # signature, without a token: FedEx refuses it with 401, karrio shrugs.
+    "fedex": CarrierProfile(
+        numbers_per_request=30,
+        token_path="/oauth/token",  # noqa: S106 (a URL path)
+        errand_paths=("/track/v1/trackingdocuments",),
+        tracking_credentials=("track_api_key", "track_secret_key"),
+    ),
+    # Shipment Tracking - Unified: one trackingNumber per request; the default plan
+    # allows one call every 5 seconds (250 a day).
+    "dhl_universal": CarrierProfile(numbers_per_request=1, rate_limit=RateLimit(0.2, 1)),
+}
+
+UNPROFILED: Final = CarrierProfile()
+"""Other karrio carriers: one number per request, no known limit."""
+
+
+def profile_for(provider: str) -> CarrierProfile:
+    return PROFILES.get(provider, UNPROFILED)

@@ -1,0 +1,61 @@
+"""The alert monitor of a running hub, built from hub.yaml `alert_rules:` and `alerts:`.
+
+Notifiers and rules are read at start-up; a change to them takes a restart
+(a reload follows channel files only).
+"""
+
+from __future__ import annotations
+
+from hub.settings import (
+    AlertRulesConfig,
+    EmailNotifierConfig,
+    LogNotifierConfig,
+    NotifierConfig,
+    Settings,
+    WebhookNotifierConfig,
+    notifier_name,
+)
+from sync.alerts import AlertMonitor, AlertRules
+from sync.engine import SyncEngine
+from sync.notify import Dispatcher, EmailNotifier, LogNotifier, Notifier, WebhookNotifier
+
+
+def alert_rules(config: AlertRulesConfig) -> AlertRules:
+    return AlertRules(
+        consecutive_failures=config.consecutive_failures,
+        stale_after=config.stale_after,
+        push_backlog_age=config.push_backlog_age,
+        repeat_after=config.repeat_after,
+    )
+
+
+def build_notifier(config: NotifierConfig) -> Notifier:
+    name = notifier_name(config)
+    if isinstance(config, WebhookNotifierConfig):
+        return WebhookNotifier(name, config.url.get_secret_value(), timeout=config.timeout_seconds)
+    if isinstance(config, EmailNotifierConfig):
+        return EmailNotifier(
+            name,
+            host=config.host,
+            port=config.port,
+            sender=config.sender,
+            to=config.to,
+            starttls=config.starttls,
+            username=config.username,
+            password=config.password.get_secret_value() if config.password else None,
+            ca_file=config.ca_file,
+            timeout=config.timeout_seconds,
+        )
+    assert isinstance(config, LogNotifierConfig)
+    return LogNotifier(name, level=config.level)
+
+
+def alert_monitor(settings: Settings, sync: SyncEngine) -> AlertMonitor:
+    rules = settings.hub.alert_rules
+    dispatcher = Dispatcher(
+        sync.engine,
+        [build_notifier(config) for config in settings.hub.alerts],
+        repeat_after=rules.repeat_after,
+        secrets=settings.secrets,
+    )
+    return AlertMonitor(sync, alert_rules(rules), dispatcher, every=rules.evaluate_every)

@@ -1,0 +1,378 @@
+"""Alert rules: read the runs and the outbox, then open, refresh or resolve alert rows.
+
+Rules evaluated here, one alert per (rule, channel), thresholds from hub.yaml
+`alert_rules:` (hub/settings.py AlertRulesConfig):
+
+- `consecutive_failures`: a job failed that many runs in a row (sync/health.py
+  says how runs count). The details name every failing job, its failures and
+  its last error.
+- `stale`: a scheduled job has had no success for `stale_after` times its
+  interval, counted from the latest of its last success, the channel's last
+  config change and the moment the hub started watching. Stale is for jobs
+  that do not run (a stuck scheduler, a lease never released, runs that only
+  get cancelled): a job whose last runs failed is failing, which is the
+  consecutive_failures rule's to say.
+- `push_backlog`: the channel's oldest dirty listing has waited longer than
+  `push_backlog_age` for its stock push.
+
+They watch enabled, unpaused, configured channels only: a paused channel has
+its `auth_failure` alert, and the alerts of a channel that stops being watched
+resolve.
+
+Alerts opened where the problem is found (in the transaction that finds it)
+resolve here once it is gone:
+
+- `oversold_order`: no order of the channel is oversold any more;
+- `quarantined_payload`: every quarantined payload of the channel is resolved;
+- `buyer_cancel_request`: none of the orders it lists still holds stock;
+- `auth_failure`: the engine resolves it on the channel's next success; here
+  only when the channel is disabled or no longer configured;
+- `carrier_exception` and `tracking_unknown`: the tracking job resolves them.
+
+Each alert is locked before its condition is read, so a transaction raising it
+again at the same moment either commits first (and is seen) or finds it
+resolved and opens a new one: no occurrence is lost.
+
+`count` of a rule alert is how often new evidence was seen (another failed
+run, another stale job), not how often the rules ran.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists
+from sqlmodel import Session, col, select
+
+from core.alerting import (
+    RULE_BUYER_CANCEL,
+    RULE_OVERSOLD,
+    RULE_QUARANTINE,
+    current_alert,
+    open_alert,
+    resolve_alert,
+)
+from core.clock import utcnow
+from core.db import run_in_transaction
+from core.models import Alert, Channel, Order, QuarantinedPayload
+from core.reservations import HOLDING_STATUSES
+from core.types import AlertSeverity, AlertState
+from sync.engine import RULE_AUTH, SyncEngine
+from sync.health import (
+    ChannelHealth,
+    JobHealth,
+    channel_health,
+    describe_duration,
+    iso,
+    scheduled_jobs,
+)
+from sync.notify import Dispatcher
+from sync.redaction import redact
+
+log = logging.getLogger("omnisync.alerts")
+
+RULE_CONSECUTIVE_FAILURES = "consecutive_failures"
+RULE_STALE = "stale"
+RULE_PUSH_BACKLOG = "push_backlog"
+WATCHING_RULES = (RULE_CONSECUTIVE_FAILURES, RULE_STALE, RULE_PUSH_BACKLOG)
+
+
+@dataclass(frozen=True)
+class AlertRules:
+    consecutive_failures: int = 3
+    stale_after: float = 5.0
+    """Times the job's interval."""
+    push_backlog_age: timedelta = timedelta(minutes=10)
+    repeat_after: timedelta = timedelta(hours=1)
+    """Read by the dispatcher: how long an open alert waits for its reminder."""
+
+
+@dataclass
+class Evaluation:
+    """What one evaluation changed: (rule, channel name) pairs, for the log and tests."""
+
+    opened: list[tuple[str, str | None]] = field(default_factory=list)
+    resolved: list[tuple[str, str | None]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Finding:
+    message: str
+    details: dict[str, Any]
+    severity: AlertSeverity
+    new_evidence: Callable[[dict[str, Any] | None], bool]
+    """Given the open alert's details: is this more than was already known?"""
+
+
+def evaluate_rules(
+    session: Session,
+    rules: AlertRules,
+    now: datetime,
+    *,
+    schedules: Mapping[str, Mapping[str, timedelta]],
+    watching_since: datetime,
+    secrets: Iterable[str] = (),
+) -> Evaluation:
+    """Apply every rule once. `schedules`: the watched channels (enabled and configured)
+    and the interval of each job the scheduler runs for them (sync.health.scheduled_jobs)."""
+    result = Evaluation()
+    secret_values = frozenset(secrets)
+    for channel in channel_health(session, now, schedules=schedules):
+        watched = channel.enabled and channel.name in schedules and not channel.paused_reason
+        findings = (
+            {
+                RULE_CONSECUTIVE_FAILURES: _failing_jobs(channel, rules, secret_values),
+                RULE_STALE: _stale_jobs(channel, rules, now, watching_since),
+                RULE_PUSH_BACKLOG: _push_backlog(channel, rules),
+            }
+            if watched
+            else dict.fromkeys(WATCHING_RULES)
+        )
+        for rule, finding in findings.items():
+            _apply(session, result, rule, channel, finding)
+        if not (channel.enabled and channel.name in schedules):
+            _resolve(session, result, RULE_AUTH, channel.id, channel.name)
+    _resolve_cleared(session, result)
+    return result
+
+
+def _apply(
+    session: Session,
+    result: Evaluation,
+    rule: str,
+    channel: ChannelHealth,
+    finding: _Finding | None,
+) -> None:
+    if finding is None:
+        _resolve(session, result, rule, channel.id, channel.name)
+        return
+    alert = current_alert(session, rule, channel.id)
+    if alert is None:
+        result.opened.append((rule, channel.name))
+    open_alert(
+        session,
+        rule,
+        channel.id,
+        finding.message,
+        severity=finding.severity,
+        details=finding.details,
+        new_occurrence=alert is None or finding.new_evidence(alert.details),
+    )
+
+
+def _resolve(
+    session: Session, result: Evaluation, rule: str, channel_id: int | None, name: str | None
+) -> None:
+    if resolve_alert(session, rule, channel_id) is not None:
+        result.resolved.append((rule, name))
+
+
+def _failing_jobs(
+    channel: ChannelHealth, rules: AlertRules, secrets: frozenset[str]
+) -> _Finding | None:
+    failing = [
+        job for job in channel.jobs if job.consecutive_failures >= rules.consecutive_failures
+    ]
+    if not failing:
+        return None
+    details = {
+        "jobs": {
+            job.job: {
+                "consecutive_failures": job.consecutive_failures,
+                "last_failure": iso(job.last_failure),
+                "last_error": redact(job.last_error or "", secrets) or None,
+                "last_success": iso(job.last_success),
+            }
+            for job in failing
+        }
+    }
+    message = f"{channel.name}: " + "; ".join(
+        f"{job.job} failed {job.consecutive_failures} runs in a row"
+        + (f": {details['jobs'][job.job]['last_error']}" if job.last_error else "")
+        for job in failing
+    )
+
+    def new_evidence(known: dict[str, Any] | None) -> bool:
+        before = (known or {}).get("jobs", {})
+        return any(
+            before.get(job, {}).get("consecutive_failures", 0) < entry["consecutive_failures"]
+            for job, entry in details["jobs"].items()
+        )
+
+    return _Finding(message, details, AlertSeverity.CRITICAL, new_evidence)
+
+
+def _stale_jobs(
+    channel: ChannelHealth, rules: AlertRules, now: datetime, watching_since: datetime
+) -> _Finding | None:
+    stale: list[tuple[JobHealth, timedelta]] = []
+    for job in channel.jobs:
+        if job.interval is None or job.consecutive_failures:
+            continue
+        since = max(
+            moment
+            for moment in (job.last_success, channel.configured_at, watching_since)
+            if moment is not None
+        )
+        if now - since > job.interval * rules.stale_after:
+            stale.append((job, now - since))
+    if not stale:
+        return None
+    details = {
+        "jobs": {
+            job.job: {
+                "last_success": iso(job.last_success),
+                "interval_seconds": job.interval.total_seconds() if job.interval else None,
+            }
+            for job, _ in stale
+        }
+    }
+    message = f"{channel.name}: " + "; ".join(
+        f"no successful {job.job} run for {describe_duration(age)}"
+        f" (it runs every {describe_duration(job.interval or timedelta(0))})"
+        for job, age in stale
+    )
+    return _Finding(message, details, AlertSeverity.WARNING, _new_jobs(details))
+
+
+def _push_backlog(channel: ChannelHealth, rules: AlertRules) -> _Finding | None:
+    age = channel.oldest_dirty_age
+    if age is None or age <= rules.push_backlog_age:
+        return None
+    message = (
+        f"{channel.name}: {channel.dirty_listings} listing(s) wait for a stock push, "
+        f"the oldest for {describe_duration(age)}"
+    )
+    details = {
+        "dirty_listings": channel.dirty_listings,
+        "oldest_dirty_since": iso(channel.oldest_dirty_since),
+    }
+
+    def new_evidence(known: dict[str, Any] | None) -> bool:
+        return (known or {}).get("oldest_dirty_since") != details["oldest_dirty_since"]
+
+    return _Finding(message, details, AlertSeverity.WARNING, new_evidence)
+
+
+def _new_jobs(details: dict[str, Any]) -> Callable[[dict[str, Any] | None], bool]:
+    def new_evidence(known: dict[str, Any] | None) -> bool:
+        return bool(set(details["jobs"]) - set((known or {}).get("jobs", {})))
+
+    return new_evidence
+
+
+def _resolve_cleared(session: Session, result: Evaluation) -> None:
+    """Resolve the alerts raised elsewhere whose condition is gone."""
+    conditions: dict[str, Callable[[Session, Alert], bool]] = {
+        RULE_OVERSOLD: _has_oversold_orders,
+        RULE_QUARANTINE: _has_unresolved_payloads,
+        RULE_BUYER_CANCEL: _noted_orders_hold_stock,
+    }
+    candidates = session.exec(
+        select(Alert.rule, Alert.channel_id, Channel.name)
+        .outerjoin(Channel, col(Channel.id) == Alert.channel_id)
+        .where(Alert.state == AlertState.OPEN, col(Alert.rule).in_(list(conditions)))
+    ).all()
+    for rule, channel_id, name in candidates:
+        alert = current_alert(session, rule, channel_id)  # locked before the condition is read
+        if alert is not None and not conditions[rule](session, alert):
+            _resolve(session, result, rule, channel_id, name)
+
+
+def _has_oversold_orders(session: Session, alert: Alert) -> bool:
+    return _exists(session, col(Order.oversold), Order.channel_id == alert.channel_id)
+
+
+def _has_unresolved_payloads(session: Session, alert: Alert) -> bool:
+    return _exists(
+        session,
+        col(QuarantinedPayload.resolved_at).is_(None),
+        QuarantinedPayload.channel_id == alert.channel_id,
+    )
+
+
+def _noted_orders_hold_stock(session: Session, alert: Alert) -> bool:
+    noted: Collection[str] = [str(item) for item in (alert.details or {}).get("orders") or []]
+    return bool(noted) and _exists(
+        session,
+        Order.channel_id == alert.channel_id,
+        col(Order.external_id).in_(noted),
+        col(Order.status).in_(HOLDING_STATUSES),
+    )
+
+
+def _exists(session: Session, *conditions: Any) -> bool:
+    return bool(session.exec(select(exists().where(*conditions))).one())
+
+
+class AlertMonitor:
+    """The hub's watch: every `every`, evaluate the rules, then notify, in a thread of its
+    own. The channels and secrets are read from the sync engine on each pass, so a config
+    reload is followed."""
+
+    def __init__(
+        self,
+        sync: SyncEngine,
+        rules: AlertRules,
+        dispatcher: Dispatcher,
+        *,
+        every: timedelta = timedelta(seconds=5),
+    ) -> None:
+        self.sync = sync
+        self.rules = rules
+        self.dispatcher = dispatcher
+        self.every = every
+        self.watching_since = utcnow()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="alerts", daemon=True)
+
+    def start(self) -> None:
+        self.watching_since = utcnow()
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish the pass in progress, wait for its notifications, stop."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self.dispatcher.close()
+
+    def run_once(self, now: datetime | None = None, *, wait: bool = True) -> Evaluation:
+        """One pass: enrol the open alerts, apply the rules, send what is due."""
+        now = now or utcnow()
+        self.dispatcher.enrol()  # before the rules resolve anything: see Dispatcher
+        schedules = {
+            name: scheduled_jobs(channel) for name, channel in dict(self.sync.channels).items()
+        }
+        evaluation = run_in_transaction(
+            self.sync.engine,
+            lambda session: evaluate_rules(
+                session,
+                self.rules,
+                now,
+                schedules=schedules,
+                watching_since=self.watching_since,
+                secrets=self.sync.secrets,
+            ),
+        )
+        for rule, channel in evaluation.opened:
+            log.warning("alert opened: %s", rule, extra={"channel": channel})
+        for rule, channel in evaluation.resolved:
+            log.info("alert resolved: %s", rule, extra={"channel": channel})
+        self.dispatcher.enrol()  # the alerts the rules just opened go out in this pass
+        self.dispatcher.secrets = self.dispatcher.secrets | self.sync.secrets
+        self.dispatcher.dispatch(now, wait=wait)
+        return evaluation
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once(wait=False)
+            except Exception:
+                log.exception("alert pass failed; the next one is in %s", self.every)
+            self._stop.wait(self.every.total_seconds())
