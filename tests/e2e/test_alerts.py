@@ -18,8 +18,9 @@ from hub.bootstrap import bootstrap
 from hub.runner import HubRunner
 from sandbox.marketplace import SandboxMarketplace
 from sync.alerts import RULE_CONSECUTIVE_FAILURES
-from tests.support.alert_receivers import SmtpSink, WebhookReceiver, closed_port, eventually
+from tests.support.alert_receivers import SmtpSink, WebhookReceiver, closed_port
 from tests.support.hub_setup import FAST_RETRIES, sandbox_channel, write_config
+from tests.support.polling import eventually
 
 TOKEN = "alerts-e2e-token-4be19d"
 REPEAT_AFTER = 3.0

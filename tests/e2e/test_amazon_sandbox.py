@@ -34,7 +34,13 @@ from hub.bootstrap import Hub
 from sandbox.amazon import AmazonSimulator
 from sandbox.marketplace import SandboxMarketplace
 from sync.engine import SyncEngine
-from tests.support.hub_setup import engine_for, open_test_hub, sandbox_channel, write_config
+from tests.support.hub_setup import (
+    amazon_channel,
+    engine_for,
+    open_test_hub,
+    sandbox_channel,
+    write_config,
+)
 
 SANDBOX_TOKEN = "sb-amazon-e2e-token-7c2d"
 ORDERS_LAG = timedelta(seconds=0.5)
@@ -44,23 +50,17 @@ FEED_SKUS = 3000
 PATCH_SKUS = 100
 
 
-def amazon_channel(simulator: AmazonSimulator) -> str:
-    return f"""\
-type: amazon
-marketplace: US
-seller_id: {simulator.seller_id}
-endpoint: {simulator.endpoint}
-lwa_endpoint: {simulator.lwa_url}
-credentials:
-  refresh_token: ${{AMZ_REFRESH_TOKEN}}
-  lwa_app_id: ${{AMZ_APP_ID}}
-  lwa_client_secret: ${{AMZ_CLIENT_SECRET}}
-timeout_seconds: 10
-feed_poll_seconds: 0.02
-feed_timeout_seconds: 20
-orders_settle_seconds: {ORDERS_LAG.total_seconds()}
-sync: {{lag: 2m, backfill: 1d}}
-"""
+def amazon_sandbox_channel(simulator: AmazonSimulator) -> str:
+    return amazon_channel(
+        simulator,
+        extra=(
+            "timeout_seconds: 10\n"
+            "feed_poll_seconds: 0.02\n"
+            "feed_timeout_seconds: 20\n"
+            f"orders_settle_seconds: {ORDERS_LAG.total_seconds()}\n"
+            "sync: {lag: 2m, backfill: 1d}\n"
+        ),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def hub(
     monkeypatch.setenv("AMZ_APP_ID", credentials.client_id)
     monkeypatch.setenv("AMZ_CLIENT_SECRET", credentials.client_secret)
     monkeypatch.setenv("SB_KEY", SANDBOX_TOKEN)
-    channels = {"amz": amazon_channel(amazon), "sb": sandbox_channel(marketplace.url)}
+    channels = {"amz": amazon_sandbox_channel(amazon), "sb": sandbox_channel(marketplace.url)}
     hub = open_test_hub(write_config(tmp_path / "config", channels), empty_database_url)
     yield hub
     hub.engine.dispose()

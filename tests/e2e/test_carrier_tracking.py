@@ -38,9 +38,11 @@ from sync.engine import RULE_AUTH, SyncEngine
 from tests.support.cli_runner import CliResult, invoke_cli
 from tests.support.hub_setup import (
     FAST_RETRIES,
+    amazon_channel,
     engine_for,
     open_test_hub,
     sandbox_channel,
+    shopify_channel,
     write_config,
 )
 
@@ -67,35 +69,6 @@ credentials:
 {credentials}\
 timeout_seconds: 5
 sync: {{tracking_unknown_after: 1ms}}
-"""
-
-
-def shopify_channel(url: str) -> str:
-    return f"""\
-type: shopify
-shop: omnisync-demo.myshopify.com
-endpoint: {url}
-access_token: ${{SHOP_TOKEN}}
-client_secret: ${{SHOP_SECRET}}
-push_location: Main warehouse
-timeout_seconds: 5
-"""
-
-
-def amazon_channel(simulator: AmazonSimulator) -> str:
-    return f"""\
-type: amazon
-marketplace: US
-seller_id: {simulator.seller_id}
-endpoint: {simulator.endpoint}
-lwa_endpoint: {simulator.lwa_url}
-credentials:
-  refresh_token: ${{AMZ_REFRESH_TOKEN}}
-  lwa_app_id: ${{AMZ_APP_ID}}
-  lwa_client_secret: ${{AMZ_CLIENT_SECRET}}
-timeout_seconds: 10
-orders_settle_seconds: {ORDERS_LAG.total_seconds()}
-sync: {{lag: 2m, backfill: 1d}}
 """
 
 
@@ -319,7 +292,11 @@ def amazon_world(
     secrets = [credentials.refresh_token, credentials.client_secret]
     secrets += carrier_env(carriers, monkeypatch)
     channels = {
-        "amz": amazon_channel(amazon),
+        "amz": amazon_channel(
+            amazon,
+            extra=f"timeout_seconds: 10\norders_settle_seconds: {ORDERS_LAG.total_seconds()}\n"
+            "sync: {lag: 2m, backfill: 1d}\n",
+        ),
         "market": IDLE_MARKET,
         "fedex": carrier_channel("fedex", carriers.url, "FEDEX"),
     }

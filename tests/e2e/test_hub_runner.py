@@ -8,8 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,19 +23,10 @@ from hub.bootstrap import bootstrap
 from hub.runner import HubRunner
 from sandbox.marketplace import SandboxMarketplace
 from tests.support.hub_setup import sandbox_channel, write_config
+from tests.support.polling import eventually
 
 TOKEN = "runner-token-83bd1f"
 FAST = "schedule: {orders: 1s, listings: 1s, stock: 5s, reconcile: 1h}\n"
-
-
-def eventually(check: Callable[[], bool], timeout: float = 15.0) -> bool:
-    """Poll `check` until it holds or `timeout` passes (a bound, not a speed assertion)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
 
 
 @pytest.fixture

@@ -27,10 +27,11 @@ from core.models import Alert
 from core.types import AlertState
 from sandbox.amazon import AmazonSimulator
 from sandbox.shopify import ShopifySimulator
-from tests.support.alert_receivers import closed_port, eventually
+from tests.support.alert_receivers import closed_port
 from tests.support.api import CLOSED_PORT_URL
 from tests.support.cli_runner import CliResult, invoke_cli
 from tests.support.databases import POSTGRES_URL, postgres_schema, postgres_schema_url, sqlite_url
+from tests.support.polling import eventually
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {

@@ -21,23 +21,11 @@ from hub.bootstrap import Hub
 from sandbox.server import ServerRunner
 from sandbox.shopify import ShopifySimulator
 from sync.engine import SyncEngine
-from tests.support.hub_setup import engine_for, open_test_hub, write_config
+from tests.support.hub_setup import engine_for, open_test_hub, shopify_channel, write_config
 
 TOKEN = "shpat_e2e_token_0a1b2c"
 SECRET = "shpss_e2e_secret_9z8y"
 SKUS = ["MUG", "LID", "BOWL"]
-
-
-def channel_file(url: str) -> str:
-    return f"""\
-type: shopify
-shop: omnisync-demo.myshopify.com
-endpoint: {url}
-access_token: ${{SHOP_TOKEN}}
-client_secret: ${{SHOP_SECRET}}
-push_location: Main warehouse
-timeout_seconds: 5
-"""
 
 
 @pytest.fixture
@@ -57,7 +45,7 @@ def hub(
 ) -> Iterator[Hub]:
     monkeypatch.setenv("SHOP_TOKEN", TOKEN)
     monkeypatch.setenv("SHOP_SECRET", SECRET)
-    config = write_config(tmp_path / "config", {"shop": channel_file(shop.url)})
+    config = write_config(tmp_path / "config", {"shop": shopify_channel(shop.url)})
     hub = open_test_hub(config, empty_database_url)
     with transaction(hub.engine) as session:
         main = location_by_code(session, "main")

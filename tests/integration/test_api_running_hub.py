@@ -16,10 +16,10 @@ from core.ledger import count_stock
 from hub.bootstrap import bootstrap
 from hub.runner import HubRunner
 from sandbox.marketplace import SandboxMarketplace
-from tests.support.alert_receivers import eventually
 from tests.support.api import API_TOKEN, write_api_config
 from tests.support.databases import sqlite_url
 from tests.support.hub_setup import sandbox_channel
+from tests.support.polling import eventually
 
 MARKET_TOKEN = "running-hub-market-token-9e"
 FAST = "schedule: {orders: 1s, listings: 1s, stock: 1h, reconcile: 1h}\n"

@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from sync.engine import RULE_AUTH
 from sync.scheduler import Scheduler
 from tests.support.fake_carrier import FakeCarrier  # registers type "fake_carrier"
 from tests.support.hub_setup import FAST_RETRIES, engine_for, open_test_hub, write_config
+from tests.support.polling import eventually
 from tests.support.world import ingest, level, list_sku, make_order, order_row, set_count
 
 SHOP = """\
@@ -91,16 +91,6 @@ def runs(hub: Hub, job: str) -> list[tuple[str, SyncRunStatus]]:
                 .order_by(col(SyncRun.id))
             )
         ]
-
-
-def eventually(check: Callable[[], bool], timeout: float = 15.0) -> bool:
-    """Poll `check` until it holds or `timeout` passes (a bound, not a speed assertion)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
 
 
 def test_poll_tracking_asks_in_batches_and_applies_the_answers(hub: Hub) -> None:

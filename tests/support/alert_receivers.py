@@ -10,7 +10,6 @@ import socket
 import ssl
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
@@ -33,16 +32,6 @@ def closed_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
-
-
-def eventually(check: Callable[[], bool], timeout: float = 20.0) -> bool:
-    """Poll `check` until it holds or `timeout` passes (a bound, not a speed assertion)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
 
 
 class WebhookReceiver:

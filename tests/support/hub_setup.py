@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from hub.bootstrap import Hub, bootstrap, engine_channels
+from sandbox.amazon import AmazonSimulator
 from sync.calls import RetryPolicy
 from sync.engine import SyncEngine
 
@@ -60,3 +61,33 @@ def engine_for(hub: Hub, **kwargs: object) -> SyncEngine:
         retry=FAST_RETRIES,
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+def shopify_channel(url: str, *, extra: str = "") -> str:
+    """A Shopify channel file for the Shopify simulator at `url` (tokens from SHOP_TOKEN and
+    SHOP_SECRET)."""
+    return (
+        "type: shopify\n"
+        "shop: omnisync-demo.myshopify.com\n"
+        f"endpoint: {url}\n"
+        "access_token: ${SHOP_TOKEN}\n"
+        "client_secret: ${SHOP_SECRET}\n"
+        "push_location: Main warehouse\n"
+        "timeout_seconds: 5\n"
+    ) + extra
+
+
+def amazon_channel(simulator: AmazonSimulator, *, extra: str = "") -> str:
+    """An Amazon channel file for `simulator` (credentials from AMZ_REFRESH_TOKEN, AMZ_APP_ID
+    and AMZ_CLIENT_SECRET)."""
+    return (
+        "type: amazon\n"
+        "marketplace: US\n"
+        f"seller_id: {simulator.seller_id}\n"
+        f"endpoint: {simulator.endpoint}\n"
+        f"lwa_endpoint: {simulator.lwa_url}\n"
+        "credentials:\n"
+        "  refresh_token: ${AMZ_REFRESH_TOKEN}\n"
+        "  lwa_app_id: ${AMZ_APP_ID}\n"
+        "  lwa_client_secret: ${AMZ_CLIENT_SECRET}\n"
+    ) + extra

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from sandbox.amazon import AmazonSimulator
 from tests.support.databases import sqlite_url
+from tests.support.hub_setup import amazon_channel
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_SCRIPT = Path(sys.executable).with_name("omnisync")
@@ -39,21 +39,7 @@ def test_sync_listings_orders_then_stock_patches_the_available_quantity(
     config = tmp_path / "config"
     (config / "channels").mkdir(parents=True)
     (config / "hub.yaml").write_text("locations:\n  - code: main\n")
-    (config / "channels" / "amz.yaml").write_text(
-        textwrap.dedent(
-            f"""\
-            type: amazon
-            marketplace: US
-            seller_id: {simulator.seller_id}
-            endpoint: {simulator.endpoint}
-            lwa_endpoint: {simulator.lwa_url}
-            credentials:
-              refresh_token: ${{AMZ_REFRESH_TOKEN}}
-              lwa_app_id: ${{AMZ_APP_ID}}
-              lwa_client_secret: ${{AMZ_CLIENT_SECRET}}
-            """
-        )
-    )
+    (config / "channels" / "amz.yaml").write_text(amazon_channel(simulator))
     credentials = simulator.credentials
     secrets = [credentials.refresh_token, credentials.client_id, credentials.client_secret]
     env = {key: value for key, value in os.environ.items() if not key.startswith("OMNISYNC_")}
