@@ -111,6 +111,10 @@ def test_an_unreachable_channel_alerts_once_reminds_then_resolves(
         assert eventually(lambda: "reminder" in webhook.states()), webhook.received
         assert eventually(lambda: any("still open" in subject for subject in mail.subjects()))
         assert webhook.states()[0] == "open"  # one opening, however many failures since
+        # The dispatcher records a delivery just after sending it: wait for the record.
+        assert eventually(
+            lambda: all(row.reminded_at is not None for row in deliveries(empty_database_url))
+        )
         for row in deliveries(empty_database_url):
             assert row.announced_at is not None
             assert row.reminded_at is not None
