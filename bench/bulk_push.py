@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from bench.fixtures import change_stock, insert_catalogue, insert_listings
+from bench.fixtures import change_stock, insert_catalogue, insert_listings, timed_stock_run
 from bench.process import median, peak_rss_mb, run_child
 from connectors.shopify import documents
 from core.catalog import location_by_code
@@ -97,15 +97,7 @@ class Fixture:
         self.on_hand += 1
 
     def hub_push(self) -> dict[str, Any]:
-        start = time.perf_counter()
-        outcome = self.sync.run("shop", "stock")
-        elapsed = time.perf_counter() - start
-        return {
-            "s": elapsed,
-            "status": outcome.status,
-            "acknowledged": outcome.counts["acknowledged"],
-            "failed": outcome.counts["failed"],
-        }
+        return timed_stock_run(self.sync, "shop")
 
     def bare_push(self) -> float:
         """The same calls from a bare client that waits only what the bucket needs.

@@ -35,7 +35,7 @@ from typing import Any, Final
 
 import httpx
 
-from bench.fixtures import change_stock, insert_catalogue, insert_listings
+from bench.fixtures import change_stock, insert_catalogue, insert_listings, timed_stock_run
 from bench.process import median, peak_rss_mb
 from connectors.amazon.feeds import (
     CONTENT_TYPE,
@@ -130,15 +130,7 @@ class AmazonFixture:
         self.amazon.limits.refill()
 
     def hub_push(self) -> dict[str, Any]:
-        start = time.perf_counter()
-        outcome = self.sync.run("amz", "stock")
-        elapsed = time.perf_counter() - start
-        return {
-            "s": elapsed,
-            "status": outcome.status,
-            "acknowledged": outcome.counts["acknowledged"],
-            "failed": outcome.counts["failed"],
-        }
+        return timed_stock_run(self.sync, "amz")
 
     def holds_on_hand(self) -> bool:
         return set(self.amazon.quantities().values()) == {self.on_hand}
