@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The report is written to var/demo-report.json; the last line printed says where.
 demo: $(STAMP)
-	$(BIN)/omnisync demo --duration 60
+	$(BIN)/omnisync demo --duration 30 --report var/demo-report.json
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
@@ -29,4 +30,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var/*.db build *.egg-info
+	rm -rf $(VENV) var/*.db var/demo-report.json build *.egg-info

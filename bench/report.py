@@ -144,7 +144,7 @@ def _b4_section(measure: dict[str, Any]) -> list[str]:
             "",
             f"Where the bucket binds (an empty bucket: {drained['arithmetic_s']} s of refill by",
             f"arithmetic) the hub takes {drained['ratio']} times the floor: it {verdict} the",
-            "1.2 target of issue 8. From a full bucket the arithmetic allows the whole push at",
+            "1.2 target. From a full bucket the arithmetic allows the whole push at",
             "once (0 s), so the floor is the simulator's own service time, and the hub takes",
             f"{full['ratio']} times it: that gap is the hub's own work per listing (reading",
             "and recording 10,000 listings in SQLite), not waiting. Throttles, when a call meets",
@@ -205,7 +205,7 @@ def _b1_section(measure: dict[str, Any]) -> list[str]:
     ]
     lines += [
         "",
-        f"The target (issue 8) is at least 0.25 of the floor: {'; '.join(verdicts)}.",
+        f"The target is at least 0.25 of the floor: {'; '.join(verdicts)}.",
         "",
         "What limits it (pyinstrument and statement timings of this measure). The real path",
         "writes about twice the floor's rows: besides the order and its lines, each line gets",
@@ -260,7 +260,7 @@ def _b3_section(measure: dict[str, Any]) -> list[str]:
         "one SKU per patch). Calls take no time, and the floor does not push the new figure",
         "back to the channel the sale came from (the hub does): a strict lower bound.",
         "",
-        f"The target (issue 8) is a p95 within 1 s of the floor; this run {verdict}. What the",
+        f"The target is a p95 within 1 s of the floor; this run {verdict}. What the",
         "hub adds to the floor: the outbox watcher waits 0.1 s (debounce) after a commit wakes",
         "it; each push is a run of its own (lease, run record, dirty listings read, availability",
         "computed, results recorded: SQLite transactions); Amazon takes one patch per SKU, at",
@@ -392,7 +392,7 @@ def _b2_section(measure: dict[str, Any]) -> list[str]:
     verdict = "meets it" if worst <= 0.05 else f"misses it by a factor of {worst / 0.05:.1f}"
     lines += [
         "",
-        "The target (issue 8) is a 1% plan costing at most 5% of the 100% plan; this run",
+        "The target is a 1% plan costing at most 5% of the 100% plan; this run",
         f"{verdict}: the dirty listings are found through the (channel, dirty) index and",
         "availability is asked only for their SKUs, so the plan grows with the dirty listings,",
         "not with the catalogue. What a listing costs (pyinstrument on the 100% plan):",
@@ -490,19 +490,19 @@ def _b5_verdict(measure: dict[str, Any]) -> list[str]:
     if ratio is None:
         verdict = (
             "The hub oversold no unit where the 15-minute baseline oversold"
-            f" {_units(baseline)}: the ratio is unbounded, which meets the target (issue 8)"
+            f" {_units(baseline)}: the ratio is unbounded, which meets the target"
             " of at least 10 times fewer."
         )
     elif ratio >= 10:
         verdict = (
             f"The hub oversold {_units(hub)} where the 15-minute baseline oversold"
-            f" {_units(baseline)}: {ratio} times fewer, which meets the target (issue 8) of"
+            f" {_units(baseline)}: {ratio} times fewer, which meets the target of"
             " at least 10."
         )
     else:
         verdict = (
             f"The hub oversold {_units(hub)} where the 15-minute baseline oversold"
-            f" {_units(baseline)}: {ratio} times fewer, which misses the target (issue 8) of"
+            f" {_units(baseline)}: {ratio} times fewer, which misses the target of"
             f" at least 10 by a factor of {10 / ratio:.1f}."
         )
     webhooks = measure["webhooks_ratio"]

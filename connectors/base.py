@@ -11,6 +11,9 @@ pydantic model of the channel file's own keys; secrets as SecretStr),
     TRACKING   track(numbers) -> list[TrackingInfo]
     WEBHOOKS   parse_webhook(headers, body) -> WebhookEvents (orders, observed quantities)
 
+and, for the payloads they quarantine, map_quarantined(kind, raw) -> WebhookEvents:
+the same mapping again, e.g. after a fix to it (`omnisync quarantine retry`).
+
 Connectors speak only in core's DTOs and raise only these errors::
 
     ConnectorError
@@ -204,3 +207,10 @@ class Connector:
     def webhook_delivery(self, headers: Mapping[str, str]) -> tuple[str | None, str]:
         """(the channel's id of this delivery, for deduplication; the topic)."""
         return None, ""
+
+    def map_quarantined(self, kind: str, raw: str) -> WebhookEvents:
+        """Map a payload this connector rejected again, from its kept raw text; `kind` as
+        it was quarantined (core.dto QUARANTINED_ORDER or QUARANTINED_WEBHOOK). Raises
+        PayloadError while it still does not fit. No signature is checked: a webhook's
+        was checked when it arrived."""
+        raise PayloadError(f"{self.type} channels cannot map a kept {kind} payload again")

@@ -41,6 +41,14 @@ def decimal_or_none(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
+def kept_json(raw: str) -> Any:
+    """The JSON of a quarantined payload; PayloadError if it is not JSON."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise PayloadError(f"the kept payload is not JSON: {error}", raw) from None
+
+
 def mapping_failure(item: Any, error: Exception, external_id: Any) -> PayloadError:
     """The PayloadError for an order that could not be mapped, with its raw JSON."""
     reason = f"{type(error).__name__}: {error}".splitlines()[0]

@@ -8,15 +8,20 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.clock import utcnow
+from core.db import exists_where
 from core.models import Alert, QuarantinedPayload
 from core.types import AlertSeverity, AlertState
 
 RULE_OVERSOLD = "oversold_order"
 RULE_QUARANTINE = "quarantined_payload"
 RULE_BUYER_CANCEL = "buyer_cancel_request"
+RULE_UNLINKED = "unlinked_listing"
+"""Open lines and listings bound to no hub SKU (core/unlinked.py)."""
+RULE_AUTH = "auth_failure"
+"""Open exactly while the channel is paused for refused credentials (core/channels.py)."""
 NOTED_ORDERS_KEPT = 200
 """Orders a buyer-cancel notice remembers, so re-reading one does not count it again."""
 
@@ -71,6 +76,13 @@ def _open_alert(session: Session, rule: str, channel_id: int | None) -> Alert | 
 def current_alert(session: Session, rule: str, channel_id: int | None) -> Alert | None:
     """The open (rule, channel) alert, locked, or None: for rules that keep a list in details."""
     return _open_alert(session, rule, channel_id)
+
+
+def has_open_alert(session: Session, rule: str, channel_id: int | None) -> bool:
+    """Whether the (rule, channel) alert is open; reads without locking it."""
+    return exists_where(
+        session, Alert.rule == rule, Alert.channel_id == channel_id, Alert.state == AlertState.OPEN
+    )
 
 
 def resolve_alert(session: Session, rule: str, channel_id: int | None) -> Alert | None:
@@ -131,3 +143,23 @@ def quarantine_payload(
         details={"payload_id": payload.id, "kind": kind, "external_id": external_id},
     )
     return payload
+
+
+def has_unresolved_payloads(session: Session, channel_id: int | None) -> bool:
+    """Whether the channel has a quarantined payload nobody retried or dismissed yet."""
+    return exists_where(
+        session,
+        col(QuarantinedPayload.resolved_at).is_(None),
+        QuarantinedPayload.channel_id == channel_id,
+    )
+
+
+def resolve_quarantine_alert_if_clear(session: Session, channel_id: int | None) -> bool:
+    """Resolve the channel's quarantine alert once none of its payloads is unresolved;
+    True if it was resolved now. The alert is locked before the payloads are read, so a
+    payload quarantined meanwhile either is seen or opens a new alert."""
+    if current_alert(session, RULE_QUARANTINE, channel_id) is None:
+        return False
+    if has_unresolved_payloads(session, channel_id):
+        return False
+    return resolve_alert(session, RULE_QUARANTINE, channel_id) is not None

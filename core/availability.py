@@ -1,4 +1,4 @@
-"""Available to sell: what a channel may offer of a SKU (DESIGN.md, "Availability to sell").
+"""Available to sell: what a channel may offer of a SKU (docs/architecture.md).
 
 free(S, L) = on_hand - reserved over the channel's locations; base = sum(free)
 minus the SKU's safety stock; a bundle's base is the minimum over its

@@ -1,17 +1,25 @@
-"""Channel rows: the config mirrored into the database, and where each channel sells from."""
+"""Channel rows: the config mirrored into the database, and where each channel sells from.
+
+A channel is paused when it refuses our credentials, and its `auth_failure` alert
+is open exactly as long: pause_channel and resume_channel are the only places that
+change `paused_reason`, and each changes the alert with it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from core.alerting import RULE_AUTH, open_alert, resolve_alert
 from core.clock import utcnow
 from core.errors import NotFound
 from core.models import Channel, Location
-from core.types import LocationKind
+from core.types import AlertSeverity, LocationKind
 
 
 @dataclass(frozen=True)
@@ -39,8 +47,8 @@ def sync_channels(session: Session, specs: Sequence[ChannelSpec]) -> list[Channe
             "config_fingerprint": spec.fingerprint,
         }
         if channel.id is None or any(getattr(channel, k) != v for k, v in wanted.items()):
-            if channel.config_fingerprint != spec.fingerprint:
-                channel.paused_reason = None  # new config: let it try again
+            if channel.config_fingerprint != spec.fingerprint and channel.id is not None:
+                resume_channel(session, channel)  # new config: let it try again
             for key, value in wanted.items():
                 setattr(channel, key, value)
             channel.updated_at = utcnow()
@@ -55,11 +63,52 @@ def sync_channels(session: Session, specs: Sequence[ChannelSpec]) -> list[Channe
     return configured
 
 
+def pause_channel(session: Session, channel: Channel, reason: str) -> None:
+    """Stop the channel's jobs until its config changes or a run succeeds; alert on it."""
+    channel.paused_reason = reason
+    session.add(channel)
+    open_alert(
+        session,
+        RULE_AUTH,
+        channel.id,
+        f"{channel.name}: the channel refused our credentials; its jobs are paused ({reason})",
+        severity=AlertSeverity.CRITICAL,
+    )
+
+
+def resume_channel(session: Session, channel: Channel) -> None:
+    """Let the channel's jobs run again; its auth_failure alert resolves."""
+    channel.paused_reason = None
+    session.add(channel)
+    resolve_alert(session, RULE_AUTH, channel.id)
+
+
 def channel_by_name(session: Session, name: str) -> Channel:
     channel = session.exec(select(Channel).where(Channel.name == name)).first()
     if channel is None:
         raise NotFound(f"unknown channel {name!r}")
     return channel
+
+
+def take_over_orders(session: Session, channel: Channel, at: datetime) -> datetime:
+    """Record `at` as the moment the hub took the channel's orders over, unless a moment
+    is recorded already (the first one stays, whoever races for it); returns the one
+    that holds and leaves it on `channel`.
+
+    The orders job takes a channel over at the start of its first run, a webhook
+    delivery that comes before any run at the change it reports. Shipments the
+    channel dates before that moment are history (core/order_intake.py).
+    """
+    if channel.live_since is None:
+        session.execute(
+            update(Channel)
+            .where(col(Channel.id) == channel.id, col(Channel.live_since).is_(None))
+            .values(live_since=at)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(channel, ["live_since"])
+    assert channel.live_since is not None
+    return channel.live_since
 
 
 def selling_location_ids(session: Session, channel: Channel) -> list[int]:

@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exists
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 import core.models  # noqa: F401  (registers every table on the metadata)
 
@@ -118,3 +118,8 @@ def insert_ignoring_conflict(
     )
     # rowcount is unreliable with RETURNING on some drivers; a returned row is not.
     return session.execute(statement).first() is not None
+
+
+def exists_where(session: Session, *conditions: Any) -> bool:
+    """Whether any row meets every condition (SELECT EXISTS ...)."""
+    return bool(session.exec(select(exists().where(*conditions))).one())

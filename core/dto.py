@@ -63,12 +63,18 @@ class NormalisedOrder(BaseModel):
         return self
 
 
+QUARANTINED_ORDER = "order"
+"""The quarantine kind of an item of a page of orders (its raw text: the item's JSON)."""
+QUARANTINED_WEBHOOK = "webhook"
+"""The quarantine kind of a webhook delivery's payload."""
+
+
 class RejectedPayload(BaseModel):
     """One item of a page that could not be mapped; quarantined with its raw text."""
 
     model_config = ConfigDict(frozen=True)
 
-    kind: str = "order"
+    kind: str = QUARANTINED_ORDER
     raw: str
     reason: str
     external_id: str | None = None
@@ -119,6 +125,16 @@ class ChannelListing(BaseModel):
     channel_ids: dict[str, Any] = Field(default_factory=dict)
     quantity: int | None = None
     title: str = ""
+    own_key: str | None = None
+    """The channel's own name for the listing (Shopify: `shopify:<variant gid>`), the one
+    its order lines carry when it has no SKU. A listing without a SKU is stored under it,
+    and renamed to its SKU once the channel gives it one."""
+
+    @property
+    def key(self) -> str | None:
+        """What the hub stores the listing under: its SKU, else the channel's own name;
+        None: the listing cannot be stored (reported only)."""
+        return self.channel_sku or self.own_key
 
 
 class StockUpdate(BaseModel):

@@ -15,3 +15,7 @@ class InvalidRequest(DomainError):
 
 class InsufficientStock(DomainError):
     pass
+
+
+class Conflict(DomainError):
+    """The request does not fit the current state (e.g. resolving what is resolved)."""

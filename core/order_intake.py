@@ -5,7 +5,16 @@ idempotent by (channel, external_id) (invariant 2): every effect is computed as
 the difference between what an order needs now and what it already holds, so
 the same payload applied twice changes nothing. An older `updated_at` never
 overwrites a newer one. Lines that cannot be fully reserved are kept and mark
-the order oversold (invariant 7).
+the order oversold (invariant 7); open lines no hub SKU takes are kept unbound
+and named by the `unlinked_listing` alert (core/unlinked.py).
+
+Cut-over: units a payload reports shipped are taken from stock only if the
+channel dated the payload (`updated_at`) at or after the moment the hub took the
+channel over (`Channel.live_since`, see core/channels.py take_over_orders).
+Earlier shipments left before the stock was counted: they are recorded on the
+line, move no stock, and the reservation the order may hold is released. The
+rule depends on the payload alone, so backfill pages, webhooks, repeats and
+re-reads all end alike. A channel not taken over yet (None) has no history.
 
 The work is done per page, not per order, because statements, not rows, are
 what an import pays for: new orders go in with one INSERT, known ones are
@@ -34,9 +43,11 @@ from core.clock import utcnow
 from core.dto import NormalisedOrder, NormalisedOrderLine
 from core.locked_stock import LockedStock, StockEffects, forget_loaded
 from core.models import Channel, Listing, Order, OrderLine, Sku
+from core.order_status import derive_order_status, parcel_statuses
 from core.outbox import mark_touched_dirty
 from core.reservations import alert_oversold, reallocate_freed, refresh_oversold, settle_line
-from core.types import OrderStatus
+from core.types import OrderStatus, ShipmentStatus
+from core.unlinked import note_unlinked_lines
 
 _FULLY_SHIPPED = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.RETURNED})
 _orders = Order.__table__  # type: ignore[attr-defined]
@@ -79,6 +90,9 @@ class IntakeResult:
     applied: bool
     """False when the stored order is newer than the payload (nothing was changed)."""
     short_units: int
+    shipped_before_cut_over: int = 0
+    """Units the payload newly reports shipped that left before the hub took the channel
+    over: recorded on the lines, not taken from stock."""
 
 
 @dataclass(slots=True)
@@ -145,6 +159,7 @@ class _Intake:
     has_new_lines: bool = False
     stock_changed: bool = False
     short: int = 0
+    shipped_before_cut_over: int = 0
 
 
 def _bind(name: str) -> Any:
@@ -275,6 +290,7 @@ def _intake_run(
             known.append(entry)
     _merge_known(session, channel.id, known)
     applied = [entry for entry in entries if entry.applied]
+    _set_history_aside(channel.live_since, applied)
     _bind_skus(session, channel.id, applied)
     _insert_lines(session, [entry for entry in applied if entry.created])
     first = 0
@@ -282,6 +298,7 @@ def _intake_run(
         first = _settle_stock(session, channel, location_ids, applied, first, effects, now)
     for entry in applied:
         _note_cancel_requests(session, channel.id, entry)
+        _note_unlinked_lines(session, channel.id, entry)
     return [
         IntakeResult(
             entry.order.id,
@@ -289,9 +306,24 @@ def _intake_run(
             created=entry.created,
             applied=entry.applied,
             short_units=entry.short if entry.applied else 0,
+            shipped_before_cut_over=entry.shipped_before_cut_over if entry.applied else 0,
         )
         for entry in entries
     ]
+
+
+def _set_history_aside(live_since: datetime | None, entries: list[_Intake]) -> None:
+    """Units a payload dated before the cut-over reports shipped count as shipped before
+    the merge: no stock leaves for them, and settling releases what they held."""
+    if live_since is None:
+        return
+    for entry in entries:
+        if entry.incoming.updated_at >= live_since:
+            continue
+        entry.shipped_before_cut_over = sum(
+            line.quantity_shipped - shipped_before for line, shipped_before in entry.merged
+        )
+        entry.merged = [(line, line.quantity_shipped) for line, _ in entry.merged]
 
 
 def _settle_stock(
@@ -365,9 +397,11 @@ def _as_new(incoming: NormalisedOrder) -> _Intake:
     return entry
 
 
-def _merge(entry: _Intake, stored_lines: list[_LineRow]) -> None:
+def _merge(
+    entry: _Intake, stored_lines: list[_LineRow], parcels: Sequence[ShipmentStatus] = ()
+) -> None:
     order, incoming = entry.order, entry.incoming
-    header_before = order.header()
+    header_before, recorded = order.header(), order.status
     _apply_header(order, incoming)
     existing = {line.external_line_id: line for line in stored_lines}
     entry.merged, entry.changed_lines = [], []
@@ -383,7 +417,7 @@ def _merge(entry: _Intake, stored_lines: list[_LineRow]) -> None:
             entry.changed_lines.append(merged)
         existing[item.external_line_id] = merged
     entry.lines = list(existing.values())
-    order.status = _with_known_shipments(order.status, entry.lines)
+    order.status = derive_order_status(incoming.status, entry.lines, parcels, recorded=recorded)
     entry.header_changed = order.header() != header_before
 
 
@@ -428,15 +462,13 @@ def _merge_known(session: Session, channel_id: int, known: list[_Intake]) -> Non
     if applied:
         for row in session.execute(_READ_LINES, {"order_ids": sorted(lines)}):
             lines[row.order_id].append(_LineRow(*row))
+    parcels = parcel_statuses(session, lines)
     for entry in applied:
-        _merge(entry, lines[entry.order.id])
+        _merge(entry, lines[entry.order.id], parcels.get(entry.order.id, ()))
 
 
 def _apply_header(order: _OrderRow, incoming: NormalisedOrder) -> None:
-    status = incoming.status
-    if order.status == OrderStatus.DELIVERED and status == OrderStatus.SHIPPED:
-        status = OrderStatus.DELIVERED  # the hub learned of delivery from the carrier first
-    order.status = status
+    order.status = incoming.status  # the channel's word; _merge derives the order's status
     order.channel_status = incoming.channel_status
     order.status_reason = incoming.status_reason
     order.placed_at = incoming.placed_at
@@ -448,18 +480,6 @@ def _apply_header(order: _OrderRow, incoming: NormalisedOrder) -> None:
     order.customer = incoming.customer or order.customer
     order.ship_to = incoming.ship_to or order.ship_to
     order.raw = incoming.raw if incoming.raw is not None else order.raw
-
-
-def _with_known_shipments(status: OrderStatus, lines: list[_LineRow]) -> OrderStatus:
-    """A channel that has not yet heard of our shipment (a re-read, a late page) does
-    not take the order back to pending or accepted: what shipped, shipped."""
-    if status not in (OrderStatus.PENDING, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_SHIPPED):
-        return status
-    if not any(line.quantity_shipped for line in lines):
-        return status
-    if all(line.quantity_shipped + line.quantity_cancelled >= line.quantity for line in lines):
-        return OrderStatus.SHIPPED
-    return OrderStatus.PARTIALLY_SHIPPED
 
 
 def _merge_line(
@@ -636,6 +656,19 @@ def _note_cancel_requests(session: Session, channel_id: int, entry: _Intake) -> 
     if requested and order.status.holds_stock and not order.fulfilled_by_channel:
         reasons = {line.buyer_cancel_reason or "" for line in requested} - {""}
         note_buyer_cancel_request(session, channel_id, order.external_id, sorted(reasons))
+
+
+def _note_unlinked_lines(session: Session, channel_id: int, entry: _Intake) -> None:
+    """Open lines of an order that holds stock, bound to no hub SKU, reserve nothing:
+    the operator is told (channel-fulfilled orders need none of our stock)."""
+    order = entry.order
+    if order.fulfilled_by_channel or not order.status.holds_stock:
+        return
+    unbound = [
+        line.channel_sku for line in entry.lines if line.sku_id is None and line.open_quantity
+    ]
+    if unbound:
+        note_unlinked_lines(session, channel_id, order.external_id, unbound)
 
 
 def map_unmapped_lines(session: Session, channel: Channel, channel_sku: str, sku_id: int) -> int:

@@ -2,10 +2,11 @@
 
 `record_shipment` does it all in the caller's transaction: the reservations are
 consumed (on_hand and reserved both drop by the shipped units, so what other
-channels may sell does not move), the lines' shipped quantities rise, the order
-becomes shipped or partially_shipped, and a Shipment row is written with its
-push pending. The fulfilment push reads that row after commit (sync/), so a
-crash between the two loses nothing.
+channels may sell does not move), the lines' shipped quantities rise, a Shipment
+row is written with its push pending, and the order's status is derived again with
+the new parcel among its own (core/order_status.py: shipped or partially_shipped;
+delivered stays delivered when the channel said so). The fulfilment push reads that
+row after commit (sync/), so a crash between the two loses nothing.
 
 When the channel later reports the same units shipped, order intake keeps the
 larger of the two shipped quantities and consumes only the difference: the
@@ -22,6 +23,7 @@ from core.channels import selling_location_ids
 from core.clock import utcnow
 from core.errors import InvalidRequest
 from core.models import Channel, Order, OrderLine, Shipment
+from core.order_status import rederive_order_status
 from core.outbox import mark_touched_dirty
 from core.reservations import (
     StockEffects,
@@ -91,17 +93,6 @@ def record_shipment(
         session.flush()
         effects.merge(settle_line(session, order, line, location_ids))
     effects.merge(reallocate_freed(session, effects))
-    if order.status != OrderStatus.DELIVERED:
-        fully = all(
-            line.quantity_shipped >= line.quantity - line.quantity_cancelled for line in order_lines
-        )
-        order.status = OrderStatus.SHIPPED if fully else OrderStatus.PARTIALLY_SHIPPED
-    # order.updated_at stays the channel's own change time: order intake compares it
-    # with the channel's next report, which must not look stale because of us.
-    order.modified_at = utcnow()
-    session.add(order)
-    refresh_oversold(session, order)
-    mark_touched_dirty(session, effects.touched)
 
     shipment = Shipment(
         order_id=order.id or 0,
@@ -118,6 +109,14 @@ def record_shipment(
         carrier_channel_id=carrier_channel_id,
     )
     session.add(shipment)
+    session.flush()
+    rederive_order_status(session, order)  # with the new parcel among the order's parcels
+    # order.updated_at stays the channel's own change time: order intake compares it
+    # with the channel's next report, which must not look stale because of us.
+    order.modified_at = utcnow()
+    session.add(order)
+    refresh_oversold(session, order)
+    mark_touched_dirty(session, effects.touched)
     session.flush()
     return shipment
 

@@ -6,10 +6,11 @@
   are final (a late scan never reopens them) and that a parcel the carrier has
   seen never goes back to label_created or unknown. Other moves "backwards" are
   real (out for delivery, a failed attempt, in transit again) and are kept.
-- An order becomes delivered when all of it has left (status shipped) and every
-  one of its shipments is delivered. A partially shipped order stays partially
-  shipped however many of its parcels arrived: units are still to leave, and the
-  order is delivered once the last of them is.
+- A delivered parcel has its order's status derived again (core/order_status.py):
+  the order becomes delivered when all of it has left and every one of its
+  shipments is delivered. A partially shipped order stays partially shipped however
+  many of its parcels arrived: units are still to leave, and the order is delivered
+  once the last of them is.
 - Alerts, one row per carrier channel and rule, listing the parcels concerned:
   `carrier_exception` when a parcel enters exception (warning) or is returned to
   the sender (critical); a parcel that moves on leaves the list, and the alert
@@ -34,6 +35,7 @@ from core.dto import TrackingEvent as ReportedEvent
 from core.dto import TrackingInfo
 from core.errors import NotFound
 from core.models import Channel, Order, Shipment, TrackingEvent
+from core.order_status import rederive_order_status
 from core.types import AlertSeverity, OrderStatus, ShipmentStatus
 
 RULE_CARRIER_EXCEPTION = "carrier_exception"
@@ -127,7 +129,9 @@ def apply_tracking(
         _list(session, RULE_CARRIER_EXCEPTION, shipment, _trouble_message)
     elif previous in TROUBLE_STATUSES and status not in TROUBLE_STATUSES:
         _unlist(session, RULE_CARRIER_EXCEPTION, shipment, _trouble_message)
-    order_delivered = delivered and _deliver_order_when_complete(session, shipment.order_id, now)
+    # Only a delivery can change what the order's status derives to (core/order_status.py):
+    # the order's row is locked for that alone, as it always was.
+    order_delivered = delivered and _order_delivered_now(session, shipment.order_id, now)
     return TrackingResult(
         shipment_id=shipment_id,
         status=status,
@@ -218,24 +222,22 @@ def _delivered_event_at(events: Sequence[ReportedEvent]) -> datetime | None:
     return ensure_utc(max(moments)) if moments else None
 
 
-def _deliver_order_when_complete(session: Session, order_id: int, now: datetime) -> bool:
+def _order_delivered_now(session: Session, order_id: int, now: datetime) -> bool:
+    """Derive the status of the parcel's order again (core/order_status.py); True when
+    that made it delivered."""
     order = session.exec(
         select(Order)
         .where(Order.id == order_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
-    if order is None or order.status != OrderStatus.SHIPPED:
+    if order is None or not rederive_order_status(session, order):
         return False
-    statuses = session.exec(select(Shipment.status).where(Shipment.order_id == order_id)).all()
-    if any(status != ShipmentStatus.DELIVERED for status in statuses):
-        return False
-    order.status = OrderStatus.DELIVERED
     # updated_at stays the channel's own change time (see core/shipping.py).
     order.modified_at = now
     session.add(order)
     session.flush()
-    return True
+    return order.status == OrderStatus.DELIVERED
 
 
 # alerts ----------------------------------------------------------------------------

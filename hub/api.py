@@ -21,13 +21,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from connectors.base import InvalidSignature
+from connectors.base import Capability, InvalidSignature
+from connectors.registry import connector_for
 from core.db import transaction
-from core.errors import DomainError, InsufficientStock, NotFound
+from core.errors import Conflict, DomainError, InsufficientStock, NotFound
 from hub.api_models import ErrorOut, ReadinessOut
 from hub.api_v1 import api_router
 from hub.metrics import metrics_registry
@@ -109,6 +110,8 @@ def create_app(
         config = sync.channels.get(channel)
         if config is None or config.type != channel_type:
             raise HTTPException(status_code=404, detail="no such channel")
+        if not _takes_webhooks(config.type):
+            raise HTTPException(status_code=404, detail=f"{config.type} channels take no webhooks")
         body = await request.body()  # the raw bytes: the signature covers exactly these
         headers = dict(request.headers)
         try:
@@ -118,6 +121,11 @@ def create_app(
         return JSONResponse({"status": outcome.status, "orders": outcome.orders})
 
     return app
+
+
+def _takes_webhooks(channel_type: str) -> bool:
+    connector = connector_for(channel_type)
+    return connector is not None and Capability.WEBHOOKS in connector.capabilities
 
 
 def _settings_source(
@@ -144,6 +152,19 @@ def _masked(message: str, sync: SyncEngine, settings: Callable[[], Settings | No
     return redact(message, sync.secrets | (current.secrets if current else frozenset()))
 
 
+def _json_decode_problem(exc: RequestValidationError) -> str | None:
+    """The one-line reason the body is not JSON at all, if that is what failed."""
+    for item in exc.errors():
+        if item.get("type") == "json_invalid":
+            location = item.get("loc", ())
+            where = f" (at character {location[1]})" if len(location) > 1 else ""
+            reason = item.get("ctx", {}).get("error", "JSON decode error")
+            return f"body is not JSON: {reason}{where}"
+    if isinstance(exc.body, bytes):  # FastAPI reads a body as JSON under a JSON content type only
+        return "body is not JSON: send it with Content-Type: application/json"
+    return None
+
+
 def _install_error_handlers(
     app: FastAPI, sync: SyncEngine, settings: Callable[[], Settings | None]
 ) -> None:
@@ -157,17 +178,28 @@ def _install_error_handlers(
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> Response:
+        unreadable = _json_decode_problem(exc)
+        if unreadable is not None:
+            return error(400, unreadable)
         problems = [
             f"{'.'.join(str(part) for part in item.get('loc', ()))}: {item.get('msg', 'invalid')}"
             for item in exc.errors()
         ]
         return error(422, "; ".join(problems) or "invalid request")
 
+    @app.exception_handler(DataError)
+    async def unstorable(_request: Request, exc: DataError) -> Response:
+        # Values the database refuses to take or compare (PostgreSQL: a NUL character in
+        # text, a number out of range) come from the request: the client's to fix.
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid value"
+        log.info("HTTP request refused by the database: %s", _masked(reason, sync, settings))
+        return error(422, f"a value of the request cannot be used: {reason}")
+
     @app.exception_handler(DomainError)
     async def refused(_request: Request, exc: DomainError) -> Response:
         if isinstance(exc, NotFound):
             return error(404, str(exc))
-        if isinstance(exc, InsufficientStock):
+        if isinstance(exc, InsufficientStock | Conflict):
             return error(409, str(exc))
         return error(422, str(exc))
 

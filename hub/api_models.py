@@ -207,11 +207,34 @@ class QuarantineOut(Shape):
     reason: str
     received_at: Timestamp
     resolved_at: Timestamp | None
+    resolved_by: str | None
+    resolution_note: str | None
     raw_length: int
 
 
 class QuarantineDetailOut(QuarantineOut):
     raw: str
+
+
+class QuarantineResolveIn(BaseModel):
+    """`omnisync quarantine resolve ID --note TEXT` as JSON; the resolver is "api"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=r"^[^\x00]*$",
+        description="Why it is dismissed; kept on the payload.",
+    )
+
+
+class QuarantineResolutionOut(Shape):
+    """`omnisync quarantine retry|resolve --json`."""
+
+    payload: QuarantineOut
+    alert_resolved: bool
+    orders: list[str]
 
 
 class ReadinessOut(BaseModel):

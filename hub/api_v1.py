@@ -31,6 +31,7 @@ from core.clock import utcnow
 from core.db import transaction
 from core.ledger import adjust_stock
 from core.models import Sku, StockMovement
+from core.quarantine import resolve_payload
 from core.types import AlertState, OrderStatus, SyncRunStatus
 from hub.api_models import (
     AdjustmentIn,
@@ -42,6 +43,8 @@ from hub.api_models import (
     OrderOut,
     QuarantineDetailOut,
     QuarantineOut,
+    QuarantineResolutionOut,
+    QuarantineResolveIn,
     ShipmentIn,
     ShipmentOut,
     StatusOut,
@@ -59,12 +62,14 @@ from hub.views import (
     order_detail,
     order_list,
     quarantine_list,
+    quarantine_resolution_view,
     shipment_views,
     stock_list,
     sync_run_list,
 )
 from sync.engine import SyncEngine
 from sync.health import channel_health, channel_health_view, health_view, hub_health, scheduled_jobs
+from sync.quarantine import retry_payload
 from sync.redaction import redact_data
 
 SettingsSource = Callable[[], Settings | None]
@@ -72,6 +77,7 @@ SettingsSource = Callable[[], Settings | None]
 MAX_LIMIT = 500
 DISABLED = "the REST API is disabled until http.api_token is set in hub.yaml"
 BAD_CURSOR = "cursor: not a cursor this API gave out (take it from the Link header)"
+RESOLVED = "The payload was resolved already."
 
 Limit = Annotated[
     int, Query(ge=1, le=MAX_LIMIT, description=f"At most this many rows (1 to {MAX_LIMIT}).")
@@ -81,6 +87,9 @@ CursorParam = Annotated[
     Query(max_length=400, description='From the `Link: <...>; rel="next"` of the page before.'),
 ]
 ChannelFilter = Annotated[str | None, Query(max_length=100, description="Only this channel.")]
+PayloadId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The quarantined payload's id.")]
+API_RESOLVER = "api"
+"""`resolved_by` of what is resolved through the API (its one token has no name)."""
 
 _bearer = HTTPBearer(auto_error=False, description="The `http.api_token` of hub.yaml.")
 
@@ -401,10 +410,35 @@ def api_router(sync: SyncEngine, settings: SettingsSource) -> APIRouter:
         responses={404: {"model": ErrorOut}},
         tags=["operations"],
     )
-    def show_quarantined(payload_id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> Any:
+    def show_quarantined(payload_id: PayloadId) -> Any:
         """One quarantined payload with its raw body, as received."""
         with reading() as session:
             return clean(find_quarantined(session, payload_id))
+
+    @router.post(
+        "/quarantine/{payload_id}/retry",
+        response_model=QuarantineResolutionOut,
+        responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": RESOLVED}},
+        tags=["operations"],
+    )
+    def retry_quarantined(payload_id: PayloadId) -> Any:
+        """Map the kept body again (`omnisync quarantine retry`): what maps now goes in as
+        a webhook delivery would and the payload is resolved; 422 says why it still fails."""
+        return clean(quarantine_resolution_view(retry_payload(sync, payload_id, by=API_RESOLVER)))
+
+    @router.post(
+        "/quarantine/{payload_id}/resolve",
+        response_model=QuarantineResolutionOut,
+        responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": RESOLVED}},
+        tags=["operations"],
+    )
+    def resolve_quarantined(payload_id: PayloadId, body: QuarantineResolveIn | None = None) -> Any:
+        """Dismiss the payload (`omnisync quarantine resolve`): kept, nothing of it goes in;
+        the channel's quarantine alert resolves with its last open payload."""
+        note = body.note if body is not None else None
+        with transaction(sync.engine) as session:
+            resolution = resolve_payload(session, payload_id, by=API_RESOLVER, note=note)
+        return clean(quarantine_resolution_view(resolution))
 
     return router
 

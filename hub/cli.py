@@ -10,12 +10,15 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import make_url
 
-from hub.commands import orders, skus, stock
+from hub.commands import orders, quarantine, skus, stock
 from hub.commands.check import check
 from hub.commands.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
     CliState,
     JsonOption,
     console,
+    errors,
     fail,
     open_hub,
     print_json,
@@ -23,6 +26,7 @@ from hub.commands.common import (
 )
 from hub.commands.status import status
 from hub.commands.sync import sync
+from hub.demo_watch import DEFAULT_TIMEOUT_S, DemoFailed
 from hub.logs import LogFormat, LogLevel, configure_logging, set_log_level
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config"
@@ -37,6 +41,7 @@ app.add_typer(skus.app, name="skus")
 app.add_typer(stock.app, name="stock")
 app.add_typer(orders.orders_app, name="orders")
 app.add_typer(orders.channels_app, name="channels")
+app.add_typer(quarantine.app, name="quarantine")
 app.command("sync")(sync)
 app.command("check")(check)
 app.command("status")(status)
@@ -94,11 +99,18 @@ def run(
     """
     set_log_level(log_level)
     hub = open_hub(ctx)
-    from hub.runner import HubRunner  # the HTTP server and scheduler: only `run` needs them
+    from hub.runner import HttpUnavailable, HubRunner  # the HTTP server and scheduler
 
     runner = HubRunner(hub)
     runner.install_signal_handlers()
-    runner.run()
+    try:
+        runner.run()
+    except HttpUnavailable as error:
+        errors.print(str(error), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+DEMO_REPORT = Path("var") / "demo-report.json"
 
 
 @app.command()
@@ -107,15 +119,46 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the simulated catalogue and buyers.")] = 1,
     channels: Annotated[int, typer.Option(min=2, max=8, help="Simulated marketplaces.")] = 3,
     json_output: JsonOption = False,
+    report: Annotated[
+        Path, typer.Option(help="Where the JSON report is written (folders made as needed).")
+    ] = DEMO_REPORT,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            min=1,
+            help="Seconds any one wait may last (a sync run at the end, a channel failing "
+            "while buyers buy, the last parcels); past it the demo fails (exit code 1).",
+        ),
+    ] = DEFAULT_TIMEOUT_S,
+    fault: Annotated[
+        str | None,
+        typer.Option(
+            metavar="CHANNEL:KIND",
+            help="Once the buyers stop, the marketplace CHANNEL answers every call with the "
+            "fault KIND (500, 503, 429, timeout, slow, malformed_json): see the demo fail.",
+        ),
+    ] = None,
 ) -> None:
     """Run the hub against simulated marketplaces with simulated buyers, then compare."""
     set_log_level(LogLevel.WARNING if json_output else LogLevel.ERROR)
-    from hub.demo import Demo, DemoOptions  # the simulators: only `demo` needs them
+    from hub.demo import Demo, DemoOptions, parse_fault, write_report  # only `demo` simulates
 
-    options = DemoOptions(duration=duration, seed=seed, channels=channels)
-    result = Demo(options, None if json_output else console).run()
+    try:
+        chosen = parse_fault(fault, channels) if fault is not None else None
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--fault") from None
+    options = DemoOptions(
+        duration=duration, seed=seed, channels=channels, timeout=timeout, fault=chosen
+    )
+    try:
+        result = Demo(options, None if json_output else console).run()
+    except DemoFailed as failure:
+        errors.print(f"demo failed: {failure}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_FAILED) from None
+    written = write_report(result, report)
     if json_output:
         print_json(result)
+        errors.print(f"report written to {written}", markup=False, highlight=False, soft_wrap=True)
         return
     lag, shipping = result["propagation_ms"], result["shipping"]
     console.print(
@@ -128,10 +171,11 @@ def demo(
         f"Shipped {shipping['parcels']} parcel(s) with {shipping['carrier']} for "
         f"{shipping['orders_shipped']} order(s): {shipping['fulfilments_pushed']} fulfilment(s) "
         f"pushed, {shipping['delivered']} delivered, {shipping['orders_delivered']} order(s) "
-        f"delivered. (--json for all of it)",
+        "delivered.",
         markup=False,
         highlight=False,
     )
+    console.print(f"Report written to {written}", markup=False, highlight=False, soft_wrap=True)
 
 
 def main() -> None:

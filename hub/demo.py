@@ -7,10 +7,14 @@ orders with UPS (hub/demo_shipping.py); the hub pushes the fulfilments and track
 the parcels. At the end the buyers stop, the hub pulls the last orders and
 reconciles, every parcel is delivered and tracked, and the demo compares what the
 marketplaces hold with what the hub knows.
+
+Every wait has a deadline (hub/demo_watch.py): a channel that keeps failing stops the
+demo with DemoFailed instead of holding it. The report is written as JSON to a file.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import statistics
@@ -19,6 +23,7 @@ import textwrap
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,8 +44,17 @@ from core.models import Channel, Listing, Order, SyncRun
 from core.reservations import shortage_units
 from core.types import SyncRunStatus
 from hub.bootstrap import Hub, bootstrap, engine_channels
-from hub.demo_markets import DemoMarket, make_markets
+from hub.demo_markets import DemoMarket, make_markets, market_names
 from hub.demo_shipping import CARRIER_CHANNEL, DemoCarrier, shipping_per_channel, shipping_report
+from hub.demo_watch import (
+    DEFAULT_TIMEOUT_S,
+    SETUP_TIMEOUT_S,
+    STEP_RETRY,
+    DemoFailed,
+    FailureWatch,
+    run_until_done,
+)
+from sandbox.faults import HTTP_FAULTS
 from sync.engine import SyncEngine
 from sync.scheduler import Scheduler
 
@@ -48,9 +62,35 @@ TOKEN_VARIABLE = "OMNISYNC_DEMO_TOKEN"  # noqa: S105 (the name of a variable, no
 SIMPLE_SKUS = 180
 BUNDLES = 20
 SCARCE = 25
-FINAL_ATTEMPTS = 5
 STEPS_PER_RUN = 30
 """The carrier moves a parcel one stage per this share of the demo's duration."""
+MAX_STEP_S = 5.0
+"""And at most this often, so that the last parcels arrive well within a wait's deadline."""
+WATCH_EVERY_S = 1.0
+"""How often the run records are read for failing jobs while the buyers buy."""
+EVERY_CALL = 1_000_000_000
+"""Faults queued for `DemoOptions.fault`: more than any demo makes calls."""
+FINAL_CAPTION = "after the final sync"
+"""Under the table printed once the demo is over (the report's figures)."""
+
+
+@dataclass(frozen=True)
+class DemoFault:
+    """A marketplace that answers every call with `kind` once the buyers stop."""
+
+    channel: str
+    kind: str
+
+
+def parse_fault(spec: str, channels: int) -> DemoFault:
+    """`CHANNEL:KIND` (amazon-b:500) for a demo with `channels` marketplaces."""
+    channel, _, kind = spec.partition(":")
+    names = market_names(channels)
+    if channel not in names:
+        raise ValueError(f"no marketplace {channel!r} in this demo (it has {', '.join(names)})")
+    if kind not in HTTP_FAULTS:
+        raise ValueError(f"fault kind {kind!r}: one of {', '.join(sorted(HTTP_FAULTS))}")
+    return DemoFault(channel, kind)
 
 
 @dataclass
@@ -59,6 +99,10 @@ class DemoOptions:
     seed: int = 1
     channels: int = 3
     orders_per_second: float = 6.0
+    timeout: float = DEFAULT_TIMEOUT_S
+    """Seconds any one wait may last: a job the demo waits for, a job of a channel failing
+    while the buyers buy, the settling of the last orders, the last parcels' journey."""
+    fault: DemoFault | None = None
 
 
 @dataclass
@@ -104,7 +148,9 @@ class Demo:
         self.random = random.Random(options.seed)  # noqa: S311 (simulation, not secrets)
         self.measure = Measurements()
         self.markets: dict[str, DemoMarket] = {}
-        self.carrier = DemoCarrier(seconds_per_step=max(options.duration / STEPS_PER_RUN, 0.5))
+        self.carrier = DemoCarrier(
+            seconds_per_step=min(max(options.duration / STEPS_PER_RUN, 0.5), MAX_STEP_S)
+        )
         self.names: list[str] = []
         self.codes: list[str] = []
         self.scarce: list[str] = []
@@ -112,8 +158,17 @@ class Demo:
         """When the last buyer stopped (monotonic)."""
 
     def run(self) -> dict[str, Any]:
+        """The report; DemoFailed (secrets masked) when a channel keeps failing."""
         token = f"demo-{self.random.getrandbits(64):016x}"
         os.environ[TOKEN_VARIABLE] = token
+        secrets: set[str] = {token}
+        try:
+            return self._run(token, secrets)
+        except DemoFailed as failure:
+            raise failure.masked(secrets) from None
+
+    def _run(self, token: str, secrets: set[str]) -> dict[str, Any]:
+        """Fills `secrets` with the hub's, for the failure's message."""
         with tempfile.TemporaryDirectory(prefix="omnisync-demo-") as folder, ExitStack() as stack:
             for market in make_markets(self.options.channels, token):
                 market.start()
@@ -124,6 +179,7 @@ class Demo:
             stack.callback(self.carrier.stop)
             hub = bootstrap(self._write_config(Path(folder)), create=True)
             stack.callback(hub.engine.dispose)
+            secrets.update(hub.settings.secrets)
             self._seed_catalogue(hub)
             engine = SyncEngine(
                 hub.engine,
@@ -132,11 +188,32 @@ class Demo:
                 on_push=self.measure.on_push,
             )
             stack.callback(engine.close)
+            # The runs the demo waits for itself: their own engine, with a short call
+            # policy and a stop event of their own that each step's deadline sets.
+            steps = SyncEngine(
+                hub.engine,
+                engine_channels(hub.settings),
+                secrets=hub.settings.secrets,
+                retry=STEP_RETRY,
+                on_push=self.measure.on_push,
+            )
+            stack.callback(steps.close)
+            setup = max(self.options.timeout, SETUP_TIMEOUT_S)
             for name in self.names:
-                engine.run(name, "listings")
-                engine.run(name, "reconcile")
+                run_until_done(steps, name, "listings", setup)
+                run_until_done(steps, name, "reconcile", setup)
             self._simulate(hub, engine)
-            return self._compare(hub, engine)
+            if self.options.fault is not None:
+                self.markets[self.options.fault.channel].fail_every_call(
+                    self.options.fault.kind, EVERY_CALL
+                )
+            self._final_sync(steps)
+            report = self._compare(hub, engine)
+            if self.console is not None:
+                # The live table's last frame was drawn before the final sync: once more
+                # now, so the last table printed counts what the report counts.
+                self.console.print(self._table(engine, caption=FINAL_CAPTION))
+            return report
 
     def _write_config(self, folder: Path) -> Path:
         config = folder / "config"
@@ -196,22 +273,38 @@ class Demo:
         )
         buyers.start()
         shipper.start()
-        deadline = time.monotonic() + self.options.duration
+        watch = FailureWatch(hub.engine, self.options.timeout)
         try:
             if self.console is not None:
-                with Live(self._table(engine), console=self.console, refresh_per_second=4) as live:
-                    while time.monotonic() < deadline:
-                        time.sleep(0.25)
-                        live.update(self._table(engine))
+                live = Live(self._table(engine), console=self.console, refresh_per_second=4)
+                try:
+                    with live:
+                        self._watch_until_done(watch, lambda: live.update(self._table(engine)))
+                finally:
+                    if not self.console.is_terminal:
+                        self.console.line()  # on a pipe, Live leaves its last line open
             else:
-                time.sleep(max(deadline - time.monotonic(), 0))
+                self._watch_until_done(watch, None)
         finally:
             stop.set()
             buyers.join()
             shipper.join()
             self.buyers_stopped = time.monotonic()
             scheduler.stop()
-        engine.stop.clear()
+
+    def _watch_until_done(self, watch: FailureWatch, refresh: Callable[[], None] | None) -> None:
+        """Until the demo's duration is over: refresh the table (every quarter second) and
+        give up on a channel whose job keeps failing (checked every WATCH_EVERY_S)."""
+        end = time.monotonic() + self.options.duration
+        tick = 0.25 if refresh is not None else WATCH_EVERY_S
+        next_check = time.monotonic() + WATCH_EVERY_S
+        while (left := end - time.monotonic()) > 0:
+            time.sleep(min(tick, left))
+            if refresh is not None:
+                refresh()
+            if time.monotonic() >= next_check:
+                watch.check()
+                next_check = time.monotonic() + WATCH_EVERY_S
 
     def _buy_until(self, stop: threading.Event) -> None:
         rnd = random.Random(self.random.random())  # noqa: S311 (own stream for the thread)
@@ -227,8 +320,8 @@ class Demo:
                 if order and rnd.random() < 0.05:
                     market.cancel(order["id"])
 
-    def _table(self, engine: SyncEngine) -> Table:
-        table = Table(title=f"omnisync demo (seed {self.options.seed})")
+    def _table(self, engine: SyncEngine, caption: str | None = None) -> Table:
+        table = Table(title=f"omnisync demo (seed {self.options.seed})", caption=caption)
         for column in (
             "channel",
             "orders placed",
@@ -257,28 +350,26 @@ class Demo:
                 )
         return table
 
-    def _final_sync(self, engine: SyncEngine) -> None:
+    def _final_sync(self, steps: SyncEngine) -> None:
+        """Each wait within `timeout`: a channel that keeps failing raises DemoFailed."""
+        timeout = self.options.timeout
         # A channel may show an order only some time after it was placed (Amazon's
         # getOrders reads settled orders only): the last ones must be visible first.
         settle = max((market.settle_seconds for market in self.markets.values()), default=0.0)
-        time.sleep(max(self.buyers_stopped + settle - time.monotonic(), 0.0))
+        time.sleep(min(max(self.buyers_stopped + settle - time.monotonic(), 0.0), timeout))
         for job in ("orders", "stock", "reconcile"):
             for name in self.names:
-                self._run_until_done(engine, name, job)
+                self._run_until_done(steps, name, job)
         # The marketplaces hear of the last parcels, which arrive meanwhile.
         for name in self.names:
-            self._run_until_done(engine, name, "fulfilments")
-        self.carrier.wait_for_deliveries()
-        self._run_until_done(engine, CARRIER_CHANNEL, "tracking")
+            self._run_until_done(steps, name, "fulfilments")
+        self.carrier.wait_for_deliveries(limit=timeout)
+        self._run_until_done(steps, CARRIER_CHANNEL, "tracking")
 
-    @staticmethod
-    def _run_until_done(engine: SyncEngine, name: str, job: str) -> None:
-        for _ in range(FINAL_ATTEMPTS):
-            if engine.run(name, job).status in ("succeeded", "partial"):
-                break
+    def _run_until_done(self, steps: SyncEngine, name: str, job: str) -> None:
+        run_until_done(steps, name, job, self.options.timeout)
 
     def _compare(self, hub: Hub, engine: SyncEngine) -> dict[str, Any]:
-        self._final_sync(engine)
         placed = {
             (name, oid) for name, market in self.markets.items() for oid in market.order_ids()
         }
@@ -363,3 +454,14 @@ def _hub_counts(engine: SyncEngine) -> dict[str, tuple[int, int]]:
     return {
         name: (orders.get(name, 0), failed.get(name, 0)) for name in orders.keys() | failed.keys()
     }
+
+
+def write_report(report: dict[str, Any], path: Path) -> Path:
+    """Write the report as JSON to `path` (its folder made if missing), whole or not at
+    all; returns the absolute path."""
+    path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.tmp")
+    partial.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    partial.replace(path)
+    return path

@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any, Final
 
 from sandbox.amazon import AmazonSimulator, LwaCredentials
+from sandbox.faults import ANY_ENDPOINT
 
 RATE_SCALE: Final = 60.0
 ORDERS_LAG: Final = timedelta(seconds=1)
@@ -38,9 +39,10 @@ class AmazonMarket:
     """How long after the last order the hub can see it: getOrders' bounds are whole
     seconds, so one more second than the settle window."""
 
-    def __init__(self, name: str, token: str, schedule: str) -> None:
+    def __init__(self, name: str, token: str, schedule: str, call_timeout: float) -> None:
         self.name = name
         self.schedule = schedule
+        self.call_timeout = call_timeout
         self.server = AmazonSimulator(
             LwaCredentials(
                 client_id=f"amzn1.application-oa2-client.{token}",
@@ -93,6 +95,9 @@ class AmazonMarket:
     def quantities(self) -> dict[str, int]:
         return self.server.quantities()
 
+    def fail_every_call(self, kind: str, count: int) -> None:
+        self.server.inject(ANY_ENDPOINT, kind, count)
+
     def channel_file(self, token_variable: str) -> str:
         token = f"${{{token_variable}}}"
         return textwrap.dedent(
@@ -107,6 +112,7 @@ class AmazonMarket:
               lwa_app_id: amzn1.application-oa2-client.{token}
               lwa_client_secret: amzn1.oa2-cs.v1.{token}
             orders_settle_seconds: {SETTLE_S}
+            timeout_seconds: {self.call_timeout:g}
             feed_threshold: {FEED_THRESHOLD}
             feed_poll_seconds: 0.05
             schedule: {self.schedule}

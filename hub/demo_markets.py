@@ -7,11 +7,15 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from hub.demo_amazon import AmazonMarket
+from sandbox.faults import ANY_ENDPOINT
 from sandbox.marketplace import SandboxMarketplace
 from sandbox.shopify import ShopifySimulator
 
 SHOPIFY_LOCATION = "Main warehouse"
 SCHEDULE = "{orders: 1s, listings: 1h, stock: 30s, fulfilments: 2s, reconcile: 10m}"
+CALL_TIMEOUT_S = 10
+"""The channels' `timeout_seconds`: a call the marketplace does not answer ends well
+within a wait's deadline (hub/demo_watch.py)."""
 
 
 class DemoMarket(Protocol):
@@ -28,6 +32,9 @@ class DemoMarket(Protocol):
     def order_ids(self) -> set[str]: ...
     def quantities(self) -> dict[str, int]: ...
     def channel_file(self, token_variable: str) -> str: ...
+    def fail_every_call(self, kind: str, count: int) -> None:
+        """Answer the next `count` calls (every endpoint) with fault `kind` (sandbox.faults)."""
+        ...
 
 
 class SandboxMarket:
@@ -59,12 +66,16 @@ class SandboxMarket:
     def quantities(self) -> dict[str, int]:
         return {item["sku"]: item["quantity"] for item in self.server.snapshot()["listings"]}
 
+    def fail_every_call(self, kind: str, count: int) -> None:
+        self.server.inject(ANY_ENDPOINT, kind, count)
+
     def channel_file(self, token_variable: str) -> str:
         return textwrap.dedent(
             f"""\
             type: sandbox
             endpoint: {self.server.url}
             api_key: ${{{token_variable}}}
+            timeout_seconds: {CALL_TIMEOUT_S}
             requests_per_second: 50
             burst: 100
             schedule: {SCHEDULE}
@@ -108,6 +119,9 @@ class ShopifyMarket:
     def quantities(self) -> dict[str, int]:
         return {code: self.server.available(code, SHOPIFY_LOCATION) for code in self.codes}
 
+    def fail_every_call(self, kind: str, count: int) -> None:
+        self.server.inject(ANY_ENDPOINT, kind, count)
+
     def channel_file(self, token_variable: str) -> str:
         return textwrap.dedent(
             f"""\
@@ -116,20 +130,30 @@ class ShopifyMarket:
             endpoint: {self.server.url}
             access_token: ${{{token_variable}}}
             push_location: {SHOPIFY_LOCATION}
+            timeout_seconds: {CALL_TIMEOUT_S}
             schedule: {SCHEDULE}
             sync: {{lag: 30s, backfill: 1h}}
             """
         )
 
 
+def market_names(count: int) -> list[str]:
+    """The names of the first `count` marketplaces, in the order of make_markets."""
+    kinds = ("shopify", "amazon")
+    return [
+        f"{kinds[index] if index < len(kinds) else 'sandbox'}-{letter}"
+        for index, letter in enumerate("abcdefgh"[:count])
+    ]
+
+
 def make_markets(count: int, token: str) -> list[DemoMarket]:
     """A Shopify shop first, then an Amazon seller account, then sandbox marketplaces."""
     markets: list[DemoMarket] = []
-    for index, letter in enumerate("abcdefgh"[:count]):
+    for index, name in enumerate(market_names(count)):
         if index == 0:
-            markets.append(ShopifyMarket(f"shopify-{letter}", token))
+            markets.append(ShopifyMarket(name, token))
         elif index == 1:
-            markets.append(AmazonMarket(f"amazon-{letter}", token, SCHEDULE))
+            markets.append(AmazonMarket(name, token, SCHEDULE, CALL_TIMEOUT_S))
         else:
-            markets.append(SandboxMarket(f"sandbox-{letter}", token))
+            markets.append(SandboxMarket(name, token))
     return markets

@@ -98,10 +98,11 @@ class DemoCarrier:
             except DomainError:
                 self.refused += 1  # cancelled or changed since it was read: not ours to ship
 
-    def wait_for_deliveries(self) -> None:
-        """Until the last parcel has arrived (a few steps of the carrier's clock)."""
+    def wait_for_deliveries(self, limit: float) -> None:
+        """Until the last parcel has arrived (a few steps of the carrier's clock), at most
+        `limit` seconds (a parcel still in transit then shows in the report)."""
         arrival = self.last_label + self.seconds_per_step * (STAGES + 0.5)
-        time.sleep(max(arrival - time.monotonic(), 0.0))
+        time.sleep(min(max(arrival - time.monotonic(), 0.0), limit))
 
 
 def shipping_per_channel(session: Session) -> dict[str, tuple[int, int]]:

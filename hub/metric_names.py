@@ -1,4 +1,4 @@
-"""The metrics GET /metrics exports, as Prometheus scrapes them (issue 7).
+"""The metrics GET /metrics exports, as Prometheus scrapes them.
 
 One list for the exporter (hub/metrics.py), the Prometheus alert rules
 (deploy/prometheus/alerts.yml) and the test that keeps the two in step.

@@ -4,6 +4,7 @@ on SIGTERM finishes the page in flight, releases its leases and exits 0."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
 import threading
@@ -39,6 +40,16 @@ def config_stamp(config_dir: Path) -> tuple[tuple[str, float, int], ...]:
     return tuple(stamps)
 
 
+class HttpUnavailable(Exception):
+    """The HTTP server cannot listen where hub.yaml says (most often: the port is taken)."""
+
+    @classmethod
+    def from_error(cls, host: str, port: int, error: OSError) -> HttpUnavailable:
+        if error.errno == errno.EADDRINUSE:
+            return cls(f"http: {host}:{port} is in use; set http.port or stop the other hub")
+        return cls(f"http: cannot listen on {host}:{port}: {error.strerror or error}")
+
+
 class HubRunner:
     def __init__(
         self, hub: Hub, *, push_poll: float = 0.25, retry: RetryPolicy | None = None
@@ -72,14 +83,11 @@ class HubRunner:
         self.alerts = alert_monitor(hub.settings, self.engine)
 
     def run(self) -> None:
-        """Block until stop() or a signal; then shut down cleanly."""
+        """Block until stop() or a signal; then shut down cleanly. Raises HttpUnavailable,
+        before any job has started, when the HTTP server cannot listen."""
+        self._start_http()
         self.scheduler.start()
         self.alerts.start()
-        if self.server is not None:
-            self.url = self.server.start()
-            log.info(
-                "HTTP server on %s (webhooks: %s/webhooks/<type>/<channel>)", self.url, self.url
-            )
         names = ", ".join(self.engine.channels) or "none"
         log.info("hub running: channels %s", names)
         stamp = config_stamp(self.settings.config_dir)
@@ -97,6 +105,18 @@ class HubRunner:
         self.engine.close()
         self.hub.engine.dispose()
         log.info("stopped")
+
+    def _start_http(self) -> None:
+        if self.server is None:
+            return
+        try:
+            self.url = self.server.start()
+        except OSError as error:
+            self.engine.close()
+            self.hub.engine.dispose()
+            http = self.settings.hub.http
+            raise HttpUnavailable.from_error(http.host, http.port, error) from None
+        log.info("HTTP server on %s (webhooks: %s/webhooks/<type>/<channel>)", self.url, self.url)
 
     def reload(self) -> None:
         try:

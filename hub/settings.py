@@ -473,11 +473,14 @@ def _read_yaml(source: Path, problems: _Problems, *, required: bool) -> dict[str
             problems.add(source, "", "not found")
         return None
     try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        text = source.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problems.add(source, where, f"invalid YAML: {getattr(error, 'problem', None) or error}")
+        message = f"invalid YAML: {getattr(error, 'problem', None) or error}"
+        hint = _flow_reference_hint(error, text)
+        problems.add(source, where, f"{message}: {hint}" if hint else message)
         return None
     except (OSError, UnicodeDecodeError) as error:
         problems.add(source, "", f"cannot be read: {error}")
@@ -488,6 +491,34 @@ def _read_yaml(source: Path, problems: _Problems, *, required: bool) -> dict[str
         problems.add(source, "", "must be a mapping of keys to values")
         return None
     return data
+
+
+def _flow_reference_hint(error: yaml.YAMLError, text: str) -> str | None:
+    """How to fix the commonest YAML error of this config: `${VAR}` unquoted inside
+    `{...}` or `[...]`, where YAML reads its `{` as the start of a nested mapping.
+
+    Only the variable's name is shown, never the rest of the line nor a default
+    (`${VAR:-...}`): values stay out of messages, whatever the field."""
+    context = getattr(error, "context", None) or ""
+    mark = getattr(error, "problem_mark", None)
+    if mark is None or not ("flow mapping" in context or "flow sequence" in context):
+        return None
+    lines = text.splitlines()
+    if not 0 <= mark.line < len(lines):
+        return None
+    references = [ref for ref in _ENV_REFERENCE.finditer(lines[mark.line]) if ref.group(1)]
+    if not references:
+        return None
+    at_mark = [ref for ref in references if ref.start() <= mark.column < ref.end()]
+    if not at_mark:
+        return None  # the parser stumbled elsewhere on the line: a different mistake
+    found = at_mark[0]
+    default = "" if found.group(2) is None else ":-..."
+    reference = f"${{{found.group(1)}{default}}}"
+    return (
+        f"{reference} inside a flow mapping {{...}} or list [...] must be quoted: "
+        f'"{reference}", or use a block mapping'
+    )
 
 
 def _substitute(

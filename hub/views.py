@@ -34,9 +34,12 @@ from core.models import (
     SyncRun,
     TrackingEvent,
 )
+from core.quarantine import Resolution
 from core.types import AlertState, OrderStatus, SyncRunStatus
 
 JSON = dict[str, Any]
+MAX_ROW_ID = 2**63 - 1
+"""The largest id a row can have (a signed 64-bit integer on every backend)."""
 
 
 def iso(value: datetime | None) -> str | None:
@@ -224,8 +227,9 @@ def order_views(session: Session, orders: Sequence[tuple[Order, str]]) -> list[J
 def find_order(session: Session, reference: str) -> tuple[Order, str]:
     """An order by the hub's id, or by the channel's own order id."""
     query = select(Order, Channel.name).join(Channel, col(Channel.id) == Order.channel_id)
-    if reference.isdigit():
-        found = session.exec(query.where(Order.id == int(reference))).first()
+    hub_id = _as_row_id(reference)
+    if hub_id is not None:
+        found = session.exec(query.where(Order.id == hub_id)).first()
         if found is not None:
             return found[0], found[1]
     matches = session.exec(query.where(Order.external_id == reference)).all()
@@ -237,6 +241,14 @@ def find_order(session: Session, reference: str) -> tuple[Order, str]:
             f"order id {reference!r} exists on several channels ({names}); use the hub id"
         )
     return matches[0][0], matches[0][1]
+
+
+def _as_row_id(reference: str) -> int | None:
+    """`reference` as a row id, if it can be one: ASCII digits within a 64-bit integer."""
+    if not (reference.isascii() and reference.isdigit()):
+        return None
+    number = int(reference)
+    return number if number <= MAX_ROW_ID else None
 
 
 def order_detail(session: Session, order: Order, channel_name: str) -> JSON:
@@ -424,6 +436,8 @@ def quarantine_view(payload: QuarantinedPayload, channel: str | None, *, raw: bo
         "reason": payload.reason,
         "received_at": iso(payload.received_at),
         "resolved_at": iso(payload.resolved_at),
+        "resolved_by": payload.resolved_by,
+        "resolution_note": payload.resolution_note,
         "raw_length": len(payload.raw),
     }
     if raw:
@@ -453,6 +467,16 @@ def quarantine_list(
     rows = session.exec(query.order_by(col(QuarantinedPayload.id).desc()).limit(limit)).all()
     names = _channel_names(session)
     return [quarantine_view(row, names.get(row.channel_id), raw=False) for row in rows]
+
+
+def quarantine_resolution_view(resolution: Resolution) -> JSON:
+    """`quarantine retry|resolve --json`: the payload as resolved (without its body),
+    whether the channel's quarantine alert resolved with it, and the orders a retry took in."""
+    return {
+        "payload": quarantine_view(resolution.payload, resolution.channel, raw=False),
+        "alert_resolved": resolution.alert_resolved,
+        "orders": list(resolution.orders),
+    }
 
 
 def find_quarantined(session: Session, payload_id: int) -> JSON:

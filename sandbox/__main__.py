@@ -1,57 +1,62 @@
-"""``python -m sandbox --port 8701 --token T``: one sandbox marketplace, standalone."""
+"""``python -m sandbox [KIND] [options]``: one simulator, standalone; ``python -m sandbox
+control URL COMMAND``: drive a running one.
+
+KIND is ``marketplace`` (the default: ``python -m sandbox --port 8701 --token T`` runs
+the ``sandbox`` marketplace, as it always did), ``shopify``, ``amazon`` or
+``carriers`` (:mod:`sandbox.standalone_kinds`). Each prints its URL on stdout, and on
+stderr a hub channel for it and how to control it (:mod:`sandbox.standalone`); the
+``control`` commands are in :mod:`sandbox.control_client`.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from sandbox.marketplace import SandboxMarketplace
+from sandbox import control_client
+from sandbox.standalone import add_parser, serve
+from sandbox.standalone_kinds import DEFAULT_KIND, KINDS
+
+EXAMPLES = """\
+examples:
+  python -m sandbox shopify --port 8702 --skus 5
+  python -m sandbox control http://127.0.0.1:8702 order SKU-001:2
+  python -m sandbox control http://127.0.0.1:8702 stock
+  python -m sandbox --port 8701 --token T    (the marketplace, as before)
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox",
+        description="Run one simulator on loopback, or control a running one.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for kind in KINDS.values():
+        served = add_parser(commands, kind)
+        served.set_defaults(run=functools.partial(serve, parser=served))
+    control_client.add_parser(commands)
+    return parser
+
+
+def with_default_kind(argv: Sequence[str]) -> list[str]:
+    """No sub-command (only options, or nothing): the marketplace, as before sub-commands."""
+    chosen = list(argv)
+    known = {*KINDS, "control", "-h", "--help"}
+    if not chosen or chosen[0] not in known:
+        return [DEFAULT_KIND, *chosen]
+    return chosen
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m sandbox", description="Run one simulated 'sandbox' marketplace."
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--token", default="sandbox-token")
-    parser.add_argument("--name", default="sandbox")
-    parser.add_argument("--rate", type=float, default=10.0, help="requests per second")
-    parser.add_argument("--burst", type=int, default=20)
-    parser.add_argument("--rate-scale", type=float, default=1.0)
-    parser.add_argument(
-        "--listings",
-        type=Path,
-        help="a JSON file with [{sku, title, quantity, price?}, ...] to start with",
-    )
-    args = parser.parse_args(argv)
-
-    market = SandboxMarketplace(
-        args.token,
-        name=args.name,
-        rate=args.rate,
-        burst=args.burst,
-        rate_scale=args.rate_scale,
-        host=args.host,
-        port=args.port,
-    )
-    if args.listings is not None:
-        market.set_listings(json.loads(args.listings.read_text()))
-    url = market.start()
-
-    def announce() -> None:
-        print(url, flush=True)
-        print(
-            f"{args.name}: API {url}/api/v1, control {url}/_sandbox/state; Ctrl-C stops",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    market.serve_until_interrupted(announce)
-    return 0
+    parser = build_parser()
+    args = parser.parse_args(with_default_kind(sys.argv[1:] if argv is None else argv))
+    code: int = args.run(args)
+    return code
 
 
 if __name__ == "__main__":

@@ -48,13 +48,16 @@ class SimulatedMarketplace(ABC):
         burst: int,
         rate_scale: float = 1.0,
         clock: Clock | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
         host: str = DEFAULT_HOST,
         port: int = 0,
     ) -> None:
         self.name = name
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.stamper = MonotonicStamper(self.clock)
-        self.limiter = TokenBucket(rate, burst, scale=rate_scale)
+        # Rate limits measure time on `monotonic` (a test passes a ManualTimer and steps
+        # it); fault pauses stay on real time.
+        self.limiter = TokenBucket(rate, burst, scale=rate_scale, monotonic=monotonic)
         self.faults = FaultQueue()
         # One lock for the whole state of this marketplace: handlers (uvicorn's
         # thread) and control calls (any thread) both take it.

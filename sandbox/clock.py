@@ -3,7 +3,10 @@
 Marketplaces never call ``datetime.now`` directly: they ask a :class:`Clock`, so a
 test can freeze or step time, and they stamp changes through a
 :class:`MonotonicStamper`, so two changes on one server never share an
-``updated_at`` (keyset pagination and cursors rely on that).
+``updated_at`` (keyset pagination and cursors rely on that). Rate limits and quota
+windows measure elapsed seconds on a ``monotonic`` source instead (``time.monotonic``
+by default); a test hands them a :class:`ManualTimer` and steps it, so a window never
+depends on how fast a loaded machine runs the test.
 """
 
 from __future__ import annotations
@@ -50,6 +53,27 @@ class ManualClock:
     def advance(self, delta: timedelta) -> None:
         with self._lock:
             self._now += delta
+
+
+class ManualTimer:
+    """A stand-in for ``time.monotonic`` that moves only when told to (thread-safe).
+
+    ``timer()`` reads it, in seconds; ``timer.advance(0.3)`` steps it forward.
+    """
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = float(start)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("a monotonic time source never goes back")
+        with self._lock:
+            self._now += seconds
 
 
 class MonotonicStamper:

@@ -23,10 +23,14 @@ Alerts opened where the problem is found (in the transaction that finds it)
 resolve here once it is gone:
 
 - `oversold_order`: no order of the channel is oversold any more;
-- `quarantined_payload`: every quarantined payload of the channel is resolved;
+- `quarantined_payload`: every quarantined payload of the channel is resolved
+  (the resolve or retry that clears the last one resolves it at once too);
 - `buyer_cancel_request`: none of the orders it lists still holds stock;
-- `auth_failure`: the engine resolves it on the channel's next success; here
-  only when the channel is disabled or no longer configured;
+- `unlinked_listing`: no open line of a holding order and no listing of the
+  channel is bound to no hub SKU (core/unlinked.py);
+- `auth_failure`: resolved wherever the pause ends (core/channels.py
+  resume_channel: a changed channel config, the channel's next successful run);
+  here when the channel is disabled or no longer configured;
 - `carrier_exception` and `tracking_unknown`: the tracking job resolves them.
 
 Each alert is locked before its condition is read, so a transaction raising it
@@ -46,23 +50,26 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists
 from sqlmodel import Session, col, select
 
 from core.alerting import (
+    RULE_AUTH,
     RULE_BUYER_CANCEL,
     RULE_OVERSOLD,
     RULE_QUARANTINE,
+    RULE_UNLINKED,
     current_alert,
+    has_unresolved_payloads,
     open_alert,
     resolve_alert,
 )
 from core.clock import utcnow
-from core.db import run_in_transaction
-from core.models import Alert, Channel, Order, QuarantinedPayload
+from core.db import exists_where, run_in_transaction
+from core.models import Alert, Channel, Order
 from core.reservations import HOLDING_STATUSES
 from core.types import AlertSeverity, AlertState
-from sync.engine import RULE_AUTH, SyncEngine
+from core.unlinked import has_unlinked
+from sync.engine import SyncEngine
 from sync.health import (
     ChannelHealth,
     JobHealth,
@@ -272,6 +279,7 @@ def _resolve_cleared(session: Session, result: Evaluation) -> None:
         RULE_OVERSOLD: _has_oversold_orders,
         RULE_QUARANTINE: _has_unresolved_payloads,
         RULE_BUYER_CANCEL: _noted_orders_hold_stock,
+        RULE_UNLINKED: _has_unlinked,
     }
     candidates = session.exec(
         select(Alert.rule, Alert.channel_id, Channel.name)
@@ -285,29 +293,25 @@ def _resolve_cleared(session: Session, result: Evaluation) -> None:
 
 
 def _has_oversold_orders(session: Session, alert: Alert) -> bool:
-    return _exists(session, col(Order.oversold), Order.channel_id == alert.channel_id)
+    return exists_where(session, col(Order.oversold), Order.channel_id == alert.channel_id)
 
 
 def _has_unresolved_payloads(session: Session, alert: Alert) -> bool:
-    return _exists(
-        session,
-        col(QuarantinedPayload.resolved_at).is_(None),
-        QuarantinedPayload.channel_id == alert.channel_id,
-    )
+    return has_unresolved_payloads(session, alert.channel_id)
+
+
+def _has_unlinked(session: Session, alert: Alert) -> bool:
+    return has_unlinked(session, alert.channel_id)
 
 
 def _noted_orders_hold_stock(session: Session, alert: Alert) -> bool:
     noted: Collection[str] = [str(item) for item in (alert.details or {}).get("orders") or []]
-    return bool(noted) and _exists(
+    return bool(noted) and exists_where(
         session,
         Order.channel_id == alert.channel_id,
         col(Order.external_id).in_(noted),
         col(Order.status).in_(HOLDING_STATUSES),
     )
-
-
-def _exists(session: Session, *conditions: Any) -> bool:
-    return bool(session.exec(select(exists().where(*conditions))).one())
 
 
 class AlertMonitor:

@@ -4,7 +4,9 @@ Failure policy: TransientError and RateLimited are retried inside the call
 policy; what still fails marks the run failed (the next run starts again from
 the committed cursor or the still-dirty listings). AuthError pauses the
 channel and raises an alert: no job of that channel runs until its config
-changes or an operator runs it by hand and it succeeds.
+changes or an operator runs it by hand and it succeeds. Either way the
+`auth_failure` alert resolves with the pause (core/channels.py), and a success
+resolves one left open on a channel that is no longer paused.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -20,11 +23,11 @@ from sqlalchemy import Engine
 
 from connectors.base import AuthError, Capability, Connector, ConnectorError
 from connectors.registry import connector_for
-from core.alerting import open_alert, resolve_alert
-from core.channels import channel_by_name
+from core.alerting import RULE_AUTH, has_open_alert
+from core.channels import channel_by_name, pause_channel, resume_channel
 from core.db import transaction
 from core.models import Channel
-from core.types import AlertSeverity, SyncRunStatus
+from core.types import SyncRunStatus
 from sync.calls import Cancelled, ChannelCalls, RetryPolicy
 from sync.channels import SyncChannel
 from sync.jobs.context import JobContext, LeaseLost, PushObserver
@@ -40,7 +43,6 @@ from sync.redaction import redact
 from sync.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
-RULE_AUTH = "auth_failure"
 
 JOBS: Mapping[str, tuple[Capability, Callable[[JobContext], None]]] = {
     "orders": (Capability.ORDERS, pull_orders),
@@ -56,6 +58,16 @@ def supports_job(channel_type: str, job: str) -> bool:
     """Whether channels of this type have the capability the job needs."""
     cls = connector_for(channel_type)
     return cls is not None and job in JOBS and JOBS[job][0] in cls.capabilities
+
+
+@dataclass(eq=False)
+class _Lent:
+    """A channel's connector and how many runs use it now. `retired`: a reload replaced it;
+    it closes when the last of those runs ends."""
+
+    connector: Connector
+    runs: int = 0
+    retired: bool = False
 
 
 @dataclass
@@ -95,45 +107,73 @@ class SyncEngine:
         self.stop = stop or threading.Event()
         self.on_push = on_push
         self.channels: dict[str, SyncChannel] = {}
-        self._connectors: dict[str, Connector] = {}
+        self._connectors: dict[str, _Lent] = {}
+        """The current connector of each channel that has been used."""
         self._running: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self.set_channels(channels)
 
     def set_channels(self, channels: Iterable[SyncChannel], secrets: Iterable[str] = ()) -> None:
-        """Take a new channel list (config reload); connectors of changed channels restart."""
+        """Take a new channel list (config reload). A changed channel gets a new connector
+        for its next run; the old one closes once the runs still using it have ended."""
+        idle: list[Connector] = []
         with self._lock:
             fresh = {channel.name: channel for channel in channels}
-            for name, connector in list(self._connectors.items()):
+            for name, lent in list(self._connectors.items()):
                 if fresh.get(name) != self.channels.get(name):
-                    connector.close()
                     del self._connectors[name]
+                    lent.retired = True
+                    if lent.runs == 0:
+                        idle.append(lent.connector)
             self.channels = fresh
             self.secrets |= frozenset(secrets)
             mask_in_logs(self.secrets)
+        for connector in idle:
+            connector.close()
 
     def connector(self, name: str) -> Connector:
+        """The channel's current connector, for a short use (a run borrows it instead)."""
         with self._lock:
-            if name not in self._connectors:
-                channel = self.channels[name]
-                cls = connector_for(channel.type)
-                if cls is None:
-                    raise KeyError(f"unknown channel type {channel.type!r}")
-                instance = cls(channel.settings)
-                instance.hub_locations = dict(channel.locations)
-                instance.calls = ChannelCalls(
-                    name, ChannelLimiter(instance.rate_limits), self.retry, self.stop
-                )
-                self._connectors[name] = instance
-            return self._connectors[name]
+            return self._current(name).connector
+
+    @contextmanager
+    def borrowed(self, name: str) -> Iterator[Connector]:
+        """The channel's connector for the length of one run: a reload meanwhile gives later
+        runs a new one, and this one stays open until the last run using it ends."""
+        with self._lock:
+            lent = self._current(name)
+            lent.runs += 1
+        try:
+            yield lent.connector
+        finally:
+            with self._lock:
+                lent.runs -= 1
+                unused = lent.retired and lent.runs == 0
+            if unused:
+                lent.connector.close()
+
+    def _current(self, name: str) -> _Lent:
+        """The channel's connector, made on first use (the caller holds the lock)."""
+        if name not in self._connectors:
+            channel = self.channels[name]
+            cls = connector_for(channel.type)
+            if cls is None:
+                raise KeyError(f"unknown channel type {channel.type!r}")
+            instance = cls(channel.settings)
+            instance.hub_locations = dict(channel.locations)
+            instance.calls = ChannelCalls(
+                name, ChannelLimiter(instance.rate_limits), self.retry, self.stop
+            )
+            self._connectors[name] = _Lent(instance)
+        return self._connectors[name]
 
     def supports(self, name: str, job: str) -> bool:
         return supports_job(self.channels[name].type, job)
 
     def close(self) -> None:
         with self._lock:
-            for connector in self._connectors.values():
-                connector.close()
+            for lent in self._connectors.values():
+                lent.connector.close()
             self._connectors.clear()
 
     def run(
@@ -151,6 +191,9 @@ class SyncEngine:
         with transaction(self.engine, read_only=True) as session:
             row = channel_by_name(session, name)
             channel_id, paused = row.id, row.paused_reason
+            # A success resumes the channel: it clears a pause, and an auth alert left open
+            # while the channel was resumed some other way.
+            resume_on_success = bool(paused) or has_open_alert(session, RULE_AUTH, row.id)
         assert channel_id is not None
         if not force and not channel.enabled:
             return RunOutcome(name, job, "skipped", error="channel disabled")
@@ -164,7 +207,7 @@ class SyncEngine:
             with Lease(self.engine, channel_id, job, self.holder, self.lease_ttl) as lease:
                 if not lease.acquired:
                     return RunOutcome(name, job, "skipped", error="running in another process")
-                return self._run_held(channel, channel_id, job, bool(paused), lease, progress)
+                return self._run_held(channel, channel_id, job, resume_on_success, lease, progress)
         finally:
             with self._lock:
                 self._running.discard((name, job))
@@ -174,39 +217,33 @@ class SyncEngine:
         channel: SyncChannel,
         channel_id: int,
         job: str,
-        was_paused: bool,
+        resume_on_success: bool,
         lease: Lease,
         progress: Callable[[JobContext], None] | None,
     ) -> RunOutcome:
         run_id = start_run(self.engine, channel_id, job)
-        with run_context(channel.name, job, run_id):
-            return self._run_recorded(channel, channel_id, job, run_id, was_paused, lease, progress)
+        with run_context(channel.name, job, run_id), self.borrowed(channel.name) as connector:
+            ctx = JobContext(
+                engine=self.engine,
+                channel_id=channel_id,
+                channel=channel,
+                connector=connector,
+                stop=self.stop,
+                lease_lost=lease.lost,
+                progress=progress,
+                on_push=self.on_push,
+            )
+            return self._run_recorded(ctx, job, run_id, resume_on_success)
 
     def _run_recorded(
-        self,
-        channel: SyncChannel,
-        channel_id: int,
-        job: str,
-        run_id: int,
-        was_paused: bool,
-        lease: Lease,
-        progress: Callable[[JobContext], None] | None,
+        self, ctx: JobContext, job: str, run_id: int, resume_on_success: bool
     ) -> RunOutcome:
-        ctx = JobContext(
-            engine=self.engine,
-            channel_id=channel_id,
-            channel=channel,
-            connector=self.connector(channel.name),
-            stop=self.stop,
-            lease_lost=lease.lost,
-            progress=progress,
-            on_push=self.on_push,
-        )
+        channel, channel_id = ctx.channel, ctx.channel_id
         error: str | None = None
         try:
             JOBS[job][1](ctx)
             status = SyncRunStatus.PARTIAL if ctx.counts["failed"] else SyncRunStatus.SUCCEEDED
-            if was_paused:
+            if resume_on_success:
                 self._resume(channel_id)
         except AuthError as failure:
             status, error = SyncRunStatus.FAILED, self._say(failure)
@@ -232,20 +269,10 @@ class SyncEngine:
         with transaction(self.engine) as session:
             row = session.get(Channel, channel_id)
             assert row is not None
-            row.paused_reason = reason
-            session.add(row)
-            open_alert(
-                session,
-                RULE_AUTH,
-                channel_id,
-                f"{row.name}: the channel refused our credentials; its jobs are paused ({reason})",
-                severity=AlertSeverity.CRITICAL,
-            )
+            pause_channel(session, row, reason)
 
     def _resume(self, channel_id: int) -> None:
         with transaction(self.engine) as session:
             row = session.get(Channel, channel_id)
             if row is not None:
-                row.paused_reason = None
-                session.add(row)
-            resolve_alert(session, RULE_AUTH, channel_id)
+                resume_channel(session, row)

@@ -3,7 +3,8 @@
 Taking a lease is one conditional UPDATE (free, expired, or already ours), so
 two processes can never both hold it. The holder renews it from a heartbeat
 thread while the job runs; a holder that dies stops renewing and the lease
-expires after `ttl`.
+expires after `ttl`. Every function reads the time from `clock` (`utcnow` unless a
+test passes a clock it steps).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import TracebackType
 
@@ -48,10 +50,18 @@ def holder_is_dead(holder: str) -> bool:
     return False
 
 
-def try_acquire(engine: Engine, channel_id: int, job: str, holder: str, ttl: timedelta) -> bool:
+def try_acquire(
+    engine: Engine,
+    channel_id: int,
+    job: str,
+    holder: str,
+    ttl: timedelta,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> bool:
     """Take the lease if it is free, expired, ours, or held by a process of this machine
     that has died (so a crashed job is taken over at once instead of after `ttl`)."""
-    now = utcnow()
+    now = clock()
     with transaction(engine) as session:
         insert_ignoring_conflict(
             session,
@@ -90,22 +100,37 @@ def try_acquire(engine: Engine, channel_id: int, job: str, holder: str, ttl: tim
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def renew(engine: Engine, channel_id: int, job: str, holder: str, ttl: timedelta) -> bool:
+def renew(
+    engine: Engine,
+    channel_id: int,
+    job: str,
+    holder: str,
+    ttl: timedelta,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> bool:
     with transaction(engine) as session:
         result = session.execute(
             update(_leases)
             .where(_c.channel_id == channel_id, _c.job == job, _c.holder == holder)
-            .values(expires_at=utcnow() + ttl)
+            .values(expires_at=clock() + ttl)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def release(engine: Engine, channel_id: int, job: str, holder: str) -> None:
+def release(
+    engine: Engine,
+    channel_id: int,
+    job: str,
+    holder: str,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> None:
     with transaction(engine) as session:
         session.execute(
             update(_leases)
             .where(_c.channel_id == channel_id, _c.job == job, _c.holder == holder)
-            .values(holder="", expires_at=utcnow())
+            .values(holder="", expires_at=clock())
         )
 
 
@@ -119,6 +144,8 @@ class Lease:
         job: str,
         holder: str,
         ttl: timedelta = DEFAULT_TTL,
+        *,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.engine, self.channel_id, self.job, self.holder, self.ttl = (
             engine,
@@ -127,13 +154,16 @@ class Lease:
             holder,
             ttl,
         )
+        self.clock = clock
         self.acquired = False
         self.lost = threading.Event()
         self._done = threading.Event()
         self._heartbeat: threading.Thread | None = None
 
     def __enter__(self) -> Lease:
-        self.acquired = try_acquire(self.engine, self.channel_id, self.job, self.holder, self.ttl)
+        self.acquired = try_acquire(
+            self.engine, self.channel_id, self.job, self.holder, self.ttl, clock=self.clock
+        )
         if self.acquired:
             self._heartbeat = threading.Thread(
                 target=self._renew_until_done,
@@ -147,7 +177,9 @@ class Lease:
         interval = self.ttl.total_seconds() / 3
         while not self._done.wait(interval):
             try:
-                if not renew(self.engine, self.channel_id, self.job, self.holder, self.ttl):
+                if not renew(
+                    self.engine, self.channel_id, self.job, self.holder, self.ttl, clock=self.clock
+                ):
                     log.error("lease %s/%s was taken over", self.channel_id, self.job)
                     self.lost.set()
                     return
@@ -164,4 +196,4 @@ class Lease:
         if self._heartbeat is not None:
             self._heartbeat.join()
         if self.acquired and not self.lost.is_set():
-            release(self.engine, self.channel_id, self.job, self.holder)
+            release(self.engine, self.channel_id, self.job, self.holder, clock=self.clock)

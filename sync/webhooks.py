@@ -13,14 +13,16 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlmodel import Session
+
 from connectors.base import PayloadError
 from core.alerting import quarantine_payload
-from core.channels import channel_by_name
+from core.channels import channel_by_name, take_over_orders
 from core.clock import utcnow
 from core.db import insert_ignoring_conflict, transaction
 from core.drift import observe_quantity
-from core.dto import WebhookEvents
-from core.models import WebhookReceipt
+from core.dto import QUARANTINED_WEBHOOK, WebhookEvents
+from core.models import Channel, WebhookReceipt
 from core.order_intake import upsert_order
 from sync.engine import SyncEngine
 
@@ -69,26 +71,39 @@ def accept_webhook(
             quarantine_payload(
                 session,
                 channel.id,
-                "webhook",
+                QUARANTINED_WEBHOOK,
                 rejected.raw or body,
                 str(rejected),
                 external_id=rejected.external_id,
             )
             return WebhookOutcome("quarantined")
-        for order in events.orders:
-            upsert_order(session, channel, order)
-        drifted = 0
-        for seen in events.quantities:
-            drift = observe_quantity(session, channel, seen)
-            if drift is not None:
-                drifted += 1
-                log.warning(
-                    "stock drift on %s: %s holds %d, the hub offers %d (last pushed %s);"
-                    " pushing the hub's figure again",
-                    channel_name,
-                    drift.channel_sku,
-                    drift.channel_quantity,
-                    drift.hub_quantity,
-                    drift.last_acknowledged,
-                )
+        drifted = ingest_events(session, channel, events)
     return WebhookOutcome("accepted", len(events.orders), drifted)
+
+
+def ingest_events(session: Session, channel: Channel, events: WebhookEvents) -> int:
+    """Take in what a delivery carries, in the caller's transaction: its orders through
+    order intake, its quantities checked for drift. How many listings drifted.
+
+    Orders delivered before any orders run took the channel over take it over at the
+    earliest change they report: the hub heard of those changes, so they are live."""
+    if events.orders and channel.live_since is None:
+        first_change = min(order.updated_at for order in events.orders)
+        take_over_orders(session, channel, min(first_change, utcnow()))
+    for order in events.orders:
+        upsert_order(session, channel, order)
+    drifted = 0
+    for seen in events.quantities:
+        drift = observe_quantity(session, channel, seen)
+        if drift is not None:
+            drifted += 1
+            log.warning(
+                "stock drift on %s: %s holds %d, the hub offers %d (last pushed %s);"
+                " pushing the hub's figure again",
+                channel.name,
+                drift.channel_sku,
+                drift.channel_quantity,
+                drift.hub_quantity,
+                drift.last_acknowledged,
+            )
+    return drifted

@@ -35,9 +35,17 @@ from connectors.base import (
     RateLimit,
     TransientError,
 )
-from connectors.parsing import MAPPING_ERRORS, mapping_failure, order_page
+from connectors.parsing import MAPPING_ERRORS, kept_json, mapping_failure, order_page
 from connectors.registry import register
-from core.dto import ChannelListing, Fulfilment, NormalisedOrder, OrderPage, PushResult, StockUpdate
+from core.dto import (
+    ChannelListing,
+    Fulfilment,
+    NormalisedOrder,
+    OrderPage,
+    PushResult,
+    StockUpdate,
+    WebhookEvents,
+)
 
 ORDERS_PER_PAGE = 100
 LISTINGS_PER_PAGE = 20
@@ -148,6 +156,15 @@ class AmazonConnector(Connector):
             # Amazon refuses this order's items: quarantine it, the page goes on.
             raise PayloadError(f"order {external_id}: {error}", _raw(order), external_id) from None
         return order_from_payload(order, items)
+
+    def map_quarantined(self, kind: str, raw: str) -> WebhookEvents:
+        """A getOrders Order, kept with its OrderItems when its mapping failed, without them
+        when reading them failed (they are read again)."""
+        order = kept_json(raw)
+        items = order.pop("OrderItems", None) if isinstance(order, dict) else None
+        if items is None:
+            return WebhookEvents(orders=(self._order(order),))
+        return WebhookEvents(orders=(order_from_payload(order, items),))
 
     def _order_items(self, order_id: str) -> list[Any]:
         items: list[Any] = []

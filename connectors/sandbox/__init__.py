@@ -1,1 +1,1 @@
-"""The `sandbox` channel type: the hub's own simulated marketplace (sandbox/marketplace.py)."""
+"""The `sandbox` channel type: the hub's own simulated marketplace (sandbox/marketplace/)."""

@@ -20,7 +20,7 @@ from connectors.base import (
     TransientError,
 )
 from connectors.http import check_status, json_body, make_client, send
-from connectors.parsing import order_page
+from connectors.parsing import kept_json, order_page
 from connectors.registry import register
 from connectors.sandbox.mapping import listing_from_json, order_from_json
 from connectors.sandbox.settings import SandboxSettings
@@ -30,6 +30,7 @@ from core.dto import (
     OrderPage,
     PushResult,
     StockUpdate,
+    WebhookEvents,
 )
 
 
@@ -95,6 +96,10 @@ class SandboxConnector(Connector):
             if token in seen_tokens:
                 raise TransientError("orders: the marketplace repeated a page token")
             seen_tokens.add(token)
+
+    def map_quarantined(self, kind: str, raw: str) -> WebhookEvents:
+        """The sandbox quarantines orders of its pages only: `raw` is one order's JSON."""
+        return WebhookEvents(orders=(order_from_json(kept_json(raw)),))
 
     def fetch_listings(self) -> Iterator[ChannelListing]:
         token: str | None = None

@@ -61,4 +61,5 @@ def listing_from_json(item: dict[str, Any]) -> ChannelListing:
         channel_ids={"listing_id": item["id"]},
         quantity=item.get("quantity"),
         title=item.get("title") or "",
+        own_key=f"sandbox:{item['id']}",
     )

@@ -22,13 +22,14 @@ from connectors.base import (
     PayloadError,
     PermanentError,
 )
-from connectors.parsing import MAPPING_ERRORS, mapping_failure, order_page
+from connectors.parsing import MAPPING_ERRORS, kept_json, mapping_failure, order_page
 from connectors.registry import register
 from connectors.shopify import documents
 from connectors.shopify.client import ShopifyClient
 from connectors.shopify.mapping import listing_from_variant, order_from_node, order_from_webhook
 from connectors.shopify.settings import ShopifySettings
 from core.dto import (
+    QUARANTINED_ORDER,
     ChannelListing,
     Fulfilment,
     NormalisedOrder,
@@ -413,6 +414,16 @@ class ShopifyConnector(Connector):
                 f"webhook body is not JSON: {error}", body.decode(errors="replace")
             ) from None
         if topic == LEVEL_TOPIC:
+            return WebhookEvents(quantities=self._observed_level(payload))
+        return WebhookEvents(orders=(order_from_webhook(payload),))
+
+    def map_quarantined(self, kind: str, raw: str) -> WebhookEvents:
+        """An order node of a page (its further line items read again), or a webhook's
+        payload: an inventory level or a REST-shaped order."""
+        payload = kept_json(raw)
+        if kind == QUARANTINED_ORDER:
+            return WebhookEvents(orders=(self._order(payload),))
+        if isinstance(payload, dict) and "inventory_item_id" in payload:
             return WebhookEvents(quantities=self._observed_level(payload))
         return WebhookEvents(orders=(order_from_webhook(payload),))
 

@@ -7,8 +7,8 @@ one order (~500), 25 variants with 5 inventory levels each (~500), 5 fulfillment
 orders with 50 line items each (~520).
 
 tests/contract/test_shopify_documents.py validates each one against Shopify's
-official Admin schema (../shared/reference/shopify/admin_2026-10.json.gz): nothing is
-sent that the schema rejects. The Shopify simulator (sandbox/shopify.py) executes
+official Admin schema (the project's copy, sandbox/reference/shopify/): nothing is
+sent that the schema rejects. The Shopify simulator (sandbox/shopify/) executes
 exactly these documents.
 """
 

@@ -70,9 +70,15 @@ def _graphql_line(line: dict[str, Any]) -> NormalisedOrderLine:
 
 
 def _no_sku(line: dict[str, Any]) -> str:
-    """Lines without a SKU (custom items) are kept, unmapped, under a name of their own."""
+    """Lines without a SKU are kept under their variant's own name (that of its listing);
+    custom items, which have no variant, under the line's."""
     variant = (line.get("variant") or {}).get("id")
-    return f"shopify:{variant or line['id']}"
+    return variant_key(variant or line["id"])
+
+
+def variant_key(gid: str) -> str:
+    """The name of a variant without a SKU, for its listing and its order lines alike."""
+    return f"shopify:{gid}"
 
 
 def _customer(customer: Any) -> dict[str, Any] | None:
@@ -96,6 +102,7 @@ def listing_from_variant(node: dict[str, Any]) -> ChannelListing:
         },
         quantity=None,
         title=node.get("displayName") or "",
+        own_key=variant_key(node["id"]),
     )
 
 
@@ -141,7 +148,7 @@ def _rest_line(line: dict[str, Any]) -> NormalisedOrderLine:
     return NormalisedOrderLine(
         external_line_id=line.get("admin_graphql_api_id") or f"gid://shopify/LineItem/{line['id']}",
         channel_sku=line.get("sku")
-        or f"shopify:gid://shopify/ProductVariant/{line.get('variant_id')}",
+        or variant_key(f"gid://shopify/ProductVariant/{line.get('variant_id')}"),
         title=line.get("title") or "",
         quantity=quantity,
         unit_price=decimal_or_none(line.get("price")),

@@ -17,7 +17,9 @@ class Channel(SQLModel, table=True):
 
     `locations` lists the location codes the channel sells from (None: every
     location that is not channel-managed); `stock_rules` holds the channel's
-    `stock:` section as written in its config file.
+    `stock:` section as written in its config file. `live_since` is when the hub
+    took the channel's orders over (core/channels.py take_over_orders): what the
+    channel shipped before then is history and moves no stock (core/order_intake.py).
     """
 
     __tablename__ = "channels"
@@ -32,6 +34,7 @@ class Channel(SQLModel, table=True):
     config_fingerprint: str = Field(
         default="", max_length=64, sa_column_kwargs={"server_default": ""}
     )
+    live_since: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 

@@ -122,6 +122,9 @@ class QuarantinedPayload(SQLModel, table=True):
     raw: str = Field(sa_column=text_column(nullable=False))
     received_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    resolved_by: str | None = Field(default=None, max_length=200)
+    """Who retried or dismissed it: an operator's name, or "api"."""
+    resolution_note: str | None = Field(default=None, sa_column=text_column(nullable=True))
 
 
 class SyncLease(SQLModel, table=True):

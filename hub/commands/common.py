@@ -64,16 +64,28 @@ def open_hub(ctx: typer.Context, *, create: bool = False) -> Hub:
 
 
 @contextmanager
+def failing_on_domain_errors() -> Iterator[None]:
+    """A domain error (unknown id, a request that does not fit) becomes exit code 1."""
+    try:
+        yield
+    except DomainError as error:
+        fail(str(error))
+
+
+@contextmanager
 def hub_session(ctx: typer.Context, *, read_only: bool = False) -> Iterator[tuple[Hub, Session]]:
     """Open the hub and one transaction; domain errors become exit code 1."""
     hub = open_hub(ctx)
     try:
-        with transaction(hub.engine, read_only=read_only) as session:
+        with failing_on_domain_errors(), transaction(hub.engine, read_only=read_only) as session:
             yield hub, session
-    except DomainError as error:
-        fail(str(error))
     finally:
         hub.engine.dispose()
+
+
+def say(text: str) -> None:
+    """One line for the operator, printed as it is (no markup)."""
+    console.print(text, markup=False, highlight=False)
 
 
 def print_json(data: Any) -> None:

@@ -18,6 +18,7 @@ from hub.commands.common import (
     fail,
     hub_session,
     print_json,
+    say,
     state,
 )
 from hub.settings import load_settings
@@ -122,11 +123,11 @@ def ship(
         print_json({"order": row, "shipment": shipped})
         return
     units = sum(line["quantity"] for line in shipped["lines"])
-    _say(
+    say(
         f"order {row['id']} ({row['channel']} {row['external_id']}): {units} unit(s) shipped "
         f"with {shipped['carrier']} {shipped['tracking_number']}; the order is {row['status']}"
     )
-    _say(
+    say(
         f"the fulfilment for {row['channel']} is queued: a running hub sends it on its next "
         f"fulfilments run (or run `omnisync sync fulfilments --channel {row['channel']}`)"
     )
@@ -153,11 +154,11 @@ def _parse_lines(values: list[str] | None) -> dict[str, int] | None:
 
 
 def _print_order(row: JSON) -> None:
-    _say(
+    say(
         f"order {row['id']} ({row['channel']} {row['external_id']}): {row['status']}"
         + (" OVERSOLD" if row["oversold"] else "")
     )
-    _say(
+    say(
         f"placed {row['placed_at']}, updated {row['updated_at']}, "
         f"total {row['total'] or '-'} {row['currency'] or ''}"
     )
@@ -187,10 +188,6 @@ def _print_order(row: JSON) -> None:
             f"{last['at']} {last['description'] or last['code']}" if last else "",
         )
     console.print(shipments)
-
-
-def _say(text: str) -> None:
-    console.print(text, markup=False, highlight=False)
 
 
 @channels_app.command("list")

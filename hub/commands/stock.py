@@ -26,11 +26,24 @@ LocationOption = Annotated[
 ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="Why; kept on the movement.")]
 
 
-@app.command("set")
+def counted(quantity: int) -> int:
+    """A count is what is on the shelf: never below zero (a change is `stock adjust`)."""
+    if quantity < 0:
+        raise typer.BadParameter(
+            "a count cannot be negative (stock adjust takes a change, e.g. -3)"
+        )
+    return quantity
+
+
+# ignore_unknown_options: "-3" is read as the QUANTITY it looks like, not as an option,
+# so that the answer says what is wrong with it.
+@app.command("set", context_settings={"ignore_unknown_options": True})
 def set_stock(
     ctx: typer.Context,
     sku: Annotated[str, typer.Argument(help="SKU code.")],
-    quantity: Annotated[int, typer.Argument(min=0, help="The counted quantity on hand.")],
+    quantity: Annotated[
+        int, typer.Argument(callback=counted, help="The counted quantity on hand (0 or more).")
+    ],
     location: LocationOption = None,
     reason: ReasonOption = "count",
 ) -> None:

@@ -11,7 +11,15 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from hub.bootstrap import Hub, engine_channels
-from hub.commands.common import EXIT_FAILED, JsonOption, console, fail, open_hub, print_json
+from hub.commands.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    JsonOption,
+    console,
+    fail,
+    open_hub,
+    print_json,
+)
 from sync.engine import RunOutcome, SyncEngine
 from sync.jobs.context import JobContext
 
@@ -46,7 +54,10 @@ def sync(
     engine = make_engine(hub)
     try:
         if channel is not None and channel not in engine.channels:
-            fail(f"no channel named {channel!r} in the configuration")
+            known = ", ".join(sorted(engine.channels)) or "none"
+            fail(
+                f"no channel named {channel!r} in the configuration (channels: {known})", EXIT_USAGE
+            )
         names = (
             [channel]
             if channel

@@ -1,14 +1,23 @@
-"""pull_listings: bind the channel's listings to hub SKUs.
+"""pull_listings: store the channel's listings and bind them to hub SKUs.
 
 A listing binds when its channel SKU equals a hub SKU code; anything else is
-kept unbound and reported, never guessed. A newly bound listing is dirty, so
-the channel gets our quantity at the next push.
+kept unbound and reported, never guessed. Every listing is stored: one without
+a SKU under the channel's own name for it (ChannelListing.own_key, the name its
+order lines carry), renamed to its SKU once the channel gives it one. A newly
+bound listing is dirty, so the channel gets our quantity at the next push, and
+the order lines that waited for it are bound and reserve.
+
+Once every listing is read: unbound listings the read did not see are gone from
+the channel and forgotten (bound ones are kept: they carry the push outbox),
+open order lines whose channel SKU now names a hub SKU are bound, and the
+channel's `unlinked_listing` alert is refreshed (core/unlinked.py).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
 from itertools import islice
 
 from sqlmodel import Session, col, select
@@ -17,7 +26,8 @@ from core.clock import utcnow
 from core.db import transaction
 from core.dto import ChannelListing
 from core.models import Channel, Listing, Sku
-from core.order_intake import map_unmapped_lines
+from core.order_intake import channel_sku_bindings, map_unmapped_lines
+from core.unlinked import refresh_unlinked_alert, unbound_channel_skus
 from sync.jobs.context import JobContext
 
 log = logging.getLogger(__name__)
@@ -26,10 +36,15 @@ NOTE_LIMIT = 20
 
 
 def pull_listings(ctx: JobContext) -> None:
+    started = utcnow()
     for chunk in _chunks(ctx.connector.fetch_listings(), CHUNK):
         ctx.checkpoint()
         with transaction(ctx.engine) as session:
             _store(session, ctx, chunk)
+    with transaction(ctx.engine) as session:
+        _forget_unbound_not_seen(session, ctx, started)
+        _bind_waiting_lines(session, ctx)
+        refresh_unlinked_alert(session, ctx.channel_id)
     if ctx.counts["without_sku"] or ctx.counts["unknown_sku"]:
         log.warning(
             "%s: %d listing(s) without a SKU, %d with a SKU the hub does not know",
@@ -39,55 +54,126 @@ def pull_listings(ctx: JobContext) -> None:
         )
 
 
-def _store(session: Session, ctx: JobContext, chunk: list[ChannelListing]) -> None:
+def _channel(session: Session, ctx: JobContext) -> Channel:
     channel = session.get(Channel, ctx.channel_id)
     assert channel is not None
+    return channel
+
+
+def _store(session: Session, ctx: JobContext, chunk: list[ChannelListing]) -> None:
+    channel = _channel(session, ctx)
+    stored = _stored_listings(session, ctx.channel_id, chunk)
     codes = {item.channel_sku for item in chunk if item.channel_sku}
-    existing = {
-        listing.channel_sku: listing
-        for listing in session.exec(
-            select(Listing).where(
-                Listing.channel_id == ctx.channel_id, col(Listing.channel_sku).in_(codes)
-            )
-        )
-    }
     sku_ids = dict(session.exec(select(Sku.code, Sku.id).where(col(Sku.code).in_(codes))).all())
     for item in chunk:
         ctx.counts["fetched"] += 1
         if not item.channel_sku:
             ctx.counts["without_sku"] += 1
             _note(ctx, f"listing {item.channel_ids} has no SKU")
-            continue
-        listing = existing.get(item.channel_sku)
+        listing = _listing_of(session, ctx, stored, item)
         if listing is None:
-            listing = Listing(
-                channel_id=ctx.channel_id,
-                channel_sku=item.channel_sku,
-                last_ack_quantity=item.quantity,
-            )
-            ctx.counts["new"] += 1
+            continue
         listing.channel_ids = item.channel_ids
         listing.updated_at = utcnow()
         if listing.sku_id is None:
-            sku_id = sku_ids.get(item.channel_sku)
-            if sku_id is None:
-                ctx.counts["unknown_sku"] += 1
-                _note(ctx, f"channel SKU {item.channel_sku!r} matches no hub SKU")
-            else:
-                listing.sku_id = sku_id
-                _mark_dirty(listing)
-                ctx.counts["bound"] += 1
-                session.add(listing)
-                session.flush()
-                ctx.counts["lines_mapped"] += map_unmapped_lines(
-                    session, channel, item.channel_sku, sku_id
-                )
+            _bind(session, ctx, channel, listing, item, sku_ids)
         elif item.quantity is not None and item.quantity != listing.last_ack_quantity:
             # The channel shows something else than we last set: push ours again.
             listing.last_ack_quantity = item.quantity
             _mark_dirty(listing)
             ctx.counts["drifted"] += 1
         session.add(listing)
+
+
+def _stored_listings(
+    session: Session, channel_id: int, chunk: list[ChannelListing]
+) -> dict[str, Listing]:
+    """The chunk's stored listings by key, under their SKU or their own name."""
+    names = {name for item in chunk for name in (item.key, item.own_key) if name}
+    return {
+        listing.channel_sku: listing
+        for listing in session.exec(
+            select(Listing).where(
+                Listing.channel_id == channel_id, col(Listing.channel_sku).in_(names)
+            )
+        )
+    }
+
+
+def _listing_of(
+    session: Session, ctx: JobContext, stored: dict[str, Listing], item: ChannelListing
+) -> Listing | None:
+    """The item's stored listing (a new one if there is none); one stored under the
+    channel's own name while it had no SKU now goes by its SKU. None: no key to store
+    it under."""
+    key = item.key
+    if key is None:
+        return None
+    own = item.own_key
+    named_before = stored.pop(own, None) if own is not None and own != key else None
+    if named_before is not None:
+        if key in stored:
+            session.delete(named_before)  # the SKU has its listing already
+        else:
+            named_before.channel_sku = key
+            stored[key] = named_before
+            ctx.counts["renamed"] += 1
+    if key not in stored:
+        stored[key] = Listing(
+            channel_id=ctx.channel_id, channel_sku=key, last_ack_quantity=item.quantity
+        )
+        ctx.counts["new"] += 1
+    return stored[key]
+
+
+def _bind(
+    session: Session,
+    ctx: JobContext,
+    channel: Channel,
+    listing: Listing,
+    item: ChannelListing,
+    sku_ids: Mapping[str, int | None],
+) -> None:
+    """Bind the listing to the hub SKU its channel SKU names, and the lines that wait
+    for it (under its SKU or the channel's own name for it)."""
+    sku_id = sku_ids.get(item.channel_sku) if item.channel_sku else None
+    if sku_id is None:
+        if item.channel_sku:
+            ctx.counts["unknown_sku"] += 1
+            _note(ctx, f"channel SKU {item.channel_sku!r} matches no hub SKU")
+        return
+    listing.sku_id = sku_id
+    _mark_dirty(listing)
+    ctx.counts["bound"] += 1
+    session.add(listing)
+    session.flush()
+    for name in dict.fromkeys(name for name in (item.channel_sku, item.own_key) if name):
+        ctx.counts["lines_mapped"] += map_unmapped_lines(session, channel, name, sku_id)
+
+
+def _forget_unbound_not_seen(session: Session, ctx: JobContext, started: datetime) -> None:
+    """Unbound listings this complete read did not store again are gone from the channel."""
+    gone = session.exec(
+        select(Listing).where(
+            Listing.channel_id == ctx.channel_id,
+            col(Listing.sku_id).is_(None),
+            col(Listing.updated_at) < started,
+        )
+    ).all()
+    for listing in gone:
+        session.delete(listing)
+        ctx.counts["forgotten"] += 1
+
+
+def _bind_waiting_lines(session: Session, ctx: JobContext) -> None:
+    """Open lines that came before their SKU: bind those whose channel SKU names one now
+    (a SKU added to the hub since, with no listing of that SKU on the channel)."""
+    waiting = unbound_channel_skus(session, ctx.channel_id)
+    bindings = channel_sku_bindings(session, ctx.channel_id, waiting)
+    if bindings:
+        channel = _channel(session, ctx)
+        for channel_sku, sku_id in bindings.items():
+            ctx.counts["lines_mapped"] += map_unmapped_lines(session, channel, channel_sku, sku_id)
 
 
 def _mark_dirty(listing: Listing) -> None:

@@ -13,6 +13,12 @@ import of small pages pays for. The last page of a read is committed as soon as
 it arrives (connectors know a page is the last without another call); otherwise
 a page waits at most for the fetch of the next. Pages read before a failure are
 committed before the failure is raised.
+
+The first run of a channel takes the channel over (core/channels.py
+take_over_orders) at its start, before it reads anything: what its backfill
+finds already shipped left before then, and is stored without moving stock
+(core/order_intake.py). A run that created or updated orders refreshes the
+channel's `unlinked_listing` alert (core/unlinked.py) once its pages are in.
 """
 
 from __future__ import annotations
@@ -21,14 +27,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from core.alerting import quarantine_payload
+from core.channels import take_over_orders
 from core.clock import utcnow
-from core.db import transaction
+from core.db import exists_where, transaction
 from core.dto import OrderPage
 from core.models import Channel, QuarantinedPayload
 from core.order_intake import intake_orders
+from core.unlinked import refresh_unlinked_alert
 from sync.cursors import advance_cursor, read_cursor
 from sync.jobs.context import JobContext, LeaseLost
 
@@ -46,9 +54,14 @@ class _Batch:
 
 
 def pull_orders(ctx: JobContext) -> None:
+    started = utcnow()
     with transaction(ctx.engine, read_only=True) as session:
         cursor = read_cursor(session, ctx.channel_id, STREAM)
-    since = cursor - ctx.channel.lag if cursor else utcnow() - ctx.channel.backfill
+        taken_over = _channel(session, ctx).live_since is not None
+    if not taken_over:
+        with transaction(ctx.engine) as session:
+            take_over_orders(session, _channel(session, ctx), started)
+    since = cursor - ctx.channel.lag if cursor else started - ctx.channel.backfill
     seen: set[tuple[str, str]] = set()
     pages = iter(ctx.connector.fetch_orders(since))
     while True:
@@ -62,6 +75,7 @@ def pull_orders(ctx: JobContext) -> None:
         if batch.failure is not None:
             raise batch.failure
         if batch.last:
+            _refresh_unlinked(ctx)
             return
         ctx.checkpoint()  # after the commit: a shutdown finishes the pages in flight
 
@@ -91,11 +105,23 @@ def _gather(ctx: JobContext, pages: Iterator[OrderPage]) -> _Batch:
             return batch
 
 
+def _channel(session: Session, ctx: JobContext) -> Channel:
+    channel = session.get(Channel, ctx.channel_id)
+    assert channel is not None
+    return channel
+
+
+def _refresh_unlinked(ctx: JobContext) -> None:
+    """Orders changed: lines bound to no SKU may have come or stopped mattering."""
+    if ctx.counts["created"] or ctx.counts["updated"]:
+        with transaction(ctx.engine) as session:
+            refresh_unlinked_alert(session, ctx.channel_id)
+
+
 def _commit_pages(
     session: Session, ctx: JobContext, pages: list[OrderPage], seen: set[tuple[str, str]]
 ) -> None:
-    channel = session.get(Channel, ctx.channel_id)
-    assert channel is not None
+    channel = _channel(session, ctx)
     fresh = []
     for order in (order for page in pages for order in page.orders):
         key = (order.external_id, order.updated_at.isoformat())
@@ -114,6 +140,8 @@ def _commit_pages(
             ctx.counts["stale"] += 1
         if result.short_units:
             ctx.counts["oversold_units"] += result.short_units
+        if result.shipped_before_cut_over:
+            ctx.counts["shipped_before_cut_over"] += result.shipped_before_cut_over
     for rejected in (rejected for page in pages for rejected in page.rejected):
         ctx.counts["fetched"] += 1
         if _already_quarantined(session, ctx.channel_id, rejected.kind, rejected.raw):
@@ -133,15 +161,11 @@ def _commit_pages(
 
 
 def _already_quarantined(session: Session, channel_id: int, kind: str, raw: str) -> bool:
-    """The lag window reads a bad payload again; keep one copy while it is unresolved."""
-    return (
-        session.exec(
-            select(QuarantinedPayload.id).where(
-                QuarantinedPayload.channel_id == channel_id,
-                QuarantinedPayload.kind == kind,
-                QuarantinedPayload.raw == raw,
-                QuarantinedPayload.resolved_at == None,  # noqa: E711
-            )
-        ).first()
-        is not None
+    """The lag window reads a bad payload again; keep one copy. One an operator dismissed
+    stays dismissed: only a changed payload (the channel updated the order) is kept anew."""
+    return exists_where(
+        session,
+        QuarantinedPayload.channel_id == channel_id,
+        QuarantinedPayload.kind == kind,
+        QuarantinedPayload.raw == raw,
     )

@@ -16,7 +16,10 @@ from hub.settings import load_settings
 from sync.alerts import RULE_CONSECUTIVE_FAILURES, AlertRules, evaluate_rules
 from sync.health import scheduled_jobs
 from tests.cli.test_cli import SECRET, Cli, cli_database_url, write, write_valid_config
+from tests.support.cli_runner import CliResult, invoke_cli
+from tests.support.keyed_connector import GOOD_KEY, WRONG_KEY, channel_file
 from tests.support.runs import add_runs
+from tests.support.world import ingest, make_order
 
 __all__ = ["cli_database_url"]  # the fixture, shared with test_cli
 
@@ -142,3 +145,56 @@ def test_status_without_channels_exits_0(tmp_path: Path, monkeypatch: pytest.Mon
     assert as_text.returncode == 0, as_text
     assert "no channels" in as_text.stdout
     assert "no open alerts" in as_text.stdout
+
+
+def test_status_exits_0_again_once_the_restored_credential_resumes_the_channel(
+    tmp_path: Path, cli_database_url: str
+) -> None:
+    """A wrong credential in the channel file pauses the channel and opens auth_failure;
+    restoring it resumes the channel, and the alert resolves with the pause."""
+    config_dir = tmp_path / "config"
+    write(config_dir / "hub.yaml", "locations: [{code: main}]\n")
+    write(config_dir / "channels" / "shop.yaml", channel_file())
+    wrong, right = {"KEYED_API_KEY": WRONG_KEY}, {"KEYED_API_KEY": GOOD_KEY}
+
+    def omnisync(env: dict[str, str], *args: str) -> CliResult:
+        secrets = [WRONG_KEY, GOOD_KEY]
+        return invoke_cli(config_dir, cli_database_url, *args, env=env, secrets=secrets)
+
+    assert omnisync(wrong, "init").exit_code == 0
+    refused = omnisync(wrong, "sync", "orders", "--json")
+    assert refused.exit_code == 1, refused
+    assert "AuthError" in json.loads(refused.stdout)[0]["error"]
+    paused = omnisync(wrong, "status", "--json")
+    assert paused.exit_code == 1, paused
+    (shop,) = json.loads(paused.stdout)["channels"]
+    assert shop["paused_reason"] is not None
+    assert [alert["rule"] for alert in shop["open_alerts"]] == ["auth_failure"]
+
+    resumed = omnisync(right, "status", "--json").json()  # the hub reads the fixed file
+    assert resumed["open_alerts"] == 0
+    assert resumed["channels"][0]["paused_reason"] is None
+    (run,) = omnisync(right, "sync", "orders", "--channel", "shop", "--json").json()
+    assert run["status"] == "succeeded"
+    assert omnisync(right, "status").exit_code == 0
+
+
+def test_status_exits_1_while_an_open_order_line_is_bound_to_no_sku(
+    tmp_path: Path, cli_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_dir = tmp_path / "config"
+    write_valid_config(config_dir)
+    cli = Cli(cwd=tmp_path, database_url=cli_database_url, config_dir=config_dir)
+    initialise(config_dir, cli_database_url, monkeypatch)
+    engine = make_engine(cli_database_url)
+    try:
+        ingest(engine, "shop", make_order("1001", [("MUG-BLUE", 1)]))
+    finally:
+        engine.dispose()
+    as_json, as_text = cli.many([("status", "--json"), ("status",)])
+    assert as_json.returncode == 1, as_json
+    (alert,) = json.loads(as_json.stdout)["channels"][0]["open_alerts"]
+    assert alert["rule"] == "unlinked_listing"
+    assert "order 1001 (MUG-BLUE)" in alert["message"]
+    assert as_text.returncode == 1, as_text
+    assert "unlinked_listing" in as_text.stdout

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
+from core.alerting import RULE_AUTH
 from core.availability import available_to_sell
 from core.catalog import location_by_code, sku_by_code, upsert_sku
 from core.channels import channel_by_name
@@ -34,7 +35,7 @@ from sandbox.amazon import AmazonSimulator
 from sandbox.carriers import CarrierSimulator
 from sandbox.clock import ManualClock
 from sandbox.shopify import ShopifySimulator
-from sync.engine import RULE_AUTH, SyncEngine
+from sync.engine import SyncEngine
 from tests.support.cli_runner import CliResult, invoke_cli
 from tests.support.hub_setup import (
     FAST_RETRIES,
@@ -439,3 +440,37 @@ def test_unknown_numbers_are_reported_and_stopped_parcels_raise_alerts(
     assert stuck_order["shipments"][0]["status"] == "exception"
     assert back_order["shipments"][0]["status"] == "returned_to_sender"
     assert back_order["status"] == "shipped"  # back with the shipper: not delivered
+
+
+def test_a_delivered_order_stays_delivered_while_shopify_lags_behind(
+    shop_world: World, shop: ShopifySimulator, carriers: CarrierSimulator
+) -> None:
+    """Both parcels arrive before the second fulfilment reaches Shopify: the next polls,
+    which still say partially fulfilled, do not take the order back to shipped."""
+    world = shop_world
+    order_id = shopify_order(world, shop, ("MUG", 2), ("LID", 1))
+    first, second = (carriers.create_shipment(provider="ups") for _ in range(2))
+    world.ok("orders", "ship", order_id, "--carrier", "ups", "--tracking", first, "--line", "MUG:2")
+    (pushed,) = world.ok("sync", "fulfilments", "--channel", "shop")
+    assert pushed["counts"]["pushed"] == 1
+    (pulled,) = world.ok("sync", "orders", "--channel", "shop")
+    assert pulled["status"] == "succeeded", pulled
+    assert world.order(order_id).status == OrderStatus.PARTIALLY_SHIPPED
+    world.ok("orders", "ship", order_id, "--carrier", "ups", "--tracking", second)
+
+    world.move_parcels(3)
+    (tracked,) = world.ok("sync", "tracking", "--channel", "ups")
+
+    assert (tracked["counts"]["delivered"], tracked["counts"]["orders_delivered"]) == (2, 1)
+    assert world.order(order_id).status == OrderStatus.DELIVERED
+    shop.touch_order(order_id)  # changed on Shopify, which has not heard of the second parcel
+    (lagging,) = world.ok("sync", "orders", "--channel", "shop")
+    assert lagging["counts"]["updated"] >= 1, lagging
+    assert world.order(order_id).channel_status == "PARTIALLY_FULFILLED"
+    assert world.order(order_id).status == OrderStatus.DELIVERED
+    # The second fulfilment reaches Shopify at last: fulfilled, and still delivered.
+    world.ok("sync", "fulfilments", "--channel", "shop")
+    world.ok("sync", "orders", "--channel", "shop")
+    assert world.order(order_id).channel_status == "FULFILLED"
+    assert world.order(order_id).status == OrderStatus.DELIVERED
+    assert world.ok("orders", "show", order_id)["status"] == "delivered"

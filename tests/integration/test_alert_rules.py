@@ -8,6 +8,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from core.alerting import (
+    RULE_AUTH,
     RULE_BUYER_CANCEL,
     RULE_OVERSOLD,
     RULE_QUARANTINE,
@@ -28,7 +29,6 @@ from sync.alerts import (
     Evaluation,
     evaluate_rules,
 )
-from sync.engine import RULE_AUTH
 from sync.health import channel_health, health_view, hub_health
 from tests.support.runs import add_runs
 from tests.support.world import build_world, ingest, list_sku, make_order, set_count

@@ -4,6 +4,7 @@ CLI's --json shapes, a stock adjustment moves stock and marks listings dirty."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -114,6 +115,8 @@ def concrete_get_paths(seeded: dict[str, Any]) -> dict[str, str]:
 POSTS = {
     "/api/v1/stock/adjustments": {"sku": "A", "delta": 1},
     "/api/v1/orders/{order_id}/shipments": {"carrier": "ups", "tracking_number": "1Z"},
+    "/api/v1/quarantine/{payload_id}/retry": None,
+    "/api/v1/quarantine/{payload_id}/resolve": {"note": "seen"},
 }
 
 
@@ -130,6 +133,7 @@ def test_every_api_route_wants_the_token(api: ApiHub) -> None:
     assert routes == {("get", path) for path in gets} | {("post", path) for path in POSTS}
     for path, body in POSTS.items():
         concrete = path.replace("{order_id}", str(seeded["oversold"]))
+        concrete = concrete.replace("{payload_id}", str(seeded["quarantined"]))
         for headers in ({}, {"Authorization": "Bearer wrong-token-0000000000"}):
             refused = api.http.post(concrete, json=body, headers=headers)
             assert refused.status_code == 401
@@ -398,6 +402,55 @@ def test_quarantine_lists_without_bodies_and_shows_one_with_it(api: ApiHub) -> N
     assert shown == {**listed, "raw": '{"id": "X9"}'}
     assert api.get("/api/v1/quarantine", resolved="true").json() == []
     assert api.get("/api/v1/quarantine/999999").status_code == 404
+
+
+def test_a_quarantined_payload_is_retried_or_resolved_and_its_alert_resolves(
+    api: ApiHub,
+) -> None:
+    seeded = seed(api)
+    fixed = {  # what the sandbox's mapping takes: as if the order had been mapped anew
+        "id": "Q1",
+        "status": "open",
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+        "line_items": [{"id": "Q1-1", "sku": "A", "quantity": 1}],
+    }
+    with transaction(api.hub.engine) as session:
+        shop = channel_by_name(session, "shop").id
+        mapped_now = quarantine_payload(session, shop, "order", json.dumps(fixed), "was bad")
+        never = quarantine_payload(session, shop, "order", '{"id": "Q2"}', "no status")
+    alerts = api.get("/api/v1/status").json()["open_alerts"]
+
+    still = api.post(f"/api/v1/quarantine/{never.id}/retry", None)
+    assert still.status_code == 422
+    assert "still does not map" in still.json()["error"]
+    assert api.get(f"/api/v1/quarantine/{never.id}").json()["resolved_at"] is None
+
+    retried = api.post(f"/api/v1/quarantine/{mapped_now.id}/retry", None)
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["orders"] == ["Q1"]
+    assert retried.json()["alert_resolved"] is False  # Q2 is still open
+    assert retried.json()["payload"]["resolved_by"] == "api"
+    assert api.get("/api/v1/orders/Q1").status_code == 200
+
+    dismissed = api.post(f"/api/v1/quarantine/{never.id}/resolve", {"note": "a test order"})
+    assert dismissed.status_code == 200, dismissed.text
+    payload = dismissed.json()["payload"]
+    assert (payload["resolved_by"], payload["resolution_note"]) == ("api", "a test order")
+    assert dismissed.json() == {"payload": payload, "alert_resolved": True, "orders": []}
+    assert api.get("/api/v1/status").json()["open_alerts"] == alerts - 1
+    assert api.get("/api/v1/quarantine", channel="shop", resolved="false").json() == []
+
+    bare = api.http.post(f"/api/v1/quarantine/{seeded['quarantined']}/resolve", headers=api.auth)
+    assert bare.status_code == 200, bare.text  # no body: no note
+    assert bare.json()["payload"]["resolution_note"] is None
+    for action in ("retry", "resolve"):
+        again = api.post(f"/api/v1/quarantine/{never.id}/{action}", None)
+        assert again.status_code == 409
+        assert "was resolved by api" in again.json()["error"]
+        assert api.post(f"/api/v1/quarantine/999999/{action}", None).status_code == 404
+    unknown_key = api.post(f"/api/v1/quarantine/{never.id}/resolve", {"by": "mallory"})
+    assert unknown_key.status_code == 422
 
 
 def test_readyz_needs_the_database_and_a_running_scheduler(api: ApiHub) -> None:

@@ -1,4 +1,4 @@
-"""Available to sell per channel (DESIGN.md) and invariant 5."""
+"""Available to sell per channel (docs/architecture.md) and invariant 5."""
 
 from __future__ import annotations
 

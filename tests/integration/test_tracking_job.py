@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 import tests.support.fake_connector  # noqa: F401  (registers type "fake")
 from connectors.base import AuthError, TransientError
+from core.alerting import RULE_AUTH
 from core.catalog import sku_by_code, upsert_sku
 from core.channels import channel_by_name
 from core.db import transaction
@@ -23,7 +24,6 @@ from core.tracking import RULE_TRACKING_UNKNOWN
 from core.types import AlertSeverity, OrderStatus, ShipmentStatus, SyncRunStatus
 from hub.bootstrap import Hub
 from hub.shipping import ShipRequest, UnknownCarrier, ship_order
-from sync.engine import RULE_AUTH
 from sync.scheduler import Scheduler
 from tests.support.fake_carrier import FakeCarrier  # registers type "fake_carrier"
 from tests.support.hub_setup import FAST_RETRIES, engine_for, open_test_hub, write_config

@@ -1,5 +1,5 @@
 """The Amazon connector on mocked HTTP: Amazon's own sandbox payloads (read from
-../shared/reference at test time), listings, patches, fulfilment, error mapping,
+the project's reference copy), listings, patches, fulfilment, error mapping,
 rate-limit headers, LWA tokens and secrets."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from connectors.amazon.settings import AmazonSettings
 from connectors.base import AuthError, PermanentError, RateLimited, TransientError
 from core.dto import Fulfilment, FulfilmentLine, StockUpdate
 from core.types import OrderStatus
-from tests.support.reference import reference_dir
+from tests.support.reference import REFERENCE_DIR
 
 T = TypeVar("T")
 
@@ -45,7 +45,7 @@ LISTINGS = f"{SP}/listings/2021-08-01/items/{SELLER}"
 
 @cache
 def orders_model() -> dict[str, Any]:
-    path = reference_dir() / "amazon" / "models" / "ordersV0.json"
+    path = REFERENCE_DIR / "amazon" / "models" / "ordersV0.json"
     model: dict[str, Any] = json.loads(path.read_text())
     return model
 
@@ -608,6 +608,9 @@ def test_no_credential_reaches_the_logs(
     amazon: respx.MockRouter, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # The CLI's logging set-up (run by earlier tests in this process) quiets libraries.
+    for library in ("httpx", "httpcore"):
+        caplog.set_level(logging.DEBUG, logger=library)
     amazon.get(ORDERS).respond(json={"payload": {"Orders": [unit_order("111-1")]}})
     amazon.get(url__regex=ORDER_ITEMS).respond(json=item_answer("111-1", [unit_item()]))
     patch_route(amazon, "MUG").respond(500, text="down")

@@ -23,7 +23,7 @@ from connectors.amazon.feeds import (
 )
 from connectors.base import TransientError
 from core.dto import StockUpdate
-from tests.support.reference import reference_dir
+from tests.support.reference import REFERENCE_DIR
 from tests.unit.test_amazon_connector import (
     LISTINGS,
     LWA,
@@ -43,7 +43,7 @@ DOWNLOAD = "https://downloads.unit.test/report-1"
 
 @cache
 def feed_schema() -> Draft7Validator:
-    path = reference_dir() / "amazon" / "schemas" / "listings-feed-schema-v2.json"
+    path = REFERENCE_DIR / "amazon" / "schemas" / "listings-feed-schema-v2.json"
     schema = json.loads(path.read_text())
     Draft7Validator.check_schema(schema)
     return Draft7Validator(schema)

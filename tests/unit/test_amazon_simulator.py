@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from sandbox.amazon import AmazonSimulator
-from sandbox.amazon_limits import usage_plan
-from sandbox.clock import ManualClock
+from sandbox.amazon.limits import usage_plan
+from sandbox.clock import ManualClock, ManualTimer
 from sandbox.registry import simulator_for
-from tests.support.reference import reference_dir
+from tests.support.reference import REFERENCE_DIR
 
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 US = "ATVPDKIKX0DER"
@@ -25,7 +25,7 @@ ORDERS = "/orders/v0/orders"
 
 def model_cases(operation: str, status: str) -> list[dict[str, Any]]:
     """Amazon's sandbox cases, read from the model by the test itself."""
-    model = json.loads((reference_dir() / "amazon" / "models" / "ordersV0.json").read_text())
+    model = json.loads((REFERENCE_DIR / "amazon" / "models" / "ordersV0.json").read_text())
     for item in model["paths"].values():
         for operation_spec in item.values():
             if isinstance(operation_spec, dict) and operation_spec.get("operationId") == operation:
@@ -42,8 +42,16 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture(scope="module")
-def running(clock: ManualClock) -> Iterator[AmazonSimulator]:
-    with AmazonSimulator(name="amazon-orders", rate_scale=1000, clock=clock) as sim:
+def timer() -> ManualTimer:
+    """The simulator's rate limits run on it: a bucket refills only when a test says so."""
+    return ManualTimer()
+
+
+@pytest.fixture(scope="module")
+def running(clock: ManualClock, timer: ManualTimer) -> Iterator[AmazonSimulator]:
+    with AmazonSimulator(
+        name="amazon-orders", rate_scale=1000, clock=clock, monotonic=timer
+    ) as sim:
         yield sim
 
 
@@ -451,19 +459,19 @@ def test_confirm_shipment_refusals(sim: AmazonSimulator, api: httpx.Client) -> N
 # rate limits and faults -------------------------------------------------------------------------
 
 
-def test_an_empty_bucket_answers_429_quota_exceeded(sim, api):
+def test_an_empty_bucket_answers_429_quota_exceeded(sim, api, timer):
     sim.drain("getOrders")
     throttled = get_orders(api, CreatedAfter=since(START))
     assert errors_of(throttled, 429)[0]["code"] == "QuotaExceeded"
     assert throttled.headers["x-amzn-RequestId"]
     assert api.get(f"{ORDERS}/nope/orderItems").status_code == 404  # its own bucket
-    time.sleep(0.08)  # 16.7 tokens a second at this scale
+    timer.advance(0.08)  # 16.7 tokens a second at this scale
     assert get_orders(api, CreatedAfter=since(START)).status_code == 200
     assert sim.traffic()["responses_429"] == 1
 
 
 def test_real_limits_without_scaling():
-    with AmazonSimulator(name="amazon-real-limits") as sim:
+    with AmazonSimulator(name="amazon-real-limits", monotonic=ManualTimer()) as sim:
         headers = {"x-amz-access-token": sim.access_token()}
         params = {"MarketplaceIds": US, "CreatedAfter": "2026-01-01T00:00:00Z"}
         with httpx.Client(base_url=sim.url, headers=headers) as client:

@@ -21,7 +21,7 @@ from sp_api.base.exceptions import (
 )
 
 from sandbox.amazon import AmazonSimulator
-from sandbox.clock import ManualClock
+from sandbox.clock import ManualClock, ManualTimer
 
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -139,9 +139,11 @@ def test_listings_and_feed_through_the_library(sim):
 
 
 def test_library_exceptions_for_throttling_and_auth(clock: ManualClock) -> None:
-    # At the published rate (0.5/s) a drained bucket stays empty long enough for the next
-    # call, however slow the machine; at the suite's usual rate_scale it refills in 2 ms.
-    with AmazonSimulator(name="amazon-slow", rate_scale=1, feed_delay=0, clock=clock) as sim:
+    # On a timer only the test moves, a drained bucket stays empty for the next call,
+    # however slow the machine (in real time, even the published 0.5/s refills it in 2 s).
+    with AmazonSimulator(
+        name="amazon-slow", rate_scale=1, feed_delay=0, clock=clock, monotonic=ManualTimer()
+    ) as sim:
         orders = client(sim, Orders)
         sim.drain("getOrderItems")
         with pytest.raises(SellingApiRequestThrottledException):

@@ -38,7 +38,7 @@ PROVIDERS = ["ups", "fedex", "dhl_universal"]
 JOURNEYS = {
     "ups": ["label_created", "in_transit", "out_for_delivery", "delivered"],
     "fedex": ["label_created", "in_transit", "out_for_delivery", "delivered"],
-    # DHL's status codes have no out-for-delivery value (see sandbox/carriers_dhl.py).
+    # DHL's status codes have no out-for-delivery value (see sandbox/carriers/dhl.py).
     "dhl_universal": ["label_created", "in_transit", "in_transit", "delivered"],
 }
 UNKNOWN = {"ups": "1ZNOTKNOWN00000000", "fedex": "794699999999", "dhl_universal": "1099999999"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.clock import ManualClock, parse_iso
+from sandbox.clock import ManualClock, ManualTimer, parse_iso
 from sandbox.marketplace import SandboxError, SandboxMarketplace
 
 TOKEN = "sb-test-token"
@@ -24,8 +23,14 @@ CATALOGUE: list[dict[str, Any]] = [
 
 
 @pytest.fixture(scope="module")
-def running() -> Iterator[SandboxMarketplace]:
-    with SandboxMarketplace(TOKEN, name="sb-api") as market:
+def timer() -> ManualTimer:
+    """The marketplace's rate limit runs on it: the bucket refills only when a test says so."""
+    return ManualTimer()
+
+
+@pytest.fixture(scope="module")
+def running(timer: ManualTimer) -> Iterator[SandboxMarketplace]:
+    with SandboxMarketplace(TOKEN, name="sb-api", monotonic=timer) as market:
         yield market
 
 
@@ -330,7 +335,7 @@ def test_inventory_body_that_is_not_json_is_400(client):
 # rate limiting --------------------------------------------------------------------------
 
 
-def test_empty_bucket_answers_429_with_retry_after_then_recovers(market, client):
+def test_empty_bucket_answers_429_with_retry_after_then_recovers(market, client, timer):
     market.set_rate_limit(rate=5, burst=2)
     market.limiter.refill()
     assert client.get("/api/v1/listings").status_code == 200
@@ -341,7 +346,7 @@ def test_empty_bucket_answers_429_with_retry_after_then_recovers(market, client)
     retry_after = float(throttled.headers["Retry-After"])
     assert 0 < retry_after <= 0.2
     assert throttled.headers["X-RateLimit-Remaining"] == "0"
-    time.sleep(retry_after)
+    timer.advance(retry_after)
     assert client.get("/api/v1/orders").status_code == 200
     state = market.snapshot()
     assert state["responses_429"] == 1

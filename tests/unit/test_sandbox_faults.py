@@ -82,18 +82,20 @@ def test_slow_fault_answers_late_but_normally(market, client):
     assert time.monotonic() - began >= 0.3
     assert slow.status_code == 200
     assert len(slow.json()["orders"]) == 1
-    began = time.monotonic()
+    assert market.snapshot()["faults_served"] == {"slow": 1}  # used up: the next is prompt
     assert orders(client).status_code == 200
-    assert time.monotonic() - began < 0.3
+    assert market.snapshot()["faults_served"] == {"slow": 1}
 
 
 def test_timeout_fault_outlasts_the_client_and_blocks_nobody_else(market, client):
-    market.inject("orders", "timeout", seconds=5)
+    sleep_s = 30.0
+    market.inject("orders", "timeout", seconds=sleep_s)
     began = time.monotonic()
     with pytest.raises(httpx.ReadTimeout):
         client.get("/api/v1/orders", timeout=0.2)
-    assert orders(client).status_code == 200  # while the first one still sleeps
-    assert time.monotonic() - began < 1.0
+    assert orders(client).status_code == 200
+    # Answered while the first request still sleeps (a bound on ordering, not on speed).
+    assert time.monotonic() - began < sleep_s
 
 
 def test_malformed_json_fault(market, client):
@@ -187,11 +189,13 @@ def test_faults_apply_only_to_authorised_requests(market, client):
 def test_stop_does_not_wait_for_a_sleeping_fault():
     market = SandboxMarketplace(TOKEN)
     market.start()
-    market.inject("orders", "timeout", seconds=30)
+    sleep_s = 60.0
+    market.inject("orders", "timeout", seconds=sleep_s)
+    began = time.monotonic()
     with pytest.raises(httpx.ReadTimeout):
         httpx.get(
             market.url + "/api/v1/orders", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=0.2
         )
-    began = time.monotonic()
     market.stop()
-    assert time.monotonic() - began < 1.0
+    # Stopped while the fault still sleeps (a bound on ordering, not on speed).
+    assert time.monotonic() - began < sleep_s

@@ -349,6 +349,92 @@ def test_invalid_yaml_is_reported_with_its_line(config_dir: Path) -> None:
     assert "line 3" in line
 
 
+FLOW_FIX = (
+    'inside a flow mapping {...} or list [...] must be quoted: "${%s}", or use a block mapping'
+)
+
+
+def test_a_variable_unquoted_in_a_flow_mapping_names_file_line_and_the_fix(
+    config_dir: Path,
+) -> None:
+    source = channel_file(
+        config_dir,
+        "shop",
+        base="type: fake\nshop: demo-shop\ncredentials: {region: eu, secret: ${SHOP_SECRET}}\n",
+    )
+    (line,) = problems_of(config_dir, env={**ENV, "SHOP_SECRET": "hunter2-very-secret"})
+    file, where, message = split_problem(line, [source])
+    assert file == source
+    assert where == "line 3, column 36"  # the `{` of `${`
+    assert message.startswith("invalid YAML: expected ',' or '}', but got '{': ")
+    assert message.endswith("${SHOP_SECRET} " + FLOW_FIX % "SHOP_SECRET")
+    assert "hunter2" not in line
+
+
+def test_a_variable_unquoted_in_a_flow_list_of_hub_yaml_names_the_hub_file(
+    config_dir: Path,
+) -> None:
+    hub_file = write(
+        config_dir / "hub.yaml",
+        """\
+        alerts:
+          - type: email
+            host: smtp.example.com
+            from: omnisync@example.com
+            to: [ops@example.com,
+                 ${ONCALL_EMAIL}]
+        """,
+    )
+    (line,) = problems_of(config_dir)
+    _, where, message = split_problem(line, [hub_file])
+    assert where == "line 6, column 11"
+    assert "but got '{'" in message
+    assert message.endswith("${ONCALL_EMAIL} " + FLOW_FIX % "ONCALL_EMAIL")
+
+
+def test_the_fix_names_the_variable_at_the_error_and_never_a_default(config_dir: Path) -> None:
+    channel_file(
+        config_dir,
+        "shop",
+        base='type: fake\nshop: x\napi_key: {a: "${FIRST}", b: ${TOKEN:-tok-default-123}}\n',
+    )
+    (line,) = problems_of(config_dir)
+    assert (
+        '${TOKEN:-...} inside a flow mapping {...} or list [...] must be quoted: "${TOKEN:-...}"'
+        in (line)
+    )
+    assert "FIRST" not in line
+    assert "tok-default-123" not in line
+
+
+def test_the_quoted_variable_the_fix_asks_for_loads(config_dir: Path) -> None:
+    channel_file(config_dir, "shop", base='type: fake\nshop: x\napi_key: "${FAKE_KEY}"\n')
+    write(
+        config_dir / "hub.yaml",
+        'locations: [{code: main, name: "${WAREHOUSE}"}, {code: spare, name: "x${WAREHOUSE}"}]\n',
+    )
+    settings = load(config_dir, env={**ENV, "WAREHOUSE": "Leeds"})
+    assert [loc.name for loc in settings.hub.locations] == ["Leeds", "xLeeds"]
+    assert settings.channels[0].settings.api_key.get_secret_value() == SECRET  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "type: fake\nshop: x\n\tapi_key: ${FAKE_KEY}\n",  # a tab: not a flow problem
+        "type: fake\nshop: x\napi_key: {a: b c: d}\n",  # a flow problem without ${
+        'type: fake\nshop: x\napi_key: ["${FAKE_KEY}" x, y]\n',  # quoted: the error is elsewhere
+    ],
+)
+def test_other_yaml_errors_keep_the_plain_message(config_dir: Path, text: str) -> None:
+    source = channel_file(config_dir, "shop", base=text)
+    (line,) = problems_of(config_dir)
+    _, where, message = split_problem(line, [source])
+    assert where.startswith("line ")
+    assert message.startswith("invalid YAML: ")
+    assert "must be quoted" not in message
+
+
 def test_a_yaml_file_that_is_not_a_mapping_is_a_problem(config_dir: Path) -> None:
     source = channel_file(config_dir, "shop", base="- just\n- a list\n")
     (line,) = problems_of(config_dir)

@@ -26,6 +26,7 @@ from connectors.shopify.client import CostBucket
 from connectors.shopify.connector import ShopifyConnector
 from connectors.shopify.settings import ShopifySettings
 from core.dto import StockUpdate, WebhookEvents
+from sandbox.clock import ManualTimer
 
 URL = "https://unit.myshopify.com/admin/api/2026-10/graphql.json"
 LOCATION = "gid://shopify/Location/1"
@@ -78,18 +79,25 @@ def test_the_bucket_refills_at_the_restore_rate_and_says_how_long_to_wait() -> N
 
 
 class RecordingCalls(DirectCalls):
-    def __init__(self) -> None:
+    """Records each pause, and pauses by moving `timer` instead of sleeping."""
+
+    def __init__(self, timer: ManualTimer) -> None:
         self.pauses: list[float] = []
+        self.timer = timer
 
     def pause(self, seconds: float) -> None:
         self.pauses.append(seconds)
-        super().pause(seconds)
+        self.timer.advance(seconds)
 
 
 @respx.mock
 def test_a_known_empty_bucket_is_never_sent_into(connector: ShopifyConnector) -> None:
-    calls = RecordingCalls()
+    # The client's bucket refills on a timer only the pauses move: the wait it asks for
+    # does not shrink by however long a loaded machine takes between the two calls.
+    timer = ManualTimer()
+    calls = RecordingCalls(timer)
     connector.calls = calls
+    connector.client.bucket = CostBucket(clock=timer)
     shop = {"shop": {"name": "s", "myshopifyDomain": "unit.myshopify.com"}}
     route = respx.post(URL).mock(return_value=answer(shop, requested=50, available=0))
     connector.client.execute("Shop", "query Shop { shop { name myshopifyDomain } }")
@@ -101,6 +109,7 @@ def test_a_known_empty_bucket_is_never_sent_into(connector: ShopifyConnector) ->
 
 @respx.mock
 def test_throttled_becomes_rate_limited_with_the_bucket_wait(connector: ShopifyConnector) -> None:
+    connector.client.bucket = CostBucket(clock=ManualTimer())  # no refill while it computes
     respx.post(URL).mock(
         return_value=httpx.Response(
             200,

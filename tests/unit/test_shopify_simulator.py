@@ -4,7 +4,6 @@ pagination, filters, auth, scopes, cost and throttling."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from connectors.shopify import documents
-from sandbox.clock import ManualClock
+from sandbox.clock import ManualClock, ManualTimer
 from sandbox.registry import simulator_for
 from sandbox.shopify import ALL_SCOPES, ShopifySimulator
 
@@ -96,8 +95,14 @@ def all_orders(shop: ShopifySimulator, query: str, first: int) -> list[dict[str,
 
 
 @pytest.fixture(scope="module")
-def running() -> Iterator[ShopifySimulator]:
-    with make_simulator(name="shopify-api") as shop:
+def timer() -> ManualTimer:
+    """The cost bucket restores on it: only when a test says so."""
+    return ManualTimer()
+
+
+@pytest.fixture(scope="module")
+def running(timer: ManualTimer) -> Iterator[ShopifySimulator]:
+    with make_simulator(name="shopify-api", monotonic=timer) as shop:
         yield shop
 
 
@@ -396,9 +401,9 @@ def test_cost_is_charged_then_refunded_to_the_actual_cost(shop):
     assert mutation["extensions"]["cost"]["requestedQueryCost"] == 10
 
 
-def test_an_empty_bucket_throttles_then_recovers(shop):
-    # Half a point a second: a slow machine's delay between draining and asking (up to
-    # two seconds) still finds the bucket short of the one point Shop costs.
+def test_an_empty_bucket_throttles_then_recovers(shop, timer):
+    # The bucket restores on the test's timer, so a drained bucket stays short of the one
+    # point Shop costs until the test moves it, however slow the machine.
     shop.set_cost_limits(bucket_size=20, restore_rate=0.5)
     shop.refill_bucket()
     shop.drain_bucket()
@@ -426,7 +431,7 @@ def test_an_empty_bucket_throttles_then_recovers(shop):
 
     shop.drain_bucket()
     assert gql(shop, "Shop").json()["errors"][0]["extensions"]["code"] == "THROTTLED"
-    time.sleep(2.1)  # half a point a second: one point back, and Shop costs 1
+    timer.advance(2.1)  # half a point a second: one point back, and Shop costs 1
     recovered = gql(shop, "Shop").json()
     assert recovered["data"]["shop"]["name"]
     assert recovered["extensions"]["cost"]["actualQueryCost"] == 1

@@ -1,4 +1,4 @@
-"""Channel stock rules, applied in DESIGN.md's order: percent, buffer, zero_below, max."""
+"""Channel stock rules, in docs/architecture.md's order: percent, buffer, zero_below, max."""
 
 from __future__ import annotations
 

@@ -1,0 +1,78 @@
+"""Quarantined payloads after the fact: an operator dismisses one, or a retry maps it.
+
+Either way the row stays, body and all (invariant 7), marked resolved with when,
+by whom and why. The channel's `quarantined_payload` alert resolves in the same
+transaction as its last open payload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from core.alerting import resolve_quarantine_alert_if_clear
+from core.clock import utcnow
+from core.errors import Conflict, NotFound
+from core.models import Channel, QuarantinedPayload
+
+RESOLVER_LENGTH = 200
+"""Longest `resolved_by` kept (the column's length)."""
+
+
+@dataclass(frozen=True)
+class Resolution:
+    payload: QuarantinedPayload
+    channel: str | None
+    """The name of the payload's channel."""
+    alert_resolved: bool
+    """The channel's quarantine alert resolved with it: no payload of the channel is open."""
+    orders: tuple[str, ...] = ()
+    """The channel's ids of the orders a retry took in."""
+
+
+def open_payload(session: Session, payload_id: int) -> QuarantinedPayload:
+    """The payload, locked, if it is still unresolved; NotFound or Conflict otherwise."""
+    payload = session.exec(
+        select(QuarantinedPayload)
+        .where(QuarantinedPayload.id == payload_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if payload is None:
+        raise NotFound(f"no quarantined payload {payload_id}")
+    if payload.resolved_at is not None:
+        by = f" by {payload.resolved_by}" if payload.resolved_by else ""
+        at = payload.resolved_at.isoformat(timespec="seconds")
+        raise Conflict(f"quarantined payload {payload_id} was resolved{by} at {at}")
+    return payload
+
+
+def resolve_payload(
+    session: Session, payload_id: int, *, by: str, note: str | None = None
+) -> Resolution:
+    """Dismiss an unresolved payload: nothing of it goes in."""
+    return mark_resolved(session, open_payload(session, payload_id), by=by, note=note)
+
+
+def mark_resolved(
+    session: Session,
+    payload: QuarantinedPayload,
+    *,
+    by: str,
+    note: str | None,
+    orders: tuple[str, ...] = (),
+) -> Resolution:
+    """Record the payload's resolution; resolve the channel's alert if it was the last."""
+    payload.resolved_at = utcnow()
+    payload.resolved_by = by[:RESOLVER_LENGTH]
+    payload.resolution_note = note
+    session.add(payload)
+    session.flush()
+    channel = session.get(Channel, payload.channel_id) if payload.channel_id is not None else None
+    return Resolution(
+        payload,
+        channel.name if channel is not None else None,
+        resolve_quarantine_alert_if_clear(session, payload.channel_id),
+        orders,
+    )

@@ -1,0 +1,205 @@
+"""What no hub SKU takes: open order lines and listings bound to no SKU (`unlinked_listing`).
+
+An order line whose channel SKU names no hub SKU is stored unbound and reserves
+nothing; a listing the hub cannot bind is stored unbound and is never pushed.
+Both are silent losses of control over stock, so the channel's `unlinked_listing`
+alert names them (order and channel SKU, listing key) for as long as any exist:
+
+- order intake notes each order whose open lines it stores unbound, counting one
+  occurrence per newly named line (so a page ends as its orders one at a time);
+- the listings job, after binding what it can, and the orders job, after a run
+  that changed orders, refresh it from the database: opened, renamed or resolved;
+- the hub's alert pass (sync/alerts.py) resolves it once nothing is unlinked.
+
+Only lines that matter count: open units of an order that holds stock and is
+not fulfilled by the channel. A line stops counting when it binds (the SKU is
+added to the hub, or set on the channel and the listings job binds it) or when
+its order ships, is cancelled or otherwise stops holding stock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from core.alerting import RULE_UNLINKED, current_alert, open_alert, resolve_alert
+from core.db import exists_where
+from core.models import Alert, Listing, Order, OrderLine
+from core.types import OrderStatus
+
+DETAILS_KEPT = 50
+"""Lines and listings an alert lists in its details (the counts say how many in all)."""
+NAMED_IN_MESSAGE = 5
+_HOLDING = [status for status in OrderStatus if status.holds_stock]
+
+
+@dataclass(frozen=True)
+class Unlinked:
+    """What a channel has unbound: the first lines and listings, and how many in all."""
+
+    lines: tuple[tuple[str, str], ...] = ()
+    """(order external id, channel SKU) of open lines bound to no hub SKU."""
+    line_count: int = 0
+    listings: tuple[str, ...] = ()
+    """Keys (channel SKU, else the channel's own id) of listings bound to no hub SKU."""
+    listing_count: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not (self.line_count or self.listing_count)
+
+    def names(self) -> set[str]:
+        return {f"line {order} {sku}" for order, sku in self.lines} | {
+            f"listing {key}" for key in self.listings
+        }
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "lines": [{"order": order, "channel_sku": sku} for order, sku in self.lines],
+            "line_count": self.line_count,
+            "listings": list(self.listings),
+            "listing_count": self.listing_count,
+        }
+
+    @classmethod
+    def from_details(cls, details: dict[str, Any] | None) -> Unlinked:
+        known = details or {}
+        lines = tuple(
+            (str(line["order"]), str(line["channel_sku"])) for line in known.get("lines") or []
+        )
+        listings = tuple(str(key) for key in known.get("listings") or [])
+        return cls(
+            lines,
+            int(known.get("line_count") or len(lines)),
+            listings,
+            int(known.get("listing_count") or len(listings)),
+        )
+
+    def message(self) -> str:
+        parts = []
+        if self.line_count:
+            named = [f"order {order} ({sku})" for order, sku in self.lines]
+            parts.append(
+                f"{self.line_count} open order line(s) reserve nothing, their channel SKU "
+                f"bound to no hub SKU: {_first_few(named, self.line_count)}"
+            )
+        if self.listing_count:
+            parts.append(
+                f"{self.listing_count} listing(s) bound to no hub SKU: "
+                f"{_first_few(self.listings, self.listing_count)}"
+            )
+        return "; ".join(parts) + ". Add the SKUs to the hub or set them on the channel"
+
+
+def _first_few(names: Iterable[str], total: int) -> str:
+    shown = list(names)[:NAMED_IN_MESSAGE]
+    return ", ".join(shown) + (", ..." if total > len(shown) else "")
+
+
+def _unbound_open_lines(channel_id: int | None) -> tuple[Any, ...]:
+    return (
+        Order.channel_id == channel_id,
+        col(OrderLine.sku_id).is_(None),
+        col(Order.status).in_(_HOLDING),
+        col(Order.fulfilled_by_channel).is_(False),
+        OrderLine.quantity > OrderLine.quantity_shipped + OrderLine.quantity_cancelled,
+    )
+
+
+def _unbound_listings(channel_id: int | None) -> tuple[Any, ...]:
+    return (Listing.channel_id == channel_id, col(Listing.sku_id).is_(None))
+
+
+def find_unlinked(session: Session, channel_id: int | None) -> Unlinked:
+    """The channel's unbound open lines (oldest order first) and unbound listings."""
+    line_rows = session.exec(
+        select(Order.external_id, OrderLine.channel_sku)
+        .join(Order, col(Order.id) == OrderLine.order_id)
+        .where(*_unbound_open_lines(channel_id))
+        .order_by(col(Order.placed_at), col(Order.id), col(OrderLine.id))
+        .limit(DETAILS_KEPT)
+    ).all()
+    line_count = session.exec(
+        select(func.count())
+        .select_from(OrderLine)
+        .join(Order, col(Order.id) == OrderLine.order_id)
+        .where(*_unbound_open_lines(channel_id))
+    ).one()
+    listing_keys = session.exec(
+        select(Listing.channel_sku)
+        .where(*_unbound_listings(channel_id))
+        .order_by(col(Listing.channel_sku))
+        .limit(DETAILS_KEPT)
+    ).all()
+    listing_count = session.exec(
+        select(func.count()).select_from(Listing).where(*_unbound_listings(channel_id))
+    ).one()
+    lines = tuple(dict.fromkeys((order, sku) for order, sku in line_rows))
+    return Unlinked(lines, line_count, tuple(listing_keys), listing_count)
+
+
+def unbound_channel_skus(session: Session, channel_id: int | None) -> list[str]:
+    """The channel SKUs of the channel's unbound open lines, each once."""
+    return list(
+        session.exec(
+            select(OrderLine.channel_sku)
+            .join(Order, col(Order.id) == OrderLine.order_id)
+            .where(*_unbound_open_lines(channel_id))
+            .distinct()
+        )
+    )
+
+
+def has_unlinked(session: Session, channel_id: int | None) -> bool:
+    """Whether the channel has an unbound open line or an unbound listing."""
+    return exists_where(
+        session, col(Order.id) == OrderLine.order_id, *_unbound_open_lines(channel_id)
+    ) or exists_where(session, *_unbound_listings(channel_id))
+
+
+def note_unlinked_lines(
+    session: Session, channel_id: int | None, external_id: str, channel_skus: Iterable[str]
+) -> Alert | None:
+    """Order `external_id` keeps open lines of these channel SKUs unbound: open the alert,
+    or name them in the open one (one occurrence more if any was not named yet)."""
+    alert = current_alert(session, RULE_UNLINKED, channel_id)
+    known = Unlinked.from_details(alert.details if alert else None)
+    new = [
+        (external_id, sku)
+        for sku in dict.fromkeys(channel_skus)
+        if (external_id, sku) not in known.lines
+    ]
+    if not new:
+        return None
+    noted = Unlinked(
+        (*known.lines, *new)[-DETAILS_KEPT:],
+        known.line_count + len(new),
+        known.listings,
+        known.listing_count,
+    )
+    return open_alert(session, RULE_UNLINKED, channel_id, noted.message(), details=noted.details())
+
+
+def refresh_unlinked_alert(session: Session, channel_id: int | None) -> bool:
+    """Make the channel's alert say what is unlinked now: open or rename it while anything
+    is, resolve it once nothing is. The alert is locked before the condition is read.
+    True while it is open."""
+    alert = current_alert(session, RULE_UNLINKED, channel_id)
+    found = find_unlinked(session, channel_id)
+    if found.empty:
+        if alert is not None:
+            resolve_alert(session, RULE_UNLINKED, channel_id)
+        return False
+    known = Unlinked.from_details(alert.details if alert else None)
+    open_alert(
+        session,
+        RULE_UNLINKED,
+        channel_id,
+        found.message(),
+        details=found.details(),
+        new_occurrence=alert is None or bool(found.names() - known.names()),
+    )
+    return True

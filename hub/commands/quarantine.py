@@ -1,0 +1,162 @@
+"""`omnisync quarantine`: payloads the hub could not map, kept verbatim; retry or dismiss them.
+
+`list` and `show` only read. `retry ID` maps the kept body again (after a fix to the
+mapping, say) and takes in what it carries; `resolve ID` dismisses it. Either records
+who (`--by`, by default the OS user), when and why, and the channel's
+`quarantined_payload` alert resolves with its last open payload.
+
+Exit codes: 0 done; 1 an unknown id, a payload resolved already, or one that still
+does not map; 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from core.quarantine import Resolution, resolve_payload
+from hub.commands.common import (
+    JsonOption,
+    console,
+    failing_on_domain_errors,
+    hub_session,
+    open_hub,
+    print_json,
+    say,
+)
+from hub.commands.sync import make_engine as make_sync_engine
+from hub.views import JSON, find_quarantined, quarantine_list, quarantine_resolution_view
+from sync.quarantine import retry_payload
+
+app = typer.Typer(
+    help="Payloads that could not be mapped: inspect, retry or dismiss them.",
+    no_args_is_help=True,
+)
+
+PayloadArgument = Annotated[
+    int, typer.Argument(metavar="ID", min=1, help="The payload's id (see `quarantine list`).")
+]
+ByOption = Annotated[
+    str | None, typer.Option("--by", help="Who resolves it (default: the OS user).")
+]
+
+
+@app.command("list")
+def list_payloads(
+    ctx: typer.Context,
+    channel: Annotated[str | None, typer.Option(help="Only this channel.")] = None,
+    resolved: Annotated[
+        bool | None,
+        typer.Option("--resolved/--open", help="Only resolved, or only open, payloads."),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 100,
+    json_output: JsonOption = False,
+) -> None:
+    """Quarantined payloads without their bodies, newest first."""
+    with hub_session(ctx, read_only=True) as (_, session):
+        rows = quarantine_list(session, channel=channel, resolved=resolved, limit=limit)
+    if json_output:
+        print_json(rows)
+        return
+    table = Table("id", "channel", "kind", "external id", "received", "reason", "resolved")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["channel"] or "",
+            row["kind"],
+            row["external_id"] or "",
+            row["received_at"],
+            Text(row["reason"]),  # no markup: the channel's words
+            Text(_resolution(row)),
+        )
+    console.print(table)
+
+
+@app.command("show")
+def show_payload(
+    ctx: typer.Context, payload_id: PayloadArgument, json_output: JsonOption = False
+) -> None:
+    """One payload with its raw body, as received."""
+    with hub_session(ctx, read_only=True) as (_, session):
+        row = find_quarantined(session, payload_id)
+    if json_output:
+        print_json(row)
+        return
+    say(f"quarantined payload {row['id']} ({_label(row)}), received {row['received_at']}")
+    say(f"reason: {row['reason']}")
+    say(_resolution(row) or "open")
+    say(row["raw"])
+
+
+@app.command("retry")
+def retry(
+    ctx: typer.Context,
+    payload_id: PayloadArgument,
+    by: ByOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Map the kept body again, e.g. after a fix to the mapping. If it maps now, its order
+    goes in as a webhook delivery's would and the payload is resolved; if not, it stays
+    quarantined and the error says why (exit code 1)."""
+    hub = open_hub(ctx)
+    sync_engine = make_sync_engine(hub)
+    try:
+        with failing_on_domain_errors():
+            resolution = retry_payload(sync_engine, payload_id, by=by or operator_name())
+    finally:
+        sync_engine.close()
+        hub.engine.dispose()
+    _report(resolution, json_output)
+
+
+@app.command("resolve")
+def resolve(
+    ctx: typer.Context,
+    payload_id: PayloadArgument,
+    note: Annotated[str | None, typer.Option("--note", help="Why; kept on the payload.")] = None,
+    by: ByOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Dismiss the payload: it is kept, nothing of it goes in. With the channel's last open
+    payload, its quarantined_payload alert resolves."""
+    with hub_session(ctx) as (_, session):
+        resolution = resolve_payload(session, payload_id, by=by or operator_name(), note=note)
+    _report(resolution, json_output)
+
+
+def operator_name() -> str:
+    """Who runs the command, as the operating system knows them."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment and no passwd entry
+        return "unknown"
+
+
+def _report(resolution: Resolution, json_output: bool) -> None:
+    view = quarantine_resolution_view(resolution)
+    if json_output:
+        print_json(view)
+        return
+    payload = view["payload"]
+    say(f"quarantined payload {payload['id']} ({_label(payload)}): {_resolution(payload)}")
+    if resolution.alert_resolved:
+        say(
+            f"no payload of {payload['channel']} is open any more: "
+            "its quarantined_payload alert is resolved"
+        )
+
+
+def _label(row: JSON) -> str:
+    parts = [row["channel"] or "no channel", row["kind"], row["external_id"]]
+    return " ".join(part for part in parts if part)
+
+
+def _resolution(row: JSON) -> str:
+    if not row["resolved_at"]:
+        return ""
+    note = f": {row['resolution_note']}" if row["resolution_note"] else ""
+    return f"resolved by {row['resolved_by'] or 'unknown'} at {row['resolved_at']}{note}"

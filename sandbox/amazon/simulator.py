@@ -1,0 +1,393 @@
+"""The ``amazon`` simulator: Selling Partner API and Login with Amazon on loopback.
+
+One seller (``seller_id``) in one marketplace (``marketplace_id``, default the US
+store ATVPDKIKX0DER), authorised for one LWA application. Point
+python-amazon-sp-api at it with the SP-API base URL :attr:`AmazonSimulator.endpoint`
+and the token URL :attr:`AmazonSimulator.lwa_url`. Served, as Amazon's models
+describe them (the project's copy, :mod:`sandbox.reference`):
+
+- LWA ``POST /auth/o2/token`` (:mod:`sandbox.amazon.auth`); every SP-API call needs
+  its token in ``x-amz-access-token``, else 403 Unauthorized.
+- Orders v0: getOrders, getOrder, getOrderItems, confirmShipment
+  (:mod:`sandbox.amazon.orders`, :mod:`sandbox.amazon.order_query`).
+- Listings Items 2021-08-01: searchListingsItems, getListingsItem, patchListingsItem
+  (:mod:`sandbox.amazon.listings`, :mod:`sandbox.amazon.listings_api`).
+- Feeds 2021-06-30: createFeedDocument, createFeed, getFeed, cancelFeed,
+  getFeedDocument, plus the documents' upload / download URLs
+  (:mod:`sandbox.amazon.feeds`, :mod:`sandbox.amazon.feed_report`).
+
+A request that matches one of Amazon's own sandbox cases (``x-amzn-api-sandbox``,
+e.g. getOrders ``CreatedAfter=TEST_CASE_200``) gets that case's status and body, read
+from the model at run time (:mod:`sandbox.amazon.static`); everything else is answered
+from the simulator's state. Each operation has its published rate limit
+(:mod:`sandbox.amazon.limits`, scaled by ``rate_scale``); every SP-API answer carries
+``x-amzn-RequestId`` and ``x-amzn-RateLimit-Limit``. Faults (:mod:`sandbox.faults`)
+are injected per operation name (``"getOrders"``, ``"patchListingsItem"``, ...,
+``"*"`` for all; ``"lwaToken"``, ``"feedDocumentUpload"``, ``"feedDocumentDownload"``
+for the non-SP-API routes).
+
+Control: ``GET /_simulator/state`` and ``/_simulator/health``, and the ``/_control``
+routes every simulator serves (:mod:`sandbox.control_api`, :mod:`sandbox.amazon.desk`).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, Final
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, Router
+from starlette.types import ASGIApp
+
+from sandbox.amazon.auth import LwaCredentials, LwaIssuer
+from sandbox.amazon.control import SellerControls
+from sandbox.amazon.desk import AmazonDesk
+from sandbox.amazon.feeds import DOCUMENTS_PATH, FeedDesk
+from sandbox.amazon.http import (
+    JSON,
+    QUOTA_EXCEEDED,
+    QUOTA_MESSAGE,
+    UNAUTHORIZED,
+    AmazonSimulatorError,
+    PageTokens,
+    SpApiError,
+    error_body,
+)
+from sandbox.amazon.limits import OperationLimits
+from sandbox.amazon.listings import Catalogue
+from sandbox.amazon.listings_api import (
+    SearchPosition,
+)
+from sandbox.amazon.operations import Answer, SpApiOperations
+from sandbox.amazon.order_query import (
+    ItemsPosition,
+    OrdersPosition,
+)
+from sandbox.amazon.orders import OrderBook
+from sandbox.amazon.static import match_static, request_parameters
+from sandbox.base import SimulatedMarketplace
+from sandbox.clock import Clock
+from sandbox.control_api import order_control_routes
+from sandbox.faults import HTTP_FAULTS, Fault
+from sandbox.oauth import token_form
+from sandbox.server import DEFAULT_HOST
+
+__all__ = ["AmazonSimulator", "AmazonSimulatorError", "LwaCredentials"]
+
+DEFAULT_SELLER_ID: Final = "A2OMNISYNCSIM01"
+US_MARKETPLACE: Final = "ATVPDKIKX0DER"
+LWA_PATH: Final = "/auth/o2/token"
+LWA_OPERATION: Final = "lwaToken"
+ORDERS_LAG: Final = timedelta(minutes=2)
+_ALL_METHODS: Final = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+class AmazonSimulator(SpApiOperations, SellerControls, SimulatedMarketplace):
+    """One seller's Amazon account, served over HTTP.
+
+    ``rate_scale`` multiplies every operation's published rate (bursts stay);
+    ``orders_lag`` is how far before now a getOrders ``*Before`` bound must be
+    (Amazon: two minutes); ``feed_delay`` is how long a feed takes to be processed, on
+    ``clock``; ``compress_reports`` gzips processing reports; ``order_items_page_size``
+    pages getOrderItems. ``monotonic`` is the time source of the rate limits and the
+    feed quota (a test passes a :class:`~sandbox.clock.ManualTimer`).
+    """
+
+    type = "amazon"
+
+    def __init__(
+        self,
+        credentials: LwaCredentials | None = None,
+        *,
+        name: str = "amazon",
+        seller_id: str = DEFAULT_SELLER_ID,
+        marketplace_id: str = US_MARKETPLACE,
+        currency: str = "USD",
+        rate_scale: float = 1.0,
+        orders_lag: timedelta = ORDERS_LAG,
+        feed_delay: float = 1.0,
+        compress_reports: bool = False,
+        order_items_page_size: int = 100,
+        clock: Clock | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+    ) -> None:
+        # The framework's single bucket stands unused: each operation has its own.
+        super().__init__(
+            name=name,
+            rate=1.0,
+            burst=1,
+            rate_scale=rate_scale,
+            clock=clock,
+            monotonic=monotonic,
+            host=host,
+            port=port,
+        )
+        self.lwa = LwaIssuer(credentials or LwaCredentials())
+        self.seller_id = seller_id
+        self.marketplace_id = marketplace_id
+        self.currency = currency
+        self.orders_lag = orders_lag
+        self.order_items_page_size = order_items_page_size
+        self.limits = OperationLimits(rate_scale, monotonic=monotonic)
+        self._feed_delay = timedelta(seconds=feed_delay)
+        self._compress_reports = compress_reports
+        self._new_state()
+
+    def _new_state(self) -> None:
+        self.orders_book = OrderBook(self.stamper, self.marketplace_id, self.currency)
+        self.catalogue = Catalogue(self.stamper, self.marketplace_id, self.currency)
+        self.feed_desk = FeedDesk(self._feed_delay, self._compress_reports)
+        self.listing_patches_log: list[JSON] = []
+        self._order_tokens: PageTokens[OrdersPosition] = PageTokens()
+        self._item_tokens: PageTokens[ItemsPosition] = PageTokens()
+        self._search_tokens: PageTokens[SearchPosition] = PageTokens()
+
+    def _reset_state(self) -> None:
+        self._feed_delay = self.feed_desk.delay
+        self._new_state()
+        self.limits.refill()
+
+    # addresses and credentials ---------------------------------------------------------
+
+    @property
+    def credentials(self) -> LwaCredentials:
+        return self.lwa.credentials
+
+    @property
+    def endpoint(self) -> str:
+        """The SP-API base URL (python-amazon-sp-api's ``endpoint``)."""
+        return self.url
+
+    @property
+    def lwa_url(self) -> str:
+        """The full LWA token URL."""
+        return f"{self.url}{LWA_PATH}"
+
+    def access_token(self) -> str:
+        """A valid ``x-amz-access-token`` (what the token endpoint would hand out)."""
+        return self.lwa.access_token()
+
+    def expire_access_tokens(self) -> None:
+        """Every access token handed out so far answers 403 "expired" from now on."""
+        self.lwa.expire_tokens()
+
+    # limits --------------------------------------------------------------------------
+
+    def set_rate_limit(
+        self,
+        *,
+        rate: float | None = None,
+        burst: int | None = None,
+        scale: float | None = None,
+        operation: str | None = None,
+    ) -> None:
+        """``scale`` rescales every operation; ``rate`` / ``burst`` change ``operation``'s plan."""
+        if scale is not None:
+            self.limits.set_scale(scale)
+        if rate is not None or burst is not None:
+            if operation is None:
+                raise ValueError("say which operation's rate or burst to change")
+            self.limits.configure(operation, rate=rate, burst=burst)
+
+    def drain(self, operation: str) -> None:
+        """Empty ``operation``'s bucket (its next call is throttled)."""
+        self.limits.drain(operation)
+
+    # HTTP ----------------------------------------------------------------------------
+
+    def build_app(self) -> ASGIApp:
+        listings = "/listings/2021-08-01/items/{sellerId}"
+        routes = [
+            Route(LWA_PATH, self._lwa_token, methods=["POST"]),
+            self._route("/orders/v0/orders", "GET", "getOrders", self._get_orders),
+            self._route("/orders/v0/orders/{orderId}", "GET", "getOrder", self._get_order),
+            self._route(
+                "/orders/v0/orders/{orderId}/orderItems",
+                "GET",
+                "getOrderItems",
+                self._get_order_items,
+            ),
+            self._route(
+                "/orders/v0/orders/{orderId}/shipmentConfirmation",
+                "POST",
+                "confirmShipment",
+                self._confirm_shipment,
+            ),
+            self._route(listings, "GET", "searchListingsItems", self._search_listings),
+            self._route(listings + "/{sku:path}", "GET", "getListingsItem", self._get_listing),
+            self._route(
+                listings + "/{sku:path}", "PATCH", "patchListingsItem", self._patch_listing
+            ),
+            self._route(
+                "/feeds/2021-06-30/documents", "POST", "createFeedDocument", self._create_document
+            ),
+            self._route(
+                "/feeds/2021-06-30/documents/{feedDocumentId}",
+                "GET",
+                "getFeedDocument",
+                self._get_document,
+            ),
+            self._route("/feeds/2021-06-30/feeds", "POST", "createFeed", self._create_feed),
+            self._route("/feeds/2021-06-30/feeds/{feedId}", "GET", "getFeed", self._get_feed),
+            self._route(
+                "/feeds/2021-06-30/feeds/{feedId}", "DELETE", "cancelFeed", self._cancel_feed
+            ),
+            Route(DOCUMENTS_PATH + "/{documentId}", self._document_content, methods=["GET", "PUT"]),
+            Route("/_simulator/health", self._health, methods=["GET"]),
+            Route("/_simulator/state", self._state, methods=["GET"]),
+            *order_control_routes(self.name, self.type, AmazonDesk(self)),
+            Route("/{path:path}", self._not_found, methods=_ALL_METHODS),
+        ]
+        return Router(routes=routes, redirect_slashes=False)
+
+    def _route(
+        self, path: str, method: str, operation: str, answer: Callable[[dict[str, Any]], Answer]
+    ) -> Route:
+        async def endpoint(request: Request) -> Response:
+            return await self._serve(request, operation, answer)
+
+        return Route(path, endpoint, methods=[method])
+
+    def is_authorised(self, request: Request) -> bool:
+        return self.lwa.refusal(request.headers.get("x-amz-access-token")) is None
+
+    async def _serve(
+        self, request: Request, operation: str, answer: Callable[[dict[str, Any]], Answer]
+    ) -> Response:
+        """Count, authenticate, throttle, fault, then a sandbox case or the state answers."""
+        with self._lock:
+            self._requests[operation] += 1
+        refusal = self.lwa.refusal(request.headers.get("x-amz-access-token"))
+        if refusal is not None:
+            return self._respond(operation, 403, error_body(UNAUTHORIZED, refusal))
+        if self.limits.try_acquire(operation) is not None:
+            self._count_429()
+            return self._respond(operation, 429, error_body(QUOTA_EXCEEDED, QUOTA_MESSAGE))
+        fault = self.faults.take(operation, HTTP_FAULTS)
+        if fault is not None:
+            early = await self._apply_fault(operation, fault)
+            if early is not None:
+                return early
+        params = request_parameters(
+            operation, request.path_params, request.query_params.multi_items(), await request.body()
+        )
+        case = match_static(operation, params)
+        if case is not None:
+            return self._respond(operation, case.status, case.body)
+        try:
+            with self._lock:
+                self._advance_feeds()
+                status, body = answer(params)
+        except SpApiError as error:
+            return self._respond(operation, error.status, error.body())
+        return self._respond(operation, status, body)
+
+    async def _apply_fault(self, operation: str, fault: Fault) -> Response | None:
+        with self._lock:
+            self._faults_served[fault.kind] += 1
+        if fault.kind == "429":
+            self._count_429()
+            return self._respond(operation, 429, error_body(QUOTA_EXCEEDED, QUOTA_MESSAGE))
+        if fault.kind == "500":
+            message = "We encountered an internal error. Please try again."
+            return self._respond(operation, 500, error_body("InternalFailure", message))
+        if fault.kind == "503":
+            message = "Service temporarily unavailable. Please try again."
+            return self._respond(operation, 503, error_body("ServiceUnavailable", message))
+        if fault.kind == "malformed_json":
+            return Response(
+                b'{"payload": {"Orders": [{"AmazonOrderId": "1',
+                200,
+                self._headers(operation),
+                media_type="application/json",
+            )
+        await self.pause(fault.seconds or 0.0)  # slow and timeout: late, then normal
+        return None
+
+    def _headers(self, operation: str) -> dict[str, str]:
+        headers = {"x-amzn-RequestId": str(uuid.uuid4())}
+        if self.limits.has_plan(operation):
+            headers["x-amzn-RateLimit-Limit"] = self.limits.rate_header(operation)
+        return headers
+
+    def _respond(self, operation: str, status: int, body: Any) -> Response:
+        headers = self._headers(operation)
+        if body is None or (status == 204 and not body):
+            return Response(status_code=status, headers=headers)
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    # LWA -----------------------------------------------------------------------------
+
+    async def _lwa_token(self, request: Request) -> Response:
+        with self._lock:
+            self._requests[LWA_OPERATION] += 1
+        fault = self.faults.take(LWA_OPERATION, HTTP_FAULTS)
+        if fault is not None:
+            with self._lock:
+                self._faults_served[fault.kind] += 1
+            if fault.kind in ("429", "500", "503"):
+                error = {
+                    "error": "server_error",
+                    "error_description": "Temporary failure, try again.",
+                }
+                return JSONResponse(error, status_code=int(fault.kind))
+            if fault.kind == "malformed_json":
+                return Response(b'{"access_token": "Atza|', 200, media_type="application/json")
+            await self.pause(fault.seconds or 0.0)
+        raw = await request.body()
+        form = token_form(raw, request.headers.get("content-type", ""))
+        status, body = self.lwa.exchange(form)
+        return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+    # inspection ----------------------------------------------------------------------
+
+    async def _not_found(self, request: Request) -> Response:
+        body = error_body(
+            "NotFound", f"No SP-API operation at {request.method} {request.url.path}."
+        )
+        return JSONResponse(body, status_code=404)
+
+    async def _health(self, request: Request) -> Response:
+        return JSONResponse(
+            {"ok": True, "name": self.name, "type": self.type, "sellerId": self.seller_id}
+        )
+
+    async def _state(self, request: Request) -> Response:
+        return JSONResponse(self.snapshot())
+
+    def snapshot(self) -> JSON:
+        """Everything, JSON-ready and detached from the live state (no secrets)."""
+        with self._lock:
+            return self._snapshot_locked()
+
+    def _snapshot_locked(self) -> JSON:
+        body: JSON = {
+            "name": self.name,
+            "type": self.type,
+            "seller_id": self.seller_id,
+            "marketplace_id": self.marketplace_id,
+            "rate_limits": self.limits.describe(),
+            "listings": [
+                {
+                    "sku": sku,
+                    "asin": listing.asin,
+                    "productType": listing.product_type,
+                    "quantity": listing.quantity,
+                    "status": listing.status,
+                }
+                for sku, listing in self.catalogue.listings.items()
+            ],
+            "orders": self.orders(),
+            "shipment_confirmations": self.shipment_confirmations(),
+            "listing_patches": self.listing_patches(),
+            "feeds": self.feeds(),
+            "tokens_issued": self.lwa.issued,
+            **self.traffic(),
+        }
+        return body

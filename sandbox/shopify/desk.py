@@ -1,0 +1,63 @@
+"""The Shopify simulator's ``/_control`` desk (see :mod:`sandbox.control_api`).
+
+Orders go through the shop's control methods (:class:`sandbox.shopify.control.ShopControls`),
+so webhooks go out as for any other change. An order is named by its gid (what the
+hub stores), its number or its name (``gid://shopify/Order/1001``, ``1001``, ``#1001``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sandbox.control_api import ControlRefused, OrderView, refused_as
+from sandbox.shopify.model import JSON, ShopifySimulatorError
+
+if TYPE_CHECKING:
+    from sandbox.shopify.simulator import ShopifySimulator
+
+
+class ShopifyDesk:
+    kind = "shopify"
+
+    def __init__(self, shop: ShopifySimulator) -> None:
+        self.shop = shop
+
+    def place(self, lines: Sequence[tuple[str, int]]) -> OrderView:
+        with refused_as(ShopifySimulatorError, 409, "refused"):
+            order = self.shop.buy_many(lines)
+        if order is None:
+            raise ControlRefused(409, "out_of_stock", "no location has that many available")
+        return _view(order)
+
+    def cancel(self, order_id: str) -> OrderView:
+        self._known(order_id)
+        with refused_as(ShopifySimulatorError, 409, "refused"):
+            return _view(self.shop.cancel_order(order_id))
+
+    def ship(self, order_id: str, tracking_number: str | None, carrier: str | None) -> OrderView:
+        self._known(order_id)
+        with refused_as(ShopifySimulatorError, 409, "refused"):
+            order = self.shop.ship_order(order_id, tracking_number, carrier)
+        return _view(order, tracking_number)
+
+    def orders(self) -> list[OrderView]:
+        return [_view(order) for order in self.shop.orders()]
+
+    def stock(self) -> dict[str, int]:
+        return self.shop.quantities()
+
+    def _known(self, order_id: str) -> None:
+        with refused_as(ShopifySimulatorError, 404, "not_found"):
+            self.shop.get_order(order_id)
+
+
+def _view(order: JSON, tracking_number: str | None = None) -> OrderView:
+    status = "CANCELLED" if order["cancelled_at"] else order["fulfillment_status"]
+    return OrderView(
+        order_id=order["id"],
+        status=status,
+        lines=[(line["sku"], line["quantity"]) for line in order["line_items"]],
+        details=order,
+        tracking_number=tracking_number,
+    )

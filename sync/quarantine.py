@@ -1,0 +1,67 @@
+"""Retry a quarantined payload: its kept raw text through the channel's mapping again.
+
+For a payload that failed because of the mapping (since fixed) or of data the
+channel has since corrected. As a webhook delivery (sync/webhooks.py): mapped
+outside any transaction, then, in one, what it carries goes through order
+intake and the payload is resolved. A payload that still does not map stays as
+it is, and the error says why.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from connectors.base import ConnectorError
+from core.db import transaction
+from core.dto import WebhookEvents
+from core.errors import InvalidRequest
+from core.models import Channel
+from core.quarantine import Resolution, mark_resolved, open_payload
+from sync.engine import SyncEngine
+from sync.redaction import redact
+from sync.webhooks import ingest_events
+
+
+def retry_payload(sync: SyncEngine, payload_id: int, *, by: str) -> Resolution:
+    """Map the unresolved payload again and take it in; InvalidRequest if it still fails."""
+    with transaction(sync.engine, read_only=True) as session:
+        payload = open_payload(session, payload_id)
+        channel = _configured_channel(session, sync, payload_id, payload.channel_id)
+        kind, raw = payload.kind, payload.raw
+    try:
+        events = sync.connector(channel).map_quarantined(kind, raw)
+    except ConnectorError as error:
+        reason = redact(f"{type(error).__name__}: {error}", sync.secrets)
+        raise InvalidRequest(
+            f"quarantined payload {payload_id} still does not map ({reason}); it stays quarantined"
+        ) from None
+    with transaction(sync.engine) as session:
+        payload = open_payload(session, payload_id)  # locked: resolved meanwhile, it stops here
+        row = session.get(Channel, payload.channel_id)
+        assert row is not None
+        ingest_events(session, row, events)
+        taken = tuple(order.external_id for order in events.orders)
+        return mark_resolved(session, payload, by=by, note=_retried_note(events), orders=taken)
+
+
+def _configured_channel(
+    session: Session, sync: SyncEngine, payload_id: int, channel_id: int | None
+) -> str:
+    """The name of the payload's channel, which the config must still have."""
+    channel = session.get(Channel, channel_id) if channel_id is not None else None
+    if channel is None:
+        raise InvalidRequest(f"quarantined payload {payload_id} has no channel to map it")
+    if channel.name not in sync.channels:
+        raise InvalidRequest(
+            f"quarantined payload {payload_id} is of channel {channel.name}, which is no "
+            "longer configured"
+        )
+    return channel.name
+
+
+def _retried_note(events: WebhookEvents) -> str:
+    taken = [f"order {order.external_id}" for order in events.orders]
+    taken += [f"quantity of {seen.value}" for seen in events.quantities]
+    if not taken:
+        return "retried: it carries nothing to take in"
+    return "retried: took in " + ", ".join(taken)
