@@ -8,6 +8,7 @@ pydantic model of the channel file's own keys; secrets as SecretStr),
     LISTINGS   fetch_listings() -> Iterator[ChannelListing]
     STOCK      push_stock(updates) -> list[PushResult]        (one result per update)
     FULFILMENT push_fulfilment(fulfilment) -> PushResult
+    ORDER_CANCEL cancel_order(external_id, reason) -> PushResult (the channel cancels it)
     TRACKING   track(numbers) -> list[TrackingInfo]
     WEBHOOKS   parse_webhook(headers, body) -> WebhookEvents (orders, observed quantities)
 
@@ -63,6 +64,7 @@ class Capability(StrEnum):
     LISTINGS = "listings"
     STOCK = "stock"
     FULFILMENT = "fulfilment"
+    ORDER_CANCEL = "order_cancel"
     TRACKING = "tracking"
     WEBHOOKS = "webhooks"
 
@@ -72,6 +74,7 @@ CAPABILITY_METHODS: Mapping[Capability, str] = {
     Capability.LISTINGS: "fetch_listings",
     Capability.STOCK: "push_stock",
     Capability.FULFILMENT: "push_fulfilment",
+    Capability.ORDER_CANCEL: "cancel_order",
     Capability.TRACKING: "track",
     Capability.WEBHOOKS: "parse_webhook",
 }
@@ -166,6 +169,9 @@ class Connector:
     An instance may refine them from its settings in `rate_limits`."""
     stock_batch_size: ClassVar[int] = 50
     """How many stock updates one push_stock call may carry."""
+    manual_cancel_hint: ClassVar[str] = ""
+    """For a channel type without ORDER_CANCEL: where an operator cancels an order
+    instead, in words (shown when the hub cancelled an order the channel still shows)."""
 
     def __init__(self, settings: ConnectorSettings, calls: CallPolicy | None = None) -> None:
         self.settings = settings
@@ -194,6 +200,12 @@ class Connector:
 
     def push_fulfilment(self, fulfilment: Fulfilment) -> PushResult:
         raise PermanentError(f"{self.type} does not take fulfilments")
+
+    def cancel_order(self, external_id: str, reason: str | None) -> PushResult:
+        """Ask the channel to cancel the order (what has not shipped of it); `reason` is
+        the operator's words. A refusal comes back as ok=False with the channel's words;
+        cancelling an order the channel cancelled already is ok."""
+        raise PermanentError(f"{self.type} cannot cancel orders")
 
     def track(self, numbers: Sequence[str]) -> list[TrackingInfo]:
         """One TrackingInfo per number asked (found=False for numbers the carrier does not

@@ -1,18 +1,24 @@
 """Alert rows: one open alert per (rule, channel), counted while the condition lasts.
 
+The hub resolves an alert once its condition clears (resolve_alert); an operator may
+resolve any open one by id (resolve_alert_by_hand), recorded with who and why in
+`resolved_by` and `resolution_note` (None for the hub's own resolves).
 Notification (webhook, mail, log) belongs to sync/; the core only records.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core.clock import utcnow
-from core.db import exists_where
+from core.db import count_where, exists_where
+from core.errors import NotFound
 from core.models import Alert, QuarantinedPayload
+from core.resolution import already_resolved, resolver
 from core.types import AlertSeverity, AlertState
 
 RULE_OVERSOLD = "oversold_order"
@@ -24,6 +30,8 @@ RULE_AUTH = "auth_failure"
 """Open exactly while the channel is paused for refused credentials (core/channels.py)."""
 NOTED_ORDERS_KEPT = 200
 """Orders a buyer-cancel notice remembers, so re-reading one does not count it again."""
+SHIPPED_NOT_ON_HAND = "shipped_not_on_hand"
+"""The key of the oversold alert's details that lists the latest shipment shortfalls."""
 
 
 def open_alert(
@@ -86,12 +94,42 @@ def has_open_alert(session: Session, rule: str, channel_id: int | None) -> bool:
 
 
 def resolve_alert(session: Session, rule: str, channel_id: int | None) -> Alert | None:
+    """The hub resolves the open (rule, channel) alert: its condition cleared."""
     alert = _open_alert(session, rule, channel_id)
     if alert is not None:
-        alert.state = AlertState.RESOLVED
-        alert.resolved_at = utcnow()
-        session.add(alert)
+        _close(session, alert)
     return alert
+
+
+def resolve_alert_by_hand(
+    session: Session, alert_id: int, *, by: str, note: str | None = None
+) -> Alert:
+    """An operator resolves the open alert `alert_id`, saying who and why. NotFound for an
+    unknown id, Conflict for an alert resolved already. What happens next is the rules'
+    business (sync/alert_resolution.py): one whose condition still holds opens again."""
+    alert = session.exec(
+        select(Alert)
+        .where(Alert.id == alert_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if alert is None:
+        raise NotFound(f"no alert {alert_id}")
+    if alert.state == AlertState.RESOLVED:
+        raise already_resolved(f"alert {alert_id}", alert.resolved_at, alert.resolved_by)
+    _close(session, alert, by=resolver(by), note=note)
+    return alert
+
+
+def _close(
+    session: Session, alert: Alert, *, by: str | None = None, note: str | None = None
+) -> None:
+    alert.state = AlertState.RESOLVED
+    alert.resolved_at = utcnow()
+    alert.resolved_by = by
+    alert.resolution_note = note
+    session.add(alert)
+    session.flush()
 
 
 def note_buyer_cancel_request(
@@ -116,6 +154,81 @@ def note_buyer_cancel_request(
             "reason": reason,
         },
     )
+
+
+@dataclass(frozen=True)
+class ShippedShortfall:
+    """Units a shipment took that were not on hand: the stock count was short."""
+
+    order: str
+    """The channel's order name or number (#1001), else its order id."""
+    reference: str
+    """channel:order id, as the order's stock movements carry it."""
+    line: str
+    sku: str
+    location: str | None
+    """None: the line held no reservation and its channel sells from no location."""
+    units: int
+
+    def movement_reason(self) -> str:
+        return (
+            f"shipped {_units(self.units)} not on hand (order {self.order}): stock count was short"
+        )
+
+    def log_message(self) -> str:
+        return (
+            f"order {self.order} ({self.reference}) line {self.line}: {self._what()}; "
+            "the stock count was short"
+        )
+
+    def alert_message(self) -> str:
+        return f"order {self.order}: {self._what()}; the stock count was short"
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "order": self.order,
+            "reference": self.reference,
+            "sku": self.sku,
+            "location": self.location,
+            "short": self.units,
+        }
+
+    def _what(self) -> str:
+        where = f"at {self.location}" if self.location else "from no known location"
+        verb = "was" if self.units == 1 else "were"
+        return f"shipped {_units(self.units)} of SKU {self.sku!r} {where} that {verb} not on hand"
+
+
+def _units(count: int) -> str:
+    return f"{count} unit" if count == 1 else f"{count} units"
+
+
+def note_shipped_not_on_hand(
+    session: Session, channel_id: int | None, shortfall: ShippedShortfall
+) -> Alert:
+    """Add the shortfall to the channel's oversold alert (opened if it is not open): the
+    units left, but the hub's count said it had none of them."""
+    alert = _open_alert(session, RULE_OVERSOLD, channel_id)
+    details = dict(alert.details or {}) if alert else {}
+    noted = [*(details.get(SHIPPED_NOT_ON_HAND) or []), shortfall.details()]
+    details[SHIPPED_NOT_ON_HAND] = noted[-NOTED_ORDERS_KEPT:]
+    return open_alert(
+        session,
+        RULE_OVERSOLD,
+        channel_id,
+        shortfall.alert_message(),
+        severity=AlertSeverity.CRITICAL,
+        details=details,
+    )
+
+
+def keep_shipped_not_on_hand(
+    session: Session, channel_id: int | None, details: dict[str, Any]
+) -> dict[str, Any]:
+    """`details` for the channel's oversold alert, with the shortfalls it already lists."""
+    alert = _open_alert(session, RULE_OVERSOLD, channel_id)
+    noted = list((alert.details or {}).get(SHIPPED_NOT_ON_HAND) or []) if alert else []
+    return {**details, SHIPPED_NOT_ON_HAND: noted} if noted else dict(details)
 
 
 def quarantine_payload(
@@ -145,13 +258,21 @@ def quarantine_payload(
     return payload
 
 
-def has_unresolved_payloads(session: Session, channel_id: int | None) -> bool:
-    """Whether the channel has a quarantined payload nobody retried or dismissed yet."""
-    return exists_where(
-        session,
+def _unresolved_payloads(channel_id: int | None) -> tuple[Any, ...]:
+    return (
         col(QuarantinedPayload.resolved_at).is_(None),
         QuarantinedPayload.channel_id == channel_id,
     )
+
+
+def has_unresolved_payloads(session: Session, channel_id: int | None) -> bool:
+    """Whether the channel has a quarantined payload nobody retried or dismissed yet."""
+    return exists_where(session, *_unresolved_payloads(channel_id))
+
+
+def unresolved_payload_count(session: Session, channel_id: int | None) -> int:
+    """How many quarantined payloads of the channel nobody retried or dismissed yet."""
+    return count_where(session, QuarantinedPayload, *_unresolved_payloads(channel_id))
 
 
 def resolve_quarantine_alert_if_clear(session: Session, channel_id: int | None) -> bool:

@@ -5,6 +5,8 @@ minus the SKU's safety stock; a bundle's base is the minimum over its
 components of floor(component base / quantity per bundle), minus the bundle's
 own safety stock. The channel's rules then apply once, in order: allocation
 percent (floor), buffer, zero_below, max_quantity; the result is never below 0.
+A retired SKU (core/catalog.py) is offered as 0, and so is a bundle with a retired
+component.
 """
 
 from __future__ import annotations
@@ -69,19 +71,25 @@ def base_availability(
     stocked = (ids - recipes.keys()) | {c for recipe in recipes.values() for c, _ in recipe}
     locations = list(location_ids)
     free = free_by_sku(session, stocked, locations)
-    safety = dict(
-        session.exec(
-            select(Sku.id, Sku.safety_stock).where(col(Sku.id).in_(stocked | recipes.keys()))
-        ).all()
-    )
+    safety: dict[int, int] = {}
+    retired: set[int] = set()
+    for sku_id, safety_stock, retired_at in session.exec(
+        select(Sku.id, Sku.safety_stock, Sku.retired_at).where(
+            col(Sku.id).in_(stocked | recipes.keys())
+        )
+    ):
+        assert sku_id is not None
+        safety[sku_id] = safety_stock or 0
+        if retired_at is not None:
+            retired.add(sku_id)
     base: dict[int, int] = defaultdict(int)
-    for sku_id in stocked:
-        base[sku_id] = max(free.get(sku_id, 0) - (safety.get(sku_id) or 0), 0)
+    for sku_id in stocked - retired:
+        base[sku_id] = max(free.get(sku_id, 0) - safety.get(sku_id, 0), 0)
     result = {sku_id: base[sku_id] for sku_id in ids - recipes.keys()}
     for bundle_id, recipe in recipes.items():
         whole_bundles = min(base[component] // per_bundle for component, per_bundle in recipe)
-        result[bundle_id] = max(whole_bundles - (safety.get(bundle_id) or 0), 0)
-    return result
+        result[bundle_id] = max(whole_bundles - safety.get(bundle_id, 0), 0)
+    return {sku_id: 0 if sku_id in retired else quantity for sku_id, quantity in result.items()}
 
 
 def available_to_sell(session: Session, channel: Channel, sku_ids: Iterable[int]) -> dict[int, int]:

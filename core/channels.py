@@ -33,8 +33,11 @@ class ChannelSpec:
     """Digest of the channel's whole config: a change un-pauses a paused channel."""
 
 
-def sync_channels(session: Session, specs: Sequence[ChannelSpec]) -> list[Channel]:
-    """Upsert a Channel row per configured channel; channels no longer configured are disabled."""
+def sync_channels(
+    session: Session, specs: Sequence[ChannelSpec], *, disable_unlisted: bool = True
+) -> list[Channel]:
+    """Upsert a Channel row per configured channel; channels no longer configured are
+    disabled (with `disable_unlisted`, else left as they are)."""
     existing = {channel.name: channel for channel in session.exec(select(Channel))}
     configured = []
     for spec in specs:
@@ -54,7 +57,7 @@ def sync_channels(session: Session, specs: Sequence[ChannelSpec]) -> list[Channe
             channel.updated_at = utcnow()
             session.add(channel)
         configured.append(channel)
-    for orphan in existing.values():
+    for orphan in existing.values() if disable_unlisted else ():
         if orphan.enabled:
             orphan.enabled = False
             orphan.updated_at = utcnow()

@@ -4,10 +4,14 @@ SQLite runs in WAL mode with a busy timeout and foreign keys on, and every
 writing transaction starts with BEGIN IMMEDIATE: writers queue up front instead
 of failing when a read lock would have to be upgraded half-way through.
 Read-only transactions start deferred and never wait for writers (WAL).
+A PostgreSQL server that does not answer fails a connection attempt after
+POSTGRES_CONNECT_TIMEOUT_S rather than hanging it (a URL's own
+`?connect_timeout=` wins).
 """
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -15,15 +19,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, exists
+from sqlalchemy import Engine, create_engine, event, exists, func
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, select
 
 import core.models  # noqa: F401  (registers every table on the metadata)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_CONNECT_TIMEOUT_S = 5
 T = TypeVar("T")
 READ_ONLY_OPTION = "omnisync_read_only"
 
@@ -32,7 +37,19 @@ def make_engine(database_url: str, *, echo: bool = False) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(database_url, echo=echo)
-    return create_engine(database_url, echo=echo, pool_pre_ping=True)
+    return create_engine(
+        database_url, echo=echo, pool_pre_ping=True, connect_args=_connect_args(url)
+    )
+
+
+def _connect_args(url: URL) -> dict[str, Any]:
+    """psycopg's connect_timeout, unless the URL's `?connect_timeout=` or the
+    PGCONNECT_TIMEOUT variable sets one already."""
+    if url.get_backend_name() != "postgresql":
+        return {}
+    if "connect_timeout" in url.query or "PGCONNECT_TIMEOUT" in os.environ:
+        return {}
+    return {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
 
 
 def _sqlite_engine(database_url: str, *, echo: bool) -> Engine:
@@ -123,3 +140,8 @@ def insert_ignoring_conflict(
 def exists_where(session: Session, *conditions: Any) -> bool:
     """Whether any row meets every condition (SELECT EXISTS ...)."""
     return bool(session.exec(select(exists().where(*conditions))).one())
+
+
+def count_where(session: Session, table: type[SQLModel], *conditions: Any) -> int:
+    """How many rows of `table` meet every condition (SELECT count(*) ...)."""
+    return int(session.exec(select(func.count()).select_from(table).where(*conditions)).one())

@@ -41,6 +41,9 @@ class NormalisedOrder(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     external_id: str = Field(min_length=1)
+    display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    """The channel's name or number for the order as sellers see it (Shopify `name`,
+    "#1001"); operators may name the order by it. None: the channel has none."""
     status: OrderStatus
     channel_status: str = ""
     status_reason: str | None = None

@@ -2,7 +2,7 @@
 
 Each writes the movement and the level in one transaction (the caller's), marks
 the affected listings dirty in the same transaction, and gives new free stock
-to waiting oversold lines.
+to waiting oversold lines. A retired SKU (core/catalog.py) takes none of them.
 """
 
 from __future__ import annotations
@@ -102,6 +102,10 @@ def _stocked_ids(session: Session, sku: Sku, location: Location) -> tuple[int, i
     if bundle_recipes(session, [sku.id]):
         raise InvalidRequest(
             f"{sku.code!r} is a bundle and holds no stock of its own; change its components"
+        )
+    if sku.retired_at is not None:
+        raise InvalidRequest(
+            f"{sku.code!r} is retired and takes no stock: unretire it to stock and sell it again"
         )
     return sku.id, location.id
 

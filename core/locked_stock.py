@@ -9,10 +9,12 @@ writer lock of BEGIN IMMEDIATE does), and `write` sends the changes back in one
 statement per table.
 
 Lock order: the orders' rows first (the caller's), then stock levels by (sku,
-location), then reservations. Shipping follows the same order (one order, then
-its SKUs' levels in SKU order), and a re-allocation changes a level before the
-reservations waiting on it. One path goes the other way: a re-allocation that
-changes another order's oversold flag writes that order's row after the levels.
+location), then reservations, then (a shipment of units not on hand) the channel's
+oversold alert, which order intake also takes only after the levels. Shipping
+follows the same order (one order, then its SKUs' levels in SKU order), and a
+re-allocation changes a level before the reservations waiting on it. One path
+goes the other way: a re-allocation that changes another order's oversold flag
+writes that order's row after the levels.
 Should that meet an intake holding the row, PostgreSQL aborts one of the two
 (deadlock detection): the aborted transaction changes nothing, and its work is
 done again (the orders job at its next run, core.db.run_in_transaction at once).
@@ -26,11 +28,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
+from sqlmodel import select as select_columns
 
+from core.alerting import ShippedShortfall, note_shipped_not_on_hand
 from core.catalog import bundle_recipes
 from core.clock import utcnow
-from core.models import Reservation, StockLevel, StockMovement
+from core.models import Location, Reservation, Sku, StockLevel, StockMovement
 from core.types import MovementKind, OrderStatus, ReservationState
 
 log = logging.getLogger(__name__)
@@ -97,6 +101,8 @@ class OrderState(Protocol):
     @property
     def external_id(self) -> str: ...
     @property
+    def display_name(self) -> str | None: ...
+    @property
     def status(self) -> OrderStatus: ...
     @property
     def fulfilled_by_channel(self) -> bool: ...
@@ -160,6 +166,20 @@ class _Level:
         return taken
 
 
+@dataclass(frozen=True, slots=True)
+class _Shortfall:
+    """Units a shipment took that the books did not hold (on hand was short)."""
+
+    channel_id: int
+    order_name: str
+    reference: str
+    external_line_id: str
+    sku_id: int
+    location_id: int | None
+    """None: the line had no reservation and the channel sells from no location."""
+    units: int
+
+
 @dataclass(slots=True)
 class _Held:
     """One reservation row as this transaction sees it."""
@@ -186,6 +206,7 @@ class LockedStock:
         self._active = {(row.order_line_id, row.sku_id): row for row in held}
         self._written: list[_Held] = []
         self._movements: list[dict[str, Any]] = []
+        self._shortfalls: list[_Shortfall] = []
         self._spent = False
         self.effects = StockEffects()
         self.changes = 0
@@ -234,58 +255,64 @@ class LockedStock:
         location_ids: Sequence[int],
         *,
         reference: str,
+        channel_id: int,
     ) -> None:
         """Take `shipped_units` of the line out of stock, from its reservation first.
 
         Units shipped beyond what was reserved come out of free stock at the same
         location when there is some. The channel's word that units left is final:
         the reservation is consumed even when a count has since taken on hand below
-        it, on hand stops at zero, and what our books did not hold is logged.
+        it, and on hand stops at zero. Units our books did not hold are a shortfall:
+        `write` records it as a movement of 0 that says so (on hand stays the sum of
+        the movements, invariant 1), logs it and notes it on the oversold alert.
         """
         if shipped_units <= 0 or order.fulfilled_by_channel or line.sku_id is None or not line.id:
             return
         for sku_id, per_unit in self.parts(line.sku_id):
             units = shipped_units * per_unit
             held = self._active.get((line.id, sku_id))
-            if held is None and not location_ids:
-                log.warning(
-                    "order %s: shipped sku %d from no known location", order.external_id, sku_id
-                )
-                continue
-            location_id = held.location_id if held else location_ids[0]
-            level = self._levels.get((sku_id, location_id))
+            location_id = held.location_id if held else next(iter(location_ids), None)
+            level = None if location_id is None else self._levels.get((sku_id, location_id))
             from_reservation = min(units, held.quantity) if held else 0
             from_free = level.take_free(units - from_reservation) if level else 0
             leaving = min(from_reservation + from_free, level.on_hand) if level else 0
             if units > leaving:
-                log.warning(
-                    "order %s line %s shipped %d unit(s) of sku %d that were not on hand",
-                    order.external_id,
-                    line.external_line_id,
-                    units - leaving,
-                    sku_id,
+                self._shortfalls.append(
+                    _Shortfall(
+                        channel_id=channel_id,
+                        order_name=order.display_name or order.external_id,
+                        reference=reference,
+                        external_line_id=line.external_line_id,
+                        sku_id=sku_id,
+                        location_id=location_id,
+                        units=units - leaving,
+                    )
                 )
             if level is not None and from_reservation + from_free:
-                consumed = from_reservation + from_free
-                level.on_hand -= leaving
-                level.on_hand_delta -= leaving
-                level.reserved -= consumed
-                level.reserved_delta -= consumed
-                self._movements.append(
-                    {
-                        "sku_id": sku_id,
-                        "location_id": location_id,
-                        "delta": -leaving,
-                        "kind": MovementKind.SHIPMENT,
-                        "reason": "shipped",
-                        "reference": reference,
-                    }
-                )
-                self.effects.touched.add((sku_id, location_id))
-                self.changes += 1
+                self._take_out(level, from_reservation + from_free, leaving, reference)
             if held is not None and from_reservation:
                 held.quantity -= from_reservation
                 self._note(held)
+
+    def _take_out(self, level: _Level, consumed: int, leaving: int, reference: str) -> None:
+        """`consumed` units leave reserved and `leaving` of them on hand (a shipment)."""
+        level.on_hand -= leaving
+        level.on_hand_delta -= leaving
+        level.reserved -= consumed
+        level.reserved_delta -= consumed
+        if leaving:
+            self._movements.append(
+                {
+                    "sku_id": level.sku_id,
+                    "location_id": level.location_id,
+                    "delta": -leaving,
+                    "kind": MovementKind.SHIPMENT,
+                    "reason": "shipped",
+                    "reference": reference,
+                }
+            )
+        self.effects.touched.add((level.sku_id, level.location_id))
+        self.changes += 1
 
     def settle(self, order: OrderState, line: LineState, location_ids: Sequence[int]) -> None:
         """Bring the line's reservations to what it needs now: release excess, fill shortfall."""
@@ -419,10 +446,56 @@ class LockedStock:
         ]
         if updated:
             session.execute(_UPDATE_RESERVATIONS, updated)
+        self._record_shortfalls(session)
         if self._movements:
             session.execute(insert(_movements), [{**row, "at": now} for row in self._movements])
         forget_loaded(session, (StockLevel, Reservation))
         return self.effects
+
+    def _record_shortfalls(self, session: Session) -> None:
+        """Each shortfall: a movement of 0 saying why on hand did not drop by all the units
+        shipped, a warning in the log, and an entry on the channel's oversold alert."""
+        if not self._shortfalls:
+            return
+        sku_codes, location_codes = _codes(session, self._shortfalls)
+        for shortfall in self._shortfalls:
+            described = ShippedShortfall(
+                order=shortfall.order_name,
+                reference=shortfall.reference,
+                line=shortfall.external_line_id,
+                sku=sku_codes[shortfall.sku_id],
+                location=location_codes.get(shortfall.location_id or 0),
+                units=shortfall.units,
+            )
+            log.warning("%s", described.log_message())
+            if shortfall.location_id is not None:
+                self._movements.append(
+                    {
+                        "sku_id": shortfall.sku_id,
+                        "location_id": shortfall.location_id,
+                        "delta": 0,
+                        "kind": MovementKind.SHIPMENT_SHORTFALL,
+                        "reason": described.movement_reason(),
+                        "reference": shortfall.reference,
+                    }
+                )
+            note_shipped_not_on_hand(session, shortfall.channel_id, described)
+
+
+def _codes(
+    session: Session, shortfalls: Sequence[_Shortfall]
+) -> tuple[dict[int, str], dict[int, str]]:
+    """The SKU codes and location codes the shortfalls name, by id."""
+    sku_ids = {item.sku_id for item in shortfalls}
+    location_ids = {item.location_id for item in shortfalls if item.location_id is not None}
+    skus = session.exec(select_columns(Sku.id, Sku.code).where(col(Sku.id).in_(sku_ids)))
+    locations = session.exec(
+        select_columns(Location.id, Location.code).where(col(Location.id).in_(location_ids))
+    )
+    return (
+        {sku_id: code for sku_id, code in skus if sku_id is not None},
+        {location_id: code for location_id, code in locations if location_id is not None},
+    )
 
 
 def _closing_state(line: LineState) -> ReservationState:

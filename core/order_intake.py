@@ -8,6 +8,11 @@ overwrites a newer one. Lines that cannot be fully reserved are kept and mark
 the order oversold (invariant 7); open lines no hub SKU takes are kept unbound
 and named by the `unlinked_listing` alert (core/unlinked.py).
 
+An order an operator cancelled in the hub (core/cancellation.py) stays so whatever
+the channel reports later: a line keeps the larger of its cancelled counts, and the
+status is derived with the hub's cancellation among the facts, so a re-read reserves
+nothing again. Holds (core/holds.py) are the hub's alone and intake never touches them.
+
 Cut-over: units a payload reports shipped are taken from stock only if the
 channel dated the payload (`updated_at`) at or after the moment the hub took the
 channel over (`Channel.live_since`, see core/channels.py take_over_orders).
@@ -56,6 +61,7 @@ _listings = Listing.__table__  # type: ignore[attr-defined]
 _skus = Sku.__table__  # type: ignore[attr-defined]
 
 _HEADER = (
+    "display_name",
     "status",
     "channel_status",
     "status_reason",
@@ -102,6 +108,7 @@ class _OrderRow:
     id: int
     external_id: str
     status: OrderStatus
+    display_name: str | None = None
     channel_status: str = ""
     status_reason: str | None = None
     placed_at: datetime | None = None
@@ -114,6 +121,8 @@ class _OrderRow:
     fulfilled_by_channel: bool = False
     oversold: bool = False
     oversold_at: datetime | None = None
+    cancelled_by_hub_at: datetime | None = None
+    """Read, never written here: an operator's cancellation stands (core/order_status.py)."""
 
     def header(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in _HEADER)
@@ -364,7 +373,12 @@ def _settle_stock(
         ):
             newly_shipped = line.quantity_shipped - shipped_before
             stock.consume_shipped(
-                entry.order, line, newly_shipped, location_ids, reference=reference
+                entry.order,
+                line,
+                newly_shipped,
+                location_ids,
+                reference=reference,
+                channel_id=channel.id,
             )
             stock.settle(entry.order, line, location_ids)
         entry.stock_changed = stock.changes != before
@@ -417,7 +431,13 @@ def _merge(
             entry.changed_lines.append(merged)
         existing[item.external_line_id] = merged
     entry.lines = list(existing.values())
-    order.status = derive_order_status(incoming.status, entry.lines, parcels, recorded=recorded)
+    order.status = derive_order_status(
+        incoming.status,
+        entry.lines,
+        parcels,
+        recorded=recorded,
+        cancelled_by_hub=order.cancelled_by_hub_at is not None,
+    )
     entry.header_changed = order.header() != header_before
 
 
@@ -469,6 +489,7 @@ def _merge_known(session: Session, channel_id: int, known: list[_Intake]) -> Non
 
 def _apply_header(order: _OrderRow, incoming: NormalisedOrder) -> None:
     order.status = incoming.status  # the channel's word; _merge derives the order's status
+    order.display_name = incoming.display_name or order.display_name
     order.channel_status = incoming.channel_status
     order.status_reason = incoming.status_reason
     order.placed_at = incoming.placed_at

@@ -13,11 +13,9 @@ from sqlmodel import Session, select
 
 from core.alerting import resolve_quarantine_alert_if_clear
 from core.clock import utcnow
-from core.errors import Conflict, NotFound
+from core.errors import NotFound
 from core.models import Channel, QuarantinedPayload
-
-RESOLVER_LENGTH = 200
-"""Longest `resolved_by` kept (the column's length)."""
+from core.resolution import already_resolved, resolver
 
 
 @dataclass(frozen=True)
@@ -42,9 +40,8 @@ def open_payload(session: Session, payload_id: int) -> QuarantinedPayload:
     if payload is None:
         raise NotFound(f"no quarantined payload {payload_id}")
     if payload.resolved_at is not None:
-        by = f" by {payload.resolved_by}" if payload.resolved_by else ""
-        at = payload.resolved_at.isoformat(timespec="seconds")
-        raise Conflict(f"quarantined payload {payload_id} was resolved{by} at {at}")
+        what = f"quarantined payload {payload_id}"
+        raise already_resolved(what, payload.resolved_at, payload.resolved_by)
     return payload
 
 
@@ -65,7 +62,7 @@ def mark_resolved(
 ) -> Resolution:
     """Record the payload's resolution; resolve the channel's alert if it was the last."""
     payload.resolved_at = utcnow()
-    payload.resolved_by = by[:RESOLVER_LENGTH]
+    payload.resolved_by = resolver(by)
     payload.resolution_note = note
     session.add(payload)
     session.flush()

@@ -14,7 +14,7 @@ import logging
 
 from sqlmodel import Session, col, select
 
-from core.alerting import RULE_OVERSOLD, open_alert
+from core.alerting import RULE_OVERSOLD, keep_shipped_not_on_hand, open_alert
 from core.catalog import bundle_recipes
 from core.channels import selling_location_ids
 from core.clock import utcnow
@@ -54,12 +54,15 @@ def consume_shipped(
     location_ids: list[int],
     *,
     reference: str,
+    channel_id: int,
 ) -> StockEffects:
     """Take `shipped_units` of the line out of stock (see LockedStock.consume_shipped)."""
     if shipped_units <= 0 or order.fulfilled_by_channel or line.sku_id is None or not line.id:
         return StockEffects()
     stock = LockedStock.lock(session, [line.sku_id], [line.id])
-    stock.consume_shipped(order, line, shipped_units, location_ids, reference=reference)
+    stock.consume_shipped(
+        order, line, shipped_units, location_ids, reference=reference, channel_id=channel_id
+    )
     return stock.write(session)
 
 
@@ -96,7 +99,9 @@ def alert_oversold(
         channel_id,
         f"order {external_id} is oversold by {short} unit(s)",
         severity=AlertSeverity.CRITICAL,
-        details={"order_id": order_id, "external_id": external_id, "short": short},
+        details=keep_shipped_not_on_hand(
+            session, channel_id, {"order_id": order_id, "external_id": external_id, "short": short}
+        ),
     )
 
 

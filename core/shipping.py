@@ -8,6 +8,9 @@ the new parcel among its own (core/order_status.py: shipped or partially_shipped
 delivered stays delivered when the channel said so). The fulfilment push reads that
 row after commit (sync/), so a crash between the two loses nothing.
 
+An order on hold (core/holds.py) is refused with Conflict until it is released: the
+hold keeps its stock reserved and lets nothing leave.
+
 When the channel later reports the same units shipped, order intake keeps the
 larger of the two shipped quantities and consumes only the difference: the
 stock never leaves twice.
@@ -21,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from core.channels import selling_location_ids
 from core.clock import utcnow
-from core.errors import InvalidRequest
+from core.errors import Conflict, InvalidRequest
 from core.models import Channel, Order, OrderLine, Shipment
 from core.order_status import rederive_order_status
 from core.outbox import mark_touched_dirty
@@ -58,14 +61,14 @@ def record_shipment(
 
     Raises InvalidRequest, having changed nothing, when the order cannot be
     shipped, a line is unknown or not bound to a hub SKU, or a quantity is not
-    between 1 and what is still open on the line.
+    between 1 and what is still open on the line; Conflict when the order is on hold.
     """
     carrier, tracking_number = carrier.strip(), tracking_number.strip()
     if not carrier:
         raise InvalidRequest("a shipment needs a carrier")
     if not tracking_number:
         raise InvalidRequest("a shipment needs a tracking number")
-    order = _lock_order(session, order)
+    order = lock_order(session, order)
     _check_order(order)
     order_lines = list(
         session.exec(
@@ -86,7 +89,15 @@ def record_shipment(
     # The same lock order as order intake (by SKU, then line), so the two never deadlock.
     for line, units in sorted(shipping, key=lambda pair: (pair[0].sku_id or 0, pair[0].id or 0)):
         effects.merge(
-            consume_shipped(session, order, line, units, location_ids, reference=reference)
+            consume_shipped(
+                session,
+                order,
+                line,
+                units,
+                location_ids,
+                reference=reference,
+                channel_id=order.channel_id,
+            )
         )
         line.quantity_shipped += units
         session.add(line)
@@ -121,7 +132,7 @@ def record_shipment(
     return shipment
 
 
-def _lock_order(session: Session, order: Order) -> Order:
+def lock_order(session: Session, order: Order) -> Order:
     """The order's row, locked and current: order intake of the same order waits for us."""
     if order.id is None:
         raise InvalidRequest("the order is not stored yet")
@@ -143,6 +154,12 @@ def _check_order(order: Order) -> None:
     if order.fulfilled_by_channel:
         raise InvalidRequest(
             f"order {order.external_id} is fulfilled by the channel: it is not ours to ship"
+        )
+    if order.held_at is not None:
+        reason = f" ({order.hold_reason})" if order.hold_reason else ""
+        raise Conflict(
+            f"order {order.external_id} is on hold{reason} since {order.held_at:%Y-%m-%d %H:%M} "
+            "UTC: release the hold before shipping it"
         )
 
 

@@ -15,7 +15,10 @@
   `carrier_exception` when a parcel enters exception (warning) or is returned to
   the sender (critical); a parcel that moves on leaves the list, and the alert
   resolves with an empty list (returned parcels stay until an operator resolves
-  it). `tracking_unknown` when the carrier still does not know a number
+  it: `omnisync alerts resolve`). Resolved by hand, it stays resolved: a returned
+  parcel is final and never listed again, a parcel still in exception is listed
+  again only when its status changes, and a parcel that enters trouble afterwards
+  opens a new alert. `tracking_unknown` when the carrier still does not know a number
   `unknown_after` past shipping (or past its last answer knowing it); it resolves
   once the carrier knows every listed number.
 """
@@ -31,10 +34,11 @@ from sqlmodel import Session, col, select
 
 from core.alerting import current_alert, open_alert, resolve_alert
 from core.clock import ensure_utc, utcnow
+from core.db import count_where
 from core.dto import TrackingEvent as ReportedEvent
 from core.dto import TrackingInfo
 from core.errors import NotFound
-from core.models import Channel, Order, Shipment, TrackingEvent
+from core.models import Alert, Channel, Order, Shipment, TrackingEvent
 from core.order_status import rederive_order_status
 from core.types import AlertSeverity, OrderStatus, ShipmentStatus
 
@@ -307,6 +311,19 @@ def _unlist(session: Session, rule: str, shipment: Shipment, message: MessageFor
     alert.severity = _severity(remaining)
     session.add(alert)
     session.flush()
+
+
+def still_unknown_count(session: Session, alert: Alert) -> int:
+    """How many parcels the tracking_unknown `alert` lists that the carrier still does not
+    know: the tracking job lists each again on its next run."""
+    listed = [item["shipment_id"] for item in _listed(alert.details)]
+    return count_where(
+        session,
+        Shipment,
+        col(Shipment.id).in_(listed),
+        col(Shipment.unknown_since).is_not(None),
+        col(Shipment.status).not_in(list(FINAL_STATUSES)),
+    )
 
 
 def _severity(listed: list[dict[str, Any]]) -> AlertSeverity:

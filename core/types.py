@@ -103,6 +103,9 @@ class MovementKind(StrEnum):
     ADJUSTMENT = "adjustment"
     COUNT = "count"
     SHIPMENT = "shipment"
+    SHIPMENT_SHORTFALL = "shipment_shortfall"
+    """Units shipped that were not on hand: a movement of 0 whose reason says so, because
+    on hand stops at zero and must stay the sum of the movements (invariant 1)."""
     RETURN_RESTOCK = "return_restock"
 
 

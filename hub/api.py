@@ -7,6 +7,8 @@
   no auth: the bind address, 127.0.0.1 unless configured, is the protection).
 - /api/v1/...: bearer token (hub/api_v1.py).
 - POST /webhooks/{type}/{channel}: the channel's signature instead of a token.
+- GET /docs, /redoc, /openapi.json: the API's description, served from the hub itself
+  (hub/api_docs.py; no auth).
 
 Every error is JSON `{"error": "..."}`, with configured secret values masked.
 """
@@ -29,6 +31,7 @@ from connectors.base import Capability, InvalidSignature
 from connectors.registry import connector_for
 from core.db import transaction
 from core.errors import Conflict, DomainError, InsufficientStock, NotFound
+from hub.api_docs import install_docs
 from hub.api_models import ErrorOut, ReadinessOut
 from hub.api_v1 import api_router
 from hub.metrics import metrics_registry
@@ -56,7 +59,10 @@ def create_app(
         title="omnisync",
         version="0.1.0",
         description="Multichannel order and stock hub: state, stock changes, monitoring.",
+        docs_url=None,  # /docs and /redoc come from hub/api_docs.py: no CDN
+        redoc_url=None,
     )
+    install_docs(app)
     _install_error_handlers(app, sync, current)
     registry = metrics_registry(sync.engine)
 

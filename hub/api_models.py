@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.types import AlertSeverity, AlertState, OrderStatus, SyncRunStatus
+from hub.cancellation import ChannelAnswer
 
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 Money = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$")]
@@ -45,6 +46,9 @@ class OrderOut(Shape):
     id: int
     channel: str
     external_id: str
+    display_name: str | None = Field(
+        description="The channel's name or number for the order (Shopify #1001), if it has one."
+    )
     status: OrderStatus
     placed_at: Timestamp
     updated_at: Timestamp
@@ -52,10 +56,74 @@ class OrderOut(Shape):
     total: Money | None
     oversold: bool
     lines: list[OrderLineOut]
+    held_at: Timestamp | None = Field(description="On hold since (nothing ships); null: not held.")
+    hold_reason: str | None
+    cancelled_by_hub_at: Timestamp | None = Field(
+        description="When an operator cancelled it in the hub; null: not cancelled in the hub."
+    )
+    hub_cancel_reason: str | None
 
 
 class OrderDetailOut(OrderOut):
     shipments: list[ShipmentOut]
+
+
+Reason = Annotated[
+    str | None,
+    Field(max_length=2000, pattern=r"^[^\x00]*$", description="Why, in words; kept on the order."),
+]
+
+
+class CancelIn(BaseModel):
+    """`omnisync orders cancel ID [--push] [--reason TEXT]` as JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    push: bool = Field(
+        default=False,
+        description="Also ask the channel to cancel it, where its API allows (Shopify, sandbox).",
+    )
+    reason: Reason = None
+
+
+class HoldIn(BaseModel):
+    """`omnisync orders hold ID [--reason TEXT]` as JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason = None
+
+
+class CancelledLineOut(Shape):
+    external_line_id: str
+    channel_sku: str
+    cancelled: int = Field(description="Units this cancellation took off the line.")
+    shipped: int = Field(description="Units that had left: they stay shipped.")
+
+
+class HubCancellationOut(Shape):
+    already: bool = Field(description="The hub had cancelled it before: nothing changed.")
+    reason: str | None
+    units_cancelled: int
+    units_shipped: int
+    lines: list[CancelledLineOut]
+
+
+class ChannelCancellationOut(Shape):
+    name: str
+    answer: ChannelAnswer = Field(
+        description="not_asked (no push: the channel still shows it), cancelled, refused, "
+        "failed, or unsupported (its API cannot: the message says where to cancel it)."
+    )
+    message: str
+
+
+class CancellationOut(Shape):
+    """`omnisync orders cancel --json`."""
+
+    order: OrderDetailOut
+    cancellation: HubCancellationOut
+    channel: ChannelCancellationOut
 
 
 class ShipmentLineIn(BaseModel):
@@ -197,6 +265,8 @@ class AlertOut(Shape):
     count: int
     notified_at: Timestamp | None
     resolved_at: Timestamp | None
+    resolved_by: str | None
+    resolution_note: str | None
 
 
 class QuarantineOut(Shape):
@@ -216,8 +286,8 @@ class QuarantineDetailOut(QuarantineOut):
     raw: str
 
 
-class QuarantineResolveIn(BaseModel):
-    """`omnisync quarantine resolve ID --note TEXT` as JSON; the resolver is "api"."""
+class ResolveIn(BaseModel):
+    """A resolve by hand as JSON: why, optionally; the resolver is "api"."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -225,8 +295,12 @@ class QuarantineResolveIn(BaseModel):
         default=None,
         max_length=2000,
         pattern=r"^[^\x00]*$",
-        description="Why it is dismissed; kept on the payload.",
+        description="Why it is resolved; kept with it.",
     )
+
+
+class QuarantineResolveIn(ResolveIn):
+    """`omnisync quarantine resolve ID --note TEXT` as JSON; the resolver is "api"."""
 
 
 class QuarantineResolutionOut(Shape):
@@ -240,3 +314,34 @@ class QuarantineResolutionOut(Shape):
 class ReadinessOut(BaseModel):
     status: str
     checks: dict[str, str]
+
+
+class AlertDeliveryOut(Shape):
+    """What one notifier was told of the alert."""
+
+    notifier: str
+    announced_at: Timestamp | None
+    reminded_at: Timestamp | None
+    reminders: int
+    resolved_sent_at: Timestamp | None
+    failures: int
+    next_attempt_at: Timestamp | None
+    last_error: str | None
+
+
+class AlertDetailOut(AlertOut):
+    """`omnisync alerts show ID --json`."""
+
+    deliveries: list[AlertDeliveryOut]
+
+
+class AlertResolveIn(ResolveIn):
+    """`omnisync alerts resolve ID --note TEXT` as JSON; the resolver is "api"."""
+
+
+class AlertResolutionOut(Shape):
+    """`omnisync alerts resolve --json`."""
+
+    alert: AlertOut
+    opens_again: bool | None
+    outlook: str

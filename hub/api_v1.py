@@ -26,19 +26,27 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime
 from sqlmodel import Session, col, select
 
+from core.cancellation import cancel_in_hub
 from core.catalog import location_by_code, sku_by_code
 from core.clock import utcnow
 from core.db import transaction
+from core.holds import hold_order, release_order
 from core.ledger import adjust_stock
-from core.models import Sku, StockMovement
+from core.models import Channel, Sku, StockMovement
 from core.quarantine import resolve_payload
 from core.types import AlertState, OrderStatus, SyncRunStatus
 from hub.api_models import (
     AdjustmentIn,
     AdjustmentOut,
+    AlertDetailOut,
     AlertOut,
+    AlertResolutionOut,
+    AlertResolveIn,
+    CancelIn,
+    CancellationOut,
     ChannelOut,
     ErrorOut,
+    HoldIn,
     OrderDetailOut,
     OrderOut,
     QuarantineDetailOut,
@@ -51,12 +59,15 @@ from hub.api_models import (
     StockOut,
     SyncRunOut,
 )
+from hub.cancellation import cancellation_view, channel_not_told, push_cancellation
 from hub.settings import Settings
 from hub.shipping import ShipRequest, ship_order
 from hub.views import (
     JSON,
     alert_list,
+    alert_resolution_view,
     channel_list,
+    find_alert,
     find_order,
     find_quarantined,
     order_detail,
@@ -67,6 +78,7 @@ from hub.views import (
     stock_list,
     sync_run_list,
 )
+from sync.alert_resolution import resolve_by_hand
 from sync.engine import SyncEngine
 from sync.health import channel_health, channel_health_view, health_view, hub_health, scheduled_jobs
 from sync.quarantine import retry_payload
@@ -78,6 +90,10 @@ MAX_LIMIT = 500
 DISABLED = "the REST API is disabled until http.api_token is set in hub.yaml"
 BAD_CURSOR = "cursor: not a cursor this API gave out (take it from the Link header)"
 RESOLVED = "The payload was resolved already."
+HELD = "The order is on hold: release it first."
+UNCANCELLABLE = "The channel cancelled or fulfils the order, or nothing is left to cancel."
+UNHOLDABLE = "The order is on hold already, or has nothing left to ship."
+NOT_HELD = "The order is not on hold."
 
 Limit = Annotated[
     int, Query(ge=1, le=MAX_LIMIT, description=f"At most this many rows (1 to {MAX_LIMIT}).")
@@ -88,6 +104,8 @@ CursorParam = Annotated[
 ]
 ChannelFilter = Annotated[str | None, Query(max_length=100, description="Only this channel.")]
 PayloadId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The quarantined payload's id.")]
+AlertId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The alert's id.")]
+ALERT_RESOLVED = "The alert was resolved already."
 API_RESOLVER = "api"
 """`resolved_by` of what is resolved through the API (its one token has no name)."""
 
@@ -249,7 +267,9 @@ def api_router(sync: SyncEngine, settings: SettingsSource) -> APIRouter:
         tags=["orders"],
     )
     def show_order(order_id: str) -> Any:
-        """One order by the hub's id or the channel's order id, with its shipments."""
+        """One order, with its shipments: by the hub's id, the channel's order id or the
+        channel's order name or number (`1001`, or `#1001` sent as `%231001`); `id:N` is
+        hub id N only. A reference naming several orders is 422, listing them."""
         with reading() as session:
             order, channel = find_order(session, order_id.strip())
             return clean(order_detail(session, order, channel))
@@ -258,11 +278,12 @@ def api_router(sync: SyncEngine, settings: SettingsSource) -> APIRouter:
         "/orders/{order_id}/shipments",
         response_model=ShipmentOut,
         status_code=status.HTTP_201_CREATED,
-        responses={404: {"model": ErrorOut}},
+        responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": HELD}},
         tags=["orders"],
     )
     def ship(order_id: str, body: ShipmentIn) -> Any:
-        """Record a parcel of the order (`omnisync orders ship`); the channel is told after."""
+        """Record a parcel of the order (`omnisync orders ship`); the channel is told after.
+        The order is named as in `GET /orders/{order_id}`."""
         lines: dict[str, int] | None = None
         if body.lines is not None:
             lines = {}
@@ -284,6 +305,63 @@ def api_router(sync: SyncEngine, settings: SettingsSource) -> APIRouter:
                 if row["id"] == shipment.id
             ]
         return clean(view)
+
+    @router.post(
+        "/orders/{order_id}/cancel",
+        response_model=CancellationOut,
+        responses={
+            404: {"model": ErrorOut},
+            409: {"model": ErrorOut, "description": UNCANCELLABLE},
+        },
+        tags=["orders"],
+    )
+    def cancel(order_id: str, body: CancelIn | None = None) -> Any:
+        """Cancel the order in the hub (`omnisync orders cancel`): its units that have not
+        shipped are cancelled and their stock released. With `push`, the channel is asked
+        to cancel it too, where its API allows. 200 whatever the channel answers
+        (`channel.answer`): the hub's cancellation stands, and posting again asks the
+        channel again."""
+        wanted = body if body is not None else CancelIn()
+        with transaction(sync.engine) as session:
+            order, channel = find_order(session, order_id.strip())
+            cancellation = cancel_in_hub(session, order, wanted.reason)
+            view = order_detail(session, cancellation.order, channel)
+            channel_row = session.get(Channel, cancellation.order.channel_id)
+            channel_type = channel_row.type if channel_row is not None else None
+        if wanted.push:
+            told = push_cancellation(sync, channel, view["external_id"], wanted.reason)
+        else:
+            push_how = 'post again with {"push": true}'
+            told = channel_not_told(
+                channel, channel_type, view["external_id"], push_how, already=cancellation.already
+            )
+        return clean(cancellation_view(view, cancellation, told))
+
+    @router.post(
+        "/orders/{order_id}/hold",
+        response_model=OrderDetailOut,
+        responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": UNHOLDABLE}},
+        tags=["orders"],
+    )
+    def hold(order_id: str, body: HoldIn | None = None) -> Any:
+        """Hold the order (`omnisync orders hold`): its stock stays reserved, but it cannot
+        be shipped (409) and none of its fulfilments is pushed until it is released."""
+        with transaction(sync.engine) as session:
+            order, channel = find_order(session, order_id.strip())
+            held = hold_order(session, order, body.reason if body is not None else None)
+            return clean(order_detail(session, held, channel))
+
+    @router.post(
+        "/orders/{order_id}/release",
+        response_model=OrderDetailOut,
+        responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": NOT_HELD}},
+        tags=["orders"],
+    )
+    def release(order_id: str) -> Any:
+        """Lift the order's hold (`omnisync orders release`): it can be shipped again."""
+        with transaction(sync.engine) as session:
+            order, channel = find_order(session, order_id.strip())
+            return clean(order_detail(session, release_order(session, order), channel))
 
     @router.get("/stock", response_model=list[StockOut], tags=["stock"])
     def list_stock(
@@ -374,13 +452,19 @@ def api_router(sync: SyncEngine, settings: SettingsSource) -> APIRouter:
         response: Response,
         state: AlertState | None = None,
         channel: ChannelFilter = None,
+        rule: Annotated[str | None, Query(max_length=50, description="Only this rule.")] = None,
         limit: Limit = 100,
         cursor: CursorParam = None,
     ) -> Any:
         """Alerts, open and resolved (or `state`), newest first."""
         with reading() as session:
             rows = alert_list(
-                session, state=state, channel=channel, limit=limit + 1, before_id=_id_cursor(cursor)
+                session,
+                state=state,
+                channel=channel,
+                rule=rule,
+                limit=limit + 1,
+                before_id=_id_cursor(cursor),
             )
         return clean(_page(rows, limit, request, response, lambda row: (row["id"],)))
 
@@ -439,6 +523,35 @@ def api_router(sync: SyncEngine, settings: SettingsSource) -> APIRouter:
         with transaction(sync.engine) as session:
             resolution = resolve_payload(session, payload_id, by=API_RESOLVER, note=note)
         return clean(quarantine_resolution_view(resolution))
+
+    @router.get(
+        "/alerts/{alert_id}",
+        response_model=AlertDetailOut,
+        responses={404: {"model": ErrorOut}},
+        tags=["operations"],
+    )
+    def show_alert(alert_id: AlertId) -> Any:
+        """One alert with what each notifier was told of it (`omnisync alerts show`)."""
+        with reading() as session:
+            return clean(find_alert(session, alert_id))
+
+    @router.post(
+        "/alerts/{alert_id}/resolve",
+        response_model=AlertResolutionOut,
+        responses={
+            404: {"model": ErrorOut},
+            409: {"model": ErrorOut, "description": ALERT_RESOLVED},
+        },
+        tags=["operations"],
+    )
+    def resolve_open_alert(alert_id: AlertId, body: AlertResolveIn | None = None) -> Any:
+        """Resolve the alert by hand (`omnisync alerts resolve`), with an optional note; if its
+        condition still holds its rule opens it again (`opens_again`, `outlook`)."""
+        note = body.note if body is not None else None
+        with transaction(sync.engine) as session:
+            resolution = resolve_by_hand(session, alert_id, by=API_RESOLVER, note=note)
+            view = alert_resolution_view(resolution)
+        return clean(view)
 
     return router
 

@@ -33,6 +33,12 @@ def bootstrap(config_dir: Path, *, database_url: str | None = None, create: bool
     otherwise a database that is missing or behind raises NotInitialised.
     """
     settings = load_settings(config_dir, database_url=database_url)
+    return bootstrap_with(settings, create=create)
+
+
+def bootstrap_with(settings: Settings, *, create: bool = False) -> Hub:
+    """bootstrap() with the settings loaded already (by the CLI, which may leave a
+    broken channel file out)."""
     if not create and _missing_sqlite_file(settings.database_url):
         raise NotInitialised("the database does not exist yet; run `omnisync init`")
     engine = make_engine(settings.database_url)
@@ -44,7 +50,8 @@ def bootstrap(config_dir: Path, *, database_url: str | None = None, create: bool
             engine.dispose()
             state = "has no schema" if current is None else f"is at revision {current}, not {head}"
             raise NotInitialised(f"the database {state}; run `omnisync init`")
-    apply_config(engine, settings)
+    # The channel of a file left out as broken cannot be told from one that is gone.
+    apply_config(engine, settings, disable_unlisted=not settings.skipped)
     return Hub(settings, engine)
 
 
@@ -55,7 +62,9 @@ def _missing_sqlite_file(database_url: str) -> bool:
     return not Path(url.database).exists()
 
 
-def apply_config(engine: Engine, settings: Settings) -> None:
+def apply_config(engine: Engine, settings: Settings, *, disable_unlisted: bool = True) -> None:
+    """Mirror the locations and channels into the database; with `disable_unlisted`,
+    a channel row no longer configured is disabled."""
     with transaction(engine) as session:
         sync_locations(
             session,
@@ -74,6 +83,7 @@ def apply_config(engine: Engine, settings: Settings) -> None:
                 )
                 for channel in settings.channels
             ],
+            disable_unlisted=disable_unlisted,
         )
 
 

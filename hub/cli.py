@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.engine import make_url
+from typer.core import TyperGroup
 
-from hub.commands import orders, quarantine, skus, stock
+from hub.commands import alerts, orders, quarantine, skus, stock
 from hub.commands.check import check
 from hub.commands.common import (
     EXIT_FAILED,
+    EXIT_UNAVAILABLE,
     EXIT_USAGE,
     CliState,
     JsonOption,
@@ -24,6 +26,7 @@ from hub.commands.common import (
     print_json,
     state,
 )
+from hub.commands.database_errors import DATABASE_ERRORS, describe_database_failure
 from hub.commands.status import status
 from hub.commands.sync import sync
 from hub.demo_watch import DEFAULT_TIMEOUT_S, DemoFailed
@@ -31,9 +34,32 @@ from hub.logs import LogFormat, LogLevel, configure_logging, set_log_level
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config"
 
+EXIT_CODES = (
+    "Exit codes: 0 success; 1 a failed operation (for `status`: an alert is open); "
+    "2 bad usage or bad configuration; 3 the database could not be reached or failed "
+    "(for `status`: nothing could be checked)."
+)
+
+
+class OmnisyncGroup(TyperGroup):
+    """Whatever the command, a database that cannot be reached or fails is one line on
+    stderr (where the database is and what failed, no password) and exit code 3."""
+
+    def invoke(self, ctx: Any) -> Any:  # click's Context (recent typer vendors click)
+        try:
+            return super().invoke(ctx)
+        except DATABASE_ERRORS as error:
+            url = ctx.obj.database_url if isinstance(ctx.obj, CliState) else None
+            message = f"error: {describe_database_failure(error, url)}"
+            errors.print(message, markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_UNAVAILABLE) from None
+
+
 app = typer.Typer(
     name="omnisync",
+    cls=OmnisyncGroup,
     help="Multichannel order and stock hub.",
+    epilog=EXIT_CODES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -42,6 +68,7 @@ app.add_typer(stock.app, name="stock")
 app.add_typer(orders.orders_app, name="orders")
 app.add_typer(orders.channels_app, name="channels")
 app.add_typer(quarantine.app, name="quarantine")
+app.add_typer(alerts.app, name="alerts")
 app.command("sync")(sync)
 app.command("check")(check)
 app.command("status")(status)
@@ -98,7 +125,7 @@ def run(
     SIGHUP (or editing config/channels/) reloads the channels; SIGTERM stops cleanly.
     """
     set_log_level(log_level)
-    hub = open_hub(ctx)
+    hub = open_hub(ctx, every_channel=True)  # a channel left out would go unserved
     from hub.runner import HttpUnavailable, HubRunner  # the HTTP server and scheduler
 
     runner = HubRunner(hub)

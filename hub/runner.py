@@ -140,7 +140,7 @@ class HubRunner:
 
     def _keep_running_versions(self, settings: Settings) -> Settings:
         """A channel whose file is now broken keeps running as it was."""
-        broken = {line.split(": ", 1)[0] for line in settings.skipped}
+        broken = set(settings.skipped_files)
         names = {channel.name for channel in settings.channels}
         kept = [
             channel

@@ -1,7 +1,8 @@
 """Configuration: config/hub.yaml and config/channels/*.yaml.
 
 Every problem found is collected and reported as one line
-`FILE: field.path: message`; nothing starts on bad config (exit code 2).
+`FILE: field.path: message`; nothing starts on bad config (exit code 2), except
+that with `skip_broken_channels` a broken channel file is only left out.
 Values never appear in messages, so a secret put in the wrong field stays secret.
 """
 
@@ -271,6 +272,15 @@ class Settings:
     database_url: str
     skipped: list[str] = field(default_factory=list)
     """Problems of channel files left out (only with skip_broken_channels)."""
+
+    @property
+    def skipped_files(self) -> dict[str, list[str]]:
+        """The channel files left out, each with its problems (without the file's name)."""
+        files: dict[str, list[str]] = {}
+        for line in self.skipped:
+            source, _, problem = line.partition(": ")
+            files.setdefault(source, []).append(problem)
+        return files
 
     @property
     def secrets(self) -> frozenset[str]:

@@ -1,5 +1,6 @@
-"""Shipping an order the way an operator names it: the order by the hub's or the
-channel's id, the carrier by its carrier channel, the lines by SKU.
+"""Shipping an order the way an operator names it: the order by the hub's id, the
+channel's id or its order name (hub/order_lookup.py), the carrier by its carrier channel,
+the lines by SKU.
 
 `ship_order` is what `omnisync orders ship`, the demo and
 `POST /api/v1/orders/{id}/shipments` call. It works in the caller's transaction
@@ -31,7 +32,7 @@ class UnknownCarrier(InvalidRequest):
 @dataclass(frozen=True)
 class ShipRequest:
     order: str
-    """The hub's order id, or the channel's own order id."""
+    """The hub's order id, the channel's order id or its order name (hub/order_lookup.py)."""
     carrier: str
     """The name of a carrier channel (a channel whose type tracks parcels)."""
     tracking_number: str

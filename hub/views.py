@@ -18,9 +18,10 @@ from connectors.base import Capability
 from connectors.registry import connector_for
 from core.availability import available_to_sell
 from core.catalog import bundle_recipes
-from core.errors import InvalidRequest, NotFound
+from core.errors import NotFound
 from core.models import (
     Alert,
+    AlertDelivery,
     Channel,
     Listing,
     Location,
@@ -36,10 +37,10 @@ from core.models import (
 )
 from core.quarantine import Resolution
 from core.types import AlertState, OrderStatus, SyncRunStatus
+from hub.order_lookup import find_order as find_order
+from sync.alert_resolution import HandResolution
 
 JSON = dict[str, Any]
-MAX_ROW_ID = 2**63 - 1
-"""The largest id a row can have (a signed 64-bit integer on every backend)."""
 
 
 def iso(value: datetime | None) -> str | None:
@@ -58,13 +59,19 @@ def sku_view(sku: Sku, components: Sequence[tuple[str, int]]) -> JSON:
         "safety_stock": sku.safety_stock,
         "bundle": bool(components),
         "components": [{"sku": code, "quantity": quantity} for code, quantity in components],
+        "retired_at": iso(sku.retired_at),
     }
 
 
-def sku_list(session: Session) -> list[JSON]:
-    skus = list(session.exec(select(Sku).order_by(col(Sku.code))))
-    codes = {sku.id: sku.code for sku in skus if sku.id is not None}
-    recipes = bundle_recipes(session, codes)
+def sku_list(session: Session, *, include_retired: bool = False) -> list[JSON]:
+    """The catalogue by code; retired SKUs only with `include_retired`."""
+    query = select(Sku).order_by(col(Sku.code))
+    if not include_retired:
+        query = query.where(col(Sku.retired_at).is_(None))
+    skus = list(session.exec(query))
+    recipes = bundle_recipes(session, [sku.id for sku in skus if sku.id is not None])
+    component_ids = {component for recipe in recipes.values() for component, _ in recipe}
+    codes = dict(session.exec(select(Sku.id, Sku.code).where(col(Sku.id).in_(component_ids))).all())
     return [sku_view(sku, [(codes[c], q) for c, q in recipes.get(sku.id or 0, [])]) for sku in skus]
 
 
@@ -204,12 +211,17 @@ def order_views(session: Session, orders: Sequence[tuple[Order, str]]) -> list[J
             "id": order.id,
             "channel": channel_name,
             "external_id": order.external_id,
+            "display_name": order.display_name,
             "status": order.status.value,
             "placed_at": iso(order.placed_at),
             "updated_at": iso(order.updated_at),
             "currency": order.currency,
             "total": money(order.total),
             "oversold": order.oversold,
+            "held_at": iso(order.held_at),
+            "hold_reason": order.hold_reason,
+            "cancelled_by_hub_at": iso(order.cancelled_by_hub_at),
+            "hub_cancel_reason": order.hub_cancel_reason,
             "lines": [
                 {
                     "channel_sku": line.channel_sku,
@@ -222,33 +234,6 @@ def order_views(session: Session, orders: Sequence[tuple[Order, str]]) -> list[J
         }
         for order, channel_name in orders
     ]
-
-
-def find_order(session: Session, reference: str) -> tuple[Order, str]:
-    """An order by the hub's id, or by the channel's own order id."""
-    query = select(Order, Channel.name).join(Channel, col(Channel.id) == Order.channel_id)
-    hub_id = _as_row_id(reference)
-    if hub_id is not None:
-        found = session.exec(query.where(Order.id == hub_id)).first()
-        if found is not None:
-            return found[0], found[1]
-    matches = session.exec(query.where(Order.external_id == reference)).all()
-    if not matches:
-        raise NotFound(f"no order with id or channel order id {reference!r}")
-    if len(matches) > 1:
-        names = ", ".join(sorted(name for _, name in matches))
-        raise InvalidRequest(
-            f"order id {reference!r} exists on several channels ({names}); use the hub id"
-        )
-    return matches[0][0], matches[0][1]
-
-
-def _as_row_id(reference: str) -> int | None:
-    """`reference` as a row id, if it can be one: ASCII digits within a 64-bit integer."""
-    if not (reference.isascii() and reference.isdigit()):
-        return None
-    number = int(reference)
-    return number if number <= MAX_ROW_ID else None
 
 
 def order_detail(session: Session, order: Order, channel_name: str) -> JSON:
@@ -400,6 +385,8 @@ def alert_view(alert: Alert, channel: str | None) -> JSON:
         "count": alert.count,
         "notified_at": iso(alert.notified_at),
         "resolved_at": iso(alert.resolved_at),
+        "resolved_by": alert.resolved_by,
+        "resolution_note": alert.resolution_note,
     }
 
 
@@ -410,11 +397,14 @@ def alert_list(
     channel: str | None = None,
     limit: int = 100,
     before_id: int | None = None,
+    rule: str | None = None,
 ) -> list[JSON]:
     """Alerts, newest first; `before_id` pages by key."""
     query = select(Alert)
     if state is not None:
         query = query.where(Alert.state == state)
+    if rule is not None:
+        query = query.where(Alert.rule == rule)
     if channel is not None:
         query = query.join(Channel, col(Channel.id) == Alert.channel_id).where(
             Channel.name == channel
@@ -484,3 +474,41 @@ def find_quarantined(session: Session, payload_id: int) -> JSON:
     if payload is None:
         raise NotFound(f"no quarantined payload {payload_id}")
     return quarantine_view(payload, _channel_names(session).get(payload.channel_id), raw=True)
+
+
+def alert_delivery_view(delivery: AlertDelivery) -> JSON:
+    """What one notifier was told of an alert (sync/notify/dispatcher.py)."""
+    return {
+        "notifier": delivery.notifier,
+        "announced_at": iso(delivery.announced_at),
+        "reminded_at": iso(delivery.reminded_at),
+        "reminders": delivery.reminders,
+        "resolved_sent_at": iso(delivery.resolved_sent_at),
+        "failures": delivery.failures,
+        "next_attempt_at": iso(delivery.next_attempt_at),
+        "last_error": delivery.last_error,
+    }
+
+
+def find_alert(session: Session, alert_id: int) -> JSON:
+    """`alerts show ID --json`: the alert with what each notifier was told of it."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(f"no alert {alert_id}")
+    deliveries = session.exec(
+        select(AlertDelivery)
+        .where(AlertDelivery.alert_id == alert_id)
+        .order_by(col(AlertDelivery.notifier))
+    ).all()
+    view = alert_view(alert, _channel_names(session).get(alert.channel_id))
+    return {**view, "deliveries": [alert_delivery_view(row) for row in deliveries]}
+
+
+def alert_resolution_view(resolution: HandResolution) -> JSON:
+    """`alerts resolve --json`: the alert as resolved, whether its rule opens it again
+    (true, false, or null: only the running hub's evaluation can tell) and in words."""
+    return {
+        "alert": alert_view(resolution.alert, resolution.channel),
+        "opens_again": resolution.outlook.opens_again,
+        "outlook": resolution.outlook.says,
+    }

@@ -33,6 +33,14 @@ resolve here once it is gone:
   here when the channel is disabled or no longer configured;
 - `carrier_exception` and `tracking_unknown`: the tracking job resolves them.
 
+An operator may resolve any open alert (sync/alert_resolution.py); one whose
+condition still holds opens again, as a new row. The watching rules do that on
+the next evaluation as they would anyway; the first four above, and
+`auth_failure` of an enabled channel still paused, here, when the last row of
+their (rule, channel) is the one resolved by hand (`REOPENED_HERE`);
+`tracking_unknown` on the tracking job's next run. `carrier_exception` stays
+resolved: a new one opens for a parcel that enters trouble afterwards.
+
 Each alert is locked before its condition is read, so a transaction raising it
 again at the same moment either commits first (and is seen) or finds it
 resolved and opens a new one: no occurrence is lost.
@@ -50,7 +58,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from core.alerting import (
     RULE_AUTH,
@@ -62,13 +70,14 @@ from core.alerting import (
     has_unresolved_payloads,
     open_alert,
     resolve_alert,
+    unresolved_payload_count,
 )
 from core.clock import utcnow
-from core.db import exists_where, run_in_transaction
+from core.db import count_where, exists_where, run_in_transaction
 from core.models import Alert, Channel, Order
 from core.reservations import HOLDING_STATUSES
 from core.types import AlertSeverity, AlertState
-from core.unlinked import has_unlinked
+from core.unlinked import find_unlinked, has_unlinked
 from sync.engine import SyncEngine
 from sync.health import (
     ChannelHealth,
@@ -145,6 +154,7 @@ def evaluate_rules(
         if not (channel.enabled and channel.name in schedules):
             _resolve(session, result, RULE_AUTH, channel.id, channel.name)
     _resolve_cleared(session, result)
+    _reopen_resolved_by_hand(session, result)
     return result
 
 
@@ -273,45 +283,143 @@ def _new_jobs(details: dict[str, Any]) -> Callable[[dict[str, Any] | None], bool
     return new_evidence
 
 
+@dataclass(frozen=True)
+class Condition:
+    """What keeps an alert raised elsewhere true, read from the database."""
+
+    holds: Callable[[Session, Alert], bool]
+    """Read by every evaluation (an EXISTS): whether the alert's condition still holds."""
+    evidence: Callable[[Session, Alert], str]
+    """What keeps it true, for an operator who resolved it meanwhile: "2 oversold orders"."""
+
+
 def _resolve_cleared(session: Session, result: Evaluation) -> None:
     """Resolve the alerts raised elsewhere whose condition is gone."""
-    conditions: dict[str, Callable[[Session, Alert], bool]] = {
-        RULE_OVERSOLD: _has_oversold_orders,
-        RULE_QUARANTINE: _has_unresolved_payloads,
-        RULE_BUYER_CANCEL: _noted_orders_hold_stock,
-        RULE_UNLINKED: _has_unlinked,
-    }
     candidates = session.exec(
         select(Alert.rule, Alert.channel_id, Channel.name)
         .outerjoin(Channel, col(Channel.id) == Alert.channel_id)
-        .where(Alert.state == AlertState.OPEN, col(Alert.rule).in_(list(conditions)))
+        .where(Alert.state == AlertState.OPEN, col(Alert.rule).in_(list(CLEARED_HERE)))
     ).all()
     for rule, channel_id, name in candidates:
         alert = current_alert(session, rule, channel_id)  # locked before the condition is read
-        if alert is not None and not conditions[rule](session, alert):
+        if alert is not None and not CLEARED_HERE[rule].holds(session, alert):
             _resolve(session, result, rule, channel_id, name)
 
 
+def _reopen_resolved_by_hand(session: Session, result: Evaluation) -> None:
+    """Open again, as a new row, each alert raised elsewhere that an operator resolved while
+    its condition held: the last row of its (rule, channel) was resolved by hand and the
+    condition holds now. Notifiers hear `resolved` of that row and `open` of the new one."""
+    last_rows = (
+        select(func.max(Alert.id))
+        .where(col(Alert.rule).in_(list(REOPENED_HERE)))
+        .group_by(col(Alert.rule), col(Alert.channel_id))
+    )
+    resolved_by_hand = session.exec(
+        select(Alert, Channel.name)
+        .outerjoin(Channel, col(Channel.id) == Alert.channel_id)
+        .where(col(Alert.id).in_(last_rows), col(Alert.resolved_by).is_not(None))
+    ).all()
+    for alert, name in resolved_by_hand:
+        if current_alert(session, alert.rule, alert.channel_id) is not None:
+            continue  # raised anew meanwhile, where the problem was found
+        if REOPENED_HERE[alert.rule].holds(session, alert):
+            open_alert(
+                session,
+                alert.rule,
+                alert.channel_id,
+                alert.message,
+                severity=alert.severity,
+                details=alert.details,
+            )
+            result.opened.append((alert.rule, name))
+
+
+def _counted(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else many or one + 's'}"
+
+
+def _oversold_orders(alert: Alert) -> tuple[Any, ...]:
+    return (col(Order.oversold), Order.channel_id == alert.channel_id)
+
+
 def _has_oversold_orders(session: Session, alert: Alert) -> bool:
-    return exists_where(session, col(Order.oversold), Order.channel_id == alert.channel_id)
+    return exists_where(session, *_oversold_orders(alert))
+
+
+def _count_oversold_orders(session: Session, alert: Alert) -> str:
+    return _counted(count_where(session, Order, *_oversold_orders(alert)), "oversold order")
 
 
 def _has_unresolved_payloads(session: Session, alert: Alert) -> bool:
     return has_unresolved_payloads(session, alert.channel_id)
 
 
+def _count_unresolved_payloads(session: Session, alert: Alert) -> str:
+    count = unresolved_payload_count(session, alert.channel_id)
+    return _counted(count, "quarantined payload") + " not retried or dismissed"
+
+
 def _has_unlinked(session: Session, alert: Alert) -> bool:
     return has_unlinked(session, alert.channel_id)
 
 
-def _noted_orders_hold_stock(session: Session, alert: Alert) -> bool:
+def _count_unlinked(session: Session, alert: Alert) -> str:
+    found = find_unlinked(session, alert.channel_id)
+    counts = [(found.line_count, "open order line"), (found.listing_count, "listing")]
+    return " and ".join(_counted(count, noun) for count, noun in counts if count) + " unbound"
+
+
+def _noted_orders_holding_stock(alert: Alert) -> tuple[Any, ...]:
     noted: Collection[str] = [str(item) for item in (alert.details or {}).get("orders") or []]
-    return bool(noted) and exists_where(
-        session,
+    return (
         Order.channel_id == alert.channel_id,
         col(Order.external_id).in_(noted),
         col(Order.status).in_(HOLDING_STATUSES),
     )
+
+
+def _noted_orders_hold_stock(session: Session, alert: Alert) -> bool:
+    return exists_where(session, *_noted_orders_holding_stock(alert))
+
+
+def _count_noted_orders_holding_stock(session: Session, alert: Alert) -> str:
+    count = count_where(session, Order, *_noted_orders_holding_stock(alert))
+    return _counted(count, "order still holds", "orders still hold") + " stock"
+
+
+def _paused_channel(alert: Alert) -> tuple[Any, ...]:
+    return (
+        Channel.id == alert.channel_id,
+        col(Channel.enabled),
+        col(Channel.paused_reason).is_not(None),
+    )
+
+
+def _channel_paused(session: Session, alert: Alert) -> bool:
+    return exists_where(session, *_paused_channel(alert))
+
+
+def _pause_reason(session: Session, alert: Alert) -> str:
+    channel = session.get(Channel, alert.channel_id) if alert.channel_id is not None else None
+    reason = channel.paused_reason if channel is not None else None
+    return f"the channel's jobs are still paused: {reason}"
+
+
+CLEARED_HERE: dict[str, Condition] = {
+    RULE_OVERSOLD: Condition(_has_oversold_orders, _count_oversold_orders),
+    RULE_QUARANTINE: Condition(_has_unresolved_payloads, _count_unresolved_payloads),
+    RULE_BUYER_CANCEL: Condition(_noted_orders_hold_stock, _count_noted_orders_holding_stock),
+    RULE_UNLINKED: Condition(_has_unlinked, _count_unlinked),
+}
+"""Alerts raised where the problem is found that every evaluation resolves once it is gone."""
+REOPENED_HERE: dict[str, Condition] = {
+    **CLEARED_HERE,
+    RULE_AUTH: Condition(_channel_paused, _pause_reason),
+}
+"""Alerts raised elsewhere that every evaluation opens again while their condition holds
+after an operator resolved them. auth_failure is resolved where the pause ends, not here:
+an enabled channel that is still paused opens it again."""
 
 
 class AlertMonitor:

@@ -77,6 +77,10 @@ class AmazonConnector(Connector):
     published_limits = PUBLISHED_LIMITS
     stock_batch_size: ClassVar[int] = MAX_MESSAGES
     """A whole feed's worth: below `feed_threshold` the batch goes out as patches."""
+    manual_cancel_hint: ClassVar[str] = (
+        "Amazon's Orders API (v0) gives a seller no way to cancel a merchant-fulfilled "
+        "order: cancel it in Seller Central (Orders > Manage Orders > Cancel order)"
+    )
 
     def __init__(
         self,

@@ -89,6 +89,7 @@ def order_from_payload(order: Any, items: Sequence[Any]) -> NormalisedOrder:
         lines = tuple(order_line(item) for item in items)
         return NormalisedOrder(
             external_id=order["AmazonOrderId"],
+            display_name=order["AmazonOrderId"],  # what Seller Central shows the seller
             status=ORDER_STATUS[status_name],
             channel_status=status_name,
             status_reason=_status_reason(status_name, lines),

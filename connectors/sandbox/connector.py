@@ -1,4 +1,5 @@
-"""The sandbox marketplace connector: ORDERS, LISTINGS, STOCK, FULFILMENT over its JSON API."""
+"""The sandbox marketplace connector: ORDERS, LISTINGS, STOCK, FULFILMENT, ORDER_CANCEL over
+its JSON API."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import builtins
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 import httpx
 
@@ -39,7 +41,13 @@ class SandboxConnector(Connector):
     type: ClassVar[str] = "sandbox"
     Settings: ClassVar[builtins.type[ConnectorSettings]] = SandboxSettings
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.ORDERS, Capability.LISTINGS, Capability.STOCK, Capability.FULFILMENT}
+        {
+            Capability.ORDERS,
+            Capability.LISTINGS,
+            Capability.STOCK,
+            Capability.FULFILMENT,
+            Capability.ORDER_CANCEL,
+        }
     )
     stock_batch_size: ClassVar[int] = 100
 
@@ -149,6 +157,16 @@ class SandboxConnector(Connector):
         except PermanentError as error:
             return PushResult(key=fulfilment.order_external_id, ok=False, error=str(error))
         return PushResult(key=fulfilment.order_external_id, ok=True)
+
+    def cancel_order(self, external_id: str, reason: str | None) -> PushResult:
+        """POST /api/v1/orders/{id}/cancel: what is not fulfilled is cancelled; a cancelled
+        order stays as it is, a fulfilled one is refused (409)."""
+        path = f"/api/v1/orders/{quote(external_id, safe='')}/cancel"
+        try:
+            self._call("cancel", "POST", path, json={"reason": reason})
+        except PermanentError as error:
+            return PushResult(key=external_id, ok=False, error=str(error))
+        return PushResult(key=external_id, ok=True)
 
 
 def _order_page(items: Any) -> OrderPage:

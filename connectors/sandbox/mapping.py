@@ -28,6 +28,7 @@ def order_from_json(item: Any) -> NormalisedOrder:
             raise TypeError("line_items must be a list")
         return NormalisedOrder(
             external_id=str(item["id"]),
+            display_name=str(item["id"]),  # the marketplace shows sellers its order id
             status=status,
             channel_status=item["status"],
             placed_at=timestamp(item["created_at"]),

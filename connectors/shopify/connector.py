@@ -1,4 +1,5 @@
-"""The Shopify connector: ORDERS, LISTINGS, STOCK, FULFILMENT, WEBHOOKS over Admin GraphQL."""
+"""The Shopify connector: ORDERS, LISTINGS, STOCK, FULFILMENT, ORDER_CANCEL, WEBHOOKS over
+Admin GraphQL."""
 
 from __future__ import annotations
 
@@ -26,7 +27,13 @@ from connectors.parsing import MAPPING_ERRORS, kept_json, mapping_failure, order
 from connectors.registry import register
 from connectors.shopify import documents
 from connectors.shopify.client import ShopifyClient
-from connectors.shopify.mapping import listing_from_variant, order_from_node, order_from_webhook
+from connectors.shopify.mapping import (
+    cancel_errors,
+    cancel_reason,
+    listing_from_variant,
+    order_from_node,
+    order_from_webhook,
+)
 from connectors.shopify.settings import ShopifySettings
 from core.dto import (
     QUARANTINED_ORDER,
@@ -59,6 +66,7 @@ class ShopifyConnector(Connector):
             Capability.LISTINGS,
             Capability.STOCK,
             Capability.FULFILMENT,
+            Capability.ORDER_CANCEL,
             Capability.WEBHOOKS,
         }
     )
@@ -387,6 +395,29 @@ class ShopifyConnector(Connector):
             message = "; ".join(str(error.get("message")) for error in errors)
             return PushResult(key=fulfilment.order_external_id, ok=False, error=message)
         return PushResult(key=fulfilment.order_external_id, ok=True)
+
+    # cancellations ------------------------------------------------------------------
+
+    def cancel_order(self, external_id: str, reason: str | None) -> PushResult:
+        """orderCancel: what has not been fulfilled is cancelled and the buyer refunded to
+        the original payment methods. No restock on Shopify: the hub owns the quantity and
+        pushes what the released units make available."""
+        data = self.client.execute(
+            "OrderCancel",
+            documents.ORDER_CANCEL,
+            {
+                "orderId": external_id,
+                "reason": cancel_reason(reason),
+                "staffNote": reason,
+                "notifyCustomer": self.options.notify_customer,
+                "restock": False,
+                "refundMethod": {"originalPaymentMethodsRefund": True},
+            },
+        )
+        refused = cancel_errors(data.get("orderCancel"))
+        if refused is not None:
+            return PushResult(key=external_id, ok=False, error=refused)
+        return PushResult(key=external_id, ok=True)
 
     # webhooks -----------------------------------------------------------------------
 

@@ -159,6 +159,29 @@ mutation FulfillmentCreate($fulfillment: FulfillmentInput!) {
 }
 """
 
+ORDER_CANCEL = """
+mutation OrderCancel(
+  $orderId: ID!
+  $reason: OrderCancelReason!
+  $staffNote: String
+  $notifyCustomer: Boolean
+  $restock: Boolean!
+  $refundMethod: OrderCancelRefundMethodInput
+) {
+  orderCancel(
+    orderId: $orderId
+    reason: $reason
+    staffNote: $staffNote
+    notifyCustomer: $notifyCustomer
+    restock: $restock
+    refundMethod: $refundMethod
+  ) {
+    job { id done }
+    orderCancelUserErrors { code field message }
+  }
+}
+"""
+
 ALL = {
     "Shop": SHOP,
     "Locations": LOCATIONS,
@@ -169,6 +192,7 @@ ALL = {
     "SetQuantities": SET_QUANTITIES,
     "FulfillmentOrders": FULFILLMENT_ORDERS,
     "FulfillmentCreate": FULFILLMENT_CREATE,
+    "OrderCancel": ORDER_CANCEL,
 }
 
 REQUESTED_COST = {
@@ -181,6 +205,7 @@ REQUESTED_COST = {
     "SetQuantities": 10,
     "FulfillmentOrders": 518,
     "FulfillmentCreate": 10,
+    "OrderCancel": 10,
 }
 """What Shopify's calculator charges up front for each document with the page sizes
 the connector sends (a test checks them against the simulator's calculator): the

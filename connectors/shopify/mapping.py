@@ -35,6 +35,7 @@ def order_from_node(node: Any, line_nodes: list[Any]) -> NormalisedOrder:
         cancelled = node.get("cancelledAt") is not None
         return NormalisedOrder(
             external_id=node["id"],
+            display_name=_display_name(node.get("name")),
             status=order_status(
                 cancelled, node.get("displayFulfillmentStatus"), node.get("displayFinancialStatus")
             ),
@@ -51,6 +52,13 @@ def order_from_node(node: Any, line_nodes: list[Any]) -> NormalisedOrder:
         )
     except MAPPING_ERRORS as error:
         raise mapping_failure(node, error, _external_id(node)) from None
+
+
+def _display_name(name: Any) -> str | None:
+    """The order's `name` as the shop shows it ("#1001"); None when Shopify sent none."""
+    if name is None:
+        return None
+    return str(name).strip() or None
 
 
 def _graphql_line(line: dict[str, Any]) -> NormalisedOrderLine:
@@ -121,6 +129,7 @@ def order_from_webhook(payload: Any) -> NormalisedOrder:
         )
         return NormalisedOrder(
             external_id=payload["admin_graphql_api_id"],
+            display_name=_display_name(payload.get("name")),
             status=order_status(
                 payload.get("cancelled_at") is not None,
                 fulfilment,
@@ -162,3 +171,22 @@ def _rest_customer(customer: Any) -> dict[str, Any] | None:
         return None
     name = " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p)
     return {"name": name or None, "email": customer.get("email")}
+
+
+CANCEL_REASONS = ("FRAUD", "CUSTOMER", "INVENTORY", "DECLINED", "STAFF", "OTHER")
+"""Shopify's OrderCancelReason values, in the order an operator's words are matched."""
+
+
+def cancel_reason(words: str | None) -> str:
+    """The OrderCancelReason an operator's reason names ("fraud review" -> FRAUD), else
+    OTHER; the words themselves go along as the staff note."""
+    named = {word.strip(".,;:!?()").upper() for word in (words or "").split()}
+    return next((reason for reason in CANCEL_REASONS if reason in named), "OTHER")
+
+
+def cancel_errors(payload: Any) -> str | None:
+    """The orderCancel payload's user errors in one line; None when there are none."""
+    errors = (payload or {}).get("orderCancelUserErrors") or []
+    if not errors:
+        return None
+    return "; ".join(str(error.get("message") or error.get("code")) for error in errors)

@@ -21,6 +21,8 @@ class Sku(SQLModel, table=True):
     barcode: str | None = Field(default=None, max_length=64, index=True)
     safety_stock: int = Field(default=0)
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    retired_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    """No longer sold (core/catalog.py retire_sku): offered as 0, takes no stock."""
 
 
 class BundleComponent(SQLModel, table=True):

@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
 from core.models._columns import enum_column, json_column, text_column, utc_column
+from core.resolution import RESOLVER_LENGTH
 from core.types import AlertSeverity, AlertState, SyncRunStatus
 
 
@@ -47,7 +48,8 @@ class SyncRun(SQLModel, table=True):
 
 
 class Alert(SQLModel, table=True):
-    """One row per (rule, channel) episode: opened once, counted, then resolved."""
+    """One row per (rule, channel) episode: opened once, counted, then resolved (by the
+    hub once its condition clears, or by an operator: core/alerting.py)."""
 
     __tablename__ = "alerts"
     __table_args__ = (
@@ -77,6 +79,9 @@ class Alert(SQLModel, table=True):
     count: int = 1
     notified_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    resolved_by: str | None = Field(default=None, max_length=RESOLVER_LENGTH)
+    """Who resolved it by hand: an operator's name, or "api"; None when the hub did."""
+    resolution_note: str | None = Field(default=None, sa_column=text_column(nullable=True))
 
 
 class AlertDelivery(SQLModel, table=True):
@@ -122,7 +127,7 @@ class QuarantinedPayload(SQLModel, table=True):
     raw: str = Field(sa_column=text_column(nullable=False))
     received_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
-    resolved_by: str | None = Field(default=None, max_length=200)
+    resolved_by: str | None = Field(default=None, max_length=RESOLVER_LENGTH)
     """Who retried or dismissed it: an operator's name, or "api"."""
     resolution_note: str | None = Field(default=None, sa_column=text_column(nullable=True))
 

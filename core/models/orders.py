@@ -23,6 +23,9 @@ class Order(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     channel_id: int = Field(foreign_key="channels.id")
     external_id: str = Field(max_length=200)
+    display_name: str | None = Field(default=None, max_length=200, index=True)
+    """The channel's own name or number for the order, as its seller sees it (Shopify
+    `#1001`; Amazon and the sandbox show their order id); None when the channel has none."""
     status: OrderStatus = Field(sa_column=enum_column(OrderStatus, index=True))
     channel_status: str = Field(default="", max_length=64)
     status_reason: str | None = Field(default=None, sa_column=text_column())
@@ -38,6 +41,13 @@ class Order(SQLModel, table=True):
     oversold_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     ingested_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     modified_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    held_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    """Put on hold by an operator (core/holds.py): the stock stays reserved, nothing ships."""
+    hold_reason: str | None = Field(default=None, sa_column=text_column())
+    cancelled_by_hub_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    """Cancelled by an operator in the hub (core/cancellation.py): a hub fact that no later
+    report of the channel undoes (core/order_status.py)."""
+    hub_cancel_reason: str | None = Field(default=None, sa_column=text_column())
 
 
 class OrderLine(SQLModel, table=True):

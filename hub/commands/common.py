@@ -1,6 +1,10 @@
 """What every command shares: options, opening the hub, printing, exit codes.
 
-Exit codes: 0 success, 1 a failed operation, 2 bad usage or bad configuration.
+Exit codes: 0 success, 1 a failed operation, 2 bad usage or bad configuration,
+3 the database could not be reached or failed (nothing could be checked).
+
+A broken channel file is left out with one warning, as the running hub does:
+only the commands that need that channel (`run` needs them all) stop on it.
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ from sqlmodel import Session
 
 from core.db import transaction
 from core.errors import DomainError
-from hub.bootstrap import Hub, NotInitialised, bootstrap
-from hub.settings import ConfigError
+from hub.bootstrap import Hub, NotInitialised, bootstrap_with
+from hub.settings import ConfigError, Settings, load_settings
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_UNAVAILABLE = 3
 
 # Piped output is read by scripts and people alike: do not squeeze tables to 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -35,6 +40,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 @dataclass
 class CliState:
     config_dir: Path
+    database_url: str | None = None
+    """Once the configuration is read: how a database failure names the database."""
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -54,11 +61,50 @@ def report_config_problems(error: ConfigError) -> NoReturn:
     raise typer.Exit(EXIT_USAGE)
 
 
-def open_hub(ctx: typer.Context, *, create: bool = False) -> Hub:
+def load_cli_settings(
+    ctx: typer.Context, *, channel: str | None = None, every_channel: bool = False
+) -> Settings:
+    """The configuration. A broken channel file is left out with one warning, unless the
+    command needs `every_channel` or names it as `channel` (then exit code 2, as for a
+    broken hub.yaml)."""
     try:
-        return bootstrap(state(ctx).config_dir, create=create)
+        settings = load_settings(state(ctx).config_dir, skip_broken_channels=not every_channel)
     except ConfigError as error:
         report_config_problems(error)
+    warn_skipped_channel_files(settings)
+    if channel is not None:
+        refuse_broken_channel(settings, channel)
+    state(ctx).database_url = settings.database_url
+    return settings
+
+
+def warn_skipped_channel_files(settings: Settings) -> None:
+    """One line per channel file left out: `FILE ignored: its problems`."""
+    for source, problems in settings.skipped_files.items():
+        line = f"{source} ignored: {'; '.join(problems)}"
+        errors.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def refuse_broken_channel(settings: Settings, name: str) -> None:
+    """Exit code 2 when the channel the command names is in a file left out as broken."""
+    if any(channel.name == name for channel in settings.channels):
+        return
+    for source in settings.skipped_files:
+        if Path(source).stem == name:
+            fail(f"channel {name!r} cannot be used: its file {source} is broken", EXIT_USAGE)
+
+
+def open_hub(
+    ctx: typer.Context,
+    *,
+    create: bool = False,
+    channel: str | None = None,
+    every_channel: bool = False,
+) -> Hub:
+    """The hub, for a command that needs the channel `channel`, or `every_channel`."""
+    settings = load_cli_settings(ctx, channel=channel, every_channel=every_channel)
+    try:
+        return bootstrap_with(settings, create=create)
     except NotInitialised as error:
         fail(str(error))
 
@@ -73,9 +119,11 @@ def failing_on_domain_errors() -> Iterator[None]:
 
 
 @contextmanager
-def hub_session(ctx: typer.Context, *, read_only: bool = False) -> Iterator[tuple[Hub, Session]]:
-    """Open the hub and one transaction; domain errors become exit code 1."""
-    hub = open_hub(ctx)
+def hub_session(
+    ctx: typer.Context, *, read_only: bool = False, channel: str | None = None
+) -> Iterator[tuple[Hub, Session]]:
+    """Open the hub (open_hub) and one transaction; domain errors become exit code 1."""
+    hub = open_hub(ctx, channel=channel)
     try:
         with failing_on_domain_errors(), transaction(hub.engine, read_only=read_only) as session:
             yield hub, session

@@ -1,4 +1,5 @@
-"""`omnisync orders` and `omnisync channels`: what came in, from where, and what left."""
+"""`omnisync orders` and `omnisync channels`: what came in, from where, and what left;
+cancelling, holding and releasing an order."""
 
 from __future__ import annotations
 
@@ -6,22 +7,37 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlmodel import Session
 
 from connectors.base import AuthError
 from connectors.shopify.install import exchange_code, permission_url
 from connectors.shopify.settings import ShopifySettings
+from core.cancellation import HubCancellation, cancel_in_hub
+from core.db import transaction
+from core.holds import describe_hold, hold_order, release_order
+from core.models import Channel, Order
 from core.types import OrderStatus
+from hub.bootstrap import Hub
+from hub.cancellation import (
+    ChannelCancellation,
+    cancellation_view,
+    channel_not_told,
+    push_cancellation,
+)
 from hub.commands.common import (
     EXIT_USAGE,
     JsonOption,
     console,
     fail,
+    failing_on_domain_errors,
     hub_session,
+    load_cli_settings,
+    open_hub,
     print_json,
     say,
-    state,
 )
-from hub.settings import load_settings
+from hub.commands.sync import make_engine
+from hub.order_lookup import HUB_ID_PREFIX
 from hub.shipping import ShipRequest, UnknownCarrier, ship_order
 from hub.views import JSON, channel_list, find_order, order_detail, order_list
 
@@ -29,7 +45,12 @@ orders_app = typer.Typer(help="Orders from every channel.", no_args_is_help=True
 channels_app = typer.Typer(help="Configured channels and their state.", no_args_is_help=True)
 
 OrderArgument = Annotated[
-    str, typer.Argument(metavar="ID", help="Hub id or the channel's order id.")
+    str,
+    typer.Argument(
+        metavar="ID",
+        help="Hub id, the channel's order id, or its order name or number (#1001, 1001); "
+        "id:N is hub id N only.",
+    ),
 ]
 
 
@@ -103,7 +124,7 @@ def ship(
     """Record a parcel that left: the stock goes, the order becomes shipped or partially
     shipped, and the fulfilment is queued for the channel the order came from."""
     wanted = _parse_lines(lines)
-    with hub_session(ctx) as (hub, session):
+    with hub_session(ctx, channel=carrier) as (hub, session):
         request = ShipRequest(
             order=order_id,
             carrier=carrier,
@@ -116,7 +137,7 @@ def ship(
             shipment = ship_order(session, hub.settings, request)
         except UnknownCarrier as error:
             fail(str(error), EXIT_USAGE)
-        order, channel_name = find_order(session, str(shipment.order_id))
+        order, channel_name = find_order(session, f"{HUB_ID_PREFIX}{shipment.order_id}")
         row = order_detail(session, order, channel_name)
     (shipped,) = (item for item in row["shipments"] if item["id"] == shipment.id)
     if json_output:
@@ -130,6 +151,132 @@ def ship(
     say(
         f"the fulfilment for {row['channel']} is queued: a running hub sends it on its next "
         f"fulfilments run (or run `omnisync sync fulfilments --channel {row['channel']}`)"
+    )
+
+
+ReasonOption = Annotated[
+    str | None, typer.Option("--reason", help="Why, in words (kept on the order).")
+]
+
+
+@orders_app.command("cancel")
+def cancel(
+    ctx: typer.Context,
+    order_id: OrderArgument,
+    push: Annotated[
+        bool,
+        typer.Option(
+            "--push",
+            help="Also ask the channel to cancel it, where its API allows (Shopify, sandbox).",
+        ),
+    ] = False,
+    reason: ReasonOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Cancel an order in the hub: its units that have not shipped are cancelled (shipped
+    units stay shipped), their stock is released and offered again on every channel, and
+    no later read of the channel reserves for it again. Without --push the channel still
+    shows the order: cancel it there (the command says where). Exit 1 when --push could
+    not cancel it on the channel; the hub's cancellation stands, and running the command
+    again asks the channel again."""
+    hub = open_hub(ctx)
+    try:
+        with failing_on_domain_errors(), transaction(hub.engine) as session:
+            order, channel_name = find_order(session, order_id.strip())
+            cancellation = cancel_in_hub(session, order, reason)
+            row = order_detail(session, cancellation.order, channel_name)
+            channel_type = _channel_type(session, cancellation.order)
+        if push:
+            told = _push_cancellation(hub, channel_name, row["external_id"], reason)
+        else:
+            how = f"run `omnisync orders cancel {row['id']} --push`"
+            told = channel_not_told(
+                channel_name, channel_type, row["external_id"], how, already=cancellation.already
+            )
+    finally:
+        hub.engine.dispose()
+    if json_output:
+        print_json(cancellation_view(row, cancellation, told))
+    else:
+        _say_cancellation(row, cancellation)
+    if push and not told.settled:
+        fail(told.message)
+    if not json_output:
+        say(told.message)
+
+
+def _channel_type(session: Session, order: Order) -> str | None:
+    channel = session.get(Channel, order.channel_id)
+    return channel.type if channel is not None else None
+
+
+def _push_cancellation(
+    hub: Hub, channel: str, external_id: str, reason: str | None
+) -> ChannelCancellation:
+    engine = make_engine(hub)
+    try:
+        return push_cancellation(engine, channel, external_id, reason)
+    finally:
+        engine.close()
+
+
+def _say_cancellation(row: JSON, cancellation: HubCancellation) -> None:
+    name = f"order {row['id']} ({row['channel']} {row['external_id']})"
+    if cancellation.already:
+        say(f"{name} was cancelled in the hub already ({row['cancelled_by_hub_at']})")
+        return
+    released = ", ".join(
+        f"{line.channel_sku} {line.cancelled}" for line in cancellation.lines if line.cancelled
+    )
+    say(
+        f"{name}: cancelled in the hub; {cancellation.units_cancelled} unit(s) cancelled and "
+        f"their stock released ({released}); the order is {row['status']}"
+    )
+    if cancellation.units_shipped:
+        shipped = ", ".join(
+            f"{line.channel_sku} {line.shipped}" for line in cancellation.lines if line.shipped
+        )
+        say(
+            f"{cancellation.units_shipped} unit(s) had shipped and stay shipped ({shipped}): "
+            "shipped units cannot be cancelled"
+        )
+
+
+@orders_app.command("hold")
+def hold(
+    ctx: typer.Context,
+    order_id: OrderArgument,
+    reason: ReasonOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Hold an order (a fraud review, a question to the buyer): its stock stays reserved,
+    but it cannot be shipped and none of its fulfilments is pushed until it is released."""
+    with hub_session(ctx) as (_, session):
+        order, channel_name = find_order(session, order_id.strip())
+        held = hold_order(session, order, reason)
+        row = order_detail(session, held, channel_name)
+        said = describe_hold(held)
+    if json_output:
+        print_json(row)
+        return
+    say(
+        f"order {row['id']} ({row['channel']} {row['external_id']}) is on hold ({said}): its "
+        f"stock stays reserved; it ships after `omnisync orders release {row['id']}`"
+    )
+
+
+@orders_app.command("release")
+def release(ctx: typer.Context, order_id: OrderArgument, json_output: JsonOption = False) -> None:
+    """Lift an order's hold: it can be shipped, and its pending fulfilments are pushed."""
+    with hub_session(ctx) as (_, session):
+        order, channel_name = find_order(session, order_id.strip())
+        row = order_detail(session, release_order(session, order), channel_name)
+    if json_output:
+        print_json(row)
+        return
+    say(
+        f"order {row['id']} ({row['channel']} {row['external_id']}) is released: "
+        f"it can be shipped; the order is {row['status']}"
     )
 
 
@@ -162,6 +309,13 @@ def _print_order(row: JSON) -> None:
         f"placed {row['placed_at']}, updated {row['updated_at']}, "
         f"total {row['total'] or '-'} {row['currency'] or ''}"
     )
+    if row["held_at"]:
+        say(f"on hold since {row['held_at']}" + _because(row["hold_reason"]))
+    if row["cancelled_by_hub_at"]:
+        say(
+            f"cancelled in the hub at {row['cancelled_by_hub_at']}"
+            + _because(row["hub_cancel_reason"])
+        )
     table = Table("channel sku", "sku", "quantity", "unit price")
     for line in row["lines"]:
         table.add_row(
@@ -188,6 +342,10 @@ def _print_order(row: JSON) -> None:
             f"{last['at']} {last['description'] or last['code']}" if last else "",
         )
     console.print(shipments)
+
+
+def _because(reason: str | None) -> str:
+    return f": {reason}" if reason else ""
 
 
 @channels_app.command("list")
@@ -225,7 +383,7 @@ def shopify_install(
 ) -> None:
     """Print the URL that grants the app access; with --callback, exchange its code for a
     token, printed once for you to store as an environment variable (never logged)."""
-    settings = load_settings(state(ctx).config_dir)
+    settings = load_cli_settings(ctx, channel=channel)
     config = next((c for c in settings.channels if c.name == channel), None)
     if config is None or not isinstance(config.settings, ShopifySettings):
         fail(f"no channel {channel!r} of type shopify in the configuration", EXIT_USAGE)

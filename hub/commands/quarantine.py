@@ -11,7 +11,6 @@ does not map; 2 bad usage.
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated
 
 import typer
@@ -28,6 +27,7 @@ from hub.commands.common import (
     print_json,
     say,
 )
+from hub.commands.resolving import ByOption, resolution_text, who_resolves
 from hub.commands.sync import make_engine as make_sync_engine
 from hub.views import JSON, find_quarantined, quarantine_list, quarantine_resolution_view
 from sync.quarantine import retry_payload
@@ -39,9 +39,6 @@ app = typer.Typer(
 
 PayloadArgument = Annotated[
     int, typer.Argument(metavar="ID", min=1, help="The payload's id (see `quarantine list`).")
-]
-ByOption = Annotated[
-    str | None, typer.Option("--by", help="Who resolves it (default: the OS user).")
 ]
 
 
@@ -71,7 +68,7 @@ def list_payloads(
             row["external_id"] or "",
             row["received_at"],
             Text(row["reason"]),  # no markup: the channel's words
-            Text(_resolution(row)),
+            Text(resolution_text(row)),
         )
     console.print(table)
 
@@ -88,7 +85,7 @@ def show_payload(
         return
     say(f"quarantined payload {row['id']} ({_label(row)}), received {row['received_at']}")
     say(f"reason: {row['reason']}")
-    say(_resolution(row) or "open")
+    say(resolution_text(row) or "open")
     say(row["raw"])
 
 
@@ -106,7 +103,7 @@ def retry(
     sync_engine = make_sync_engine(hub)
     try:
         with failing_on_domain_errors():
-            resolution = retry_payload(sync_engine, payload_id, by=by or operator_name())
+            resolution = retry_payload(sync_engine, payload_id, by=who_resolves(by))
     finally:
         sync_engine.close()
         hub.engine.dispose()
@@ -124,16 +121,8 @@ def resolve(
     """Dismiss the payload: it is kept, nothing of it goes in. With the channel's last open
     payload, its quarantined_payload alert resolves."""
     with hub_session(ctx) as (_, session):
-        resolution = resolve_payload(session, payload_id, by=by or operator_name(), note=note)
+        resolution = resolve_payload(session, payload_id, by=who_resolves(by), note=note)
     _report(resolution, json_output)
-
-
-def operator_name() -> str:
-    """Who runs the command, as the operating system knows them."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name in the environment and no passwd entry
-        return "unknown"
 
 
 def _report(resolution: Resolution, json_output: bool) -> None:
@@ -142,7 +131,7 @@ def _report(resolution: Resolution, json_output: bool) -> None:
         print_json(view)
         return
     payload = view["payload"]
-    say(f"quarantined payload {payload['id']} ({_label(payload)}): {_resolution(payload)}")
+    say(f"quarantined payload {payload['id']} ({_label(payload)}): {resolution_text(payload)}")
     if resolution.alert_resolved:
         say(
             f"no payload of {payload['channel']} is open any more: "
@@ -153,10 +142,3 @@ def _report(resolution: Resolution, json_output: bool) -> None:
 def _label(row: JSON) -> str:
     parts = [row["channel"] or "no channel", row["kind"], row["external_id"]]
     return " ".join(part for part in parts if part)
-
-
-def _resolution(row: JSON) -> str:
-    if not row["resolved_at"]:
-        return ""
-    note = f": {row['resolution_note']}" if row["resolution_note"] else ""
-    return f"resolved by {row['resolved_by'] or 'unknown'} at {row['resolved_at']}{note}"

@@ -1,7 +1,8 @@
 """`omnisync status`: how every channel is doing and which alerts are open.
 
-Exits 1 while any alert is open, 0 otherwise, so cron jobs and Nagios-style
-checks can run it as is. Only reads the database.
+Exits 1 while any alert is open, 0 otherwise, and 3 when the database cannot be
+reached (nothing was checked), so cron jobs and Nagios-style checks can run it as
+is. Only reads the database.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from sync.redaction import redact, redact_data
 
 
 def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
-    """Channels' health and open alerts; exits 1 while any alert is open."""
+    """Channels' health and open alerts; exits 1 while any alert is open, 3 when the
+    database cannot be reached."""
     with hub_session(ctx, read_only=True) as (hub, session):
         schedules = {
             channel.name: scheduled_jobs(sync_channel(channel, hub.settings))

@@ -15,6 +15,7 @@ from core.errors import DomainError, InvalidRequest
 from core.ledger import adjust_stock, count_stock
 from core.models import Sku
 from hub.commands.common import JsonOption, console, fail, hub_session, print_json
+from hub.csv_imports import repeated_keys
 from hub.views import movement_list, stock_list
 
 app = typer.Typer(help="Count, adjust, import and inspect stock.", no_args_is_help=True)
@@ -84,23 +85,43 @@ def import_csv(
 ) -> None:
     """Import stock from CSV: columns sku, quantity, and optionally location and reason.
 
-    Quantities are counts unless --adjust. All rows are applied, or none when any is wrong.
+    Quantities are counts unless --adjust. A count names each SKU once per location
+    (changes with --adjust add up). All rows are applied, or none when any is wrong.
     """
     with hub_session(ctx) as (hub, session), file.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         missing = {"sku", "quantity"} - set(reader.fieldnames or [])
         if missing:
             fail(f"{file}: the header lacks column(s) {', '.join(sorted(missing))}")
-        problems: list[str] = []
         rows = list(reader)
+        default_location = hub.settings.default_location
+        problems = [] if adjust_mode else _counted_twice(rows, default_location, str(file))
         for number, row in enumerate(rows, start=2):
             try:
-                _apply_row(session, row, hub.settings.default_location, adjust_mode, reason)
+                _apply_row(session, row, default_location, adjust_mode, reason)
             except DomainError as error:
                 problems.append(f"{file}:{number}: {error}")
         if problems:
             fail("nothing imported:\n" + "\n".join(problems))
         console.print(f"{len(rows)} row(s) applied from {file}", markup=False, highlight=False)
+
+
+def _counted_twice(rows: list[dict[str, str]], default_location: str, source: str) -> list[str]:
+    """A count of the same SKU at the same location on two rows: which one holds?"""
+    keyed_lines = (
+        (number, (_cell(row, "sku"), _cell(row, "location") or default_location))
+        for number, row in enumerate(rows, start=2)
+        if _cell(row, "sku")
+    )
+    return [
+        f"{source}:{line}: SKU {sku!r} at {location} is already counted on line {first}: "
+        "one row per SKU and location"
+        for first, line, (sku, location) in repeated_keys(keyed_lines)
+    ]
+
+
+def _cell(row: dict[str, str], column: str) -> str:
+    return (row.get(column) or "").strip()
 
 
 def _apply_row(

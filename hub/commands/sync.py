@@ -50,7 +50,7 @@ def sync(
     json_output: JsonOption = False,
 ) -> None:
     """Run a sync job now: pull orders or listings, push stock, or reconcile everything."""
-    hub = open_hub(ctx)
+    hub = open_hub(ctx, channel=channel)
     engine = make_engine(hub)
     try:
         if channel is not None and channel not in engine.channels:

@@ -6,6 +6,8 @@
 - ``GET  /api/v1/listings?page_token=&limit=``
 - ``POST /api/v1/inventory``
 - ``POST /api/v1/orders/{id}/fulfilments``
+- ``POST /api/v1/orders/{id}/cancel`` (``{"reason": ...}`` optional): the seller cancels
+  what is not fulfilled; a cancelled order stays as it is, a fulfilled one is 409
 
 ``/_sandbox`` (no auth, not rate limited): ``POST listings``, ``POST buy``,
 ``POST orders/{id}/cancel``, ``POST orders/{id}/touch``, ``POST locks``,
@@ -37,6 +39,7 @@ from sandbox.clock import isoformat, parse_iso
 from sandbox.control_api import order_control_routes
 from sandbox.marketplace.desk import MarketplaceDesk
 from sandbox.marketplace.model import (
+    CANCELLATIONS,
     FULFILMENTS,
     INVENTORY,
     LISTINGS,
@@ -63,6 +66,7 @@ def build_sandbox_app(market: SandboxMarketplace) -> Starlette:
             Route("/api/v1/listings", api.listings, methods=["GET"]),
             Route("/api/v1/inventory", api.inventory, methods=["POST"]),
             Route("/api/v1/orders/{order_id}/fulfilments", api.fulfilments, methods=["POST"]),
+            Route("/api/v1/orders/{order_id}/cancel", api.cancel, methods=["POST"]),
             Route("/_sandbox/health", control.health, methods=["GET"]),
             Route("/_sandbox/state", control.state, methods=["GET"]),
             Route("/_sandbox/listings", control.listings, methods=["POST"]),
@@ -100,6 +104,9 @@ class _Api:
 
     async def fulfilments(self, request: Request) -> Response:
         return await self._handle(request, FULFILMENTS, self._fulfilments)
+
+    async def cancel(self, request: Request) -> Response:
+        return await self._handle(request, CANCELLATIONS, self._cancel)
 
     async def _handle(self, request: Request, endpoint: str, handler: Handler) -> Response:
         early = await self.market.admit(request, endpoint)
@@ -200,6 +207,13 @@ class _Api:
             idempotency_key=request.headers.get("idempotency-key") or None,
         )
         return self.market.json_response({"fulfilment": fulfilment}, 201)
+
+    async def _cancel(self, request: Request) -> Response:
+        body = await _json_body(request, allow_empty=True)
+        order = self.market.cancel_order(
+            request.path_params["order_id"], reason=_optional_str(body, "reason")
+        )
+        return self.market.json_response({"order": order})
 
 
 class _Control:

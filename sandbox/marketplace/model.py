@@ -17,7 +17,8 @@ ORDERS: Final = "orders"
 LISTINGS: Final = "listings"
 INVENTORY: Final = "inventory"
 FULFILMENTS: Final = "fulfilments"
-ENDPOINTS: Final = (ORDERS, LISTINGS, INVENTORY, FULFILMENTS)
+CANCELLATIONS: Final = "cancellations"
+ENDPOINTS: Final = (ORDERS, LISTINGS, INVENTORY, FULFILMENTS, CANCELLATIONS)
 
 ORDER_STATUSES: Final = frozenset({"open", "partially_fulfilled", "fulfilled", "cancelled"})
 MAX_INVENTORY_UPDATES: Final = 100

@@ -116,6 +116,7 @@ class _Order:
     shipping_address: dict[str, str]
     lines: list[_Line]
     currency: str = "USD"
+    cancel_reason: str | None = None
     earlier_versions: list[JSON] = field(default_factory=list)
 
     @property
@@ -136,6 +137,7 @@ class _Order:
             "customer": dict(self.customer),
             "shipping_address": dict(self.shipping_address),
             "line_items": [line.to_json() for line in self.lines],
+            "cancel_reason": self.cancel_reason,
         }
 
     def remember_version(self) -> None:
@@ -350,8 +352,9 @@ class SandboxMarketplace(SimulatedMarketplace):
         with self._lock:
             return self._order(order_id).to_json()
 
-    def cancel_order(self, order_id: str) -> JSON:
-        """Cancel what is not fulfilled yet and give those units back to the listings.
+    def cancel_order(self, order_id: str, reason: str | None = None) -> JSON:
+        """Cancel what is not fulfilled yet and give those units back to the listings
+        (``reason``: the seller's words, kept on the order).
 
         Cancelling a cancelled order changes nothing; a fulfilled one is refused (409).
         """
@@ -370,6 +373,7 @@ class SandboxMarketplace(SimulatedMarketplace):
                 if restored and listing is not None:
                     listing.set_quantity(listing.quantity + restored, moment, "cancel")
             order.status = "cancelled"
+            order.cancel_reason = reason
             order.updated_at = moment
             return order.to_json()
 

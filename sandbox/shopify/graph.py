@@ -1,9 +1,10 @@
 """The simulated shop as GraphQL: the root values graphql-core's ``execute`` runs over.
 
-Queries read the state through :class:`sandbox.shopify.nodes.NodeBuilder`; the two
+Queries read the state through :class:`sandbox.shopify.nodes.NodeBuilder`; the
 mutations check what Shopify checks before anything runs (input sizes, the
 ``@idempotent`` key, ``changeFromQuantity`` given) and hand over to
-:class:`sandbox.shopify.state.ShopState`. The ``orders`` connection applies the
+:class:`sandbox.shopify.state.ShopState`. ``orderCancel`` runs its job at once (Shopify
+runs it in the background): the job comes back done. The ``orders`` connection applies the
 order-page faults queued for endpoint ``"orders"``.
 """
 
@@ -21,6 +22,7 @@ from sandbox.shopify.model import (
     JSON,
     MAX_PAGE_SIZE,
     Order,
+    ShopifySimulatorError,
     connection,
     decode_cursor,
     gid,
@@ -79,6 +81,7 @@ class ShopGraph(NodeBuilder):
             return {
                 "inventorySetQuantities": self._set_quantities,
                 "fulfillmentCreate": self._fulfillment_create,
+                "orderCancel": self._order_cancel,
             }
         return {
             "shop": self._shop,
@@ -227,6 +230,39 @@ class ShopGraph(NodeBuilder):
             "fulfillment": self.fulfillment_node(created) if created else None,
             "userErrors": errors,
         }
+
+    def _order_cancel(
+        self,
+        info: Info,
+        orderId: str,
+        reason: str,
+        restock: bool,
+        refundMethod: Mapping[str, Any] | None = None,
+        **_: Any,
+    ) -> JSON:
+        """Cancel what is not fulfilled; Shopify's user errors for an unknown or a
+        fulfilled order. A cancelled order stays as it is (the job succeeds)."""
+        self._guard(info)
+        number = gid_number(orderId, "Order")
+        if number is None or number not in self.state.orders:
+            return _cancel_refused("NOT_FOUND", "Order does not exist.")
+        refund = bool(refundMethod and refundMethod.get("originalPaymentMethodsRefund"))
+        try:
+            self.state.cancel_order(number, reason, restock, refund=refund)
+        except ShopifySimulatorError as error:
+            return _cancel_refused("INVALID", f"Cannot cancel the order: {error}.")
+        job = {"id": gid("Job", self.state.next_id("Job")), "done": True, "query": None}
+        return {"job": job, "jobResult": None, "orderCancelUserErrors": [], "userErrors": []}
+
+
+def _cancel_refused(code: str, message: str) -> JSON:
+    error = {"code": code, "field": ["orderId"], "message": message}
+    return {
+        "job": None,
+        "jobResult": None,
+        "orderCancelUserErrors": [error],
+        "userErrors": [{"field": error["field"], "message": message}],
+    }
 
 
 def _idempotency_key(info: Info) -> str:

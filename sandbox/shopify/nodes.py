@@ -79,6 +79,7 @@ FIELD_SCOPES: Final[dict[tuple[str, str], tuple[str, ...]]] = {
     ("InventoryItem", "inventoryLevel"): ("read_inventory",),
     ("Mutation", "inventorySetQuantities"): ("write_inventory",),
     ("Mutation", "fulfillmentCreate"): _WRITE_FULFILLMENT_ORDERS,
+    ("Mutation", "orderCancel"): ("write_orders",),
 }
 """(type, field) -> the scopes of which one is needed (any of them)."""
 

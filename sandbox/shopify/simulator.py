@@ -8,7 +8,7 @@ and executed by graphql-core over the simulated shop (:mod:`sandbox.shopify.grap
 ``shop``, ``locations``, ``orders`` (``updated_at``/``created_at`` filters, sort keys
 UPDATED_AT, CREATED_AT, ID), ``order`` with ``lineItems`` and ``fulfillmentOrders``,
 ``productVariants`` with inventory levels, ``inventoryItem.inventoryLevel``,
-``inventorySetQuantities`` and ``fulfillmentCreate``.
+``inventorySetQuantities``, ``fulfillmentCreate`` and ``orderCancel``.
 
 Rate limiting is Shopify's: a leaky bucket of query cost (1000 points, 100 restored
 per second by default). The requested cost of a document comes from Shopify's

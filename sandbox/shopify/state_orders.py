@@ -191,8 +191,11 @@ class OrderOperations:
             raise ShopifySimulatorError(f"no order {ref!r}")
         return order
 
-    def cancel_order(self, ref: str | int, reason: str = "CUSTOMER", restock: bool = True) -> Order:
-        """Cancel what is not fulfilled; its units go back to their locations (``restock``).
+    def cancel_order(
+        self, ref: str | int, reason: str = "CUSTOMER", restock: bool = True, *, refund: bool = True
+    ) -> Order:
+        """Cancel what is not fulfilled; its units go back to their locations (``restock``)
+        and, with ``refund``, the buyer's payment for them back to the buyer.
 
         Cancelling a cancelled order changes nothing; a fulfilled order is refused.
         """
@@ -206,7 +209,7 @@ class OrderOperations:
         for line in order.lines:
             self._remove(line, line.unfulfilled_quantity, restock)
         shipped = any(line.fulfilled for line in order.lines)
-        if order.financial_status in ("PAID", "PARTIALLY_PAID"):
+        if refund and order.financial_status in ("PAID", "PARTIALLY_PAID"):
             order.financial_status = "PARTIALLY_REFUNDED" if shipped else "REFUNDED"
         elif order.financial_status in ("PENDING", "AUTHORIZED"):
             order.financial_status = "VOIDED"

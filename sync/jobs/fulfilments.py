@@ -6,7 +6,8 @@ oldest first. Each push carries a key stable per shipment, so a retry after a
 lost answer or a crash never creates a second fulfilment on the channel. A
 shipment the channel refuses keeps the channel's words, backs off, and never
 blocks the others; throttling, outages and refused credentials stop the run
-(the engine retries or pauses the channel) and leave the shipment pending.
+(the engine retries or pauses the channel) and leave the shipment pending. The
+shipments of an order on hold (core/holds.py) wait, pending, until it is released.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def _due_shipments(ctx: JobContext, now: datetime) -> list[tuple[Shipment, str]]
             .join(Order, col(Order.id) == Shipment.order_id)
             .where(
                 Order.channel_id == ctx.channel_id,
+                col(Order.held_at).is_(None),
                 or_(
                     col(Shipment.push_state) == PushState.PENDING,
                     and_(

@@ -348,6 +348,7 @@ def test_init_skus_stock_and_the_json_shapes(tmp_path: Path, cli_database_url: s
             "safety_stock": 0,
             "bundle": False,
             "components": [],
+            "retired_at": None,
         },
         {
             "code": "B",
@@ -356,6 +357,7 @@ def test_init_skus_stock_and_the_json_shapes(tmp_path: Path, cli_database_url: s
             "safety_stock": 0,
             "bundle": False,
             "components": [],
+            "retired_at": None,
         },
         {
             "code": "BUN",
@@ -364,6 +366,7 @@ def test_init_skus_stock_and_the_json_shapes(tmp_path: Path, cli_database_url: s
             "safety_stock": 0,
             "bundle": True,
             "components": [{"sku": "A", "quantity": 2}, {"sku": "B", "quantity": 1}],
+            "retired_at": None,
         },
     ]
 
@@ -435,12 +438,17 @@ def test_a_bad_channel_setting_exits_2_without_showing_the_secret(tmp_path: Path
         """,
     )
     cli = Cli(cwd=tmp_path, database_url=sqlite_url(tmp_path / "var"), config_dir=config_dir)
-    result = cli("stock", "show")  # Cli asserts the secret is in neither stream
+    result = cli("check")  # Cli asserts the secret is in neither stream
     assert result.returncode == 2, result
     lines = problem_lines(result.stderr)
     assert len(lines) == 2, lines
     assert any(line.startswith(f"{channel}: page_size: ") for line in lines), lines
     assert any(line.startswith(f"{channel}: stock.allocation_percent: ") for line in lines), lines
+    cli.ok("init")  # the other commands leave the file out, with a warning
+    ignored = cli.ok("stock", "show")
+    (warning,) = problem_lines(ignored.stderr)
+    assert warning.startswith(f"{channel} ignored: stock.allocation_percent: "), warning
+    assert "; page_size: " in warning
 
 
 def test_a_missing_config_folder_makes_commands_other_than_init_exit_2(tmp_path: Path) -> None:

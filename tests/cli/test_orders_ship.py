@@ -35,6 +35,7 @@ ORDER_KEYS = {
     "id",
     "channel",
     "external_id",
+    "display_name",
     "status",
     "placed_at",
     "updated_at",
@@ -42,6 +43,10 @@ ORDER_KEYS = {
     "total",
     "oversold",
     "lines",
+    "held_at",
+    "hold_reason",
+    "cancelled_by_hub_at",
+    "hub_cancel_reason",
 }
 
 

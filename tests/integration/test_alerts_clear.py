@@ -8,8 +8,8 @@ oversold_order, buyer_cancel_request, unlinked_listing) clear on its next pass, 
 the others where their condition ends: auth_failure wherever the channel's pause
 ends, quarantined_payload with the resolve or retry of the channel's last open
 payload, carrier_exception and tracking_unknown with the tracking answer that
-clears them. A parcel returned to the sender has no clearing path yet: it waits for
-an operator's resolve of alerts in general.
+clears them; a parcel returned to the sender with an operator's resolve (`omnisync
+alerts resolve`), after which it stays resolved.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
-from core.alerting import note_buyer_cancel_request, quarantine_payload
+from core.alerting import current_alert, note_buyer_cancel_request, quarantine_payload
 from core.catalog import upsert_sku
 from core.channels import channel_by_name
 from core.clock import utcnow
@@ -33,9 +33,11 @@ from core.dto import NormalisedOrder
 from core.errors import Conflict, InvalidRequest
 from core.models import Channel, Listing, QuarantinedPayload, Shipment
 from core.quarantine import resolve_payload
+from core.tracking import RULE_CARRIER_EXCEPTION
 from core.types import OrderStatus, ShipmentStatus
 from hub.bootstrap import Hub, apply_config, engine_channels
 from hub.settings import load_settings
+from sync.alert_resolution import resolve_by_hand
 from sync.engine import SyncEngine
 from sync.health import hub_health
 from sync.quarantine import retry_payload
@@ -153,6 +155,20 @@ def test_carrier_exception_clears_when_the_parcel_moves_on(
     track(engine, parcel, found("1Z0001", ShipmentStatus.EXCEPTION, message="No access"))
     assert status_alerts(engine) == ["carrier_exception"]
     track(engine, parcel, found("1Z0001", ShipmentStatus.IN_TRANSIT))
+    assert status_alerts(engine) == []
+
+
+def test_a_returned_parcels_carrier_exception_clears_with_an_operators_resolve(
+    engine: Engine, parcel: Shipment
+) -> None:
+    track(engine, parcel, found("1Z0001", ShipmentStatus.RETURNED_TO_SENDER))
+    assert status_alerts(engine) == ["carrier_exception"]
+    with transaction(engine) as session:
+        alert = current_alert(session, RULE_CARRIER_EXCEPTION, parcel.carrier_channel_id)
+        assert alert is not None
+        resolve_by_hand(session, alert.id or 0, by="alice", note="back on the shelf")
+    evaluate(engine)
+    track(engine, parcel, found("1Z0001", ShipmentStatus.RETURNED_TO_SENDER))
     assert status_alerts(engine) == []
 
 

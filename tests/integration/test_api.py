@@ -69,7 +69,7 @@ def seed(api: ApiHub) -> dict[str, Any]:
         market = channel_by_name(session, "market").id
         payload = quarantine_payload(session, market, "order", '{"id": "X9"}', "no line items")
         resolve_alert(session, "quarantined_payload", market)
-        open_alert(session, "consecutive_failures", shop, "shop orders failed 3 times")
+        failing = open_alert(session, "consecutive_failures", shop, "shop orders failed 3 times")
     for channel, job, status in [
         (shop, "orders", SyncRunStatus.SUCCEEDED),
         (shop, "orders", SyncRunStatus.FAILED),
@@ -79,7 +79,11 @@ def seed(api: ApiHub) -> dict[str, Any]:
     ]:
         run = start_run(engine, channel, job)
         finish_run(engine, run, status, Counter(), "boom" if status == "failed" else None)
-    return {"quarantined": payload.id, "oversold": order_row(engine, "market", "M2").id}
+    return {
+        "quarantined": payload.id,
+        "oversold": order_row(engine, "market", "M2").id,
+        "alert": failing.id,
+    }
 
 
 def follow(api: ApiHub, path: str, **params: Any) -> tuple[list[dict[str, Any]], int]:
@@ -107,6 +111,7 @@ def concrete_get_paths(seeded: dict[str, Any]) -> dict[str, str]:
         "/api/v1/status": "/api/v1/status",
         "/api/v1/sync-runs": "/api/v1/sync-runs",
         "/api/v1/alerts": "/api/v1/alerts",
+        "/api/v1/alerts/{alert_id}": f"/api/v1/alerts/{seeded['alert']}",
         "/api/v1/quarantine": "/api/v1/quarantine",
         "/api/v1/quarantine/{payload_id}": f"/api/v1/quarantine/{seeded['quarantined']}",
     }
@@ -115,8 +120,12 @@ def concrete_get_paths(seeded: dict[str, Any]) -> dict[str, str]:
 POSTS = {
     "/api/v1/stock/adjustments": {"sku": "A", "delta": 1},
     "/api/v1/orders/{order_id}/shipments": {"carrier": "ups", "tracking_number": "1Z"},
+    "/api/v1/orders/{order_id}/cancel": {"push": False, "reason": "mistake"},
+    "/api/v1/orders/{order_id}/hold": {"reason": "fraud review"},
+    "/api/v1/orders/{order_id}/release": None,
     "/api/v1/quarantine/{payload_id}/retry": None,
     "/api/v1/quarantine/{payload_id}/resolve": {"note": "seen"},
+    "/api/v1/alerts/{alert_id}/resolve": {"note": "seen"},
 }
 
 
@@ -134,6 +143,7 @@ def test_every_api_route_wants_the_token(api: ApiHub) -> None:
     for path, body in POSTS.items():
         concrete = path.replace("{order_id}", str(seeded["oversold"]))
         concrete = concrete.replace("{payload_id}", str(seeded["quarantined"]))
+        concrete = concrete.replace("{alert_id}", str(seeded["alert"]))
         for headers in ({}, {"Authorization": "Bearer wrong-token-0000000000"}):
             refused = api.http.post(concrete, json=body, headers=headers)
             assert refused.status_code == 401

@@ -32,6 +32,14 @@ VARIABLES: dict[str, dict[str, Any]] = {
     },
     "FulfillmentOrders": {"id": "gid://shopify/Order/1"},
     "FulfillmentCreate": {"fulfillment": {"lineItemsByFulfillmentOrder": []}},
+    "OrderCancel": {
+        "orderId": "gid://shopify/Order/1",
+        "reason": "OTHER",
+        "staffNote": None,
+        "notifyCustomer": False,
+        "restock": False,
+        "refundMethod": {"originalPaymentMethodsRefund": True},
+    },
 }
 
 
