@@ -65,8 +65,9 @@ class StandaloneKind(ABC, Generic[S]):
         """The simulator, not started; ``args`` has the common options too."""
 
     def seed(self, simulator: S, listings: list[JSON]) -> None:
-        """Stock the simulator: ``[{sku, title?, quantity, price?}]``."""
-        raise NotImplementedError(f"{self.name} has no listings")
+        """Stock the simulator: ``[{sku, title?, quantity, price?}]``. Only called for a
+        kind that ``sells``; each of those overrides it."""
+        raise TypeError(f"{self.name} sells nothing: it has no listings to seed")
 
     @abstractmethod
     def addresses(self, simulator: S) -> dict[str, str]:
