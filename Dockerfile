@@ -12,8 +12,8 @@ COPY connectors ./connectors
 COPY sync ./sync
 COPY hub ./hub
 COPY sandbox ./sandbox
-COPY bench ./bench
 COPY migrations ./migrations
+COPY omnisync ./omnisync
 COPY config ./config
 # Editable, so that `omnisync init` finds the example config and the migrations beside the code.
 RUN pip install -e . && useradd --create-home --uid 10001 omnisync && chown -R omnisync /app

@@ -32,14 +32,14 @@ import httpx
 
 from bench.fixtures import change_stock, insert_catalogue, insert_listings, timed_stock_run
 from bench.process import median, peak_rss_mb, run_child
-from connectors.shopify import documents
-from core.catalog import location_by_code
-from core.channels import channel_by_name
-from core.db import transaction
-from core.types import MovementKind
-from hub.bootstrap import bootstrap, engine_channels
-from sandbox.shopify import ShopifySimulator
-from sync.engine import SyncEngine
+from omnisync.connectors.shopify import documents
+from omnisync.core.catalog import location_by_code
+from omnisync.core.channels import channel_by_name
+from omnisync.core.db import transaction
+from omnisync.core.types import MovementKind
+from omnisync.hub.bootstrap import bootstrap, engine_channels
+from omnisync.sandbox.shopify import ShopifySimulator
+from omnisync.sync.engine import SyncEngine
 
 TOKEN = "shpat_bench_token_4d5e6f"  # noqa: S105 (the simulator's, on loopback)
 BUCKET = 1000.0

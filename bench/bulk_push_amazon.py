@@ -37,23 +37,23 @@ import httpx
 
 from bench.fixtures import change_stock, insert_catalogue, insert_listings, timed_stock_run
 from bench.process import median, peak_rss_mb
-from connectors.amazon.feeds import (
+from omnisync.connectors.amazon.feeds import (
     CONTENT_TYPE,
     FEED_TYPE,
     FINAL_STATUSES,
     FeedMessage,
     feed_documents,
 )
-from connectors.amazon.mapping import listing_from_item
-from core.catalog import location_by_code
-from core.channels import channel_by_name
-from core.db import transaction
-from core.dto import StockUpdate
-from core.types import MovementKind
-from hub.bootstrap import bootstrap, engine_channels
-from sandbox.amazon import AmazonSimulator, LwaCredentials
-from sandbox.clock import parse_iso
-from sync.engine import SyncEngine
+from omnisync.connectors.amazon.mapping import listing_from_item
+from omnisync.core.catalog import location_by_code
+from omnisync.core.channels import channel_by_name
+from omnisync.core.db import transaction
+from omnisync.core.dto import StockUpdate
+from omnisync.core.types import MovementKind
+from omnisync.hub.bootstrap import bootstrap, engine_channels
+from omnisync.sandbox.amazon import AmazonSimulator, LwaCredentials
+from omnisync.sandbox.clock import parse_iso
+from omnisync.sync.engine import SyncEngine
 
 FEED_DELAY_S: Final = 10.0
 ROUNDS: Final = 3

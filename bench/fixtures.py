@@ -21,12 +21,12 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, update
 from sqlmodel import col, select
 
-from core.clock import utcnow
-from core.db import transaction
-from core.models import Listing, Order, Sku, StockLevel, StockMovement
-from core.outbox import mark_listings_dirty
-from core.types import MovementKind
-from sync.engine import SyncEngine
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.models import Listing, Order, Sku, StockLevel, StockMovement
+from omnisync.core.outbox import mark_listings_dirty
+from omnisync.core.types import MovementKind
+from omnisync.sync.engine import SyncEngine
 
 CHUNK = 10_000
 """Rows per statement: far below the parameter limits of SQLite and PostgreSQL."""

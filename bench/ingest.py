@@ -36,20 +36,20 @@ from sqlalchemy import Engine, func, insert, select
 
 from bench.fixtures import database_url, insert_catalogue, insert_listings
 from bench.process import median, peak_rss_mb, run_child
-from connectors.amazon import connector as amazon_connector
-from connectors.amazon.mapping import order_from_payload
-from connectors.base import Capability, Connector, ConnectorSettings
-from connectors.shopify import connector as shopify_connector
-from connectors.shopify.mapping import order_from_node
-from core.catalog import LocationSpec, sync_locations
-from core.channels import ChannelSpec, sync_channels
-from core.db import create_all, make_engine, transaction
-from core.dto import NormalisedOrder, OrderPage
-from core.models import Order, OrderLine, StockLevel
-from core.types import LocationKind
-from sync.channels import SyncChannel
-from sync.jobs.context import JobContext
-from sync.jobs.orders import BATCH_ORDERS, pull_orders
+from omnisync.connectors.amazon import connector as amazon_connector
+from omnisync.connectors.amazon.mapping import order_from_payload
+from omnisync.connectors.base import Capability, Connector, ConnectorSettings
+from omnisync.connectors.shopify import connector as shopify_connector
+from omnisync.connectors.shopify.mapping import order_from_node
+from omnisync.core.catalog import LocationSpec, sync_locations
+from omnisync.core.channels import ChannelSpec, sync_channels
+from omnisync.core.db import create_all, make_engine, transaction
+from omnisync.core.dto import NormalisedOrder, OrderPage
+from omnisync.core.models import Order, OrderLine, StockLevel
+from omnisync.core.types import LocationKind
+from omnisync.sync.channels import SyncChannel
+from omnisync.sync.jobs.context import JobContext
+from omnisync.sync.jobs.orders import BATCH_ORDERS, pull_orders
 
 ORDERS = 20_000
 QUICK_ORDERS = 400

@@ -59,17 +59,17 @@ from sqlalchemy import event, func
 from sqlmodel import Session, col, select
 
 from bench.process import run_child
-from core.catalog import location_by_code, upsert_sku
-from core.db import transaction
-from core.ledger import count_stock
-from core.models import Order
-from core.outbox import LISTINGS_MARKED
-from core.reservations import shortage_units
-from hub.bootstrap import Hub, bootstrap, engine_channels
-from hub.demo import percentile
-from sandbox.clock import ManualClock
-from sandbox.marketplace import SandboxMarketplace
-from sync.engine import SyncEngine
+from omnisync.core.catalog import location_by_code, upsert_sku
+from omnisync.core.db import transaction
+from omnisync.core.ledger import count_stock
+from omnisync.core.models import Order
+from omnisync.core.outbox import LISTINGS_MARKED
+from omnisync.core.reservations import shortage_units
+from omnisync.hub.bootstrap import Hub, bootstrap, engine_channels
+from omnisync.hub.demo import percentile
+from omnisync.sandbox.clock import ManualClock
+from omnisync.sandbox.marketplace import SandboxMarketplace
+from omnisync.sync.engine import SyncEngine
 
 SEED = 8
 HOURS = 8.0

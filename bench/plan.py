@@ -33,12 +33,12 @@ from bench.fixtures import (
     insert_listings,
 )
 from bench.process import median, peak_rss_mb, run_child
-from core.availability import StockRules
-from core.catalog import LocationSpec, sync_locations
-from core.channels import ChannelSpec, sync_channels
-from core.db import create_all, make_engine, transaction
-from core.types import LocationKind
-from sync.jobs.stock import plan_stock_push
+from omnisync.core.availability import StockRules
+from omnisync.core.catalog import LocationSpec, sync_locations
+from omnisync.core.channels import ChannelSpec, sync_channels
+from omnisync.core.db import create_all, make_engine, transaction
+from omnisync.core.types import LocationKind
+from omnisync.sync.jobs.stock import plan_stock_push
 
 SKUS = 100_000
 QUICK_SKUS = 5_000

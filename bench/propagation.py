@@ -52,20 +52,20 @@ from sqlmodel import Session, col, select
 
 from bench.process import peak_rss_mb, run_child
 from bench.rate_floor import Limit, floor_delays
-from connectors.shopify import documents
-from core.catalog import location_by_code, upsert_sku
-from core.db import transaction
-from core.ledger import count_stock
-from core.models import Reservation, Sku, SyncRun
-from core.outbox import LISTINGS_MARKED
-from core.types import SyncRunStatus
-from hub.bootstrap import bootstrap
-from hub.demo import percentile
-from hub.runner import HubRunner
-from sandbox.amazon import AmazonSimulator, LwaCredentials
-from sandbox.clock import parse_iso
-from sandbox.marketplace import SandboxMarketplace
-from sandbox.shopify import ShopifySimulator
+from omnisync.connectors.shopify import documents
+from omnisync.core.catalog import location_by_code, upsert_sku
+from omnisync.core.db import transaction
+from omnisync.core.ledger import count_stock
+from omnisync.core.models import Reservation, Sku, SyncRun
+from omnisync.core.outbox import LISTINGS_MARKED
+from omnisync.core.types import SyncRunStatus
+from omnisync.hub.bootstrap import bootstrap
+from omnisync.hub.demo import percentile
+from omnisync.hub.runner import HubRunner
+from omnisync.sandbox.amazon import AmazonSimulator, LwaCredentials
+from omnisync.sandbox.clock import parse_iso
+from omnisync.sandbox.marketplace import SandboxMarketplace
+from omnisync.sandbox.shopify import ShopifySimulator
 
 SALES: Final = 200
 QUICK_SALES: Final = 30

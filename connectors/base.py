@@ -46,7 +46,7 @@ from typing import ClassVar, Protocol, TypeVar
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict
 
-from core.dto import (
+from omnisync.core.dto import (
     ChannelListing,
     Fulfilment,
     OrderPage,

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from connectors.base import AuthError, PermanentError, RateLimited, TransientError
+from omnisync.connectors.base import AuthError, PermanentError, RateLimited, TransientError
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 USER_AGENT = "omnisync/0.1"

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from connectors.base import PayloadError
-from core.dto import NormalisedOrder, OrderPage, RejectedPayload
+from omnisync.connectors.base import PayloadError
+from omnisync.core.dto import NormalisedOrder, OrderPage, RejectedPayload
 
 T = TypeVar("T")
 

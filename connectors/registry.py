@@ -5,16 +5,16 @@ from __future__ import annotations
 import importlib
 from typing import TypeVar
 
-from connectors.base import Connector
+from omnisync.connectors.base import Connector
 
 C = TypeVar("C", bound=type[Connector])
 
 _CONNECTORS: dict[str, type[Connector]] = {}
 _BUILT_IN = (
-    "connectors.sandbox.connector",
-    "connectors.shopify.connector",
-    "connectors.amazon.connector",
-    "connectors.carriers.connector",
+    "omnisync.connectors.sandbox.connector",
+    "omnisync.connectors.shopify.connector",
+    "omnisync.connectors.amazon.connector",
+    "omnisync.connectors.carriers.connector",
 )
 _loaded = False
 

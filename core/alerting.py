@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core.clock import utcnow
-from core.db import count_where, exists_where
-from core.errors import NotFound
-from core.models import Alert, QuarantinedPayload
-from core.resolution import already_resolved, resolver
-from core.types import AlertSeverity, AlertState
+from omnisync.core.clock import utcnow
+from omnisync.core.db import count_where, exists_where
+from omnisync.core.errors import NotFound
+from omnisync.core.models import Alert, QuarantinedPayload
+from omnisync.core.resolution import already_resolved, resolver
+from omnisync.core.types import AlertSeverity, AlertState
 
 RULE_OVERSOLD = "oversold_order"
 RULE_QUARANTINE = "quarantined_payload"

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from core.catalog import bundle_recipes
-from core.channels import selling_location_ids
-from core.models import Channel, Sku, StockLevel
+from omnisync.core.catalog import bundle_recipes
+from omnisync.core.channels import selling_location_ids
+from omnisync.core.models import Channel, Sku, StockLevel
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from core.channels import selling_location_ids
-from core.clock import utcnow
-from core.errors import Conflict
-from core.models import Channel, Order, OrderLine
-from core.order_status import rederive_order_status
-from core.outbox import mark_touched_dirty
-from core.reservations import StockEffects, reallocate_freed, refresh_oversold, settle_line
-from core.shipping import lock_order
-from core.types import OrderStatus
+from omnisync.core.channels import selling_location_ids
+from omnisync.core.clock import utcnow
+from omnisync.core.errors import Conflict
+from omnisync.core.models import Channel, Order, OrderLine
+from omnisync.core.order_status import rederive_order_status
+from omnisync.core.outbox import mark_touched_dirty
+from omnisync.core.reservations import StockEffects, reallocate_freed, refresh_oversold, settle_line
+from omnisync.core.shipping import lock_order
+from omnisync.core.types import OrderStatus
 
 
 @dataclass(frozen=True)

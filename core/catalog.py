@@ -20,11 +20,19 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, delete, select
 
-from core.clock import utcnow
-from core.errors import Conflict, InvalidRequest, NotFound
-from core.models import BundleComponent, Channel, Location, Order, OrderLine, Sku, StockLevel
-from core.outbox import mark_listings_dirty
-from core.types import LocationKind, OrderStatus
+from omnisync.core.clock import utcnow
+from omnisync.core.errors import Conflict, InvalidRequest, NotFound
+from omnisync.core.models import (
+    BundleComponent,
+    Channel,
+    Location,
+    Order,
+    OrderLine,
+    Sku,
+    StockLevel,
+)
+from omnisync.core.outbox import mark_listings_dirty
+from omnisync.core.types import LocationKind, OrderStatus
 
 SKU_CODE_MAX_LENGTH = 100
 """Within the column's 128 characters, and within what marketplaces take."""

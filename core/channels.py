@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from core.alerting import RULE_AUTH, open_alert, resolve_alert
-from core.clock import utcnow
-from core.errors import NotFound
-from core.models import Channel, Location
-from core.types import AlertSeverity, LocationKind
+from omnisync.core.alerting import RULE_AUTH, open_alert, resolve_alert
+from omnisync.core.clock import utcnow
+from omnisync.core.errors import NotFound
+from omnisync.core.models import Channel, Location
+from omnisync.core.types import AlertSeverity, LocationKind
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, select
 
-import core.models  # noqa: F401  (registers every table on the metadata)
+import omnisync.core.models  # noqa: F401  (registers every table on the metadata)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POSTGRES_CONNECT_TIMEOUT_S = 5

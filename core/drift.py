@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, literal, update
 from sqlmodel import Session, col, select
 
-from core.availability import available_to_sell
-from core.clock import utcnow
-from core.dto import ObservedQuantity
-from core.models import Channel, Listing
-from core.outbox import LISTINGS_MARKED
-from core.types import UTCDateTime
+from omnisync.core.availability import available_to_sell
+from omnisync.core.clock import utcnow
+from omnisync.core.dto import ObservedQuantity
+from omnisync.core.models import Channel, Listing
+from omnisync.core.outbox import LISTINGS_MARKED
+from omnisync.core.types import UTCDateTime
 
 
 @dataclass(frozen=True)

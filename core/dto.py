@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from core.types import OrderStatus, ShipmentStatus
+from omnisync.core.types import OrderStatus, ShipmentStatus
 
 
 class NormalisedOrderLine(BaseModel):

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from core.clock import utcnow
-from core.errors import Conflict
-from core.models import Order
-from core.shipping import lock_order
-from core.types import OrderStatus
+from omnisync.core.clock import utcnow
+from omnisync.core.errors import Conflict
+from omnisync.core.models import Order
+from omnisync.core.shipping import lock_order
+from omnisync.core.types import OrderStatus
 
 _NOT_HOLDABLE = {
     OrderStatus.CANCELLED: "is cancelled",

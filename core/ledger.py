@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from core.catalog import bundle_recipes
-from core.errors import InsufficientStock, InvalidRequest
-from core.levels import ensure_level, lock_level, move_stock
-from core.models import Location, Sku, StockMovement
-from core.outbox import mark_touched_dirty
-from core.reservations import StockEffects, allocate_waiting, reallocate_freed
-from core.types import MovementKind
+from omnisync.core.catalog import bundle_recipes
+from omnisync.core.errors import InsufficientStock, InvalidRequest
+from omnisync.core.levels import ensure_level, lock_level, move_stock
+from omnisync.core.models import Location, Sku, StockMovement
+from omnisync.core.outbox import mark_touched_dirty
+from omnisync.core.reservations import StockEffects, allocate_waiting, reallocate_freed
+from omnisync.core.types import MovementKind
 
 
 def receive_stock(

@@ -11,11 +11,11 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, update
 from sqlmodel import Session, select
 
-from core.clock import utcnow
-from core.db import insert_ignoring_conflict
-from core.errors import InsufficientStock
-from core.models import StockLevel, StockMovement
-from core.types import MovementKind
+from omnisync.core.clock import utcnow
+from omnisync.core.db import insert_ignoring_conflict
+from omnisync.core.errors import InsufficientStock
+from omnisync.core.models import StockLevel, StockMovement
+from omnisync.core.types import MovementKind
 
 _levels = StockLevel.__table__  # type: ignore[attr-defined]
 _c = _levels.c

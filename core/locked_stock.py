@@ -31,11 +31,11 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session, col
 from sqlmodel import select as select_columns
 
-from core.alerting import ShippedShortfall, note_shipped_not_on_hand
-from core.catalog import bundle_recipes
-from core.clock import utcnow
-from core.models import Location, Reservation, Sku, StockLevel, StockMovement
-from core.types import MovementKind, OrderStatus, ReservationState
+from omnisync.core.alerting import ShippedShortfall, note_shipped_not_on_hand
+from omnisync.core.catalog import bundle_recipes
+from omnisync.core.clock import utcnow
+from omnisync.core.models import Location, Reservation, Sku, StockLevel, StockMovement
+from omnisync.core.types import MovementKind, OrderStatus, ReservationState
 
 log = logging.getLogger(__name__)
 

@@ -42,17 +42,22 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session, col
 
-from core.alerting import note_buyer_cancel_request
-from core.channels import selling_location_ids
-from core.clock import utcnow
-from core.dto import NormalisedOrder, NormalisedOrderLine
-from core.locked_stock import LockedStock, StockEffects, forget_loaded
-from core.models import Channel, Listing, Order, OrderLine, Sku
-from core.order_status import derive_order_status, parcel_statuses
-from core.outbox import mark_touched_dirty
-from core.reservations import alert_oversold, reallocate_freed, refresh_oversold, settle_line
-from core.types import OrderStatus, ShipmentStatus
-from core.unlinked import note_unlinked_lines
+from omnisync.core.alerting import note_buyer_cancel_request
+from omnisync.core.channels import selling_location_ids
+from omnisync.core.clock import utcnow
+from omnisync.core.dto import NormalisedOrder, NormalisedOrderLine
+from omnisync.core.locked_stock import LockedStock, StockEffects, forget_loaded
+from omnisync.core.models import Channel, Listing, Order, OrderLine, Sku
+from omnisync.core.order_status import derive_order_status, parcel_statuses
+from omnisync.core.outbox import mark_touched_dirty
+from omnisync.core.reservations import (
+    alert_oversold,
+    reallocate_freed,
+    refresh_oversold,
+    settle_line,
+)
+from omnisync.core.types import OrderStatus, ShipmentStatus
+from omnisync.core.unlinked import note_unlinked_lines
 
 _FULLY_SHIPPED = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.RETURNED})
 _orders = Order.__table__  # type: ignore[attr-defined]

@@ -51,8 +51,8 @@ from typing import Protocol
 
 from sqlmodel import Session, col, select
 
-from core.models import Order, OrderLine, Shipment
-from core.types import OrderStatus, ShipmentStatus
+from omnisync.core.models import Order, OrderLine, Shipment
+from omnisync.core.types import OrderStatus, ShipmentStatus
 
 _FINAL_REPORTS = frozenset({OrderStatus.CANCELLED, OrderStatus.DELIVERED})
 """Reports that stand unless the hub's parcels say delivered (rules 4 and 5)."""

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from sqlalchemy import BindParameter, bindparam, func, or_, select, update
 from sqlmodel import Session
 
-from core.clock import utcnow
-from core.models import BundleComponent, Channel, Listing, Location
-from core.types import LocationKind, UTCDateTime
+from omnisync.core.clock import utcnow
+from omnisync.core.models import BundleComponent, Channel, Listing, Location
+from omnisync.core.types import LocationKind, UTCDateTime
 
 LISTINGS_MARKED = "omnisync.listings_marked"
 """Session.info key set when a transaction marked listings dirty (a push should follow)."""

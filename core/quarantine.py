@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from core.alerting import resolve_quarantine_alert_if_clear
-from core.clock import utcnow
-from core.errors import NotFound
-from core.models import Channel, QuarantinedPayload
-from core.resolution import already_resolved, resolver
+from omnisync.core.alerting import resolve_quarantine_alert_if_clear
+from omnisync.core.clock import utcnow
+from omnisync.core.errors import NotFound
+from omnisync.core.models import Channel, QuarantinedPayload
+from omnisync.core.resolution import already_resolved, resolver
 
 
 @dataclass(frozen=True)

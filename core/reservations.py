@@ -14,16 +14,16 @@ import logging
 
 from sqlmodel import Session, col, select
 
-from core.alerting import RULE_OVERSOLD, keep_shipped_not_on_hand, open_alert
-from core.catalog import bundle_recipes
-from core.channels import selling_location_ids
-from core.clock import utcnow
-from core.levels import reserve_free, unreserve
-from core.locked_stock import LineState, LockedStock, OrderState
-from core.locked_stock import StockEffects as StockEffects
-from core.locked_stock import units_needed as units_needed
-from core.models import Channel, Order, OrderLine, Reservation
-from core.types import AlertSeverity, OrderStatus, ReservationState
+from omnisync.core.alerting import RULE_OVERSOLD, keep_shipped_not_on_hand, open_alert
+from omnisync.core.catalog import bundle_recipes
+from omnisync.core.channels import selling_location_ids
+from omnisync.core.clock import utcnow
+from omnisync.core.levels import reserve_free, unreserve
+from omnisync.core.locked_stock import LineState, LockedStock, OrderState
+from omnisync.core.locked_stock import StockEffects as StockEffects
+from omnisync.core.locked_stock import units_needed as units_needed
+from omnisync.core.models import Channel, Order, OrderLine, Reservation
+from omnisync.core.types import AlertSeverity, OrderStatus, ReservationState
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.errors import Conflict
+from omnisync.core.errors import Conflict
 
 RESOLVER_LENGTH = 200
 """Longest `resolved_by` kept (the columns' length)."""

@@ -22,20 +22,20 @@ from collections.abc import Mapping
 
 from sqlmodel import Session, col, select
 
-from core.channels import selling_location_ids
-from core.clock import utcnow
-from core.errors import Conflict, InvalidRequest
-from core.models import Channel, Order, OrderLine, Shipment
-from core.order_status import rederive_order_status
-from core.outbox import mark_touched_dirty
-from core.reservations import (
+from omnisync.core.channels import selling_location_ids
+from omnisync.core.clock import utcnow
+from omnisync.core.errors import Conflict, InvalidRequest
+from omnisync.core.models import Channel, Order, OrderLine, Shipment
+from omnisync.core.order_status import rederive_order_status
+from omnisync.core.outbox import mark_touched_dirty
+from omnisync.core.reservations import (
     StockEffects,
     consume_shipped,
     reallocate_freed,
     refresh_oversold,
     settle_line,
 )
-from core.types import OrderStatus, PushState, ShipmentStatus
+from omnisync.core.types import OrderStatus, PushState, ShipmentStatus
 
 _NOT_SHIPPABLE = {
     OrderStatus.CANCELLED: "is cancelled",

@@ -32,15 +32,15 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from core.alerting import current_alert, open_alert, resolve_alert
-from core.clock import ensure_utc, utcnow
-from core.db import count_where
-from core.dto import TrackingEvent as ReportedEvent
-from core.dto import TrackingInfo
-from core.errors import NotFound
-from core.models import Alert, Channel, Order, Shipment, TrackingEvent
-from core.order_status import rederive_order_status
-from core.types import AlertSeverity, OrderStatus, ShipmentStatus
+from omnisync.core.alerting import current_alert, open_alert, resolve_alert
+from omnisync.core.clock import ensure_utc, utcnow
+from omnisync.core.db import count_where
+from omnisync.core.dto import TrackingEvent as ReportedEvent
+from omnisync.core.dto import TrackingInfo
+from omnisync.core.errors import NotFound
+from omnisync.core.models import Alert, Channel, Order, Shipment, TrackingEvent
+from omnisync.core.order_status import rederive_order_status
+from omnisync.core.types import AlertSeverity, OrderStatus, ShipmentStatus
 
 RULE_CARRIER_EXCEPTION = "carrier_exception"
 RULE_TRACKING_UNKNOWN = "tracking_unknown"

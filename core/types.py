@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import DateTime, Dialect, Numeric, String
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from core.clock import ensure_utc
+from omnisync.core.clock import ensure_utc
 
 MONEY_SCALE = 4
 E = TypeVar("E", bound=StrEnum)

@@ -25,10 +25,10 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from core.alerting import RULE_UNLINKED, current_alert, open_alert, resolve_alert
-from core.db import exists_where
-from core.models import Alert, Listing, Order, OrderLine
-from core.types import OrderStatus
+from omnisync.core.alerting import RULE_UNLINKED, current_alert, open_alert, resolve_alert
+from omnisync.core.db import exists_where
+from omnisync.core.models import Alert, Listing, Order, OrderLine
+from omnisync.core.types import OrderStatus
 
 DETAILS_KEPT = 50
 """Lines and listings an alert lists in its details (the counts say how many in all)."""

@@ -6,7 +6,7 @@ Notifiers and rules are read at start-up; a change to them takes a restart
 
 from __future__ import annotations
 
-from hub.settings import (
+from omnisync.hub.settings import (
     AlertRulesConfig,
     EmailNotifierConfig,
     LogNotifierConfig,
@@ -15,9 +15,9 @@ from hub.settings import (
     WebhookNotifierConfig,
     notifier_name,
 )
-from sync.alerts import AlertMonitor, AlertRules
-from sync.engine import SyncEngine
-from sync.notify import Dispatcher, EmailNotifier, LogNotifier, Notifier, WebhookNotifier
+from omnisync.sync.alerts import AlertMonitor, AlertRules
+from omnisync.sync.engine import SyncEngine
+from omnisync.sync.notify import Dispatcher, EmailNotifier, LogNotifier, Notifier, WebhookNotifier
 
 
 def alert_rules(config: AlertRulesConfig) -> AlertRules:

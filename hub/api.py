@@ -27,18 +27,18 @@ from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from connectors.base import Capability, InvalidSignature
-from connectors.registry import connector_for
-from core.db import transaction
-from core.errors import Conflict, DomainError, InsufficientStock, NotFound
-from hub.api_docs import install_docs
-from hub.api_models import ErrorOut, ReadinessOut
-from hub.api_v1 import api_router
-from hub.metrics import metrics_registry
-from hub.settings import Settings
-from sync.engine import SyncEngine
-from sync.redaction import redact
-from sync.webhooks import accept_webhook
+from omnisync.connectors.base import Capability, InvalidSignature
+from omnisync.connectors.registry import connector_for
+from omnisync.core.db import transaction
+from omnisync.core.errors import Conflict, DomainError, InsufficientStock, NotFound
+from omnisync.hub.api_docs import install_docs
+from omnisync.hub.api_models import ErrorOut, ReadinessOut
+from omnisync.hub.api_v1 import api_router
+from omnisync.hub.metrics import metrics_registry
+from omnisync.hub.settings import Settings
+from omnisync.sync.engine import SyncEngine
+from omnisync.sync.redaction import redact
+from omnisync.sync.webhooks import accept_webhook
 
 log = logging.getLogger(__name__)
 DATABASE_DOWN = "the database is unreachable"

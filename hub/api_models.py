@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.types import AlertSeverity, AlertState, OrderStatus, SyncRunStatus
-from hub.cancellation import ChannelAnswer
+from omnisync.core.types import AlertSeverity, AlertState, OrderStatus, SyncRunStatus
+from omnisync.hub.cancellation import ChannelAnswer
 
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 Money = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$")]

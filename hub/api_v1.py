@@ -26,16 +26,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime
 from sqlmodel import Session, col, select
 
-from core.cancellation import cancel_in_hub
-from core.catalog import location_by_code, sku_by_code
-from core.clock import utcnow
-from core.db import transaction
-from core.holds import hold_order, release_order
-from core.ledger import adjust_stock
-from core.models import Channel, Sku, StockMovement
-from core.quarantine import resolve_payload
-from core.types import AlertState, OrderStatus, SyncRunStatus
-from hub.api_models import (
+from omnisync.core.cancellation import cancel_in_hub
+from omnisync.core.catalog import location_by_code, sku_by_code
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.holds import hold_order, release_order
+from omnisync.core.ledger import adjust_stock
+from omnisync.core.models import Channel, Sku, StockMovement
+from omnisync.core.quarantine import resolve_payload
+from omnisync.core.types import AlertState, OrderStatus, SyncRunStatus
+from omnisync.hub.api_models import (
     AdjustmentIn,
     AdjustmentOut,
     AlertDetailOut,
@@ -59,10 +59,10 @@ from hub.api_models import (
     StockOut,
     SyncRunOut,
 )
-from hub.cancellation import cancellation_view, channel_not_told, push_cancellation
-from hub.settings import Settings
-from hub.shipping import ShipRequest, ship_order
-from hub.views import (
+from omnisync.hub.cancellation import cancellation_view, channel_not_told, push_cancellation
+from omnisync.hub.settings import Settings
+from omnisync.hub.shipping import ShipRequest, ship_order
+from omnisync.hub.views import (
     JSON,
     alert_list,
     alert_resolution_view,
@@ -78,11 +78,17 @@ from hub.views import (
     stock_list,
     sync_run_list,
 )
-from sync.alert_resolution import resolve_by_hand
-from sync.engine import SyncEngine
-from sync.health import channel_health, channel_health_view, health_view, hub_health, scheduled_jobs
-from sync.quarantine import retry_payload
-from sync.redaction import redact_data
+from omnisync.sync.alert_resolution import resolve_by_hand
+from omnisync.sync.engine import SyncEngine
+from omnisync.sync.health import (
+    channel_health,
+    channel_health_view,
+    health_view,
+    hub_health,
+    scheduled_jobs,
+)
+from omnisync.sync.quarantine import retry_payload
+from omnisync.sync.redaction import redact_data
 
 SettingsSource = Callable[[], Settings | None]
 

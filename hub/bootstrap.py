@@ -8,12 +8,12 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from core.catalog import LocationSpec, sync_locations
-from core.channels import ChannelSpec, sync_channels
-from core.db import make_engine, transaction
-from hub.database import head_revision, migrate, schema_revision
-from hub.settings import ChannelConfig, Settings, channel_fingerprint, load_settings
-from sync.channels import SyncChannel
+from omnisync.core.catalog import LocationSpec, sync_locations
+from omnisync.core.channels import ChannelSpec, sync_channels
+from omnisync.core.db import make_engine, transaction
+from omnisync.hub.database import head_revision, migrate, schema_revision
+from omnisync.hub.settings import ChannelConfig, Settings, channel_fingerprint, load_settings
+from omnisync.sync.channels import SyncChannel
 
 
 class NotInitialised(Exception):

@@ -15,13 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from connectors.base import Capability, ConnectorError
-from connectors.registry import connector_for
-from core.cancellation import HubCancellation
-from hub.views import JSON
-from sync.calls import Cancelled
-from sync.engine import SyncEngine
-from sync.redaction import redact
+from omnisync.connectors.base import Capability, ConnectorError
+from omnisync.connectors.registry import connector_for
+from omnisync.core.cancellation import HubCancellation
+from omnisync.hub.views import JSON
+from omnisync.sync.calls import Cancelled
+from omnisync.sync.engine import SyncEngine
+from omnisync.sync.redaction import redact
 
 
 class ChannelAnswer(StrEnum):

@@ -11,9 +11,9 @@ import typer
 from sqlalchemy.engine import make_url
 from typer.core import TyperGroup
 
-from hub.commands import alerts, orders, quarantine, skus, stock
-from hub.commands.check import check
-from hub.commands.common import (
+from omnisync.hub.commands import alerts, orders, quarantine, skus, stock
+from omnisync.hub.commands.check import check
+from omnisync.hub.commands.common import (
     EXIT_FAILED,
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
@@ -26,11 +26,11 @@ from hub.commands.common import (
     print_json,
     state,
 )
-from hub.commands.database_errors import DATABASE_ERRORS, describe_database_failure
-from hub.commands.status import status
-from hub.commands.sync import sync
-from hub.demo_watch import DEFAULT_TIMEOUT_S, DemoFailed
-from hub.logs import LogFormat, LogLevel, configure_logging, set_log_level
+from omnisync.hub.commands.database_errors import DATABASE_ERRORS, describe_database_failure
+from omnisync.hub.commands.status import status
+from omnisync.hub.commands.sync import sync
+from omnisync.hub.demo_watch import DEFAULT_TIMEOUT_S, DemoFailed
+from omnisync.hub.logs import LogFormat, LogLevel, configure_logging, set_log_level
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config"
 
@@ -126,7 +126,7 @@ def run(
     """
     set_log_level(log_level)
     hub = open_hub(ctx, every_channel=True)  # a channel left out would go unserved
-    from hub.runner import HttpUnavailable, HubRunner  # the HTTP server and scheduler
+    from omnisync.hub.runner import HttpUnavailable, HubRunner  # the HTTP server and scheduler
 
     runner = HubRunner(hub)
     runner.install_signal_handlers()
@@ -168,7 +168,12 @@ def demo(
 ) -> None:
     """Run the hub against simulated marketplaces with simulated buyers, then compare."""
     set_log_level(LogLevel.WARNING if json_output else LogLevel.ERROR)
-    from hub.demo import Demo, DemoOptions, parse_fault, write_report  # only `demo` simulates
+    from omnisync.hub.demo import (  # only `demo` simulates
+        Demo,
+        DemoOptions,
+        parse_fault,
+        write_report,
+    )
 
     try:
         chosen = parse_fault(fault, channels) if fault is not None else None

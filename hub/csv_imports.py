@@ -11,7 +11,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from core.errors import InvalidRequest
+from omnisync.core.errors import InvalidRequest
 
 Key = TypeVar("Key", bound=Hashable)
 

@@ -36,17 +36,22 @@ from rich.table import Table
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from core.availability import available_to_sell
-from core.catalog import location_by_code, upsert_sku
-from core.db import transaction
-from core.ledger import count_stock
-from core.models import Channel, Listing, Order, SyncRun
-from core.reservations import shortage_units
-from core.types import SyncRunStatus
-from hub.bootstrap import Hub, bootstrap, engine_channels
-from hub.demo_markets import DemoMarket, make_markets, market_names
-from hub.demo_shipping import CARRIER_CHANNEL, DemoCarrier, shipping_per_channel, shipping_report
-from hub.demo_watch import (
+from omnisync.core.availability import available_to_sell
+from omnisync.core.catalog import location_by_code, upsert_sku
+from omnisync.core.db import transaction
+from omnisync.core.ledger import count_stock
+from omnisync.core.models import Channel, Listing, Order, SyncRun
+from omnisync.core.reservations import shortage_units
+from omnisync.core.types import SyncRunStatus
+from omnisync.hub.bootstrap import Hub, bootstrap, engine_channels
+from omnisync.hub.demo_markets import DemoMarket, make_markets, market_names
+from omnisync.hub.demo_shipping import (
+    CARRIER_CHANNEL,
+    DemoCarrier,
+    shipping_per_channel,
+    shipping_report,
+)
+from omnisync.hub.demo_watch import (
     DEFAULT_TIMEOUT_S,
     SETUP_TIMEOUT_S,
     STEP_RETRY,
@@ -54,9 +59,9 @@ from hub.demo_watch import (
     FailureWatch,
     run_until_done,
 )
-from sandbox.faults import HTTP_FAULTS
-from sync.engine import SyncEngine
-from sync.scheduler import Scheduler
+from omnisync.sandbox.faults import HTTP_FAULTS
+from omnisync.sync.engine import SyncEngine
+from omnisync.sync.scheduler import Scheduler
 
 TOKEN_VARIABLE = "OMNISYNC_DEMO_TOKEN"  # noqa: S105 (the name of a variable, not a secret)
 SIMPLE_SKUS = 180

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, Final
 
-from sandbox.amazon import AmazonSimulator, LwaCredentials
-from sandbox.faults import ANY_ENDPOINT
+from omnisync.sandbox.amazon import AmazonSimulator, LwaCredentials
+from omnisync.sandbox.faults import ANY_ENDPOINT
 
 RATE_SCALE: Final = 60.0
 ORDERS_LAG: Final = timedelta(seconds=1)

@@ -6,10 +6,10 @@ import textwrap
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from hub.demo_amazon import AmazonMarket
-from sandbox.faults import ANY_ENDPOINT
-from sandbox.marketplace import SandboxMarketplace
-from sandbox.shopify import ShopifySimulator
+from omnisync.hub.demo_amazon import AmazonMarket
+from omnisync.sandbox.faults import ANY_ENDPOINT
+from omnisync.sandbox.marketplace import SandboxMarketplace
+from omnisync.sandbox.shopify import ShopifySimulator
 
 SHOPIFY_LOCATION = "Main warehouse"
 SCHEDULE = "{orders: 1s, listings: 1h, stock: 30s, fulfilments: 2s, reconcile: 10m}"

@@ -19,13 +19,13 @@ from typing import Any, Final
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from core.db import transaction
-from core.errors import DomainError
-from core.models import Channel, Order, Shipment, SyncRun, TrackingEvent
-from core.types import OrderStatus, PushState, ShipmentStatus, SyncRunStatus
-from hub.bootstrap import Hub
-from hub.shipping import ShipRequest, ship_order
-from sandbox.carriers import CarrierSimulator
+from omnisync.core.db import transaction
+from omnisync.core.errors import DomainError
+from omnisync.core.models import Channel, Order, Shipment, SyncRun, TrackingEvent
+from omnisync.core.types import OrderStatus, PushState, ShipmentStatus, SyncRunStatus
+from omnisync.hub.bootstrap import Hub
+from omnisync.hub.shipping import ShipRequest, ship_order
+from omnisync.sandbox.carriers import CarrierSimulator
 
 CARRIER_CHANNEL: Final = "ups"
 PROVIDER: Final = "ups"

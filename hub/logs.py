@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TextIO
 
-from sync.log_context import current_run, masked
+from omnisync.sync.log_context import current_run, masked
 
 
 class LogFormat(StrEnum):

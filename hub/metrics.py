@@ -53,12 +53,12 @@ from sqlalchemy import Engine, func
 from sqlalchemy import select as sa_select  # sqlmodel's select takes at most 4 columns
 from sqlmodel import Session, col, select
 
-from core.clock import utcnow
-from core.db import transaction
-from core.models import Alert, Channel, Order, QuarantinedPayload, SyncRun
-from core.types import AlertState, SyncRunStatus
-from hub import metric_names as names
-from sync.health import SUCCESS_STATUSES, channel_health
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.models import Alert, Channel, Order, QuarantinedPayload, SyncRun
+from omnisync.core.types import AlertState, SyncRunStatus
+from omnisync.hub import metric_names as names
+from omnisync.sync.health import SUCCESS_STATUSES, channel_health
 
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 """Seconds: from a quick push to an hour-long first listing pull."""

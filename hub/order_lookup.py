@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
-from core.errors import InvalidRequest, NotFound
-from core.models import Channel, Order
+from omnisync.core.errors import InvalidRequest, NotFound
+from omnisync.core.models import Channel, Order
 
 HUB_ID_PREFIX = "id:"
 NAME_MARK = "#"

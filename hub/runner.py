@@ -11,14 +11,14 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from hub.alerts import alert_monitor
-from hub.api import create_app
-from hub.bootstrap import Hub, apply_config, engine_channels
-from hub.settings import ConfigError, Settings, load_settings
-from sandbox.server import ServerRunner
-from sync.calls import RetryPolicy
-from sync.engine import SyncEngine
-from sync.scheduler import Scheduler
+from omnisync.hub.alerts import alert_monitor
+from omnisync.hub.api import create_app
+from omnisync.hub.bootstrap import Hub, apply_config, engine_channels
+from omnisync.hub.settings import ConfigError, Settings, load_settings
+from omnisync.sandbox.server import ServerRunner
+from omnisync.sync.calls import RetryPolicy
+from omnisync.sync.engine import SyncEngine
+from omnisync.sync.scheduler import Scheduler
 
 log = logging.getLogger("omnisync.run")
 WATCH_INTERVAL = 1.0

@@ -32,9 +32,9 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from connectors.base import ConnectorSettings
-from connectors.registry import connector_for, known_types
-from core.types import LocationKind
+from omnisync.connectors.base import ConnectorSettings
+from omnisync.connectors.registry import connector_for, known_types
+from omnisync.core.types import LocationKind
 
 DEFAULT_DATABASE_URL = "sqlite:///var/omnisync.db"
 CHANNEL_ENVELOPE_KEYS = frozenset(

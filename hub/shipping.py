@@ -15,14 +15,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from connectors.base import Capability
-from connectors.registry import connector_for
-from core.channels import channel_by_name
-from core.errors import InvalidRequest
-from core.models import Order, OrderLine, Shipment, Sku
-from core.shipping import record_shipment
-from hub.settings import ChannelConfig, Settings
-from hub.views import find_order
+from omnisync.connectors.base import Capability
+from omnisync.connectors.registry import connector_for
+from omnisync.core.channels import channel_by_name
+from omnisync.core.errors import InvalidRequest
+from omnisync.core.models import Order, OrderLine, Shipment, Sku
+from omnisync.core.shipping import record_shipment
+from omnisync.hub.settings import ChannelConfig, Settings
+from omnisync.hub.views import find_order
 
 
 class UnknownCarrier(InvalidRequest):

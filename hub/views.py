@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, col, select
 
-from connectors.base import Capability
-from connectors.registry import connector_for
-from core.availability import available_to_sell
-from core.catalog import bundle_recipes
-from core.errors import NotFound
-from core.models import (
+from omnisync.connectors.base import Capability
+from omnisync.connectors.registry import connector_for
+from omnisync.core.availability import available_to_sell
+from omnisync.core.catalog import bundle_recipes
+from omnisync.core.errors import NotFound
+from omnisync.core.models import (
     Alert,
     AlertDelivery,
     Channel,
@@ -35,10 +35,10 @@ from core.models import (
     SyncRun,
     TrackingEvent,
 )
-from core.quarantine import Resolution
-from core.types import AlertState, OrderStatus, SyncRunStatus
-from hub.order_lookup import find_order as find_order
-from sync.alert_resolution import HandResolution
+from omnisync.core.quarantine import Resolution
+from omnisync.core.types import AlertState, OrderStatus, SyncRunStatus
+from omnisync.hub.order_lookup import find_order as find_order
+from omnisync.sync.alert_resolution import HandResolution
 
 JSON = dict[str, Any]
 

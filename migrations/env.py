@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection, engine_from_config, pool
 from sqlmodel import SQLModel
 
-import core.models  # noqa: F401  (registers every table)
+import omnisync.core.models  # noqa: F401  (registers every table)
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from alembic import op
 
-import core.types
+import omnisync.core.types
 ${imports if imports else ""}
 revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}

@@ -6,12 +6,12 @@ channel; each simulator (:class:`SandboxMarketplace` for the ``sandbox`` type)
 plugs into it by subclassing :class:`SimulatedMarketplace`.
 """
 
-from sandbox.base import SimulatedMarketplace
-from sandbox.clock import Clock, ManualClock, MonotonicStamper, SystemClock
-from sandbox.faults import FAULT_KINDS, Fault, FaultKind, FaultQueue
-from sandbox.marketplace import SandboxError, SandboxMarketplace
-from sandbox.ratelimit import TokenBucket
-from sandbox.server import ServerError, ServerRunner
+from omnisync.sandbox.base import SimulatedMarketplace
+from omnisync.sandbox.clock import Clock, ManualClock, MonotonicStamper, SystemClock
+from omnisync.sandbox.faults import FAULT_KINDS, Fault, FaultKind, FaultQueue
+from omnisync.sandbox.marketplace import SandboxError, SandboxMarketplace
+from omnisync.sandbox.ratelimit import TokenBucket
+from omnisync.sandbox.server import ServerError, ServerRunner
 
 __all__ = [
     "FAULT_KINDS",

@@ -1,7 +1,7 @@
-"""``python -m sandbox [KIND] [options]``: one simulator, standalone; ``python -m sandbox
+"""``python -m omnisync.sandbox [KIND] [options]``: one simulator, standalone; ``python -m omnisync.sandbox
 control URL COMMAND``: drive a running one.
 
-KIND is ``marketplace`` (the default: ``python -m sandbox --port 8701 --token T`` runs
+KIND is ``marketplace`` (the default: ``python -m omnisync.sandbox --port 8701 --token T`` runs
 the ``sandbox`` marketplace, as it always did), ``shopify``, ``amazon`` or
 ``carriers`` (:mod:`sandbox.standalone_kinds`). Each prints its URL on stdout, and on
 stderr a hub channel for it and how to control it (:mod:`sandbox.standalone`); the
@@ -15,22 +15,22 @@ import functools
 import sys
 from collections.abc import Sequence
 
-from sandbox import control_client
-from sandbox.standalone import add_parser, serve
-from sandbox.standalone_kinds import DEFAULT_KIND, KINDS
+from omnisync.sandbox import control_client
+from omnisync.sandbox.standalone import add_parser, serve
+from omnisync.sandbox.standalone_kinds import DEFAULT_KIND, KINDS
 
 EXAMPLES = """\
 examples:
-  python -m sandbox shopify --port 8702 --skus 5
-  python -m sandbox control http://127.0.0.1:8702 order SKU-001:2
-  python -m sandbox control http://127.0.0.1:8702 stock
-  python -m sandbox --port 8701 --token T    (the marketplace, as before)
+  python -m omnisync.sandbox shopify --port 8702 --skus 5
+  python -m omnisync.sandbox control http://127.0.0.1:8702 order SKU-001:2
+  python -m omnisync.sandbox control http://127.0.0.1:8702 stock
+  python -m omnisync.sandbox --port 8701 --token T    (the marketplace, as before)
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m sandbox",
+        prog="python -m omnisync.sandbox",
         description="Run one simulator on loopback, or control a running one.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -25,10 +25,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
-from sandbox.clock import Clock, MonotonicStamper, SystemClock
-from sandbox.faults import HTTP_FAULTS, Fault, FaultQueue
-from sandbox.ratelimit import TokenBucket, format_retry_after
-from sandbox.server import DEFAULT_HOST, ServerError, ServerRunner
+from omnisync.sandbox.clock import Clock, MonotonicStamper, SystemClock
+from omnisync.sandbox.faults import HTTP_FAULTS, Fault, FaultQueue
+from omnisync.sandbox.ratelimit import TokenBucket, format_retry_after
+from omnisync.sandbox.server import DEFAULT_HOST, ServerError, ServerRunner
 
 JSON = dict[str, Any]
 

@@ -1,6 +1,6 @@
 """The ``/_control`` routes of every simulator: drive it by hand over HTTP.
 
-What ``python -m sandbox control URL ...`` (:mod:`sandbox.control_client`) talks to.
+What ``python -m omnisync.sandbox control URL ...`` (:mod:`sandbox.control_client`) talks to.
 Like ``/_sandbox`` and ``/_simulator``, these routes take no credentials, cost no rate
 limit and suffer no faults: they are for whoever runs the simulator on loopback. Each
 simulator serves them through a *desk*, its adapter onto its own in-process control

@@ -1,4 +1,4 @@
-"""``python -m sandbox control URL COMMAND ...``: drive a running simulator by hand.
+"""``python -m omnisync.sandbox control URL COMMAND ...``: drive a running simulator by hand.
 
 It speaks HTTP to the simulator's ``/_control`` routes (:mod:`sandbox.control_api`),
 having first asked ``GET /_control/kind`` which simulator it is, so a command that
@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING, Final
 
 import httpx
 
-from sandbox.base import JSON
-from sandbox.control_api import PREFIX
+from omnisync.sandbox.base import JSON
+from omnisync.sandbox.control_api import PREFIX
 
 if TYPE_CHECKING:
-    from sandbox.standalone import SubCommands
+    from omnisync.sandbox.standalone import SubCommands
 
 TIMEOUT_S: Final = 10.0
 EXIT_REFUSED: Final = 1
@@ -242,7 +242,7 @@ BY_NAME: Final = {command.name: command for command in COMMANDS}
 
 
 def add_parser(commands: SubCommands) -> argparse.ArgumentParser:
-    """``control URL COMMAND ...`` under the ``python -m sandbox`` parser."""
+    """``control URL COMMAND ...`` under the ``python -m omnisync.sandbox`` parser."""
     parser = commands.add_parser(
         "control",
         help="drive a running simulator: place, cancel and ship orders, read stock",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Final
 
-from sandbox.amazon import AmazonSimulator
-from sandbox.base import SimulatedMarketplace
-from sandbox.carriers import CarrierSimulator
-from sandbox.marketplace import SandboxMarketplace
-from sandbox.shopify import ShopifySimulator
+from omnisync.sandbox.amazon import AmazonSimulator
+from omnisync.sandbox.base import SimulatedMarketplace
+from omnisync.sandbox.carriers import CarrierSimulator
+from omnisync.sandbox.marketplace import SandboxMarketplace
+from omnisync.sandbox.shopify import ShopifySimulator
 
 SIMULATORS: Final[dict[str, type[SimulatedMarketplace]]] = {
     SandboxMarketplace.type: SandboxMarketplace,

@@ -1,11 +1,11 @@
-"""One simulator on its own: ``python -m sandbox KIND [options]`` (see :mod:`sandbox.__main__`).
+"""One simulator on its own: ``python -m omnisync.sandbox KIND [options]`` (see :mod:`sandbox.__main__`).
 
 A :class:`StandaloneKind` (the table is :mod:`sandbox.standalone_kinds`) says what is
 particular to a simulator: its options, how it is built and stocked, and the hub
 channel that talks to it. What every kind shares is here: the common options, the
 stock to start with (``--listings FILE.json`` or ``--skus N``), starting the server,
 the URL on stdout (its only line), on stderr how to configure a hub channel for it
-and how to drive it with ``python -m sandbox control``, then serving until Ctrl-C.
+and how to drive it with ``python -m omnisync.sandbox control``, then serving until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar
 
-from sandbox.base import JSON, SimulatedMarketplace
-from sandbox.server import DEFAULT_HOST, ServerError
+from omnisync.sandbox.base import JSON, SimulatedMarketplace
+from omnisync.sandbox.server import DEFAULT_HOST, ServerError
 
 if TYPE_CHECKING:
     SubCommands = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -29,7 +29,7 @@ S = TypeVar("S", bound=SimulatedMarketplace)
 
 INVENTED_QUANTITY: Final = 10
 """Units of each SKU ``--skus N`` makes up."""
-CONTROL: Final = "python -m sandbox control"
+CONTROL: Final = "python -m omnisync.sandbox control"
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class StandaloneKind(ABC, Generic[S]):
     """What is particular to one simulator when it runs on its own."""
 
     name: ClassVar[str]
-    """The sub-command: ``python -m sandbox NAME``."""
+    """The sub-command: ``python -m omnisync.sandbox NAME``."""
     summary: ClassVar[str]
     default_name: ClassVar[str]
     """The simulator's (and the hub channel's) name unless ``--name`` says otherwise."""

@@ -1,4 +1,4 @@
-"""The simulators ``python -m sandbox`` runs on their own, one :class:`StandaloneKind` each.
+"""The simulators ``python -m omnisync.sandbox`` runs on their own, one :class:`StandaloneKind` each.
 
 :data:`KINDS` is the table: ``marketplace`` (the ``sandbox`` JSON channel, the
 default), ``shopify``, ``amazon`` and ``carriers``. Each entry says only what is its
@@ -13,16 +13,20 @@ import textwrap
 from datetime import timedelta
 from typing import Any, Final
 
-from sandbox.amazon import DEFAULT_SELLER_ID, AmazonSimulator
-from sandbox.base import JSON
-from sandbox.carriers import CarrierSimulator
-from sandbox.carriers.simulator import DEFAULT_SECONDS_PER_STEP
-from sandbox.carriers.state import PROVIDERS
-from sandbox.marketplace import SandboxError, SandboxMarketplace
-from sandbox.marketplace.model import DEFAULT_TOKEN
-from sandbox.shopify import ShopifySimulator, ShopifySimulatorError
-from sandbox.shopify.simulator import DEFAULT_ACCESS_TOKEN, DEFAULT_CLIENT_SECRET, DEFAULT_SHOP
-from sandbox.standalone import ChannelHint, StandaloneKind
+from omnisync.sandbox.amazon import DEFAULT_SELLER_ID, AmazonSimulator
+from omnisync.sandbox.base import JSON
+from omnisync.sandbox.carriers import CarrierSimulator
+from omnisync.sandbox.carriers.simulator import DEFAULT_SECONDS_PER_STEP
+from omnisync.sandbox.carriers.state import PROVIDERS
+from omnisync.sandbox.marketplace import SandboxError, SandboxMarketplace
+from omnisync.sandbox.marketplace.model import DEFAULT_TOKEN
+from omnisync.sandbox.shopify import ShopifySimulator, ShopifySimulatorError
+from omnisync.sandbox.shopify.simulator import (
+    DEFAULT_ACCESS_TOKEN,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_SHOP,
+)
+from omnisync.sandbox.standalone import ChannelHint, StandaloneKind
 
 SHOPIFY_LOCATION: Final = "Main warehouse"
 """The shop's location: the name of the hub's usual first location, so stock maps."""

@@ -23,10 +23,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from core.alerting import resolve_alert_by_hand
-from core.models import Alert, Channel
-from core.tracking import RULE_CARRIER_EXCEPTION, RULE_TRACKING_UNKNOWN, still_unknown_count
-from sync.alerts import REOPENED_HERE
+from omnisync.core.alerting import resolve_alert_by_hand
+from omnisync.core.models import Alert, Channel
+from omnisync.core.tracking import (
+    RULE_CARRIER_EXCEPTION,
+    RULE_TRACKING_UNKNOWN,
+    still_unknown_count,
+)
+from omnisync.sync.alerts import REOPENED_HERE
 
 NEXT_EVALUATION = "the running hub will open it again on its next evaluation"
 NEXT_TRACKING_RUN = "the tracking job will open it again on its next run"

@@ -60,7 +60,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from core.alerting import (
+from omnisync.core.alerting import (
     RULE_AUTH,
     RULE_BUYER_CANCEL,
     RULE_OVERSOLD,
@@ -72,14 +72,14 @@ from core.alerting import (
     resolve_alert,
     unresolved_payload_count,
 )
-from core.clock import utcnow
-from core.db import count_where, exists_where, run_in_transaction
-from core.models import Alert, Channel, Order
-from core.reservations import HOLDING_STATUSES
-from core.types import AlertSeverity, AlertState
-from core.unlinked import find_unlinked, has_unlinked
-from sync.engine import SyncEngine
-from sync.health import (
+from omnisync.core.clock import utcnow
+from omnisync.core.db import count_where, exists_where, run_in_transaction
+from omnisync.core.models import Alert, Channel, Order
+from omnisync.core.reservations import HOLDING_STATUSES
+from omnisync.core.types import AlertSeverity, AlertState
+from omnisync.core.unlinked import find_unlinked, has_unlinked
+from omnisync.sync.engine import SyncEngine
+from omnisync.sync.health import (
     ChannelHealth,
     JobHealth,
     channel_health,
@@ -87,8 +87,8 @@ from sync.health import (
     iso,
     scheduled_jobs,
 )
-from sync.notify import Dispatcher
-from sync.redaction import redact
+from omnisync.sync.notify import Dispatcher
+from omnisync.sync.redaction import redact
 
 log = logging.getLogger("omnisync.alerts")
 

@@ -11,8 +11,8 @@ from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from connectors.base import RateLimited, TransientError
-from sync.ratelimit import ChannelLimiter
+from omnisync.connectors.base import RateLimited, TransientError
+from omnisync.sync.ratelimit import ChannelLimiter
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from connectors.base import ConnectorSettings
+from omnisync.connectors.base import ConnectorSettings
 
 JOBS = ("orders", "listings", "stock", "fulfilments", "reconcile", "tracking")
 

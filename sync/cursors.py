@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from core.clock import utcnow
-from core.models import SyncCursor
+from omnisync.core.clock import utcnow
+from omnisync.core.models import SyncCursor
 
 
 def read_cursor(session: Session, channel_id: int, stream: str) -> datetime | None:

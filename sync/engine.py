@@ -21,26 +21,26 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from connectors.base import AuthError, Capability, Connector, ConnectorError
-from connectors.registry import connector_for
-from core.alerting import RULE_AUTH, has_open_alert
-from core.channels import channel_by_name, pause_channel, resume_channel
-from core.db import transaction
-from core.models import Channel
-from core.types import SyncRunStatus
-from sync.calls import Cancelled, ChannelCalls, RetryPolicy
-from sync.channels import SyncChannel
-from sync.jobs.context import JobContext, LeaseLost, PushObserver
-from sync.jobs.fulfilments import push_fulfilments
-from sync.jobs.listings import pull_listings
-from sync.jobs.orders import pull_orders
-from sync.jobs.stock import push_stock, reconcile
-from sync.jobs.tracking import poll_tracking
-from sync.leases import DEFAULT_TTL, Lease, new_holder_id
-from sync.log_context import mask_in_logs, run_context
-from sync.ratelimit import ChannelLimiter
-from sync.redaction import redact
-from sync.runs import finish_run, start_run
+from omnisync.connectors.base import AuthError, Capability, Connector, ConnectorError
+from omnisync.connectors.registry import connector_for
+from omnisync.core.alerting import RULE_AUTH, has_open_alert
+from omnisync.core.channels import channel_by_name, pause_channel, resume_channel
+from omnisync.core.db import transaction
+from omnisync.core.models import Channel
+from omnisync.core.types import SyncRunStatus
+from omnisync.sync.calls import Cancelled, ChannelCalls, RetryPolicy
+from omnisync.sync.channels import SyncChannel
+from omnisync.sync.jobs.context import JobContext, LeaseLost, PushObserver
+from omnisync.sync.jobs.fulfilments import push_fulfilments
+from omnisync.sync.jobs.listings import pull_listings
+from omnisync.sync.jobs.orders import pull_orders
+from omnisync.sync.jobs.stock import push_stock, reconcile
+from omnisync.sync.jobs.tracking import poll_tracking
+from omnisync.sync.leases import DEFAULT_TTL, Lease, new_holder_id
+from omnisync.sync.log_context import mask_in_logs, run_context
+from omnisync.sync.ratelimit import ChannelLimiter
+from omnisync.sync.redaction import redact
+from omnisync.sync.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,10 @@ from typing import Any
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
-from core.models import Alert, Channel, Listing, SyncRun
-from core.types import AlertState, SyncRunStatus
-from sync.channels import JOBS, SyncChannel
-from sync.engine import supports_job
+from omnisync.core.models import Alert, Channel, Listing, SyncRun
+from omnisync.core.types import AlertState, SyncRunStatus
+from omnisync.sync.channels import JOBS, SyncChannel
+from omnisync.sync.engine import supports_job
 
 JSON = dict[str, Any]
 SUCCESS_STATUSES = (SyncRunStatus.SUCCEEDED, SyncRunStatus.PARTIAL)

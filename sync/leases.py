@@ -20,9 +20,9 @@ from types import TracebackType
 
 from sqlalchemy import Engine, or_, select, update
 
-from core.clock import utcnow
-from core.db import insert_ignoring_conflict, transaction
-from core.models import SyncLease
+from omnisync.core.clock import utcnow
+from omnisync.core.db import insert_ignoring_conflict, transaction
+from omnisync.core.models import SyncLease
 
 log = logging.getLogger(__name__)
 _leases = SyncLease.__table__  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from sync.redaction import redact
+from omnisync.sync.redaction import redact
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from connectors.base import ConnectorError
-from core.db import transaction
-from core.dto import WebhookEvents
-from core.errors import InvalidRequest
-from core.models import Channel
-from core.quarantine import Resolution, mark_resolved, open_payload
-from sync.engine import SyncEngine
-from sync.redaction import redact
-from sync.webhooks import ingest_events
+from omnisync.connectors.base import ConnectorError
+from omnisync.core.db import transaction
+from omnisync.core.dto import WebhookEvents
+from omnisync.core.errors import InvalidRequest
+from omnisync.core.models import Channel
+from omnisync.core.quarantine import Resolution, mark_resolved, open_payload
+from omnisync.sync.engine import SyncEngine
+from omnisync.sync.redaction import redact
+from omnisync.sync.webhooks import ingest_events
 
 
 def retry_payload(sync: SyncEngine, payload_id: int, *, by: str) -> Resolution:

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from connectors.base import RateLimit
+from omnisync.connectors.base import RateLimit
 
 SLOWDOWN = 0.75
 """Multiplier applied to the rate each time the channel throttles us."""

@@ -7,10 +7,10 @@ from collections import Counter
 from sqlalchemy import Engine, update
 from sqlmodel import col
 
-from core.clock import utcnow
-from core.db import transaction
-from core.models import SyncRun
-from core.types import SyncRunStatus
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.models import SyncRun
+from omnisync.core.types import SyncRunStatus
 
 ABANDONED = "abandoned: the process running it stopped before finishing"
 

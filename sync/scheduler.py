@@ -21,12 +21,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import event, func, or_
 from sqlmodel import Session, col, select
 
-from core.clock import utcnow
-from core.db import transaction
-from core.models import Channel, Listing
-from core.outbox import LISTINGS_MARKED
-from sync.channels import JOBS, SyncChannel
-from sync.engine import RunOutcome, SyncEngine
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.models import Channel, Listing
+from omnisync.core.outbox import LISTINGS_MARKED
+from omnisync.sync.channels import JOBS, SyncChannel
+from omnisync.sync.engine import RunOutcome, SyncEngine
 
 log = logging.getLogger(__name__)
 PUSH_JOB = "stock"

@@ -15,16 +15,16 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from connectors.base import PayloadError
-from core.alerting import quarantine_payload
-from core.channels import channel_by_name, take_over_orders
-from core.clock import utcnow
-from core.db import insert_ignoring_conflict, transaction
-from core.drift import observe_quantity
-from core.dto import QUARANTINED_WEBHOOK, WebhookEvents
-from core.models import Channel, WebhookReceipt
-from core.order_intake import upsert_order
-from sync.engine import SyncEngine
+from omnisync.connectors.base import PayloadError
+from omnisync.core.alerting import quarantine_payload
+from omnisync.core.channels import channel_by_name, take_over_orders
+from omnisync.core.clock import utcnow
+from omnisync.core.db import insert_ignoring_conflict, transaction
+from omnisync.core.drift import observe_quantity
+from omnisync.core.dto import QUARANTINED_WEBHOOK, WebhookEvents
+from omnisync.core.models import Channel, WebhookReceipt
+from omnisync.core.order_intake import upsert_order
+from omnisync.sync.engine import SyncEngine
 
 log = logging.getLogger(__name__)
 

@@ -53,7 +53,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
-    from core.db import make_engine
+    from omnisync.core.db import make_engine
 
     engine = make_engine(database_url)
     yield engine

@@ -40,9 +40,9 @@ from sp_api.base import ApiResponse, Marketplaces, SellingApiException
 from sp_api.base._transport_httpx import HttpxTransport
 from sp_api.base.credential_provider import FromCodeCredentialProvider
 
-from connectors.amazon.lwa import AccessTokens, ChannelTokenClient, token_url
-from connectors.amazon.settings import AmazonSettings
-from connectors.base import (
+from omnisync.connectors.amazon.lwa import AccessTokens, ChannelTokenClient, token_url
+from omnisync.connectors.amazon.settings import AmazonSettings
+from omnisync.connectors.base import (
     AuthError,
     CallPolicy,
     ConnectorError,

@@ -12,9 +12,14 @@ from typing import Any, ClassVar
 
 import httpx
 
-from connectors.amazon.client import SpApi
-from connectors.amazon.feeds import FEED_SUBMISSIONS, MAX_MESSAGES, FeedMessage, push_by_feed
-from connectors.amazon.mapping import (
+from omnisync.connectors.amazon.client import SpApi
+from omnisync.connectors.amazon.feeds import (
+    FEED_SUBMISSIONS,
+    MAX_MESSAGES,
+    FeedMessage,
+    push_by_feed,
+)
+from omnisync.connectors.amazon.mapping import (
     fulfilled_elsewhere,
     listing_from_item,
     order_from_payload,
@@ -23,8 +28,8 @@ from connectors.amazon.mapping import (
     quantity_patch_body,
     shipment_confirmation,
 )
-from connectors.amazon.settings import AmazonSettings
-from connectors.base import (
+from omnisync.connectors.amazon.settings import AmazonSettings
+from omnisync.connectors.base import (
     CallPolicy,
     Capability,
     Connector,
@@ -35,9 +40,9 @@ from connectors.base import (
     RateLimit,
     TransientError,
 )
-from connectors.parsing import MAPPING_ERRORS, kept_json, mapping_failure, order_page
-from connectors.registry import register
-from core.dto import (
+from omnisync.connectors.parsing import MAPPING_ERRORS, kept_json, mapping_failure, order_page
+from omnisync.connectors.registry import register
+from omnisync.core.dto import (
     ChannelListing,
     Fulfilment,
     NormalisedOrder,

@@ -27,10 +27,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.amazon.client import SpApi
-from connectors.amazon.mapping import issue_text, quantity_patches
-from connectors.base import AuthError, ConnectorError, TransientError
-from core.dto import PushResult, StockUpdate
+from omnisync.connectors.amazon.client import SpApi
+from omnisync.connectors.amazon.mapping import issue_text, quantity_patches
+from omnisync.connectors.base import AuthError, ConnectorError, TransientError
+from omnisync.core.dto import PushResult, StockUpdate
 
 FEED_TYPE = "JSON_LISTINGS_FEED"
 FEED_SUBMISSIONS = "JSON_LISTINGS_FEED submissions"

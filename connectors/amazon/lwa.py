@@ -23,7 +23,7 @@ from sp_api.auth import AccessTokenClient, AccessTokenResponse, Credentials
 from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base._transport_httpx import HttpxTransport
 
-from connectors.base import AuthError, ConnectorError, RateLimited, TransientError
+from omnisync.connectors.base import AuthError, ConnectorError, RateLimited, TransientError
 
 LWA_URL = "https://api.amazon.com/auth/o2/token"
 RENEW_BEFORE_EXPIRY = 60.0

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from connectors.parsing import MAPPING_ERRORS, decimal_or_none, mapping_failure, timestamp
-from core.dto import (
+from omnisync.connectors.parsing import MAPPING_ERRORS, decimal_or_none, mapping_failure, timestamp
+from omnisync.core.dto import (
     ChannelListing,
     Fulfilment,
     NormalisedOrder,
@@ -18,7 +18,7 @@ from core.dto import (
     PushResult,
     StockUpdate,
 )
-from core.types import OrderStatus
+from omnisync.core.types import OrderStatus
 
 ORDER_STATUS: Mapping[str, OrderStatus] = {
     # Pending: placed, payment not yet authorised; the unit is sold all the same.

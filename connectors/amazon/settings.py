@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from sp_api.base import Marketplaces
 
-from connectors.base import ConnectorSettings
+from omnisync.connectors.base import ConnectorSettings
 
 MARKETPLACE_NAMES = tuple(Marketplaces.__members__)
 """What `marketplace` accepts: the library's Marketplaces enum names (US, UK, DE, JP, ...)."""

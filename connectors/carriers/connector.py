@@ -14,7 +14,7 @@ import functools
 from collections.abc import Sequence
 from typing import ClassVar, Final
 
-from connectors.base import (
+from omnisync.connectors.base import (
     AuthError,
     CallPolicy,
     Capability,
@@ -23,13 +23,13 @@ from connectors.base import (
     ConnectorSettings,
     RateLimit,
 )
-from connectors.carriers.gateway import CarrierGateway
-from connectors.carriers.karrio_runtime import karrio
-from connectors.carriers.mapping import KarrioAnswer, call_failure, tracking_infos
-from connectors.carriers.profiles import profile_for
-from connectors.carriers.settings import CarrierSettings
-from connectors.registry import register
-from core.dto import TrackingInfo
+from omnisync.connectors.carriers.gateway import CarrierGateway
+from omnisync.connectors.carriers.karrio_runtime import karrio
+from omnisync.connectors.carriers.mapping import KarrioAnswer, call_failure, tracking_infos
+from omnisync.connectors.carriers.profiles import profile_for
+from omnisync.connectors.carriers.settings import CarrierSettings
+from omnisync.connectors.registry import register
+from omnisync.core.dto import TrackingInfo
 
 TRACK_OPERATION: Final = "track"
 PROBE_NUMBER: Final = "1ZOMNISYNCPROBE0001"

@@ -15,10 +15,10 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from connectors.carriers.karrio_http import observe
-from connectors.carriers.karrio_runtime import karrio
-from connectors.carriers.mapping import KarrioAnswer
-from connectors.carriers.settings import CarrierSettings
+from omnisync.connectors.carriers.karrio_http import observe
+from omnisync.connectors.carriers.karrio_runtime import karrio
+from omnisync.connectors.carriers.mapping import KarrioAnswer
+from omnisync.connectors.carriers.settings import CarrierSettings
 
 
 class CarrierGateway:

@@ -26,8 +26,8 @@ from typing import Any
 
 import attr
 
-from connectors.carriers.karrio_http import observed_urlopen
-from connectors.carriers.karrio_logging import route_karrio_logs
+from omnisync.connectors.carriers.karrio_http import observed_urlopen
+from omnisync.connectors.carriers.karrio_logging import route_karrio_logs
 
 MANAGED_FIELDS = frozenset({"id", "carrier_id", "test_mode", "metadata", "config"})
 """Fields of a karrio settings class the connector sets itself (not credentials)."""

@@ -27,17 +27,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, Final
 
-from connectors.base import (
+from omnisync.connectors.base import (
     AuthError,
     ConnectorError,
     PermanentError,
     RateLimited,
     TransientError,
 )
-from connectors.carriers.karrio_http import Exchange
-from connectors.carriers.profiles import CarrierProfile
-from core.dto import TrackingEvent, TrackingInfo
-from core.types import ShipmentStatus
+from omnisync.connectors.carriers.karrio_http import Exchange
+from omnisync.connectors.carriers.profiles import CarrierProfile
+from omnisync.core.dto import TrackingEvent, TrackingInfo
+from omnisync.core.types import ShipmentStatus
 
 STATUS_BY_KARRIO: Final[Mapping[str, ShipmentStatus]] = {
     "pending": ShipmentStatus.LABEL_CREATED,

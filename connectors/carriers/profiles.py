@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from connectors.base import RateLimit
+from omnisync.connectors.base import RateLimit
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
-from connectors.base import ConnectorSettings
-from connectors.carriers.karrio_runtime import (
+from omnisync.connectors.base import ConnectorSettings
+from omnisync.connectors.carriers.karrio_runtime import (
     credential_fields,
     installed_providers,
     tracks_parcels,
 )
-from connectors.carriers.profiles import profile_for
+from omnisync.connectors.carriers.profiles import profile_for
 
 
 class CarrierSettings(ConnectorSettings):

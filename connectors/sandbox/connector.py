@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import httpx
 
-from connectors.base import (
+from omnisync.connectors.base import (
     CallPolicy,
     Capability,
     Connector,
@@ -21,12 +21,12 @@ from connectors.base import (
     RateLimit,
     TransientError,
 )
-from connectors.http import check_status, json_body, make_client, send
-from connectors.parsing import kept_json, order_page
-from connectors.registry import register
-from connectors.sandbox.mapping import listing_from_json, order_from_json
-from connectors.sandbox.settings import SandboxSettings
-from core.dto import (
+from omnisync.connectors.http import check_status, json_body, make_client, send
+from omnisync.connectors.parsing import kept_json, order_page
+from omnisync.connectors.registry import register
+from omnisync.connectors.sandbox.mapping import listing_from_json, order_from_json
+from omnisync.connectors.sandbox.settings import SandboxSettings
+from omnisync.core.dto import (
     ChannelListing,
     Fulfilment,
     OrderPage,

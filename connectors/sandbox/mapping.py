@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.parsing import MAPPING_ERRORS, decimal_or_none, mapping_failure, timestamp
-from core.dto import ChannelListing, NormalisedOrder, NormalisedOrderLine
-from core.types import OrderStatus
+from omnisync.connectors.parsing import MAPPING_ERRORS, decimal_or_none, mapping_failure, timestamp
+from omnisync.core.dto import ChannelListing, NormalisedOrder, NormalisedOrderLine
+from omnisync.core.types import OrderStatus
 
 STATUSES = {
     "open": OrderStatus.ACCEPTED,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import AnyHttpUrl, Field, SecretStr
 
-from connectors.base import ConnectorSettings
+from omnisync.connectors.base import ConnectorSettings
 
 
 class SandboxSettings(ConnectorSettings):

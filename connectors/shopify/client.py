@@ -17,14 +17,14 @@ from typing import Any
 
 import httpx
 
-from connectors.base import (
+from omnisync.connectors.base import (
     AuthError,
     CallPolicy,
     PermanentError,
     RateLimited,
     TransientError,
 )
-from connectors.http import check_status, json_body, make_client, send
+from omnisync.connectors.http import check_status, json_body, make_client, send
 
 DEFAULT_QUERY_COST = 50.0
 MUTATION_COST = 10.0

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from connectors.base import (
+from omnisync.connectors.base import (
     CallPolicy,
     Capability,
     Connector,
@@ -23,19 +23,19 @@ from connectors.base import (
     PayloadError,
     PermanentError,
 )
-from connectors.parsing import MAPPING_ERRORS, kept_json, mapping_failure, order_page
-from connectors.registry import register
-from connectors.shopify import documents
-from connectors.shopify.client import ShopifyClient
-from connectors.shopify.mapping import (
+from omnisync.connectors.parsing import MAPPING_ERRORS, kept_json, mapping_failure, order_page
+from omnisync.connectors.registry import register
+from omnisync.connectors.shopify import documents
+from omnisync.connectors.shopify.client import ShopifyClient
+from omnisync.connectors.shopify.mapping import (
     cancel_errors,
     cancel_reason,
     listing_from_variant,
     order_from_node,
     order_from_webhook,
 )
-from connectors.shopify.settings import ShopifySettings
-from core.dto import (
+from omnisync.connectors.shopify.settings import ShopifySettings
+from omnisync.core.dto import (
     QUARANTINED_ORDER,
     ChannelListing,
     Fulfilment,

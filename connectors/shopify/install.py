@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import shopify
 
-from connectors.base import AuthError
-from connectors.shopify.settings import ShopifySettings
+from omnisync.connectors.base import AuthError
+from omnisync.connectors.shopify.settings import ShopifySettings
 
 SCOPES = (
     "read_orders",

@@ -1,8 +1,8 @@
 """Every table of the hub; importing this module registers them all on SQLModel.metadata."""
 
-from core.models.catalog import BundleComponent, Location, Sku
-from core.models.channels import Channel, Listing
-from core.models.operations import (
+from omnisync.core.models.catalog import BundleComponent, Location, Sku
+from omnisync.core.models.channels import Channel, Listing
+from omnisync.core.models.operations import (
     Alert,
     AlertDelivery,
     QuarantinedPayload,
@@ -11,9 +11,9 @@ from core.models.operations import (
     SyncRun,
     WebhookReceipt,
 )
-from core.models.orders import Order, OrderLine
-from core.models.shipments import Shipment, TrackingEvent
-from core.models.stock import Reservation, StockLevel, StockMovement
+from omnisync.core.models.orders import Order, OrderLine
+from omnisync.core.models.shipments import Shipment, TrackingEvent
+from omnisync.core.models.stock import Reservation, StockLevel, StockMovement
 
 __all__ = [
     "Alert",

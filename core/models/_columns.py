@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from core.types import EnumText, Money, UTCDateTime
+from omnisync.core.types import EnumText, Money, UTCDateTime
 
 JSON_DOCUMENT = JSON().with_variant(JSONB(), "postgresql")
 

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from core.clock import utcnow
-from core.models._columns import json_column, text_column, utc_column
+from omnisync.core.clock import utcnow
+from omnisync.core.models._columns import json_column, text_column, utc_column
 
 
 class Channel(SQLModel, table=True):

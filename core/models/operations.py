@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from core.clock import utcnow
-from core.models._columns import enum_column, json_column, text_column, utc_column
-from core.resolution import RESOLVER_LENGTH
-from core.types import AlertSeverity, AlertState, SyncRunStatus
+from omnisync.core.clock import utcnow
+from omnisync.core.models._columns import enum_column, json_column, text_column, utc_column
+from omnisync.core.resolution import RESOLVER_LENGTH
+from omnisync.core.types import AlertSeverity, AlertState, SyncRunStatus
 
 
 class SyncCursor(SQLModel, table=True):

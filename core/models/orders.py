@@ -9,9 +9,15 @@ from typing import Any
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from core.clock import utcnow
-from core.models._columns import enum_column, json_column, money_column, text_column, utc_column
-from core.types import OrderStatus
+from omnisync.core.clock import utcnow
+from omnisync.core.models._columns import (
+    enum_column,
+    json_column,
+    money_column,
+    text_column,
+    utc_column,
+)
+from omnisync.core.types import OrderStatus
 
 
 class Order(SQLModel, table=True):

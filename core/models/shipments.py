@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from core.clock import utcnow
-from core.models._columns import enum_column, json_column, text_column, utc_column
-from core.types import PushState, ShipmentStatus
+from omnisync.core.clock import utcnow
+from omnisync.core.models._columns import enum_column, json_column, text_column, utc_column
+from omnisync.core.types import PushState, ShipmentStatus
 
 
 class Shipment(SQLModel, table=True):

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from core.clock import utcnow
-from core.models._columns import enum_column, utc_column
-from core.types import MovementKind, ReservationState
+from omnisync.core.clock import utcnow
+from omnisync.core.models._columns import enum_column, utc_column
+from omnisync.core.types import MovementKind, ReservationState
 
 
 class StockLevel(SQLModel, table=True):

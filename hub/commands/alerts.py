@@ -18,11 +18,11 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from core.types import AlertState
-from hub.commands.common import JsonOption, console, hub_session, print_json, say
-from hub.commands.resolving import ByOption, resolution_text, who_resolves
-from hub.views import JSON, alert_list, alert_resolution_view, find_alert
-from sync.alert_resolution import resolve_by_hand
+from omnisync.core.types import AlertState
+from omnisync.hub.commands.common import JsonOption, console, hub_session, print_json, say
+from omnisync.hub.commands.resolving import ByOption, resolution_text, who_resolves
+from omnisync.hub.views import JSON, alert_list, alert_resolution_view, find_alert
+from omnisync.sync.alert_resolution import resolve_by_hand
 
 app = typer.Typer(help="Alerts the hub raised: inspect them, resolve one.", no_args_is_help=True)
 

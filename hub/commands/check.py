@@ -7,10 +7,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from connectors.base import ConnectorError
-from connectors.registry import connector_for
-from hub.bootstrap import sync_channel
-from hub.commands.common import (
+from omnisync.connectors.base import ConnectorError
+from omnisync.connectors.registry import connector_for
+from omnisync.hub.bootstrap import sync_channel
+from omnisync.hub.commands.common import (
     EXIT_FAILED,
     JsonOption,
     console,
@@ -18,8 +18,8 @@ from hub.commands.common import (
     report_config_problems,
     state,
 )
-from hub.settings import ChannelConfig, ConfigError, Settings, load_settings
-from sync.redaction import redact
+from omnisync.hub.settings import ChannelConfig, ConfigError, Settings, load_settings
+from omnisync.sync.redaction import redact
 
 ConnectOption = Annotated[
     bool,

@@ -21,10 +21,10 @@ import typer
 from rich.console import Console
 from sqlmodel import Session
 
-from core.db import transaction
-from core.errors import DomainError
-from hub.bootstrap import Hub, NotInitialised, bootstrap_with
-from hub.settings import ConfigError, Settings, load_settings
+from omnisync.core.db import transaction
+from omnisync.core.errors import DomainError
+from omnisync.hub.bootstrap import Hub, NotInitialised, bootstrap_with
+from omnisync.hub.settings import ConfigError, Settings, load_settings
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2

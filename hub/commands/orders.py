@@ -9,22 +9,22 @@ import typer
 from rich.table import Table
 from sqlmodel import Session
 
-from connectors.base import AuthError
-from connectors.shopify.install import exchange_code, permission_url
-from connectors.shopify.settings import ShopifySettings
-from core.cancellation import HubCancellation, cancel_in_hub
-from core.db import transaction
-from core.holds import describe_hold, hold_order, release_order
-from core.models import Channel, Order
-from core.types import OrderStatus
-from hub.bootstrap import Hub
-from hub.cancellation import (
+from omnisync.connectors.base import AuthError
+from omnisync.connectors.shopify.install import exchange_code, permission_url
+from omnisync.connectors.shopify.settings import ShopifySettings
+from omnisync.core.cancellation import HubCancellation, cancel_in_hub
+from omnisync.core.db import transaction
+from omnisync.core.holds import describe_hold, hold_order, release_order
+from omnisync.core.models import Channel, Order
+from omnisync.core.types import OrderStatus
+from omnisync.hub.bootstrap import Hub
+from omnisync.hub.cancellation import (
     ChannelCancellation,
     cancellation_view,
     channel_not_told,
     push_cancellation,
 )
-from hub.commands.common import (
+from omnisync.hub.commands.common import (
     EXIT_USAGE,
     JsonOption,
     console,
@@ -36,10 +36,10 @@ from hub.commands.common import (
     print_json,
     say,
 )
-from hub.commands.sync import make_engine
-from hub.order_lookup import HUB_ID_PREFIX
-from hub.shipping import ShipRequest, UnknownCarrier, ship_order
-from hub.views import JSON, channel_list, find_order, order_detail, order_list
+from omnisync.hub.commands.sync import make_engine
+from omnisync.hub.order_lookup import HUB_ID_PREFIX
+from omnisync.hub.shipping import ShipRequest, UnknownCarrier, ship_order
+from omnisync.hub.views import JSON, channel_list, find_order, order_detail, order_list
 
 orders_app = typer.Typer(help="Orders from every channel.", no_args_is_help=True)
 channels_app = typer.Typer(help="Configured channels and their state.", no_args_is_help=True)

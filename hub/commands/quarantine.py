@@ -17,8 +17,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from core.quarantine import Resolution, resolve_payload
-from hub.commands.common import (
+from omnisync.core.quarantine import Resolution, resolve_payload
+from omnisync.hub.commands.common import (
     JsonOption,
     console,
     failing_on_domain_errors,
@@ -27,10 +27,10 @@ from hub.commands.common import (
     print_json,
     say,
 )
-from hub.commands.resolving import ByOption, resolution_text, who_resolves
-from hub.commands.sync import make_engine as make_sync_engine
-from hub.views import JSON, find_quarantined, quarantine_list, quarantine_resolution_view
-from sync.quarantine import retry_payload
+from omnisync.hub.commands.resolving import ByOption, resolution_text, who_resolves
+from omnisync.hub.commands.sync import make_engine as make_sync_engine
+from omnisync.hub.views import JSON, find_quarantined, quarantine_list, quarantine_resolution_view
+from omnisync.sync.quarantine import retry_payload
 
 app = typer.Typer(
     help="Payloads that could not be mapped: inspect, retry or dismiss them.",

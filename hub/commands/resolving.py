@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from hub.views import JSON
+from omnisync.hub.views import JSON
 
 ByOption = Annotated[
     str | None, typer.Option("--by", help="Who resolves it (default: the OS user).")

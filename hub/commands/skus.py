@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session
 
-from core.catalog import (
+from omnisync.core.catalog import (
     SKU_CODE_RULE,
     SkuEdit,
     edit_sku,
@@ -19,8 +19,8 @@ from core.catalog import (
     unretire_sku,
     upsert_sku,
 )
-from core.errors import DomainError, InvalidRequest
-from hub.commands.common import (
+from omnisync.core.errors import DomainError, InvalidRequest
+from omnisync.hub.commands.common import (
     EXIT_USAGE,
     JsonOption,
     console,
@@ -29,8 +29,8 @@ from hub.commands.common import (
     print_json,
     say,
 )
-from hub.csv_imports import SkuRow, sku_import_order, whole_number_at_least_zero
-from hub.views import sku_list
+from omnisync.hub.csv_imports import SkuRow, sku_import_order, whole_number_at_least_zero
+from omnisync.hub.views import sku_list
 
 app = typer.Typer(
     help="Add, import, edit, retire and list SKUs (bundles included).", no_args_is_help=True

@@ -13,10 +13,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from core.clock import utcnow
-from hub.bootstrap import sync_channel
-from hub.commands.common import EXIT_FAILED, JsonOption, console, hub_session, print_json
-from sync.health import (
+from omnisync.core.clock import utcnow
+from omnisync.hub.bootstrap import sync_channel
+from omnisync.hub.commands.common import EXIT_FAILED, JsonOption, console, hub_session, print_json
+from omnisync.sync.health import (
     ChannelHealth,
     HubHealth,
     OpenAlert,
@@ -25,7 +25,7 @@ from sync.health import (
     hub_health,
     scheduled_jobs,
 )
-from sync.redaction import redact, redact_data
+from omnisync.sync.redaction import redact, redact_data
 
 
 def status(ctx: typer.Context, json_output: JsonOption = False) -> None:

@@ -10,13 +10,13 @@ import typer
 from rich.table import Table
 from sqlmodel import Session, col, select
 
-from core.catalog import location_by_code, sku_by_code
-from core.errors import DomainError, InvalidRequest
-from core.ledger import adjust_stock, count_stock
-from core.models import Sku
-from hub.commands.common import JsonOption, console, fail, hub_session, print_json
-from hub.csv_imports import repeated_keys
-from hub.views import movement_list, stock_list
+from omnisync.core.catalog import location_by_code, sku_by_code
+from omnisync.core.errors import DomainError, InvalidRequest
+from omnisync.core.ledger import adjust_stock, count_stock
+from omnisync.core.models import Sku
+from omnisync.hub.commands.common import JsonOption, console, fail, hub_session, print_json
+from omnisync.hub.csv_imports import repeated_keys
+from omnisync.hub.views import movement_list, stock_list
 
 app = typer.Typer(help="Count, adjust, import and inspect stock.", no_args_is_help=True)
 

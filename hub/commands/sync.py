@@ -10,8 +10,8 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hub.bootstrap import Hub, engine_channels
-from hub.commands.common import (
+from omnisync.hub.bootstrap import Hub, engine_channels
+from omnisync.hub.commands.common import (
     EXIT_FAILED,
     EXIT_USAGE,
     JsonOption,
@@ -20,8 +20,8 @@ from hub.commands.common import (
     open_hub,
     print_json,
 )
-from sync.engine import RunOutcome, SyncEngine
-from sync.jobs.context import JobContext
+from omnisync.sync.engine import RunOutcome, SyncEngine
+from omnisync.sync.jobs.context import JobContext
 
 
 class Job(StrEnum):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import core.types
+import omnisync.core.types
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -33,8 +33,8 @@ def upgrade() -> None:
             "stock_rules", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True
         ),
         sa.Column("paused_reason", sa.Text(), nullable=True),
-        sa.Column("created_at", core.types.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", core.types.UTCDateTime(), nullable=False),
+        sa.Column("created_at", omnisync.core.types.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", omnisync.core.types.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name"),
     )
@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=500), nullable=False),
         sa.Column("barcode", sa.String(length=64), nullable=True),
         sa.Column("safety_stock", sa.Integer(), nullable=False),
-        sa.Column("created_at", core.types.UTCDateTime(), nullable=False),
+        sa.Column("created_at", omnisync.core.types.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("code"),
     )
@@ -72,11 +72,11 @@ def upgrade() -> None:
         sa.Column(
             "details", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True
         ),
-        sa.Column("first_seen", core.types.UTCDateTime(), nullable=False),
-        sa.Column("last_seen", core.types.UTCDateTime(), nullable=False),
+        sa.Column("first_seen", omnisync.core.types.UTCDateTime(), nullable=False),
+        sa.Column("last_seen", omnisync.core.types.UTCDateTime(), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
-        sa.Column("notified_at", core.types.UTCDateTime(), nullable=True),
-        sa.Column("resolved_at", core.types.UTCDateTime(), nullable=True),
+        sa.Column("notified_at", omnisync.core.types.UTCDateTime(), nullable=True),
+        sa.Column("resolved_at", omnisync.core.types.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["channel_id"],
             ["channels.id"],
@@ -127,14 +127,14 @@ def upgrade() -> None:
             "channel_ids", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True
         ),
         sa.Column("last_ack_quantity", sa.Integer(), nullable=True),
-        sa.Column("last_ack_at", core.types.UTCDateTime(), nullable=True),
+        sa.Column("last_ack_at", omnisync.core.types.UTCDateTime(), nullable=True),
         sa.Column("dirty", sa.Boolean(), nullable=False),
-        sa.Column("dirty_since", core.types.UTCDateTime(), nullable=True),
+        sa.Column("dirty_since", omnisync.core.types.UTCDateTime(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", core.types.UTCDateTime(), nullable=True),
+        sa.Column("next_attempt_at", omnisync.core.types.UTCDateTime(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("created_at", core.types.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", core.types.UTCDateTime(), nullable=False),
+        sa.Column("created_at", omnisync.core.types.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", omnisync.core.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["channel_id"],
             ["channels.id"],
@@ -158,10 +158,10 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("channel_status", sa.String(length=64), nullable=False),
         sa.Column("status_reason", sa.Text(), nullable=True),
-        sa.Column("placed_at", core.types.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", core.types.UTCDateTime(), nullable=False),
+        sa.Column("placed_at", omnisync.core.types.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", omnisync.core.types.UTCDateTime(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=True),
-        sa.Column("total", core.types.Money(), nullable=True),
+        sa.Column("total", omnisync.core.types.Money(), nullable=True),
         sa.Column(
             "customer", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True
         ),
@@ -171,9 +171,9 @@ def upgrade() -> None:
         sa.Column("raw", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True),
         sa.Column("fulfilled_by_channel", sa.Boolean(), nullable=False),
         sa.Column("oversold", sa.Boolean(), nullable=False),
-        sa.Column("oversold_at", core.types.UTCDateTime(), nullable=True),
-        sa.Column("ingested_at", core.types.UTCDateTime(), nullable=False),
-        sa.Column("modified_at", core.types.UTCDateTime(), nullable=False),
+        sa.Column("oversold_at", omnisync.core.types.UTCDateTime(), nullable=True),
+        sa.Column("ingested_at", omnisync.core.types.UTCDateTime(), nullable=False),
+        sa.Column("modified_at", omnisync.core.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["channel_id"],
             ["channels.id"],
@@ -194,8 +194,8 @@ def upgrade() -> None:
         sa.Column("external_id", sa.String(length=200), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("raw", sa.Text(), nullable=False),
-        sa.Column("received_at", core.types.UTCDateTime(), nullable=False),
-        sa.Column("resolved_at", core.types.UTCDateTime(), nullable=True),
+        sa.Column("received_at", omnisync.core.types.UTCDateTime(), nullable=False),
+        sa.Column("resolved_at", omnisync.core.types.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["channel_id"],
             ["channels.id"],
@@ -214,7 +214,7 @@ def upgrade() -> None:
         sa.Column("location_id", sa.Integer(), nullable=False),
         sa.Column("on_hand", sa.Integer(), nullable=False),
         sa.Column("reserved", sa.Integer(), nullable=False),
-        sa.Column("updated_at", core.types.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", omnisync.core.types.UTCDateTime(), nullable=False),
         sa.CheckConstraint("on_hand >= 0", name="ck_stock_level_on_hand"),
         sa.CheckConstraint("reserved >= 0", name="ck_stock_level_reserved"),
         sa.ForeignKeyConstraint(
@@ -242,7 +242,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("reason", sa.String(length=500), nullable=False),
         sa.Column("reference", sa.String(length=200), nullable=True),
-        sa.Column("at", core.types.UTCDateTime(), nullable=False),
+        sa.Column("at", omnisync.core.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["location_id"],
             ["locations.id"],
@@ -264,7 +264,7 @@ def upgrade() -> None:
         sa.Column("channel_id", sa.Integer(), nullable=False),
         sa.Column("stream", sa.String(length=50), nullable=False),
         sa.Column("value", sa.String(length=500), nullable=False),
-        sa.Column("updated_at", core.types.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", omnisync.core.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["channel_id"],
             ["channels.id"],
@@ -278,8 +278,8 @@ def upgrade() -> None:
         sa.Column("channel_id", sa.Integer(), nullable=True),
         sa.Column("job", sa.String(length=50), nullable=False),
         sa.Column("status", sa.String(length=32), nullable=False),
-        sa.Column("started_at", core.types.UTCDateTime(), nullable=False),
-        sa.Column("finished_at", core.types.UTCDateTime(), nullable=True),
+        sa.Column("started_at", omnisync.core.types.UTCDateTime(), nullable=False),
+        sa.Column("finished_at", omnisync.core.types.UTCDateTime(), nullable=True),
         sa.Column(
             "counts", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True
         ),
@@ -304,7 +304,7 @@ def upgrade() -> None:
         sa.Column("sku_id", sa.Integer(), nullable=True),
         sa.Column("title", sa.String(length=500), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
-        sa.Column("unit_price", core.types.Money(), nullable=True),
+        sa.Column("unit_price", omnisync.core.types.Money(), nullable=True),
         sa.Column("quantity_shipped", sa.Integer(), nullable=False),
         sa.Column("quantity_cancelled", sa.Integer(), nullable=False),
         sa.CheckConstraint("quantity >= 0", name="ck_order_line_quantity"),
@@ -335,8 +335,8 @@ def upgrade() -> None:
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("per_unit", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(length=32), nullable=False),
-        sa.Column("created_at", core.types.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", core.types.UTCDateTime(), nullable=False),
+        sa.Column("created_at", omnisync.core.types.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", omnisync.core.types.UTCDateTime(), nullable=False),
         sa.CheckConstraint("quantity >= 0", name="ck_reservation_quantity"),
         sa.ForeignKeyConstraint(
             ["location_id"],

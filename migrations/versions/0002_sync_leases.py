@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.types
+import omnisync.core.types
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -25,8 +25,8 @@ def upgrade() -> None:
         sa.Column("channel_id", sa.Integer(), nullable=False),
         sa.Column("job", sa.String(length=50), nullable=False),
         sa.Column("holder", sa.String(length=200), nullable=False),
-        sa.Column("acquired_at", core.types.UTCDateTime(), nullable=False),
-        sa.Column("expires_at", core.types.UTCDateTime(), nullable=False),
+        sa.Column("acquired_at", omnisync.core.types.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", omnisync.core.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["channel_id"], ["channels.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("channel_id", "job", name="uq_sync_lease_channel_job"),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import core.types
+import omnisync.core.types
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -32,14 +32,14 @@ def upgrade() -> None:
         sa.Column("tracking_number", sa.String(length=200), nullable=False),
         sa.Column("tracking_url", sa.Text(), nullable=True),
         sa.Column("status", sa.String(length=32), nullable=False),
-        sa.Column("shipped_at", core.types.UTCDateTime(), nullable=False),
-        sa.Column("delivered_at", core.types.UTCDateTime(), nullable=True),
+        sa.Column("shipped_at", omnisync.core.types.UTCDateTime(), nullable=False),
+        sa.Column("delivered_at", omnisync.core.types.UTCDateTime(), nullable=True),
         sa.Column("push_state", sa.String(length=32), nullable=False),
         sa.Column("push_attempts", sa.Integer(), nullable=False),
         sa.Column("push_error", sa.Text(), nullable=True),
-        sa.Column("next_push_at", core.types.UTCDateTime(), nullable=True),
-        sa.Column("pushed_at", core.types.UTCDateTime(), nullable=True),
-        sa.Column("created_at", core.types.UTCDateTime(), nullable=False),
+        sa.Column("next_push_at", omnisync.core.types.UTCDateTime(), nullable=True),
+        sa.Column("pushed_at", omnisync.core.types.UTCDateTime(), nullable=True),
+        sa.Column("created_at", omnisync.core.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["order_id"], ["orders.id"]),
         sa.PrimaryKeyConstraint("id"),
     )

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.types
+import omnisync.core.types
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("channel_id", sa.Integer(), nullable=False),
         sa.Column("delivery_id", sa.String(length=200), nullable=False),
         sa.Column("topic", sa.String(length=100), nullable=False),
-        sa.Column("received_at", core.types.UTCDateTime(), nullable=False),
+        sa.Column("received_at", omnisync.core.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["channel_id"], ["channels.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("channel_id", "delivery_id", name="uq_webhook_receipt_delivery"),

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.types
+import omnisync.core.types
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -21,8 +21,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("shipments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("carrier_channel_id", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("tracked_at", core.types.UTCDateTime(), nullable=True))
-        batch_op.add_column(sa.Column("unknown_since", core.types.UTCDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("tracked_at", omnisync.core.types.UTCDateTime(), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("unknown_since", omnisync.core.types.UTCDateTime(), nullable=True)
+        )
         batch_op.add_column(sa.Column("tracking_message", sa.Text(), nullable=True))
         batch_op.create_index(
             batch_op.f("ix_shipments_carrier_channel_id"), ["carrier_channel_id"], unique=False
@@ -34,12 +38,12 @@ def upgrade() -> None:
         "tracking_events",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("shipment_id", sa.Integer(), nullable=False),
-        sa.Column("at", core.types.UTCDateTime(), nullable=False),
+        sa.Column("at", omnisync.core.types.UTCDateTime(), nullable=False),
         sa.Column("code", sa.String(length=100), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("location", sa.String(length=300), nullable=True),
         sa.Column("status", sa.String(length=32), nullable=False),
-        sa.Column("recorded_at", core.types.UTCDateTime(), nullable=False),
+        sa.Column("recorded_at", omnisync.core.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["shipment_id"], ["shipments.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("shipment_id", "at", "code", name="uq_tracking_event_shipment_at_code"),

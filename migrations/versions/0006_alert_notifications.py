@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.types
+import omnisync.core.types
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -24,15 +24,15 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("alert_id", sa.Integer(), nullable=False),
         sa.Column("notifier", sa.String(length=64), nullable=False),
-        sa.Column("announced_at", core.types.UTCDateTime(), nullable=True),
-        sa.Column("reminded_at", core.types.UTCDateTime(), nullable=True),
+        sa.Column("announced_at", omnisync.core.types.UTCDateTime(), nullable=True),
+        sa.Column("reminded_at", omnisync.core.types.UTCDateTime(), nullable=True),
         sa.Column("reminders", sa.Integer(), nullable=False),
-        sa.Column("resolved_sent_at", core.types.UTCDateTime(), nullable=True),
+        sa.Column("resolved_sent_at", omnisync.core.types.UTCDateTime(), nullable=True),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", core.types.UTCDateTime(), nullable=True),
+        sa.Column("next_attempt_at", omnisync.core.types.UTCDateTime(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("created_at", core.types.UTCDateTime(), nullable=False),
+        sa.Column("created_at", omnisync.core.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["alert_id"], ["alerts.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("alert_id", "notifier", name="uq_alert_delivery_notifier"),

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.types
+import omnisync.core.types
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -32,7 +32,9 @@ UPDATE channels SET live_since = coalesce(
 
 def upgrade() -> None:
     with op.batch_alter_table("channels", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("live_since", core.types.UTCDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("live_since", omnisync.core.types.UTCDateTime(), nullable=True)
+        )
     op.execute(_FIRST_INTAKE)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.types
+import omnisync.core.types
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -26,14 +26,16 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("held_at", core.types.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("held_at", omnisync.core.types.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("hold_reason", sa.Text(), nullable=True))
         batch_op.add_column(
-            sa.Column("cancelled_by_hub_at", core.types.UTCDateTime(), nullable=True)
+            sa.Column("cancelled_by_hub_at", omnisync.core.types.UTCDateTime(), nullable=True)
         )
         batch_op.add_column(sa.Column("hub_cancel_reason", sa.Text(), nullable=True))
     with op.batch_alter_table("skus", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("retired_at", core.types.UTCDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("retired_at", omnisync.core.types.UTCDateTime(), nullable=True)
+        )
 
 
 def downgrade() -> None:

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from sandbox.amazon.http import ACCESS_DENIED, JSON, TOKEN_EXPIRED
+from omnisync.sandbox.amazon.http import ACCESS_DENIED, JSON, TOKEN_EXPIRED
 
 DEFAULT_CLIENT_ID: Final = "amzn1.application-oa2-client.omnisyncsimulator"
 DEFAULT_CLIENT_SECRET: Final = "amzn1.oa2-cs.v1.omnisync-simulator-secret"  # noqa: S105 (loopback default)

@@ -17,11 +17,17 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
-from sandbox.amazon.feeds import FINISHED, FeedDesk, feed_json
-from sandbox.amazon.http import JSON, AmazonSimulatorError, SpApiError, amazon_time, parse_price
-from sandbox.amazon.listings import Catalogue
-from sandbox.amazon.listings_api import ITEM_DATA
-from sandbox.amazon.orders import (
+from omnisync.sandbox.amazon.feeds import FINISHED, FeedDesk, feed_json
+from omnisync.sandbox.amazon.http import (
+    JSON,
+    AmazonSimulatorError,
+    SpApiError,
+    amazon_time,
+    parse_price,
+)
+from omnisync.sandbox.amazon.listings import Catalogue
+from omnisync.sandbox.amazon.listings_api import ITEM_DATA
+from omnisync.sandbox.amazon.orders import (
     CANCELED,
     PENDING,
     PENDING_AVAILABILITY,
@@ -31,7 +37,7 @@ from sandbox.amazon.orders import (
     order_item_json,
     order_json,
 )
-from sandbox.clock import Clock
+from omnisync.sandbox.clock import Clock
 
 DEFAULT_ORDER_PRICE: Final = Decimal("10.00")
 WAIT_SLICE_S: Final = 0.01

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sandbox.amazon.http import JSON, AmazonSimulatorError
-from sandbox.control_api import OrderView, refused_as
+from omnisync.sandbox.amazon.http import JSON, AmazonSimulatorError
+from omnisync.sandbox.control_api import OrderView, refused_as
 
 if TYPE_CHECKING:
-    from sandbox.amazon.simulator import AmazonSimulator
+    from omnisync.sandbox.amazon.simulator import AmazonSimulator
 
 DEFAULT_CARRIER = "UPS"
 

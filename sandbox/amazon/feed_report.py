@@ -22,9 +22,9 @@ from typing import Any, Final
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
-from sandbox.amazon.http import JSON
-from sandbox.amazon.listings import Catalogue
-from sandbox.reference import amazon_schema
+from omnisync.sandbox.amazon.http import JSON
+from omnisync.sandbox.amazon.listings import Catalogue
+from omnisync.sandbox.reference import amazon_schema
 
 FEED_SCHEMA: Final = "listings-feed-schema-v2.json"
 REPORT_SCHEMA: Final = "listings-feed-processing-report-schema-v2.json"

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sandbox.amazon.feed_report import FeedOutcome
-from sandbox.amazon.http import JSON, amazon_time_ms, invalid_input, not_found
+from omnisync.sandbox.amazon.feed_report import FeedOutcome
+from omnisync.sandbox.amazon.http import JSON, amazon_time_ms, invalid_input, not_found
 
 LISTINGS_FEED: Final = "JSON_LISTINGS_FEED"
 IN_QUEUE: Final = "IN_QUEUE"

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from functools import cache
 from typing import Final
 
-from sandbox.amazon.static import operation_specs
-from sandbox.ratelimit import TokenBucket
-from sandbox.reference import USAGE_PLAN_KEY, amazon_model
+from omnisync.sandbox.amazon.static import operation_specs
+from omnisync.sandbox.ratelimit import TokenBucket
+from omnisync.sandbox.reference import USAGE_PLAN_KEY, amazon_model
 
 LISTINGS_FEEDS_PER_WINDOW: Final = 5
 LISTINGS_FEED_WINDOW_S: Final = 300.0

@@ -21,8 +21,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final, TypeGuard
 
-from sandbox.amazon.http import JSON, AmazonSimulatorError, amazon_time, parse_price
-from sandbox.clock import MonotonicStamper
+from omnisync.sandbox.amazon.http import JSON, AmazonSimulatorError, amazon_time, parse_price
+from omnisync.sandbox.clock import MonotonicStamper
 
 FULFILLMENT_AVAILABILITY: Final = "fulfillment_availability"
 DEFAULT_CHANNEL: Final = "DEFAULT"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sandbox.amazon.http import (
+from omnisync.sandbox.amazon.http import (
     CANNOT_PARSE,
     JSON,
     PageTokens,
@@ -25,8 +25,8 @@ from sandbox.amazon.http import (
     invalid_input,
     parse_amazon_time,
 )
-from sandbox.amazon.listings import Catalogue, Listing, patches_are_well_formed
-from sandbox.clock import isoformat
+from omnisync.sandbox.amazon.listings import Catalogue, Listing, patches_are_well_formed
+from omnisync.sandbox.clock import isoformat
 
 ITEM_DATA: Final = (
     "summaries",

@@ -17,35 +17,35 @@ from typing import TYPE_CHECKING, Any, Final
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sandbox.amazon.feed_report import FeedOutcome, process_listings_feed
-from sandbox.amazon.feeds import LISTINGS_FEED, Feed, FeedDesk, feed_json
-from sandbox.amazon.http import (
+from omnisync.sandbox.amazon.feed_report import FeedOutcome, process_listings_feed
+from omnisync.sandbox.amazon.feeds import LISTINGS_FEED, Feed, FeedDesk, feed_json
+from omnisync.sandbox.amazon.http import (
     JSON,
     QUOTA_EXCEEDED,
     QUOTA_MESSAGE,
     PageTokens,
     SpApiError,
 )
-from sandbox.amazon.limits import OperationLimits
-from sandbox.amazon.listings import Catalogue
-from sandbox.amazon.listings_api import (
+from omnisync.sandbox.amazon.limits import OperationLimits
+from omnisync.sandbox.amazon.listings import Catalogue
+from omnisync.sandbox.amazon.listings_api import (
     SearchPosition,
     check_seller,
     get_listing,
     patch_listing,
     search_listings,
 )
-from sandbox.amazon.order_query import (
+from omnisync.sandbox.amazon.order_query import (
     ItemsPosition,
     OrdersPosition,
     order_items_page,
     order_payload,
     orders_page,
 )
-from sandbox.amazon.orders import OrderBook
-from sandbox.amazon.static import linked_order_case
-from sandbox.clock import Clock
-from sandbox.faults import HTTP_FAULTS, Fault
+from omnisync.sandbox.amazon.orders import OrderBook
+from omnisync.sandbox.amazon.static import linked_order_case
+from omnisync.sandbox.clock import Clock
+from omnisync.sandbox.faults import HTTP_FAULTS, Fault
 
 UPLOAD: Final = "feedDocumentUpload"
 DOWNLOAD: Final = "feedDocumentDownload"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
-from sandbox.amazon.http import (
+from omnisync.sandbox.amazon.http import (
     JSON,
     PageTokens,
     amazon_time,
@@ -28,7 +28,7 @@ from sandbox.amazon.http import (
     not_found,
     parse_amazon_time,
 )
-from sandbox.amazon.orders import (
+from omnisync.sandbox.amazon.orders import (
     FULFILLMENT_CHANNELS,
     ORDER_STATUSES,
     AmazonOrder,

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
-from sandbox.amazon.http import (
+from omnisync.sandbox.amazon.http import (
     JSON,
     AmazonSimulatorError,
     amazon_time,
@@ -26,7 +26,7 @@ from sandbox.amazon.http import (
     parse_amazon_time,
     parse_price,
 )
-from sandbox.clock import MonotonicStamper
+from omnisync.sandbox.clock import MonotonicStamper
 
 PENDING: Final = "Pending"
 PENDING_AVAILABILITY: Final = "PendingAvailability"

@@ -43,11 +43,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp
 
-from sandbox.amazon.auth import LwaCredentials, LwaIssuer
-from sandbox.amazon.control import SellerControls
-from sandbox.amazon.desk import AmazonDesk
-from sandbox.amazon.feeds import DOCUMENTS_PATH, FeedDesk
-from sandbox.amazon.http import (
+from omnisync.sandbox.amazon.auth import LwaCredentials, LwaIssuer
+from omnisync.sandbox.amazon.control import SellerControls
+from omnisync.sandbox.amazon.desk import AmazonDesk
+from omnisync.sandbox.amazon.feeds import DOCUMENTS_PATH, FeedDesk
+from omnisync.sandbox.amazon.http import (
     JSON,
     QUOTA_EXCEEDED,
     QUOTA_MESSAGE,
@@ -57,24 +57,24 @@ from sandbox.amazon.http import (
     SpApiError,
     error_body,
 )
-from sandbox.amazon.limits import OperationLimits
-from sandbox.amazon.listings import Catalogue
-from sandbox.amazon.listings_api import (
+from omnisync.sandbox.amazon.limits import OperationLimits
+from omnisync.sandbox.amazon.listings import Catalogue
+from omnisync.sandbox.amazon.listings_api import (
     SearchPosition,
 )
-from sandbox.amazon.operations import Answer, SpApiOperations
-from sandbox.amazon.order_query import (
+from omnisync.sandbox.amazon.operations import Answer, SpApiOperations
+from omnisync.sandbox.amazon.order_query import (
     ItemsPosition,
     OrdersPosition,
 )
-from sandbox.amazon.orders import OrderBook
-from sandbox.amazon.static import match_static, request_parameters
-from sandbox.base import SimulatedMarketplace
-from sandbox.clock import Clock
-from sandbox.control_api import order_control_routes
-from sandbox.faults import HTTP_FAULTS, Fault
-from sandbox.oauth import token_form
-from sandbox.server import DEFAULT_HOST
+from omnisync.sandbox.amazon.orders import OrderBook
+from omnisync.sandbox.amazon.static import match_static, request_parameters
+from omnisync.sandbox.base import SimulatedMarketplace
+from omnisync.sandbox.clock import Clock
+from omnisync.sandbox.control_api import order_control_routes
+from omnisync.sandbox.faults import HTTP_FAULTS, Fault
+from omnisync.sandbox.oauth import token_form
+from omnisync.sandbox.server import DEFAULT_HOST
 
 __all__ = ["AmazonSimulator", "AmazonSimulatorError", "LwaCredentials"]
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Final
 
-from sandbox.reference import amazon_model
+from omnisync.sandbox.reference import amazon_model
 
 MODEL_FILES: Final = ("ordersV0.json", "listingsItems_2021-08-01.json", "feeds_2021-06-30.json")
 BODY: Final = "body"

@@ -1,6 +1,6 @@
 """The carriers' tracking simulator: UPS, FedEx and DHL (see :mod:`sandbox.carriers.simulator`)."""
 
-from sandbox.carriers.simulator import CarrierSimulator
-from sandbox.carriers.state import CarrierSimulatorError
+from omnisync.sandbox.carriers.simulator import CarrierSimulator
+from omnisync.sandbox.carriers.state import CarrierSimulatorError
 
 __all__ = ["CarrierSimulator", "CarrierSimulatorError"]

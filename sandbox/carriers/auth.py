@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from sandbox.carriers.state import Provider
+from omnisync.sandbox.carriers.state import Provider
 
 UPS_CLIENT_ID: Final = "fake-ups-client-id"
 UPS_CLIENT_SECRET: Final = "fake-ups-client-secret"  # noqa: S105 (a loopback fake)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sandbox.carriers.state import CarrierSimulatorError
-from sandbox.control_api import ControlRefused, ParcelView, refused_as
+from omnisync.sandbox.carriers.state import CarrierSimulatorError
+from omnisync.sandbox.control_api import ControlRefused, ParcelView, refused_as
 
 if TYPE_CHECKING:
-    from sandbox.carriers.simulator import CarrierSimulator
+    from omnisync.sandbox.carriers.simulator import CarrierSimulator
 
 DEFAULT_PROVIDER = "ups"
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlencode
 
-from sandbox.carriers.state import DESTINATION, ORIGIN, Place, SimulatedShipment, Stage
+from omnisync.sandbox.carriers.state import DESTINATION, ORIGIN, Place, SimulatedShipment, Stage
 
 JSON = dict[str, Any]
 Answer = tuple[int, JSON]

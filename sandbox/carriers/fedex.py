@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from sandbox.carriers.auth import TOKEN_LIFETIMES_S, Gatekeeper
-from sandbox.carriers.state import DESTINATION, ORIGIN, Place, SimulatedShipment, Stage
+from omnisync.sandbox.carriers.auth import TOKEN_LIFETIMES_S, Gatekeeper
+from omnisync.sandbox.carriers.state import DESTINATION, ORIGIN, Place, SimulatedShipment, Stage
 
 JSON = dict[str, Any]
 Answer = tuple[int, JSON]

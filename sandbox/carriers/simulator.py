@@ -3,7 +3,7 @@
 One server speaks the three carriers' own APIs, at the paths karrio calls, so any
 carrier channel points its ``endpoint`` at the same URL::
 
-    from sandbox.carriers import CarrierSimulator
+    from omnisync.sandbox.carriers import CarrierSimulator
 
     simulator = CarrierSimulator(seconds_per_step=60.0)   # clock=ManualClock(...) optional
     url = simulator.start()                                # http://127.0.0.1:PORT
@@ -50,7 +50,7 @@ found" answer. Faults (:mod:`sandbox.faults`: 429, 500, 503, slow, timeout,
 malformed_json) answer in the dialect of the endpoint they hit.
 
 ``/_control`` (:mod:`sandbox.control_api`, :mod:`sandbox.carriers.desk`) makes labels
-and moves parcels over HTTP, for ``python -m sandbox control``.
+and moves parcels over HTTP, for ``python -m omnisync.sandbox control``.
 """
 
 from __future__ import annotations
@@ -66,22 +66,22 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp
 
-from sandbox.base import JSON, SimulatedMarketplace
-from sandbox.carriers import dhl, fedex, ups
-from sandbox.carriers.auth import CHANNEL_CREDENTIALS, Gatekeeper, bearer_token
-from sandbox.carriers.desk import CarrierDesk
-from sandbox.carriers.state import (
+from omnisync.sandbox.base import JSON, SimulatedMarketplace
+from omnisync.sandbox.carriers import dhl, fedex, ups
+from omnisync.sandbox.carriers.auth import CHANNEL_CREDENTIALS, Gatekeeper, bearer_token
+from omnisync.sandbox.carriers.desk import CarrierDesk
+from omnisync.sandbox.carriers.state import (
     CarrierSimulatorError,
     Outcome,
     ShipmentBook,
     Stage,
     provider_named,
 )
-from sandbox.clock import Clock
-from sandbox.control_api import parcel_control_routes
-from sandbox.oauth import token_form
-from sandbox.ratelimit import format_retry_after
-from sandbox.server import DEFAULT_HOST
+from omnisync.sandbox.clock import Clock
+from omnisync.sandbox.control_api import parcel_control_routes
+from omnisync.sandbox.oauth import token_form
+from omnisync.sandbox.ratelimit import format_retry_after
+from omnisync.sandbox.server import DEFAULT_HOST
 
 __all__ = ["CarrierSimulator", "CarrierSimulatorError", "Outcome", "Stage"]
 

@@ -1,6 +1,6 @@
 """The ``sandbox`` marketplace: a simple JSON channel (see :mod:`sandbox.marketplace.simulator`)."""
 
-from sandbox.marketplace.model import SandboxError
-from sandbox.marketplace.simulator import SandboxMarketplace
+from omnisync.sandbox.marketplace.model import SandboxError
+from omnisync.sandbox.marketplace.simulator import SandboxMarketplace
 
 __all__ = ["SandboxError", "SandboxMarketplace"]

@@ -14,7 +14,7 @@
 ``POST faults``, ``POST rate``, ``POST reset``, ``GET state``, ``GET health``.
 
 ``/_control`` (no auth, not rate limited): the routes every simulator shares, for
-``python -m sandbox control`` (:mod:`sandbox.control_api`, :mod:`sandbox.marketplace.desk`).
+``python -m omnisync.sandbox control`` (:mod:`sandbox.control_api`, :mod:`sandbox.marketplace.desk`).
 
 Page tokens are opaque base64 of the keyset position, so a page is always
 "strictly after what was served", whatever changed in between.
@@ -34,11 +34,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox.base import JSON
-from sandbox.clock import isoformat, parse_iso
-from sandbox.control_api import order_control_routes
-from sandbox.marketplace.desk import MarketplaceDesk
-from sandbox.marketplace.model import (
+from omnisync.sandbox.base import JSON
+from omnisync.sandbox.clock import isoformat, parse_iso
+from omnisync.sandbox.control_api import order_control_routes
+from omnisync.sandbox.marketplace.desk import MarketplaceDesk
+from omnisync.sandbox.marketplace.model import (
     CANCELLATIONS,
     FULFILMENTS,
     INVENTORY,
@@ -49,7 +49,7 @@ from sandbox.marketplace.model import (
 )
 
 if TYPE_CHECKING:
-    from sandbox.marketplace.simulator import SandboxMarketplace
+    from omnisync.sandbox.marketplace.simulator import SandboxMarketplace
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from sandbox.base import JSON
-from sandbox.control_api import ControlRefused, OrderView
-from sandbox.marketplace.model import SandboxError
+from omnisync.sandbox.base import JSON
+from omnisync.sandbox.control_api import ControlRefused, OrderView
+from omnisync.sandbox.marketplace.model import SandboxError
 
 if TYPE_CHECKING:
-    from sandbox.marketplace.simulator import SandboxMarketplace
+    from omnisync.sandbox.marketplace.simulator import SandboxMarketplace
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from sandbox.base import JSON
+from omnisync.sandbox.base import JSON
 
 ORDERS: Final = "orders"
 LISTINGS: Final = "listings"

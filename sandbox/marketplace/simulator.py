@@ -21,11 +21,11 @@ from typing import Any, Literal, TypeGuard
 from starlette.requests import Request
 from starlette.types import ASGIApp
 
-from sandbox.base import JSON, SimulatedMarketplace
-from sandbox.clock import Clock, as_utc, isoformat
-from sandbox.faults import ORDER_PAGE_FAULTS, FaultKind
-from sandbox.marketplace.api import build_sandbox_app
-from sandbox.marketplace.model import (
+from omnisync.sandbox.base import JSON, SimulatedMarketplace
+from omnisync.sandbox.clock import Clock, as_utc, isoformat
+from omnisync.sandbox.faults import ORDER_PAGE_FAULTS, FaultKind
+from omnisync.sandbox.marketplace.api import build_sandbox_app
+from omnisync.sandbox.marketplace.model import (
     CENT,
     DEFAULT_PRICE,
     DEFAULT_TOKEN,
@@ -35,7 +35,7 @@ from sandbox.marketplace.model import (
     OrdersPage,
     SandboxError,
 )
-from sandbox.server import DEFAULT_HOST
+from omnisync.sandbox.server import DEFAULT_HOST
 
 HistorySource = Literal["push", "sale", "cancel"]
 

@@ -1,6 +1,6 @@
 """Rebuild the simulators' reference data from the marketplaces' official files.
 
-    python -m sandbox.reference.build SOURCE
+    python -m omnisync.sandbox.reference.build SOURCE
 
 ``SOURCE`` is a folder holding the official files as the marketplaces publish them:
 ``amazon/models/*.json``, ``amazon/schemas/*.json``, ``amazon/LICENSE``,

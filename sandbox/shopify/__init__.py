@@ -1,7 +1,7 @@
 """The Shopify Admin GraphQL simulator (see :mod:`sandbox.shopify.simulator`)."""
 
-from sandbox.shopify.model import ShopifySimulatorError
-from sandbox.shopify.nodes import ALL_SCOPES
-from sandbox.shopify.simulator import ShopifySimulator
+from omnisync.sandbox.shopify.model import ShopifySimulatorError
+from omnisync.sandbox.shopify.nodes import ALL_SCOPES
+from omnisync.sandbox.shopify.simulator import ShopifySimulator
 
 __all__ = ["ALL_SCOPES", "ShopifySimulator", "ShopifySimulatorError"]

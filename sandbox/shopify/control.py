@@ -13,9 +13,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sandbox.shopify.model import JSON, OPEN_FULFILLMENT_ORDER, Order, ShopifySimulatorError
-from sandbox.shopify.state import ShopState
-from sandbox.shopify.state_orders import fulfillment_json
+from omnisync.sandbox.shopify.model import (
+    JSON,
+    OPEN_FULFILLMENT_ORDER,
+    Order,
+    ShopifySimulatorError,
+)
+from omnisync.sandbox.shopify.state import ShopState
+from omnisync.sandbox.shopify.state_orders import fulfillment_json
 
 T = TypeVar("T")
 

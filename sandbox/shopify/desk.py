@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sandbox.control_api import ControlRefused, OrderView, refused_as
-from sandbox.shopify.model import JSON, ShopifySimulatorError
+from omnisync.sandbox.control_api import ControlRefused, OrderView, refused_as
+from omnisync.sandbox.shopify.model import JSON, ShopifySimulatorError
 
 if TYPE_CHECKING:
-    from sandbox.shopify.simulator import ShopifySimulator
+    from omnisync.sandbox.shopify.simulator import ShopifySimulator
 
 
 class ShopifyDesk:

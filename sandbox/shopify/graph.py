@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, Final
 from graphql import GraphQLError, GraphQLResolveInfo, OperationType
 from graphql.execution.values import get_directive_values
 
-from sandbox.clock import isoformat
-from sandbox.faults import FaultKind, FaultQueue
-from sandbox.shopify.model import (
+from omnisync.sandbox.clock import isoformat
+from omnisync.sandbox.faults import FaultKind, FaultQueue
+from omnisync.sandbox.shopify.model import (
     JSON,
     MAX_PAGE_SIZE,
     Order,
@@ -30,8 +30,8 @@ from sandbox.shopify.model import (
     term_values,
     time_filters,
 )
-from sandbox.shopify.nodes import ALL_SCOPES, NodeBuilder, granted_scopes
-from sandbox.shopify.state import ShopState
+from omnisync.sandbox.shopify.nodes import ALL_SCOPES, NodeBuilder, granted_scopes
+from omnisync.sandbox.shopify.state import ShopState
 
 __all__ = ["ALL_SCOPES", "ShopGraph", "granted_scopes"]
 

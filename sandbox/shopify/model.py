@@ -20,7 +20,7 @@ from typing import Any, Final, TypeVar
 
 from graphql import GraphQLError
 
-from sandbox.clock import as_utc, parse_iso
+from omnisync.sandbox.clock import as_utc, parse_iso
 
 JSON = dict[str, Any]
 T = TypeVar("T")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
-from sandbox.shopify.model import (
+from omnisync.sandbox.shopify.model import (
     JSON,
     QUANTITY_NAMES,
     Fulfillment,
@@ -37,7 +37,7 @@ from sandbox.shopify.model import (
     money,
     money_bag,
 )
-from sandbox.shopify.state import ShopState
+from omnisync.sandbox.shopify.state import ShopState
 
 if TYPE_CHECKING:
     Info = GraphQLResolveInfo[Any]

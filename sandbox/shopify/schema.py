@@ -26,7 +26,7 @@ from graphql import (
     validate,
 )
 
-from sandbox.reference import shopify_introspection
+from omnisync.sandbox.reference import shopify_introspection
 
 JSON = dict[str, Any]
 

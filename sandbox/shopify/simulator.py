@@ -49,20 +49,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp
 
-from sandbox.base import SimulatedMarketplace
-from sandbox.clock import Clock
-from sandbox.control_api import order_control_routes
-from sandbox.faults import HTTP_FAULTS
-from sandbox.server import DEFAULT_HOST
-from sandbox.shopify.control import ShopControls
-from sandbox.shopify.cost import CostBucket, CostCalculator
-from sandbox.shopify.desk import ShopifyDesk
-from sandbox.shopify.graph import ALL_SCOPES, ShopGraph, granted_scopes
-from sandbox.shopify.model import JSON, Event, ShopifySimulatorError
-from sandbox.shopify.schema import format_error, load_schema, validation_errors
-from sandbox.shopify.state import ShopState
-from sandbox.shopify.state_orders import fulfillment_json
-from sandbox.shopify.webhooks import (
+from omnisync.sandbox.base import SimulatedMarketplace
+from omnisync.sandbox.clock import Clock
+from omnisync.sandbox.control_api import order_control_routes
+from omnisync.sandbox.faults import HTTP_FAULTS
+from omnisync.sandbox.server import DEFAULT_HOST
+from omnisync.sandbox.shopify.control import ShopControls
+from omnisync.sandbox.shopify.cost import CostBucket, CostCalculator
+from omnisync.sandbox.shopify.desk import ShopifyDesk
+from omnisync.sandbox.shopify.graph import ALL_SCOPES, ShopGraph, granted_scopes
+from omnisync.sandbox.shopify.model import JSON, Event, ShopifySimulatorError
+from omnisync.sandbox.shopify.schema import format_error, load_schema, validation_errors
+from omnisync.sandbox.shopify.state import ShopState
+from omnisync.sandbox.shopify.state_orders import fulfillment_json
+from omnisync.sandbox.shopify.webhooks import (
     API_VERSION,
     WebhookSender,
     level_payload,

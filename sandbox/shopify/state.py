@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-from sandbox.clock import MonotonicStamper, isoformat
-from sandbox.shopify.model import (
+from omnisync.sandbox.clock import MonotonicStamper, isoformat
+from omnisync.sandbox.shopify.model import (
     JSON,
     OPEN_FULFILLMENT_ORDER,
     Customer,
@@ -32,7 +32,7 @@ from sandbox.shopify.model import (
     gid_number,
     graphql_time,
 )
-from sandbox.shopify.state_orders import OrderOperations
+from omnisync.sandbox.shopify.state_orders import OrderOperations
 
 DEFAULT_PRICE: Final = Decimal("10.00")
 MAX_QUANTITY: Final = 1_000_000_000

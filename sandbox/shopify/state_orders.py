@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from sandbox.clock import MonotonicStamper, as_utc, isoformat
-from sandbox.shopify.model import (
+from omnisync.sandbox.clock import MonotonicStamper, as_utc, isoformat
+from omnisync.sandbox.shopify.model import (
     JSON,
     OPEN_FULFILLMENT_ORDER,
     Customer,

@@ -26,7 +26,7 @@ from typing import Final
 
 import httpx
 
-from sandbox.shopify.model import (
+from omnisync.sandbox.shopify.model import (
     JSON,
     Customer,
     Fulfillment,

@@ -11,9 +11,9 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 
-from connectors.base import Connector
-from sync.calls import Cancelled
-from sync.channels import SyncChannel
+from omnisync.connectors.base import Connector
+from omnisync.sync.calls import Cancelled
+from omnisync.sync.channels import SyncChannel
 
 
 class PushObserver(Protocol):

@@ -17,14 +17,14 @@ from datetime import datetime
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
-from connectors.base import PermanentError
-from core.clock import utcnow
-from core.db import transaction
-from core.dto import Fulfilment, FulfilmentLine, PushResult
-from core.models import Order, Shipment
-from core.types import PushState
-from sync.jobs.backoff import item_backoff
-from sync.jobs.context import JobContext
+from omnisync.connectors.base import PermanentError
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.dto import Fulfilment, FulfilmentLine, PushResult
+from omnisync.core.models import Order, Shipment
+from omnisync.core.types import PushState
+from omnisync.sync.jobs.backoff import item_backoff
+from omnisync.sync.jobs.context import JobContext
 
 
 def idempotency_key(shipment: Shipment) -> str:

@@ -22,13 +22,13 @@ from itertools import islice
 
 from sqlmodel import Session, col, select
 
-from core.clock import utcnow
-from core.db import transaction
-from core.dto import ChannelListing
-from core.models import Channel, Listing, Sku
-from core.order_intake import channel_sku_bindings, map_unmapped_lines
-from core.unlinked import refresh_unlinked_alert, unbound_channel_skus
-from sync.jobs.context import JobContext
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.dto import ChannelListing
+from omnisync.core.models import Channel, Listing, Sku
+from omnisync.core.order_intake import channel_sku_bindings, map_unmapped_lines
+from omnisync.core.unlinked import refresh_unlinked_alert, unbound_channel_skus
+from omnisync.sync.jobs.context import JobContext
 
 log = logging.getLogger(__name__)
 CHUNK = 200

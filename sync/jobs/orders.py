@@ -29,16 +29,16 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from core.alerting import quarantine_payload
-from core.channels import take_over_orders
-from core.clock import utcnow
-from core.db import exists_where, transaction
-from core.dto import OrderPage
-from core.models import Channel, QuarantinedPayload
-from core.order_intake import intake_orders
-from core.unlinked import refresh_unlinked_alert
-from sync.cursors import advance_cursor, read_cursor
-from sync.jobs.context import JobContext, LeaseLost
+from omnisync.core.alerting import quarantine_payload
+from omnisync.core.channels import take_over_orders
+from omnisync.core.clock import utcnow
+from omnisync.core.db import exists_where, transaction
+from omnisync.core.dto import OrderPage
+from omnisync.core.models import Channel, QuarantinedPayload
+from omnisync.core.order_intake import intake_orders
+from omnisync.core.unlinked import refresh_unlinked_alert
+from omnisync.sync.cursors import advance_cursor, read_cursor
+from omnisync.sync.jobs.context import JobContext, LeaseLost
 
 STREAM = "orders"
 BATCH_ORDERS = 100

@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, bindparam, case, func, or_, update
 from sqlmodel import Session, col, select
 
-from connectors.base import PermanentError
-from core.availability import available_to_sell
-from core.clock import utcnow
-from core.db import transaction
-from core.dto import PushResult, StockUpdate
-from core.models import Channel, Listing
-from core.types import UTCDateTime
-from sync.jobs.backoff import item_backoff
-from sync.jobs.context import JobContext
+from omnisync.connectors.base import PermanentError
+from omnisync.core.availability import available_to_sell
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.dto import PushResult, StockUpdate
+from omnisync.core.models import Channel, Listing
+from omnisync.core.types import UTCDateTime
+from omnisync.sync.jobs.backoff import item_backoff
+from omnisync.sync.jobs.context import JobContext
 
 _listings = Listing.__table__  # type: ignore[attr-defined]
 _c = _listings.c

@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from core.db import transaction
-from core.dto import TrackingInfo
-from core.tracking import TrackingResult, apply_tracking, shipments_to_track
-from sync.jobs.context import JobContext
+from omnisync.core.db import transaction
+from omnisync.core.dto import TrackingInfo
+from omnisync.core.tracking import TrackingResult, apply_tracking, shipments_to_track
+from omnisync.sync.jobs.context import JobContext
 
 TRACKING_BATCH = 25
 """Numbers per `track` call unless the connector says otherwise (`tracking_batch_size`)."""

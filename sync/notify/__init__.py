@@ -1,8 +1,8 @@
 """Telling people about alerts: the notifiers (webhook, email, log) and the dispatcher
 that keeps track, per alert and notifier, of what was said."""
 
-from sync.notify.dispatcher import Dispatcher, DispatchResult
-from sync.notify.notifiers import (
+from omnisync.sync.notify.dispatcher import Dispatcher, DispatchResult
+from omnisync.sync.notify.notifiers import (
     DeliveryFailed,
     EmailNotifier,
     LogNotifier,

@@ -34,13 +34,13 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from core.clock import utcnow
-from core.db import insert_ignoring_conflict, run_in_transaction, transaction
-from core.models import Alert, AlertDelivery, Channel
-from core.types import AlertState
-from sync.health import describe_duration
-from sync.notify.notifiers import DeliveryFailed, Notification, NotificationState, Notifier
-from sync.redaction import redact, redact_data
+from omnisync.core.clock import utcnow
+from omnisync.core.db import insert_ignoring_conflict, run_in_transaction, transaction
+from omnisync.core.models import Alert, AlertDelivery, Channel
+from omnisync.core.types import AlertState
+from omnisync.sync.health import describe_duration
+from omnisync.sync.notify.notifiers import DeliveryFailed, Notification, NotificationState, Notifier
+from omnisync.sync.redaction import redact, redact_data
 
 log = logging.getLogger("omnisync.alerts")
 

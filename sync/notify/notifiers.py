@@ -24,9 +24,9 @@ from typing import Any, Protocol
 
 import httpx
 
-from connectors.base import TransientError
-from connectors.http import USER_AGENT, send
-from sync.health import describe_duration, iso
+from omnisync.connectors.base import TransientError
+from omnisync.connectors.http import USER_AGENT, send
+from omnisync.sync.health import describe_duration, iso
 
 log = logging.getLogger("omnisync.alerts")
 

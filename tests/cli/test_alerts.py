@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from core.catalog import upsert_sku
-from core.db import transaction
-from hub.bootstrap import bootstrap
+from omnisync.core.catalog import upsert_sku
+from omnisync.core.db import transaction
+from omnisync.hub.bootstrap import bootstrap
 from tests.cli.test_cli import SECRET, cli_database_url, write_valid_config
 from tests.cli.test_status import evaluate
 from tests.support.cli_runner import CliResult, invoke_cli

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.shopify import ShopifySimulator
+from omnisync.sandbox.shopify import ShopifySimulator
 from tests.cli.test_cli import Cli
 from tests.support.databases import sqlite_url
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from hub.cli import app
-from hub.demo import Demo, DemoFault, DemoOptions
-from hub.demo_watch import DemoFailed
+from omnisync.hub.cli import app
+from omnisync.hub.demo import Demo, DemoFault, DemoOptions
+from omnisync.hub.demo_watch import DemoFailed
 
 REPORT: dict[str, Any] = {
     "duration_s": 6.0,

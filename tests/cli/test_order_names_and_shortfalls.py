@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from core.catalog import upsert_sku
-from core.db import make_engine, transaction
-from core.dto import NormalisedOrder
+from omnisync.core.catalog import upsert_sku
+from omnisync.core.db import make_engine, transaction
+from omnisync.core.dto import NormalisedOrder
 from tests.cli.test_cli import Cli, Result
 from tests.cli.test_orders_ship import write_config
 from tests.support.databases import sqlite_url

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from core.catalog import upsert_sku
-from core.db import make_engine, transaction
-from core.types import OrderStatus
+from omnisync.core.catalog import upsert_sku
+from omnisync.core.db import make_engine, transaction
+from omnisync.core.types import OrderStatus
 from tests.cli.test_cli import SECRET, Cli, write
 from tests.support import fake_carrier, fake_connector  # noqa: F401  (register the test types)
 from tests.support.cli_runner import CliResult, invoke_cli

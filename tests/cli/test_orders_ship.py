@@ -17,14 +17,14 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from core.availability import available_to_sell
-from core.catalog import sku_by_code, upsert_sku
-from core.channels import channel_by_name
-from core.db import make_engine, transaction
-from core.dto import TrackingEvent, TrackingInfo
-from core.models import Shipment
-from core.tracking import apply_tracking
-from core.types import OrderStatus, ShipmentStatus
+from omnisync.core.availability import available_to_sell
+from omnisync.core.catalog import sku_by_code, upsert_sku
+from omnisync.core.channels import channel_by_name
+from omnisync.core.db import make_engine, transaction
+from omnisync.core.dto import TrackingEvent, TrackingInfo
+from omnisync.core.models import Shipment
+from omnisync.core.tracking import apply_tracking
+from omnisync.core.types import OrderStatus, ShipmentStatus
 from tests.cli.test_cli import SECRET, Cli, write
 from tests.support import fake_carrier, fake_connector  # noqa: F401  (register the test types)
 from tests.support.cli_runner import CliResult, invoke_cli

@@ -17,14 +17,14 @@ from typing import Any
 
 import pytest
 
-from connectors.shopify import connector as shopify_connector
-from connectors.shopify.mapping import order_from_webhook as original_mapping
-from core.catalog import upsert_sku
-from core.db import transaction
-from core.dto import NormalisedOrder
-from hub.bootstrap import bootstrap, engine_channels
-from sync.engine import SyncEngine
-from sync.webhooks import accept_webhook
+from omnisync.connectors.shopify import connector as shopify_connector
+from omnisync.connectors.shopify.mapping import order_from_webhook as original_mapping
+from omnisync.core.catalog import upsert_sku
+from omnisync.core.db import transaction
+from omnisync.core.dto import NormalisedOrder
+from omnisync.hub.bootstrap import bootstrap, engine_channels
+from omnisync.sync.engine import SyncEngine
+from omnisync.sync.webhooks import accept_webhook
 from tests.cli.test_cli import Cli, write
 from tests.integration.test_webhook_route import signed
 from tests.support.cli_runner import CliResult, invoke_cli

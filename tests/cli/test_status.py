@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 import tests.support.fake_connector  # noqa: F401  (registers type "fake")
-from core.clock import utcnow
-from core.db import make_engine, run_in_transaction
-from hub.bootstrap import bootstrap, engine_channels
-from hub.settings import load_settings
-from sync.alerts import RULE_CONSECUTIVE_FAILURES, AlertRules, evaluate_rules
-from sync.health import scheduled_jobs
+from omnisync.core.clock import utcnow
+from omnisync.core.db import make_engine, run_in_transaction
+from omnisync.hub.bootstrap import bootstrap, engine_channels
+from omnisync.hub.settings import load_settings
+from omnisync.sync.alerts import RULE_CONSECUTIVE_FAILURES, AlertRules, evaluate_rules
+from omnisync.sync.health import scheduled_jobs
 from tests.cli.test_cli import SECRET, Cli, cli_database_url, write, write_valid_config
 from tests.support.cli_runner import CliResult, invoke_cli
 from tests.support.keyed_connector import GOOD_KEY, WRONG_KEY, channel_file

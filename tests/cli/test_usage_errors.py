@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.db import make_engine
+from omnisync.core.db import make_engine
 from tests.cli.test_cli import Cli, write
 from tests.support.databases import sqlite_url
 from tests.support.world import level

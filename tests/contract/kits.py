@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from connectors.base import Connector
-from connectors.registry import connector_for
+from omnisync.connectors.base import Connector
+from omnisync.connectors.registry import connector_for
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

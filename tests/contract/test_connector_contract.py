@@ -10,7 +10,7 @@ import httpx
 import pytest
 import respx
 
-from connectors.base import (
+from omnisync.connectors.base import (
     CAPABILITY_METHODS,
     AuthError,
     Capability,
@@ -21,8 +21,8 @@ from connectors.base import (
     RateLimited,
     TransientError,
 )
-from connectors.registry import connector_for, known_types
-from core.dto import ChannelListing, NormalisedOrder, StockUpdate
+from omnisync.connectors.registry import connector_for, known_types
+from omnisync.core.dto import ChannelListing, NormalisedOrder, StockUpdate
 from tests.contract.kits import KITS, TRACKING_KITS, ContractKit
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from graphql import OperationDefinitionNode, execute_sync, parse, validate
 
-from connectors.shopify import documents
+from omnisync.connectors.shopify import documents
 from tests.contract.kits import recorded
 from tests.support.reference import shopify_schema
 

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, Router
 
-from connectors.base import (
+from omnisync.connectors.base import (
     CAPABILITY_METHODS,
     AuthError,
     Capability,
@@ -22,9 +22,9 @@ from connectors.base import (
     RateLimited,
     TransientError,
 )
-from connectors.registry import connector_for
-from core.dto import TrackingInfo
-from sandbox.server import ServerRunner
+from omnisync.connectors.registry import connector_for
+from omnisync.core.dto import TrackingInfo
+from omnisync.sandbox.server import ServerRunner
 from tests.contract.kits import TRACKING_KITS, TrackingKit
 
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from hub.bootstrap import Hub
-from sandbox.marketplace import SandboxMarketplace
-from sync.engine import SyncEngine
+from omnisync.hub.bootstrap import Hub
+from omnisync.sandbox.marketplace import SandboxMarketplace
+from omnisync.sync.engine import SyncEngine
 from tests.support.hub_setup import engine_for, open_test_hub, sandbox_channel, write_config
 
 TOKEN = "sb-test-token-5f1c9a"

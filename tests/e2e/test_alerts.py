@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from core.db import make_engine
-from core.models import Alert, AlertDelivery
-from core.types import AlertState
-from hub.bootstrap import bootstrap
-from hub.runner import HubRunner
-from sandbox.marketplace import SandboxMarketplace
-from sync.alerts import RULE_CONSECUTIVE_FAILURES
+from omnisync.core.db import make_engine
+from omnisync.core.models import Alert, AlertDelivery
+from omnisync.core.types import AlertState
+from omnisync.hub.bootstrap import bootstrap
+from omnisync.hub.runner import HubRunner
+from omnisync.sandbox.marketplace import SandboxMarketplace
+from omnisync.sync.alerts import RULE_CONSECUTIVE_FAILURES
 from tests.support.alert_receivers import SmtpSink, WebhookReceiver, closed_port
 from tests.support.hub_setup import FAST_RETRIES, sandbox_channel, write_config
 from tests.support.polling import eventually

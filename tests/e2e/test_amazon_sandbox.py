@@ -20,20 +20,28 @@ import pytest
 from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
-from connectors.amazon.mapping import listing_from_item
-from core.availability import available_to_sell
-from core.catalog import location_by_code, sku_by_code, upsert_sku
-from core.channels import channel_by_name
-from core.clock import utcnow
-from core.db import transaction
-from core.ledger import count_stock
-from core.models import Listing, Order, OrderLine, Reservation, Sku, StockLevel, StockMovement
-from core.outbox import mark_listings_dirty
-from core.types import MovementKind, OrderStatus, ReservationState
-from hub.bootstrap import Hub
-from sandbox.amazon import AmazonSimulator
-from sandbox.marketplace import SandboxMarketplace
-from sync.engine import SyncEngine
+from omnisync.connectors.amazon.mapping import listing_from_item
+from omnisync.core.availability import available_to_sell
+from omnisync.core.catalog import location_by_code, sku_by_code, upsert_sku
+from omnisync.core.channels import channel_by_name
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.ledger import count_stock
+from omnisync.core.models import (
+    Listing,
+    Order,
+    OrderLine,
+    Reservation,
+    Sku,
+    StockLevel,
+    StockMovement,
+)
+from omnisync.core.outbox import mark_listings_dirty
+from omnisync.core.types import MovementKind, OrderStatus, ReservationState
+from omnisync.hub.bootstrap import Hub
+from omnisync.sandbox.amazon import AmazonSimulator
+from omnisync.sandbox.marketplace import SandboxMarketplace
+from omnisync.sync.engine import SyncEngine
 from tests.support.hub_setup import (
     amazon_channel,
     engine_for,

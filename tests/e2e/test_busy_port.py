@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.bootstrap import bootstrap
-from hub.runner import HttpUnavailable, HubRunner
+from omnisync.hub.bootstrap import bootstrap
+from omnisync.hub.runner import HttpUnavailable, HubRunner
 from tests.support.databases import sqlite_url
 from tests.support.hub_setup import write_config
 
@@ -47,7 +47,7 @@ def test_the_cli_says_the_port_is_in_use_in_one_line_and_exits_2(
         "PYTHONPATH": str(REPO_ROOT),
     }
     finished = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "--config-dir", str(config), "run"],
+        [sys.executable, "-m", "omnisync.hub.cli", "--config-dir", str(config), "run"],
         env=environment,
         capture_output=True,
         text=True,

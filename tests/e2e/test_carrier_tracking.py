@@ -20,22 +20,28 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from core.alerting import RULE_AUTH
-from core.availability import available_to_sell
-from core.catalog import location_by_code, sku_by_code, upsert_sku
-from core.channels import channel_by_name
-from core.clock import utcnow
-from core.db import transaction
-from core.ledger import count_stock
-from core.models import Alert, Order, Shipment, StockLevel, SyncRun
-from core.tracking import RULE_CARRIER_EXCEPTION, RULE_TRACKING_UNKNOWN
-from core.types import AlertSeverity, AlertState, OrderStatus, ShipmentStatus, SyncRunStatus
-from hub.bootstrap import Hub
-from sandbox.amazon import AmazonSimulator
-from sandbox.carriers import CarrierSimulator
-from sandbox.clock import ManualClock
-from sandbox.shopify import ShopifySimulator
-from sync.engine import SyncEngine
+from omnisync.core.alerting import RULE_AUTH
+from omnisync.core.availability import available_to_sell
+from omnisync.core.catalog import location_by_code, sku_by_code, upsert_sku
+from omnisync.core.channels import channel_by_name
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.ledger import count_stock
+from omnisync.core.models import Alert, Order, Shipment, StockLevel, SyncRun
+from omnisync.core.tracking import RULE_CARRIER_EXCEPTION, RULE_TRACKING_UNKNOWN
+from omnisync.core.types import (
+    AlertSeverity,
+    AlertState,
+    OrderStatus,
+    ShipmentStatus,
+    SyncRunStatus,
+)
+from omnisync.hub.bootstrap import Hub
+from omnisync.sandbox.amazon import AmazonSimulator
+from omnisync.sandbox.carriers import CarrierSimulator
+from omnisync.sandbox.clock import ManualClock
+from omnisync.sandbox.shopify import ShopifySimulator
+from omnisync.sync.engine import SyncEngine
 from tests.support.cli_runner import CliResult, invoke_cli
 from tests.support.hub_setup import (
     FAST_RETRIES,

@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, func, select
 
-from core.availability import available_to_sell
-from core.catalog import location_by_code, upsert_sku
-from core.db import make_engine, transaction
-from core.ledger import count_stock
-from core.models import Channel, Listing, Order, SyncRun
-from core.types import SyncRunStatus
-from hub.bootstrap import bootstrap
-from sandbox.marketplace import SandboxMarketplace
+from omnisync.core.availability import available_to_sell
+from omnisync.core.catalog import location_by_code, upsert_sku
+from omnisync.core.db import make_engine, transaction
+from omnisync.core.ledger import count_stock
+from omnisync.core.models import Channel, Listing, Order, SyncRun
+from omnisync.core.types import SyncRunStatus
+from omnisync.hub.bootstrap import bootstrap
+from omnisync.sandbox.marketplace import SandboxMarketplace
 from tests.support.hub_setup import sandbox_channel, write_config
 from tests.support.world import check_ledger_invariants
 
@@ -37,7 +37,7 @@ KILL_AFTER = (0.9, 1.3, 1.7, 2.1)
 def run_cli(config: Path, env: dict[str, str], *args: str, kill_after: float | None) -> int:
     """Run the CLI; SIGKILL it after `kill_after` seconds. Exit code (-9 when killed)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "--config-dir", str(config), *args, "--json"],
+        [sys.executable, "-m", "omnisync.hub.cli", "--config-dir", str(config), *args, "--json"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

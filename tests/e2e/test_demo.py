@@ -22,7 +22,7 @@ TOKEN = re.compile(r"demo-[0-9a-f]{16}")
 
 def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "hub.cli", "demo", *args],
+        [sys.executable, "-m", "omnisync.hub.cli", "demo", *args],
         capture_output=True,
         text=True,
         timeout=SAFETY_NET_S,
@@ -130,7 +130,7 @@ def test_the_last_table_printed_counts_what_the_report_counts(tmp_path: Path) ->
     path = tmp_path / "demo.json"
     short = ["--duration", "3", "--seed", "7", "--report", str(path)]
     completed = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "demo", *short],
+        [sys.executable, "-m", "omnisync.hub.cli", "demo", *short],
         capture_output=True,
         text=True,
         timeout=SAFETY_NET_S,

@@ -14,16 +14,16 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from core.catalog import location_by_code, upsert_sku
-from core.clock import utcnow
-from core.db import transaction
-from core.ledger import count_stock
-from core.models import Order, Shipment, StockLevel
-from core.shipping import record_shipment
-from core.types import OrderStatus, PushState
-from hub.bootstrap import Hub
-from sandbox.marketplace import SandboxMarketplace
-from sync.engine import SyncEngine
+from omnisync.core.catalog import location_by_code, upsert_sku
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.ledger import count_stock
+from omnisync.core.models import Order, Shipment, StockLevel
+from omnisync.core.shipping import record_shipment
+from omnisync.core.types import OrderStatus, PushState
+from omnisync.hub.bootstrap import Hub
+from omnisync.sandbox.marketplace import SandboxMarketplace
+from omnisync.sync.engine import SyncEngine
 from tests.support.world import check_ledger_invariants
 
 SKUS = ("SHIP-A", "SHIP-B")
@@ -277,7 +277,7 @@ def test_omnisync_sync_fulfilments_pushes_from_the_command_line(
         [
             sys.executable,
             "-m",
-            "hub.cli",
+            "omnisync.hub.cli",
             "--config-dir",
             str(tmp_path / "config"),
             "sync",

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from core.catalog import location_by_code, upsert_sku
-from core.clock import utcnow
-from core.db import make_engine, transaction
-from core.ledger import count_stock
-from core.models import Listing, SyncLease, SyncRun
-from hub.bootstrap import bootstrap
-from hub.runner import HubRunner
-from sandbox.marketplace import SandboxMarketplace
+from omnisync.core.catalog import location_by_code, upsert_sku
+from omnisync.core.clock import utcnow
+from omnisync.core.db import make_engine, transaction
+from omnisync.core.ledger import count_stock
+from omnisync.core.models import Listing, SyncLease, SyncRun
+from omnisync.hub.bootstrap import bootstrap
+from omnisync.hub.runner import HubRunner
+from omnisync.sandbox.marketplace import SandboxMarketplace
 from tests.support.hub_setup import sandbox_channel, write_config
 from tests.support.polling import eventually
 
@@ -137,7 +137,7 @@ def test_sigterm_stops_the_hub_cleanly_and_sighup_reloads(
     env = {**os.environ, "SB_KEY": TOKEN, "OMNISYNC_DATABASE_URL": database_url}
     seed_stock(database_url, config)
     process = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "--config-dir", str(config), "run"],
+        [sys.executable, "-m", "omnisync.hub.cli", "--config-dir", str(config), "run"],
         env=env,
         stderr=subprocess.PIPE,
         text=True,

@@ -13,18 +13,18 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from core.catalog import location_by_code, sku_by_code, upsert_sku
-from core.db import transaction
-from core.holds import hold_order, release_order
-from core.ledger import count_stock
-from core.models import Order, StockLevel
-from core.shipping import record_shipment
-from core.types import OrderStatus
-from hub.api import create_app
-from hub.bootstrap import Hub
-from sandbox.marketplace import SandboxMarketplace
-from sandbox.shopify import ShopifySimulator
-from sync.engine import SyncEngine
+from omnisync.core.catalog import location_by_code, sku_by_code, upsert_sku
+from omnisync.core.db import transaction
+from omnisync.core.holds import hold_order, release_order
+from omnisync.core.ledger import count_stock
+from omnisync.core.models import Order, StockLevel
+from omnisync.core.shipping import record_shipment
+from omnisync.core.types import OrderStatus
+from omnisync.hub.api import create_app
+from omnisync.hub.bootstrap import Hub
+from omnisync.sandbox.marketplace import SandboxMarketplace
+from omnisync.sandbox.shopify import ShopifySimulator
+from omnisync.sync.engine import SyncEngine
 from tests.support.api import API_TOKEN
 from tests.support.cli_runner import CliResult, invoke_cli
 from tests.support.hub_setup import (

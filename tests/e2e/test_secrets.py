@@ -22,11 +22,11 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
-from core.db import make_engine
-from core.models import Alert
-from core.types import AlertState
-from sandbox.amazon import AmazonSimulator
-from sandbox.shopify import ShopifySimulator
+from omnisync.core.db import make_engine
+from omnisync.core.models import Alert
+from omnisync.core.types import AlertState
+from omnisync.sandbox.amazon import AmazonSimulator
+from omnisync.sandbox.shopify import ShopifySimulator
 from tests.support.alert_receivers import closed_port
 from tests.support.api import CLOSED_PORT_URL
 from tests.support.cli_runner import CliResult, invoke_cli

@@ -9,18 +9,18 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from core.availability import available_to_sell
-from core.catalog import location_by_code, sku_by_code, upsert_sku
-from core.channels import channel_by_name
-from core.db import transaction
-from core.ledger import count_stock
-from core.models import Listing, Order, OrderLine, StockLevel
-from core.shipping import record_shipment
-from hub.api import create_app
-from hub.bootstrap import Hub
-from sandbox.server import ServerRunner
-from sandbox.shopify import ShopifySimulator
-from sync.engine import SyncEngine
+from omnisync.core.availability import available_to_sell
+from omnisync.core.catalog import location_by_code, sku_by_code, upsert_sku
+from omnisync.core.channels import channel_by_name
+from omnisync.core.db import transaction
+from omnisync.core.ledger import count_stock
+from omnisync.core.models import Listing, Order, OrderLine, StockLevel
+from omnisync.core.shipping import record_shipment
+from omnisync.hub.api import create_app
+from omnisync.hub.bootstrap import Hub
+from omnisync.sandbox.server import ServerRunner
+from omnisync.sandbox.shopify import ShopifySimulator
+from omnisync.sync.engine import SyncEngine
 from tests.support.hub_setup import engine_for, open_test_hub, shopify_channel, write_config
 
 TOKEN = "shpat_e2e_token_0a1b2c"

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
-from core.catalog import location_by_code, sku_by_code, upsert_sku
-from core.db import transaction
-from core.ledger import count_stock
-from core.models import (
+from omnisync.core.catalog import location_by_code, sku_by_code, upsert_sku
+from omnisync.core.db import transaction
+from omnisync.core.ledger import count_stock
+from omnisync.core.models import (
     Alert,
     Channel,
     Listing,
@@ -20,10 +20,10 @@ from core.models import (
     SyncCursor,
     SyncRun,
 )
-from core.types import OrderStatus, SyncRunStatus
-from hub.bootstrap import Hub
-from sandbox.marketplace import SandboxMarketplace
-from sync.engine import SyncEngine
+from omnisync.core.types import OrderStatus, SyncRunStatus
+from omnisync.hub.bootstrap import Hub
+from omnisync.sandbox.marketplace import SandboxMarketplace
+from omnisync.sync.engine import SyncEngine
 from tests.support.world import check_ledger_invariants
 
 SKUS = [f"SKU-{n:03d}" for n in range(6)]

@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from core.catalog import location_by_code, upsert_sku
-from core.db import transaction
-from core.ledger import count_stock
-from core.models import SyncRun
-from hub.bootstrap import bootstrap
-from sandbox.marketplace import SandboxMarketplace
+from omnisync.core.catalog import location_by_code, upsert_sku
+from omnisync.core.db import transaction
+from omnisync.core.ledger import count_stock
+from omnisync.core.models import SyncRun
+from omnisync.hub.bootstrap import bootstrap
+from omnisync.sandbox.marketplace import SandboxMarketplace
 from tests.support.databases import POSTGRES_URL, postgres_schema, postgres_schema_url
 from tests.support.hub_setup import sandbox_channel, write_config
 
@@ -59,7 +59,7 @@ def test_two_running_hubs_never_overlap_on_a_job_of_a_channel(
         env = {**os.environ, "OMNISYNC_DATABASE_URL": database_url}
         hubs = [
             subprocess.Popen(
-                [sys.executable, "-m", "hub.cli", "--config-dir", str(config), "run"],
+                [sys.executable, "-m", "omnisync.hub.cli", "--config-dir", str(config), "run"],
                 env=env,
                 stderr=subprocess.DEVNULL,
             )

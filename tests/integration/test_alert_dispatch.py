@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from core.alerting import open_alert, quarantine_payload, resolve_alert
-from core.channels import channel_by_name
-from core.clock import utcnow
-from core.db import transaction
-from core.models import Alert, AlertDelivery, QuarantinedPayload
-from sync.alerts import AlertMonitor, AlertRules
-from sync.engine import SyncEngine
-from sync.notify import DeliveryFailed, Dispatcher, Notification, NotificationState
+from omnisync.core.alerting import open_alert, quarantine_payload, resolve_alert
+from omnisync.core.channels import channel_by_name
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.models import Alert, AlertDelivery, QuarantinedPayload
+from omnisync.sync.alerts import AlertMonitor, AlertRules
+from omnisync.sync.engine import SyncEngine
+from omnisync.sync.notify import DeliveryFailed, Dispatcher, Notification, NotificationState
 from tests.support.world import build_world
 
 HOUR = timedelta(hours=1)

@@ -20,23 +20,23 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 import tests.support.fake_connector  # noqa: F401  (registers type "fake")
-from core.alerting import RULE_AUTH, RULE_OVERSOLD, RULE_QUARANTINE, quarantine_payload
-from core.catalog import upsert_sku
-from core.channels import channel_by_name, pause_channel
-from core.clock import utcnow
-from core.db import transaction
-from core.dto import TrackingInfo
-from core.errors import Conflict, NotFound
-from core.models import Alert
-from core.quarantine import resolve_payload
-from core.tracking import RULE_CARRIER_EXCEPTION, RULE_TRACKING_UNKNOWN
-from core.types import AlertState, OrderStatus, ShipmentStatus
-from hub.bootstrap import Hub
-from hub.shipping import ShipRequest, ship_order
-from sync.alert_resolution import HandResolution, resolve_by_hand
-from sync.alerts import RULE_CONSECUTIVE_FAILURES, AlertMonitor, AlertRules
-from sync.engine import SyncEngine
-from sync.notify import NotificationState
+from omnisync.core.alerting import RULE_AUTH, RULE_OVERSOLD, RULE_QUARANTINE, quarantine_payload
+from omnisync.core.catalog import upsert_sku
+from omnisync.core.channels import channel_by_name, pause_channel
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.dto import TrackingInfo
+from omnisync.core.errors import Conflict, NotFound
+from omnisync.core.models import Alert
+from omnisync.core.quarantine import resolve_payload
+from omnisync.core.tracking import RULE_CARRIER_EXCEPTION, RULE_TRACKING_UNKNOWN
+from omnisync.core.types import AlertState, OrderStatus, ShipmentStatus
+from omnisync.hub.bootstrap import Hub
+from omnisync.hub.shipping import ShipRequest, ship_order
+from omnisync.sync.alert_resolution import HandResolution, resolve_by_hand
+from omnisync.sync.alerts import RULE_CONSECUTIVE_FAILURES, AlertMonitor, AlertRules
+from omnisync.sync.engine import SyncEngine
+from omnisync.sync.notify import NotificationState
 from tests.integration.test_alert_dispatch import Recorder, dispatcher
 from tests.integration.test_alert_rules import evaluate
 from tests.integration.test_tracking import ship, track, unknown

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from core.alerting import (
+from omnisync.core.alerting import (
     RULE_AUTH,
     RULE_BUYER_CANCEL,
     RULE_OVERSOLD,
@@ -16,12 +16,12 @@ from core.alerting import (
     open_alert,
     quarantine_payload,
 )
-from core.channels import channel_by_name
-from core.clock import utcnow
-from core.db import transaction
-from core.models import Alert, Channel, Listing, QuarantinedPayload
-from core.types import AlertState, OrderStatus
-from sync.alerts import (
+from omnisync.core.channels import channel_by_name
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.models import Alert, Channel, Listing, QuarantinedPayload
+from omnisync.core.types import AlertState, OrderStatus
+from omnisync.sync.alerts import (
     RULE_CONSECUTIVE_FAILURES,
     RULE_PUSH_BACKLOG,
     RULE_STALE,
@@ -29,7 +29,7 @@ from sync.alerts import (
     Evaluation,
     evaluate_rules,
 )
-from sync.health import channel_health, health_view, hub_health
+from omnisync.sync.health import channel_health, health_view, hub_health
 from tests.support.runs import add_runs
 from tests.support.world import build_world, ingest, list_sku, make_order, set_count
 

@@ -24,23 +24,23 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
-from core.alerting import current_alert, note_buyer_cancel_request, quarantine_payload
-from core.catalog import upsert_sku
-from core.channels import channel_by_name
-from core.clock import utcnow
-from core.db import transaction
-from core.dto import NormalisedOrder
-from core.errors import Conflict, InvalidRequest
-from core.models import Channel, Listing, QuarantinedPayload, Shipment
-from core.quarantine import resolve_payload
-from core.tracking import RULE_CARRIER_EXCEPTION
-from core.types import OrderStatus, ShipmentStatus
-from hub.bootstrap import Hub, apply_config, engine_channels
-from hub.settings import load_settings
-from sync.alert_resolution import resolve_by_hand
-from sync.engine import SyncEngine
-from sync.health import hub_health
-from sync.quarantine import retry_payload
+from omnisync.core.alerting import current_alert, note_buyer_cancel_request, quarantine_payload
+from omnisync.core.catalog import upsert_sku
+from omnisync.core.channels import channel_by_name
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.dto import NormalisedOrder
+from omnisync.core.errors import Conflict, InvalidRequest
+from omnisync.core.models import Channel, Listing, QuarantinedPayload, Shipment
+from omnisync.core.quarantine import resolve_payload
+from omnisync.core.tracking import RULE_CARRIER_EXCEPTION
+from omnisync.core.types import OrderStatus, ShipmentStatus
+from omnisync.hub.bootstrap import Hub, apply_config, engine_channels
+from omnisync.hub.settings import load_settings
+from omnisync.sync.alert_resolution import resolve_by_hand
+from omnisync.sync.engine import SyncEngine
+from omnisync.sync.health import hub_health
+from omnisync.sync.quarantine import retry_payload
 from tests.integration.test_alert_rules import MINUTE, configured_long_ago, evaluate
 from tests.integration.test_tracking import found, ship, track, unknown
 from tests.support import keyed_connector

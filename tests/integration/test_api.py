@@ -16,19 +16,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
-from core.alerting import open_alert, quarantine_payload, resolve_alert
-from core.catalog import sku_by_code, upsert_sku
-from core.channels import channel_by_name
-from core.clock import utcnow
-from core.db import make_engine, transaction
-from core.models import Listing, StockMovement
-from core.types import OrderStatus, SyncRunStatus
-from hub.api import create_app
-from hub.settings import ConfigError, load_settings
-from hub.views import channel_list, order_detail, order_list, stock_list
-from sync.engine import SyncEngine
-from sync.health import channel_health, channel_health_view
-from sync.runs import finish_run, start_run
+from omnisync.core.alerting import open_alert, quarantine_payload, resolve_alert
+from omnisync.core.catalog import sku_by_code, upsert_sku
+from omnisync.core.channels import channel_by_name
+from omnisync.core.clock import utcnow
+from omnisync.core.db import make_engine, transaction
+from omnisync.core.models import Listing, StockMovement
+from omnisync.core.types import OrderStatus, SyncRunStatus
+from omnisync.hub.api import create_app
+from omnisync.hub.settings import ConfigError, load_settings
+from omnisync.hub.views import channel_list, order_detail, order_list, stock_list
+from omnisync.sync.engine import SyncEngine
+from omnisync.sync.health import channel_health, channel_health_view
+from omnisync.sync.runs import finish_run, start_run
 from tests.support.api import (
     API_TOKEN,
     SANDBOX_KEY,

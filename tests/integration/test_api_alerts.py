@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from core.alerting import RULE_OVERSOLD, open_alert
-from core.catalog import upsert_sku
-from core.channels import channel_by_name
-from core.clock import utcnow
-from core.db import transaction
-from core.models import AlertDelivery
+from omnisync.core.alerting import RULE_OVERSOLD, open_alert
+from omnisync.core.catalog import upsert_sku
+from omnisync.core.channels import channel_by_name
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.models import AlertDelivery
 from tests.support.api import ApiHub, api_hub
 from tests.support.world import ingest, make_order, set_count
 

@@ -23,8 +23,8 @@ from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from core.catalog import upsert_sku
-from core.db import transaction
+from omnisync.core.catalog import upsert_sku
+from omnisync.core.db import transaction
 from tests.support.api import ApiHub, api_hub, closed_channels
 from tests.support.world import set_count
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.catalog import upsert_sku
-from core.db import transaction
+from omnisync.core.catalog import upsert_sku
+from omnisync.core.db import transaction
 from tests.support.api import ApiHub, api_hub, closed_channels
 from tests.support.world import ingest, level, list_sku, make_order, set_count
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.catalog import location_by_code, upsert_sku
-from core.db import transaction
-from core.ledger import count_stock
-from hub.bootstrap import bootstrap
-from hub.runner import HubRunner
-from sandbox.marketplace import SandboxMarketplace
+from omnisync.core.catalog import location_by_code, upsert_sku
+from omnisync.core.db import transaction
+from omnisync.core.ledger import count_stock
+from omnisync.hub.bootstrap import bootstrap
+from omnisync.hub.runner import HubRunner
+from omnisync.sandbox.marketplace import SandboxMarketplace
 from tests.support.api import API_TOKEN, write_api_config
 from tests.support.databases import sqlite_url
 from tests.support.hub_setup import sandbox_channel

@@ -20,12 +20,12 @@ from schemathesis.openapi import from_asgi
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from core.alerting import quarantine_payload
-from core.catalog import upsert_sku
-from core.channels import channel_by_name
-from core.db import make_engine, transaction
-from hub.api import create_app
-from sync.engine import SyncEngine
+from omnisync.core.alerting import quarantine_payload
+from omnisync.core.catalog import upsert_sku
+from omnisync.core.channels import channel_by_name
+from omnisync.core.db import make_engine, transaction
+from omnisync.hub.api import create_app
+from omnisync.sync.engine import SyncEngine
 from tests.support.api import API_TOKEN, api_hub
 from tests.support.databases import sqlite_url
 from tests.support.world import ingest, list_sku, make_order, set_count

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from core.availability import available_to_sell
-from core.catalog import sku_by_code, upsert_sku
-from core.channels import channel_by_name
-from core.db import transaction
-from core.types import LocationKind
+from omnisync.core.availability import available_to_sell
+from omnisync.core.catalog import sku_by_code, upsert_sku
+from omnisync.core.channels import channel_by_name
+from omnisync.core.db import transaction
+from omnisync.core.types import LocationKind
 from tests.support.world import build_world, ingest, make_order, set_count
 
 

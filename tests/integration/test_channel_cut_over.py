@@ -16,19 +16,19 @@ from typing import ClassVar
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from connectors.base import Capability, Connector
-from connectors.registry import register
-from core.channels import channel_by_name, take_over_orders
-from core.clock import utcnow
-from core.db import transaction
-from core.dto import NormalisedOrder, OrderPage, WebhookEvents
-from core.models import Reservation, StockMovement
-from core.order_intake import intake_orders
-from core.types import MovementKind, OrderStatus, ReservationState
-from sync.calls import RetryPolicy
-from sync.channels import SyncChannel
-from sync.engine import SyncEngine
-from sync.webhooks import accept_webhook
+from omnisync.connectors.base import Capability, Connector
+from omnisync.connectors.registry import register
+from omnisync.core.channels import channel_by_name, take_over_orders
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.dto import NormalisedOrder, OrderPage, WebhookEvents
+from omnisync.core.models import Reservation, StockMovement
+from omnisync.core.order_intake import intake_orders
+from omnisync.core.types import MovementKind, OrderStatus, ReservationState
+from omnisync.sync.calls import RetryPolicy
+from omnisync.sync.channels import SyncChannel
+from omnisync.sync.engine import SyncEngine
+from omnisync.sync.webhooks import accept_webhook
 from tests.support.world import (
     build_world,
     check_ledger_invariants,

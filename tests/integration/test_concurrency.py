@@ -8,11 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from core.channels import channel_by_name
-from core.db import run_in_transaction
-from core.models import Alert, Order
-from core.order_intake import IntakeResult, upsert_order
-from core.types import AlertState
+from omnisync.core.channels import channel_by_name
+from omnisync.core.db import run_in_transaction
+from omnisync.core.models import Alert, Order
+from omnisync.core.order_intake import IntakeResult, upsert_order
+from omnisync.core.types import AlertState
 from tests.support.world import build_world, check_ledger_invariants, level, make_order, set_count
 
 BUYERS = 20

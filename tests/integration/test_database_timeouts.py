@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
-import core.db
-from core.db import POSTGRES_CONNECT_TIMEOUT_S, make_engine
-from hub.api import create_app
-from sync.engine import SyncEngine
+import omnisync.core.db
+from omnisync.core.db import POSTGRES_CONNECT_TIMEOUT_S, make_engine
+from omnisync.hub.api import create_app
+from omnisync.sync.engine import SyncEngine
 
 HANG_BREAKER_S = 60
 """Not a timing check: only how long a regression may hang before the test fails."""
@@ -68,12 +68,12 @@ def test_readyz_is_503_when_the_database_never_answers(
     silent_server: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
-    monkeypatch.setattr(core.db, "POSTGRES_CONNECT_TIMEOUT_S", 2)  # the default, shorter
+    monkeypatch.setattr(omnisync.core.db, "POSTGRES_CONNECT_TIMEOUT_S", 2)  # the default, shorter
     silent = make_engine(f"postgresql+psycopg://u:pw@127.0.0.1:{silent_server}/x")
     sync = SyncEngine(silent, [])
     client = TestClient(create_app(sync, scheduler_running=lambda: True))
     try:
-        with caplog.at_level(logging.WARNING, logger="hub.api"):
+        with caplog.at_level(logging.WARNING, logger="omnisync.hub.api"):
             response = client.get("/readyz")
     finally:
         sync.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from hub.demo_watch import DemoFailed, FailureWatch
+from omnisync.hub.demo_watch import DemoFailed, FailureWatch
 from tests.support.runs import add_runs
 from tests.support.world import build_world
 

@@ -9,20 +9,20 @@ from typing import ClassVar
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from connectors.base import Capability, Connector, TransientError
-from connectors.registry import register
-from core.catalog import location_by_code, sku_by_code
-from core.channels import channel_by_name
-from core.db import transaction
-from core.dto import OrderPage, PushResult, StockUpdate
-from core.ledger import adjust_stock
-from core.models import Listing, Order, SyncCursor, SyncRun
-from core.types import SyncRunStatus
-from sync.calls import RetryPolicy
-from sync.channels import SyncChannel
-from sync.cursors import read_cursor
-from sync.engine import SyncEngine
-from sync.runs import ABANDONED
+from omnisync.connectors.base import Capability, Connector, TransientError
+from omnisync.connectors.registry import register
+from omnisync.core.catalog import location_by_code, sku_by_code
+from omnisync.core.channels import channel_by_name
+from omnisync.core.db import transaction
+from omnisync.core.dto import OrderPage, PushResult, StockUpdate
+from omnisync.core.ledger import adjust_stock
+from omnisync.core.models import Listing, Order, SyncCursor, SyncRun
+from omnisync.core.types import SyncRunStatus
+from omnisync.sync.calls import RetryPolicy
+from omnisync.sync.channels import SyncChannel
+from omnisync.sync.cursors import read_cursor
+from omnisync.sync.engine import SyncEngine
+from omnisync.sync.runs import ABANDONED
 from tests.support.world import T0, build_world, list_sku, make_order, set_count
 
 

@@ -12,17 +12,17 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from core.availability import available_to_sell
-from core.cancellation import cancel_in_hub
-from core.catalog import sku_by_code
-from core.channels import channel_by_name
-from core.db import transaction
-from core.dto import NormalisedOrder
-from core.errors import Conflict
-from core.holds import hold_order, release_order
-from core.models import Listing, Order, Reservation
-from core.shipping import record_shipment
-from core.types import OrderStatus, ReservationState
+from omnisync.core.availability import available_to_sell
+from omnisync.core.cancellation import cancel_in_hub
+from omnisync.core.catalog import sku_by_code
+from omnisync.core.channels import channel_by_name
+from omnisync.core.db import transaction
+from omnisync.core.dto import NormalisedOrder
+from omnisync.core.errors import Conflict
+from omnisync.core.holds import hold_order, release_order
+from omnisync.core.models import Listing, Order, Reservation
+from omnisync.core.shipping import record_shipment
+from omnisync.core.types import OrderStatus, ReservationState
 from tests.support.world import (
     build_world,
     check_ledger_invariants,

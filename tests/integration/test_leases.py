@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from core.channels import channel_by_name
-from core.db import transaction
-from core.models import SyncLease
-from sandbox.clock import ManualClock
-from sync.leases import Lease, release, renew, try_acquire
+from omnisync.core.channels import channel_by_name
+from omnisync.core.db import transaction
+from omnisync.core.models import SyncLease
+from omnisync.sandbox.clock import ManualClock
+from omnisync.sync.leases import Lease, release, renew, try_acquire
 from tests.support.polling import eventually
 from tests.support.world import build_world
 

@@ -6,12 +6,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from core.catalog import location_by_code, sku_by_code
-from core.db import transaction
-from core.errors import InsufficientStock, InvalidRequest
-from core.ledger import adjust_stock, count_stock, receive_stock, restock_return
-from core.models import Channel, Listing, StockMovement
-from core.types import MovementKind
+from omnisync.core.catalog import location_by_code, sku_by_code
+from omnisync.core.db import transaction
+from omnisync.core.errors import InsufficientStock, InvalidRequest
+from omnisync.core.ledger import adjust_stock, count_stock, receive_stock, restock_return
+from omnisync.core.models import Channel, Listing, StockMovement
+from omnisync.core.types import MovementKind
 from tests.support.world import build_world, check_ledger_invariants, level, list_sku, set_count
 
 

@@ -15,15 +15,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from core.catalog import location_by_code, sku_by_code, upsert_sku
-from core.clock import utcnow
-from core.db import transaction
-from core.ledger import adjust_stock, count_stock
-from core.models import Alert, Channel, Listing, Order, QuarantinedPayload, SyncRun
-from core.types import AlertState, SyncRunStatus
-from hub.metrics import DURATION_BUCKETS, RunHistory, metrics_registry
-from sandbox.marketplace import SandboxMarketplace
-from sync.runs import finish_run, start_run
+from omnisync.core.catalog import location_by_code, sku_by_code, upsert_sku
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.ledger import adjust_stock, count_stock
+from omnisync.core.models import Alert, Channel, Listing, Order, QuarantinedPayload, SyncRun
+from omnisync.core.types import AlertState, SyncRunStatus
+from omnisync.hub.metrics import DURATION_BUCKETS, RunHistory, metrics_registry
+from omnisync.sandbox.marketplace import SandboxMarketplace
+from omnisync.sync.runs import finish_run, start_run
 from tests.support.api import ApiHub, api_hub, closed_channels
 from tests.support.hub_setup import sandbox_channel
 

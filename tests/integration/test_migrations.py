@@ -12,9 +12,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, inspect
 from sqlmodel import Session, SQLModel, select
 
-from core.db import make_engine
-from core.models import Channel
-from hub.database import MIGRATIONS_DIR, head_revision, migrate, schema_revision
+from omnisync.core.db import make_engine
+from omnisync.core.models import Channel
+from omnisync.hub.database import MIGRATIONS_DIR, head_revision, migrate, schema_revision
 
 
 def test_migrations_create_the_schema_of_the_models(empty_database_url: str) -> None:

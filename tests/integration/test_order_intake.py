@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from core.models import Alert, Listing, Order, OrderLine, Reservation, StockMovement
-from core.types import OrderStatus, ReservationState
+from omnisync.core.models import Alert, Listing, Order, OrderLine, Reservation, StockMovement
+from omnisync.core.types import OrderStatus, ReservationState
 from tests.support.world import (
     build_world,
     check_ledger_invariants,
@@ -215,8 +215,8 @@ def test_unmapped_lines_are_kept_without_reservation_and_listings_map_channel_sk
     build_world(engine)
     set_count(engine, "A", "main", 5)
     with Session(engine) as session:
-        from core.catalog import sku_by_code
-        from core.channels import channel_by_name
+        from omnisync.core.catalog import sku_by_code
+        from omnisync.core.channels import channel_by_name
 
         session.add(
             Listing(

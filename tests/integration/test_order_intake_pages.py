@@ -27,11 +27,11 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from connectors.base import Capability, Connector, ConnectorSettings
-from core.channels import channel_by_name
-from core.db import make_engine, transaction
-from core.dto import NormalisedOrder, OrderPage, RejectedPayload
-from core.models import (
+from omnisync.connectors.base import Capability, Connector, ConnectorSettings
+from omnisync.core.channels import channel_by_name
+from omnisync.core.db import make_engine, transaction
+from omnisync.core.dto import NormalisedOrder, OrderPage, RejectedPayload
+from omnisync.core.models import (
     Alert,
     Channel,
     Listing,
@@ -44,14 +44,14 @@ from core.models import (
     StockLevel,
     StockMovement,
 )
-from core.order_intake import intake_orders
-from core.types import OrderStatus
-from sync.calls import Cancelled
-from sync.channels import SyncChannel
-from sync.cursors import read_cursor
-from sync.jobs import orders as orders_job
-from sync.jobs.context import JobContext, LeaseLost
-from sync.jobs.orders import pull_orders
+from omnisync.core.order_intake import intake_orders
+from omnisync.core.types import OrderStatus
+from omnisync.sync.calls import Cancelled
+from omnisync.sync.channels import SyncChannel
+from omnisync.sync.cursors import read_cursor
+from omnisync.sync.jobs import orders as orders_job
+from omnisync.sync.jobs.context import JobContext, LeaseLost
+from omnisync.sync.jobs.orders import pull_orders
 from tests.support.databases import (
     POSTGRES_URL,
     fresh_engine,

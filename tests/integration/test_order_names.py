@@ -13,13 +13,13 @@ from alembic.config import Config
 from sqlalchemy import Engine, MetaData
 from sqlmodel import Session
 
-from core.catalog import upsert_sku
-from core.db import make_engine, transaction
-from core.dto import NormalisedOrder
-from core.errors import NotFound
-from hub.database import MIGRATIONS_DIR, migrate
-from hub.order_lookup import AmbiguousOrder
-from hub.views import find_order
+from omnisync.core.catalog import upsert_sku
+from omnisync.core.db import make_engine, transaction
+from omnisync.core.dto import NormalisedOrder
+from omnisync.core.errors import NotFound
+from omnisync.hub.database import MIGRATIONS_DIR, migrate
+from omnisync.hub.order_lookup import AmbiguousOrder
+from omnisync.hub.views import find_order
 from tests.support.api import api_hub, closed_channels
 from tests.support.world import (
     T0,

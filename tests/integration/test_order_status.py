@@ -27,15 +27,15 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from core.catalog import upsert_sku
-from core.channels import channel_by_name
-from core.db import make_engine, transaction
-from core.dto import NormalisedOrder, TrackingInfo
-from core.errors import InvalidRequest
-from core.models import Order
-from core.shipping import record_shipment
-from core.tracking import apply_tracking
-from core.types import OrderStatus, ShipmentStatus
+from omnisync.core.catalog import upsert_sku
+from omnisync.core.channels import channel_by_name
+from omnisync.core.db import make_engine, transaction
+from omnisync.core.dto import NormalisedOrder, TrackingInfo
+from omnisync.core.errors import InvalidRequest
+from omnisync.core.models import Order
+from omnisync.core.shipping import record_shipment
+from omnisync.core.tracking import apply_tracking
+from omnisync.core.types import OrderStatus, ShipmentStatus
 from tests.support.api import ApiHub, api_hub, closed_channels
 from tests.support.databases import (
     POSTGRES_URL,

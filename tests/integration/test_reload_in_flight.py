@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from core.db import make_engine
-from core.models import SyncRun
-from core.types import SyncRunStatus
-from hub.bootstrap import Hub
-from hub.runner import HubRunner
-from sync.channels import SyncChannel
-from sync.engine import SyncEngine
+from omnisync.core.db import make_engine
+from omnisync.core.models import SyncRun
+from omnisync.core.types import SyncRunStatus
+from omnisync.hub.bootstrap import Hub
+from omnisync.hub.runner import HubRunner
+from omnisync.sync.channels import SyncChannel
+from omnisync.sync.engine import SyncEngine
 from tests.support.gated_connector import Gate, GatedConnector, GatedSettings
 from tests.support.hub_setup import FAST_RETRIES, open_test_hub, write_config
 from tests.support.polling import eventually

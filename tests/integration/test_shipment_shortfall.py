@@ -11,14 +11,14 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from core.alerting import RULE_OVERSOLD, SHIPPED_NOT_ON_HAND
-from core.catalog import sku_by_code
-from core.channels import channel_by_name
-from core.db import transaction
-from core.models import Alert, Order
-from core.shipping import record_shipment
-from core.types import AlertState, MovementKind
-from hub.views import movement_list
+from omnisync.core.alerting import RULE_OVERSOLD, SHIPPED_NOT_ON_HAND
+from omnisync.core.catalog import sku_by_code
+from omnisync.core.channels import channel_by_name
+from omnisync.core.db import transaction
+from omnisync.core.models import Alert, Order
+from omnisync.core.shipping import record_shipment
+from omnisync.core.types import AlertState, MovementKind
+from omnisync.hub.views import movement_list
 from tests.support.world import (
     build_world,
     check_ledger_invariants,
@@ -70,7 +70,7 @@ def test_shipping_a_unit_not_on_hand_is_recorded_as_a_shortfall(
     ingest(engine, "shop", make_order("8", [("A", 1)]))
     assert order_row(engine, "shop", "8").oversold
 
-    with caplog.at_level(logging.WARNING, logger="core.locked_stock"):
+    with caplog.at_level(logging.WARNING, logger="omnisync.core.locked_stock"):
         ship_all(engine, "8")
 
     assert level(engine, "A", "main") == (0, 0)

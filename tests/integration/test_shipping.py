@@ -8,14 +8,20 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from core.availability import available_to_sell
-from core.catalog import sku_by_code
-from core.channels import channel_by_name
-from core.db import transaction
-from core.errors import InvalidRequest
-from core.models import Listing, Order, OrderLine, Reservation, Shipment, StockMovement
-from core.shipping import record_shipment
-from core.types import MovementKind, OrderStatus, PushState, ReservationState, ShipmentStatus
+from omnisync.core.availability import available_to_sell
+from omnisync.core.catalog import sku_by_code
+from omnisync.core.channels import channel_by_name
+from omnisync.core.db import transaction
+from omnisync.core.errors import InvalidRequest
+from omnisync.core.models import Listing, Order, OrderLine, Reservation, Shipment, StockMovement
+from omnisync.core.shipping import record_shipment
+from omnisync.core.types import (
+    MovementKind,
+    OrderStatus,
+    PushState,
+    ReservationState,
+    ShipmentStatus,
+)
 from tests.support.world import (
     build_world,
     check_ledger_invariants,

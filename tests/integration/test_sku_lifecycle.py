@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from core.availability import available_to_sell
-from core.catalog import (
+from omnisync.core.availability import available_to_sell
+from omnisync.core.catalog import (
     edit_sku,
     location_by_code,
     retire_sku,
@@ -21,11 +21,11 @@ from core.catalog import (
     unretire_sku,
     upsert_sku,
 )
-from core.channels import channel_by_name
-from core.db import transaction
-from core.errors import Conflict, InvalidRequest
-from core.ledger import adjust_stock, receive_stock
-from core.models import Listing, Location, Sku, StockMovement
+from omnisync.core.channels import channel_by_name
+from omnisync.core.db import transaction
+from omnisync.core.errors import Conflict, InvalidRequest
+from omnisync.core.ledger import adjust_stock, receive_stock
+from omnisync.core.models import Listing, Location, Sku, StockMovement
 from tests.integration.test_hub_cancellation import cancel, clean_listings, dirty
 from tests.support.world import (
     build_world,

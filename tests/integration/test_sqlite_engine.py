@@ -9,8 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from core.db import SQLITE_BUSY_TIMEOUT_MS, transaction
-from core.models import OrderLine, Sku
+from omnisync.core.db import SQLITE_BUSY_TIMEOUT_MS, transaction
+from omnisync.core.models import OrderLine, Sku
 from tests.support.databases import fresh_engine, sqlite_url
 
 

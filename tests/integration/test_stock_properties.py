@@ -21,15 +21,15 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from core.availability import available_to_sell, free_by_sku
-from core.catalog import bundle_recipes, location_by_code, sku_by_code
-from core.channels import selling_location_ids
-from core.db import make_engine, transaction
-from core.dto import NormalisedOrder
-from core.errors import InsufficientStock
-from core.ledger import adjust_stock, count_stock, receive_stock
-from core.models import Channel
-from core.types import OrderStatus
+from omnisync.core.availability import available_to_sell, free_by_sku
+from omnisync.core.catalog import bundle_recipes, location_by_code, sku_by_code
+from omnisync.core.channels import selling_location_ids
+from omnisync.core.db import make_engine, transaction
+from omnisync.core.dto import NormalisedOrder
+from omnisync.core.errors import InsufficientStock
+from omnisync.core.ledger import adjust_stock, count_stock, receive_stock
+from omnisync.core.models import Channel
+from omnisync.core.types import OrderStatus
 from tests.support.databases import (
     POSTGRES_URL,
     fresh_engine,

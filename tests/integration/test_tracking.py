@@ -10,21 +10,21 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from core.channels import channel_by_name
-from core.db import transaction
-from core.dto import TrackingEvent as ReportedEvent
-from core.dto import TrackingInfo
-from core.errors import NotFound
-from core.models import Alert, Order, Shipment, TrackingEvent
-from core.shipping import record_shipment
-from core.tracking import (
+from omnisync.core.channels import channel_by_name
+from omnisync.core.db import transaction
+from omnisync.core.dto import TrackingEvent as ReportedEvent
+from omnisync.core.dto import TrackingInfo
+from omnisync.core.errors import NotFound
+from omnisync.core.models import Alert, Order, Shipment, TrackingEvent
+from omnisync.core.shipping import record_shipment
+from omnisync.core.tracking import (
     RULE_CARRIER_EXCEPTION,
     RULE_TRACKING_UNKNOWN,
     TrackingResult,
     apply_tracking,
     shipments_to_track,
 )
-from core.types import AlertSeverity, AlertState, OrderStatus, ShipmentStatus
+from omnisync.core.types import AlertSeverity, AlertState, OrderStatus, ShipmentStatus
 from tests.support.world import T0, build_world, ingest, list_sku, make_order, order_row, set_count
 
 DAY = timedelta(hours=24)

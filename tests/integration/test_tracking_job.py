@@ -12,19 +12,19 @@ import pytest
 from sqlmodel import Session, col, select
 
 import tests.support.fake_connector  # noqa: F401  (registers type "fake")
-from connectors.base import AuthError, TransientError
-from core.alerting import RULE_AUTH
-from core.catalog import sku_by_code, upsert_sku
-from core.channels import channel_by_name
-from core.db import transaction
-from core.dto import TrackingInfo
-from core.errors import InvalidRequest, NotFound
-from core.models import Alert, Channel, Listing, Shipment, SyncRun
-from core.tracking import RULE_TRACKING_UNKNOWN
-from core.types import AlertSeverity, OrderStatus, ShipmentStatus, SyncRunStatus
-from hub.bootstrap import Hub
-from hub.shipping import ShipRequest, UnknownCarrier, ship_order
-from sync.scheduler import Scheduler
+from omnisync.connectors.base import AuthError, TransientError
+from omnisync.core.alerting import RULE_AUTH
+from omnisync.core.catalog import sku_by_code, upsert_sku
+from omnisync.core.channels import channel_by_name
+from omnisync.core.db import transaction
+from omnisync.core.dto import TrackingInfo
+from omnisync.core.errors import InvalidRequest, NotFound
+from omnisync.core.models import Alert, Channel, Listing, Shipment, SyncRun
+from omnisync.core.tracking import RULE_TRACKING_UNKNOWN
+from omnisync.core.types import AlertSeverity, OrderStatus, ShipmentStatus, SyncRunStatus
+from omnisync.hub.bootstrap import Hub
+from omnisync.hub.shipping import ShipRequest, UnknownCarrier, ship_order
+from omnisync.sync.scheduler import Scheduler
 from tests.support.fake_carrier import FakeCarrier  # registers type "fake_carrier"
 from tests.support.hub_setup import FAST_RETRIES, engine_for, open_test_hub, write_config
 from tests.support.polling import eventually

@@ -10,19 +10,19 @@ from typing import ClassVar
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from connectors.base import Capability, Connector
-from connectors.registry import register
-from core.alerting import RULE_UNLINKED
-from core.catalog import upsert_sku
-from core.db import transaction
-from core.dto import ChannelListing, OrderPage
-from core.models import Alert, Listing, OrderLine
-from core.types import AlertState, OrderStatus
-from sync.alerts import AlertRules, evaluate_rules
-from sync.calls import RetryPolicy
-from sync.channels import SyncChannel
-from sync.engine import SyncEngine
-from sync.health import hub_health
+from omnisync.connectors.base import Capability, Connector
+from omnisync.connectors.registry import register
+from omnisync.core.alerting import RULE_UNLINKED
+from omnisync.core.catalog import upsert_sku
+from omnisync.core.db import transaction
+from omnisync.core.dto import ChannelListing, OrderPage
+from omnisync.core.models import Alert, Listing, OrderLine
+from omnisync.core.types import AlertState, OrderStatus
+from omnisync.sync.alerts import AlertRules, evaluate_rules
+from omnisync.sync.calls import RetryPolicy
+from omnisync.sync.channels import SyncChannel
+from omnisync.sync.engine import SyncEngine
+from omnisync.sync.health import hub_health
 from tests.support.world import build_world, ingest, level, make_order, set_count
 
 VARIANT_KEY = "shop:variant/9"

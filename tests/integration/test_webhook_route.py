@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from core.models import Order, QuarantinedPayload, WebhookReceipt
-from hub.api import create_app
-from hub.bootstrap import bootstrap, engine_channels
-from sync.engine import SyncEngine
+from omnisync.core.models import Order, QuarantinedPayload, WebhookReceipt
+from omnisync.hub.api import create_app
+from omnisync.hub.bootstrap import bootstrap, engine_channels
+from omnisync.sync.engine import SyncEngine
 from tests.support.hub_setup import write_config
 from tests.unit.test_shopify_connector import WEBHOOK
 

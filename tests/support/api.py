@@ -13,9 +13,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from hub.api import create_app
-from hub.bootstrap import Hub
-from sync.engine import SyncEngine
+from omnisync.hub.api import create_app
+from omnisync.hub.bootstrap import Hub
+from omnisync.sync.engine import SyncEngine
 from tests.support.hub_setup import engine_for, open_test_hub, sandbox_channel, write_config
 
 API_TOKEN = "api-token-7d1e0c55b2a94f38"

@@ -11,7 +11,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from hub.cli import app
+from omnisync.hub.cli import app
 
 
 @dataclass(frozen=True)

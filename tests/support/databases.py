@@ -16,7 +16,7 @@ from urllib.parse import quote
 from sqlalchemy import Engine, create_engine, text
 from sqlmodel import SQLModel
 
-from core.db import create_all, make_engine
+from omnisync.core.db import create_all, make_engine
 
 POSTGRES_URL = os.environ.get("OMNISYNC_TEST_POSTGRES_URL")
 

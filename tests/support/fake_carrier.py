@@ -10,9 +10,9 @@ import builtins
 from collections.abc import Sequence
 from typing import ClassVar
 
-from connectors.base import Capability, Connector, ConnectorError, ConnectorSettings
-from connectors.registry import register
-from core.dto import TrackingInfo
+from omnisync.connectors.base import Capability, Connector, ConnectorError, ConnectorSettings
+from omnisync.connectors.registry import register
+from omnisync.core.dto import TrackingInfo
 
 
 class FakeCarrierSettings(ConnectorSettings):

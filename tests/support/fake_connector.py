@@ -7,8 +7,8 @@ from typing import ClassVar
 
 from pydantic import SecretStr
 
-from connectors.base import Capability, Connector, ConnectorSettings
-from connectors.registry import register
+from omnisync.connectors.base import Capability, Connector, ConnectorSettings
+from omnisync.connectors.registry import register
 
 
 class FakeSettings(ConnectorSettings):

@@ -17,9 +17,9 @@ from typing import ClassVar
 
 import httpx
 
-from connectors.base import CallPolicy, Capability, Connector, ConnectorSettings
-from connectors.registry import register
-from core.dto import OrderPage
+from omnisync.connectors.base import CallPolicy, Capability, Connector, ConnectorSettings
+from omnisync.connectors.registry import register
+from omnisync.core.dto import OrderPage
 
 GATE_BOUND_S = 30.0
 """A pull waits at most this long at a gate nobody opens (a safety net, not a timing)."""

@@ -6,10 +6,10 @@ import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 
-from hub.bootstrap import Hub, bootstrap, engine_channels
-from sandbox.amazon import AmazonSimulator
-from sync.calls import RetryPolicy
-from sync.engine import SyncEngine
+from omnisync.hub.bootstrap import Hub, bootstrap, engine_channels
+from omnisync.sandbox.amazon import AmazonSimulator
+from omnisync.sync.calls import RetryPolicy
+from omnisync.sync.engine import SyncEngine
 
 FAST_RETRIES = RetryPolicy(attempts=4, initial=0.01, maximum=0.05)
 

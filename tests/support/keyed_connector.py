@@ -16,11 +16,17 @@ from typing import Any, ClassVar
 
 from pydantic import SecretStr
 
-from connectors.base import AuthError, Capability, Connector, ConnectorSettings
-from connectors.parsing import MAPPING_ERRORS, kept_json, mapping_failure, order_page, timestamp
-from connectors.registry import register
-from core.dto import NormalisedOrder, NormalisedOrderLine, OrderPage, WebhookEvents
-from core.types import OrderStatus
+from omnisync.connectors.base import AuthError, Capability, Connector, ConnectorSettings
+from omnisync.connectors.parsing import (
+    MAPPING_ERRORS,
+    kept_json,
+    mapping_failure,
+    order_page,
+    timestamp,
+)
+from omnisync.connectors.registry import register
+from omnisync.core.dto import NormalisedOrder, NormalisedOrderLine, OrderPage, WebhookEvents
+from omnisync.core.types import OrderStatus
 
 GOOD_KEY = "keyed-good-key-4c2e91"
 WRONG_KEY = "keyed-wrong-key-0d7a33"

@@ -7,7 +7,7 @@ from functools import cache
 
 from graphql import GraphQLSchema, build_client_schema
 
-from sandbox.reference import REFERENCE_DIR, shopify_introspection
+from omnisync.sandbox.reference import REFERENCE_DIR, shopify_introspection
 
 __all__ = ["REFERENCE_DIR", "shopify_schema"]
 

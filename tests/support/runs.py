@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from core.channels import channel_by_name
-from core.clock import utcnow
-from core.db import transaction
-from core.models import SyncRun
-from core.types import SyncRunStatus
+from omnisync.core.channels import channel_by_name
+from omnisync.core.clock import utcnow
+from omnisync.core.db import transaction
+from omnisync.core.models import SyncRun
+from omnisync.core.types import SyncRunStatus
 
 
 def add_runs(

@@ -10,12 +10,18 @@ from typing import Any
 from sqlalchemy import Engine, func
 from sqlmodel import Session, SQLModel, col, select
 
-from core.catalog import LocationSpec, location_by_code, sku_by_code, sync_locations, upsert_sku
-from core.channels import ChannelSpec, channel_by_name, sync_channels
-from core.db import transaction
-from core.dto import NormalisedOrder, NormalisedOrderLine
-from core.ledger import count_stock
-from core.models import (
+from omnisync.core.catalog import (
+    LocationSpec,
+    location_by_code,
+    sku_by_code,
+    sync_locations,
+    upsert_sku,
+)
+from omnisync.core.channels import ChannelSpec, channel_by_name, sync_channels
+from omnisync.core.db import transaction
+from omnisync.core.dto import NormalisedOrder, NormalisedOrderLine
+from omnisync.core.ledger import count_stock
+from omnisync.core.models import (
     Channel,
     Listing,
     Order,
@@ -24,9 +30,9 @@ from core.models import (
     StockLevel,
     StockMovement,
 )
-from core.order_intake import IntakeResult, upsert_order
-from core.reservations import stocked_parts, units_needed
-from core.types import LocationKind, OrderStatus, ReservationState
+from omnisync.core.order_intake import IntakeResult, upsert_order
+from omnisync.core.reservations import stocked_parts, units_needed
+from omnisync.core.types import LocationKind, OrderStatus, ReservationState
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from hub.alerts import alert_rules, build_notifier
-from hub.settings import (
+from omnisync.hub.alerts import alert_rules, build_notifier
+from omnisync.hub.settings import (
     ConfigError,
     EmailNotifierConfig,
     LogNotifierConfig,
     WebhookNotifierConfig,
     load_settings,
 )
-from sync.notify import EmailNotifier, LogNotifier, WebhookNotifier
+from omnisync.sync.notify import EmailNotifier, LogNotifier, WebhookNotifier
 
 HOOK = "https://hooks.slack.com/services/T000/B000/xoxb-hook-token-1f9a"
 PASSWORD = "mail-password-51d0c2"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.amazon import AmazonSimulator
+from omnisync.sandbox.amazon import AmazonSimulator
 from tests.support.databases import sqlite_url
 from tests.support.hub_setup import amazon_channel
 

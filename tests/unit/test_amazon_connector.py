@@ -20,11 +20,11 @@ import respx
 from pydantic import ValidationError
 from sp_api.auth import access_token_client
 
-from connectors.amazon.connector import AmazonConnector
-from connectors.amazon.settings import AmazonSettings
-from connectors.base import AuthError, PermanentError, RateLimited, TransientError
-from core.dto import Fulfilment, FulfilmentLine, StockUpdate
-from core.types import OrderStatus
+from omnisync.connectors.amazon.connector import AmazonConnector
+from omnisync.connectors.amazon.settings import AmazonSettings
+from omnisync.connectors.base import AuthError, PermanentError, RateLimited, TransientError
+from omnisync.core.dto import Fulfilment, FulfilmentLine, StockUpdate
+from omnisync.core.types import OrderStatus
 from tests.support.reference import REFERENCE_DIR
 
 T = TypeVar("T")

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from connectors.amazon.connector import AmazonConnector
-from connectors.amazon.settings import AmazonSettings
-from core.dto import Fulfilment, FulfilmentLine, StockUpdate
-from core.types import OrderStatus
-from sandbox.amazon import AmazonSimulator
+from omnisync.connectors.amazon.connector import AmazonConnector
+from omnisync.connectors.amazon.settings import AmazonSettings
+from omnisync.core.dto import Fulfilment, FulfilmentLine, StockUpdate
+from omnisync.core.types import OrderStatus
+from omnisync.sandbox.amazon import AmazonSimulator
 
 CATALOGUE = [
     {"sku": "MUG", "quantity": 5, "productType": "DRINKING_CUP", "price": "12.00"},

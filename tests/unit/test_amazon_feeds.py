@@ -14,15 +14,15 @@ import pytest
 import respx
 from jsonschema import Draft7Validator
 
-from connectors.amazon.feeds import (
+from omnisync.connectors.amazon.feeds import (
     FEED_SUBMISSIONS,
     MAX_MESSAGES,
     FeedMessage,
     feed_documents,
     report_results,
 )
-from connectors.base import TransientError
-from core.dto import StockUpdate
+from omnisync.connectors.base import TransientError
+from omnisync.core.dto import StockUpdate
 from tests.support.reference import REFERENCE_DIR
 from tests.unit.test_amazon_connector import (
     LISTINGS,

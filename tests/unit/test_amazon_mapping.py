@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from connectors.amazon.mapping import (
+from omnisync.connectors.amazon.mapping import (
     carrier_code,
     listing_from_item,
     order_from_payload,
@@ -15,9 +15,9 @@ from connectors.amazon.mapping import (
     patch_result,
     unit_price,
 )
-from connectors.base import PayloadError
-from core.dto import StockUpdate
-from core.types import OrderStatus
+from omnisync.connectors.base import PayloadError
+from omnisync.core.dto import StockUpdate
+from omnisync.core.types import OrderStatus
 
 
 def order(status: str, **more: Any) -> dict[str, Any]:

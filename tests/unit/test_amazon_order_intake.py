@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from connectors.amazon.mapping import order_from_payload
-from core.alerting import RULE_BUYER_CANCEL
-from core.models import Alert, OrderLine
-from core.types import AlertState, OrderStatus
+from omnisync.connectors.amazon.mapping import order_from_payload
+from omnisync.core.alerting import RULE_BUYER_CANCEL
+from omnisync.core.models import Alert, OrderLine
+from omnisync.core.types import AlertState, OrderStatus
 from tests.support.world import build_world, ingest, level, order_row, set_count
 
 CANCEL = {"IsBuyerRequestedCancel": "true", "BuyerCancelReason": "Found cheaper somewhere else."}

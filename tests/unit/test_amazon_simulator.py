@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.amazon import AmazonSimulator
-from sandbox.amazon.limits import usage_plan
-from sandbox.clock import ManualClock, ManualTimer
-from sandbox.registry import simulator_for
+from omnisync.sandbox.amazon import AmazonSimulator
+from omnisync.sandbox.amazon.limits import usage_plan
+from omnisync.sandbox.clock import ManualClock, ManualTimer
+from omnisync.sandbox.registry import simulator_for
 from tests.support.reference import REFERENCE_DIR
 
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)

@@ -20,8 +20,8 @@ from sp_api.base.exceptions import (
     SellingApiRequestThrottledException,
 )
 
-from sandbox.amazon import AmazonSimulator
-from sandbox.clock import ManualClock, ManualTimer
+from omnisync.sandbox.amazon import AmazonSimulator
+from omnisync.sandbox.clock import ManualClock, ManualTimer
 
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from jsonschema import Draft7Validator
 
-from sandbox.amazon import AmazonSimulator
-from sandbox.clock import ManualClock, ManualTimer
+from omnisync.sandbox.amazon import AmazonSimulator
+from omnisync.sandbox.clock import ManualClock, ManualTimer
 from tests.support.reference import REFERENCE_DIR
 
 US = "ATVPDKIKX0DER"

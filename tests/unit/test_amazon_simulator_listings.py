@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.amazon import AmazonSimulator
-from sandbox.clock import ManualTimer
+from omnisync.sandbox.amazon import AmazonSimulator
+from omnisync.sandbox.clock import ManualTimer
 
 US = "ATVPDKIKX0DER"
 SELLER = "A2TESTSELLER"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench import ingest
-from core.db import make_engine
+from omnisync.core.db import make_engine
 from tests.support.databases import sqlite_url
 
 

@@ -12,12 +12,12 @@ from sqlmodel import Session, col, select
 from bench.fixtures import change_stock
 from bench.oversell import BASELINE, HUB, HUB_WEBHOOKS, OrderStream, Replay, Sale, generate_stream
 from bench.plan import CHANNELS, Catalogue, measure
-from core.availability import StockRules
-from core.catalog import location_by_code, sku_by_code
-from core.db import make_engine, transaction
-from core.ledger import adjust_stock
-from core.models import Channel, Listing, StockLevel, StockMovement
-from sync.jobs.stock import plan_stock_push
+from omnisync.core.availability import StockRules
+from omnisync.core.catalog import location_by_code, sku_by_code
+from omnisync.core.db import make_engine, transaction
+from omnisync.core.ledger import adjust_stock
+from omnisync.core.models import Channel, Listing, StockLevel, StockMovement
+from omnisync.sync.jobs.stock import plan_stock_push
 from tests.support.world import (
     build_world,
     check_ledger_invariants,

@@ -24,14 +24,14 @@ from bench.propagation import (
 )
 from bench.rate_floor import Limit, floor_delays, floor_send_times
 from bench.report import machine, render
-from core.catalog import location_by_code, sku_by_code
-from core.channels import channel_by_name
-from core.db import transaction
-from core.dto import NormalisedOrder
-from core.ledger import count_stock
-from core.order_intake import upsert_order
-from hub.bootstrap import bootstrap, engine_channels
-from sync.engine import SyncEngine
+from omnisync.core.catalog import location_by_code, sku_by_code
+from omnisync.core.channels import channel_by_name
+from omnisync.core.db import transaction
+from omnisync.core.dto import NormalisedOrder
+from omnisync.core.ledger import count_stock
+from omnisync.core.order_intake import upsert_order
+from omnisync.hub.bootstrap import bootstrap, engine_channels
+from omnisync.sync.engine import SyncEngine
 from tests.support.world import build_world, ingest, list_sku, make_order, set_count
 
 PATCHES = Limit(per_second=5.0, burst=5.0, cost=1.0, per_call=1)

@@ -20,17 +20,17 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from connectors.base import AuthError, Capability, RateLimited, TransientError
-from connectors.carriers.connector import CarrierConnector
-from connectors.carriers.karrio_runtime import karrio
-from connectors.carriers.settings import CarrierSettings
-from connectors.registry import connector_for
-from core.types import ShipmentStatus
-from hub.settings import ConfigError, load_settings
-from sandbox.carriers import CarrierSimulator
-from sandbox.clock import ManualClock
-from sync.calls import ChannelCalls, RetryPolicy
-from sync.ratelimit import ChannelLimiter
+from omnisync.connectors.base import AuthError, Capability, RateLimited, TransientError
+from omnisync.connectors.carriers.connector import CarrierConnector
+from omnisync.connectors.carriers.karrio_runtime import karrio
+from omnisync.connectors.carriers.settings import CarrierSettings
+from omnisync.connectors.registry import connector_for
+from omnisync.core.types import ShipmentStatus
+from omnisync.hub.settings import ConfigError, load_settings
+from omnisync.sandbox.carriers import CarrierSimulator
+from omnisync.sandbox.clock import ManualClock
+from omnisync.sync.calls import ChannelCalls, RetryPolicy
+from omnisync.sync.ratelimit import ChannelLimiter
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 STEP = 3600.0
@@ -336,8 +336,8 @@ def test_importing_and_using_karrio_leaves_the_hubs_logging_alone(
         root.addHandler(handler)
         root.setLevel(logging.INFO)
         before = list(root.handlers)
-        from connectors.carriers.connector import CarrierConnector
-        from connectors.carriers.settings import CarrierSettings
+        from omnisync.connectors.carriers.connector import CarrierConnector
+        from omnisync.connectors.carriers.settings import CarrierSettings
         settings = CarrierSettings.model_validate({{
             "provider": "ups", "endpoint": "{simulator.url}",
             "credentials": {simulator.credentials("ups")!r},

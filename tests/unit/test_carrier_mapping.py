@@ -15,17 +15,17 @@ from typing import Any
 
 import pytest
 
-from connectors.base import (
+from omnisync.connectors.base import (
     AuthError,
     ConnectorError,
     PermanentError,
     RateLimited,
     TransientError,
 )
-from connectors.carriers.gateway import connection_settings
-from connectors.carriers.karrio_http import Exchange
-from connectors.carriers.karrio_runtime import karrio
-from connectors.carriers.mapping import (
+from omnisync.connectors.carriers.gateway import connection_settings
+from omnisync.connectors.carriers.karrio_http import Exchange
+from omnisync.connectors.carriers.karrio_runtime import karrio
+from omnisync.connectors.carriers.mapping import (
     FOLDED_CODES,
     NO_ANSWER,
     STATUS_BY_KARRIO,
@@ -33,11 +33,11 @@ from connectors.carriers.mapping import (
     call_failure,
     karrio_status,
 )
-from connectors.carriers.mapping import tracking_infos as map_answer
-from connectors.carriers.profiles import profile_for
-from connectors.carriers.settings import CarrierSettings
-from core.dto import TrackingInfo
-from core.types import ShipmentStatus
+from omnisync.connectors.carriers.mapping import tracking_infos as map_answer
+from omnisync.connectors.carriers.profiles import profile_for
+from omnisync.connectors.carriers.settings import CarrierSettings
+from omnisync.core.dto import TrackingInfo
+from omnisync.core.types import ShipmentStatus
 from tests.contract.kits import recorded
 
 CREDENTIALS = {

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.carriers import CarrierSimulator, CarrierSimulatorError
-from sandbox.clock import ManualClock
-from sandbox.registry import simulator_for
+from omnisync.sandbox.carriers import CarrierSimulator, CarrierSimulatorError
+from omnisync.sandbox.clock import ManualClock
+from omnisync.sandbox.registry import simulator_for
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 STEP = 3600.0

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from connectors.registry import connector_for
-from hub.settings import CHANNEL_ENVELOPE_KEYS, HubConfig, Settings, load_settings
+from omnisync.connectors.registry import connector_for
+from omnisync.hub.settings import CHANNEL_ENVELOPE_KEYS, HubConfig, Settings, load_settings
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 HUB_YAML = CONFIG / "hub.yaml"

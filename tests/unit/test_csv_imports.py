@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import InvalidRequest
-from hub.csv_imports import (
+from omnisync.core.errors import InvalidRequest
+from omnisync.hub.csv_imports import (
     SkuRow,
     repeated_keys,
     sku_import_order,

@@ -7,7 +7,7 @@ import sqlite3
 import psycopg
 from sqlalchemy.exc import OperationalError
 
-from hub.commands.database_errors import describe_database_failure
+from omnisync.hub.commands.database_errors import describe_database_failure
 
 URL = "postgresql+psycopg://omnisync:s3cretpw@db.internal/omnisync"
 

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 import pytest
 
-from hub.demo_watch import Deadline, DemoFailed, run_until_done
-from sync.engine import RunOutcome
+from omnisync.hub.demo_watch import Deadline, DemoFailed, run_until_done
+from omnisync.sync.engine import RunOutcome
 
 HANG = "hang"
 SAFETY_NET_S = 60.0

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hub.metric_names import BY_SERIES, METRICS
+from omnisync.hub.metric_names import BY_SERIES, METRICS
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"

@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from connectors.base import Capability
-from hub.cli import app, main
-from hub.logs import LogFormat, LogLevel, configure_logging
-from hub.runner import HubRunner
-from sandbox.marketplace import SandboxMarketplace
-from sync import engine as engine_module
-from sync.jobs.context import JobContext
-from sync.log_context import current_run, run_context
+from omnisync.connectors.base import Capability
+from omnisync.hub.cli import app, main
+from omnisync.hub.logs import LogFormat, LogLevel, configure_logging
+from omnisync.hub.runner import HubRunner
+from omnisync.sandbox.marketplace import SandboxMarketplace
+from omnisync.sync import engine as engine_module
+from omnisync.sync.jobs.context import JobContext
+from omnisync.sync.log_context import current_run, run_context
 from tests.support.databases import sqlite_url
 from tests.support.hub_setup import engine_for, open_test_hub, sandbox_channel, write_config
 
@@ -81,8 +81,8 @@ def test_json_lines_name_the_channel_job_and_run_of_a_real_run(
 
     assert outcome.status == "failed"
     lines = json_lines(stream)
-    retries = [line for line in lines if line["logger"] == "sync.calls"]
-    failure = [line for line in lines if line["logger"] == "sync.engine"]
+    retries = [line for line in lines if line["logger"] == "omnisync.sync.calls"]
+    failure = [line for line in lines if line["logger"] == "omnisync.sync.engine"]
     assert retries, lines  # the connection was refused and retried inside the run
     assert len(failure) == 1, lines
     for line in [*retries, *failure]:
@@ -97,7 +97,7 @@ def test_json_lines_name_the_channel_job_and_run_of_a_real_run(
 
 def leaking_job(ctx: JobContext) -> None:
     """A job that leaks the channel's key three ways, then fails with it."""
-    leak = logging.getLogger("connectors.leaky")
+    leak = logging.getLogger("omnisync.connectors.leaky")
     leak.warning(f"calling with key {TOKEN}")
     leak.warning("retrying with %s", TOKEN)
     try:
@@ -176,12 +176,12 @@ def test_each_thread_names_only_its_own_run() -> None:
     def work(channel: str, run_id: int) -> None:
         with run_context(channel, "stock", run_id):
             both_inside.wait(timeout=10)
-            logging.getLogger("sync.test").info("pushing %s", channel)
+            logging.getLogger("omnisync.sync.test").info("pushing %s", channel)
             spawned = threading.Thread(target=lambda: inherited.append(current_run()))
             spawned.start()
             spawned.join()
             both_inside.wait(timeout=10)
-        logging.getLogger("sync.test").info("done %s", channel)
+        logging.getLogger("omnisync.sync.test").info("done %s", channel)
 
     threads = [threading.Thread(target=work, args=(name, n)) for name, n in (("a", 1), ("b", 2))]
     for thread in threads:
@@ -207,7 +207,7 @@ def test_library_noise_stays_at_its_levels() -> None:
     logging.getLogger("apscheduler.scheduler").error("job raised")
     logging.getLogger("httpx").info("HTTP Request: GET /orders")
     logging.getLogger("httpx").warning("pool exhausted")
-    logging.getLogger("sync.engine").debug("our own debug line")
+    logging.getLogger("omnisync.sync.engine").debug("our own debug line")
 
     output = stream.getvalue()
     for quiet in ("coalesced a run", "HTTP Request"):
@@ -235,7 +235,7 @@ def test_the_cli_writes_json_log_lines_with_the_run(
     outcome = json.loads(synced.stdout)
     assert TOKEN not in synced.stdout + synced.stderr
     lines = [json.loads(line) for line in synced.stderr.splitlines()]
-    failures = [line for line in lines if line["logger"] == "sync.engine"]
+    failures = [line for line in lines if line["logger"] == "omnisync.sync.engine"]
     assert len(failures) == 1, lines
     assert failures[0]["level"] == "WARNING"
     assert failures[0]["message"].startswith("a orders: failed: AuthError")
@@ -253,7 +253,9 @@ def test_a_crash_of_the_cli_prints_its_traceback_masked(
     def crash(outcomes: object) -> None:
         raise RuntimeError(f"the table broke near {TOKEN}")
 
-    monkeypatch.setattr(importlib.import_module("hub.commands.sync"), "_print_table", crash)
+    monkeypatch.setattr(
+        importlib.import_module("omnisync.hub.commands.sync"), "_print_table", crash
+    )
     with SandboxMarketplace("another-key-0c41", name="refusing") as market:
         config = write_config(tmp_path / "config", {"a": sandbox_channel(market.url)})
         open_test_hub(config, sqlite_url(tmp_path)).engine.dispose()

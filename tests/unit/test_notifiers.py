@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.notify import (
+from omnisync.sync.notify import (
     DeliveryFailed,
     EmailNotifier,
     LogNotifier,

@@ -10,14 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.base import AuthError
-from connectors.sandbox.connector import SandboxConnector
-from connectors.sandbox.settings import SandboxSettings
-from connectors.shopify import documents
-from connectors.shopify.connector import ShopifyConnector
-from connectors.shopify.settings import ShopifySettings
-from sandbox.marketplace import SandboxMarketplace
-from sandbox.shopify import ShopifySimulator
+from omnisync.connectors.base import AuthError
+from omnisync.connectors.sandbox.connector import SandboxConnector
+from omnisync.connectors.sandbox.settings import SandboxSettings
+from omnisync.connectors.shopify import documents
+from omnisync.connectors.shopify.connector import ShopifyConnector
+from omnisync.connectors.shopify.settings import ShopifySettings
+from omnisync.sandbox.marketplace import SandboxMarketplace
+from omnisync.sandbox.shopify import ShopifySimulator
 
 TOKEN = "cancel-unit-token"
 

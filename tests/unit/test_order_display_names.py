@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from connectors.amazon.mapping import order_from_payload
-from connectors.sandbox.mapping import order_from_json
-from connectors.shopify.mapping import order_from_node, order_from_webhook
+from omnisync.connectors.amazon.mapping import order_from_payload
+from omnisync.connectors.sandbox.mapping import order_from_json
+from omnisync.connectors.shopify.mapping import order_from_node, order_from_webhook
 
 FIXTURES = Path(__file__).parents[1] / "contract" / "fixtures"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import InvalidRequest, NotFound
-from hub.order_lookup import (
+from omnisync.core.errors import InvalidRequest, NotFound
+from omnisync.hub.order_lookup import (
     AmbiguousOrder,
     OrderCandidate,
     choose_order,

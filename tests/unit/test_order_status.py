@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.order_status import derive_order_status
-from core.types import OrderStatus, ShipmentStatus
+from omnisync.core.order_status import derive_order_status
+from omnisync.core.types import OrderStatus, ShipmentStatus
 
 Status = OrderStatus
 Parcel = ShipmentStatus

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.order_status import derive_order_status
-from core.types import OrderStatus, ShipmentStatus
+from omnisync.core.order_status import derive_order_status
+from omnisync.core.types import OrderStatus, ShipmentStatus
 from tests.unit.test_order_status import Line
 
 Status = OrderStatus

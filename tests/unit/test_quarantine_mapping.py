@@ -9,12 +9,12 @@ from typing import Any, ClassVar
 
 import pytest
 
-from connectors.base import Connector, ConnectorSettings, PayloadError
-from connectors.sandbox.connector import SandboxConnector
-from connectors.sandbox.settings import SandboxSettings
-from connectors.shopify.connector import ShopifyConnector
-from connectors.shopify.settings import ShopifySettings
-from core.dto import QUARANTINED_ORDER, QUARANTINED_WEBHOOK
+from omnisync.connectors.base import Connector, ConnectorSettings, PayloadError
+from omnisync.connectors.sandbox.connector import SandboxConnector
+from omnisync.connectors.sandbox.settings import SandboxSettings
+from omnisync.connectors.shopify.connector import ShopifyConnector
+from omnisync.connectors.shopify.settings import ShopifySettings
+from omnisync.core.dto import QUARANTINED_ORDER, QUARANTINED_WEBHOOK
 from tests.unit.test_amazon_connector import make_connector as make_amazon
 from tests.unit.test_amazon_mapping import item, order
 from tests.unit.test_shopify_connector import WEBHOOK

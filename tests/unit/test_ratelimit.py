@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.base import RateLimit
-from sandbox.ratelimit import TokenBucket as ChannelBucket
-from sync import ratelimit
-from sync.ratelimit import FLOOR, HEADROOM, SLOWDOWN, TokenBucket
+from omnisync.connectors.base import RateLimit
+from omnisync.sandbox.ratelimit import TokenBucket as ChannelBucket
+from omnisync.sync import ratelimit
+from omnisync.sync.ratelimit import FLOOR, HEADROOM, SLOWDOWN, TokenBucket
 
 
 class FakeClock:

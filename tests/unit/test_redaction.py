@@ -1,4 +1,4 @@
-from sync.redaction import redact
+from omnisync.sync.redaction import redact
 
 
 def test_every_secret_is_masked_longest_first() -> None:

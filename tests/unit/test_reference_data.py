@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from graphql import build_client_schema
 
-from sandbox.amazon.limits import usage_plan
-from sandbox.amazon.static import operation_specs
-from sandbox.reference import REFERENCE_DIR, USAGE_PLAN_KEY, amazon_model
-from sandbox.reference.build import AMAZON_MODELS, SHOPIFY_SCHEMA, build
+from omnisync.sandbox.amazon.limits import usage_plan
+from omnisync.sandbox.amazon.static import operation_specs
+from omnisync.sandbox.reference import REFERENCE_DIR, USAGE_PLAN_KEY, amazon_model
+from omnisync.sandbox.reference.build import AMAZON_MODELS, SHOPIFY_SCHEMA, build
 
 PROVENANCE = json.loads((REFERENCE_DIR / "provenance.json").read_text(encoding="utf-8"))
 
@@ -150,7 +150,7 @@ def test_build_keeps_facts_and_drops_prose(tmp_path: Path) -> None:
 def test_build_refuses_an_incomplete_source(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from sandbox.reference.build import main
+    from omnisync.sandbox.reference.build import main
 
     assert main([str(tmp_path)]) == 2
     assert "missing official files" in capsys.readouterr().err

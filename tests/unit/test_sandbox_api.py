@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.clock import ManualClock, ManualTimer, parse_iso
-from sandbox.marketplace import SandboxError, SandboxMarketplace
+from omnisync.sandbox.clock import ManualClock, ManualTimer, parse_iso
+from omnisync.sandbox.marketplace import SandboxError, SandboxMarketplace
 
 TOKEN = "sb-test-token"
 CATALOGUE: list[dict[str, Any]] = [

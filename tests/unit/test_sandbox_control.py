@@ -1,4 +1,4 @@
-"""The ``/_sandbox`` control routes, several marketplaces at once, ``python -m sandbox``."""
+"""The ``/_sandbox`` control routes, several marketplaces at once, ``python -m omnisync.sandbox``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sandbox.marketplace import SandboxMarketplace
+from omnisync.sandbox.marketplace import SandboxMarketplace
 
 TOKEN = "sb-control-token"
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,7 +157,7 @@ def test_two_marketplaces_at_once_keep_their_own_state():
 
 
 def test_simulator_registry_knows_the_sandbox_type():
-    from sandbox.registry import SIMULATORS, simulator_for
+    from omnisync.sandbox.registry import SIMULATORS, simulator_for
 
     assert SIMULATORS["sandbox"] is SandboxMarketplace
     assert simulator_for("sandbox") is SandboxMarketplace
@@ -180,7 +180,7 @@ def test_a_restarted_marketplace_keeps_its_state_and_url():
 
 def test_python_dash_m_sandbox_prints_its_url_and_serves():
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--port", "0", "--token", "T"],
+        [sys.executable, "-m", "omnisync.sandbox", "--port", "0", "--token", "T"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

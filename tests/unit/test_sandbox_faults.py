@@ -10,7 +10,7 @@ from datetime import datetime
 import httpx
 import pytest
 
-from sandbox.marketplace import SandboxMarketplace
+from omnisync.sandbox.marketplace import SandboxMarketplace
 
 TOKEN = "sb-fault-token"
 

@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sandbox.clock import ManualClock, MonotonicStamper, isoformat, parse_iso
-from sandbox.faults import HTTP_FAULTS, ORDER_PAGE_FAULTS, Fault, FaultQueue
-from sandbox.ratelimit import TokenBucket, format_retry_after
-from sandbox.server import ServerError, ServerRunner
+from omnisync.sandbox.clock import ManualClock, MonotonicStamper, isoformat, parse_iso
+from omnisync.sandbox.faults import HTTP_FAULTS, ORDER_PAGE_FAULTS, Fault, FaultQueue
+from omnisync.sandbox.ratelimit import TokenBucket, format_retry_after
+from omnisync.sandbox.server import ServerError, ServerRunner
 
 
 class FakeMonotonic:

@@ -1,9 +1,9 @@
-"""``python -m sandbox KIND``: each simulator standalone in a subprocess, driven over real
-HTTP with ``python -m sandbox control`` (sandbox/standalone.py, sandbox/control_client.py,
+"""``python -m omnisync.sandbox KIND``: each simulator standalone in a subprocess, driven over real
+HTTP with ``python -m omnisync.sandbox control`` (sandbox/standalone.py, sandbox/control_client.py,
 the ``/_control`` routes of sandbox/control_api.py and each simulator's desk).
 
 The control commands run in-process (``sandbox.__main__.main``) against the server in
-its subprocess; one runs as its own ``python -m sandbox control`` process. Every
+its subprocess; one runs as its own ``python -m omnisync.sandbox control`` process. Every
 subprocess is stopped in a ``finally``. Nothing here measures time.
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.__main__ import main
+from omnisync.sandbox.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[2]
 STOP_TIMEOUT_S = 30
@@ -40,10 +40,10 @@ class Standalone:
 
 @contextmanager
 def standalone(*args: str) -> Iterator[Standalone]:
-    """``python -m sandbox ARGS --port 0`` until the block ends; its URL from stdout, and
+    """``python -m omnisync.sandbox ARGS --port 0`` until the block ends; its URL from stdout, and
     its stderr once it is stopped."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", *args, "--port", "0"],
+        [sys.executable, "-m", "omnisync.sandbox", *args, "--port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -183,7 +183,7 @@ def test_a_standalone_marketplace_is_bought_from_cancelled_and_shipped_by_hand(
         assert len(kind.orders(state())) == 2  # the refused orders left nothing behind
     assert f"type: {kind.channel_type}" in running.stderr
     assert f"endpoint: {url}" in running.stderr
-    assert f"python -m sandbox control {url} order A-1:2" in running.stderr
+    assert f"python -m omnisync.sandbox control {url} order A-1:2" in running.stderr
 
 
 def test_the_carriers_make_labels_and_move_parcels_by_hand(
@@ -228,7 +228,7 @@ def test_the_carriers_make_labels_and_move_parcels_by_hand(
 def test_made_up_skus_and_the_control_command_as_its_own_process() -> None:
     with standalone("shopify", "--skus", "2") as running:
         completed = subprocess.run(
-            [sys.executable, "-m", "sandbox", "control", running.url, "order", "SKU-002:3"],
+            [sys.executable, "-m", "omnisync.sandbox", "control", running.url, "order", "SKU-002:3"],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -260,7 +260,7 @@ def test_a_bad_listings_file_is_a_usage_error(tmp_path: Path) -> None:
     path = tmp_path / "listings.json"
     path.write_text(json.dumps([{"sku": "A", "quantity": -1}]), encoding="utf-8")
     completed = subprocess.run(
-        [sys.executable, "-m", "sandbox", "amazon", "--listings", str(path)],
+        [sys.executable, "-m", "omnisync.sandbox", "amazon", "--listings", str(path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -278,7 +278,7 @@ def test_a_port_in_use_is_one_line_and_exit_code_1() -> None:
         taken.listen()
         port = str(taken.getsockname()[1])
         completed = subprocess.run(
-            [sys.executable, "-m", "sandbox", "shopify", "--port", port],
+            [sys.executable, "-m", "omnisync.sandbox", "shopify", "--port", port],
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -10,8 +10,8 @@ import pytest
 from pydantic import SecretStr
 
 import tests.support.fake_connector  # noqa: F401  (registers the channel type "fake")
-from core.types import LocationKind
-from hub.settings import ConfigError, Settings, load_settings
+from omnisync.core.types import LocationKind
+from omnisync.hub.settings import ConfigError, Settings, load_settings
 
 SECRET = "s3cr3t key/with spaces!"
 ENV = {"FAKE_KEY": SECRET}

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import respx
 
-from connectors.base import (
+from omnisync.connectors.base import (
     AuthError,
     DirectCalls,
     InvalidSignature,
@@ -22,11 +22,11 @@ from connectors.base import (
     PermanentError,
     RateLimited,
 )
-from connectors.shopify.client import CostBucket
-from connectors.shopify.connector import ShopifyConnector
-from connectors.shopify.settings import ShopifySettings
-from core.dto import StockUpdate, WebhookEvents
-from sandbox.clock import ManualTimer
+from omnisync.connectors.shopify.client import CostBucket
+from omnisync.connectors.shopify.connector import ShopifyConnector
+from omnisync.connectors.shopify.settings import ShopifySettings
+from omnisync.core.dto import StockUpdate, WebhookEvents
+from omnisync.sandbox.clock import ManualTimer
 
 URL = "https://unit.myshopify.com/admin/api/2026-10/graphql.json"
 LOCATION = "gid://shopify/Location/1"

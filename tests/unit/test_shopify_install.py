@@ -16,9 +16,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import shopify
 
-from connectors.base import AuthError
-from connectors.shopify.install import SCOPES, exchange_code, permission_url
-from connectors.shopify.settings import ShopifySettings
+from omnisync.connectors.base import AuthError
+from omnisync.connectors.shopify.install import SCOPES, exchange_code, permission_url
+from omnisync.connectors.shopify.settings import ShopifySettings
 from tests.support.hub_setup import write_config
 
 SETTINGS = ShopifySettings(
@@ -91,7 +91,7 @@ def test_the_cli_prints_the_url_and_never_the_secret(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "hub.cli",
+            "omnisync.hub.cli",
             "--config-dir",
             str(config),
             "channels",

@@ -7,7 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from connectors.shopify.mapping import listing_from_variant, order_from_node, order_from_webhook
+from omnisync.connectors.shopify.mapping import (
+    listing_from_variant,
+    order_from_node,
+    order_from_webhook,
+)
 
 FIXTURES = Path(__file__).parents[1] / "contract" / "fixtures" / "shopify"
 GIFT_WRAP = "gid://shopify/ProductVariant/103"

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.shopify import documents
-from sandbox.clock import ManualClock, ManualTimer
-from sandbox.registry import simulator_for
-from sandbox.shopify import ALL_SCOPES, ShopifySimulator
+from omnisync.connectors.shopify import documents
+from omnisync.sandbox.clock import ManualClock, ManualTimer
+from omnisync.sandbox.registry import simulator_for
+from omnisync.sandbox.shopify import ALL_SCOPES, ShopifySimulator
 
 TOKEN = "shpat_test_token"
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.shopify import connector, documents
-from sandbox.shopify import ShopifySimulator
+from omnisync.connectors.shopify import connector, documents
+from omnisync.sandbox.shopify import ShopifySimulator
 
 # The variables the connector sends (page sizes from connectors/shopify/connector.py).
 VARIABLES: dict[str, dict[str, Any]] = {

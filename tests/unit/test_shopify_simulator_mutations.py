@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.shopify import ShopifySimulator, ShopifySimulatorError
+from omnisync.sandbox.shopify import ShopifySimulator, ShopifySimulatorError
 from tests.unit.test_shopify_simulator import data_of, gql, make_simulator, prepare
 
 NO_KEY = """

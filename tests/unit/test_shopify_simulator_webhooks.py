@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.shopify import ShopifySimulator
+from omnisync.sandbox.shopify import ShopifySimulator
 from tests.unit.test_shopify_simulator import data_of, gql, make_simulator, prepare
 
 SECRET = "shpss_webhook_test_secret"

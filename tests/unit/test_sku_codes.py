@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.shopify.mapping import cancel_errors, cancel_reason
-from core.catalog import SKU_CODE_MAX_LENGTH, sku_code_problem, validate_sku_code
-from core.errors import InvalidRequest
+from omnisync.connectors.shopify.mapping import cancel_errors, cancel_reason
+from omnisync.core.catalog import SKU_CODE_MAX_LENGTH, sku_code_problem, validate_sku_code
+from omnisync.core.errors import InvalidRequest
 
 
 @pytest.mark.parametrize(

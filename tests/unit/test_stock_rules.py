@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.availability import StockRules
+from omnisync.core.availability import StockRules
 
 
 @pytest.mark.parametrize(
