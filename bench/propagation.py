@@ -345,7 +345,7 @@ def measure(sales: int, per_second: float, seed: int) -> dict[str, Any]:
         count_catalogue(hub.engine, codes)
         runner = HubRunner(hub)
         for name in CHANNELS:
-            _require(runner.engine.run(name, "listings").status, name, "listings")
+            _require(runner.sync.run(name, "listings").status, name, "listings")
         clock = CommitClock()
         with clock.installed():
             thread = threading.Thread(target=runner.run, name="hub")

@@ -53,7 +53,7 @@ def build_notifier(config: NotifierConfig) -> Notifier:
 def alert_monitor(settings: Settings, sync: SyncEngine) -> AlertMonitor:
     rules = settings.hub.alert_rules
     dispatcher = Dispatcher(
-        sync.engine,
+        sync.database,
         [build_notifier(config) for config in settings.hub.alerts],
         repeat_after=rules.repeat_after,
         secrets=settings.secrets,

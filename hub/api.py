@@ -64,7 +64,7 @@ def create_app(
     )
     install_docs(app)
     _install_error_handlers(app, sync, current)
-    registry = metrics_registry(sync.engine)
+    registry = metrics_registry(sync.database)
 
     @app.get("/healthz", tags=["probes"])
     def healthz() -> dict[str, str]:
@@ -145,7 +145,7 @@ def _settings_source(
 
 def _database_check(sync: SyncEngine, settings: Callable[[], Settings | None]) -> str:
     try:
-        with transaction(sync.engine, read_only=True) as session:
+        with transaction(sync.database, read_only=True) as session:
             session.execute(text("SELECT 1"))
     except SQLAlchemyError as error:
         log.warning("readiness: database check failed: %s", _masked(str(error), sync, settings))

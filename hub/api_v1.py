@@ -226,7 +226,7 @@ def api_router(sync: SyncEngine, settings: SettingsSource) -> APIRouter:
 
     @contextmanager
     def reading() -> Iterator[Session]:
-        with transaction(sync.engine, read_only=True) as session:
+        with transaction(sync.database, read_only=True) as session:
             yield session
 
     def schedules() -> dict[str, dict[str, Any]]:
@@ -303,7 +303,7 @@ def api_router(sync: SyncEngine, settings: SettingsSource) -> APIRouter:
             service=body.service,
             tracking_url=body.tracking_url,
         )
-        with transaction(sync.engine) as session:
+        with transaction(sync.database) as session:
             shipment = ship_order(session, configured(), request)
             (view,) = [
                 row
@@ -328,7 +328,7 @@ def api_router(sync: SyncEngine, settings: SettingsSource) -> APIRouter:
         (`channel.answer`): the hub's cancellation stands, and posting again asks the
         channel again."""
         wanted = body if body is not None else CancelIn()
-        with transaction(sync.engine) as session:
+        with transaction(sync.database) as session:
             order, channel = find_order(session, order_id.strip())
             cancellation = cancel_in_hub(session, order, wanted.reason)
             view = order_detail(session, cancellation.order, channel)
@@ -352,7 +352,7 @@ def api_router(sync: SyncEngine, settings: SettingsSource) -> APIRouter:
     def hold(order_id: str, body: HoldIn | None = None) -> Any:
         """Hold the order (`omnisync orders hold`): its stock stays reserved, but it cannot
         be shipped (409) and none of its fulfilments is pushed until it is released."""
-        with transaction(sync.engine) as session:
+        with transaction(sync.database) as session:
             order, channel = find_order(session, order_id.strip())
             held = hold_order(session, order, body.reason if body is not None else None)
             return clean(order_detail(session, held, channel))
@@ -365,7 +365,7 @@ def api_router(sync: SyncEngine, settings: SettingsSource) -> APIRouter:
     )
     def release(order_id: str) -> Any:
         """Lift the order's hold (`omnisync orders release`): it can be shipped again."""
-        with transaction(sync.engine) as session:
+        with transaction(sync.database) as session:
             order, channel = find_order(session, order_id.strip())
             return clean(order_detail(session, release_order(session, order), channel))
 
@@ -403,7 +403,7 @@ def api_router(sync: SyncEngine, settings: SettingsSource) -> APIRouter:
     def adjust(body: AdjustmentIn) -> Any:
         """Change on hand by `delta` (`omnisync stock adjust`); the channels are pushed to
         within a second, as after any stock change."""
-        with transaction(sync.engine) as session:
+        with transaction(sync.database) as session:
             location = location_by_code(session, body.location or configured().default_location)
             sku = sku_by_code(session, body.sku)
             movement = adjust_stock(session, sku, location, body.delta, reason=body.reason)
@@ -526,7 +526,7 @@ def api_router(sync: SyncEngine, settings: SettingsSource) -> APIRouter:
         """Dismiss the payload (`omnisync quarantine resolve`): kept, nothing of it goes in;
         the channel's quarantine alert resolves with its last open payload."""
         note = body.note if body is not None else None
-        with transaction(sync.engine) as session:
+        with transaction(sync.database) as session:
             resolution = resolve_payload(session, payload_id, by=API_RESOLVER, note=note)
         return clean(quarantine_resolution_view(resolution))
 
@@ -554,7 +554,7 @@ def api_router(sync: SyncEngine, settings: SettingsSource) -> APIRouter:
         """Resolve the alert by hand (`omnisync alerts resolve`), with an optional note; if its
         condition still holds its rule opens it again (`opens_again`, `outlook`)."""
         note = body.note if body is not None else None
-        with transaction(sync.engine) as session:
+        with transaction(sync.database) as session:
             resolution = resolve_by_hand(session, alert_id, by=API_RESOLVER, note=note)
             view = alert_resolution_view(resolution)
         return clean(view)

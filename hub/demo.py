@@ -339,7 +339,7 @@ class Demo:
         ):
             table.add_column(column)
         counts = _hub_counts(engine)
-        with Session(engine.engine) as session:
+        with Session(engine.database) as session:
             parcels = shipping_per_channel(session)
         with self.measure.lock:
             for name in self.names:
@@ -440,7 +440,7 @@ class Demo:
 
 def _hub_counts(engine: SyncEngine) -> dict[str, tuple[int, int]]:
     """Per channel: orders in the hub, failed runs."""
-    with Session(engine.engine) as session:
+    with Session(engine.database) as session:
         orders = dict(
             session.exec(
                 select(Channel.name, func.count(col(Order.id)))

@@ -58,18 +58,18 @@ class HubRunner:
         self.settings = hub.settings
         self.stop_requested = threading.Event()
         self.reload_requested = threading.Event()
-        self.engine = SyncEngine(
+        self.sync = SyncEngine(
             hub.engine,
             engine_channels(hub.settings),
             secrets=hub.settings.secrets,
             retry=retry,
         )
-        self.scheduler = Scheduler(self.engine, push_poll=push_poll)
+        self.scheduler = Scheduler(self.sync, push_poll=push_poll)
         http = hub.settings.hub.http
         self.server = (
             ServerRunner(
                 create_app(
-                    self.engine,
+                    self.sync,
                     settings=lambda: self.settings,  # a reload of hub.yaml rotates the token
                     scheduler_running=lambda: self.scheduler.running,
                 ),
@@ -80,7 +80,7 @@ class HubRunner:
             else None
         )
         self.url: str | None = None
-        self.alerts = alert_monitor(hub.settings, self.engine)
+        self.alerts = alert_monitor(hub.settings, self.sync)
 
     def run(self) -> None:
         """Block until stop() or a signal; then shut down cleanly. Raises HttpUnavailable,
@@ -88,7 +88,7 @@ class HubRunner:
         self._start_http()
         self.scheduler.start()
         self.alerts.start()
-        names = ", ".join(self.engine.channels) or "none"
+        names = ", ".join(self.sync.channels) or "none"
         log.info("hub running: channels %s", names)
         stamp = config_stamp(self.settings.config_dir)
         while not self.stop_requested.wait(WATCH_INTERVAL):
@@ -102,7 +102,7 @@ class HubRunner:
             self.server.stop()
         self.alerts.stop()
         self.scheduler.stop()
-        self.engine.close()
+        self.sync.close()
         self.hub.engine.dispose()
         log.info("stopped")
 
@@ -112,7 +112,7 @@ class HubRunner:
         try:
             self.url = self.server.start()
         except OSError as error:
-            self.engine.close()
+            self.sync.close()
             self.hub.engine.dispose()
             http = self.settings.hub.http
             raise HttpUnavailable.from_error(http.host, http.port, error) from None

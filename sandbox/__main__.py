@@ -1,5 +1,5 @@
-"""``python -m omnisync.sandbox [KIND] [options]``: one simulator, standalone; ``python -m omnisync.sandbox
-control URL COMMAND``: drive a running one.
+"""``python -m omnisync.sandbox [KIND] [options]``: one simulator, standalone;
+``python -m omnisync.sandbox control URL COMMAND``: drive a running one.
 
 KIND is ``marketplace`` (the default: ``python -m omnisync.sandbox --port 8701 --token T`` runs
 the ``sandbox`` marketplace, as it always did), ``shopify``, ``amazon`` or

@@ -1,4 +1,5 @@
-"""One simulator on its own: ``python -m omnisync.sandbox KIND [options]`` (see :mod:`sandbox.__main__`).
+"""One simulator on its own: ``python -m omnisync.sandbox KIND [options]``
+(see :mod:`sandbox.__main__`).
 
 A :class:`StandaloneKind` (the table is :mod:`sandbox.standalone_kinds`) says what is
 particular to a simulator: its options, how it is built and stocked, and the hub

@@ -1,4 +1,5 @@
-"""The simulators ``python -m omnisync.sandbox`` runs on their own, one :class:`StandaloneKind` each.
+"""The simulators ``python -m omnisync.sandbox`` runs on their own, one
+:class:`StandaloneKind` each.
 
 :data:`KINDS` is the table: ``marketplace`` (the ``sandbox`` JSON channel, the
 default), ``shopify``, ``amazon`` and ``carriers``. Each entry says only what is its

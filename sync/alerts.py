@@ -462,7 +462,7 @@ class AlertMonitor:
             name: scheduled_jobs(channel) for name, channel in dict(self.sync.channels).items()
         }
         evaluation = run_in_transaction(
-            self.sync.engine,
+            self.sync.database,
             lambda session: evaluate_rules(
                 session,
                 self.rules,

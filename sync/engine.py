@@ -89,7 +89,7 @@ class RunOutcome:
 class SyncEngine:
     def __init__(
         self,
-        engine: Engine,
+        database: Engine,
         channels: Iterable[SyncChannel],
         *,
         holder: str | None = None,
@@ -99,7 +99,8 @@ class SyncEngine:
         stop: threading.Event | None = None,
         on_push: PushObserver | None = None,
     ) -> None:
-        self.engine = engine
+        self.database = database
+        """The hub's SQLAlchemy engine (runs, leases, cursors, stock)."""
         self.holder = holder or new_holder_id()
         self.retry = retry or RetryPolicy()
         self.lease_ttl = lease_ttl
@@ -188,7 +189,7 @@ class SyncEngine:
         channel = self.channels[name]
         if not self.supports(name, job):
             return RunOutcome(name, job, "skipped", error=f"{channel.type} has no {job} job")
-        with transaction(self.engine, read_only=True) as session:
+        with transaction(self.database, read_only=True) as session:
             row = channel_by_name(session, name)
             channel_id, paused = row.id, row.paused_reason
             # A success resumes the channel: it clears a pause, and an auth alert left open
@@ -204,7 +205,7 @@ class SyncEngine:
                 return RunOutcome(name, job, "skipped", error="already running")
             self._running.add((name, job))
         try:
-            with Lease(self.engine, channel_id, job, self.holder, self.lease_ttl) as lease:
+            with Lease(self.database, channel_id, job, self.holder, self.lease_ttl) as lease:
                 if not lease.acquired:
                     return RunOutcome(name, job, "skipped", error="running in another process")
                 return self._run_held(channel, channel_id, job, resume_on_success, lease, progress)
@@ -221,10 +222,10 @@ class SyncEngine:
         lease: Lease,
         progress: Callable[[JobContext], None] | None,
     ) -> RunOutcome:
-        run_id = start_run(self.engine, channel_id, job)
+        run_id = start_run(self.database, channel_id, job)
         with run_context(channel.name, job, run_id), self.borrowed(channel.name) as connector:
             ctx = JobContext(
-                engine=self.engine,
+                engine=self.database,
                 channel_id=channel_id,
                 channel=channel,
                 connector=connector,
@@ -255,7 +256,7 @@ class SyncEngine:
         except Exception as failure:
             log.exception("%s %s: unexpected failure", channel.name, job)
             status, error = SyncRunStatus.FAILED, self._say(failure)
-        finish_run(self.engine, run_id, status, ctx.counts, error)
+        finish_run(self.database, run_id, status, ctx.counts, error)
         if status == SyncRunStatus.CANCELLED:
             log.info("%s %s: cancelled by shutdown", channel.name, job)
         elif error:
@@ -266,13 +267,13 @@ class SyncEngine:
         return redact(f"{type(failure).__name__}: {failure}", self.secrets)
 
     def _pause(self, channel_id: int, reason: str) -> None:
-        with transaction(self.engine) as session:
+        with transaction(self.database) as session:
             row = session.get(Channel, channel_id)
             assert row is not None
             pause_channel(session, row, reason)
 
     def _resume(self, channel_id: int) -> None:
-        with transaction(self.engine) as session:
+        with transaction(self.database) as session:
             row = session.get(Channel, channel_id)
             if row is not None:
                 resume_channel(session, row)

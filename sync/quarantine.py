@@ -24,7 +24,7 @@ from omnisync.sync.webhooks import ingest_events
 
 def retry_payload(sync: SyncEngine, payload_id: int, *, by: str) -> Resolution:
     """Map the unresolved payload again and take it in; InvalidRequest if it still fails."""
-    with transaction(sync.engine, read_only=True) as session:
+    with transaction(sync.database, read_only=True) as session:
         payload = open_payload(session, payload_id)
         channel = _configured_channel(session, sync, payload_id, payload.channel_id)
         kind, raw = payload.kind, payload.raw
@@ -35,7 +35,7 @@ def retry_payload(sync: SyncEngine, payload_id: int, *, by: str) -> Resolution:
         raise InvalidRequest(
             f"quarantined payload {payload_id} still does not map ({reason}); it stays quarantined"
         ) from None
-    with transaction(sync.engine) as session:
+    with transaction(sync.database) as session:
         payload = open_payload(session, payload_id)  # locked: resolved meanwhile, it stops here
         row = session.get(Channel, payload.channel_id)
         assert row is not None

@@ -35,13 +35,13 @@ PUSH_JOB = "stock"
 class Scheduler:
     def __init__(
         self,
-        engine: SyncEngine,
+        sync: SyncEngine,
         *,
         push_poll: float = 0.25,
         debounce: float = 0.1,
         workers: int = 8,
     ) -> None:
-        self.sync = engine
+        self.sync = sync
         self.push_poll = push_poll
         self.debounce = debounce
         self._scheduler = BackgroundScheduler(
@@ -154,7 +154,7 @@ class Scheduler:
 
     def _channels_with_due_pushes(self) -> list[str]:
         now = utcnow()
-        with transaction(self.sync.engine, read_only=True) as session:
+        with transaction(self.sync.database, read_only=True) as session:
             rows = session.exec(
                 select(Channel.name)
                 .join(Listing, col(Listing.channel_id) == Channel.id)

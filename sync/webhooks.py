@@ -50,7 +50,7 @@ def accept_webhook(
         events = connector.parse_webhook(headers, body)  # verifies the signature first
     except PayloadError as error:
         rejected = error
-    with transaction(sync.engine) as session:
+    with transaction(sync.database) as session:
         channel = channel_by_name(session, channel_name)
         if (
             delivery

@@ -36,7 +36,7 @@ from omnisync.hub.commands.common import (
     print_json,
     say,
 )
-from omnisync.hub.commands.sync import make_engine
+from omnisync.hub.commands.sync import make_sync_engine
 from omnisync.hub.order_lookup import HUB_ID_PREFIX
 from omnisync.hub.shipping import ShipRequest, UnknownCarrier, ship_order
 from omnisync.hub.views import JSON, channel_list, find_order, order_detail, order_list
@@ -213,7 +213,7 @@ def _channel_type(session: Session, order: Order) -> str | None:
 def _push_cancellation(
     hub: Hub, channel: str, external_id: str, reason: str | None
 ) -> ChannelCancellation:
-    engine = make_engine(hub)
+    engine = make_sync_engine(hub)
     try:
         return push_cancellation(engine, channel, external_id, reason)
     finally:

@@ -28,7 +28,7 @@ from omnisync.hub.commands.common import (
     say,
 )
 from omnisync.hub.commands.resolving import ByOption, resolution_text, who_resolves
-from omnisync.hub.commands.sync import make_engine as make_sync_engine
+from omnisync.hub.commands.sync import make_sync_engine
 from omnisync.hub.views import JSON, find_quarantined, quarantine_list, quarantine_resolution_view
 from omnisync.sync.quarantine import retry_payload
 

@@ -33,7 +33,7 @@ class Job(StrEnum):
     tracking = "tracking"
 
 
-def make_engine(hub: Hub) -> SyncEngine:
+def make_sync_engine(hub: Hub) -> SyncEngine:
     return SyncEngine(
         hub.engine,
         engine_channels(hub.settings),
@@ -51,7 +51,7 @@ def sync(
 ) -> None:
     """Run a sync job now: pull orders or listings, push stock, or reconcile everything."""
     hub = open_hub(ctx, channel=channel)
-    engine = make_engine(hub)
+    engine = make_sync_engine(hub)
     try:
         if channel is not None and channel not in engine.channels:
             known = ", ".join(sorted(engine.channels)) or "none"

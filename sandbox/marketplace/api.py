@@ -14,7 +14,8 @@
 ``POST faults``, ``POST rate``, ``POST reset``, ``GET state``, ``GET health``.
 
 ``/_control`` (no auth, not rate limited): the routes every simulator shares, for
-``python -m omnisync.sandbox control`` (:mod:`sandbox.control_api`, :mod:`sandbox.marketplace.desk`).
+``python -m omnisync.sandbox control`` (:mod:`sandbox.control_api`,
+:mod:`sandbox.marketplace.desk`).
 
 Page tokens are opaque base64 of the keyset position, so a page is always
 "strictly after what was served", whatever changed in between.

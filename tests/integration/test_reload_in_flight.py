@@ -53,7 +53,7 @@ def orders_runs(database_url: str) -> list[SyncRun]:
 
 
 def label_in_use(runner: HubRunner) -> str:
-    settings = runner.engine.channels["shop"].settings
+    settings = runner.sync.channels["shop"].settings
     assert isinstance(settings, GatedSettings)
     return settings.label
 

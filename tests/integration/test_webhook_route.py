@@ -56,7 +56,7 @@ def signed(body: bytes, delivery: str, secret: str = SECRET) -> dict[str, str]:
 
 
 def stored(sync: SyncEngine) -> tuple[int, int, int]:
-    with Session(sync.engine) as session:
+    with Session(sync.database) as session:
         return (
             len(session.exec(select(Order)).all()),
             len(session.exec(select(WebhookReceipt)).all()),

@@ -158,7 +158,7 @@ def test_secrets_of_a_reloaded_config_are_masked(
         runner.reload()
         logging.getLogger("omnisync.test").warning("after: %s and %s", ROTATED, TOKEN)
     finally:
-        runner.engine.close()
+        runner.sync.close()
         hub.engine.dispose()
 
     output = stream.getvalue()

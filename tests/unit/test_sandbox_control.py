@@ -1,4 +1,5 @@
-"""The ``/_sandbox`` control routes, several marketplaces at once, ``python -m omnisync.sandbox``."""
+"""The ``/_sandbox`` control routes, several marketplaces at once, and
+``python -m omnisync.sandbox``."""
 
 from __future__ import annotations
 

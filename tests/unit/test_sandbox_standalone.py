@@ -228,7 +228,15 @@ def test_the_carriers_make_labels_and_move_parcels_by_hand(
 def test_made_up_skus_and_the_control_command_as_its_own_process() -> None:
     with standalone("shopify", "--skus", "2") as running:
         completed = subprocess.run(
-            [sys.executable, "-m", "omnisync.sandbox", "control", running.url, "order", "SKU-002:3"],
+            [
+                sys.executable,
+                "-m",
+                "omnisync.sandbox",
+                "control",
+                running.url,
+                "order",
+                "SKU-002:3",
+            ],
             cwd=ROOT,
             capture_output=True,
             text=True,
