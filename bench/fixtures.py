@@ -24,14 +24,17 @@ from sqlmodel import col, select
 from omnisync.core.clock import utcnow
 from omnisync.core.db import transaction
 from omnisync.core.models import Listing, Order, Sku, StockLevel, StockMovement
+from omnisync.core.models.tables import table_of
 from omnisync.core.outbox import mark_listings_dirty
 from omnisync.core.types import MovementKind
 from omnisync.sync.engine import SyncEngine
+from omnisync.sync.jobs.counts import RunCount
+from omnisync.sync.jobs.names import JobName
 
 CHUNK = 10_000
 """Rows per statement: far below the parameter limits of SQLite and PostgreSQL."""
 
-_listings = Listing.__table__  # type: ignore[attr-defined]
+_listings = table_of(Listing)
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -183,10 +186,10 @@ def _movement(
 def timed_stock_run(sync: SyncEngine, channel: str) -> dict[str, Any]:
     """One stock job of `channel` through the engine: its wall time and what it counted."""
     start = time.perf_counter()
-    outcome = sync.run(channel, "stock")
+    outcome = sync.run(channel, JobName.STOCK)
     return {
         "s": time.perf_counter() - start,
         "status": outcome.status,
-        "acknowledged": outcome.counts["acknowledged"],
-        "failed": outcome.counts["failed"],
+        "acknowledged": outcome.counts[RunCount.ACKNOWLEDGED],
+        "failed": outcome.counts[RunCount.FAILED],
     }

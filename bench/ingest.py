@@ -46,9 +46,11 @@ from omnisync.core.channels import ChannelSpec, sync_channels
 from omnisync.core.db import create_all, make_engine, transaction
 from omnisync.core.dto import NormalisedOrder, OrderPage
 from omnisync.core.models import Order, OrderLine, StockLevel
+from omnisync.core.models.tables import table_of
 from omnisync.core.types import LocationKind
 from omnisync.sync.channels import SyncChannel
 from omnisync.sync.jobs.context import JobContext
+from omnisync.sync.jobs.counts import RunCount
 from omnisync.sync.jobs.orders import BATCH_ORDERS, pull_orders
 
 ORDERS = 20_000
@@ -61,8 +63,8 @@ ON_HAND = 1_000_000
 """Plenty: oversold orders are b5's subject, not this one's."""
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "contract" / "fixtures"
-_orders = Order.__table__  # type: ignore[attr-defined]
-_lines = OrderLine.__table__  # type: ignore[attr-defined]
+_orders = table_of(Order)
+_lines = table_of(OrderLine)
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ def feeds(count: int, seed: int = 7) -> list[ChannelFeed]:
 class RecordedPages(Connector):
     """Serves a feed's pages as a connector does: parsed, mapped, one OrderPage each."""
 
-    type: ClassVar[str] = "recorded"
+    channel_type: ClassVar[str] = "recorded"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.ORDERS})
 
     def __init__(self, feed: ChannelFeed) -> None:
@@ -221,7 +223,7 @@ def real_path(engine: Engine, hub: Hub, channel_feeds: list[ChannelFeed]) -> dic
         context = JobContext(
             engine,
             hub.channels[feed.name],
-            SyncChannel(feed.name, RecordedPages.type, True, ConnectorSettings()),
+            SyncChannel(feed.name, RecordedPages.channel_type, True, ConnectorSettings()),
             RecordedPages(feed),
             threading.Event(),
             threading.Event(),
@@ -229,7 +231,7 @@ def real_path(engine: Engine, hub: Hub, channel_feeds: list[ChannelFeed]) -> dic
         start = time.perf_counter()
         pull_orders(context)
         seconds[feed.name] = time.perf_counter() - start
-        created += context.counts["created"]
+        created += context.counts[RunCount.CREATED]
     _check_reserved(engine, channel_feeds, created)
     return seconds
 

@@ -66,10 +66,11 @@ from omnisync.core.models import Order
 from omnisync.core.outbox import LISTINGS_MARKED
 from omnisync.core.reservations import shortage_units
 from omnisync.hub.bootstrap import Hub, bootstrap, engine_channels
-from omnisync.hub.demo import percentile
+from omnisync.hub.demo.run import percentile
 from omnisync.sandbox.clock import ManualClock
 from omnisync.sandbox.marketplace import SandboxMarketplace
 from omnisync.sync.engine import SyncEngine
+from omnisync.sync.jobs.names import JobName
 
 SEED = 8
 HOURS = 8.0
@@ -180,8 +181,8 @@ class ReplayResult:
             "oversold_orders": self.oversold_orders,
             "orders": self.orders,
             "refused_buyers": self.refused_buyers,
-            "orders_runs": self.runs["orders"],
-            "stock_runs": self.runs["stock"],
+            "orders_runs": self.runs[JobName.ORDERS],
+            "stock_runs": self.runs[JobName.STOCK],
             "stale_raises": self.stale_raises,
         }
 
@@ -261,7 +262,7 @@ class Replay:
         for market in markets:
             market.set_listings([{"sku": code, "quantity": 0} for code in self.stream.stock])
         for name in self.names:
-            for job in ("listings", "reconcile"):
+            for job in (JobName.LISTINGS, JobName.RECONCILE):
                 _run(sync, name, job, Counter())
         for market in markets:
             for code, units in self.stream.stock.items():
@@ -297,7 +298,7 @@ class Replay:
 
         for index, sale in enumerate(self.stream.sales):
             schedule(sale.at, SALE, index)
-        interval = max(sync.channels[name].intervals["orders"] for name in self.names)
+        interval = max(sync.channels[name].intervals[JobName.ORDERS] for name in self.names)
         every = interval.total_seconds()
         for index in range(len(self.names)):
             at = every * index / len(self.names)
@@ -331,7 +332,7 @@ class Replay:
                     continue
                 unread[subject] = False
                 self.marked = False
-                _run(sync, self.names[subject], "orders", runs)
+                _run(sync, self.names[subject], JobName.ORDERS, runs)
                 if self.mode.event_driven and self.marked and not push_due:
                     schedule(at + self.push_delay, PUSH)
                     push_due = True
@@ -339,11 +340,11 @@ class Replay:
                 push_due = False
                 begun = time.perf_counter()
                 for name in self.names:
-                    _run(sync, name, "stock", runs)
+                    _run(sync, name, JobName.STOCK, runs)
                 push_real_ms.append((time.perf_counter() - begun) * 1000)
         self.clock.set(self.start + timedelta(seconds=self.stream.seconds + 60))
         for name in self.names:
-            _run(sync, name, "orders", runs)
+            _run(sync, name, JobName.ORDERS, runs)
         with Session(hub.engine) as session:
             orders = list(session.exec(select(Order)))
             units = sum(shortage_units(session, order) for order in orders)

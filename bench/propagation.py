@@ -60,12 +60,13 @@ from omnisync.core.models import Reservation, Sku, SyncRun
 from omnisync.core.outbox import LISTINGS_MARKED
 from omnisync.core.types import SyncRunStatus
 from omnisync.hub.bootstrap import bootstrap
-from omnisync.hub.demo import percentile
+from omnisync.hub.demo.run import percentile
 from omnisync.hub.runner import HubRunner
 from omnisync.sandbox.amazon import AmazonSimulator, LwaCredentials
 from omnisync.sandbox.clock import parse_iso
 from omnisync.sandbox.marketplace import SandboxMarketplace
 from omnisync.sandbox.shopify import ShopifySimulator
+from omnisync.sync.jobs.names import JobName
 
 SALES: Final = 200
 QUICK_SALES: Final = 30
@@ -345,7 +346,7 @@ def measure(sales: int, per_second: float, seed: int) -> dict[str, Any]:
         count_catalogue(hub.engine, codes)
         runner = HubRunner(hub)
         for name in CHANNELS:
-            _require(runner.sync.run(name, "listings").status, name, "listings")
+            _require(runner.sync.run(name, JobName.LISTINGS).status, name, JobName.LISTINGS)
         clock = CommitClock()
         with clock.installed():
             thread = threading.Thread(target=runner.run, name="hub")
@@ -391,7 +392,7 @@ def _reconciled(engine: Engine) -> int:
     with Session(engine) as session:
         rows = session.exec(
             select(SyncRun.channel_id).where(
-                SyncRun.job == "reconcile", SyncRun.status == SyncRunStatus.SUCCEEDED
+                SyncRun.job == JobName.RECONCILE, SyncRun.status == SyncRunStatus.SUCCEEDED
             )
         ).all()
     return len(set(rows))

@@ -1,6 +1,6 @@
 """The contract every connector keeps.
 
-A connector is a class with `type` (the YAML `type:` value), `Settings` (a
+A connector is a class with `channel_type` (the YAML `type:` value), `Settings` (a
 pydantic model of the channel file's own keys; secrets as SecretStr),
 `capabilities`, `check()`, and the methods of the capabilities it declares:
 
@@ -29,22 +29,39 @@ Connectors speak only in core's DTOs and raise only these errors::
     └── PayloadError       one item the channel sent cannot be mapped; the raw payload
                            is quarantined and the rest of the page goes on
 
-Pagination stays in the connector; cursors, lag windows, retries, rate
-limiting and binding stay in sync/. Every request goes through the `CallPolicy`
-the engine hands over, which is where throttling and retries happen.
+Pagination stays in the connector (through connectors/pagination.py); cursors, lag
+windows, retries, rate limiting and binding stay in sync/. Every request goes through
+the `CallPolicy` the engine hands over, which is where throttling and retries happen.
+
+A connector is built complete: `Connector[SomeSettings]` receives its own settings
+class (typed, so no connector checks what it was given), and the call policy, the hub
+locations and the clock are constructor arguments, never attributes set afterwards, so
+a connector can build its clients at once and nothing sees one half made. The rate
+limits the engine throttles it to are known before it exists (`limits_for`), because
+the engine's call policy is built from them first.
 """
 
 from __future__ import annotations
 
-import builtins
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar, Protocol, TypeVar
+from typing import (
+    Any,
+    ClassVar,
+    Final,
+    Generic,
+    Protocol,
+    TypeAlias,
+    TypedDict,
+    get_args,
+    get_origin,
+)
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict
+from typing_extensions import TypeVar
 
 from omnisync.core.dto import (
     ChannelListing,
@@ -57,6 +74,10 @@ from omnisync.core.dto import (
 )
 
 T = TypeVar("T")
+
+MonotonicClock: TypeAlias = Callable[[], float]
+"""Seconds on a clock that never goes back (time.monotonic): how connectors measure
+waits. Tests pass one they move by hand."""
 
 
 class Capability(StrEnum):
@@ -146,6 +167,15 @@ class DirectCalls:
         time.sleep(max(seconds, 0.0))
 
 
+class ConnectorOptions(TypedDict, total=False):
+    """What every connector is built with besides its settings (Connector.__init__'s
+    keywords), for subclasses to pass on: `**options: Unpack[ConnectorOptions]`."""
+
+    calls: CallPolicy | None
+    hub_locations: Mapping[str, str] | None
+    clock: MonotonicClock
+
+
 class ConnectorSettings(BaseModel):
     """Base of a connector's settings: the keys of a channel file beyond the common ones.
 
@@ -156,30 +186,68 @@ class ConnectorSettings(BaseModel):
 
     endpoint: AnyHttpUrl | None = None
 
+    def rate_limits(self, published: Mapping[str, RateLimit]) -> dict[str, RateLimit]:
+        """The limits this channel is throttled to: its type's `published` ones, which a
+        type whose settings name a rate of their own refines here."""
+        return dict(published)
 
-class Connector:
+
+S = TypeVar("S", bound=ConnectorSettings, default=ConnectorSettings, covariant=True)
+"""A connector's settings class. Covariant, and `settings` read-only, so that a
+`Connector[ShopifySettings]` is a `Connector` wherever any connector will do."""
+
+
+class Connector(Generic[S]):
     """Base class of connectors; subclasses set the class attributes and the methods
-    of the capabilities they declare."""
+    of the capabilities they declare. `class XConnector(Connector[XSettings])` also
+    makes `XSettings` the class's `Settings`."""
 
-    type: ClassVar[str]
-    Settings: ClassVar[builtins.type[ConnectorSettings]] = ConnectorSettings
+    channel_type: ClassVar[str]
+    Settings: ClassVar[type[ConnectorSettings]] = ConnectorSettings
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     published_limits: ClassVar[Mapping[str, RateLimit]] = {}
     """Published limits per operation name; operations not listed are not throttled.
-    An instance may refine them from its settings in `rate_limits`."""
+    A channel's settings may refine them (`limits_for`)."""
     stock_batch_size: ClassVar[int] = 50
     """How many stock updates one push_stock call may carry."""
     manual_cancel_hint: ClassVar[str] = ""
     """For a channel type without ORDER_CANCEL: where an operator cancels an order
     instead, in words (shown when the hub cancelled an order the channel still shows)."""
 
-    def __init__(self, settings: ConnectorSettings, calls: CallPolicy | None = None) -> None:
-        self.settings = settings
-        self.calls: CallPolicy = calls or DirectCalls()
-        self.rate_limits: dict[str, RateLimit] = dict(self.published_limits)
-        self.hub_locations: dict[str, str] = {}
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            if get_origin(base) is Connector:
+                (settings,) = get_args(base)
+                if isinstance(settings, type) and issubclass(settings, ConnectorSettings):
+                    cls.Settings = settings
+
+    @classmethod
+    def limits_for(cls, settings: ConnectorSettings) -> dict[str, RateLimit]:
+        """The rate limits a channel of this type with these settings is throttled to."""
+        return settings.rate_limits(cls.published_limits)
+
+    def __init__(
+        self,
+        settings: S,
+        *,
+        calls: CallPolicy | None = None,
+        hub_locations: Mapping[str, str] | None = None,
+        clock: MonotonicClock = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self.calls: Final[CallPolicy] = calls or DirectCalls()
+        """How requests are made: the engine's throttling and retries (none by default)."""
+        self.hub_locations: Final[Mapping[str, str]] = dict(hub_locations or {})
         """Code -> name of the hub locations the channel sells from, in config order
-        (set by the engine; for channels with locations of their own to map to)."""
+        (for channels with locations of their own to map to)."""
+        self.clock: Final = clock
+        """Measures waits (a feed's outcome, a cost bucket's refill)."""
+        self.rate_limits: Final[Mapping[str, RateLimit]] = self.limits_for(settings)
+
+    @property
+    def settings(self) -> S:
+        return self._settings
 
     def check(self) -> list[str]:
         """Problems found talking to the channel (credentials, permissions, locations that
@@ -190,31 +258,31 @@ class Connector:
         """Release connections."""
 
     def fetch_orders(self, since: datetime | None) -> Iterator[OrderPage]:
-        raise PermanentError(f"{self.type} does not read orders")
+        raise PermanentError(f"{self.channel_type} does not read orders")
 
     def fetch_listings(self) -> Iterator[ChannelListing]:
-        raise PermanentError(f"{self.type} does not read listings")
+        raise PermanentError(f"{self.channel_type} does not read listings")
 
     def push_stock(self, updates: Sequence[StockUpdate]) -> list[PushResult]:
-        raise PermanentError(f"{self.type} does not take stock")
+        raise PermanentError(f"{self.channel_type} does not take stock")
 
     def push_fulfilment(self, fulfilment: Fulfilment) -> PushResult:
-        raise PermanentError(f"{self.type} does not take fulfilments")
+        raise PermanentError(f"{self.channel_type} does not take fulfilments")
 
     def cancel_order(self, external_id: str, reason: str | None) -> PushResult:
         """Ask the channel to cancel the order (what has not shipped of it); `reason` is
         the operator's words. A refusal comes back as ok=False with the channel's words;
         cancelling an order the channel cancelled already is ok."""
-        raise PermanentError(f"{self.type} cannot cancel orders")
+        raise PermanentError(f"{self.channel_type} cannot cancel orders")
 
     def track(self, numbers: Sequence[str]) -> list[TrackingInfo]:
         """One TrackingInfo per number asked (found=False for numbers the carrier does not
         know); raises only when the whole call failed."""
-        raise PermanentError(f"{self.type} does not track parcels")
+        raise PermanentError(f"{self.channel_type} does not track parcels")
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvents:
         """Verify the signature (InvalidSignature if it does not match), then map."""
-        raise PermanentError(f"{self.type} does not take webhooks")
+        raise PermanentError(f"{self.channel_type} does not take webhooks")
 
     def webhook_delivery(self, headers: Mapping[str, str]) -> tuple[str | None, str]:
         """(the channel's id of this delivery, for deduplication; the topic)."""
@@ -225,4 +293,4 @@ class Connector:
         it was quarantined (core.dto QUARANTINED_ORDER or QUARANTINED_WEBHOOK). Raises
         PayloadError while it still does not fit. No signature is checked: a webhook's
         was checked when it arrived."""
-        raise PayloadError(f"{self.type} channels cannot map a kept {kind} payload again")
+        raise PayloadError(f"{self.channel_type} channels cannot map a kept {kind} payload again")

@@ -1,4 +1,7 @@
-"""Channel types by their YAML `type:` name."""
+"""Channel types by their YAML `type:` name (a connector class's `channel_type`).
+
+A type name belongs to one class: registering a second class under a name taken
+raises, so two modules can never silently decide which connector a channel gets."""
 
 from __future__ import annotations
 
@@ -29,10 +32,10 @@ def _load_built_in() -> None:
 
 
 def register(connector: C) -> C:
-    existing = _CONNECTORS.get(connector.type)
+    existing = _CONNECTORS.get(connector.channel_type)
     if existing is not None and existing is not connector:
-        raise ValueError(f"channel type {connector.type!r} is registered twice")
-    _CONNECTORS[connector.type] = connector
+        raise ValueError(f"channel type {connector.channel_type!r} is registered twice")
+    _CONNECTORS[connector.channel_type] = connector
     return connector
 
 

@@ -81,14 +81,24 @@ def _sqlite_engine(database_url: str, *, echo: bool) -> Engine:
     return engine
 
 
+class HubSession(Session):
+    """A session `transaction()` opened on `database`. A listener that belongs to one hub
+    (the scheduler's after_commit) listens on this class and checks `database`: the
+    sessions of another engine in the same process are none of its business."""
+
+    def __init__(self, database: Engine, *, read_only: bool = False) -> None:
+        bind = database.execution_options(**{READ_ONLY_OPTION: True}) if read_only else database
+        super().__init__(bind, expire_on_commit=False)
+        self.database = database
+
+
 @contextmanager
 def transaction(engine: Engine, *, read_only: bool = False) -> Iterator[Session]:
     """A session whose work commits on success and rolls back on any exception.
 
     `read_only` promises no writes, so SQLite need not take the write lock.
     """
-    bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
-    with Session(bind, expire_on_commit=False) as session, session.begin():
+    with HubSession(engine, read_only=read_only) as session, session.begin():
         yield session
 
 

@@ -15,9 +15,10 @@ from omnisync.core.clock import utcnow
 from omnisync.core.db import insert_ignoring_conflict
 from omnisync.core.errors import InsufficientStock
 from omnisync.core.models import StockLevel, StockMovement
+from omnisync.core.models.tables import table_of
 from omnisync.core.types import MovementKind
 
-_levels = StockLevel.__table__  # type: ignore[attr-defined]
+_levels = table_of(StockLevel)
 _c = _levels.c
 
 

@@ -35,13 +35,14 @@ from omnisync.core.alerting import ShippedShortfall, note_shipped_not_on_hand
 from omnisync.core.catalog import bundle_recipes
 from omnisync.core.clock import utcnow
 from omnisync.core.models import Location, Reservation, Sku, StockLevel, StockMovement
+from omnisync.core.models.tables import table_of
 from omnisync.core.types import MovementKind, OrderStatus, ReservationState
 
 log = logging.getLogger(__name__)
 
-_levels = StockLevel.__table__  # type: ignore[attr-defined]
-_reservations = Reservation.__table__  # type: ignore[attr-defined]
-_movements = StockMovement.__table__  # type: ignore[attr-defined]
+_levels = table_of(StockLevel)
+_reservations = table_of(Reservation)
+_movements = table_of(StockMovement)
 
 
 # Built once: statements are cheap to run and dear to build, and a page runs a dozen.

@@ -48,6 +48,7 @@ from omnisync.core.clock import utcnow
 from omnisync.core.dto import NormalisedOrder, NormalisedOrderLine
 from omnisync.core.locked_stock import LockedStock, StockEffects, forget_loaded
 from omnisync.core.models import Channel, Listing, Order, OrderLine, Sku
+from omnisync.core.models.tables import table_of
 from omnisync.core.order_status import derive_order_status, parcel_statuses
 from omnisync.core.outbox import mark_touched_dirty
 from omnisync.core.reservations import (
@@ -60,10 +61,10 @@ from omnisync.core.types import OrderStatus, ShipmentStatus
 from omnisync.core.unlinked import note_unlinked_lines
 
 _FULLY_SHIPPED = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.RETURNED})
-_orders = Order.__table__  # type: ignore[attr-defined]
-_lines = OrderLine.__table__  # type: ignore[attr-defined]
-_listings = Listing.__table__  # type: ignore[attr-defined]
-_skus = Sku.__table__  # type: ignore[attr-defined]
+_orders = table_of(Order)
+_lines = table_of(OrderLine)
+_listings = table_of(Listing)
+_skus = table_of(Sku)
 
 _HEADER = (
     "display_name",

@@ -14,16 +14,17 @@ from sqlmodel import Session
 
 from omnisync.core.clock import utcnow
 from omnisync.core.models import BundleComponent, Channel, Listing, Location
+from omnisync.core.models.tables import table_of
 from omnisync.core.types import LocationKind, UTCDateTime
 
 LISTINGS_MARKED = "omnisync.listings_marked"
 """Session.info key set when a transaction marked listings dirty (a push should follow)."""
 
 
-_listings = Listing.__table__  # type: ignore[attr-defined]
-_locations = Location.__table__  # type: ignore[attr-defined]
-_channels = Channel.__table__  # type: ignore[attr-defined]
-_components = BundleComponent.__table__  # type: ignore[attr-defined]
+_listings = table_of(Listing)
+_locations = table_of(Location)
+_channels = table_of(Channel)
+_components = table_of(BundleComponent)
 
 # Built once: every stock-changing transaction runs these.
 _LOCATIONS = select(_locations.c.id, _locations.c.code, _locations.c.kind).where(

@@ -106,7 +106,7 @@ def sync_channel(channel: ChannelConfig, settings: Settings) -> SyncChannel:
         type=channel.type,
         enabled=channel.enabled,
         settings=channel.settings,
-        intervals=channel.schedule.model_dump(),
+        intervals=channel.schedule.intervals(),
         lag=channel.sync.lag,
         backfill=channel.sync.backfill,
         item_backoff=channel.sync.item_backoff,

@@ -17,11 +17,9 @@ from enum import StrEnum
 
 from omnisync.connectors.base import Capability, ConnectorError
 from omnisync.connectors.registry import connector_for
-from omnisync.core.cancellation import HubCancellation
-from omnisync.hub.views import JSON
+from omnisync.core.redaction import redact
 from omnisync.sync.calls import Cancelled
 from omnisync.sync.engine import SyncEngine
-from omnisync.sync.redaction import redact
 
 
 class ChannelAnswer(StrEnum):
@@ -115,32 +113,3 @@ def push_cancellation(
     return ChannelCancellation(
         channel, ChannelAnswer.CANCELLED, f"{channel} cancelled order {external_id}"
     )
-
-
-def cancellation_view(
-    order: JSON, cancellation: HubCancellation, channel: ChannelCancellation
-) -> JSON:
-    """`orders cancel --json` and the body of POST /api/v1/orders/{id}/cancel."""
-    return {
-        "order": order,
-        "cancellation": {
-            "already": cancellation.already,
-            "reason": cancellation.order.hub_cancel_reason,
-            "units_cancelled": cancellation.units_cancelled,
-            "units_shipped": cancellation.units_shipped,
-            "lines": [
-                {
-                    "external_line_id": line.external_line_id,
-                    "channel_sku": line.channel_sku,
-                    "cancelled": line.cancelled,
-                    "shipped": line.shipped,
-                }
-                for line in cancellation.lines
-            ],
-        },
-        "channel": {
-            "name": channel.channel,
-            "answer": channel.answer.value,
-            "message": channel.message,
-        },
-    }

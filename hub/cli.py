@@ -29,7 +29,7 @@ from omnisync.hub.commands.common import (
 from omnisync.hub.commands.database_errors import DATABASE_ERRORS, describe_database_failure
 from omnisync.hub.commands.status import status
 from omnisync.hub.commands.sync import sync
-from omnisync.hub.demo_watch import DEFAULT_TIMEOUT_S, DemoFailed
+from omnisync.hub.demo.watch import DEFAULT_TIMEOUT_S, DemoFailed
 from omnisync.hub.logs import LogFormat, LogLevel, configure_logging, set_log_level
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config"
@@ -168,7 +168,7 @@ def demo(
 ) -> None:
     """Run the hub against simulated marketplaces with simulated buyers, then compare."""
     set_log_level(LogLevel.WARNING if json_output else LogLevel.ERROR)
-    from omnisync.hub.demo import (  # only `demo` simulates
+    from omnisync.hub.demo.run import (  # only `demo` simulates
         Demo,
         DemoOptions,
         parse_fault,

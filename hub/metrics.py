@@ -58,12 +58,15 @@ from omnisync.core.db import transaction
 from omnisync.core.models import Alert, Channel, Order, QuarantinedPayload, SyncRun
 from omnisync.core.types import AlertState, SyncRunStatus
 from omnisync.hub import metric_names as names
-from omnisync.sync.health import SUCCESS_STATUSES, channel_health
+from omnisync.sync.health import channel_health
+from omnisync.sync.jobs.counts import RunCount
+from omnisync.sync.jobs.registry import PUSH_JOBS
+from omnisync.sync.runs import COMPLETED_STATUSES
 
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 """Seconds: from a quick push to an hour-long first listing pull."""
-PUSH_JOBS = frozenset({"stock", "reconcile"})
-PUSH_RESULTS = ("acknowledged", "failed")
+PUSH_RESULTS = (RunCount.ACKNOWLEDGED, RunCount.FAILED)
+"""The run counts that become omnisync_stock_pushes_total's `result` label values."""
 SETTLE_SECONDS = 60.0
 
 RunKey = tuple[int | None, str]
@@ -100,7 +103,7 @@ class RunTotals:
         slots = self.buckets.setdefault(key, [0] * (len(DURATION_BUCKETS) + 1))
         slots[_bucket_index(duration)] += 1
         self.duration_sums[key] += duration
-        if run.status in SUCCESS_STATUSES and (
+        if run.status in COMPLETED_STATUSES and (
             key not in self.last_success or end > self.last_success[key]
         ):
             self.last_success[key] = end

@@ -14,8 +14,8 @@ from types import FrameType
 from omnisync.hub.alerts import alert_monitor
 from omnisync.hub.api import create_app
 from omnisync.hub.bootstrap import Hub, apply_config, engine_channels
+from omnisync.hub.http_server import ServerRunner
 from omnisync.hub.settings import ConfigError, Settings, load_settings
-from omnisync.sandbox.server import ServerRunner
 from omnisync.sync.calls import RetryPolicy
 from omnisync.sync.engine import SyncEngine
 from omnisync.sync.scheduler import Scheduler

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -26,6 +26,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -35,11 +36,10 @@ from sqlalchemy.exc import ArgumentError
 from omnisync.connectors.base import ConnectorSettings
 from omnisync.connectors.registry import connector_for, known_types
 from omnisync.core.types import LocationKind
+from omnisync.sync.jobs.names import JobName
+from omnisync.sync.jobs.registry import JOBS
 
 DEFAULT_DATABASE_URL = "sqlite:///var/omnisync.db"
-CHANNEL_ENVELOPE_KEYS = frozenset(
-    {"name", "type", "enabled", "locations", "stock", "schedule", "sync"}
-)
 _ENV_REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _INTERVAL = re.compile(r"(\d+)(ms|s|m|h|d)")
 _INTERVAL_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -214,15 +214,41 @@ class StockRulesConfig(_Strict):
     max_quantity: int | None = Field(default=None, ge=0)
 
 
-class ScheduleConfig(_Strict):
-    """How often each job runs; stock pushes also follow every stock change at once."""
+class _JobIntervals(_Strict):
+    """How often each job runs; stock pushes also follow every stock change at once.
 
-    orders: Interval = timedelta(minutes=1)
-    listings: Interval = timedelta(hours=1)
-    stock: Interval = timedelta(minutes=1)
-    fulfilments: Interval = timedelta(minutes=1)
-    reconcile: Interval = timedelta(hours=1)
-    tracking: Interval = timedelta(minutes=15)
+    ScheduleConfig is this with one field per job of sync/jobs/registry.py, named
+    by the job and defaulting to its default_interval. It is built from that
+    table, so the `schedule:` keys of a channel file are the job names by
+    construction; read a job's value with `interval(job)`.
+    """
+
+    def interval(self, job: JobName) -> timedelta:
+        value = getattr(self, job.value)
+        assert isinstance(value, timedelta)
+        return value
+
+    def intervals(self) -> dict[JobName, timedelta]:
+        return {job: self.interval(job) for job in JobName}
+
+
+def _schedule_model() -> type[_JobIntervals]:
+    fields: dict[str, Any] = {
+        job.value: (Interval, spec.default_interval) for job, spec in JOBS.items()
+    }
+    return create_model(
+        "ScheduleConfig",
+        __base__=_JobIntervals,
+        __module__=__name__,
+        __doc__=_JobIntervals.__doc__,
+        **fields,
+    )
+
+
+if TYPE_CHECKING:
+    ScheduleConfig = _JobIntervals
+else:
+    ScheduleConfig = _schedule_model()
 
 
 class SyncOptions(_Strict):
@@ -249,6 +275,15 @@ class ChannelEnvelope(_Strict):
     stock: StockRulesConfig = StockRulesConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     sync: SyncOptions = SyncOptions()
+
+
+CHANNEL_ENVELOPE_KEYS = frozenset(
+    key
+    for name, field_info in ChannelEnvelope.model_fields.items()
+    for key in (name, field_info.alias)
+    if key is not None
+)
+"""The keys of a channel file that are not the connector's own settings."""
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from omnisync.core.channels import channel_by_name
 from omnisync.core.errors import InvalidRequest
 from omnisync.core.models import Order, OrderLine, Shipment, Sku
 from omnisync.core.shipping import record_shipment
+from omnisync.hub.order_lookup import find_order
 from omnisync.hub.settings import ChannelConfig, Settings
-from omnisync.hub.views import find_order
 
 
 class UnknownCarrier(InvalidRequest):

@@ -1,6 +1,6 @@
 """Simulated marketplaces: real HTTP servers on loopback, stateful, throttled, faulty.
 
-The framework (:mod:`sandbox.server`, :mod:`sandbox.ratelimit`,
+The framework (:mod:`hub.http_server`, which serves every simulator, :mod:`sandbox.ratelimit`,
 :mod:`sandbox.faults`, :mod:`sandbox.clock`, :mod:`sandbox.base`) knows no
 channel; each simulator (:class:`SandboxMarketplace` for the ``sandbox`` type)
 plugs into it by subclassing :class:`SimulatedMarketplace`.
@@ -11,7 +11,6 @@ from omnisync.sandbox.clock import Clock, ManualClock, MonotonicStamper, SystemC
 from omnisync.sandbox.faults import FAULT_KINDS, Fault, FaultKind, FaultQueue
 from omnisync.sandbox.marketplace import SandboxError, SandboxMarketplace
 from omnisync.sandbox.ratelimit import TokenBucket
-from omnisync.sandbox.server import ServerError, ServerRunner
 
 __all__ = [
     "FAULT_KINDS",
@@ -23,8 +22,6 @@ __all__ = [
     "MonotonicStamper",
     "SandboxError",
     "SandboxMarketplace",
-    "ServerError",
-    "ServerRunner",
     "SimulatedMarketplace",
     "SystemClock",
     "TokenBucket",

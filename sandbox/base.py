@@ -25,10 +25,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
+from omnisync.hub.http_server import DEFAULT_HOST, ServerError, ServerRunner
 from omnisync.sandbox.clock import Clock, MonotonicStamper, SystemClock
 from omnisync.sandbox.faults import HTTP_FAULTS, Fault, FaultQueue
 from omnisync.sandbox.ratelimit import TokenBucket, format_retry_after
-from omnisync.sandbox.server import DEFAULT_HOST, ServerError, ServerRunner
 
 JSON = dict[str, Any]
 
@@ -48,16 +48,16 @@ class SimulatedMarketplace(ABC):
         burst: int,
         rate_scale: float = 1.0,
         clock: Clock | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
         host: str = DEFAULT_HOST,
         port: int = 0,
     ) -> None:
         self.name = name
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.stamper = MonotonicStamper(self.clock)
-        # Rate limits measure time on `monotonic` (a test passes a ManualTimer and steps
-        # it); fault pauses stay on real time.
-        self.limiter = TokenBucket(rate, burst, scale=rate_scale, monotonic=monotonic)
+        # Rate limits measure time on the simulator's clock (a test passes a ManualClock
+        # and steps it); fault pauses (slow, timeout) stay on real time: they are about
+        # the network, and a client's timeout measures them in real seconds.
+        self.limiter = TokenBucket(rate, burst, scale=rate_scale, monotonic=self.clock.monotonic)
         self.faults = FaultQueue()
         # One lock for the whole state of this marketplace: handlers (uvicorn's
         # thread) and control calls (any thread) both take it.
@@ -68,12 +68,23 @@ class SimulatedMarketplace(ABC):
         self._faults_served: Counter[str] = Counter()
         self._host, self._port = host, port
         self._runner: ServerRunner | None = None
+        self._app: ASGIApp | None = None
 
     # lifecycle --------------------------------------------------------------
 
     @abstractmethod
     def build_app(self) -> ASGIApp:
-        """The ASGI app serving this marketplace (called once, by the first ``start``)."""
+        """The ASGI app serving this marketplace (called once, through :attr:`app`)."""
+
+    @property
+    def app(self) -> ASGIApp:
+        """The marketplace's ASGI app, built on first use: what ``start`` serves on
+        loopback, and what a test drives in-process (Starlette's ``TestClient``) when the
+        network is not the point. Both see the same state."""
+        with self._lock:
+            if self._app is None:
+                self._app = self.build_app()
+            return self._app
 
     def start(self) -> str:
         """Serve on loopback; returns the base URL once the server answers.
@@ -83,7 +94,7 @@ class SimulatedMarketplace(ABC):
         """
         with self._lock:
             if self._runner is None:
-                self._runner = ServerRunner(self.build_app(), host=self._host, port=self._port)
+                self._runner = ServerRunner(self.app, host=self._host, port=self._port)
                 self._runner.before_stop.append(self._closing.set)
             runner = self._runner
         self._closing.clear()

@@ -1,17 +1,29 @@
-"""Time sources for simulated marketplaces.
+"""Time sources for simulated marketplaces: one clock per simulator, both kinds of time.
 
-Marketplaces never call ``datetime.now`` directly: they ask a :class:`Clock`, so a
-test can freeze or step time, and they stamp changes through a
-:class:`MonotonicStamper`, so two changes on one server never share an
-``updated_at`` (keyset pagination and cursors rely on that). Rate limits and quota
-windows measure elapsed seconds on a ``monotonic`` source instead (``time.monotonic``
-by default); a test hands them a :class:`ManualTimer` and steps it, so a window never
-depends on how fast a loaded machine runs the test.
+A simulator is constructed with one :class:`Clock` and reads every time it needs from
+it: ``now()`` for the times it reports and stamps (order dates, ``updated_at``, feed
+processing, parcel scans) and ``monotonic()`` for the seconds its token buckets, cost
+bucket and quota windows measure. What a simulator models never reads
+``datetime.now``, ``time.time`` or ``time.monotonic`` itself, so a test that hands it a
+:class:`ManualClock` decides when a bucket refills by stepping the clock, and no test
+waits on a bucket or depends on how fast a loaded machine runs it. The default,
+:class:`SystemClock`, is the wall clock and ``time.monotonic``, so the demo and the
+standalone simulators behave as real channels do.
+
+Real time is left only where the other side measures it: a slow or timeout fault holds
+the response for real seconds (a client's timeout counts them), the helpers that wait
+for background work (``wait_for_feeds``, ``wait_for_webhooks``) give up after real
+seconds, and a UPS token's ``issued_at`` is real time, because karrio checks it against
+its own wall clock.
+
+Changes are stamped through a :class:`MonotonicStamper`, so two changes on one server
+never share an ``updated_at`` (keyset pagination and cursors rely on that).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -19,46 +31,33 @@ MICROSECOND = timedelta(microseconds=1)
 
 
 class Clock(Protocol):
-    """Anything that tells the current time as an aware UTC datetime."""
+    """The time a simulator reads: the wall time, and elapsed seconds."""
 
-    def now(self) -> datetime: ...
+    def now(self) -> datetime:
+        """The current time, an aware UTC datetime (it may be stepped, even back)."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds on a scale that never goes back, for rates and windows."""
+        ...
 
 
 class SystemClock:
-    """The wall clock, in UTC."""
+    """The wall clock in UTC, and ``time.monotonic``."""
 
     def now(self) -> datetime:
         return datetime.now(UTC)
 
-
-class ManualClock:
-    """A clock that moves only when told to (or by ``tick`` on every reading)."""
-
-    def __init__(self, start: datetime, tick: timedelta | None = None) -> None:
-        self._now = as_utc(start)
-        self._tick = tick
-        self._lock = threading.Lock()
-
-    def now(self) -> datetime:
-        with self._lock:
-            current = self._now
-            if self._tick is not None:
-                self._now += self._tick
-            return current
-
-    def set(self, moment: datetime) -> None:
-        with self._lock:
-            self._now = as_utc(moment)
-
-    def advance(self, delta: timedelta) -> None:
-        with self._lock:
-            self._now += delta
+    def monotonic(self) -> float:
+        return time.monotonic()
 
 
 class ManualTimer:
     """A stand-in for ``time.monotonic`` that moves only when told to (thread-safe).
 
-    ``timer()`` reads it, in seconds; ``timer.advance(0.3)`` steps it forward.
+    ``timer()`` reads it, in seconds; ``timer.advance(0.3)`` steps it forward. For
+    what takes a bare time source (a :class:`~sandbox.ratelimit.TokenBucket`, a
+    connector's bucket); a simulator takes a :class:`ManualClock`, which keeps one.
     """
 
     def __init__(self, start: float = 0.0) -> None:
@@ -74,6 +73,43 @@ class ManualTimer:
             raise ValueError("a monotonic time source never goes back")
         with self._lock:
             self._now += seconds
+
+
+class ManualClock:
+    """A clock that moves only when told to (or by ``tick`` on every reading of ``now``).
+
+    ``monotonic()`` counts the seconds the clock moved forward since it was made
+    (advances, ticks and forward ``set``), and reading it moves nothing. Setting the
+    wall time back leaves it standing, as an NTP step does to ``time.monotonic``.
+    """
+
+    def __init__(self, start: datetime, tick: timedelta | None = None) -> None:
+        self._now = as_utc(start)
+        self._tick = tick
+        self._elapsed = ManualTimer()
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            current = self._now
+            if self._tick is not None:
+                self._move(self._tick)
+            return current
+
+    def monotonic(self) -> float:
+        return self._elapsed()
+
+    def set(self, moment: datetime) -> None:
+        with self._lock:
+            self._move(as_utc(moment) - self._now)
+
+    def advance(self, delta: timedelta) -> None:
+        with self._lock:
+            self._move(delta)
+
+    def _move(self, delta: timedelta) -> None:
+        self._now += delta
+        self._elapsed.advance(max(0.0, delta.total_seconds()))
 
 
 class MonotonicStamper:

@@ -1,10 +1,14 @@
-"""A thread-safe token bucket, the way simulated marketplaces throttle callers."""
+"""A thread-safe token bucket, the way simulated marketplaces throttle callers.
+
+The bucket has no time source of its own: its owner passes one (a simulator passes its
+clock's ``monotonic``), so a test that steps the clock decides when tokens come back and
+never sleeps for them.
+"""
 
 from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Callable
 
 
@@ -22,7 +26,7 @@ class TokenBucket:
         burst: int,
         *,
         scale: float = 1.0,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Callable[[], float],
     ) -> None:
         _check_limits(rate, burst, scale)
         self._rate = rate

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar
 
+from omnisync.hub.http_server import DEFAULT_HOST, ServerError
 from omnisync.sandbox.base import JSON, SimulatedMarketplace
-from omnisync.sandbox.server import DEFAULT_HOST, ServerError
 
 if TYPE_CHECKING:
     SubCommands = argparse._SubParsersAction[argparse.ArgumentParser]

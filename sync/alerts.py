@@ -72,9 +72,10 @@ from omnisync.core.alerting import (
     resolve_alert,
     unresolved_payload_count,
 )
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import iso, utcnow
 from omnisync.core.db import count_where, exists_where, run_in_transaction
 from omnisync.core.models import Alert, Channel, Order
+from omnisync.core.redaction import redact
 from omnisync.core.reservations import HOLDING_STATUSES
 from omnisync.core.types import AlertSeverity, AlertState
 from omnisync.core.unlinked import find_unlinked, has_unlinked
@@ -84,11 +85,9 @@ from omnisync.sync.health import (
     JobHealth,
     channel_health,
     describe_duration,
-    iso,
     scheduled_jobs,
 )
 from omnisync.sync.notify import Dispatcher
-from omnisync.sync.redaction import redact
 
 log = logging.getLogger("omnisync.alerts")
 

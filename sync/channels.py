@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from omnisync.connectors.base import ConnectorSettings
-
-JOBS = ("orders", "listings", "stock", "fulfilments", "reconcile", "tracking")
+from omnisync.sync.jobs.names import JobName
 
 
 @dataclass(frozen=True)
@@ -17,8 +16,8 @@ class SyncChannel:
     type: str
     enabled: bool
     settings: ConnectorSettings
-    intervals: Mapping[str, timedelta] = field(default_factory=dict)
-    """How often each job runs (job name -> interval)."""
+    intervals: Mapping[JobName, timedelta] = field(default_factory=dict)
+    """How often each job runs; a job left out is not scheduled."""
     lag: timedelta = timedelta(minutes=2)
     backfill: timedelta = timedelta(days=7)
     item_backoff: timedelta = timedelta(seconds=30)

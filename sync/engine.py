@@ -14,50 +14,32 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from omnisync.connectors.base import AuthError, Capability, Connector, ConnectorError
+from omnisync.connectors.base import AuthError, Connector, ConnectorError
 from omnisync.connectors.registry import connector_for
 from omnisync.core.alerting import RULE_AUTH, has_open_alert
 from omnisync.core.channels import channel_by_name, pause_channel, resume_channel
 from omnisync.core.db import transaction
 from omnisync.core.models import Channel
+from omnisync.core.redaction import redact
 from omnisync.core.types import SyncRunStatus
 from omnisync.sync.calls import Cancelled, ChannelCalls, RetryPolicy
 from omnisync.sync.channels import SyncChannel
 from omnisync.sync.jobs.context import JobContext, LeaseLost, PushObserver
-from omnisync.sync.jobs.fulfilments import push_fulfilments
-from omnisync.sync.jobs.listings import pull_listings
-from omnisync.sync.jobs.orders import pull_orders
-from omnisync.sync.jobs.stock import push_stock, reconcile
-from omnisync.sync.jobs.tracking import poll_tracking
+from omnisync.sync.jobs.counts import RunCount
+from omnisync.sync.jobs.registry import job_spec, supports_job
 from omnisync.sync.leases import DEFAULT_TTL, Lease, new_holder_id
 from omnisync.sync.log_context import mask_in_logs, run_context
 from omnisync.sync.ratelimit import ChannelLimiter
-from omnisync.sync.redaction import redact
-from omnisync.sync.runs import finish_run, start_run
+from omnisync.sync.runs import COMPLETED_STATUSES, NotRun, OutcomeStatus, finish_run, start_run
 
 log = logging.getLogger(__name__)
-
-JOBS: Mapping[str, tuple[Capability, Callable[[JobContext], None]]] = {
-    "orders": (Capability.ORDERS, pull_orders),
-    "listings": (Capability.LISTINGS, pull_listings),
-    "stock": (Capability.STOCK, push_stock),
-    "fulfilments": (Capability.FULFILMENT, push_fulfilments),
-    "reconcile": (Capability.STOCK, reconcile),
-    "tracking": (Capability.TRACKING, poll_tracking),
-}
-
-
-def supports_job(channel_type: str, job: str) -> bool:
-    """Whether channels of this type have the capability the job needs."""
-    cls = connector_for(channel_type)
-    return cls is not None and job in JOBS and JOBS[job][0] in cls.capabilities
 
 
 @dataclass(eq=False)
@@ -74,16 +56,21 @@ class _Lent:
 class RunOutcome:
     channel: str
     job: str
-    status: str
-    """succeeded, partial, failed, cancelled, or skipped (not run)."""
+    status: OutcomeStatus
+    """The recorded run's final status, or NotRun.SKIPPED (no run: `error` says why)."""
     run_id: int | None = None
-    counts: Counter[str] = field(default_factory=Counter)
+    counts: Counter[RunCount] = field(default_factory=Counter)
     error: str | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
         return self.status == SyncRunStatus.FAILED
+
+    @property
+    def completed(self) -> bool:
+        """The job ran to its end (succeeded, or partial: some items refused)."""
+        return self.status in COMPLETED_STATUSES
 
 
 class SyncEngine:
@@ -160,10 +147,11 @@ class SyncEngine:
             cls = connector_for(channel.type)
             if cls is None:
                 raise KeyError(f"unknown channel type {channel.type!r}")
-            instance = cls(channel.settings)
-            instance.hub_locations = dict(channel.locations)
-            instance.calls = ChannelCalls(
-                name, ChannelLimiter(instance.rate_limits), self.retry, self.stop
+            limiter = ChannelLimiter(cls.limits_for(channel.settings))
+            instance = cls(
+                channel.settings,
+                calls=ChannelCalls(name, limiter, self.retry, self.stop),
+                hub_locations=dict(channel.locations),
             )
             self._connectors[name] = _Lent(instance)
         return self._connectors[name]
@@ -188,7 +176,7 @@ class SyncEngine:
         """Run `job` for channel `name` once. `force` runs a paused or disabled channel."""
         channel = self.channels[name]
         if not self.supports(name, job):
-            return RunOutcome(name, job, "skipped", error=f"{channel.type} has no {job} job")
+            return RunOutcome(name, job, NotRun.SKIPPED, error=f"{channel.type} has no {job} job")
         with transaction(self.database, read_only=True) as session:
             row = channel_by_name(session, name)
             channel_id, paused = row.id, row.paused_reason
@@ -197,17 +185,17 @@ class SyncEngine:
             resume_on_success = bool(paused) or has_open_alert(session, RULE_AUTH, row.id)
         assert channel_id is not None
         if not force and not channel.enabled:
-            return RunOutcome(name, job, "skipped", error="channel disabled")
+            return RunOutcome(name, job, NotRun.SKIPPED, error="channel disabled")
         if not force and paused:
-            return RunOutcome(name, job, "skipped", error=f"paused: {paused}")
+            return RunOutcome(name, job, NotRun.SKIPPED, error=f"paused: {paused}")
         with self._lock:
             if (name, job) in self._running:  # the lease is per process; this is per thread
-                return RunOutcome(name, job, "skipped", error="already running")
+                return RunOutcome(name, job, NotRun.SKIPPED, error="already running")
             self._running.add((name, job))
         try:
             with Lease(self.database, channel_id, job, self.holder, self.lease_ttl) as lease:
                 if not lease.acquired:
-                    return RunOutcome(name, job, "skipped", error="running in another process")
+                    return RunOutcome(name, job, NotRun.SKIPPED, error="running in another process")
                 return self._run_held(channel, channel_id, job, resume_on_success, lease, progress)
         finally:
             with self._lock:
@@ -242,8 +230,12 @@ class SyncEngine:
         channel, channel_id = ctx.channel, ctx.channel_id
         error: str | None = None
         try:
-            JOBS[job][1](ctx)
-            status = SyncRunStatus.PARTIAL if ctx.counts["failed"] else SyncRunStatus.SUCCEEDED
+            spec = job_spec(job)
+            assert spec is not None  # run() skipped a job no channel supports
+            spec.run(ctx)
+            status = (
+                SyncRunStatus.PARTIAL if ctx.counts[RunCount.FAILED] else SyncRunStatus.SUCCEEDED
+            )
             if resume_on_success:
                 self._resume(channel_id)
         except AuthError as failure:
@@ -261,7 +253,7 @@ class SyncEngine:
             log.info("%s %s: cancelled by shutdown", channel.name, job)
         elif error:
             log.warning("%s %s: %s: %s", channel.name, job, status.value, error)
-        return RunOutcome(channel.name, job, status.value, run_id, ctx.counts, error, ctx.notes)
+        return RunOutcome(channel.name, job, status, run_id, ctx.counts, error, ctx.notes)
 
     def _say(self, failure: BaseException) -> str:
         return redact(f"{type(failure).__name__}: {failure}", self.secrets)

@@ -31,11 +31,12 @@ from sqlmodel import Session, col, select
 
 from omnisync.core.models import Alert, Channel, Listing, SyncRun
 from omnisync.core.types import AlertState, SyncRunStatus
-from omnisync.sync.channels import JOBS, SyncChannel
-from omnisync.sync.engine import supports_job
+from omnisync.sync.channels import SyncChannel
+from omnisync.sync.jobs.names import JobName
+from omnisync.sync.jobs.registry import supports_job
+from omnisync.sync.runs import COMPLETED_STATUSES
 
 JSON = dict[str, Any]
-SUCCESS_STATUSES = (SyncRunStatus.SUCCEEDED, SyncRunStatus.PARTIAL)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class ChannelHealth:
     configured_at: datetime
     """When the channel's config last changed (or it was added)."""
     jobs: tuple[JobHealth, ...]
-    """Jobs that ran at least once or are scheduled, in the order of sync.channels.JOBS."""
+    """Jobs that ran at least once or are scheduled, in JobName's order."""
     dirty_listings: int
     oldest_dirty_since: datetime | None
     open_alerts: tuple[OpenAlert, ...]
@@ -110,7 +111,7 @@ def scheduled_jobs(channel: SyncChannel) -> dict[str, timedelta]:
         return {}
     return {
         job: channel.intervals[job]
-        for job in JOBS
+        for job in JobName
         if job in channel.intervals and supports_job(channel.type, job)
     }
 
@@ -178,8 +179,11 @@ def channel_health(
     return result
 
 
+_JOB_ORDER: dict[str, int] = {job.value: index for index, job in enumerate(JobName)}
+
+
 def _job_order(job: str) -> tuple[int, str]:
-    return (JOBS.index(job) if job in JOBS else len(JOBS), job)
+    return (_JOB_ORDER.get(job, len(_JOB_ORDER)), job)
 
 
 @dataclass
@@ -207,7 +211,7 @@ def _job_runs(session: Session, channel_ids: Sequence[int]) -> dict[int, dict[st
     result: dict[int, dict[str, _Runs]] = defaultdict(lambda: defaultdict(_Runs))
     if not channel_ids:
         return result
-    last_success = _last_run(channel_ids, SUCCESS_STATUSES)
+    last_success = _last_run(channel_ids, COMPLETED_STATUSES)
     last_failure = _last_run(channel_ids, (SyncRunStatus.FAILED,))
     for channel_id, job, finished in session.exec(
         select(SyncRun.channel_id, SyncRun.job, SyncRun.finished_at).join(
@@ -299,75 +303,8 @@ def _open_alerts(session: Session) -> dict[str | None, list[OpenAlert]]:
     return result
 
 
-# JSON views: `omnisync status --json` prints health_view(); GET /api/v1/channels
-# serves the same channel objects. Keys are added, never renamed.
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def seconds(value: timedelta | None) -> float | None:
     return round(value.total_seconds(), 3) if value is not None else None
-
-
-def alert_view(alert: OpenAlert) -> JSON:
-    return {
-        "id": alert.id,
-        "rule": alert.rule,
-        "channel": alert.channel,
-        "severity": alert.severity,
-        "message": alert.message,
-        "first_seen": iso(alert.first_seen),
-        "last_seen": iso(alert.last_seen),
-        "count": alert.count,
-    }
-
-
-def channel_health_view(channel: ChannelHealth) -> JSON:
-    """One channel:
-
-    {"name", "type", "enabled", "paused_reason",
-     "jobs": {job: {"last_success", "last_failure", "last_error",
-                    "consecutive_failures", "interval_seconds"}},
-     "consecutive_failures" (the largest over the jobs), "dirty_listings",
-     "oldest_dirty_since", "oldest_dirty_age_seconds",
-     "open_alerts": [alert_view, ...]}
-
-    Times are ISO 8601 in UTC or null; durations are seconds or null.
-    """
-    return {
-        "name": channel.name,
-        "type": channel.type,
-        "enabled": channel.enabled,
-        "paused_reason": channel.paused_reason,
-        "jobs": {
-            job.job: {
-                "last_success": iso(job.last_success),
-                "last_failure": iso(job.last_failure),
-                "last_error": job.last_error,
-                "consecutive_failures": job.consecutive_failures,
-                "interval_seconds": seconds(job.interval),
-            }
-            for job in channel.jobs
-        },
-        "consecutive_failures": channel.consecutive_failures,
-        "dirty_listings": channel.dirty_listings,
-        "oldest_dirty_since": iso(channel.oldest_dirty_since),
-        "oldest_dirty_age_seconds": seconds(channel.oldest_dirty_age),
-        "open_alerts": [alert_view(alert) for alert in channel.open_alerts],
-    }
-
-
-def health_view(health: HubHealth) -> JSON:
-    """The whole hub: {"checked_at", "open_alerts" (how many, channels' included),
-    "channels": [channel_health_view, ...], "alerts": [open alerts of no channel]}."""
-    return {
-        "checked_at": iso(health.checked_at),
-        "open_alerts": health.open_alerts,
-        "channels": [channel_health_view(channel) for channel in health.channels],
-        "alerts": [alert_view(alert) for alert in health.hub_alerts],
-    }
 
 
 def describe_duration(value: timedelta) -> str:

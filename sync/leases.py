@@ -23,9 +23,10 @@ from sqlalchemy import Engine, or_, select, update
 from omnisync.core.clock import utcnow
 from omnisync.core.db import insert_ignoring_conflict, transaction
 from omnisync.core.models import SyncLease
+from omnisync.core.models.tables import table_of
 
 log = logging.getLogger(__name__)
-_leases = SyncLease.__table__  # type: ignore[attr-defined]
+_leases = table_of(SyncLease)
 _c = _leases.c
 
 DEFAULT_TTL = timedelta(seconds=60)

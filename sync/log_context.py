@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from omnisync.sync.redaction import redact
+from omnisync.core.redaction import redact
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from omnisync.core.dto import WebhookEvents
 from omnisync.core.errors import InvalidRequest
 from omnisync.core.models import Channel
 from omnisync.core.quarantine import Resolution, mark_resolved, open_payload
+from omnisync.core.redaction import redact
 from omnisync.sync.engine import SyncEngine
-from omnisync.sync.redaction import redact
 from omnisync.sync.webhooks import ingest_events
 
 

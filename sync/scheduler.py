@@ -7,6 +7,10 @@ seconds (and at once when this process commits a change) and starts a push for
 each channel that has some, unless one is already running here; the lease keeps
 other processes out. So a change committed by any process, the CLI included,
 reaches the channels within about a second.
+
+The "at once" hears only this hub's own transactions (CommitWake): a process may
+hold other engines (tests, tools, a second hub), and their commits say nothing
+about this hub's outbox.
 """
 
 from __future__ import annotations
@@ -18,18 +22,40 @@ from datetime import timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import event, func, or_
+from sqlalchemy import Engine, event, func, or_
 from sqlmodel import Session, col, select
 
 from omnisync.core.clock import utcnow
-from omnisync.core.db import transaction
+from omnisync.core.db import HubSession, transaction
 from omnisync.core.models import Channel, Listing
 from omnisync.core.outbox import LISTINGS_MARKED
-from omnisync.sync.channels import JOBS, SyncChannel
+from omnisync.sync.channels import SyncChannel
 from omnisync.sync.engine import RunOutcome, SyncEngine
+from omnisync.sync.jobs.names import JobName
 
 log = logging.getLogger(__name__)
-PUSH_JOB = "stock"
+PUSH_JOB = JobName.STOCK
+"""The job the outbox watcher starts for a channel with due dirty listings."""
+
+
+class CommitWake:
+    """Sets `wake` when a transaction on `database` commits listings it marked dirty."""
+
+    def __init__(self, database: Engine, wake: threading.Event) -> None:
+        self.database = database
+        self.wake = wake
+
+    def attach(self) -> None:
+        event.listen(HubSession, "after_commit", self._on_commit)
+
+    def detach(self) -> None:
+        event.remove(HubSession, "after_commit", self._on_commit)
+
+    def _on_commit(self, session: Session) -> None:
+        if not isinstance(session, HubSession) or session.database is not self.database:
+            return
+        if session.info.pop(LISTINGS_MARKED, False):
+            self.wake.set()
 
 
 class Scheduler:
@@ -53,10 +79,11 @@ class Scheduler:
         self._pushing: set[str] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._commits = CommitWake(sync.database, self._wake)
         self._watcher = threading.Thread(target=self._watch_outbox, name="outbox", daemon=True)
 
     def start(self) -> None:
-        event.listen(Session, "after_commit", self._on_commit)
+        self._commits.attach()
         self._scheduler.start()
         for channel in self.sync.channels.values():
             self._schedule(channel)
@@ -66,7 +93,7 @@ class Scheduler:
         """Stop taking work, let running jobs reach their next safe point, wait for them."""
         self.sync.stop.set()
         self._wake.set()
-        event.remove(Session, "after_commit", self._on_commit)
+        self._commits.detach()
         if self._watcher.is_alive():
             self._watcher.join()
         self._scheduler.shutdown(wait=True)
@@ -103,14 +130,10 @@ class Scheduler:
     def wake(self) -> None:
         self._wake.set()
 
-    def _on_commit(self, session: Session) -> None:
-        if session.info.pop(LISTINGS_MARKED, False):
-            self._wake.set()
-
     def _schedule(self, channel: SyncChannel) -> None:
         if not channel.enabled:
             return
-        for job in JOBS:
+        for job in JobName:
             interval = channel.intervals.get(job)
             if interval is None or not self.sync.supports(channel.name, job):
                 continue
@@ -189,5 +212,5 @@ class Scheduler:
         finally:
             with self._lock:
                 self._pushing.discard(name)
-        if outcome is not None and outcome.status in ("succeeded", "partial"):
+        if outcome is not None and outcome.completed:
             self._wake.set()  # more may have become dirty while this push ran

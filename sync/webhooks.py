@@ -23,6 +23,7 @@ from omnisync.core.db import insert_ignoring_conflict, transaction
 from omnisync.core.drift import observe_quantity
 from omnisync.core.dto import QUARANTINED_WEBHOOK, WebhookEvents
 from omnisync.core.models import Channel, WebhookReceipt
+from omnisync.core.models.tables import table_of
 from omnisync.core.order_intake import upsert_order
 from omnisync.sync.engine import SyncEngine
 
@@ -52,19 +53,16 @@ def accept_webhook(
         rejected = error
     with transaction(sync.database) as session:
         channel = channel_by_name(session, channel_name)
-        if (
-            delivery
-            and not insert_ignoring_conflict(
-                session,
-                WebhookReceipt.__table__,  # type: ignore[attr-defined]
-                {
-                    "channel_id": channel.id,
-                    "delivery_id": delivery,
-                    "topic": topic[:100],
-                    "received_at": utcnow(),
-                },
-                ("channel_id", "delivery_id"),
-            )
+        if delivery and not insert_ignoring_conflict(
+            session,
+            table_of(WebhookReceipt),
+            {
+                "channel_id": channel.id,
+                "delivery_id": delivery,
+                "topic": topic[:100],
+                "received_at": utcnow(),
+            },
+            ("channel_id", "delivery_id"),
         ):
             return WebhookOutcome("duplicate")
         if rejected is not None:

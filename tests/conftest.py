@@ -1,7 +1,20 @@
+"""Fixtures every tier shares, and the tier of every test, from the folder it lives in.
+
+Each test gets one of the markers ``unit``, ``integration`` or ``e2e`` from its folder
+(:data:`TIERS`), so ``-m unit`` selects the same tests however they were collected, and
+``make test-fast`` (``-m "unit and not slow"``) needs no list of files to keep up to
+date. A test in a folder with no tier is a collection error rather than a test that
+silently joins no tier. ``tests/contract`` runs every connector on recorded payloads
+and mocked transports, in-process, so it is a unit tier; ``tests/cli`` drives the
+command line against a real database (and sometimes a simulator), so it is
+integration. ``slow`` (more than about 2 s) is set by hand, on the test.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Final
 
 import pytest
 from sqlalchemy import Engine
@@ -14,6 +27,40 @@ from tests.support.databases import (
     sqlite_url,
     truncate_all,
 )
+
+TESTS_ROOT: Final = Path(__file__).parent
+TIERS: Final = {
+    "unit": "unit",
+    "contract": "unit",
+    "integration": "integration",
+    "cli": "integration",
+    "e2e": "e2e",
+}
+"""The tier marker of each folder of tests/."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = tier_folder(item.path)
+        if folder is None:
+            continue  # not one of ours (a hook in a conftest sees every collected item)
+        tier = TIERS.get(folder)
+        if tier is None:
+            raise pytest.UsageError(
+                f"{item.nodeid}: tests/{folder} has no tier; add it to TIERS in tests/conftest.py"
+            )
+        item.add_marker(tier)
+
+
+def tier_folder(path: Path) -> str | None:
+    """The folder of tests/ that ``path`` is in: ``""`` for a file at the top, None
+    outside tests/."""
+    try:
+        relative = path.resolve().relative_to(TESTS_ROOT.resolve())
+    except ValueError:
+        return None
+    return relative.parts[0] if len(relative.parts) > 1 else ""
+
 
 BACKENDS = [
     "sqlite",

@@ -31,7 +31,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -51,6 +51,7 @@ from omnisync.connectors.base import (
     RateLimited,
     TransientError,
 )
+from omnisync.core.redaction import redact
 
 T = TypeVar("T")
 
@@ -59,7 +60,6 @@ for _name in ("sp_api", "sp_api.base.client", "sp_api.auth.access_token_client")
 
 RATE_LIMIT_HEADER = "x-amzn-RateLimit-Limit"
 THROTTLED_CODES = frozenset({"QuotaExceeded", "RequestThrottled"})
-MASK = "***"
 DETAIL_LIMIT = 300
 
 
@@ -244,7 +244,7 @@ class SpApi:
 
     def _scrubbed(self, error: ConnectorError) -> ConnectorError:
         secrets = [*self._secrets, self.tokens.token() or ""]
-        message = mask(str(error), secrets)
+        message = redact(str(error), secrets)
         if message == str(error):
             return error
         if isinstance(error, RateLimited):
@@ -264,12 +264,6 @@ def library_error(operation: str, error: SellingApiException) -> ConnectorError:
     if code in (400, 404, 409, 413, 415):
         return PermanentError(f"{operation}: {detail} (HTTP {code})")
     return TransientError(f"{operation}: {detail}")
-
-
-def mask(text: str, secrets: Iterable[str]) -> str:
-    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
 
 
 def _detail(answer: BadAnswer) -> str:

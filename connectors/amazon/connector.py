@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import builtins
 import functools
 import json
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 
 import httpx
 
@@ -30,16 +28,16 @@ from omnisync.connectors.amazon.mapping import (
 )
 from omnisync.connectors.amazon.settings import AmazonSettings
 from omnisync.connectors.base import (
-    CallPolicy,
     Capability,
     Connector,
     ConnectorError,
-    ConnectorSettings,
+    ConnectorOptions,
     PayloadError,
     PermanentError,
     RateLimit,
     TransientError,
 )
+from omnisync.connectors.pagination import walk_pages
 from omnisync.connectors.parsing import MAPPING_ERRORS, kept_json, mapping_failure, order_page
 from omnisync.connectors.registry import register
 from omnisync.core.dto import (
@@ -73,9 +71,8 @@ PUBLISHED_LIMITS: dict[str, RateLimit] = {
 
 
 @register
-class AmazonConnector(Connector):
-    type: ClassVar[str] = "amazon"
-    Settings: ClassVar[builtins.type[ConnectorSettings]] = AmazonSettings
+class AmazonConnector(Connector[AmazonSettings]):
+    channel_type: ClassVar[str] = "amazon"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.ORDERS, Capability.LISTINGS, Capability.STOCK, Capability.FULFILMENT}
     )
@@ -89,31 +86,18 @@ class AmazonConnector(Connector):
 
     def __init__(
         self,
-        settings: ConnectorSettings,
-        calls: CallPolicy | None = None,
+        settings: AmazonSettings,
         *,
         transport: httpx.BaseTransport | None = None,
+        **options: Unpack[ConnectorOptions],
     ) -> None:
-        super().__init__(settings, calls)
-        assert isinstance(settings, AmazonSettings)
-        self.options = settings
-        self.clock: Callable[[], float] = time.monotonic
-        """Measures the wait for a feed's outcome."""
-        # Where SP-API and LWA requests go instead of the network (tests, tools); the
-        # library's feed-document upload and download always use the network.
-        self._transport = transport
-        self._api: SpApi | None = None
-
-    @property
-    def api(self) -> SpApi:
-        # Built on first use, so the engine can swap `calls` in after construction.
-        if self._api is None:
-            self._api = SpApi(self.options, self.calls, self.rate_limits, transport=self._transport)
-        return self._api
+        """`transport`: where SP-API and LWA requests go instead of the network (tests,
+        tools); the library's feed-document upload and download always use the network."""
+        super().__init__(settings, **options)
+        self.api = SpApi(settings, self.calls, self.rate_limits, transport=transport)
 
     def close(self) -> None:
-        if self._api is not None:
-            self._api.close()
+        self.api.close()
 
     def check(self) -> list[str]:
         try:
@@ -133,7 +117,7 @@ class AmazonConnector(Connector):
         order), a page per getOrders answer. getOrders wants LastUpdatedBefore at least two
         minutes in the past; the engine's lag window reads across the edge again next time."""
         after = (since or EARLIEST).astimezone(UTC)
-        before = datetime.now(UTC) - timedelta(seconds=self.options.orders_settle_seconds)
+        before = datetime.now(UTC) - timedelta(seconds=self.settings.orders_settle_seconds)
         if after >= before:
             return
         query = {
@@ -142,18 +126,17 @@ class AmazonConnector(Connector):
             "MarketplaceIds": [self.api.marketplace_id],
             "MaxResultsPerPage": ORDERS_PER_PAGE,
         }
-        token: str | None = None
-        while True:
-            answer = self.api.call(
+
+        def orders_after(token: str | None) -> Any:
+            return self.api.call(
                 "getOrders", functools.partial(self.api.orders.get_orders, **_with(query, token))
             )
+
+        for answer in walk_pages("getOrders", orders_after, _next_token):
             orders = (answer.payload or {}).get("Orders")
             if not isinstance(orders, list):
                 raise TransientError("getOrders: the answer has no Orders list")
             yield order_page(orders, self._order)
-            token = _next_token(answer, token, "getOrders")
-            if token is None:
-                return
 
     def _order(self, order: Any) -> NormalisedOrder:
         external_id = order.get("AmazonOrderId") if isinstance(order, dict) else None
@@ -176,39 +159,37 @@ class AmazonConnector(Connector):
         return WebhookEvents(orders=(order_from_payload(order, items),))
 
     def _order_items(self, order_id: str) -> list[Any]:
-        items: list[Any] = []
-        token: str | None = None
-        while True:
+        def items_after(token: str | None) -> Any:
             more = {"NextToken": token} if token else {}
-            answer = self.api.call(
+            return self.api.call(
                 "getOrderItems",
                 functools.partial(self.api.orders.get_order_items, order_id, **more),
             )
+
+        items: list[Any] = []
+        for answer in walk_pages("getOrderItems", items_after, _next_token):
             page = (answer.payload or {}).get("OrderItems")
             if not isinstance(page, list):
                 raise TypeError("getOrderItems: the answer has no OrderItems list")
             items.extend(page)
-            token = _next_token(answer, token, "getOrderItems")
-            if token is None:
-                return items
+        return items
 
     # listings -----------------------------------------------------------------------
 
     def fetch_listings(self) -> Iterator[ChannelListing]:
-        token: str | None = None
-        while True:
-            answer = self._search_listings(page_size=LISTINGS_PER_PAGE, token=token)
+
+        def listings_after(token: str | None) -> Any:
+            return self._search_listings(page_size=LISTINGS_PER_PAGE, token=token)
+
+        for answer in walk_pages("searchListingsItems", listings_after, _next_token):
             items = (answer.payload or {}).get("items")
             if not isinstance(items, list):
                 raise TransientError("searchListingsItems: the answer has no items list")
             for item in items:
                 if isinstance(item, dict):
                     yield listing_from_item(
-                        item, self.api.marketplace_id, self.options.fulfillment_channel_code
+                        item, self.api.marketplace_id, self.settings.fulfillment_channel_code
                     )
-            token = _next_token(answer, token, "searchListingsItems")
-            if token is None:
-                return
 
     def _search_listings(self, *, page_size: int, token: str | None) -> Any:
         query: dict[str, Any] = {
@@ -220,7 +201,7 @@ class AmazonConnector(Connector):
             query["pageToken"] = token
         return self.api.call(
             "searchListingsItems",
-            lambda: self.api.listings.search_listings_items(self.options.seller_id, **query),
+            lambda: self.api.listings.search_listings_items(self.settings.seller_id, **query),
         )
 
     # stock --------------------------------------------------------------------------
@@ -228,24 +209,24 @@ class AmazonConnector(Connector):
     def push_stock(self, updates: Sequence[StockUpdate]) -> list[PushResult]:
         """Below `feed_threshold` updates one patchListingsItem each, from it one feed."""
         results: dict[int, PushResult] = {}
-        code = self.options.fulfillment_channel_code
+        code = self.settings.fulfillment_channel_code
         messages: list[FeedMessage] = []
         for index, update in enumerate(updates):
             refusal = fulfilled_elsewhere(update, code)
             if refusal is not None:
                 results[index] = PushResult(key=update.channel_sku, ok=False, error=refusal)
             else:
-                kind = product_type(update, self.options.default_product_type)
+                kind = product_type(update, self.settings.default_product_type)
                 messages.append(FeedMessage(index, update, kind))
-        if len(updates) >= self.options.feed_threshold:
+        if len(updates) >= self.settings.feed_threshold:
             results.update(
                 push_by_feed(
                     self.api,
-                    self.options.seller_id,
+                    self.settings.seller_id,
                     messages,
                     code,
-                    poll_seconds=self.options.feed_poll_seconds,
-                    timeout_seconds=self.options.feed_timeout_seconds,
+                    poll_seconds=self.settings.feed_poll_seconds,
+                    timeout_seconds=self.settings.feed_timeout_seconds,
                     clock=self.clock,
                 )
             )
@@ -259,14 +240,14 @@ class AmazonConnector(Connector):
         for message in messages:
             update = message.update
             body = quantity_patch_body(
-                message.product_type, self.options.fulfillment_channel_code, update.quantity
+                message.product_type, self.settings.fulfillment_channel_code, update.quantity
             )
             try:
                 answer = self.api.call(
                     "patchListingsItem",
                     functools.partial(
                         self.api.listings.patch_listings_item,
-                        self.options.seller_id,
+                        self.settings.seller_id,
                         update.channel_sku,
                         marketplaceIds=self.api.marketplace_id,
                         body=body,
@@ -309,10 +290,9 @@ def _with(query: dict[str, Any], token: str | None) -> dict[str, Any]:
     return {**query, "NextToken": token} if token else query
 
 
-def _next_token(answer: Any, previous: str | None, operation: str) -> str | None:
+def _next_token(answer: Any) -> str | None:
+    """The NextToken (or pagination.nextToken) of an answer; None on the last page."""
     token = getattr(answer, "next_token", None) or None
-    if token is not None and token == previous:
-        raise TransientError(f"{operation}: Amazon repeated the page token {token!r}")
     return None if token is None else str(token)
 
 

@@ -9,62 +9,48 @@ revoked the one karrio had cached; refused again, it is the credentials (AuthErr
 
 from __future__ import annotations
 
-import builtins
 import functools
 from collections.abc import Sequence
-from typing import ClassVar, Final
+from typing import ClassVar, Final, Unpack
 
 from omnisync.connectors.base import (
     AuthError,
-    CallPolicy,
     Capability,
     Connector,
     ConnectorError,
-    ConnectorSettings,
-    RateLimit,
+    ConnectorOptions,
 )
 from omnisync.connectors.carriers.gateway import CarrierGateway
 from omnisync.connectors.carriers.karrio_runtime import karrio
 from omnisync.connectors.carriers.mapping import KarrioAnswer, call_failure, tracking_infos
-from omnisync.connectors.carriers.profiles import profile_for
+from omnisync.connectors.carriers.profiles import TRACK_OPERATION, profile_for
 from omnisync.connectors.carriers.settings import CarrierSettings
 from omnisync.connectors.registry import register
 from omnisync.core.dto import TrackingInfo
 
-TRACK_OPERATION: Final = "track"
 PROBE_NUMBER: Final = "1ZOMNISYNCPROBE0001"
 """Asked by check(): a number no carrier knows, in a shape every carrier accepts (UPS
 wants 7 to 34 characters); an answer of any kind means the credentials work."""
 
 
 @register
-class CarrierConnector(Connector):
-    type: ClassVar[str] = "carrier"
-    Settings: ClassVar[builtins.type[ConnectorSettings]] = CarrierSettings
+class CarrierConnector(Connector[CarrierSettings]):
+    channel_type: ClassVar[str] = "carrier"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.TRACKING})
 
-    def __init__(self, settings: ConnectorSettings, calls: CallPolicy | None = None) -> None:
-        super().__init__(settings, calls)
-        assert isinstance(settings, CarrierSettings)
-        self.options = settings
+    def __init__(self, settings: CarrierSettings, **options: Unpack[ConnectorOptions]) -> None:
+        super().__init__(settings, **options)
         self.profile = profile_for(settings.provider)
-        limit = self.profile.rate_limit
-        if settings.requests_per_second is not None:
-            burst = limit.burst if limit is not None else 1
-            limit = RateLimit(settings.requests_per_second, burst)
-        if limit is not None:
-            self.rate_limits[TRACK_OPERATION] = limit
         self.gateway = CarrierGateway(settings)
 
     @staticmethod
-    def carrier_label(settings: ConnectorSettings) -> str:
+    def carrier_label(settings: CarrierSettings) -> str:
         """The carrier's name as marketplaces know it ("UPS", "FedEx"): what fulfilments say."""
-        assert isinstance(settings, CarrierSettings)
         return str(karrio().providers[settings.provider].label or settings.provider)
 
     @property
     def numbers_per_request(self) -> int:
-        wanted = self.options.numbers_per_request or self.profile.numbers_per_request
+        wanted = self.settings.numbers_per_request or self.profile.numbers_per_request
         return min(wanted, self.profile.numbers_per_request)
 
     def check(self) -> list[str]:
@@ -98,10 +84,10 @@ class CarrierConnector(Connector):
         return self._read(numbers, self.gateway.track(numbers))
 
     def _read(self, numbers: list[str], answer: KarrioAnswer) -> list[TrackingInfo]:
-        failure = call_failure(self.options.provider, self.profile, answer)
+        failure = call_failure(self.settings.provider, self.profile, answer)
         if failure is not None:
             raise failure
-        return tracking_infos(self.options.provider, self.profile, numbers, answer)
+        return tracking_infos(self.settings.provider, self.profile, numbers, answer)
 
     def _fetched_token(self, answer: KarrioAnswer) -> bool:
         if self.profile.token_path is None:

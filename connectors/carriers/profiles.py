@@ -16,6 +16,9 @@ from typing import Final
 
 from omnisync.connectors.base import RateLimit
 
+TRACK_OPERATION: Final = "track"
+"""The one operation a carrier channel makes, as its calls and rate limit name it."""
+
 
 @dataclass(frozen=True)
 class CarrierProfile:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
-from omnisync.connectors.base import ConnectorSettings
+from omnisync.connectors.base import ConnectorSettings, RateLimit
 from omnisync.connectors.carriers.karrio_runtime import (
     credential_fields,
     installed_providers,
     tracks_parcels,
 )
-from omnisync.connectors.carriers.profiles import profile_for
+from omnisync.connectors.carriers.profiles import TRACK_OPERATION, profile_for
 
 
 class CarrierSettings(ConnectorSettings):
@@ -28,6 +30,18 @@ class CarrierSettings(ConnectorSettings):
     """Fewer numbers per request than the carrier takes (never more)."""
     requests_per_second: float | None = Field(default=None, gt=0)
     """The channel's request rate, when the account's plan differs from the published one."""
+
+    def rate_limits(self, published: Mapping[str, RateLimit]) -> dict[str, RateLimit]:
+        """The carrier's published rate (its profile's), or `requests_per_second` with the
+        published burst (1 when none is published)."""
+        limits = dict(published)
+        limit = profile_for(self.provider).rate_limit
+        if self.requests_per_second is not None:
+            burst = limit.burst if limit is not None else 1
+            limit = RateLimit(self.requests_per_second, burst)
+        if limit is not None:
+            limits[TRACK_OPERATION] = limit
+        return limits
 
     @field_validator("provider")
     @classmethod

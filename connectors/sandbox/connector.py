@@ -3,25 +3,23 @@ its JSON API."""
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 from urllib.parse import quote
 
 import httpx
 
 from omnisync.connectors.base import (
-    CallPolicy,
     Capability,
     Connector,
     ConnectorError,
-    ConnectorSettings,
+    ConnectorOptions,
     PermanentError,
-    RateLimit,
     TransientError,
 )
 from omnisync.connectors.http import check_status, json_body, make_client, send
+from omnisync.connectors.pagination import walk_pages
 from omnisync.connectors.parsing import kept_json, order_page
 from omnisync.connectors.registry import register
 from omnisync.connectors.sandbox.mapping import listing_from_json, order_from_json
@@ -37,9 +35,8 @@ from omnisync.core.dto import (
 
 
 @register
-class SandboxConnector(Connector):
-    type: ClassVar[str] = "sandbox"
-    Settings: ClassVar[builtins.type[ConnectorSettings]] = SandboxSettings
+class SandboxConnector(Connector[SandboxSettings]):
+    channel_type: ClassVar[str] = "sandbox"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {
             Capability.ORDERS,
@@ -51,10 +48,8 @@ class SandboxConnector(Connector):
     )
     stock_batch_size: ClassVar[int] = 100
 
-    def __init__(self, settings: ConnectorSettings, calls: CallPolicy | None = None) -> None:
-        super().__init__(settings, calls)
-        assert isinstance(settings, SandboxSettings)
-        self.options = settings
+    def __init__(self, settings: SandboxSettings, **options: Unpack[ConnectorOptions]) -> None:
+        super().__init__(settings, **options)
         self.client = make_client(
             str(settings.endpoint).rstrip("/"),
             headers={"Authorization": f"Bearer {settings.api_key.get_secret_value()}"},
@@ -62,8 +57,6 @@ class SandboxConnector(Connector):
                 settings.timeout_seconds, connect=min(5.0, settings.timeout_seconds)
             ),
         )
-        # One bucket for the whole API, as the marketplace counts it.
-        self.rate_limits = {"api": RateLimit(settings.requests_per_second, settings.burst)}
 
     def close(self) -> None:
         self.client.close()
@@ -89,41 +82,35 @@ class SandboxConnector(Connector):
         return []
 
     def fetch_orders(self, since: datetime | None) -> Iterator[OrderPage]:
-        params: dict[str, Any] = {"limit": self.options.page_size}
+        params: dict[str, Any] = {"limit": self.settings.page_size}
         if since is not None:
             params["updated_at_min"] = since.isoformat()
-        token: str | None = None
-        seen_tokens: set[str] = set()
-        while True:
+
+        def orders_after(token: str | None) -> dict[str, Any]:
             page_params = {**params, "page_token": token} if token else params
-            body = self._call("orders", "GET", "/api/v1/orders", params=page_params)
+            return self._call("orders", "GET", "/api/v1/orders", params=page_params)
+
+        for body in walk_pages("orders", orders_after, _next_page_token):
             yield _order_page(body.get("orders"))
-            token = body.get("next_page_token")
-            if not token:
-                return
-            if token in seen_tokens:
-                raise TransientError("orders: the marketplace repeated a page token")
-            seen_tokens.add(token)
 
     def map_quarantined(self, kind: str, raw: str) -> WebhookEvents:
         """The sandbox quarantines orders of its pages only: `raw` is one order's JSON."""
         return WebhookEvents(orders=(order_from_json(kept_json(raw)),))
 
     def fetch_listings(self) -> Iterator[ChannelListing]:
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": self.options.page_size}
+
+        def listings_after(token: str | None) -> dict[str, Any]:
+            params: dict[str, Any] = {"limit": self.settings.page_size}
             if token:
                 params["page_token"] = token
-            body = self._call("listings", "GET", "/api/v1/listings", params=params)
+            return self._call("listings", "GET", "/api/v1/listings", params=params)
+
+        for body in walk_pages("listings", listings_after, _next_page_token):
             items = body.get("listings")
             if not isinstance(items, list):
                 raise TransientError("listings: the response has no listings list")
             for item in items:
                 yield listing_from_json(item)
-            token = body.get("next_page_token")
-            if not token:
-                return
 
     def push_stock(self, updates: Sequence[StockUpdate]) -> list[PushResult]:
         payload = {"updates": [{"sku": u.channel_sku, "quantity": u.quantity} for u in updates]}
@@ -143,7 +130,7 @@ class SandboxConnector(Connector):
             "tracking_company": fulfilment.carrier,
             "tracking_number": fulfilment.tracking_number,
             "tracking_url": fulfilment.tracking_url,
-            "notify_customer": fulfilment.notify_customer and self.options.notify_customer,
+            "notify_customer": fulfilment.notify_customer and self.settings.notify_customer,
         }
         path = f"/api/v1/orders/{fulfilment.order_external_id}/fulfilments"
         try:
@@ -167,6 +154,11 @@ class SandboxConnector(Connector):
         except PermanentError as error:
             return PushResult(key=external_id, ok=False, error=str(error))
         return PushResult(key=external_id, ok=True)
+
+
+def _next_page_token(body: dict[str, Any]) -> str | None:
+    token = body.get("next_page_token")
+    return str(token) if token else None
 
 
 def _order_page(items: Any) -> OrderPage:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import AnyHttpUrl, Field, SecretStr
 
-from omnisync.connectors.base import ConnectorSettings
+from omnisync.connectors.base import ConnectorSettings, RateLimit
 
 
 class SandboxSettings(ConnectorSettings):
@@ -15,3 +17,7 @@ class SandboxSettings(ConnectorSettings):
     burst: int = Field(default=20, ge=1)
     notify_customer: bool = True
     timeout_seconds: float = Field(default=30.0, gt=0)
+
+    def rate_limits(self, published: Mapping[str, RateLimit]) -> dict[str, RateLimit]:
+        # One bucket for the whole API, as the marketplace counts it.
+        return {"api": RateLimit(self.requests_per_second, self.burst)}

@@ -4,29 +4,29 @@ Admin GraphQL."""
 from __future__ import annotations
 
 import base64
-import builtins
 import hashlib
 import hmac
 import json
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 
 from omnisync.connectors.base import (
-    CallPolicy,
     Capability,
     Connector,
     ConnectorError,
-    ConnectorSettings,
+    ConnectorOptions,
     InvalidSignature,
     PayloadError,
     PermanentError,
+    TransientError,
 )
+from omnisync.connectors.pagination import walk_pages
 from omnisync.connectors.parsing import MAPPING_ERRORS, kept_json, mapping_failure, order_page
 from omnisync.connectors.registry import register
 from omnisync.connectors.shopify import documents
-from omnisync.connectors.shopify.client import ShopifyClient
+from omnisync.connectors.shopify.client import CostBucket, ShopifyClient
 from omnisync.connectors.shopify.mapping import (
     cancel_errors,
     cancel_reason,
@@ -57,9 +57,8 @@ STALE = "CHANGE_FROM_QUANTITY_STALE"
 
 
 @register
-class ShopifyConnector(Connector):
-    type: ClassVar[str] = "shopify"
-    Settings: ClassVar[builtins.type[ConnectorSettings]] = ShopifySettings
+class ShopifyConnector(Connector[ShopifySettings]):
+    channel_type: ClassVar[str] = "shopify"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {
             Capability.ORDERS,
@@ -72,33 +71,23 @@ class ShopifyConnector(Connector):
     )
     stock_batch_size: ClassVar[int] = MAX_QUANTITIES
 
-    def __init__(self, settings: ConnectorSettings, calls: CallPolicy | None = None) -> None:
-        super().__init__(settings, calls)
-        assert isinstance(settings, ShopifySettings)
-        self.options = settings
+    def __init__(self, settings: ShopifySettings, **options: Unpack[ConnectorOptions]) -> None:
+        super().__init__(settings, **options)
         base = (
             str(settings.endpoint).rstrip("/") if settings.endpoint else f"https://{settings.shop}"
         )
-        self._client: ShopifyClient | None = None
-        self._url = f"{base}/admin/api/{settings.api_version}/graphql.json"
+        self.client = ShopifyClient(
+            f"{base}/admin/api/{settings.api_version}/graphql.json",
+            settings.access_token.get_secret_value(),
+            self.calls,
+            timeout=settings.timeout_seconds,
+            bucket=CostBucket(self.clock),
+            costs=documents.REQUESTED_COST,
+        )
         self._location: str | None = None
 
-    @property
-    def client(self) -> ShopifyClient:
-        # Built on first use, so the engine can swap `calls` in after construction.
-        if self._client is None:
-            self._client = ShopifyClient(
-                self._url,
-                self.options.access_token.get_secret_value(),
-                self.calls,
-                timeout=self.options.timeout_seconds,
-                costs=documents.REQUESTED_COST,
-            )
-        return self._client
-
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        self.client.close()
 
     def check(self) -> list[str]:
         try:
@@ -115,23 +104,17 @@ class ShopifyConnector(Connector):
     def fetch_orders(self, since: datetime | None) -> Iterator[OrderPage]:
         moment = (since or datetime(2000, 1, 1, tzinfo=UTC)).astimezone(UTC)
         query = f"updated_at:>='{moment.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
-        after: str | None = None
-        while True:
-            data = self.client.execute(
-                "Orders",
-                documents.ORDERS,
-                {
-                    "first": min(self.options.page_size, ORDERS_PER_PAGE),
-                    "after": after,
-                    "query": query,
-                },
-            )
-            connection = data["orders"]
+
+        def orders_after(after: str | None) -> Any:
+            variables = {
+                "first": min(self.settings.page_size, ORDERS_PER_PAGE),
+                "after": after,
+                "query": query,
+            }
+            return self.client.execute("Orders", documents.ORDERS, variables)["orders"]
+
+        for connection in walk_pages("Orders", orders_after, _end_cursor):
             yield self._page(connection["nodes"])
-            info = connection["pageInfo"]
-            if not info["hasNextPage"]:
-                return
-            after = info["endCursor"]
 
     def _page(self, nodes: list[Any]) -> OrderPage:
         return order_page(nodes, self._order)
@@ -145,46 +128,41 @@ class ShopifyConnector(Connector):
         return order_from_node(node, line_items)
 
     def _all_line_items(self, node: Any) -> list[Any]:
-        connection = (node or {}).get("lineItems") or {}
-        lines = list(connection.get("nodes") or [])
-        info = connection.get("pageInfo") or {}
-        while info.get("hasNextPage"):
-            data = self.client.execute(
-                "OrderLineItems",
-                documents.ORDER_LINE_ITEMS,
-                {"id": node["id"], "first": LINE_ITEMS_PER_PAGE, "after": info["endCursor"]},
-            )
-            more = data["order"]["lineItems"]
-            lines.extend(more["nodes"])
-            info = more["pageInfo"]
-        return lines
+        """The order's line items: the first page came with the order, the rest are read."""
+        first = (node or {}).get("lineItems") or {}
+        first = {"nodes": first.get("nodes") or [], "pageInfo": first.get("pageInfo") or {}}
+
+        def line_items_after(after: str | None) -> Any:
+            if after is None:
+                return first
+            variables = {"id": node["id"], "first": LINE_ITEMS_PER_PAGE, "after": after}
+            data = self.client.execute("OrderLineItems", documents.ORDER_LINE_ITEMS, variables)
+            return data["order"]["lineItems"]
+
+        pages = walk_pages("OrderLineItems", line_items_after, _end_cursor)
+        return [line for page in pages for line in page["nodes"]]
 
     # listings -----------------------------------------------------------------------
 
     def fetch_listings(self) -> Iterator[ChannelListing]:
         location = self.push_location()
-        after: str | None = None
-        while True:
-            data = self.client.execute(
-                "Variants",
-                documents.VARIANTS,
-                {"first": min(self.options.page_size, VARIANTS_PER_PAGE), "after": after},
-            )
-            connection = data["productVariants"]
+
+        def variants_after(after: str | None) -> Any:
+            variables = {"first": min(self.settings.page_size, VARIANTS_PER_PAGE), "after": after}
+            return self.client.execute("Variants", documents.VARIANTS, variables)["productVariants"]
+
+        for connection in walk_pages("Variants", variants_after, _end_cursor):
             for node in connection["nodes"]:
                 listing = listing_from_variant(node)
                 level = listing.channel_ids.get("levels", {}).get(location)
                 yield listing.model_copy(update={"quantity": level})
-            if not connection["pageInfo"]["hasNextPage"]:
-                return
-            after = connection["pageInfo"]["endCursor"]
 
     def push_location(self) -> str:
         """The Shopify location gid stock is pushed to: `push_location` when set, else
         the first of the channel's hub locations that maps to one (`location_map`, or
         the same name), else the shop's only active location."""
         if self._location is None:
-            wanted = self.options.push_location
+            wanted = self.settings.push_location
             if wanted and wanted.startswith("gid://"):
                 self._location = wanted
             elif wanted:
@@ -197,12 +175,14 @@ class ShopifyConnector(Connector):
         """Hub location code -> the active Shopify location gid it maps to (None: none).
 
         `shop` is the shop's active locations (gid -> name)."""
-        if self.options.location_map is not None:
+        if self.settings.location_map is not None:
             return {
                 code: gid if gid in shop else None
-                for code, gid in self.options.location_map.items()
+                for code, gid in self.settings.location_map.items()
                 if not self.hub_locations or code in self.hub_locations
-            } | {code: None for code in self.hub_locations if code not in self.options.location_map}
+            } | {
+                code: None for code in self.hub_locations if code not in self.settings.location_map
+            }
         by_name = {name.strip().casefold(): gid for gid, name in shop.items()}
         return {
             code: by_name.get(name.strip().casefold()) or by_name.get(code.casefold())
@@ -217,7 +197,7 @@ class ShopifyConnector(Connector):
         for code, gid in self.location_mapping(shop).items():
             if gid is not None:
                 continue
-            mapped = (self.options.location_map or {}).get(code)
+            mapped = (self.settings.location_map or {}).get(code)
             if mapped is not None:
                 problems.append(
                     f"location_map: hub location {code!r} maps to {mapped}, "
@@ -246,8 +226,8 @@ class ShopifyConnector(Connector):
         raise PermanentError(f"push_location: no active Shopify location named {name!r}")
 
     def _mapped_location(self) -> str:
-        if self.options.location_map and not self.hub_locations:
-            return next(iter(self.options.location_map.values()))
+        if self.settings.location_map and not self.hub_locations:
+            return next(iter(self.settings.location_map.values()))
         shop = self._shop_locations()
         for gid in self.location_mapping(shop).values():
             if gid is not None:
@@ -385,7 +365,7 @@ class ShopifyConnector(Connector):
             {
                 "fulfillment": {
                     "lineItemsByFulfillmentOrder": groups,
-                    "notifyCustomer": fulfilment.notify_customer and self.options.notify_customer,
+                    "notifyCustomer": fulfilment.notify_customer and self.settings.notify_customer,
                     "trackingInfo": tracking,
                 }
             },
@@ -409,7 +389,7 @@ class ShopifyConnector(Connector):
                 "orderId": external_id,
                 "reason": cancel_reason(reason),
                 "staffNote": reason,
-                "notifyCustomer": self.options.notify_customer,
+                "notifyCustomer": self.settings.notify_customer,
                 "restock": False,
                 "refundMethod": {"originalPaymentMethodsRefund": True},
             },
@@ -422,7 +402,7 @@ class ShopifyConnector(Connector):
     # webhooks -----------------------------------------------------------------------
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> None:
-        secret = self.options.client_secret
+        secret = self.settings.client_secret
         given = _header(headers, "X-Shopify-Hmac-Sha256")
         if secret is None or not given:
             raise InvalidSignature("the webhook is not signed or no client_secret is set")
@@ -472,6 +452,17 @@ class ShopifyConnector(Connector):
         if available is None or location != self.push_location():
             return ()
         return (ObservedQuantity(key="inventory_item_id", value=item, quantity=int(available)),)
+
+
+def _end_cursor(connection: Any) -> str | None:
+    """The cursor after a connection's page; None on its last page."""
+    info = connection["pageInfo"]
+    if not info.get("hasNextPage"):
+        return None
+    cursor = info["endCursor"]
+    if not cursor:
+        raise TransientError("Shopify said there is a next page but gave no endCursor")
+    return str(cursor)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

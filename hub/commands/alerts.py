@@ -21,7 +21,8 @@ from rich.text import Text
 from omnisync.core.types import AlertState
 from omnisync.hub.commands.common import JsonOption, console, hub_session, print_json, say
 from omnisync.hub.commands.resolving import ByOption, resolution_text, who_resolves
-from omnisync.hub.views import JSON, alert_list, alert_resolution_view, find_alert
+from omnisync.hub.views import alert_list, alert_resolution_view, find_alert
+from omnisync.hub.views.shapes import AlertDeliveryOut, AlertOut
 from omnisync.sync.alert_resolution import resolve_by_hand
 
 app = typer.Typer(help="Alerts the hub raised: inspect them, resolve one.", no_args_is_help=True)
@@ -55,13 +56,13 @@ def list_alerts(
     table = Table("id", "rule", "channel", "severity", "first seen", "count", "message", "state")
     for row in rows:
         table.add_row(
-            str(row["id"]),
-            row["rule"],
-            row["channel"] or "",
-            row["severity"],
-            row["first_seen"],
-            str(row["count"]),
-            Text(row["message"]),  # no markup: it may quote a channel's words
+            str(row.id),
+            row.rule,
+            row.channel or "",
+            row.severity,
+            row.first_seen,
+            str(row.count),
+            Text(row.message),  # no markup: it may quote a channel's words
             Text(_state(row)),
         )
     console.print(table)
@@ -77,11 +78,11 @@ def show_alert(
     if json_output:
         print_json(row)
         return
-    say(f"alert {row['id']} ({_label(row)}), {row['severity']}: {_state(row)}")
-    say(row["message"])
-    say(f"first seen {row['first_seen']}, last seen {row['last_seen']}, count {row['count']}")
-    say("details: " + json.dumps(row["details"], ensure_ascii=False, sort_keys=True))
-    for delivery in row["deliveries"]:
+    say(f"alert {row.id} ({_label(row)}), {row.severity}: {_state(row)}")
+    say(row.message)
+    say(f"first seen {row.first_seen}, last seen {row.last_seen}, count {row.count}")
+    say("details: " + json.dumps(row.details, ensure_ascii=False, sort_keys=True))
+    for delivery in row.deliveries:
         say(_delivery_text(delivery))
 
 
@@ -102,34 +103,31 @@ def resolve(
     if json_output:
         print_json(view)
         return
-    alert = view["alert"]
-    say(
-        f"alert {alert['id']} ({_label(alert)}) resolved by {alert['resolved_by']}; "
-        f"{view['outlook']}"
-    )
+    alert = view.alert
+    say(f"alert {alert.id} ({_label(alert)}) resolved by {alert.resolved_by}; {view.outlook}")
 
 
-def _label(row: JSON) -> str:
-    return f"{row['rule']}, {row['channel']}" if row["channel"] else row["rule"]
+def _label(row: AlertOut) -> str:
+    return f"{row.rule}, {row.channel}" if row.channel else row.rule
 
 
-def _state(row: JSON) -> str:
+def _state(row: AlertOut) -> str:
     return resolution_text(row, unnamed=BY_THE_HUB) or "open"
 
 
-def _delivery_text(delivery: JSON) -> str:
+def _delivery_text(delivery: AlertDeliveryOut) -> str:
     told = [
-        f"{label} {delivery[key]}"
-        for label, key in (
-            ("open sent", "announced_at"),
-            ("last reminder", "reminded_at"),
-            ("resolved sent", "resolved_sent_at"),
+        f"{label} {at}"
+        for label, at in (
+            ("open sent", delivery.announced_at),
+            ("last reminder", delivery.reminded_at),
+            ("resolved sent", delivery.resolved_sent_at),
         )
-        if delivery[key]
+        if at
     ]
-    if delivery["failures"]:
+    if delivery.failures:
         told.append(
-            f"{delivery['failures']} failure(s) in a row, next attempt "
-            f"{delivery['next_attempt_at']}: {delivery['last_error']}"
+            f"{delivery.failures} failure(s) in a row, next attempt "
+            f"{delivery.next_attempt_at}: {delivery.last_error}"
         )
-    return f"notifier {delivery['notifier']}: " + ("; ".join(told) or "nothing sent yet")
+    return f"notifier {delivery.notifier}: " + ("; ".join(told) or "nothing sent yet")

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from omnisync.connectors.base import ConnectorError
 from omnisync.connectors.registry import connector_for
+from omnisync.core.redaction import redact
 from omnisync.hub.bootstrap import sync_channel
 from omnisync.hub.commands.common import (
     EXIT_FAILED,
@@ -19,7 +20,6 @@ from omnisync.hub.commands.common import (
     state,
 )
 from omnisync.hub.settings import ChannelConfig, ConfigError, Settings, load_settings
-from omnisync.sync.redaction import redact
 
 ConnectOption = Annotated[
     bool,
@@ -71,8 +71,7 @@ def channel_problems(channel: ChannelConfig, settings: Settings) -> list[str]:
     cls = connector_for(channel.type)
     if cls is None:
         return [f"no connector for type {channel.type!r}"]
-    connector = cls(channel.settings)
-    connector.hub_locations = dict(sync_channel(channel, settings).locations)
+    connector = cls(channel.settings, hub_locations=dict(sync_channel(channel, settings).locations))
     try:
         found = connector.check()
     except ConnectorError as error:  # check() reports in words; this is a backstop

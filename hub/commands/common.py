@@ -25,6 +25,7 @@ from omnisync.core.db import transaction
 from omnisync.core.errors import DomainError
 from omnisync.hub.bootstrap import Hub, NotInitialised, bootstrap_with
 from omnisync.hub.settings import ConfigError, Settings, load_settings
+from omnisync.hub.views.shapes import json_data
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -137,4 +138,5 @@ def say(text: str) -> None:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    """`data` as indented JSON; a shape of hub/views/shapes.py as its model_dump."""
+    sys.stdout.write(json.dumps(json_data(data), indent=2, ensure_ascii=False) + "\n")

@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.exc import OperationalError as SqlAlchemyOperationalError
 
-from omnisync.sync.redaction import redact
+from omnisync.core.redaction import redact
 
 DATABASE_ERRORS: tuple[type[Exception], ...] = (
     SqlAlchemyOperationalError,

@@ -18,12 +18,7 @@ from omnisync.core.holds import describe_hold, hold_order, release_order
 from omnisync.core.models import Channel, Order
 from omnisync.core.types import OrderStatus
 from omnisync.hub.bootstrap import Hub
-from omnisync.hub.cancellation import (
-    ChannelCancellation,
-    cancellation_view,
-    channel_not_told,
-    push_cancellation,
-)
+from omnisync.hub.cancellation import ChannelCancellation, channel_not_told, push_cancellation
 from omnisync.hub.commands.common import (
     EXIT_USAGE,
     JsonOption,
@@ -37,9 +32,10 @@ from omnisync.hub.commands.common import (
     say,
 )
 from omnisync.hub.commands.sync import make_sync_engine
-from omnisync.hub.order_lookup import HUB_ID_PREFIX
+from omnisync.hub.order_lookup import HUB_ID_PREFIX, find_order
 from omnisync.hub.shipping import ShipRequest, UnknownCarrier, ship_order
-from omnisync.hub.views import JSON, channel_list, find_order, order_detail, order_list
+from omnisync.hub.views import cancellation_view, channel_list, order_detail, order_list
+from omnisync.hub.views.shapes import OrderDetailOut, ShippedOut
 
 orders_app = typer.Typer(help="Orders from every channel.", no_args_is_help=True)
 channels_app = typer.Typer(help="Configured channels and their state.", no_args_is_help=True)
@@ -71,16 +67,16 @@ def list_orders(
         return
     table = Table("id", "channel", "order", "status", "placed", "total", "lines", "oversold")
     for row in rows:
-        total = f"{row['total']} {row['currency'] or ''}" if row["total"] else ""
+        total = f"{row.total} {row.currency or ''}" if row.total else ""
         table.add_row(
-            str(row["id"]),
-            row["channel"],
-            row["external_id"],
-            row["status"],
-            row["placed_at"],
+            str(row.id),
+            row.channel,
+            row.external_id,
+            row.status,
+            row.placed_at,
             total,
-            str(len(row["lines"])),
-            "yes" if row["oversold"] else "",
+            str(len(row.lines)),
+            "yes" if row.oversold else "",
         )
     console.print(table)
 
@@ -139,18 +135,18 @@ def ship(
             fail(str(error), EXIT_USAGE)
         order, channel_name = find_order(session, f"{HUB_ID_PREFIX}{shipment.order_id}")
         row = order_detail(session, order, channel_name)
-    (shipped,) = (item for item in row["shipments"] if item["id"] == shipment.id)
+    (shipped,) = (item for item in row.shipments if item.id == shipment.id)
     if json_output:
-        print_json({"order": row, "shipment": shipped})
+        print_json(ShippedOut(order=row, shipment=shipped))
         return
-    units = sum(line["quantity"] for line in shipped["lines"])
+    units = sum(line.quantity for line in shipped.lines)
     say(
-        f"order {row['id']} ({row['channel']} {row['external_id']}): {units} unit(s) shipped "
-        f"with {shipped['carrier']} {shipped['tracking_number']}; the order is {row['status']}"
+        f"order {row.id} ({row.channel} {row.external_id}): {units} unit(s) shipped "
+        f"with {shipped.carrier} {shipped.tracking_number}; the order is {row.status}"
     )
     say(
-        f"the fulfilment for {row['channel']} is queued: a running hub sends it on its next "
-        f"fulfilments run (or run `omnisync sync fulfilments --channel {row['channel']}`)"
+        f"the fulfilment for {row.channel} is queued: a running hub sends it on its next "
+        f"fulfilments run (or run `omnisync sync fulfilments --channel {row.channel}`)"
     )
 
 
@@ -187,11 +183,11 @@ def cancel(
             row = order_detail(session, cancellation.order, channel_name)
             channel_type = _channel_type(session, cancellation.order)
         if push:
-            told = _push_cancellation(hub, channel_name, row["external_id"], reason)
+            told = _push_cancellation(hub, channel_name, row.external_id, reason)
         else:
-            how = f"run `omnisync orders cancel {row['id']} --push`"
+            how = f"run `omnisync orders cancel {row.id} --push`"
             told = channel_not_told(
-                channel_name, channel_type, row["external_id"], how, already=cancellation.already
+                channel_name, channel_type, row.external_id, how, already=cancellation.already
             )
     finally:
         hub.engine.dispose()
@@ -220,17 +216,17 @@ def _push_cancellation(
         engine.close()
 
 
-def _say_cancellation(row: JSON, cancellation: HubCancellation) -> None:
-    name = f"order {row['id']} ({row['channel']} {row['external_id']})"
+def _say_cancellation(row: OrderDetailOut, cancellation: HubCancellation) -> None:
+    name = f"order {row.id} ({row.channel} {row.external_id})"
     if cancellation.already:
-        say(f"{name} was cancelled in the hub already ({row['cancelled_by_hub_at']})")
+        say(f"{name} was cancelled in the hub already ({row.cancelled_by_hub_at})")
         return
     released = ", ".join(
         f"{line.channel_sku} {line.cancelled}" for line in cancellation.lines if line.cancelled
     )
     say(
         f"{name}: cancelled in the hub; {cancellation.units_cancelled} unit(s) cancelled and "
-        f"their stock released ({released}); the order is {row['status']}"
+        f"their stock released ({released}); the order is {row.status}"
     )
     if cancellation.units_shipped:
         shipped = ", ".join(
@@ -260,8 +256,8 @@ def hold(
         print_json(row)
         return
     say(
-        f"order {row['id']} ({row['channel']} {row['external_id']}) is on hold ({said}): its "
-        f"stock stays reserved; it ships after `omnisync orders release {row['id']}`"
+        f"order {row.id} ({row.channel} {row.external_id}) is on hold ({said}): its "
+        f"stock stays reserved; it ships after `omnisync orders release {row.id}`"
     )
 
 
@@ -275,8 +271,8 @@ def release(ctx: typer.Context, order_id: OrderArgument, json_output: JsonOption
         print_json(row)
         return
     say(
-        f"order {row['id']} ({row['channel']} {row['external_id']}) is released: "
-        f"it can be shipped; the order is {row['status']}"
+        f"order {row.id} ({row.channel} {row.external_id}) is released: "
+        f"it can be shipped; the order is {row.status}"
     )
 
 
@@ -300,46 +296,43 @@ def _parse_lines(values: list[str] | None) -> dict[str, int] | None:
     return wanted
 
 
-def _print_order(row: JSON) -> None:
+def _print_order(row: OrderDetailOut) -> None:
     say(
-        f"order {row['id']} ({row['channel']} {row['external_id']}): {row['status']}"
-        + (" OVERSOLD" if row["oversold"] else "")
+        f"order {row.id} ({row.channel} {row.external_id}): {row.status}"
+        + (" OVERSOLD" if row.oversold else "")
     )
     say(
-        f"placed {row['placed_at']}, updated {row['updated_at']}, "
-        f"total {row['total'] or '-'} {row['currency'] or ''}"
+        f"placed {row.placed_at}, updated {row.updated_at}, "
+        f"total {row.total or '-'} {row.currency or ''}"
     )
-    if row["held_at"]:
-        say(f"on hold since {row['held_at']}" + _because(row["hold_reason"]))
-    if row["cancelled_by_hub_at"]:
-        say(
-            f"cancelled in the hub at {row['cancelled_by_hub_at']}"
-            + _because(row["hub_cancel_reason"])
-        )
+    if row.held_at:
+        say(f"on hold since {row.held_at}" + _because(row.hold_reason))
+    if row.cancelled_by_hub_at:
+        say(f"cancelled in the hub at {row.cancelled_by_hub_at}" + _because(row.hub_cancel_reason))
     table = Table("channel sku", "sku", "quantity", "unit price")
-    for line in row["lines"]:
+    for line in row.lines:
         table.add_row(
-            line["channel_sku"],
-            line["sku"] or "(unmapped)",
-            str(line["quantity"]),
-            line["unit_price"] or "",
+            line.channel_sku,
+            line.sku or "(unmapped)",
+            str(line.quantity),
+            line.unit_price or "",
         )
     console.print(table)
-    if not row["shipments"]:
+    if not row.shipments:
         return
     shipments = Table(
         "carrier", "tracking", "status", "shipped", "delivered", "fulfilment", "last event"
     )
-    for shipment in row["shipments"]:
-        last = shipment["events"][-1] if shipment["events"] else None
+    for shipment in row.shipments:
+        last = shipment.events[-1] if shipment.events else None
         shipments.add_row(
-            shipment["carrier"],
-            shipment["tracking_number"],
-            shipment["status"],
-            shipment["shipped_at"] or "",
-            shipment["delivered_at"] or "",
-            shipment["fulfilment_push"],
-            f"{last['at']} {last['description'] or last['code']}" if last else "",
+            shipment.carrier,
+            shipment.tracking_number,
+            shipment.status,
+            shipment.shipped_at or "",
+            shipment.delivered_at or "",
+            shipment.fulfilment_push,
+            f"{last.at} {last.description or last.code}" if last else "",
         )
     console.print(shipments)
 
@@ -359,14 +352,14 @@ def list_channels(ctx: typer.Context, json_output: JsonOption = False) -> None:
     table = Table("name", "type", "enabled", "locations", "listings", "unbound", "dirty", "paused")
     for row in rows:
         table.add_row(
-            row["name"],
-            row["type"],
-            "yes" if row["enabled"] else "no",
-            ", ".join(row["locations"]) if row["locations"] is not None else "(all)",
-            str(row["listings"]),
-            str(row["unbound_listings"]),
-            str(row["dirty_listings"]),
-            row["paused_reason"] or "",
+            row.name,
+            row.type,
+            "yes" if row.enabled else "no",
+            ", ".join(row.locations) if row.locations is not None else "(all)",
+            str(row.listings),
+            str(row.unbound_listings),
+            str(row.dirty_listings),
+            row.paused_reason or "",
         )
     console.print(table)
 

@@ -29,7 +29,8 @@ from omnisync.hub.commands.common import (
 )
 from omnisync.hub.commands.resolving import ByOption, resolution_text, who_resolves
 from omnisync.hub.commands.sync import make_sync_engine
-from omnisync.hub.views import JSON, find_quarantined, quarantine_list, quarantine_resolution_view
+from omnisync.hub.views import find_quarantined, quarantine_list, quarantine_resolution_view
+from omnisync.hub.views.shapes import QuarantineOut
 from omnisync.sync.quarantine import retry_payload
 
 app = typer.Typer(
@@ -62,12 +63,12 @@ def list_payloads(
     table = Table("id", "channel", "kind", "external id", "received", "reason", "resolved")
     for row in rows:
         table.add_row(
-            str(row["id"]),
-            row["channel"] or "",
-            row["kind"],
-            row["external_id"] or "",
-            row["received_at"],
-            Text(row["reason"]),  # no markup: the channel's words
+            str(row.id),
+            row.channel or "",
+            row.kind,
+            row.external_id or "",
+            row.received_at,
+            Text(row.reason),  # no markup: the channel's words
             Text(resolution_text(row)),
         )
     console.print(table)
@@ -83,10 +84,10 @@ def show_payload(
     if json_output:
         print_json(row)
         return
-    say(f"quarantined payload {row['id']} ({_label(row)}), received {row['received_at']}")
-    say(f"reason: {row['reason']}")
+    say(f"quarantined payload {row.id} ({_label(row)}), received {row.received_at}")
+    say(f"reason: {row.reason}")
     say(resolution_text(row) or "open")
-    say(row["raw"])
+    say(row.raw)
 
 
 @app.command("retry")
@@ -130,15 +131,15 @@ def _report(resolution: Resolution, json_output: bool) -> None:
     if json_output:
         print_json(view)
         return
-    payload = view["payload"]
-    say(f"quarantined payload {payload['id']} ({_label(payload)}): {resolution_text(payload)}")
+    payload = view.payload
+    say(f"quarantined payload {payload.id} ({_label(payload)}): {resolution_text(payload)}")
     if resolution.alert_resolved:
         say(
-            f"no payload of {payload['channel']} is open any more: "
+            f"no payload of {payload.channel} is open any more: "
             "its quarantined_payload alert is resolved"
         )
 
 
-def _label(row: JSON) -> str:
-    parts = [row["channel"] or "no channel", row["kind"], row["external_id"]]
+def _label(row: QuarantineOut) -> str:
+    parts = [row.channel or "no channel", row.kind, row.external_id]
     return " ".join(part for part in parts if part)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from omnisync.hub.views import JSON
+from omnisync.hub.views.shapes import AlertOut, QuarantineOut
 
 ByOption = Annotated[
     str | None, typer.Option("--by", help="Who resolves it (default: the OS user).")
@@ -29,10 +29,10 @@ def who_resolves(by: str | None) -> str:
     return by or operator_name()
 
 
-def resolution_text(row: JSON, *, unnamed: str = "unknown") -> str:
+def resolution_text(row: AlertOut | QuarantineOut, *, unnamed: str = "unknown") -> str:
     """ "resolved by NAME at TIME: NOTE" of a row's resolved_* keys; "" while it is open.
     `unnamed` stands for a resolution without `resolved_by`."""
-    if not row["resolved_at"]:
+    if not row.resolved_at:
         return ""
-    note = f": {row['resolution_note']}" if row["resolution_note"] else ""
-    return f"resolved by {row['resolved_by'] or unnamed} at {row['resolved_at']}{note}"
+    note = f": {row.resolution_note}" if row.resolution_note else ""
+    return f"resolved by {row.resolved_by or unnamed} at {row.resolved_at}{note}"

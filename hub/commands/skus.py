@@ -171,14 +171,14 @@ def list_skus(
         return
     table = Table("code", "title", "barcode", "safety", "components", "retired")
     for row in rows:
-        recipe = " ".join(f"{c['sku']}:{c['quantity']}" for c in row["components"])
+        recipe = " ".join(f"{c.sku}:{c.quantity}" for c in row.components)
         table.add_row(
-            row["code"],
-            row["title"],
-            row["barcode"] or "",
-            str(row["safety_stock"]),
+            row.code,
+            row.title,
+            row.barcode or "",
+            str(row.safety_stock),
             recipe,
-            row["retired_at"] or "",
+            row.retired_at or "",
         )
     console.print(table)
 

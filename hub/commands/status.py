@@ -14,18 +14,19 @@ from rich.table import Table
 from rich.text import Text
 
 from omnisync.core.clock import utcnow
+from omnisync.core.redaction import redact, redact_data
 from omnisync.hub.bootstrap import sync_channel
 from omnisync.hub.commands.common import EXIT_FAILED, JsonOption, console, hub_session, print_json
+from omnisync.hub.views import status_view
+from omnisync.hub.views.shapes import json_data
 from omnisync.sync.health import (
     ChannelHealth,
     HubHealth,
     OpenAlert,
     describe_duration,
-    health_view,
     hub_health,
     scheduled_jobs,
 )
-from omnisync.sync.redaction import redact, redact_data
 
 
 def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
@@ -40,7 +41,7 @@ def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
         secrets = hub.settings.secrets
     if json_output:
         # Errors were masked when recorded; mask again with today's secrets.
-        print_json(redact_data(health_view(health), secrets))
+        print_json(redact_data(json_data(status_view(health)), secrets))
     else:
         _print_tables(health, secrets)
     if health.open_alerts:

@@ -160,17 +160,17 @@ def show(
         return
     table = Table("sku", "location", "on hand", "reserved", "free", "free total", "channels")
     for row in rows:
-        channels = " ".join(f"{c['channel']}={c['available']}" for c in row["channels"])
-        label = row["sku"] + (" (bundle)" if row["bundle"] else "")
-        for index, level in enumerate(row["locations"] or [None]):
+        channels = " ".join(f"{c.channel}={c.available}" for c in row.channels)
+        label = row.sku + (" (bundle)" if row.bundle else "")
+        for index, level in enumerate(row.locations or [None]):
             first = index == 0
             table.add_row(
                 label if first else "",
-                level["location"] if level else "-",
-                str(level["on_hand"]) if level else "-",
-                str(level["reserved"]) if level else "-",
-                str(level["free"]) if level else "-",
-                str(row["free_total"]) if first else "",
+                level.location if level else "-",
+                str(level.on_hand) if level else "-",
+                str(level.reserved) if level else "-",
+                str(level.free) if level else "-",
+                str(row.free_total) if first else "",
                 channels if first else "",
             )
     console.print(table)
@@ -191,12 +191,12 @@ def history(
     table = Table("at", "location", "kind", "delta", "on hand after", "reason", "reference")
     for row in rows:
         table.add_row(
-            row["at"][:19].replace("T", " "),
-            row["location"],
-            row["kind"],
-            f"{row['delta']:+d}",
-            str(row["on_hand_after"]),
-            row["reason"],
-            row["reference"] or "",
+            row.at[:19].replace("T", " "),
+            row.location,
+            row.kind,
+            f"{row.delta:+d}",
+            str(row.on_hand_after),
+            row.reason,
+            row.reference or "",
         )
     console.print(table)

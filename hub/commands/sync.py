@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -22,15 +21,7 @@ from omnisync.hub.commands.common import (
 )
 from omnisync.sync.engine import RunOutcome, SyncEngine
 from omnisync.sync.jobs.context import JobContext
-
-
-class Job(StrEnum):
-    orders = "orders"
-    listings = "listings"
-    stock = "stock"
-    fulfilments = "fulfilments"
-    reconcile = "reconcile"
-    tracking = "tracking"
+from omnisync.sync.jobs.names import JobName
 
 
 def make_sync_engine(hub: Hub) -> SyncEngine:
@@ -43,7 +34,7 @@ def make_sync_engine(hub: Hub) -> SyncEngine:
 
 def sync(
     ctx: typer.Context,
-    job: Annotated[Job, typer.Argument(help="What to run.")],
+    job: Annotated[JobName, typer.Argument(help="What to run.")],
     channel: Annotated[
         str | None, typer.Option(help="Only this channel (runs it even if paused or disabled).")
     ] = None,

@@ -13,7 +13,6 @@ same shape faster); bursts stay. On top of its bucket, createFeed takes at most
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from functools import cache
@@ -44,9 +43,13 @@ def format_rate(rate: float) -> str:
 
 
 class OperationLimits:
-    """Token buckets per operation, created on first use, all scaled alike."""
+    """Token buckets per operation, created on first use, all scaled alike.
 
-    def __init__(self, scale: float = 1.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+    Every bucket and the feed window measure seconds on ``monotonic``, the simulator's
+    clock.
+    """
+
+    def __init__(self, scale: float = 1.0, *, monotonic: Callable[[], float]) -> None:
         if scale <= 0:
             raise ValueError("scale must be positive")
         self._scale = scale

@@ -32,7 +32,6 @@ routes every simulator serves (:mod:`sandbox.control_api`, :mod:`sandbox.amazon.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -43,6 +42,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp
 
+from omnisync.hub.http_server import DEFAULT_HOST
 from omnisync.sandbox.amazon.auth import LwaCredentials, LwaIssuer
 from omnisync.sandbox.amazon.control import SellerControls
 from omnisync.sandbox.amazon.desk import AmazonDesk
@@ -74,7 +74,6 @@ from omnisync.sandbox.clock import Clock
 from omnisync.sandbox.control_api import order_control_routes
 from omnisync.sandbox.faults import HTTP_FAULTS, Fault
 from omnisync.sandbox.oauth import token_form
-from omnisync.sandbox.server import DEFAULT_HOST
 
 __all__ = ["AmazonSimulator", "AmazonSimulatorError", "LwaCredentials"]
 
@@ -93,8 +92,8 @@ class AmazonSimulator(SpApiOperations, SellerControls, SimulatedMarketplace):
     ``orders_lag`` is how far before now a getOrders ``*Before`` bound must be
     (Amazon: two minutes); ``feed_delay`` is how long a feed takes to be processed, on
     ``clock``; ``compress_reports`` gzips processing reports; ``order_items_page_size``
-    pages getOrderItems. ``monotonic`` is the time source of the rate limits and the
-    feed quota (a test passes a :class:`~sandbox.clock.ManualTimer`).
+    pages getOrderItems. ``clock`` is also the time source of the rate limits and the
+    feed quota (a test passes a :class:`~sandbox.clock.ManualClock` and steps it).
     """
 
     type = "amazon"
@@ -113,7 +112,6 @@ class AmazonSimulator(SpApiOperations, SellerControls, SimulatedMarketplace):
         compress_reports: bool = False,
         order_items_page_size: int = 100,
         clock: Clock | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
         host: str = DEFAULT_HOST,
         port: int = 0,
     ) -> None:
@@ -124,7 +122,6 @@ class AmazonSimulator(SpApiOperations, SellerControls, SimulatedMarketplace):
             burst=1,
             rate_scale=rate_scale,
             clock=clock,
-            monotonic=monotonic,
             host=host,
             port=port,
         )
@@ -134,7 +131,7 @@ class AmazonSimulator(SpApiOperations, SellerControls, SimulatedMarketplace):
         self.currency = currency
         self.orders_lag = orders_lag
         self.order_items_page_size = order_items_page_size
-        self.limits = OperationLimits(rate_scale, monotonic=monotonic)
+        self.limits = OperationLimits(rate_scale, monotonic=self.clock.monotonic)
         self._feed_delay = timedelta(seconds=feed_delay)
         self._compress_reports = compress_reports
         self._new_state()

@@ -66,6 +66,7 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp
 
+from omnisync.hub.http_server import DEFAULT_HOST
 from omnisync.sandbox.base import JSON, SimulatedMarketplace
 from omnisync.sandbox.carriers import dhl, fedex, ups
 from omnisync.sandbox.carriers.auth import CHANNEL_CREDENTIALS, Gatekeeper, bearer_token
@@ -81,7 +82,6 @@ from omnisync.sandbox.clock import Clock
 from omnisync.sandbox.control_api import parcel_control_routes
 from omnisync.sandbox.oauth import token_form
 from omnisync.sandbox.ratelimit import format_retry_after
-from omnisync.sandbox.server import DEFAULT_HOST
 
 __all__ = ["CarrierSimulator", "CarrierSimulatorError", "Outcome", "Stage"]
 

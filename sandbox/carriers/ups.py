@@ -66,7 +66,12 @@ THROTTLED: Final[Answer] = (429, errors("429", "Quota Limit Exceeded"))
 
 
 def token_answer(authorization: str | None, form: Mapping[str, str], gate: Gatekeeper) -> Answer:
-    """POST /security/v1/oauth/token: HTTP Basic client id and secret, grant_type in the form."""
+    """POST /security/v1/oauth/token: HTTP Basic client id and secret, grant_type in the form.
+
+    ``issued_at`` is the real time, not the simulator's clock: the client (karrio) adds
+    ``expires_in`` to it and compares the sum with its own wall clock, so a token stamped
+    on a test's clock set in the past would look expired on arrival.
+    """
     client = _basic_credentials(authorization)
     if client is None or not gate.admits("ups", *client):
         return BAD_CLIENT

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import copy
 import hmac
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -21,6 +20,7 @@ from typing import Any, Literal, TypeGuard
 from starlette.requests import Request
 from starlette.types import ASGIApp
 
+from omnisync.hub.http_server import DEFAULT_HOST
 from omnisync.sandbox.base import JSON, SimulatedMarketplace
 from omnisync.sandbox.clock import Clock, as_utc, isoformat
 from omnisync.sandbox.faults import ORDER_PAGE_FAULTS, FaultKind
@@ -35,7 +35,6 @@ from omnisync.sandbox.marketplace.model import (
     OrdersPage,
     SandboxError,
 )
-from omnisync.sandbox.server import DEFAULT_HOST
 
 HistorySource = Literal["push", "sale", "cancel"]
 
@@ -149,8 +148,8 @@ class SandboxMarketplace(SimulatedMarketplace):
     """The ``sandbox`` channel type, served over HTTP (see ``sandbox.marketplace.api``).
 
     ``rate`` requests per second with bursts of ``burst``, scaled by
-    ``rate_scale`` (measured on ``monotonic``: a test passes a
-    :class:`~sandbox.clock.ManualTimer`); every ``/api/v1`` request needs
+    ``rate_scale`` (measured on ``clock``: a test passes a
+    :class:`~sandbox.clock.ManualClock`); every ``/api/v1`` request needs
     ``Authorization: Bearer <token>``.
     """
 
@@ -165,7 +164,6 @@ class SandboxMarketplace(SimulatedMarketplace):
         burst: int = 20,
         rate_scale: float = 1.0,
         clock: Clock | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
         host: str = DEFAULT_HOST,
         port: int = 0,
     ) -> None:
@@ -175,7 +173,6 @@ class SandboxMarketplace(SimulatedMarketplace):
             burst=burst,
             rate_scale=rate_scale,
             clock=clock,
-            monotonic=monotonic,
             host=host,
             port=port,
         )

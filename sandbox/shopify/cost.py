@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, TypeGuard
 
@@ -304,6 +303,7 @@ class CostBucket:
     ``maximum`` points at most; ``restore_rate`` points come back per second, times
     ``scale`` (a test runs the real shape faster with ``scale=10``). The reported
     ``restoreRate`` is the effective one, so a client's arithmetic stays right.
+    ``monotonic`` is the time source, in seconds: the simulator's clock.
     """
 
     def __init__(
@@ -312,7 +312,7 @@ class CostBucket:
         restore_rate: float,
         *,
         scale: float = 1.0,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Callable[[], float],
     ) -> None:
         _check_bucket(maximum, restore_rate, scale)
         self._maximum = float(maximum)

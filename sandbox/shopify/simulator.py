@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, TypeVar
@@ -49,11 +48,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp
 
+from omnisync.hub.http_server import DEFAULT_HOST
 from omnisync.sandbox.base import SimulatedMarketplace
 from omnisync.sandbox.clock import Clock
 from omnisync.sandbox.control_api import order_control_routes
 from omnisync.sandbox.faults import HTTP_FAULTS
-from omnisync.sandbox.server import DEFAULT_HOST
 from omnisync.sandbox.shopify.control import ShopControls
 from omnisync.sandbox.shopify.cost import CostBucket, CostCalculator
 from omnisync.sandbox.shopify.desk import ShopifyDesk
@@ -94,9 +93,9 @@ class ShopifySimulator(ShopControls, SimulatedMarketplace):
     leaky bucket of query cost. ``max_query_cost``: the single-query limit (None
     lifts it; a document dearer than the whole bucket is then charged the whole
     bucket). ``webhook_url`` / ``client_secret`` / ``webhook_topics``: where signed
-    webhooks go, the key they are signed with, and which topics are sent. ``monotonic``:
-    the time source the bucket restores on (a test passes a
-    :class:`~sandbox.clock.ManualTimer`).
+    webhooks go, the key they are signed with, and which topics are sent. ``clock``:
+    the shop's time, which the cost bucket also restores on (a test passes a
+    :class:`~sandbox.clock.ManualClock` and steps it).
     """
 
     type = "shopify"
@@ -118,7 +117,6 @@ class ShopifySimulator(ShopControls, SimulatedMarketplace):
         webhook_topics: Iterable[str] = ORDER_TOPICS,
         currency: str = "USD",
         clock: Clock | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
         host: str = DEFAULT_HOST,
         port: int = 0,
     ) -> None:
@@ -128,7 +126,6 @@ class ShopifySimulator(ShopControls, SimulatedMarketplace):
             burst=max(1, int(bucket_size)),
             rate_scale=rate_scale,
             clock=clock,
-            monotonic=monotonic,
             host=host,
             port=port,
         )
@@ -137,7 +134,9 @@ class ShopifySimulator(ShopControls, SimulatedMarketplace):
         self.shop_name = shop_name
         self.currency = currency
         self.max_query_cost = max_query_cost
-        self.bucket = CostBucket(bucket_size, restore_rate, scale=rate_scale, monotonic=monotonic)
+        self.bucket = CostBucket(
+            bucket_size, restore_rate, scale=rate_scale, monotonic=self.clock.monotonic
+        )
         self.webhook_topics = frozenset(webhook_topics)
         self.webhooks = WebhookSender(webhook_url, client_secret, shop)
         self._scopes = granted_scopes(ALL_SCOPES if scopes is None else scopes)

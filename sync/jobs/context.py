@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from omnisync.connectors.base import Connector
 from omnisync.sync.calls import Cancelled
 from omnisync.sync.channels import SyncChannel
+from omnisync.sync.jobs.counts import RunCount
 
 
 class PushObserver(Protocol):
@@ -39,7 +40,7 @@ class JobContext:
     connector: Connector
     stop: threading.Event
     lease_lost: threading.Event
-    counts: Counter[str] = field(default_factory=Counter)
+    counts: Counter[RunCount] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
     """What the run reports besides counts (unknown SKUs, listings without SKU)."""
     progress: Callable[[JobContext], None] | None = None

@@ -25,6 +25,7 @@ from omnisync.core.models import Order, Shipment
 from omnisync.core.types import PushState
 from omnisync.sync.jobs.backoff import item_backoff
 from omnisync.sync.jobs.context import JobContext
+from omnisync.sync.jobs.counts import RunCount
 
 
 def idempotency_key(shipment: Shipment) -> str:
@@ -97,4 +98,4 @@ def _record(ctx: JobContext, read: Shipment, result: PushResult) -> None:
                 ctx.channel.item_backoff, shipment.push_attempts
             )
         session.add(shipment)
-    ctx.counts["pushed" if result.ok else "failed"] += 1
+    ctx.counts[RunCount.PUSHED if result.ok else RunCount.FAILED] += 1

@@ -29,6 +29,7 @@ from omnisync.core.models import Channel, Listing, Sku
 from omnisync.core.order_intake import channel_sku_bindings, map_unmapped_lines
 from omnisync.core.unlinked import refresh_unlinked_alert, unbound_channel_skus
 from omnisync.sync.jobs.context import JobContext
+from omnisync.sync.jobs.counts import RunCount
 
 log = logging.getLogger(__name__)
 CHUNK = 200
@@ -45,12 +46,12 @@ def pull_listings(ctx: JobContext) -> None:
         _forget_unbound_not_seen(session, ctx, started)
         _bind_waiting_lines(session, ctx)
         refresh_unlinked_alert(session, ctx.channel_id)
-    if ctx.counts["without_sku"] or ctx.counts["unknown_sku"]:
+    if ctx.counts[RunCount.WITHOUT_SKU] or ctx.counts[RunCount.UNKNOWN_SKU]:
         log.warning(
             "%s: %d listing(s) without a SKU, %d with a SKU the hub does not know",
             ctx.name,
-            ctx.counts["without_sku"],
-            ctx.counts["unknown_sku"],
+            ctx.counts[RunCount.WITHOUT_SKU],
+            ctx.counts[RunCount.UNKNOWN_SKU],
         )
 
 
@@ -66,9 +67,9 @@ def _store(session: Session, ctx: JobContext, chunk: list[ChannelListing]) -> No
     codes = {item.channel_sku for item in chunk if item.channel_sku}
     sku_ids = dict(session.exec(select(Sku.code, Sku.id).where(col(Sku.code).in_(codes))).all())
     for item in chunk:
-        ctx.counts["fetched"] += 1
+        ctx.counts[RunCount.FETCHED] += 1
         if not item.channel_sku:
-            ctx.counts["without_sku"] += 1
+            ctx.counts[RunCount.WITHOUT_SKU] += 1
             _note(ctx, f"listing {item.channel_ids} has no SKU")
         listing = _listing_of(session, ctx, stored, item)
         if listing is None:
@@ -81,7 +82,7 @@ def _store(session: Session, ctx: JobContext, chunk: list[ChannelListing]) -> No
             # The channel shows something else than we last set: push ours again.
             listing.last_ack_quantity = item.quantity
             _mark_dirty(listing)
-            ctx.counts["drifted"] += 1
+            ctx.counts[RunCount.DRIFTED] += 1
         session.add(listing)
 
 
@@ -117,12 +118,12 @@ def _listing_of(
         else:
             named_before.channel_sku = key
             stored[key] = named_before
-            ctx.counts["renamed"] += 1
+            ctx.counts[RunCount.RENAMED] += 1
     if key not in stored:
         stored[key] = Listing(
             channel_id=ctx.channel_id, channel_sku=key, last_ack_quantity=item.quantity
         )
-        ctx.counts["new"] += 1
+        ctx.counts[RunCount.NEW] += 1
     return stored[key]
 
 
@@ -139,16 +140,16 @@ def _bind(
     sku_id = sku_ids.get(item.channel_sku) if item.channel_sku else None
     if sku_id is None:
         if item.channel_sku:
-            ctx.counts["unknown_sku"] += 1
+            ctx.counts[RunCount.UNKNOWN_SKU] += 1
             _note(ctx, f"channel SKU {item.channel_sku!r} matches no hub SKU")
         return
     listing.sku_id = sku_id
     _mark_dirty(listing)
-    ctx.counts["bound"] += 1
+    ctx.counts[RunCount.BOUND] += 1
     session.add(listing)
     session.flush()
     for name in dict.fromkeys(name for name in (item.channel_sku, item.own_key) if name):
-        ctx.counts["lines_mapped"] += map_unmapped_lines(session, channel, name, sku_id)
+        ctx.counts[RunCount.LINES_MAPPED] += map_unmapped_lines(session, channel, name, sku_id)
 
 
 def _forget_unbound_not_seen(session: Session, ctx: JobContext, started: datetime) -> None:
@@ -162,7 +163,7 @@ def _forget_unbound_not_seen(session: Session, ctx: JobContext, started: datetim
     ).all()
     for listing in gone:
         session.delete(listing)
-        ctx.counts["forgotten"] += 1
+        ctx.counts[RunCount.FORGOTTEN] += 1
 
 
 def _bind_waiting_lines(session: Session, ctx: JobContext) -> None:
@@ -173,7 +174,9 @@ def _bind_waiting_lines(session: Session, ctx: JobContext) -> None:
     if bindings:
         channel = _channel(session, ctx)
         for channel_sku, sku_id in bindings.items():
-            ctx.counts["lines_mapped"] += map_unmapped_lines(session, channel, channel_sku, sku_id)
+            ctx.counts[RunCount.LINES_MAPPED] += map_unmapped_lines(
+                session, channel, channel_sku, sku_id
+            )
 
 
 def _mark_dirty(listing: Listing) -> None:

@@ -2,9 +2,9 @@
 with the cursor they complete.
 
 Pages are upserted and the cursor advanced in one transaction, so the cursor
-never passes an order that is not committed (invariant 3). The start is closed
-(>=) and goes back by the lag window, so late updates are read again; repeats
-are harmless (the upsert is idempotent) and skipped by key within a run.
+never passes an order that is not committed (invariant 3). Where the read starts
+(the lag window, the closed start) and which orders it takes (each key once per
+run) are the rules of sync/incremental.py.
 
 Pages that come back to back (a backlog: Shopify serves 10 orders a page) are
 committed together, up to BATCH_ORDERS orders or until BATCH_SECONDS have passed
@@ -37,10 +37,11 @@ from omnisync.core.dto import OrderPage
 from omnisync.core.models import Channel, QuarantinedPayload
 from omnisync.core.order_intake import intake_orders
 from omnisync.core.unlinked import refresh_unlinked_alert
-from omnisync.sync.cursors import advance_cursor, read_cursor
+from omnisync.sync.cursors import CursorStream, advance_cursor, read_cursor
+from omnisync.sync.incremental import Incremental
 from omnisync.sync.jobs.context import JobContext, LeaseLost
+from omnisync.sync.jobs.counts import RunCount
 
-STREAM = "orders"
 BATCH_ORDERS = 100
 BATCH_SECONDS = 0.5
 
@@ -56,22 +57,23 @@ class _Batch:
 def pull_orders(ctx: JobContext) -> None:
     started = utcnow()
     with transaction(ctx.engine, read_only=True) as session:
-        cursor = read_cursor(session, ctx.channel_id, STREAM)
+        cursor = read_cursor(session, ctx.channel_id, CursorStream.ORDERS)
         taken_over = _channel(session, ctx).live_since is not None
     if not taken_over:
         with transaction(ctx.engine) as session:
             take_over_orders(session, _channel(session, ctx), started)
-    since = cursor - ctx.channel.lag if cursor else started - ctx.channel.backfill
-    seen: set[tuple[str, str]] = set()
-    pages = iter(ctx.connector.fetch_orders(since))
+    read = Incremental.from_cursor(
+        cursor, lag=ctx.channel.lag, backfill=ctx.channel.backfill, now=started
+    )
+    pages = iter(ctx.connector.fetch_orders(read.start))
     while True:
         batch = _gather(ctx, pages)
         if batch.pages:
             if ctx.lease_lost.is_set():
                 raise LeaseLost(f"{ctx.name}: the lease was lost")
             with transaction(ctx.engine) as session:
-                _commit_pages(session, ctx, batch.pages, seen)
-            ctx.counts["pages"] += len(batch.pages)
+                _commit_pages(session, ctx, batch.pages, read)
+            ctx.counts[RunCount.PAGES] += len(batch.pages)
         if batch.failure is not None:
             raise batch.failure
         if batch.last:
@@ -113,37 +115,35 @@ def _channel(session: Session, ctx: JobContext) -> Channel:
 
 def _refresh_unlinked(ctx: JobContext) -> None:
     """Orders changed: lines bound to no SKU may have come or stopped mattering."""
-    if ctx.counts["created"] or ctx.counts["updated"]:
+    if ctx.counts[RunCount.CREATED] or ctx.counts[RunCount.UPDATED]:
         with transaction(ctx.engine) as session:
             refresh_unlinked_alert(session, ctx.channel_id)
 
 
 def _commit_pages(
-    session: Session, ctx: JobContext, pages: list[OrderPage], seen: set[tuple[str, str]]
+    session: Session, ctx: JobContext, pages: list[OrderPage], read: Incremental
 ) -> None:
     channel = _channel(session, ctx)
     fresh = []
     for order in (order for page in pages for order in page.orders):
-        key = (order.external_id, order.updated_at.isoformat())
-        ctx.counts["fetched"] += 1
-        if key in seen:
-            ctx.counts["duplicates"] += 1
+        ctx.counts[RunCount.FETCHED] += 1
+        if not read.take(order.external_id, order.updated_at):
+            ctx.counts[RunCount.DUPLICATES] += 1
             continue
-        seen.add(key)
         fresh.append(order)
     for result in intake_orders(session, channel, fresh):
         if result.created:
-            ctx.counts["created"] += 1
+            ctx.counts[RunCount.CREATED] += 1
         elif result.applied:
-            ctx.counts["updated"] += 1
+            ctx.counts[RunCount.UPDATED] += 1
         else:
-            ctx.counts["stale"] += 1
+            ctx.counts[RunCount.STALE] += 1
         if result.short_units:
-            ctx.counts["oversold_units"] += result.short_units
+            ctx.counts[RunCount.OVERSOLD_UNITS] += result.short_units
         if result.shipped_before_cut_over:
-            ctx.counts["shipped_before_cut_over"] += result.shipped_before_cut_over
+            ctx.counts[RunCount.SHIPPED_BEFORE_CUT_OVER] += result.shipped_before_cut_over
     for rejected in (rejected for page in pages for rejected in page.rejected):
-        ctx.counts["fetched"] += 1
+        ctx.counts[RunCount.FETCHED] += 1
         if _already_quarantined(session, ctx.channel_id, rejected.kind, rejected.raw):
             continue
         quarantine_payload(
@@ -154,10 +154,10 @@ def _commit_pages(
             rejected.reason,
             external_id=rejected.external_id,
         )
-        ctx.counts["quarantined"] += 1
-    cursors = [page.cursor for page in pages if page.cursor is not None]
-    if cursors:
-        advance_cursor(session, ctx.channel_id, STREAM, max(cursors))
+        ctx.counts[RunCount.QUARANTINED] += 1
+    end = read.end_of(page.cursor for page in pages)
+    if end is not None:
+        advance_cursor(session, ctx.channel_id, CursorStream.ORDERS, end)
 
 
 def _already_quarantined(session: Session, channel_id: int, kind: str, raw: str) -> bool:

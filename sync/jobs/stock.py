@@ -24,11 +24,13 @@ from omnisync.core.clock import utcnow
 from omnisync.core.db import transaction
 from omnisync.core.dto import PushResult, StockUpdate
 from omnisync.core.models import Channel, Listing
+from omnisync.core.models.tables import table_of
 from omnisync.core.types import UTCDateTime
 from omnisync.sync.jobs.backoff import item_backoff
 from omnisync.sync.jobs.context import JobContext
+from omnisync.sync.jobs.counts import RunCount
 
-_listings = Listing.__table__  # type: ignore[attr-defined]
+_listings = table_of(Listing)
 _c = _listings.c
 
 
@@ -99,7 +101,7 @@ def _available_in_chunks(session: Session, channel: Channel, sku_ids: set[int]) 
 def _push(ctx: JobContext, *, everything: bool) -> None:
     planned = plan_stock_push(ctx.engine, ctx.channel_id, everything=everything)
     plan, unchanged = planned.push, planned.unchanged
-    ctx.counts["unchanged"] += len(unchanged)
+    ctx.counts[RunCount.UNCHANGED] += len(unchanged)
     _clear_unchanged(ctx, unchanged)
     size = max(ctx.connector.stock_batch_size, 1)
     for first in range(0, len(plan), size):
@@ -190,8 +192,8 @@ def _record(ctx: JobContext, batch: list[tuple[Listing, int]], results: list[Pus
                     "now": now,
                 }
             )
-    ctx.counts["acknowledged"] += len(acknowledged)
-    ctx.counts["failed"] += len(refused)
+    ctx.counts[RunCount.ACKNOWLEDGED] += len(acknowledged)
+    ctx.counts[RunCount.FAILED] += len(refused)
     with transaction(ctx.engine) as session:
         connection = session.connection()
         for statement, rows in ((_ACKNOWLEDGED, acknowledged), (_REFUSED, refused)):

@@ -17,6 +17,7 @@ from omnisync.core.db import transaction
 from omnisync.core.dto import TrackingInfo
 from omnisync.core.tracking import TrackingResult, apply_tracking, shipments_to_track
 from omnisync.sync.jobs.context import JobContext
+from omnisync.sync.jobs.counts import RunCount
 
 TRACKING_BATCH = 25
 """Numbers per `track` call unless the connector says otherwise (`tracking_batch_size`)."""
@@ -86,9 +87,9 @@ def _unanswered(number: str) -> TrackingInfo:
 
 
 def _count(ctx: JobContext, result: TrackingResult) -> None:
-    ctx.counts["tracked"] += 1
-    ctx.counts["events"] += result.new_events
-    ctx.counts["delivered"] += result.delivered
-    ctx.counts["orders_delivered"] += result.order_delivered
-    ctx.counts["exceptions"] += result.trouble
-    ctx.counts["unknown"] += result.unknown
+    ctx.counts[RunCount.TRACKED] += 1
+    ctx.counts[RunCount.EVENTS] += result.new_events
+    ctx.counts[RunCount.DELIVERED] += result.delivered
+    ctx.counts[RunCount.ORDERS_DELIVERED] += result.order_delivered
+    ctx.counts[RunCount.EXCEPTIONS] += result.trouble
+    ctx.counts[RunCount.UNKNOWN] += result.unknown

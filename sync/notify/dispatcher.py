@@ -37,10 +37,11 @@ from sqlmodel import Session, col, select
 from omnisync.core.clock import utcnow
 from omnisync.core.db import insert_ignoring_conflict, run_in_transaction, transaction
 from omnisync.core.models import Alert, AlertDelivery, Channel
+from omnisync.core.models.tables import table_of
+from omnisync.core.redaction import redact, redact_data
 from omnisync.core.types import AlertState
 from omnisync.sync.health import describe_duration
 from omnisync.sync.notify.notifiers import DeliveryFailed, Notification, NotificationState, Notifier
-from omnisync.sync.redaction import redact, redact_data
 
 log = logging.getLogger("omnisync.alerts")
 
@@ -122,7 +123,7 @@ class Dispatcher:
                     continue
                 made += insert_ignoring_conflict(
                     session,
-                    AlertDelivery.__table__,  # type: ignore[attr-defined]
+                    table_of(AlertDelivery),
                     {
                         "alert_id": alert_id,
                         "notifier": name,

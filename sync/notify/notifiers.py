@@ -26,7 +26,8 @@ import httpx
 
 from omnisync.connectors.base import TransientError
 from omnisync.connectors.http import USER_AGENT, send
-from omnisync.sync.health import describe_duration, iso
+from omnisync.core.clock import iso
+from omnisync.sync.health import describe_duration
 
 log = logging.getLogger("omnisync.alerts")
 

@@ -42,6 +42,7 @@ def break_market(cli: Cli, text: str = BROKEN_FILES["invalid field"][0]) -> None
     write(cli.config_dir / "channels" / "market.yaml", text)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("broken", sorted(BROKEN_FILES))
 def test_commands_that_do_not_need_the_channel_work_and_warn_once(cli: Cli, broken: str) -> None:
     text, problem = BROKEN_FILES[broken]

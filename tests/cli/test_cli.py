@@ -217,6 +217,7 @@ def test_check_lists_the_channels_of_a_valid_folder(tmp_path: Path) -> None:
 # The acceptance flow
 
 
+@pytest.mark.slow
 def test_init_skus_stock_and_the_json_shapes(tmp_path: Path, cli_database_url: str) -> None:
     config_dir = tmp_path / "config"
     cli = Cli(cwd=tmp_path, database_url=cli_database_url, config_dir=config_dir)
@@ -423,6 +424,7 @@ def test_bad_config_makes_any_command_exit_2(tmp_path: Path, args: tuple[str, ..
     assert not (tmp_path / "var").exists()
 
 
+@pytest.mark.slow
 def test_a_bad_channel_setting_exits_2_without_showing_the_secret(tmp_path: Path) -> None:
     config_dir = tmp_path / "config"
     write_valid_config(config_dir)
@@ -462,6 +464,7 @@ def test_a_missing_config_folder_makes_commands_other_than_init_exit_2(tmp_path:
 # CSV imports
 
 
+@pytest.mark.slow
 def test_csv_imports_apply_every_row_or_none(cli: Cli, tmp_path: Path) -> None:
     cli.ok("init")
     write(

@@ -39,6 +39,7 @@ def on_hand(cli: Cli, sku: str) -> dict[str, int]:
     return {level["location"]: level["on_hand"] for level in row["locations"]}
 
 
+@pytest.mark.slow
 def test_a_count_of_the_same_sku_and_location_twice_is_refused_naming_both_lines(
     hub_cli: Cli, tmp_path: Path
 ) -> None:

@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from omnisync.hub.cli import app
-from omnisync.hub.demo import Demo, DemoFault, DemoOptions
-from omnisync.hub.demo_watch import DemoFailed
+from omnisync.hub.demo.run import Demo, DemoFault, DemoOptions
+from omnisync.hub.demo.watch import DemoFailed
 
 REPORT: dict[str, Any] = {
     "duration_s": 6.0,

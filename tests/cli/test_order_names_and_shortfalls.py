@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 
 from omnisync.core.catalog import upsert_sku
@@ -54,6 +55,7 @@ def one_line(result: Result) -> str:
     return " ".join(result.stderr.split())
 
 
+@pytest.mark.slow
 def test_orders_show_and_ship_take_the_order_name_or_number(tmp_path: Path) -> None:
     cli = make_cli(tmp_path)
     engine = initialised(cli, 10)
@@ -74,6 +76,7 @@ def test_orders_show_and_ship_take_the_order_name_or_number(tmp_path: Path) -> N
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_a_number_on_two_channels_is_refused_listing_both(tmp_path: Path) -> None:
     cli = make_cli(tmp_path)
     engine = initialised(cli, 10)
@@ -100,6 +103,7 @@ def test_a_number_on_two_channels_is_refused_listing_both(tmp_path: Path) -> Non
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_shipping_a_unit_not_on_hand_shows_in_stock_history(
     tmp_path: Path, empty_database_url: str
 ) -> None:

@@ -52,6 +52,7 @@ def evaluate(config_dir: Path, database_url: str) -> None:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_status_exits_1_while_an_alert_is_open_and_0_once_it_resolves(
     tmp_path: Path, cli_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -179,6 +180,7 @@ def test_status_exits_0_again_once_the_restored_credential_resumes_the_channel(
     assert omnisync(right, "status").exit_code == 0
 
 
+@pytest.mark.slow
 def test_status_exits_1_while_an_open_order_line_is_bound_to_no_sku(
     tmp_path: Path, cli_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -46,6 +46,11 @@ class ContractKit:
     """Damage one order of a page body in place, the way a channel might."""
     expected_orders: int
     expected_listings: int
+    point_orders_to: Callable[[dict[str, Any], str], None]
+    """Make an orders page body say, in the channel's way, that the page `token` names
+    comes next."""
+    point_listings_to: Callable[[dict[str, Any], str], None]
+    """The same for a listings page body."""
     secrets: list[str] = field(default_factory=list)
     connector_options: Callable[[], dict[str, Any]] = dict
     """Keyword arguments the connector is built with besides its settings."""
@@ -54,6 +59,25 @@ class ContractKit:
         cls = connector_for(self.type)
         assert cls is not None
         return cls(cls.Settings.model_validate(self.settings), **self.connector_options())
+
+
+def _sandbox_next_page(body: dict[str, Any], token: str) -> None:
+    body["next_page_token"] = token
+
+
+def _shopify_next_page(connection: str) -> Callable[[dict[str, Any], str], None]:
+    def point_to(body: dict[str, Any], token: str) -> None:
+        body["data"][connection]["pageInfo"] = {"hasNextPage": True, "endCursor": token}
+
+    return point_to
+
+
+def _amazon_next_orders(body: dict[str, Any], token: str) -> None:
+    body["payload"]["NextToken"] = token
+
+
+def _amazon_next_listings(body: dict[str, Any], token: str) -> None:
+    body["pagination"] = {"nextToken": token}
 
 
 def _break_sandbox_order(body: dict[str, Any]) -> None:
@@ -114,6 +138,8 @@ KITS = {
         break_one_order=_break_sandbox_order,
         expected_orders=3,
         expected_listings=3,
+        point_orders_to=_sandbox_next_page,
+        point_listings_to=_sandbox_next_page,
         secrets=["contract-key-9d2c"],
     ),
     "shopify": ContractKit(
@@ -136,6 +162,8 @@ KITS = {
         break_one_order=_break_shopify_order,
         expected_orders=3,
         expected_listings=3,
+        point_orders_to=_shopify_next_page("orders"),
+        point_listings_to=_shopify_next_page("productVariants"),
         secrets=["shpat_contract_kit_token", "shpss_contract_kit_secret"],
     ),
     "amazon": ContractKit(
@@ -163,6 +191,8 @@ KITS = {
         break_one_order=_break_amazon_order,
         expected_orders=3,
         expected_listings=3,
+        point_orders_to=_amazon_next_orders,
+        point_listings_to=_amazon_next_listings,
         secrets=[
             "fake-contract-kit-refresh-token",
             "amzn1.application-oa2-client.contractkit",

@@ -3,7 +3,8 @@ and on every kind of failure a channel produces."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from omnisync.connectors.base import (
     RateLimited,
     TransientError,
 )
+from omnisync.connectors.pagination import RepeatedPageToken
 from omnisync.connectors.registry import connector_for, known_types
 from omnisync.core.dto import ChannelListing, NormalisedOrder, StockUpdate
 from tests.contract.kits import KITS, TRACKING_KITS, ContractKit
@@ -30,7 +32,8 @@ def built_in_types() -> list[str]:
     return [
         name
         for name in known_types()
-        if (cls := connector_for(name)) is not None and cls.__module__.startswith("connectors.")
+        if (cls := connector_for(name)) is not None
+        and cls.__module__.startswith("omnisync.connectors.")
     ]
 
 
@@ -106,6 +109,45 @@ def test_stock_push_gives_one_result_per_update(kit: ContractKit, router: respx.
     assert [result.key for result in results] == [sku for sku, _ in kit.stock_updates]
     assert [result.ok for result in results] == kit.expected_stock_ok
     assert all(result.error for result in results if not result.ok)
+
+
+def test_following_page_tokens_reads_every_page(kit: ContractKit, router: respx.MockRouter) -> None:
+    first, last = kit.orders_body(), kit.orders_body()
+    kit.point_orders_to(first, "page-2")
+    router.route(method=kit.orders.method, path=kit.orders.path).mock(
+        side_effect=[httpx.Response(200, json=first), httpx.Response(200, json=last)]
+    )
+    pages = list(kit.connector().fetch_orders(None))
+    assert len(pages) == 2
+    second = router.calls[-1].request
+    assert "page-2" in f"{second.url} {second.content.decode()}"  # asked with the token
+
+
+def at_most(items: Iterable[object], count: int) -> list[object]:
+    """The first `count` items: a connector that loops over pages fails, never hangs."""
+    return list(islice(items, count))
+
+
+def test_a_channel_repeating_its_orders_page_token_fails_the_read(
+    kit: ContractKit, router: respx.MockRouter
+) -> None:
+    body = kit.orders_body()
+    kit.point_orders_to(body, "the-same-token")
+    route = router.route(method=kit.orders.method, path=kit.orders.path).respond(json=body)
+    with pytest.raises(RepeatedPageToken, match="repeated the page token 'the-same-token'"):
+        at_most(kit.connector().fetch_orders(None), 10)
+    assert route.call_count == 2
+
+
+def test_a_channel_repeating_its_listings_page_token_fails_the_read(
+    kit: ContractKit, router: respx.MockRouter
+) -> None:
+    body = kit.listings_body()
+    kit.point_listings_to(body, "the-same-token")
+    route = router.route(method=kit.listings.method, path=kit.listings.path).respond(json=body)
+    with pytest.raises(RepeatedPageToken, match="repeated the page token 'the-same-token'"):
+        at_most(kit.connector().fetch_listings(), 10 * kit.expected_listings)
+    assert route.call_count == 2
 
 
 FAILURES: list[tuple[str, Callable[[respx.Route], Any], type[ConnectorError]]] = [

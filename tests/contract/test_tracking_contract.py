@@ -24,7 +24,7 @@ from omnisync.connectors.base import (
 )
 from omnisync.connectors.registry import connector_for
 from omnisync.core.dto import TrackingInfo
-from omnisync.sandbox.server import ServerRunner
+from omnisync.hub.http_server import ServerRunner
 from tests.contract.kits import TRACKING_KITS, TrackingKit
 
 

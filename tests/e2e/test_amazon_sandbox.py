@@ -36,6 +36,7 @@ from omnisync.core.models import (
     StockLevel,
     StockMovement,
 )
+from omnisync.core.models.tables import table_of
 from omnisync.core.outbox import mark_listings_dirty
 from omnisync.core.types import MovementKind, OrderStatus, ReservationState
 from omnisync.hub.bootstrap import Hub
@@ -133,7 +134,7 @@ def ats(hub: Hub, channel_name: str, codes: list[str]) -> dict[str, int]:
 def run_ok(sync: SyncEngine, channel: str, job: str) -> dict[str, int]:
     outcome = sync.run(channel, job)
     assert outcome.status == "succeeded", (channel, job, outcome.error)
-    return dict(outcome.counts)
+    return {count.value: value for count, value in outcome.counts.items()}
 
 
 def pull_until_created(sync: SyncEngine, channel: str, count: int) -> None:
@@ -291,7 +292,7 @@ def receive_in_bulk(hub: Hub, quantities: dict[str, int]) -> None:
                 for code, quantity in quantities.items()
             ],
         )
-        levels = StockLevel.__table__  # type: ignore[attr-defined]
+        levels = table_of(StockLevel)
         session.execute(
             update(levels)
             .where(
@@ -314,6 +315,7 @@ def dirty_count(hub: Hub) -> int:
         return len(session.exec(select(Listing.id).where(col(Listing.dirty))).all())
 
 
+@pytest.mark.slow
 def test_three_thousand_changed_skus_go_to_amazon_as_one_feed(
     hub: Hub, amazon: AmazonSimulator, sync: SyncEngine
 ) -> None:

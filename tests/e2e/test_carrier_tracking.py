@@ -42,6 +42,7 @@ from omnisync.sandbox.carriers import CarrierSimulator
 from omnisync.sandbox.clock import ManualClock
 from omnisync.sandbox.shopify import ShopifySimulator
 from omnisync.sync.engine import SyncEngine
+from omnisync.sync.jobs.counts import RunCount
 from tests.support.cli_runner import CliResult, invoke_cli
 from tests.support.hub_setup import (
     FAST_RETRIES,
@@ -211,7 +212,7 @@ def shopify_order(world: World, shop: ShopifySimulator, *lines: tuple[str, int])
     assert placed is not None
     engine = world.engine()
     try:
-        assert engine.run("shop", "orders").counts["created"] == 1
+        assert engine.run("shop", "orders").counts[RunCount.CREATED] == 1
     finally:
         engine.close()
     with Session(world.hub.engine) as session:

@@ -59,6 +59,7 @@ def market() -> Iterator[SandboxMarketplace]:
         yield server
 
 
+@pytest.mark.slow
 def test_killed_order_pulls_and_stock_pushes_lose_nothing(
     tmp_path: Path,
     empty_database_url: str,

@@ -17,7 +17,7 @@ import pytest
 
 SAFETY_NET_S = 300
 TOKEN = re.compile(r"demo-[0-9a-f]{16}")
-"""The demo's generated credentials (hub/demo.py): never printed."""
+"""The demo's generated credentials (hub/demo/run.py): never printed."""
 
 
 def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
@@ -30,6 +30,7 @@ def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_the_demo_loses_and_duplicates_nothing_and_ends_reconciled(tmp_path: Path) -> None:
     path = tmp_path / "reports" / "demo.json"
     completed = run_demo("--duration", "6", "--seed", "7", "--json", "--report", str(path))
@@ -79,6 +80,7 @@ def test_the_demo_loses_and_duplicates_nothing_and_ends_reconciled(tmp_path: Pat
     assert not TOKEN.search(completed.stderr)  # the demo token never reaches the logs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fault", "error"),
     [
@@ -124,6 +126,7 @@ def last_table(stdout: str) -> dict[str, dict[str, int]]:
     return rows
 
 
+@pytest.mark.slow
 def test_the_last_table_printed_counts_what_the_report_counts(tmp_path: Path) -> None:
     """The live table's last frame is drawn before the final sync; the table printed after
     it agrees with the report (and the summary printed from it)."""

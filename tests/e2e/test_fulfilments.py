@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -24,6 +25,7 @@ from omnisync.core.types import OrderStatus, PushState
 from omnisync.hub.bootstrap import Hub
 from omnisync.sandbox.marketplace import SandboxMarketplace
 from omnisync.sync.engine import SyncEngine
+from omnisync.sync.jobs.counts import RunCount
 from tests.support.world import check_ledger_invariants
 
 SKUS = ("SHIP-A", "SHIP-B")
@@ -93,7 +95,7 @@ def test_a_shipment_becomes_one_fulfilment_on_the_marketplace(
 
     outcome = sync_engine.run("sb", "fulfilments")
     assert outcome.status == "succeeded", outcome.error
-    assert outcome.counts["pushed"] == 1
+    assert outcome.counts[RunCount.PUSHED] == 1
     order = marketplace.get_order(bought["id"])
     assert order["status"] == "fulfilled"
     assert [line["fulfilled_quantity"] for line in order["line_items"]] == [2, 1]
@@ -114,7 +116,7 @@ def test_a_shipment_becomes_one_fulfilment_on_the_marketplace(
 
     again = sync_engine.run("sb", "fulfilments")
     assert again.status == "succeeded"
-    assert again.counts["pushed"] == 0
+    assert again.counts[RunCount.PUSHED] == 0
     assert len(fulfilments(marketplace)) == 1
 
     # The marketplace now reports the order fulfilled: the stock does not leave twice.
@@ -136,7 +138,7 @@ def test_partial_shipments_are_pushed_oldest_first(
     second = ship(hub, bought["id"], {line_id: 2}, tracking="1ZSECOND")
 
     outcome = sync_engine.run("sb", "fulfilments")
-    assert outcome.counts["pushed"] == 2
+    assert outcome.counts[RunCount.PUSHED] == 2
     assert [
         (f["tracking_number"], f["line_items"][0]["quantity"]) for f in fulfilments(marketplace)
     ] == [("1ZFIRST", 1), ("1ZSECOND", 2)]
@@ -166,7 +168,7 @@ def test_a_refused_fulfilment_is_marked_failed_backs_off_and_blocks_nothing(
     started = utcnow()
     outcome = sync_engine.run("sb", "fulfilments")
     assert outcome.status == "partial"
-    assert (outcome.counts["pushed"], outcome.counts["failed"]) == (1, 2)
+    assert (outcome.counts[RunCount.PUSHED], outcome.counts[RunCount.FAILED]) == (1, 2)
     assert shipment_row(hub, good.id).push_state == PushState.PUSHED
     assert marketplace.get_order(fine["id"])["status"] == "fulfilled"
     for shipment, code in ((refused, "over_fulfilment"), (gone, "order_cancelled")):
@@ -183,7 +185,7 @@ def test_a_refused_fulfilment_is_marked_failed_backs_off_and_blocks_nothing(
     # Backed off: the next run leaves them alone.
     quiet = sync_engine.run("sb", "fulfilments")
     assert quiet.status == "succeeded"
-    assert (quiet.counts["pushed"], quiet.counts["failed"]) == (0, 0)
+    assert (quiet.counts[RunCount.PUSHED], quiet.counts[RunCount.FAILED]) == (0, 0)
 
     # Once due they are tried again, and the wait doubles.
     with transaction(hub.engine) as session:
@@ -195,7 +197,7 @@ def test_a_refused_fulfilment_is_marked_failed_backs_off_and_blocks_nothing(
     retried = utcnow()
     again = sync_engine.run("sb", "fulfilments")
     assert again.status == "partial"
-    assert again.counts["failed"] == 2
+    assert again.counts[RunCount.FAILED] == 2
     row = shipment_row(hub, refused.id)
     assert row.push_attempts == 2
     assert row.next_push_at is not None
@@ -213,7 +215,7 @@ def test_a_server_error_is_retried_and_never_doubles_the_fulfilment(
     marketplace.inject("fulfilments", 500)
     outcome = sync_engine.run("sb", "fulfilments")
     assert outcome.status == "succeeded", outcome.error
-    assert outcome.counts["pushed"] == 1
+    assert outcome.counts[RunCount.PUSHED] == 1
     assert len(fulfilments(marketplace)) == 1
     assert shipment_row(hub, shipment.id).push_state == PushState.PUSHED
 
@@ -235,7 +237,7 @@ def test_a_marketplace_that_keeps_failing_leaves_the_shipment_pending(
     assert fulfilments(marketplace) == []
 
     marketplace.faults.clear()
-    assert sync_engine.run("sb", "fulfilments").counts["pushed"] == 1
+    assert sync_engine.run("sb", "fulfilments").counts[RunCount.PUSHED] == 1
     assert len(fulfilments(marketplace)) == 1
 
 
@@ -256,11 +258,12 @@ def test_a_push_whose_answer_was_lost_is_not_repeated_on_the_marketplace(
     )
     outcome = sync_engine.run("sb", "fulfilments")
     assert outcome.status == "succeeded", outcome.error
-    assert outcome.counts["pushed"] == 1
+    assert outcome.counts[RunCount.PUSHED] == 1
     assert len(fulfilments(marketplace)) == 1
     assert shipment_row(hub, shipment.id).push_state == PushState.PUSHED
 
 
+@pytest.mark.slow
 def test_omnisync_sync_fulfilments_pushes_from_the_command_line(
     hub: Hub,
     marketplace: SandboxMarketplace,

@@ -25,6 +25,7 @@ from omnisync.hub.bootstrap import Hub
 from omnisync.sandbox.marketplace import SandboxMarketplace
 from omnisync.sandbox.shopify import ShopifySimulator
 from omnisync.sync.engine import SyncEngine
+from omnisync.sync.jobs.counts import RunCount
 from tests.support.api import API_TOKEN
 from tests.support.cli_runner import CliResult, invoke_cli
 from tests.support.hub_setup import (
@@ -229,10 +230,10 @@ def test_a_held_orders_fulfilment_waits_until_it_is_released(
         hold_order(session, order, "fraud review")
     held_run = sync.run("sb", "fulfilments")
     assert held_run.status == "succeeded", held_run.error
-    assert held_run.counts["pushed"] == 0
+    assert held_run.counts[RunCount.PUSHED] == 0
     assert market.get_order(placed["id"])["line_items"][0]["fulfilled_quantity"] == 0
 
     with transaction(hub.engine) as session:
         release_order(session, session.exec(select(Order)).one())
-    assert sync.run("sb", "fulfilments").counts["pushed"] == 1
+    assert sync.run("sb", "fulfilments").counts[RunCount.PUSHED] == 1
     assert market.get_order(placed["id"])["line_items"][0]["fulfilled_quantity"] == 1

@@ -223,6 +223,7 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         yield postgres_schema_url(schema)
 
 
+@pytest.mark.slow
 def test_no_secret_appears_in_output_logs_or_api_responses(
     tmp_path: Path,
     database_url: str,

@@ -18,9 +18,10 @@ from omnisync.core.models import Listing, Order, OrderLine, StockLevel
 from omnisync.core.shipping import record_shipment
 from omnisync.hub.api import create_app
 from omnisync.hub.bootstrap import Hub
-from omnisync.sandbox.server import ServerRunner
+from omnisync.hub.http_server import ServerRunner
 from omnisync.sandbox.shopify import ShopifySimulator
 from omnisync.sync.engine import SyncEngine
+from omnisync.sync.jobs.counts import RunCount
 from tests.support.hub_setup import engine_for, open_test_hub, shopify_channel, write_config
 
 TOKEN = "shpat_e2e_token_0a1b2c"
@@ -76,7 +77,7 @@ def test_orders_placed_on_shopify_reach_the_hub_by_polling(
     assert shop.buy("BOWL") is not None
     outcome = sync.run("shop", "orders")
     assert outcome.status == "succeeded", outcome.error
-    assert outcome.counts["created"] == 2
+    assert outcome.counts[RunCount.CREATED] == 2
     with Session(hub.engine) as session:
         lines = session.exec(select(OrderLine)).all()
         assert sorted(line.channel_sku for line in lines) == ["BOWL", "LID", "MUG"]
@@ -88,7 +89,7 @@ def test_orders_placed_on_shopify_reach_the_hub_by_polling(
 def test_a_stock_change_in_the_hub_reaches_the_shopify_inventory_level(
     hub: Hub, shop: ShopifySimulator, sync: SyncEngine
 ) -> None:
-    assert sync.run("shop", "listings").counts["bound"] == len(SKUS)
+    assert sync.run("shop", "listings").counts[RunCount.BOUND] == len(SKUS)
     with transaction(hub.engine) as session:
         count_stock(session, sku_by_code(session, "MUG"), location_by_code(session, "main"), 7)
     assert sync.run("shop", "stock").status == "succeeded"
@@ -114,7 +115,7 @@ def test_a_shipment_appears_as_a_fulfillment_with_its_tracking(
     assert outcome.status == "succeeded", outcome.error
     (fulfillment,) = shop.fulfillments(placed["id"])
     assert "1Z999AA10123456784" in str(fulfillment)
-    assert sync.run("shop", "fulfilments").counts["pushed"] == 0  # nothing pushed twice
+    assert sync.run("shop", "fulfilments").counts[RunCount.PUSHED] == 0  # nothing pushed twice
 
 
 def wait_until(check: object, timeout: float = 10.0) -> bool:

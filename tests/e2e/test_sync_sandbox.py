@@ -24,6 +24,7 @@ from omnisync.core.types import OrderStatus, SyncRunStatus
 from omnisync.hub.bootstrap import Hub
 from omnisync.sandbox.marketplace import SandboxMarketplace
 from omnisync.sync.engine import SyncEngine
+from omnisync.sync.jobs.counts import RunCount
 from tests.support.world import check_ledger_invariants
 
 SKUS = [f"SKU-{n:03d}" for n in range(6)]
@@ -63,9 +64,9 @@ def test_listings_bind_by_sku_and_strangers_are_reported(
     seed(hub, marketplace)
     outcome = sync_engine.run("sb", "listings")
     assert outcome.status == "succeeded"
-    assert outcome.counts["bound"] == len(SKUS)
-    assert outcome.counts["unknown_sku"] == 1
-    assert outcome.counts["without_sku"] == 1
+    assert outcome.counts[RunCount.BOUND] == len(SKUS)
+    assert outcome.counts[RunCount.UNKNOWN_SKU] == 1
+    assert outcome.counts[RunCount.WITHOUT_SKU] == 1
     assert any("NOT-IN-HUB" in note for note in outcome.notes)
     with Session(hub.engine) as session:
         listings = {row.channel_sku: row for row in session.exec(select(Listing))}
@@ -81,8 +82,8 @@ def test_orders_come_in_across_pages_reserve_stock_and_move_the_cursor(
         assert marketplace.buy(SKUS[number % len(SKUS)]) is not None
     outcome = sync_engine.run("sb", "orders")
     assert outcome.status == "succeeded", outcome.error
-    assert outcome.counts["pages"] == 3
-    assert outcome.counts["created"] == 120
+    assert outcome.counts[RunCount.PAGES] == 3
+    assert outcome.counts[RunCount.CREATED] == 120
     orders = orders_in_hub(hub)
     assert len(orders) == 120
     with Session(hub.engine) as session:
@@ -105,7 +106,7 @@ def test_importing_the_same_orders_again_changes_nothing(
     marketplace.inject("orders", "duplicate_across_pages")
     again = sync_engine.run("sb", "orders")  # the lag window reads them all again
     assert again.status == "succeeded"
-    assert again.counts["created"] == 0
+    assert again.counts[RunCount.CREATED] == 0
     assert (orders_in_hub(hub).keys(), levels(hub)) == before
 
 
@@ -143,8 +144,8 @@ def test_a_malformed_order_is_quarantined_and_the_rest_imported(
     marketplace.inject("orders", "malformed_order")
     outcome = sync_engine.run("sb", "orders")
     assert outcome.status == "succeeded"
-    assert outcome.counts["quarantined"] == 1
-    assert outcome.counts["created"] == 9
+    assert outcome.counts[RunCount.QUARANTINED] == 1
+    assert outcome.counts[RunCount.CREATED] == 9
     with Session(hub.engine) as session:
         (payload,) = session.exec(select(QuarantinedPayload)).all()
         assert payload.raw
@@ -169,8 +170,8 @@ def test_stock_changes_reach_the_marketplace_and_one_bad_item_does_not_block_the
             count_stock(session, sku_by_code(session, code), main, 4)
     outcome = sync_engine.run("sb", "stock")
     assert outcome.status == "partial"
-    assert outcome.counts["acknowledged"] == len(SKUS) - 1
-    assert outcome.counts["failed"] == 1
+    assert outcome.counts[RunCount.ACKNOWLEDGED] == len(SKUS) - 1
+    assert outcome.counts[RunCount.FAILED] == 1
     for code in SKUS:
         assert marketplace.quantity(code) == (10 if code == SKUS[2] else 4)
     with Session(hub.engine) as session:
@@ -183,8 +184,8 @@ def test_stock_changes_reach_the_marketplace_and_one_bad_item_does_not_block_the
     assert all(not listings[code].dirty for code in SKUS if code != SKUS[2])
     # Backed off: the next push leaves it alone, and pushes nothing else.
     again = sync_engine.run("sb", "stock")
-    assert again.counts["acknowledged"] == 0
-    assert again.counts["failed"] == 0
+    assert again.counts[RunCount.ACKNOWLEDGED] == 0
+    assert again.counts[RunCount.FAILED] == 0
 
 
 def test_throttling_errors_and_timeouts_are_retried(
@@ -199,7 +200,7 @@ def test_throttling_errors_and_timeouts_are_retried(
     marketplace.inject("orders", "timeout", seconds=2)  # the client gives up after 1 s
     outcome = sync_engine.run("sb", "orders")
     assert outcome.status == "succeeded", outcome.error
-    assert outcome.counts["created"] == 6
+    assert outcome.counts[RunCount.CREATED] == 6
     marketplace.inject("inventory", "malformed_json")
     marketplace.inject("inventory", 500)
     assert sync_engine.run("sb", "stock").status == "succeeded"
@@ -286,6 +287,6 @@ def test_an_update_served_again_with_an_older_timestamp_changes_nothing(
     before = levels(hub)
     marketplace.inject("orders", "stale_update")  # the open version, older, served again
     outcome = sync_engine.run("sb", "orders")
-    assert outcome.counts["stale"] >= 1
+    assert outcome.counts[RunCount.STALE] >= 1
     assert orders_in_hub(hub)[order["id"]].status == OrderStatus.CANCELLED
     assert levels(hub) == before

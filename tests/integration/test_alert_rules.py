@@ -21,6 +21,8 @@ from omnisync.core.clock import utcnow
 from omnisync.core.db import transaction
 from omnisync.core.models import Alert, Channel, Listing, QuarantinedPayload
 from omnisync.core.types import AlertState, OrderStatus
+from omnisync.hub.views.channels import status_view
+from omnisync.hub.views.shapes import json_data
 from omnisync.sync.alerts import (
     RULE_CONSECUTIVE_FAILURES,
     RULE_PUSH_BACKLOG,
@@ -29,7 +31,7 @@ from omnisync.sync.alerts import (
     Evaluation,
     evaluate_rules,
 )
-from omnisync.sync.health import channel_health, health_view, hub_health
+from omnisync.sync.health import channel_health, hub_health
 from tests.support.runs import add_runs
 from tests.support.world import build_world, ingest, list_sku, make_order, set_count
 
@@ -132,7 +134,7 @@ def test_channel_health_reads_runs_backlog_and_alerts_in_one_view(engine: Engine
     assert [alert.rule for alert in health.hub_alerts] == ["hub_rule"]
     assert health.open_alerts == 2
 
-    view = health_view(health)
+    view = json_data(status_view(health))
     assert view["open_alerts"] == 2
     assert [alert["rule"] for alert in view["alerts"]] == ["hub_rule"]
     shop_view = view["channels"][1]

@@ -40,6 +40,7 @@ from omnisync.hub.settings import load_settings
 from omnisync.sync.alert_resolution import resolve_by_hand
 from omnisync.sync.engine import SyncEngine
 from omnisync.sync.health import hub_health
+from omnisync.sync.jobs.counts import RunCount
 from omnisync.sync.quarantine import retry_payload
 from tests.integration.test_alert_rules import MINUTE, configured_long_ago, evaluate
 from tests.integration.test_tracking import found, ship, track, unknown
@@ -327,7 +328,7 @@ def test_a_retried_payload_that_maps_now_goes_in_and_clears_the_alert(
         upsert_sku(session, "A")
     set_count(hub.engine, "A", "main", 5)  # the order binds and is not oversold
     with keyed_engine(hub) as sync:
-        assert sync.run("shop", "orders").counts["quarantined"] == 1
+        assert sync.run("shop", "orders").counts[RunCount.QUARANTINED] == 1
         assert status_alerts(hub.engine) == ["quarantined_payload"]
         with Session(hub.engine) as session:
             (payload,) = session.exec(select(QuarantinedPayload)).all()
@@ -355,5 +356,5 @@ def test_a_dismissed_payload_read_again_is_not_quarantined_again(
         with transaction(hub.engine) as session:
             (payload,) = session.exec(select(QuarantinedPayload)).all()
             resolve_payload(session, payload.id or 0, by="alice", note="a test order")
-        assert sync.run("shop", "orders").counts["quarantined"] == 0  # the lag window
+        assert sync.run("shop", "orders").counts[RunCount.QUARANTINED] == 0  # the lag window
         assert status_alerts(hub.engine) == []

@@ -26,8 +26,10 @@ from omnisync.core.types import OrderStatus, SyncRunStatus
 from omnisync.hub.api import create_app
 from omnisync.hub.settings import ConfigError, load_settings
 from omnisync.hub.views import channel_list, order_detail, order_list, stock_list
+from omnisync.hub.views.channels import channel_health_view
+from omnisync.hub.views.shapes import json_data
 from omnisync.sync.engine import SyncEngine
-from omnisync.sync.health import channel_health, channel_health_view
+from omnisync.sync.health import channel_health
 from omnisync.sync.runs import finish_run, start_run
 from tests.support.api import (
     API_TOKEN,
@@ -210,7 +212,7 @@ def test_a_short_token_is_bad_config_naming_the_file_and_field(
 def test_orders_filter_and_page_by_key_in_the_cli_shape(api: ApiHub) -> None:
     seed(api)
     with Session(api.hub.engine) as session:
-        everything = order_list(session, limit=100)
+        everything = json_data(order_list(session, limit=100))
     assert [row["external_id"] for row in everything] == ["M2", "S4", "S3", "M1", "S2", "S1", "S0"]
 
     rows, pages = follow(api, "/api/v1/orders", limit=3)
@@ -257,7 +259,7 @@ def test_one_order_by_hub_id_or_channel_id_with_shipments(api: ApiHub) -> None:
     seeded = seed(api)
     with Session(api.hub.engine) as session:
         order = order_row(api.hub.engine, "market", "M2")
-        expected = order_detail(session, order, "market")
+        expected = json_data(order_detail(session, order, "market"))
     assert api.get(f"/api/v1/orders/{seeded['oversold']}").json() == expected
     assert api.get("/api/v1/orders/M2").json() == expected
     assert expected["oversold"] is True
@@ -271,7 +273,7 @@ def test_stock_list_and_one_sku_are_the_cli_shapes(api: ApiHub) -> None:
     seed(api)
     with Session(api.hub.engine) as session:
         skus = [sku_by_code(session, code) for code in ("A", "B", "KIT/2")]
-        expected = stock_list(session, skus)
+        expected = json_data(stock_list(session, skus))
     rows, pages = follow(api, "/api/v1/stock", limit=2)
     assert (rows, pages) == (expected, 2)
     assert api.get("/api/v1/stock/KIT/2").json() == expected[2]  # a code with a slash
@@ -350,8 +352,10 @@ def test_channels_carry_listings_and_health(api: ApiHub) -> None:
     seed(api)
     rows = api.get("/api/v1/channels").json()
     with Session(api.hub.engine) as session:
-        listed = {row["name"]: row for row in channel_list(session)}
-        health = {c.name: channel_health_view(c) for c in channel_health(session, utcnow())}
+        listed = {row["name"]: row for row in json_data(channel_list(session))}
+        health = {
+            c.name: json_data(channel_health_view(c)) for c in channel_health(session, utcnow())
+        }
     assert [row["name"] for row in rows] == ["market", "shop"]
     for row in rows:
         assert {key: row[key] for key in listed[row["name"]]} == listed[row["name"]]

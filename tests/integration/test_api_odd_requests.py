@@ -163,6 +163,7 @@ async def server_errors(app: ASGIApp, paths: list[str], token: str) -> list[str]
     return found
 
 
+@pytest.mark.slow
 def test_no_route_answers_5xx_to_anything_a_client_sends(api: ApiHub) -> None:
     app = api.http.app
     assert isinstance(app, FastAPI)

@@ -28,6 +28,7 @@ from omnisync.core.types import MovementKind, OrderStatus, ReservationState
 from omnisync.sync.calls import RetryPolicy
 from omnisync.sync.channels import SyncChannel
 from omnisync.sync.engine import SyncEngine
+from omnisync.sync.jobs.counts import RunCount
 from omnisync.sync.webhooks import accept_webhook
 from tests.support.world import (
     build_world,
@@ -46,7 +47,7 @@ DAY = timedelta(days=1)
 class BackfillConnector(Connector):
     """A channel with history: serves `pages`; a webhook body is one order as JSON."""
 
-    type: ClassVar[str] = "backfill"
+    channel_type: ClassVar[str] = "backfill"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.ORDERS})
     pages: ClassVar[list[OrderPage]] = []
 
@@ -61,7 +62,9 @@ class BackfillConnector(Connector):
 
 
 def sync_engine(engine: Engine) -> SyncEngine:
-    channel = SyncChannel("shop", BackfillConnector.type, True, BackfillConnector.Settings())
+    channel = SyncChannel(
+        "shop", BackfillConnector.channel_type, True, BackfillConnector.Settings()
+    )
     return SyncEngine(engine, [channel], retry=RetryPolicy(attempts=1))
 
 
@@ -122,8 +125,8 @@ def test_a_backfill_keeps_a_fresh_count_and_reserves_only_for_open_orders(
     sync = sync_engine(engine)
     outcome = sync.run("shop", "orders")
     assert outcome.status == "succeeded", outcome.error
-    assert outcome.counts["created"] == 4
-    assert outcome.counts["shipped_before_cut_over"] == 3 + 1
+    assert outcome.counts[RunCount.CREATED] == 4
+    assert outcome.counts[RunCount.SHIPPED_BEFORE_CUT_OVER] == 3 + 1
     assert level(engine, "MUG-RED", "main") == (8, 1)
     assert level(engine, "TEA-50", "main") == (9, 2 + 4)
     assert shipments(engine) == []

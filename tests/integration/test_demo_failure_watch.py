@@ -1,4 +1,4 @@
-"""hub/demo_watch.FailureWatch: while the demo's buyers buy, a job that keeps failing ends
+"""hub/demo/watch.FailureWatch: while the demo's buyers buy, a job that keeps failing ends
 the demo once it has failed for the allowed time. Run records on real databases; the
 watch's clock is a number the test moves."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from omnisync.hub.demo_watch import DemoFailed, FailureWatch
+from omnisync.hub.demo.watch import DemoFailed, FailureWatch
 from tests.support.runs import add_runs
 from tests.support.world import build_world
 

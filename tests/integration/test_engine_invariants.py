@@ -20,7 +20,7 @@ from omnisync.core.models import Listing, Order, SyncCursor, SyncRun
 from omnisync.core.types import SyncRunStatus
 from omnisync.sync.calls import RetryPolicy
 from omnisync.sync.channels import SyncChannel
-from omnisync.sync.cursors import read_cursor
+from omnisync.sync.cursors import CursorStream, read_cursor
 from omnisync.sync.engine import SyncEngine
 from omnisync.sync.runs import ABANDONED
 from tests.support.world import T0, build_world, list_sku, make_order, set_count
@@ -30,7 +30,7 @@ from tests.support.world import T0, build_world, list_sku, make_order, set_count
 class ScriptedConnector(Connector):
     """Does whatever the test scripts: `pages` to serve, `during_push` to run mid-push."""
 
-    type: ClassVar[str] = "scripted"
+    channel_type: ClassVar[str] = "scripted"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.ORDERS, Capability.STOCK})
     pages: ClassVar[list[OrderPage | Exception]] = []
     during_push: ClassVar[Callable[[], None] | None] = None
@@ -75,7 +75,7 @@ def test_the_cursor_never_passes_a_page_that_was_not_committed(engine: Engine) -
     with Session(engine) as session:
         assert sorted(session.exec(select(Order.external_id)).all()) == ["0", "1", "2"]
         channel_id = channel_by_name(session, "shop").id or 0
-        assert read_cursor(session, channel_id, "orders") == T0 + timedelta(minutes=2)
+        assert read_cursor(session, channel_id, CursorStream.ORDERS) == T0 + timedelta(minutes=2)
     ScriptedConnector.pages = [OrderPage(orders=tuple(second), cursor=second[-1].updated_at)]
     assert sync.run("shop", "orders").status == "succeeded"
     with Session(engine) as session:

@@ -23,6 +23,7 @@ from omnisync.core.models import Alert, Channel, Listing, Order, QuarantinedPayl
 from omnisync.core.types import AlertState, SyncRunStatus
 from omnisync.hub.metrics import DURATION_BUCKETS, RunHistory, metrics_registry
 from omnisync.sandbox.marketplace import SandboxMarketplace
+from omnisync.sync.jobs.counts import RunCount
 from omnisync.sync.runs import finish_run, start_run
 from tests.support.api import ApiHub, api_hub, closed_channels
 from tests.support.hub_setup import sandbox_channel
@@ -238,7 +239,8 @@ def test_settled_runs_are_folded_once_and_a_running_one_waits(api: ApiHub) -> No
         check_against_the_database(text, engine, before, utcnow().timestamp())
 
     def finished(channel_id: int | None, job: str, status: SyncRunStatus, **counts: int) -> None:
-        finish_run(engine, start_run(engine, channel_id, job), status, Counter(counts), None)
+        recorded = Counter({RunCount(name): value for name, value in counts.items()})
+        finish_run(engine, start_run(engine, channel_id, job), status, recorded, None)
 
     finished(sb, "stock", SyncRunStatus.SUCCEEDED, acknowledged=4)
     finished(down, "orders", SyncRunStatus.FAILED)

@@ -48,9 +48,10 @@ from omnisync.core.order_intake import intake_orders
 from omnisync.core.types import OrderStatus
 from omnisync.sync.calls import Cancelled
 from omnisync.sync.channels import SyncChannel
-from omnisync.sync.cursors import read_cursor
+from omnisync.sync.cursors import CursorStream, read_cursor
 from omnisync.sync.jobs import orders as orders_job
 from omnisync.sync.jobs.context import JobContext, LeaseLost
+from omnisync.sync.jobs.counts import RunCount
 from omnisync.sync.jobs.orders import pull_orders
 from tests.support.databases import (
     POSTGRES_URL,
@@ -275,6 +276,7 @@ atexit.register(shutil.rmtree, _folder, ignore_errors=True)
 _runs = itertools.count()
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(scenario=scenarios())
 def test_a_page_ends_as_its_orders_one_at_a_time_sqlite(scenario: Scenario) -> None:
@@ -302,6 +304,7 @@ def postgres_pair() -> Iterator[tuple[str, str]]:
         yield urls
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @PROPERTY_POSTGRES
 @given(scenario=scenarios())
@@ -399,7 +402,7 @@ class _Pages(Connector):
     """Serves the pages it is given (the orders job's view of a channel), and tells
     `before_page` each time the job asks for the next one."""
 
-    type: ClassVar[str] = "pages"
+    channel_type: ClassVar[str] = "pages"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.ORDERS})
 
     def __init__(self, pages: list[OrderPage], before_page: Callable[[int], None]) -> None:
@@ -423,7 +426,7 @@ def _context(
     context = JobContext(
         engine,
         channel_id,
-        SyncChannel("shop", _Pages.type, True, ConnectorSettings()),
+        SyncChannel("shop", _Pages.channel_type, True, ConnectorSettings()),
         _Pages(pages, lambda number: before_page(context, number)),
         threading.Event(),
         threading.Event(),
@@ -454,7 +457,7 @@ def _committed(engine: Engine) -> int:
 
 def _cursor(engine: Engine) -> datetime | None:
     with Session(engine) as session:
-        return read_cursor(session, channel_by_name(session, "shop").id or 0, "orders")
+        return read_cursor(session, channel_by_name(session, "shop").id or 0, CursorStream.ORDERS)
 
 
 def test_pages_that_come_back_to_back_are_committed_together(
@@ -470,7 +473,7 @@ def test_pages_that_come_back_to_back_are_committed_together(
     )
     pull_orders(context)
     assert committed_when_asked == [0, 0, 0, 30, 30, 30, 60]
-    assert (context.counts["pages"], context.counts["created"]) == (7, 70)
+    assert (context.counts[RunCount.PAGES], context.counts[RunCount.CREATED]) == (7, 70)
     assert _cursor(engine) == T0 + timedelta(minutes=6)
     assert level(engine, "A", "main") == (100, 70)
 
@@ -530,10 +533,10 @@ def test_a_page_with_a_payload_that_could_not_be_mapped_goes_on(engine: Engine) 
     bad = RejectedPayload(raw='{"id": "3", "line_items": "?"}', reason="no lines", external_id="3")
     page = OrderPage(orders=orders, rejected=(bad,), cursor=orders[-1].updated_at)
     context = _pull(engine, [page, page])  # the lag window reads it again
-    assert context.counts["created"] == 1
-    assert context.counts["updated"] == 1
-    assert context.counts["duplicates"] == 2
-    assert context.counts["quarantined"] == 1
+    assert context.counts[RunCount.CREATED] == 1
+    assert context.counts[RunCount.UPDATED] == 1
+    assert context.counts[RunCount.DUPLICATES] == 2
+    assert context.counts[RunCount.QUARANTINED] == 1
     assert level(engine, "A", "main") == (5, 2)
     with Session(engine) as session:
         (kept,) = session.exec(select(QuarantinedPayload)).all()

@@ -18,8 +18,7 @@ from omnisync.core.db import make_engine, transaction
 from omnisync.core.dto import NormalisedOrder
 from omnisync.core.errors import NotFound
 from omnisync.hub.database import MIGRATIONS_DIR, migrate
-from omnisync.hub.order_lookup import AmbiguousOrder
-from omnisync.hub.views import find_order
+from omnisync.hub.order_lookup import AmbiguousOrder, find_order
 from tests.support.api import api_hub, closed_channels
 from tests.support.world import (
     T0,

@@ -36,6 +36,7 @@ from omnisync.core.models import Order
 from omnisync.core.shipping import record_shipment
 from omnisync.core.tracking import apply_tracking
 from omnisync.core.types import OrderStatus, ShipmentStatus
+from omnisync.sync.jobs.counts import RunCount
 from tests.support.api import ApiHub, api_hub, closed_channels
 from tests.support.databases import (
     POSTGRES_URL,
@@ -116,7 +117,7 @@ def test_a_delivered_order_stays_delivered_when_the_channel_is_read_again_laggin
     tracked = api.sync.run("ups", "tracking")
 
     assert tracked.status == "succeeded", tracked.error
-    assert (tracked.counts["delivered"], tracked.counts["orders_delivered"]) == (2, 1)
+    assert (tracked.counts[RunCount.DELIVERED], tracked.counts[RunCount.ORDERS_DELIVERED]) == (2, 1)
     assert status_of(engine) == OrderStatus.DELIVERED
     # The next poll, before the second fulfilment is pushed: the channel still says
     # partially fulfilled, with a later change time of its own.
@@ -129,7 +130,7 @@ def test_a_delivered_order_stays_delivered_when_the_channel_is_read_again_laggin
     assert status_of(engine) == OrderStatus.DELIVERED
     assert api.get("/api/v1/orders/1001").json()["status"] == "delivered"
     # Nothing is left to track that could bring it back.
-    assert api.sync.run("ups", "tracking").counts.get("tracked", 0) == 0
+    assert api.sync.run("ups", "tracking").counts.get(RunCount.TRACKED, 0) == 0
 
 
 def test_a_parcel_delivered_before_the_channel_re_read_counts_once_the_rest_arrives(
@@ -141,12 +142,12 @@ def test_a_parcel_delivered_before_the_channel_re_read_counts_once_the_rest_arri
     ship_over_the_api(api, "1Z0001", {"A": 2})
     ship_over_the_api(api, "1Z0002")
     FakeCarrier.answers["1Z0001"] = TrackingInfo(tracking_number="1Z0001", status=S.DELIVERED)
-    assert api.sync.run("ups", "tracking").counts["orders_delivered"] == 0
+    assert api.sync.run("ups", "tracking").counts[RunCount.ORDERS_DELIVERED] == 0
     ingest(engine, "shop", channel_says(OrderStatus.PARTIALLY_SHIPPED, 1, [2, 0]))
     assert status_of(engine) == OrderStatus.SHIPPED
 
     FakeCarrier.answers["1Z0002"] = TrackingInfo(tracking_number="1Z0002", status=S.DELIVERED)
-    assert api.sync.run("ups", "tracking").counts["orders_delivered"] == 1
+    assert api.sync.run("ups", "tracking").counts[RunCount.ORDERS_DELIVERED] == 1
     assert status_of(engine) == OrderStatus.DELIVERED
     ingest(engine, "shop", channel_says(OrderStatus.ACCEPTED, 2, [0, 0]))  # a stale replica
     assert status_of(engine) == OrderStatus.DELIVERED
@@ -417,6 +418,7 @@ atexit.register(shutil.rmtree, _folder, ignore_errors=True)
 _runs = itertools.count()
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(plan=steps)
 @example(plan=THE_REGRESSION)
@@ -441,6 +443,7 @@ def postgres_url_for_properties() -> Iterator[str]:
         yield url
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @PROPERTY_POSTGRES
 @given(plan=steps)

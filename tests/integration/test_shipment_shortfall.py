@@ -19,6 +19,7 @@ from omnisync.core.models import Alert, Order
 from omnisync.core.shipping import record_shipment
 from omnisync.core.types import AlertState, MovementKind
 from omnisync.hub.views import movement_list
+from omnisync.hub.views.shapes import json_data
 from tests.support.world import (
     build_world,
     check_ledger_invariants,
@@ -43,7 +44,8 @@ def ship_all(engine: Engine, external_id: str, *, channel: str = "shop") -> None
 
 def history(engine: Engine, sku: str) -> list[dict[str, Any]]:
     with Session(engine) as session:
-        return movement_list(session, sku_by_code(session, sku))
+        rows: list[dict[str, Any]] = json_data(movement_list(session, sku_by_code(session, sku)))
+    return rows
 
 
 def oversold_alert(engine: Engine, channel: str = "shop") -> Alert:

@@ -245,10 +245,12 @@ class PostgresStockMachine(StockMachine):
         return engine
 
 
-TestStockPropertiesSQLite = SQLiteStockMachine.TestCase
+TestStockPropertiesSQLite = pytest.mark.slow(SQLiteStockMachine.TestCase)
 TestStockPropertiesSQLite.settings = STATEFUL
 
-TestStockPropertiesPostgres = pytest.mark.skipif(
-    not POSTGRES_URL, reason="OMNISYNC_TEST_POSTGRES_URL is not set"
-)(PostgresStockMachine.TestCase)
+TestStockPropertiesPostgres = pytest.mark.slow(
+    pytest.mark.skipif(not POSTGRES_URL, reason="OMNISYNC_TEST_POSTGRES_URL is not set")(
+        PostgresStockMachine.TestCase
+    )
+)
 TestStockPropertiesPostgres.settings = STATEFUL

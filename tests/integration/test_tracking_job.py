@@ -24,6 +24,7 @@ from omnisync.core.tracking import RULE_TRACKING_UNKNOWN
 from omnisync.core.types import AlertSeverity, OrderStatus, ShipmentStatus, SyncRunStatus
 from omnisync.hub.bootstrap import Hub
 from omnisync.hub.shipping import ShipRequest, UnknownCarrier, ship_order
+from omnisync.sync.jobs.counts import RunCount
 from omnisync.sync.scheduler import Scheduler
 from tests.support.fake_carrier import FakeCarrier  # registers type "fake_carrier"
 from tests.support.hub_setup import FAST_RETRIES, engine_for, open_test_hub, write_config
@@ -122,7 +123,7 @@ def test_poll_tracking_asks_in_batches_and_applies_the_answers(hub: Hub) -> None
     assert first.notes == ["tracking numbers unknown to the carrier: 1Z0003"]
     # Two per call (the connector's batch size), delivered parcels not asked again.
     assert FakeCarrier.asked == [["1Z0001", "1Z0002"], ["1Z0003"], ["1Z0002", "1Z0003"]]
-    assert second.counts["tracked"] == 2
+    assert second.counts[RunCount.TRACKED] == 2
     rows = shipments(hub)
     assert {number: row.status for number, row in rows.items()} == {
         "1Z0001": ShipmentStatus.DELIVERED,

@@ -23,6 +23,7 @@ from omnisync.sync.calls import RetryPolicy
 from omnisync.sync.channels import SyncChannel
 from omnisync.sync.engine import SyncEngine
 from omnisync.sync.health import hub_health
+from omnisync.sync.jobs.counts import RunCount
 from tests.support.world import build_world, ingest, level, make_order, set_count
 
 VARIANT_KEY = "shop:variant/9"
@@ -33,7 +34,7 @@ VARIANT_KEY = "shop:variant/9"
 class CatalogueConnector(Connector):
     """Serves `listings` and order `pages` as the test sets them."""
 
-    type: ClassVar[str] = "catalogue"
+    channel_type: ClassVar[str] = "catalogue"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.LISTINGS, Capability.ORDERS}
     )
@@ -48,7 +49,9 @@ class CatalogueConnector(Connector):
 
 
 def sync_engine(engine: Engine) -> SyncEngine:
-    channel = SyncChannel("shop", CatalogueConnector.type, True, CatalogueConnector.Settings())
+    channel = SyncChannel(
+        "shop", CatalogueConnector.channel_type, True, CatalogueConnector.Settings()
+    )
     return SyncEngine(engine, [channel], retry=RetryPolicy(attempts=1))
 
 
@@ -99,7 +102,7 @@ def test_a_line_of_an_unknown_channel_sku_is_alerted_until_a_sku_binds_it(
     sync = sync_engine(engine)
     outcome = sync.run("shop", "listings")
     assert outcome.status == "succeeded", outcome.error
-    assert outcome.counts["lines_mapped"] == 1
+    assert outcome.counts[RunCount.LINES_MAPPED] == 1
     assert level(engine, "GHOST-1", "main") == (5, 2)
     assert open_unlinked(engine) is None
     assert [alert.state for alert in unlinked_alerts(engine)] == [AlertState.RESOLVED]
@@ -139,8 +142,8 @@ def test_listings_without_a_hub_sku_are_stored_alerted_and_forgotten_once_gone(
     sync = sync_engine(engine)
     outcome = sync.run("shop", "listings")
     assert outcome.status == "succeeded", outcome.error
-    assert (outcome.counts["fetched"], outcome.counts["new"]) == (3, 3)
-    assert (outcome.counts["without_sku"], outcome.counts["unknown_sku"]) == (1, 1)
+    assert (outcome.counts[RunCount.FETCHED], outcome.counts[RunCount.NEW]) == (3, 3)
+    assert (outcome.counts[RunCount.WITHOUT_SKU], outcome.counts[RunCount.UNKNOWN_SKU]) == (1, 1)
     with Session(engine) as session:
         stored = {row.channel_sku: row for row in session.exec(select(Listing))}
     assert set(stored) == {"A", VARIANT_KEY, "STRANGER"}
@@ -157,7 +160,7 @@ def test_listings_without_a_hub_sku_are_stored_alerted_and_forgotten_once_gone(
     CatalogueConnector.listings = [listing("A", 1), listing("B", 9)]
     outcome = sync.run("shop", "listings")
     assert outcome.status == "succeeded", outcome.error
-    assert outcome.counts["new"] == 0
+    assert outcome.counts[RunCount.NEW] == 0
     with Session(engine) as session:
         stored = {row.channel_sku: row for row in session.exec(select(Listing))}
         (line,) = session.exec(select(OrderLine)).all()

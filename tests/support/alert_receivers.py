@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from omnisync.sandbox.server import ServerRunner
+from omnisync.hub.http_server import ServerRunner
 
 
 def closed_port() -> int:

@@ -6,7 +6,6 @@ its retries apply."""
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -21,9 +20,8 @@ class FakeCarrierSettings(ConnectorSettings):
 
 
 @register
-class FakeCarrier(Connector):
-    type: ClassVar[str] = "fake_carrier"
-    Settings: ClassVar[builtins.type[ConnectorSettings]] = FakeCarrierSettings
+class FakeCarrier(Connector[FakeCarrierSettings]):
+    channel_type: ClassVar[str] = "fake_carrier"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.TRACKING})
     answers: ClassVar[dict[str, TrackingInfo]] = {}
     failure: ClassVar[ConnectorError | None] = None
@@ -36,13 +34,11 @@ class FakeCarrier(Connector):
         cls.failure = None
 
     @staticmethod
-    def carrier_label(settings: ConnectorSettings) -> str:
-        assert isinstance(settings, FakeCarrierSettings)
+    def carrier_label(settings: FakeCarrierSettings) -> str:
         return settings.label
 
     @property
     def tracking_batch_size(self) -> int:
-        assert isinstance(self.settings, FakeCarrierSettings)
         return self.settings.batch_size
 
     def track(self, numbers: Sequence[str]) -> list[TrackingInfo]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 from typing import ClassVar
 
 from pydantic import SecretStr
@@ -18,7 +17,6 @@ class FakeSettings(ConnectorSettings):
 
 
 @register
-class FakeConnector(Connector):
-    type: ClassVar[str] = "fake"
-    Settings: ClassVar[builtins.type[ConnectorSettings]] = FakeSettings
+class FakeConnector(Connector[FakeSettings]):
+    channel_type: ClassVar[str] = "fake"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.ORDERS})

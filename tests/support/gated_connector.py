@@ -8,16 +8,15 @@ holds every instance, oldest first."""
 
 from __future__ import annotations
 
-import builtins
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Unpack
 
 import httpx
 
-from omnisync.connectors.base import CallPolicy, Capability, Connector, ConnectorSettings
+from omnisync.connectors.base import Capability, Connector, ConnectorOptions, ConnectorSettings
 from omnisync.connectors.registry import register
 from omnisync.core.dto import OrderPage
 
@@ -38,9 +37,8 @@ class Gate:
 
 
 @register
-class GatedConnector(Connector):
-    type: ClassVar[str] = "gated"
-    Settings: ClassVar[builtins.type[ConnectorSettings]] = GatedSettings
+class GatedConnector(Connector[GatedSettings]):
+    channel_type: ClassVar[str] = "gated"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.ORDERS})
     gate: ClassVar[Gate | None] = None
     requests: ClassVar[list[str]] = []
@@ -52,9 +50,8 @@ class GatedConnector(Connector):
         cls.requests.clear()
         cls.made.clear()
 
-    def __init__(self, settings: ConnectorSettings, calls: CallPolicy | None = None) -> None:
-        super().__init__(settings, calls)
-        assert isinstance(settings, GatedSettings)
+    def __init__(self, settings: GatedSettings, **options: Unpack[ConnectorOptions]) -> None:
+        super().__init__(settings, **options)
         self.label = settings.label
         self.closed = False
         self.http = httpx.Client(

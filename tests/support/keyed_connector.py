@@ -8,7 +8,6 @@ map_quarantined is asked to map it again.
 
 from __future__ import annotations
 
-import builtins
 import json
 from collections.abc import Iterator
 from datetime import datetime
@@ -38,13 +37,11 @@ class KeyedSettings(ConnectorSettings):
 
 
 @register
-class KeyedConnector(Connector):
-    type: ClassVar[str] = "keyed"
-    Settings: ClassVar[builtins.type[ConnectorSettings]] = KeyedSettings
+class KeyedConnector(Connector[KeyedSettings]):
+    channel_type: ClassVar[str] = "keyed"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.ORDERS})
 
     def fetch_orders(self, since: datetime | None) -> Iterator[OrderPage]:
-        assert isinstance(self.settings, KeyedSettings)
         if self.settings.api_key.get_secret_value() != GOOD_KEY:
             raise AuthError("401: the API key is not valid")
         yield order_page(self.settings.orders, order_from_item)

@@ -33,6 +33,7 @@ def simulator() -> Iterator[AmazonSimulator]:
         yield server
 
 
+@pytest.mark.slow
 def test_sync_listings_orders_then_stock_patches_the_available_quantity(
     tmp_path: Path, simulator: AmazonSimulator
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,7 +23,13 @@ from sp_api.auth import access_token_client
 
 from omnisync.connectors.amazon.connector import AmazonConnector
 from omnisync.connectors.amazon.settings import AmazonSettings
-from omnisync.connectors.base import AuthError, PermanentError, RateLimited, TransientError
+from omnisync.connectors.base import (
+    AuthError,
+    MonotonicClock,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
 from omnisync.core.dto import Fulfilment, FulfilmentLine, StockUpdate
 from omnisync.core.types import OrderStatus
 from tests.support.reference import REFERENCE_DIR
@@ -95,8 +102,16 @@ def settings(**overrides: Any) -> dict[str, Any]:
     return values
 
 
-def make_connector(calls: RecordingCalls | None = None, **overrides: Any) -> AmazonConnector:
-    return AmazonConnector(AmazonSettings.model_validate(settings(**overrides)), calls)
+def make_connector(
+    calls: RecordingCalls | None = None,
+    *,
+    clock: MonotonicClock = time.monotonic,
+    **overrides: Any,
+) -> AmazonConnector:
+    """`overrides`: of the channel's settings."""
+    return AmazonConnector(
+        AmazonSettings.model_validate(settings(**overrides)), calls=calls, clock=clock
+    )
 
 
 def token_answer(token: str = ACCESS_TOKEN) -> httpx.Response:

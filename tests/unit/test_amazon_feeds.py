@@ -288,11 +288,14 @@ def test_a_feed_that_ends_badly_fails_every_sku_retriably(
 def test_a_feed_that_does_not_finish_in_time_fails_retriably(amazon: respx.MockRouter) -> None:
     feed_routes(amazon, [{"processingStatus": "IN_PROGRESS"}] * 3, None)
     calls = RecordingCalls()
-    connector = make_connector(
-        calls, feed_threshold=1, feed_timeout_seconds=10, feed_poll_seconds=5
-    )
     moments = iter([0.0, 0.0, 5.0, 10.0])
-    connector.clock = lambda: next(moments)
+    connector = make_connector(
+        calls,
+        clock=lambda: next(moments),
+        feed_threshold=1,
+        feed_timeout_seconds=10,
+        feed_poll_seconds=5,
+    )
 
     (result,) = connector.push_stock(updates(1))
 
@@ -307,11 +310,14 @@ def test_the_poll_wait_grows_with_the_time_waited_up_to_the_setting(
 ) -> None:
     feed_routes(amazon, [{"processingStatus": "IN_PROGRESS"}] * 5, None)
     calls = RecordingCalls()
-    connector = make_connector(
-        calls, feed_threshold=1, feed_timeout_seconds=1000, feed_poll_seconds=15
-    )
     moments = iter([0.0, 0.5, 30.0, 100.0, 400.0, 1000.0])
-    connector.clock = lambda: next(moments)
+    connector = make_connector(
+        calls,
+        clock=lambda: next(moments),
+        feed_threshold=1,
+        feed_timeout_seconds=1000,
+        feed_poll_seconds=15,
+    )
 
     connector.push_stock(updates(1))
 

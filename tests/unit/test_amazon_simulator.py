@@ -11,10 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from omnisync.sandbox.amazon import AmazonSimulator
 from omnisync.sandbox.amazon.limits import usage_plan
-from omnisync.sandbox.clock import ManualClock, ManualTimer
+from omnisync.sandbox.clock import ManualClock
 from omnisync.sandbox.registry import simulator_for
 from tests.support.reference import REFERENCE_DIR
 
@@ -38,20 +39,13 @@ def model_cases(operation: str, status: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def clock() -> ManualClock:
+    """The simulator's time, rate limits included: a bucket refills only when a test says so."""
     return ManualClock(START)
 
 
 @pytest.fixture(scope="module")
-def timer() -> ManualTimer:
-    """The simulator's rate limits run on it: a bucket refills only when a test says so."""
-    return ManualTimer()
-
-
-@pytest.fixture(scope="module")
-def running(clock: ManualClock, timer: ManualTimer) -> Iterator[AmazonSimulator]:
-    with AmazonSimulator(
-        name="amazon-orders", rate_scale=1000, clock=clock, monotonic=timer
-    ) as sim:
+def running(clock: ManualClock) -> Iterator[AmazonSimulator]:
+    with AmazonSimulator(name="amazon-orders", rate_scale=1000, clock=clock) as sim:
         yield sim
 
 
@@ -459,26 +453,27 @@ def test_confirm_shipment_refusals(sim: AmazonSimulator, api: httpx.Client) -> N
 # rate limits and faults -------------------------------------------------------------------------
 
 
-def test_an_empty_bucket_answers_429_quota_exceeded(sim, api, timer):
+def test_an_empty_bucket_answers_429_quota_exceeded(sim, api, clock):
     sim.drain("getOrders")
     throttled = get_orders(api, CreatedAfter=since(START))
     assert errors_of(throttled, 429)[0]["code"] == "QuotaExceeded"
     assert throttled.headers["x-amzn-RequestId"]
     assert api.get(f"{ORDERS}/nope/orderItems").status_code == 404  # its own bucket
-    timer.advance(0.08)  # 16.7 tokens a second at this scale
+    clock.advance(timedelta(seconds=0.08))  # 16.7 tokens a second at this scale
     assert get_orders(api, CreatedAfter=since(START)).status_code == 200
     assert sim.traffic()["responses_429"] == 1
 
 
 def test_real_limits_without_scaling():
-    with AmazonSimulator(name="amazon-real-limits", monotonic=ManualTimer()) as sim:
-        headers = {"x-amz-access-token": sim.access_token()}
-        params = {"MarketplaceIds": US, "CreatedAfter": "2026-01-01T00:00:00Z"}
-        with httpx.Client(base_url=sim.url, headers=headers) as client:
-            codes = [client.get(ORDERS, params=params).status_code for _ in range(21)]
-            answer = client.get(ORDERS, params=params)
-        assert codes == [200] * 20 + [429]
-        assert answer.headers["x-amzn-RateLimit-Limit"] == "0.0167"
+    # In-process: the limits are the point, not the network.
+    sim = AmazonSimulator(name="amazon-real-limits", clock=ManualClock(START))
+    headers = {"x-amz-access-token": sim.access_token()}
+    params = {"MarketplaceIds": US, "CreatedAfter": "2026-01-01T00:00:00Z"}
+    with TestClient(sim.app, headers=headers) as client:
+        codes = [client.get(ORDERS, params=params).status_code for _ in range(21)]
+        answer = client.get(ORDERS, params=params)
+    assert codes == [200] * 20 + [429]
+    assert answer.headers["x-amzn-RateLimit-Limit"] == "0.0167"
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from sp_api.base.exceptions import (
 )
 
 from omnisync.sandbox.amazon import AmazonSimulator
-from omnisync.sandbox.clock import ManualClock, ManualTimer
+from omnisync.sandbox.clock import ManualClock
 
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -139,11 +139,9 @@ def test_listings_and_feed_through_the_library(sim):
 
 
 def test_library_exceptions_for_throttling_and_auth(clock: ManualClock) -> None:
-    # On a timer only the test moves, a drained bucket stays empty for the next call,
+    # On a clock only the test moves, a drained bucket stays empty for the next call,
     # however slow the machine (in real time, even the published 0.5/s refills it in 2 s).
-    with AmazonSimulator(
-        name="amazon-slow", rate_scale=1, feed_delay=0, clock=clock, monotonic=ManualTimer()
-    ) as sim:
+    with AmazonSimulator(name="amazon-slow", rate_scale=1, feed_delay=0, clock=clock) as sim:
         orders = client(sim, Orders)
         sim.drain("getOrderItems")
         with pytest.raises(SellingApiRequestThrottledException):

@@ -15,7 +15,7 @@ import pytest
 from jsonschema import Draft7Validator
 
 from omnisync.sandbox.amazon import AmazonSimulator
-from omnisync.sandbox.clock import ManualClock, ManualTimer
+from omnisync.sandbox.clock import ManualClock
 from tests.support.reference import REFERENCE_DIR
 
 US = "ATVPDKIKX0DER"
@@ -34,24 +34,18 @@ REPORT_SCHEMA = schema("listings-feed-processing-report-schema-v2.json")
 
 @pytest.fixture(scope="module")
 def clock() -> ManualClock:
+    """The simulator's time, rate limits and feed quota included: only a test moves it."""
     return ManualClock(START)
 
 
 @pytest.fixture(scope="module")
-def timer() -> ManualTimer:
-    """The simulator's rate limits and feed quota run on it: only a test moves it."""
-    return ManualTimer()
-
-
-@pytest.fixture(scope="module")
-def running(clock: ManualClock, timer: ManualTimer) -> Iterator[AmazonSimulator]:
+def running(clock: ManualClock) -> Iterator[AmazonSimulator]:
     with AmazonSimulator(
         name="amazon-feeds",
         seller_id=SELLER,
         rate_scale=1000,
         feed_delay=60,
         clock=clock,
-        monotonic=timer,
     ) as sim:
         yield sim
 
@@ -326,7 +320,7 @@ def test_create_feed_refusals(api, body):
     assert answer.json()["errors"][0]["code"] == "InvalidInput"
 
 
-def test_five_listings_feeds_per_five_minutes(sim, api, timer):
+def test_five_listings_feeds_per_five_minutes(sim, api, clock):
     content = json.dumps(feed_document([patch_message(1, "SKU-0", 5)])).encode()
     for _ in range(5):
         submit(api, content)
@@ -339,9 +333,9 @@ def test_five_listings_feeds_per_five_minutes(sim, api, timer):
     refused = api.post(f"{FEEDS}/feeds", json=body)
     assert refused.status_code == 429
     assert refused.json()["errors"][0]["code"] == "QuotaExceeded"
-    timer.advance(0.29)  # not yet five minutes, at a thousand times the speed
+    clock.advance(timedelta(seconds=0.29))  # not yet five minutes, at a thousand times the speed
     assert api.post(f"{FEEDS}/feeds", json=body).status_code == 429
-    timer.advance(0.02)  # five minutes since the first five
+    clock.advance(timedelta(seconds=0.02))  # five minutes since the first five
     assert api.post(f"{FEEDS}/feeds", json=body).status_code == 202
 
 

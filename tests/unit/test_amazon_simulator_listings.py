@@ -4,13 +4,15 @@ patch (ACCEPTED / INVALID / VALIDATION_PREVIEW), sandbox cases and the 5/s limit
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from omnisync.sandbox.amazon import AmazonSimulator
-from omnisync.sandbox.clock import ManualTimer
+from omnisync.sandbox.clock import ManualClock
 
 US = "ATVPDKIKX0DER"
 SELLER = "A2TESTSELLER"
@@ -241,14 +243,15 @@ def test_patch_sandbox_cases(api):
 
 
 def test_patch_limit_is_five_a_second_burst_five():
-    # On a timer only the test moves, the six calls land in the same instant, however
+    # On a clock only the test moves, the six calls land in the same instant, however
     # slowly a loaded machine sends them (in real time, 0.2 s would bring a token back).
-    timer = ManualTimer()
-    with AmazonSimulator(name="amazon-listings-limit", seller_id=SELLER, monotonic=timer) as sim:
-        sim.add_listings([{"sku": "A", "quantity": 1, "productType": "LUGGAGE"}])
-        headers = {"x-amz-access-token": sim.access_token()}
-        body = {"productType": "LUGGAGE", "patches": quantity_patch(3)}
-        with httpx.Client(base_url=sim.url, headers=headers) as client:
-            codes = [patch(client, "A", body).status_code for _ in range(6)]
-        assert codes == [200] * 5 + [429]
-        assert sim.traffic()["responses_429"] == 1
+    # In-process: the limit is the point, not the network.
+    clock = ManualClock(datetime(2026, 11, 22, 10, 0, tzinfo=UTC))
+    sim = AmazonSimulator(name="amazon-listings-limit", seller_id=SELLER, clock=clock)
+    sim.add_listings([{"sku": "A", "quantity": 1, "productType": "LUGGAGE"}])
+    headers = {"x-amz-access-token": sim.access_token()}
+    body = {"productType": "LUGGAGE", "patches": quantity_patch(3)}
+    with TestClient(sim.app, headers=headers) as client:
+        codes = [patch(client, "A", body).status_code for _ in range(6)]
+    assert codes == [200] * 5 + [429]
+    assert sim.traffic()["responses_429"] == 1

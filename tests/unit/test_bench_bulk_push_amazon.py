@@ -8,6 +8,7 @@ import pytest
 from bench.bulk_push_amazon import measure
 
 
+@pytest.mark.slow
 def test_both_pushes_land_every_quantity_and_the_figures_add_up() -> None:
     result = measure(1500, rounds=1, feed_delay=0.2, poll_seconds=0.1)
 

@@ -157,6 +157,7 @@ def test_the_order_stream_is_reproducible_and_each_burst_takes_a_fresh_scarce_sk
         assert max(s.at for s in buyers) - min(s.at for s in buyers) <= 240
 
 
+@pytest.mark.slow
 def test_a_replay_counts_what_each_push_cadence_oversells() -> None:
     # Channels ch-1..ch-4 are polled at 0, 15, 30 and 45 s past each minute.
     # X (1 unit): ch-1 sells at 10 s, ch-2 at 14 s; only webhooks (order in at 12 s,

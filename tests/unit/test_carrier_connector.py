@@ -78,7 +78,7 @@ def carrier(simulator: CarrierSimulator, provider: str, **overrides: Any) -> Car
     return CarrierConnector(settings_for(simulator, provider, **overrides))
 
 
-def retrying(connector: CarrierConnector, attempts: int) -> ChannelCalls:
+def retrying(attempts: int) -> ChannelCalls:
     policy = RetryPolicy(attempts=attempts, initial=0.01, maximum=0.02)
     return ChannelCalls("parcels", ChannelLimiter({}), policy, threading.Event())
 
@@ -205,8 +205,7 @@ def test_a_carrier_answering_500_is_a_transient_error(
 
 def test_a_500_is_retried_by_the_engines_call_policy(simulator: CarrierSimulator) -> None:
     number = simulator.create_shipment(provider="ups")
-    connector = carrier(simulator, "ups")
-    connector.calls = retrying(connector, attempts=3)
+    connector = CarrierConnector(settings_for(simulator, "ups"), calls=retrying(attempts=3))
     simulator.inject("ups.track", 500, count=2)
     (info,) = connector.track([number])
     assert info.found
@@ -216,8 +215,7 @@ def test_a_500_is_retried_by_the_engines_call_policy(simulator: CarrierSimulator
 def test_a_carrier_that_keeps_failing_fails_the_call_after_the_attempts(
     simulator: CarrierSimulator,
 ) -> None:
-    connector = carrier(simulator, "fedex")
-    connector.calls = retrying(connector, attempts=3)
+    connector = CarrierConnector(settings_for(simulator, "fedex"), calls=retrying(attempts=3))
     simulator.inject("fedex.track", 503, count=10)
     with pytest.raises(TransientError, match=r"HTTP 503.*SERVICE\.UNAVAILABLE\.ERROR"):
         connector.track(["794600000001"])
@@ -322,6 +320,7 @@ def test_karrio_records_reach_the_hubs_logging_only_at_debug(
     assert [(r.name, r.levelno) for r in failed] == [("karrio.core.utils.helpers", logging.ERROR)]
 
 
+@pytest.mark.slow
 def test_importing_and_using_karrio_leaves_the_hubs_logging_alone(
     simulator: CarrierSimulator,
 ) -> None:

@@ -1,4 +1,4 @@
-"""hub/demo_watch.py: the runs `omnisync demo` waits for end by a deadline, and say why.
+"""hub/demo/watch.py: the runs `omnisync demo` waits for end by a deadline, and say why.
 
 The runner is a fake with the engine's stop event; a run that "hangs" waits on that
 event, as the call policy's backoff and the jobs' checkpoints do. Deadlines are small or
@@ -12,8 +12,10 @@ from collections.abc import Iterable
 
 import pytest
 
-from omnisync.hub.demo_watch import Deadline, DemoFailed, run_until_done
+from omnisync.core.types import SyncRunStatus
+from omnisync.hub.demo.watch import Deadline, DemoFailed, run_until_done
 from omnisync.sync.engine import RunOutcome
+from omnisync.sync.runs import outcome_status
 
 HANG = "hang"
 SAFETY_NET_S = 60.0
@@ -34,11 +36,12 @@ class FakeRunner:
 
     def run(self, name: str, job: str) -> RunOutcome:
         self.runs.append((name, job))
-        status = self.statuses.pop(0)
-        if status == HANG:
+        text = self.statuses.pop(0)
+        if text == HANG:
             stopped = self.stop.wait(SAFETY_NET_S)
             assert stopped, "the deadline never set the stop event"
-            return RunOutcome(name, job, "cancelled", error="stopped by shutdown")
+            return RunOutcome(name, job, SyncRunStatus.CANCELLED, error="stopped by shutdown")
+        status = outcome_status(text)
         if status == "failed":
             return RunOutcome(name, job, status, error="TransientError: getOrders: HTTP 500")
         if status == "skipped":

@@ -11,19 +11,20 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from omnisync.connectors.base import Capability
 from omnisync.hub.cli import app, main
 from omnisync.hub.logs import LogFormat, LogLevel, configure_logging
 from omnisync.hub.runner import HubRunner
 from omnisync.sandbox.marketplace import SandboxMarketplace
-from omnisync.sync import engine as engine_module
+from omnisync.sync.jobs import registry
 from omnisync.sync.jobs.context import JobContext
+from omnisync.sync.jobs.names import JobName
 from omnisync.sync.log_context import current_run, run_context
 from tests.support.databases import sqlite_url
 from tests.support.hub_setup import engine_for, open_test_hub, sandbox_channel, write_config
@@ -111,7 +112,8 @@ def leaking_job(ctx: JobContext) -> None:
 def test_a_secret_logged_by_accident_is_masked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log_format: LogFormat
 ) -> None:
-    monkeypatch.setitem(engine_module.JOBS, "orders", (Capability.ORDERS, leaking_job))
+    leaking = replace(registry.JOBS[JobName.ORDERS], run=leaking_job)
+    monkeypatch.setattr(registry, "JOBS", {**registry.JOBS, JobName.ORDERS: leaking})
     hub = hub_with_channel(tmp_path, monkeypatch, closed_port())
     stream = io.StringIO()
     configure_logging(LogLevel.INFO, log_format, stream)

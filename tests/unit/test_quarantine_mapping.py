@@ -122,7 +122,7 @@ def test_a_kept_body_that_is_not_json_still_does_not_map(
 class Quiet(Connector):
     """A connector that reads no orders (as carriers): it quarantines nothing."""
 
-    type: ClassVar[str] = "quiet"
+    channel_type: ClassVar[str] = "quiet"
 
 
 def test_a_connector_that_quarantines_nothing_maps_nothing_again() -> None:

@@ -1,4 +1,4 @@
-from omnisync.sync.redaction import redact
+from omnisync.core.redaction import redact
 
 
 def test_every_secret_is_masked_longest_first() -> None:

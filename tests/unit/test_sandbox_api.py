@@ -10,10 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from omnisync.sandbox.clock import ManualClock, ManualTimer, parse_iso
+from omnisync.sandbox.clock import ManualClock, parse_iso
 from omnisync.sandbox.marketplace import SandboxError, SandboxMarketplace
 
 TOKEN = "sb-test-token"
+START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 CATALOGUE: list[dict[str, Any]] = [
     {"sku": "A", "title": "Alpha", "quantity": 5, "price": "5.00"},
     {"sku": "B", "title": "Bravo", "quantity": 2, "price": "12.5"},
@@ -23,14 +24,14 @@ CATALOGUE: list[dict[str, Any]] = [
 
 
 @pytest.fixture(scope="module")
-def timer() -> ManualTimer:
-    """The marketplace's rate limit runs on it: the bucket refills only when a test says so."""
-    return ManualTimer()
+def clock() -> ManualClock:
+    """The marketplace's time, its rate limit included: it moves only when a test says so."""
+    return ManualClock(START)
 
 
 @pytest.fixture(scope="module")
-def running(timer: ManualTimer) -> Iterator[SandboxMarketplace]:
-    with SandboxMarketplace(TOKEN, name="sb-api", monotonic=timer) as market:
+def running(clock: ManualClock) -> Iterator[SandboxMarketplace]:
+    with SandboxMarketplace(TOKEN, name="sb-api", clock=clock) as market:
         yield market
 
 
@@ -335,7 +336,7 @@ def test_inventory_body_that_is_not_json_is_400(client):
 # rate limiting --------------------------------------------------------------------------
 
 
-def test_empty_bucket_answers_429_with_retry_after_then_recovers(market, client, timer):
+def test_empty_bucket_answers_429_with_retry_after_then_recovers(market, client, clock):
     market.set_rate_limit(rate=5, burst=2)
     market.limiter.refill()
     assert client.get("/api/v1/listings").status_code == 200
@@ -346,7 +347,7 @@ def test_empty_bucket_answers_429_with_retry_after_then_recovers(market, client,
     retry_after = float(throttled.headers["Retry-After"])
     assert 0 < retry_after <= 0.2
     assert throttled.headers["X-RateLimit-Remaining"] == "0"
-    timer.advance(retry_after)
+    clock.advance(timedelta(seconds=retry_after))
     assert client.get("/api/v1/orders").status_code == 200
     state = market.snapshot()
     assert state["responses_429"] == 1

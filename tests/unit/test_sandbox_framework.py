@@ -13,44 +13,43 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from omnisync.sandbox.clock import ManualClock, MonotonicStamper, isoformat, parse_iso
+from omnisync.hub.http_server import ServerError, ServerRunner
+from omnisync.sandbox.clock import (
+    ManualClock,
+    ManualTimer,
+    MonotonicStamper,
+    SystemClock,
+    isoformat,
+    parse_iso,
+)
 from omnisync.sandbox.faults import HTTP_FAULTS, ORDER_PAGE_FAULTS, Fault, FaultQueue
+from omnisync.sandbox.marketplace import SandboxMarketplace
 from omnisync.sandbox.ratelimit import TokenBucket, format_retry_after
-from omnisync.sandbox.server import ServerError, ServerRunner
-
-
-class FakeMonotonic:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
 
 # token bucket -------------------------------------------------------------------
 
 
 def test_bucket_allows_the_burst_then_says_how_long_to_wait():
-    clock = FakeMonotonic()
+    clock = ManualTimer(100.0)
     bucket = TokenBucket(rate=4, burst=3, monotonic=clock)
     assert [bucket.try_acquire() for _ in range(3)] == [None, None, None]
     assert bucket.try_acquire() == pytest.approx(0.25)
     assert bucket.remaining() == 0
-    clock.now += 0.25
+    clock.advance(0.25)
     assert bucket.try_acquire() is None
     assert bucket.try_acquire() == pytest.approx(0.25)
 
 
 def test_bucket_refills_up_to_the_burst_only():
-    clock = FakeMonotonic()
+    clock = ManualTimer(100.0)
     bucket = TokenBucket(rate=10, burst=2, monotonic=clock)
     bucket.drain()
-    clock.now += 60
+    clock.advance(60)
     assert bucket.remaining() == 2
 
 
 def test_refused_acquire_takes_nothing_and_cost_counts():
-    clock = FakeMonotonic()
+    clock = ManualTimer(100.0)
     bucket = TokenBucket(rate=1, burst=5, monotonic=clock)
     assert bucket.try_acquire(cost=4) is None
     assert bucket.try_acquire(cost=3) == pytest.approx(2.0)
@@ -58,7 +57,7 @@ def test_refused_acquire_takes_nothing_and_cost_counts():
 
 
 def test_scale_runs_the_same_limit_faster():
-    clock = FakeMonotonic()
+    clock = ManualTimer(100.0)
     bucket = TokenBucket(rate=2, burst=1, scale=10, monotonic=clock)
     assert bucket.try_acquire() is None
     assert bucket.try_acquire() == pytest.approx(0.05)
@@ -66,7 +65,7 @@ def test_scale_runs_the_same_limit_faster():
 
 
 def test_bucket_configure_keeps_tokens_within_the_new_burst():
-    clock = FakeMonotonic()
+    clock = ManualTimer(100.0)
     bucket = TokenBucket(rate=1, burst=10, monotonic=clock)
     bucket.configure(burst=3, rate=2.5)
     assert bucket.remaining() == 3
@@ -76,7 +75,7 @@ def test_bucket_configure_keeps_tokens_within_the_new_burst():
 
 
 def test_bucket_is_thread_safe():
-    bucket = TokenBucket(rate=0.001, burst=500)
+    bucket = TokenBucket(rate=0.001, burst=500, monotonic=ManualTimer())
     granted: list[int] = []
 
     def worker() -> None:
@@ -160,6 +159,39 @@ def test_manual_clock_ticks_and_advances():
     assert clock.now() == start + timedelta(seconds=1)
     clock.advance(timedelta(days=1))
     assert clock.now() == start + timedelta(days=1, seconds=2)
+
+
+def test_a_manual_clocks_monotonic_counts_every_step_forward_and_only_those():
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    clock = ManualClock(start, tick=timedelta(seconds=1))
+    assert clock.monotonic() == 0.0
+    assert clock.monotonic() == 0.0  # reading it moves nothing
+    clock.now()  # a tick is time going by
+    assert clock.monotonic() == 1.0
+    clock.advance(timedelta(seconds=0.25))
+    assert clock.monotonic() == 1.25
+    clock.set(start)  # the wall time stepped back: elapsed seconds stand
+    assert clock.monotonic() == 1.25
+    clock.set(start + timedelta(seconds=3))
+    assert clock.monotonic() == 4.25
+
+
+def test_the_system_clock_is_utc_and_time_monotonic():
+    clock = SystemClock()
+    assert clock.now().tzinfo is UTC
+    first = clock.monotonic()
+    assert clock.monotonic() >= first
+
+
+def test_a_simulators_rate_limit_refills_on_the_clock_it_was_made_with():
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    market = SandboxMarketplace(rate=2, burst=4, clock=clock)
+    market.limiter.drain()
+    assert market.limiter.remaining() == 0
+    clock.advance(timedelta(seconds=1))
+    assert market.limiter.remaining() == 2
+    clock.now()  # reading the time (a stamp, a report) refills nothing
+    assert market.limiter.remaining() == 2
 
 
 def test_iso_format_is_utc_with_microseconds():

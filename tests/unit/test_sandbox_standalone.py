@@ -132,6 +132,7 @@ def listings_file(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
 def test_a_standalone_marketplace_is_bought_from_cancelled_and_shipped_by_hand(
     kind: Kind, listings_file: Path, capsys: pytest.CaptureFixture[str]
@@ -225,6 +226,7 @@ def test_the_carriers_make_labels_and_move_parcels_by_hand(
     assert "export UPS_CLIENT_ID=fake-ups-client-id" in running.stderr
 
 
+@pytest.mark.slow
 def test_made_up_skus_and_the_control_command_as_its_own_process() -> None:
     with standalone("shopify", "--skus", "2") as running:
         completed = subprocess.run(

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 import tests.support.fake_connector  # noqa: F401  (registers the channel type "fake")
 from omnisync.core.types import LocationKind
 from omnisync.hub.settings import ConfigError, Settings, load_settings
+from omnisync.sync.jobs.names import JobName
 
 SECRET = "s3cr3t key/with spaces!"
 ENV = {"FAKE_KEY": SECRET}
@@ -190,8 +191,8 @@ def test_a_channel_is_named_after_its_file_with_defaults(config_dir: Path) -> No
     assert channel.stock.allocation_percent == 100
     assert channel.stock.buffer == 0
     assert channel.stock.max_quantity is None
-    assert channel.schedule.orders == timedelta(minutes=1)
-    assert channel.schedule.listings == timedelta(hours=1)
+    assert channel.schedule.interval(JobName.ORDERS) == timedelta(minutes=1)
+    assert channel.schedule.interval(JobName.LISTINGS) == timedelta(hours=1)
 
 
 def test_name_in_the_file_overrides_the_file_stem(config_dir: Path) -> None:
@@ -216,9 +217,9 @@ def test_name_in_the_file_overrides_the_file_stem(config_dir: Path) -> None:
 def test_schedule_intervals_are_parsed(config_dir: Path, written: str, expected: timedelta) -> None:
     channel_file(config_dir, "shop", f"schedule:\n  orders: {written}\n  tracking: 2h\n")
     (channel,) = load(config_dir).channels
-    assert channel.schedule.orders == expected
-    assert channel.schedule.tracking == timedelta(hours=2)
-    assert channel.schedule.listings == timedelta(hours=1)  # untouched default
+    assert channel.schedule.interval(JobName.ORDERS) == expected
+    assert channel.schedule.interval(JobName.TRACKING) == timedelta(hours=2)
+    assert channel.schedule.interval(JobName.LISTINGS) == timedelta(hours=1)  # untouched default
 
 
 @pytest.mark.parametrize("written", ["soon", "'5 minutes'", "0s", "-5s", "'1x'", "''"])

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 import pytest
@@ -16,6 +16,7 @@ import respx
 
 from omnisync.connectors.base import (
     AuthError,
+    ConnectorOptions,
     DirectCalls,
     InvalidSignature,
     PayloadError,
@@ -51,15 +52,20 @@ def answer(data: dict[str, Any], **kwargs: float) -> httpx.Response:
     return httpx.Response(200, json={"data": data, "extensions": cost(**kwargs)})
 
 
-@pytest.fixture
-def connector() -> Iterator[ShopifyConnector]:
+def pinned(**options: Unpack[ConnectorOptions]) -> ShopifyConnector:
+    """A connector pushing to LOCATION, built with `options`."""
     settings = ShopifySettings(
         shop="unit.myshopify.com",
         access_token="shpat_unit_token",
         client_secret=SECRET,
         push_location=LOCATION,
     )
-    connector = ShopifyConnector(settings)
+    return ShopifyConnector(settings, **options)
+
+
+@pytest.fixture
+def connector() -> Iterator[ShopifyConnector]:
+    connector = pinned()
     yield connector
     connector.close()
 
@@ -91,13 +97,12 @@ class RecordingCalls(DirectCalls):
 
 
 @respx.mock
-def test_a_known_empty_bucket_is_never_sent_into(connector: ShopifyConnector) -> None:
+def test_a_known_empty_bucket_is_never_sent_into() -> None:
     # The client's bucket refills on a timer only the pauses move: the wait it asks for
     # does not shrink by however long a loaded machine takes between the two calls.
     timer = ManualTimer()
     calls = RecordingCalls(timer)
-    connector.calls = calls
-    connector.client.bucket = CostBucket(clock=timer)
+    connector = pinned(calls=calls, clock=timer)
     shop = {"shop": {"name": "s", "myshopifyDomain": "unit.myshopify.com"}}
     route = respx.post(URL).mock(return_value=answer(shop, requested=50, available=0))
     connector.client.execute("Shop", "query Shop { shop { name myshopifyDomain } }")
@@ -108,8 +113,8 @@ def test_a_known_empty_bucket_is_never_sent_into(connector: ShopifyConnector) ->
 
 
 @respx.mock
-def test_throttled_becomes_rate_limited_with_the_bucket_wait(connector: ShopifyConnector) -> None:
-    connector.client.bucket = CostBucket(clock=ManualTimer())  # no refill while it computes
+def test_throttled_becomes_rate_limited_with_the_bucket_wait() -> None:
+    connector = pinned(clock=ManualTimer())  # no refill while it computes
     respx.post(URL).mock(
         return_value=httpx.Response(
             200,
@@ -355,18 +360,18 @@ SHOP_LOCATIONS = {
 }
 
 
-def _unpinned(**options: Any) -> ShopifyConnector:
+def _unpinned(hub_locations: dict[str, str], **options: Any) -> ShopifyConnector:
+    """A connector for `hub_locations` (code -> name); `options` of its settings."""
     settings = ShopifySettings(
         shop="unit.myshopify.com", access_token="shpat_unit_token", **options
     )
-    return ShopifyConnector(settings)
+    return ShopifyConnector(settings, hub_locations=hub_locations)
 
 
 @respx.mock
 def test_hub_locations_map_to_shopify_locations_by_name_and_push_to_the_first() -> None:
     respx.post(URL).mock(return_value=answer(SHOP_LOCATIONS))
-    connector = _unpinned()
-    connector.hub_locations = {"back": "Backroom", "main": "Main warehouse"}
+    connector = _unpinned({"back": "Backroom", "main": "Main warehouse"})
     # Backroom is inactive: nothing to map to; names compare without case or spaces.
     assert connector.location_problems() == [
         "hub location 'back' (Backroom) maps to no Shopify location "
@@ -379,9 +384,9 @@ def test_hub_locations_map_to_shopify_locations_by_name_and_push_to_the_first() 
 def test_a_location_map_wins_and_an_unknown_gid_in_it_is_reported() -> None:
     respx.post(URL).mock(return_value=answer(SHOP_LOCATIONS))
     connector = _unpinned(
-        location_map={"main": "gid://shopify/Location/404", "back": "gid://shopify/Location/7"}
+        {"main": "Main warehouse", "back": "Backroom"},
+        location_map={"main": "gid://shopify/Location/404", "back": "gid://shopify/Location/7"},
     )
-    connector.hub_locations = {"main": "Main warehouse", "back": "Backroom"}
     (problem,) = connector.location_problems()
     assert problem.startswith(
         "location_map: hub location 'main' maps to gid://shopify/Location/404"
@@ -392,7 +397,6 @@ def test_a_location_map_wins_and_an_unknown_gid_in_it_is_reported() -> None:
 @respx.mock
 def test_with_nothing_mapped_and_several_shop_locations_the_push_refuses_to_guess() -> None:
     respx.post(URL).mock(return_value=answer(SHOP_LOCATIONS))
-    connector = _unpinned()
-    connector.hub_locations = {"north": "North depot"}
+    connector = _unpinned({"north": "North depot"})
     with pytest.raises(PermanentError, match="set location_map or push_location"):
         connector.push_location()

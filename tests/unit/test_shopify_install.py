@@ -73,6 +73,7 @@ def test_a_signed_callback_is_exchanged_for_the_token(monkeypatch: pytest.Monkey
     assert asked == ["https://install.myshopify.com/admin/oauth/access_token?"]
 
 
+@pytest.mark.slow
 def test_the_cli_prints_the_url_and_never_the_secret(tmp_path: Path) -> None:
     config = write_config(
         tmp_path / "config",

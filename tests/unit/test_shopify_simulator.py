@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from omnisync.connectors.shopify import documents
-from omnisync.sandbox.clock import ManualClock, ManualTimer
+from omnisync.sandbox.clock import ManualClock
 from omnisync.sandbox.registry import simulator_for
 from omnisync.sandbox.shopify import ALL_SCOPES, ShopifySimulator
 
@@ -27,10 +27,14 @@ CATALOGUE: list[dict[str, Any]] = [
 ]
 
 
-def make_simulator(**options: Any) -> ShopifySimulator:
-    """A simulator on a clock that moves a second per reading (distinct updatedAt)."""
-    clock = ManualClock(START, tick=timedelta(seconds=1))
-    return ShopifySimulator(TOKEN, clock=clock, **options)
+def ticking_clock() -> ManualClock:
+    """A clock that moves a second per reading (distinct updatedAt), and otherwise only
+    when a test moves it (the cost bucket restores on it too)."""
+    return ManualClock(START, tick=timedelta(seconds=1))
+
+
+def make_simulator(clock: ManualClock | None = None, **options: Any) -> ShopifySimulator:
+    return ShopifySimulator(TOKEN, clock=clock or ticking_clock(), **options)
 
 
 def prepare(shop: ShopifySimulator) -> ShopifySimulator:
@@ -95,14 +99,13 @@ def all_orders(shop: ShopifySimulator, query: str, first: int) -> list[dict[str,
 
 
 @pytest.fixture(scope="module")
-def timer() -> ManualTimer:
-    """The cost bucket restores on it: only when a test says so."""
-    return ManualTimer()
+def clock() -> ManualClock:
+    return ticking_clock()
 
 
 @pytest.fixture(scope="module")
-def running(timer: ManualTimer) -> Iterator[ShopifySimulator]:
-    with make_simulator(name="shopify-api", monotonic=timer) as shop:
+def running(clock: ManualClock) -> Iterator[ShopifySimulator]:
+    with make_simulator(clock, name="shopify-api") as shop:
         yield shop
 
 
@@ -401,8 +404,8 @@ def test_cost_is_charged_then_refunded_to_the_actual_cost(shop):
     assert mutation["extensions"]["cost"]["requestedQueryCost"] == 10
 
 
-def test_an_empty_bucket_throttles_then_recovers(shop, timer):
-    # The bucket restores on the test's timer, so a drained bucket stays short of the one
+def test_an_empty_bucket_throttles_then_recovers(shop, clock):
+    # The bucket restores on the shop's clock, so a drained bucket stays short of the one
     # point Shop costs until the test moves it, however slow the machine.
     shop.set_cost_limits(bucket_size=20, restore_rate=0.5)
     shop.refill_bucket()
@@ -431,7 +434,7 @@ def test_an_empty_bucket_throttles_then_recovers(shop, timer):
 
     shop.drain_bucket()
     assert gql(shop, "Shop").json()["errors"][0]["extensions"]["code"] == "THROTTLED"
-    timer.advance(2.1)  # half a point a second: one point back, and Shop costs 1
+    clock.advance(timedelta(seconds=2.1))  # half a point a second: one back; Shop costs 1
     recovered = gql(shop, "Shop").json()
     assert recovered["data"]["shop"]["name"]
     assert recovered["extensions"]["cost"]["actualQueryCost"] == 1

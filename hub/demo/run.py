@@ -3,12 +3,12 @@
 Everything is real but the marketplaces and the carrier: they are HTTP servers on
 loopback (sandbox/), the hub talks to them through its connectors, the database is
 a SQLite file in a temporary folder. While buyers buy, a shipper ships accepted
-orders with UPS (hub/demo_shipping.py); the hub pushes the fulfilments and tracks
+orders with UPS (hub/demo/shipping.py); the hub pushes the fulfilments and tracks
 the parcels. At the end the buyers stop, the hub pulls the last orders and
 reconciles, every parcel is delivered and tracked, and the demo compares what the
 marketplaces hold with what the hub knows.
 
-Every wait has a deadline (hub/demo_watch.py): a channel that keeps failing stops the
+Every wait has a deadline (hub/demo/watch.py): a channel that keeps failing stops the
 demo with DemoFailed instead of holding it. The report is written as JSON to a file.
 """
 
@@ -44,14 +44,14 @@ from omnisync.core.models import Channel, Listing, Order, SyncRun
 from omnisync.core.reservations import shortage_units
 from omnisync.core.types import SyncRunStatus
 from omnisync.hub.bootstrap import Hub, bootstrap, engine_channels
-from omnisync.hub.demo_markets import DemoMarket, make_markets, market_names
-from omnisync.hub.demo_shipping import (
+from omnisync.hub.demo.markets import DemoMarket, make_markets, market_names
+from omnisync.hub.demo.shipping import (
     CARRIER_CHANNEL,
     DemoCarrier,
     shipping_per_channel,
     shipping_report,
 )
-from omnisync.hub.demo_watch import (
+from omnisync.hub.demo.watch import (
     DEFAULT_TIMEOUT_S,
     SETUP_TIMEOUT_S,
     STEP_RETRY,

@@ -26,11 +26,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from omnisync.core.clock import utcnow
+from omnisync.core.redaction import redact
 from omnisync.core.types import SyncRunStatus
 from omnisync.sync.calls import RetryPolicy
 from omnisync.sync.engine import RunOutcome
 from omnisync.sync.health import channel_health
-from omnisync.sync.redaction import redact
 
 DEFAULT_TIMEOUT_S: Final = 30.0
 """How long any one wait of the demo may last by default."""

@@ -6,7 +6,7 @@ import textwrap
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from omnisync.hub.demo_amazon import AmazonMarket
+from omnisync.hub.demo.amazon import AmazonMarket
 from omnisync.sandbox.faults import ANY_ENDPOINT
 from omnisync.sandbox.marketplace import SandboxMarketplace
 from omnisync.sandbox.shopify import ShopifySimulator
@@ -15,7 +15,7 @@ SHOPIFY_LOCATION = "Main warehouse"
 SCHEDULE = "{orders: 1s, listings: 1h, stock: 30s, fulfilments: 2s, reconcile: 10m}"
 CALL_TIMEOUT_S = 10
 """The channels' `timeout_seconds`: a call the marketplace does not answer ends well
-within a wait's deadline (hub/demo_watch.py)."""
+within a wait's deadline (hub/demo/watch.py)."""
 
 
 class DemoMarket(Protocol):

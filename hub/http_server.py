@@ -1,11 +1,17 @@
-"""Run an ASGI app with uvicorn in a background thread, on loopback.
+"""Run an ASGI app with uvicorn in a background thread, on loopback by default.
+
+This lives in hub/ because the product serves its own API with it (`omnisync run`,
+hub/runner.py), and the product never imports the simulators: the dependency points
+from sandbox/ (every simulator is served by this runner) to this small helper, never the
+reverse. import-linter enforces that (pyproject.toml).
 
 uvicorn (0.54) only installs signal handlers when it runs in the main thread
 (``Server.capture_signals`` checks), so a server in a background thread leaves
 the host process's SIGINT / SIGTERM alone; there is no ``install_signal_handlers``
 attribute to switch off any more. We bind the listening socket ourselves so port
 0 works, the port is known before the thread starts, and a port in use fails in
-:meth:`ServerRunner.start` rather than as a ``sys.exit`` inside the thread.
+:meth:`ServerRunner.start` (as the ``OSError`` of the bind, ``EADDRINUSE``) rather than
+as a ``sys.exit`` inside the thread.
 """
 
 from __future__ import annotations
@@ -85,7 +91,7 @@ class ServerRunner:
             thread = threading.Thread(
                 target=self._serve,
                 args=(server, listener),
-                name=f"sandbox-server-{self._port}",
+                name=f"http-server-{self._port}",
                 daemon=True,
             )
             self._server, self._socket, self._thread = server, listener, thread

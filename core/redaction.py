@@ -1,4 +1,12 @@
-"""Keep configured secrets out of everything the hub writes (invariant 9)."""
+"""Keep configured secrets out of everything the hub writes (invariant 9).
+
+One masking rule for every layer: connectors scrub the errors they raise, sync/ the run
+errors, log lines and alert texts it records, hub/ the CLI output and API bodies. It
+lives in core/ because core is the one layer all of them may import; two copies of it
+would drift, and the first secret one of them missed would be in a log. Secrets are
+masked longest first, so a secret that contains another is masked whole, and values
+shorter than MIN_SECRET_LENGTH are ignored (they would mask ordinary words).
+"""
 
 from __future__ import annotations
 
@@ -21,7 +29,6 @@ def redact_data(value: Any, secrets: Iterable[str]) -> Any:
 
 
 def _longest_first(secrets: Iterable[str]) -> list[str]:
-    # Longest first: a secret that contains another is masked whole.
     return sorted(
         {secret for secret in secrets if len(secret) >= MIN_SECRET_LENGTH}, key=len, reverse=True
     )

@@ -1,0 +1,95 @@
+"""The API's own bodies: the requests it reads and the replies only it makes.
+
+A request body is a CLI command's options as JSON (each class names its command) and
+refuses keys it does not know, so a misspelt option is a 422, never ignored. The
+objects the CLI prints too (orders, stock, alerts, ...) are not here: they are the
+shapes of hub/views/shapes.py, defined once for both.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorOut(BaseModel):
+    """Every error: `{"error": "..."}`, with configured secret values masked."""
+
+    error: str
+
+
+class ReadinessOut(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
+class RequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+Reason = Annotated[
+    str | None,
+    Field(max_length=2000, pattern=r"^[^\x00]*$", description="Why, in words; kept on the order."),
+]
+
+
+class CancelIn(RequestBody):
+    """`omnisync orders cancel ID [--push] [--reason TEXT]` as JSON."""
+
+    push: bool = Field(
+        default=False,
+        description="Also ask the channel to cancel it, where its API allows (Shopify, sandbox).",
+    )
+    reason: Reason = None
+
+
+class HoldIn(RequestBody):
+    """`omnisync orders hold ID [--reason TEXT]` as JSON."""
+
+    reason: Reason = None
+
+
+class ShipmentLineIn(RequestBody):
+    sku: str = Field(min_length=1, description="The channel's SKU or the hub's.")
+    quantity: int = Field(ge=1)
+
+
+class ShipmentIn(RequestBody):
+    carrier: str = Field(min_length=1, description="The name of a carrier channel.")
+    tracking_number: str = Field(min_length=1, max_length=200)
+    lines: list[ShipmentLineIn] | None = Field(
+        default=None, description="What is in the parcel; omitted: every open unit."
+    )
+    service: str | None = Field(default=None, max_length=100)
+    tracking_url: str | None = None
+
+
+class AdjustmentIn(RequestBody):
+    """`omnisync stock adjust SKU DELTA [--location L] [--reason R]` as JSON."""
+
+    sku: str = Field(min_length=1, max_length=128)
+    delta: int = Field(description="Change of on hand, e.g. 5 or -2 (not 0).")
+    location: str | None = Field(
+        default=None, description="Location code; omitted: the first location of hub.yaml."
+    )
+    reason: str = Field(default="adjustment", max_length=500)
+
+
+class ResolveIn(RequestBody):
+    """A resolve by hand as JSON: why, optionally; the resolver is "api"."""
+
+    note: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=r"^[^\x00]*$",
+        description="Why it is resolved; kept with it.",
+    )
+
+
+class QuarantineResolveIn(ResolveIn):
+    """`omnisync quarantine resolve ID --note TEXT` as JSON; the resolver is "api"."""
+
+
+class AlertResolveIn(ResolveIn):
+    """`omnisync alerts resolve ID --note TEXT` as JSON; the resolver is "api"."""

@@ -1,0 +1,167 @@
+"""/api/v1/orders: orders, newest placed first, and what an operator does to one
+(ship a parcel, cancel, hold, release), each the twin of its `omnisync orders` command.
+
+An order is named as `omnisync orders show` names it (hub/order_lookup.py). A
+cancellation is committed in the hub before its channel is asked (hub/cancellation.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from pydantic import AwareDatetime
+
+from omnisync.core.cancellation import cancel_in_hub
+from omnisync.core.db import transaction
+from omnisync.core.holds import hold_order, release_order
+from omnisync.core.models import Channel
+from omnisync.core.types import OrderStatus
+from omnisync.hub.api.dependencies import Clean, Config, Hub, Reading, Writing
+from omnisync.hub.api.messages import CancelIn, ErrorOut, HoldIn, ShipmentIn
+from omnisync.hub.api.paging import (
+    BAD_CURSOR,
+    ChannelFilter,
+    CursorParam,
+    Limit,
+    decode_cursor,
+    page,
+)
+from omnisync.hub.cancellation import channel_not_told, push_cancellation
+from omnisync.hub.order_lookup import find_order
+from omnisync.hub.shipping import ShipRequest, ship_order
+from omnisync.hub.views import cancellation_view, order_detail, order_list, shipment_views
+from omnisync.hub.views.shapes import CancellationOut, OrderDetailOut, OrderOut, ShipmentOut
+
+HELD = "The order is on hold: release it first."
+UNCANCELLABLE = "The channel cancelled or fulfils the order, or nothing is left to cancel."
+UNHOLDABLE = "The order is on hold already, or has nothing left to ship."
+NOT_HELD = "The order is not on hold."
+
+router = APIRouter(tags=["orders"])
+
+
+@router.get("/orders", response_model=list[OrderOut])
+def list_orders(
+    request: Request,
+    response: Response,
+    session: Reading,
+    clean: Clean,
+    channel: ChannelFilter = None,
+    order_status: Annotated[OrderStatus | None, Query(alias="status")] = None,
+    updated_after: Annotated[
+        AwareDatetime | None, Query(description="Only orders changed at or after (ISO 8601).")
+    ] = None,
+    oversold: bool | None = None,
+    limit: Limit = 100,
+    cursor: CursorParam = None,
+) -> Any:
+    """Orders, newest placed first: `omnisync orders list --json`."""
+    before = None
+    if cursor is not None:
+        placed_at, order_id = decode_cursor(cursor, str, int)
+        try:
+            before = (datetime.fromisoformat(placed_at), order_id)
+        except ValueError:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, BAD_CURSOR) from None
+    rows = order_list(
+        session,
+        channel=channel,
+        status=order_status,
+        updated_after=updated_after,
+        oversold=oversold,
+        limit=limit + 1,
+        before=before,
+    )
+    return clean(page(rows, limit, request, response, lambda row: (row.placed_at, row.id)))
+
+
+@router.get(
+    "/orders/{order_id}", response_model=OrderDetailOut, responses={404: {"model": ErrorOut}}
+)
+def show_order(order_id: str, session: Reading, clean: Clean) -> Any:
+    """One order, with its shipments: by the hub's id, the channel's order id or the
+    channel's order name or number (`1001`, or `#1001` sent as `%231001`); `id:N` is
+    hub id N only. A reference naming several orders is 422, listing them."""
+    return clean(order_detail(session, *find_order(session, order_id.strip())))
+
+
+@router.post(
+    "/orders/{order_id}/shipments",
+    response_model=ShipmentOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": HELD}},
+)
+def ship(order_id: str, body: ShipmentIn, session: Writing, settings: Config, clean: Clean) -> Any:
+    """Record a parcel of the order (`omnisync orders ship`); the channel is told after.
+    The order is named as in `GET /orders/{order_id}`."""
+    lines: dict[str, int] | None = None
+    if body.lines is not None:
+        lines = {}
+        for line in body.lines:
+            lines[line.sku] = lines.get(line.sku, 0) + line.quantity
+    request = ShipRequest(
+        order=order_id,
+        carrier=body.carrier,
+        tracking_number=body.tracking_number,
+        lines=lines,
+        service=body.service,
+        tracking_url=body.tracking_url,
+    )
+    shipment = ship_order(session, settings, request)
+    (view,) = [row for row in shipment_views(session, shipment.order_id) if row.id == shipment.id]
+    return clean(view)
+
+
+@router.post(
+    "/orders/{order_id}/cancel",
+    response_model=CancellationOut,
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": UNCANCELLABLE}},
+)
+def cancel(order_id: str, sync: Hub, clean: Clean, body: CancelIn | None = None) -> Any:
+    """Cancel the order in the hub (`omnisync orders cancel`): its units that have not
+    shipped are cancelled and their stock released. With `push`, the channel is asked
+    to cancel it too, where its API allows. 200 whatever the channel answers
+    (`channel.answer`): the hub's cancellation stands, and posting again asks the
+    channel again."""
+    wanted = body if body is not None else CancelIn()
+    # Its own transaction, not a Writing session: the channel is asked after the commit.
+    with transaction(sync.database) as session:
+        order, channel = find_order(session, order_id.strip())
+        cancellation = cancel_in_hub(session, order, wanted.reason)
+        view = order_detail(session, cancellation.order, channel)
+        channel_row = session.get(Channel, cancellation.order.channel_id)
+        channel_type = channel_row.type if channel_row is not None else None
+    if wanted.push:
+        told = push_cancellation(sync, channel, view.external_id, wanted.reason)
+    else:
+        push_how = 'post again with {"push": true}'
+        told = channel_not_told(
+            channel, channel_type, view.external_id, push_how, already=cancellation.already
+        )
+    return clean(cancellation_view(view, cancellation, told))
+
+
+@router.post(
+    "/orders/{order_id}/hold",
+    response_model=OrderDetailOut,
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": UNHOLDABLE}},
+)
+def hold(order_id: str, session: Writing, clean: Clean, body: HoldIn | None = None) -> Any:
+    """Hold the order (`omnisync orders hold`): its stock stays reserved, but it cannot
+    be shipped (409) and none of its fulfilments is pushed until it is released."""
+    order, channel = find_order(session, order_id.strip())
+    held = hold_order(session, order, body.reason if body is not None else None)
+    return clean(order_detail(session, held, channel))
+
+
+@router.post(
+    "/orders/{order_id}/release",
+    response_model=OrderDetailOut,
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": NOT_HELD}},
+)
+def release(order_id: str, session: Writing, clean: Clean) -> Any:
+    """Lift the order's hold (`omnisync orders release`): it can be shipped again."""
+    order, channel = find_order(session, order_id.strip())
+    return clean(order_detail(session, release_order(session, order), channel))

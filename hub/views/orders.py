@@ -1,0 +1,204 @@
+"""Orders, their lines and their parcels as the CLI prints them and the API serves them.
+
+A list is newest placed first and pages by key (`before`), never by offset alone: an
+order arriving between two pages would shift the second one. Lines and parcels are
+read for the whole page at once, a fixed number of queries however long it is.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, select
+
+from omnisync.core.cancellation import HubCancellation
+from omnisync.core.clock import iso
+from omnisync.core.models import Channel, Order, OrderLine, Shipment, Sku, TrackingEvent
+from omnisync.core.types import OrderStatus
+from omnisync.hub.cancellation import ChannelCancellation
+from omnisync.hub.views.shapes import (
+    CancellationOut,
+    CancelledLineOut,
+    ChannelCancellationOut,
+    HubCancellationOut,
+    OrderDetailOut,
+    OrderLineOut,
+    OrderOut,
+    ShipmentLineOut,
+    ShipmentOut,
+    TrackingEventOut,
+)
+
+
+def money(value: Decimal | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def order_list(
+    session: Session,
+    *,
+    channel: str | None = None,
+    status: OrderStatus | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    updated_after: datetime | None = None,
+    oversold: bool | None = None,
+    before: tuple[datetime, int] | None = None,
+) -> list[OrderOut]:
+    """Newest first. `before` (placed_at, id) pages by key: orders arriving meanwhile
+    neither shift nor repeat the next page."""
+    query = select(Order, Channel.name).join(Channel, col(Channel.id) == Order.channel_id)
+    if channel is not None:
+        query = query.where(Channel.name == channel)
+    if status is not None:
+        query = query.where(Order.status == status)
+    if updated_after is not None:
+        query = query.where(col(Order.updated_at) >= updated_after)
+    if oversold is not None:
+        query = query.where(Order.oversold == oversold)
+    if before is not None:
+        placed_at, order_id = before
+        query = query.where(
+            or_(
+                col(Order.placed_at) < placed_at,
+                and_(col(Order.placed_at) == placed_at, col(Order.id) < order_id),
+            )
+        )
+    query = query.order_by(col(Order.placed_at).desc(), col(Order.id).desc())
+    rows = session.exec(query.offset(offset).limit(limit)).all()
+    return order_views(session, [(order, name) for order, name in rows])
+
+
+def order_views(session: Session, orders: Sequence[tuple[Order, str]]) -> list[OrderOut]:
+    lines: dict[int, list[OrderLine]] = defaultdict(list)
+    for line in session.exec(
+        select(OrderLine)
+        .where(col(OrderLine.order_id).in_([order.id for order, _ in orders]))
+        .order_by(col(OrderLine.id))
+    ):
+        lines[line.order_id].append(line)
+    sku_ids = {line.sku_id for group in lines.values() for line in group if line.sku_id}
+    codes = dict(session.exec(select(Sku.id, Sku.code).where(col(Sku.id).in_(sku_ids))).all())
+    views = []
+    for order, channel_name in orders:
+        assert order.id is not None
+        views.append(
+            OrderOut(
+                id=order.id,
+                channel=channel_name,
+                external_id=order.external_id,
+                display_name=order.display_name,
+                status=order.status,
+                placed_at=iso(order.placed_at),
+                updated_at=iso(order.updated_at),
+                currency=order.currency,
+                total=money(order.total),
+                oversold=order.oversold,
+                held_at=iso(order.held_at),
+                hold_reason=order.hold_reason,
+                cancelled_by_hub_at=iso(order.cancelled_by_hub_at),
+                hub_cancel_reason=order.hub_cancel_reason,
+                lines=[
+                    OrderLineOut(
+                        channel_sku=line.channel_sku,
+                        sku=codes.get(line.sku_id) if line.sku_id else None,
+                        quantity=line.quantity,
+                        unit_price=money(line.unit_price),
+                    )
+                    for line in lines[order.id]
+                ],
+            )
+        )
+    return views
+
+
+def order_detail(session: Session, order: Order, channel_name: str) -> OrderDetailOut:
+    """`orders show --json`: the `orders list` shape plus the order's shipments."""
+    (row,) = order_views(session, [(order, channel_name)])
+    return OrderDetailOut(**dict(row), shipments=shipment_views(session, order.id or 0))
+
+
+def shipment_views(session: Session, order_id: int) -> list[ShipmentOut]:
+    """The order's shipments, oldest first, each with its carrier events oldest first."""
+    shipments = list(
+        session.exec(
+            select(Shipment)
+            .where(Shipment.order_id == order_id)
+            .order_by(col(Shipment.shipped_at), col(Shipment.id))
+        )
+    )
+    events: dict[int, list[TrackingEvent]] = defaultdict(list)
+    for event in session.exec(
+        select(TrackingEvent)
+        .where(col(TrackingEvent.shipment_id).in_([s.id for s in shipments]))
+        .order_by(col(TrackingEvent.at), col(TrackingEvent.id))
+    ):
+        events[event.shipment_id].append(event)
+    carrier_ids = {s.carrier_channel_id for s in shipments if s.carrier_channel_id}
+    carriers = dict(
+        session.exec(select(Channel.id, Channel.name).where(col(Channel.id).in_(carrier_ids))).all()
+    )
+    views = []
+    for shipment in shipments:
+        assert shipment.id is not None
+        views.append(
+            ShipmentOut(
+                id=shipment.id,
+                carrier=shipment.carrier,
+                carrier_channel=carriers.get(shipment.carrier_channel_id),
+                service=shipment.service,
+                tracking_number=shipment.tracking_number,
+                tracking_url=shipment.tracking_url,
+                status=shipment.status,
+                shipped_at=iso(shipment.shipped_at),
+                delivered_at=iso(shipment.delivered_at),
+                lines=[
+                    ShipmentLineOut(
+                        external_line_id=line["external_line_id"], quantity=line["quantity"]
+                    )
+                    for line in shipment.lines
+                ],
+                fulfilment_push=shipment.push_state,
+                events=[
+                    TrackingEventOut(
+                        at=iso(event.at),
+                        code=event.code,
+                        description=event.description,
+                        location=event.location,
+                    )
+                    for event in events[shipment.id]
+                ],
+            )
+        )
+    return views
+
+
+def cancellation_view(
+    order: OrderDetailOut, cancellation: HubCancellation, channel: ChannelCancellation
+) -> CancellationOut:
+    """`orders cancel --json` and the body of POST /api/v1/orders/{id}/cancel."""
+    return CancellationOut(
+        order=order,
+        cancellation=HubCancellationOut(
+            already=cancellation.already,
+            reason=cancellation.order.hub_cancel_reason,
+            units_cancelled=cancellation.units_cancelled,
+            units_shipped=cancellation.units_shipped,
+            lines=[
+                CancelledLineOut(
+                    external_line_id=line.external_line_id,
+                    channel_sku=line.channel_sku,
+                    cancelled=line.cancelled,
+                    shipped=line.shipped,
+                )
+                for line in cancellation.lines
+            ],
+        ),
+        channel=ChannelCancellationOut(
+            name=channel.channel, answer=channel.answer, message=channel.message
+        ),
+    )

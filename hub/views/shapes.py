@@ -1,0 +1,392 @@
+"""Every JSON object the hub prints or serves, each defined once, here.
+
+`--json` prints `model_dump(mode="json")` of these models and /api/v1 returns the same
+models, so the CLI, the API and the OpenAPI document at /openapi.json cannot drift
+apart: what a view builds is what the document describes. The rules:
+
+- Keys are added, never renamed or removed: scripts and API clients read them. A field's
+  place in its class is its place in the output, so new fields go last.
+- Times are the text of `core.clock.iso` (ISO 8601, UTC written `+00:00`) and money is
+  the decimal's own text (`"19.99"`): exactly what the CLI printed before these models
+  existed. They are typed as strings for that reason: pydantic would write times its
+  own way (`Z`).
+- Building a shape refuses keys it does not declare (a misspelt key fails at once, in
+  the view that made it), yet the document describes every shape as open
+  (`additionalProperties`): a client must accept the keys a later version adds.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_jsonable_python
+
+from omnisync.core.types import (
+    AlertSeverity,
+    AlertState,
+    MovementKind,
+    OrderStatus,
+    PushState,
+    ShipmentStatus,
+    SyncRunStatus,
+)
+from omnisync.hub.cancellation import ChannelAnswer
+
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+Money = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$")]
+
+
+class Shape(BaseModel):
+    """A JSON object of the hub's output (see the module for its rules)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"additionalProperties": True})
+
+
+def json_data(value: object) -> Any:
+    """What `--json` prints and the API sends: each shape in `value` (a shape, a list of
+    them, or plain JSON data holding them) as its `model_dump(mode="json")`."""
+    return to_jsonable_python(value)
+
+
+# Catalogue and stock (`skus list`, `stock show`, `stock history`, /api/v1/stock)
+
+
+class SkuComponentOut(Shape):
+    sku: str
+    quantity: int
+
+
+class SkuOut(Shape):
+    """`omnisync skus list --json`."""
+
+    code: str
+    title: str
+    barcode: str | None
+    safety_stock: int
+    bundle: bool
+    components: list[SkuComponentOut]
+    retired_at: Timestamp | None
+
+
+class LocationLevelOut(Shape):
+    location: str
+    on_hand: int
+    reserved: int
+    free: int
+
+
+class ChannelAvailabilityOut(Shape):
+    channel: str
+    available: int
+
+
+class StockOut(Shape):
+    """`omnisync stock show --json`: per SKU its levels (none for a bundle), its free
+    total and what each channel that sells may offer."""
+
+    sku: str
+    bundle: bool
+    locations: list[LocationLevelOut]
+    free_total: int
+    channels: list[ChannelAvailabilityOut]
+
+
+class MovementHistoryOut(Shape):
+    """`omnisync stock history --json`: one movement, with the on hand it left."""
+
+    at: Timestamp
+    location: str | None
+    kind: MovementKind
+    delta: int
+    on_hand_after: int
+    reason: str
+    reference: str | None
+
+
+class MovementOut(Shape):
+    """The movement a stock adjustment through the API wrote."""
+
+    id: int
+    at: Timestamp
+    sku: str
+    location: str
+    kind: MovementKind
+    delta: int
+    reason: str
+    reference: str | None
+
+
+class AdjustmentOut(Shape):
+    movement: MovementOut
+    stock: StockOut
+
+
+# Orders and their parcels (`orders ...`, /api/v1/orders)
+
+
+class OrderLineOut(Shape):
+    channel_sku: str
+    sku: str | None
+    quantity: int
+    unit_price: Money | None
+
+
+class OrderOut(Shape):
+    """`omnisync orders list --json`."""
+
+    id: int
+    channel: str
+    external_id: str
+    display_name: str | None = Field(
+        description="The channel's name or number for the order (Shopify #1001), if it has one."
+    )
+    status: OrderStatus
+    placed_at: Timestamp
+    updated_at: Timestamp
+    currency: str | None
+    total: Money | None
+    oversold: bool
+    held_at: Timestamp | None = Field(description="On hold since (nothing ships); null: not held.")
+    hold_reason: str | None
+    cancelled_by_hub_at: Timestamp | None = Field(
+        description="When an operator cancelled it in the hub; null: not cancelled in the hub."
+    )
+    hub_cancel_reason: str | None
+    lines: list[OrderLineOut]
+
+
+class ShipmentLineOut(Shape):
+    external_line_id: str
+    quantity: int
+
+
+class TrackingEventOut(Shape):
+    at: Timestamp
+    code: str
+    description: str
+    location: str | None
+
+
+class ShipmentOut(Shape):
+    """A parcel of an order, with what its carrier said of it, oldest first."""
+
+    id: int
+    carrier: str
+    carrier_channel: str | None
+    service: str | None
+    tracking_number: str
+    tracking_url: str | None
+    status: ShipmentStatus
+    shipped_at: Timestamp
+    delivered_at: Timestamp | None
+    lines: list[ShipmentLineOut]
+    fulfilment_push: PushState
+    events: list[TrackingEventOut]
+
+
+class OrderDetailOut(OrderOut):
+    """`omnisync orders show --json`: the `orders list` shape plus the shipments."""
+
+    shipments: list[ShipmentOut]
+
+
+class ShippedOut(Shape):
+    """`omnisync orders ship --json`: the order as shipped and the parcel recorded."""
+
+    order: OrderDetailOut
+    shipment: ShipmentOut
+
+
+class CancelledLineOut(Shape):
+    external_line_id: str
+    channel_sku: str
+    cancelled: int = Field(description="Units this cancellation took off the line.")
+    shipped: int = Field(description="Units that had left: they stay shipped.")
+
+
+class HubCancellationOut(Shape):
+    already: bool = Field(description="The hub had cancelled it before: nothing changed.")
+    reason: str | None
+    units_cancelled: int
+    units_shipped: int
+    lines: list[CancelledLineOut]
+
+
+class ChannelCancellationOut(Shape):
+    name: str
+    answer: ChannelAnswer = Field(
+        description="not_asked (no push: the channel still shows it), cancelled, refused, "
+        "failed, or unsupported (its API cannot: the message says where to cancel it)."
+    )
+    message: str
+
+
+class CancellationOut(Shape):
+    """`omnisync orders cancel --json`."""
+
+    order: OrderDetailOut
+    cancellation: HubCancellationOut
+    channel: ChannelCancellationOut
+
+
+# Channels and their health (`channels list`, `status`, /api/v1/channels, /api/v1/status)
+
+
+class ChannelSummaryOut(Shape):
+    """`omnisync channels list --json`: a channel's configuration and its listings."""
+
+    name: str
+    type: str
+    enabled: bool
+    locations: list[str] | None
+    listings: int
+    unbound_listings: int
+    dirty_listings: int
+    paused_reason: str | None
+
+
+class JobHealthOut(Shape):
+    last_success: Timestamp | None
+    last_failure: Timestamp | None
+    last_error: str | None
+    consecutive_failures: int
+    interval_seconds: float | None
+
+
+class OpenAlertOut(Shape):
+    id: int
+    rule: str
+    channel: str | None
+    severity: AlertSeverity
+    message: str
+    first_seen: Timestamp
+    last_seen: Timestamp
+    count: int
+
+
+class ChannelHealthOut(Shape):
+    """A channel of `omnisync status --json`: its jobs, its push backlog, its open alerts.
+    `consecutive_failures` is the largest over the jobs."""
+
+    name: str
+    type: str
+    enabled: bool
+    paused_reason: str | None
+    jobs: dict[str, JobHealthOut]
+    consecutive_failures: int
+    dirty_listings: int
+    oldest_dirty_since: Timestamp | None
+    oldest_dirty_age_seconds: float | None
+    open_alerts: list[OpenAlertOut]
+
+
+class ChannelOut(ChannelSummaryOut):
+    """`channels list --json` and the channel of `status --json`, in one object."""
+
+    jobs: dict[str, JobHealthOut]
+    consecutive_failures: int
+    oldest_dirty_since: Timestamp | None
+    oldest_dirty_age_seconds: float | None
+    open_alerts: list[OpenAlertOut]
+
+
+class StatusOut(Shape):
+    """`omnisync status --json`: `open_alerts` counts the channels' ones too; `alerts`
+    are the open alerts of no channel."""
+
+    checked_at: Timestamp
+    open_alerts: int
+    channels: list[ChannelHealthOut]
+    alerts: list[OpenAlertOut]
+
+
+# Runs, alerts and quarantined payloads (`sync`, `alerts`, `quarantine`, /api/v1)
+
+
+class SyncRunOut(Shape):
+    id: int
+    channel: str | None
+    job: str
+    status: SyncRunStatus
+    started_at: Timestamp
+    finished_at: Timestamp | None
+    duration_seconds: float | None
+    counts: dict[str, int]
+    error: str | None
+
+
+class AlertOut(Shape):
+    """`omnisync alerts list --json`."""
+
+    id: int
+    rule: str
+    channel: str | None
+    severity: AlertSeverity
+    state: AlertState
+    message: str
+    details: dict[str, Any]
+    first_seen: Timestamp
+    last_seen: Timestamp
+    count: int
+    notified_at: Timestamp | None
+    resolved_at: Timestamp | None
+    resolved_by: str | None
+    resolution_note: str | None
+
+
+class AlertDeliveryOut(Shape):
+    """What one notifier was told of the alert (sync/notify/dispatcher.py)."""
+
+    notifier: str
+    announced_at: Timestamp | None
+    reminded_at: Timestamp | None
+    reminders: int
+    resolved_sent_at: Timestamp | None
+    failures: int
+    next_attempt_at: Timestamp | None
+    last_error: str | None
+
+
+class AlertDetailOut(AlertOut):
+    """`omnisync alerts show ID --json`."""
+
+    deliveries: list[AlertDeliveryOut]
+
+
+class AlertResolutionOut(Shape):
+    """`omnisync alerts resolve --json`: whether the rule opens it again (null: only the
+    running hub's evaluation can tell) and that in words."""
+
+    alert: AlertOut
+    opens_again: bool | None
+    outlook: str
+
+
+class QuarantineOut(Shape):
+    """`omnisync quarantine list --json`: a payload without its body."""
+
+    id: int
+    channel: str | None
+    kind: str
+    external_id: str | None
+    reason: str
+    received_at: Timestamp
+    resolved_at: Timestamp | None
+    resolved_by: str | None
+    resolution_note: str | None
+    raw_length: int
+
+
+class QuarantineDetailOut(QuarantineOut):
+    """`omnisync quarantine show ID --json`: with the raw body, as received."""
+
+    raw: str
+
+
+class QuarantineResolutionOut(Shape):
+    """`omnisync quarantine retry|resolve --json`."""
+
+    payload: QuarantineOut
+    alert_resolved: bool
+    orders: list[str]
