@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.db import count_where, exists_where
 from omnisync.core.errors import NotFound
 from omnisync.core.models import Alert, QuarantinedPayload
@@ -49,12 +49,14 @@ def open_alert(
     Without `new_occurrence` an open alert is only refreshed (message, details,
     last seen): a rule that sees the same condition again does not count it twice.
     """
-    now = utcnow()
+    now = clock_of(session).now()
     alert = _open_alert(session, rule, channel_id)
     if alert is None:
         try:
             with session.begin_nested():
-                alert = Alert(rule=rule, channel_id=channel_id, first_seen=now, count=0)
+                alert = Alert(
+                    rule=rule, channel_id=channel_id, first_seen=now, last_seen=now, count=0
+                )
                 session.add(alert)
                 session.flush()
         except IntegrityError:
@@ -125,7 +127,7 @@ def _close(
     session: Session, alert: Alert, *, by: str | None = None, note: str | None = None
 ) -> None:
     alert.state = AlertState.RESOLVED
-    alert.resolved_at = utcnow()
+    alert.resolved_at = clock_of(session).now()
     alert.resolved_by = by
     alert.resolution_note = note
     session.add(alert)
@@ -243,7 +245,12 @@ def quarantine_payload(
     """Keep a payload we could not map, verbatim, and raise the quarantine alert."""
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
     payload = QuarantinedPayload(
-        channel_id=channel_id, kind=kind, external_id=external_id, reason=reason, raw=text
+        channel_id=channel_id,
+        kind=kind,
+        external_id=external_id,
+        reason=reason,
+        raw=text,
+        received_at=clock_of(session).now(),
     )
     session.add(payload)
     session.flush()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from omnisync.core.channels import selling_location_ids
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.errors import Conflict
 from omnisync.core.models import Channel, Order, OrderLine
 from omnisync.core.order_status import rederive_order_status
@@ -70,7 +70,7 @@ def cancel_in_hub(session: Session, order: Order, reason: str | None) -> HubCanc
         )
         for line in lines
     )
-    order.cancelled_by_hub_at = utcnow()
+    order.cancelled_by_hub_at = clock_of(session).now()
     order.hub_cancel_reason = (reason or "").strip() or None
     for line in lines:
         line.quantity_cancelled += line.open_quantity
@@ -78,7 +78,7 @@ def cancel_in_hub(session: Session, order: Order, reason: str | None) -> HubCanc
     session.flush()
     rederive_order_status(session, order)
     _release_stock(session, order, lines)
-    order.modified_at = utcnow()  # updated_at stays the channel's own change time
+    order.modified_at = clock_of(session).now()  # updated_at stays the channel's own change time
     session.add(order)
     refresh_oversold(session, order)
     session.flush()

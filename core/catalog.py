@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, delete, select
 
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.errors import Conflict, InvalidRequest, NotFound
 from omnisync.core.models import (
     BundleComponent,
@@ -118,7 +118,7 @@ def upsert_sku(
         raise InvalidRequest(f"safety stock of {code!r} must not be negative")
     sku = session.exec(select(Sku).where(Sku.code == code)).first()
     if sku is None:
-        sku = Sku(code=validate_sku_code(code))
+        sku = Sku(code=validate_sku_code(code), created_at=clock_of(session).now())
     if title is not None:
         sku.title = title
     if barcode is not None:
@@ -221,7 +221,7 @@ def retire_sku(session: Session, code: str) -> Sku:
     holders = what_holds_sku(session, sku)
     if holders:
         raise Conflict(f"SKU {sku.code!r} cannot be retired: " + "; ".join(holders))
-    sku.retired_at = utcnow()
+    sku.retired_at = clock_of(session).now()
     session.add(sku)
     session.flush()
     assert sku.id is not None

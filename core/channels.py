@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from omnisync.core.alerting import RULE_AUTH, open_alert, resolve_alert
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.errors import NotFound
 from omnisync.core.models import Channel, Location
 from omnisync.core.types import AlertSeverity, LocationKind
@@ -40,8 +40,11 @@ def sync_channels(
     disabled (with `disable_unlisted`, else left as they are)."""
     existing = {channel.name: channel for channel in session.exec(select(Channel))}
     configured = []
+    now = clock_of(session).now()
     for spec in specs:
-        channel = existing.pop(spec.name, None) or Channel(name=spec.name, type=spec.type)
+        channel = existing.pop(spec.name, None) or Channel(
+            name=spec.name, type=spec.type, created_at=now, updated_at=now
+        )
         wanted = {
             "type": spec.type,
             "enabled": spec.enabled,
@@ -54,13 +57,13 @@ def sync_channels(
                 resume_channel(session, channel)  # new config: let it try again
             for key, value in wanted.items():
                 setattr(channel, key, value)
-            channel.updated_at = utcnow()
+            channel.updated_at = now
             session.add(channel)
         configured.append(channel)
     for orphan in existing.values() if disable_unlisted else ():
         if orphan.enabled:
             orphan.enabled = False
-            orphan.updated_at = utcnow()
+            orphan.updated_at = now
             session.add(orphan)
     session.flush()
     return configured

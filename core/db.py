@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, select
 
 import omnisync.core.models  # noqa: F401  (registers every table on the metadata)
+from omnisync.core.clock import CLOCK_OPTION, SYSTEM_CLOCK, Clock, engine_clock
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POSTGRES_CONNECT_TIMEOUT_S = 5
@@ -33,13 +34,18 @@ T = TypeVar("T")
 READ_ONLY_OPTION = "omnisync_read_only"
 
 
-def make_engine(database_url: str, *, echo: bool = False) -> Engine:
+def make_engine(database_url: str, *, echo: bool = False, clock: Clock | None = None) -> Engine:
+    """The hub's engine. It carries `clock` (SystemClock by default): every session on it
+    reads the time from that clock (`clock_of(session)`), never from the wall clock."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(database_url, echo=echo)
-    return create_engine(
-        database_url, echo=echo, pool_pre_ping=True, connect_args=_connect_args(url)
-    )
+        engine = _sqlite_engine(database_url, echo=echo)
+    else:
+        engine = create_engine(
+            database_url, echo=echo, pool_pre_ping=True, connect_args=_connect_args(url)
+        )
+    engine.update_execution_options(**{CLOCK_OPTION: clock or SYSTEM_CLOCK})
+    return engine
 
 
 def _connect_args(url: URL) -> dict[str, Any]:
@@ -90,6 +96,9 @@ class HubSession(Session):
         bind = database.execution_options(**{READ_ONLY_OPTION: True}) if read_only else database
         super().__init__(bind, expire_on_commit=False)
         self.database = database
+        self.clock = engine_clock(database)
+        """The clock of `database` (core reads it as `clock_of(session)`)."""
+        self.info[CLOCK_OPTION] = self.clock
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from sqlalchemy import func, literal, update
 from sqlmodel import Session, col, select
 
 from omnisync.core.availability import available_to_sell
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.dto import ObservedQuantity
 from omnisync.core.models import Channel, Listing
 from omnisync.core.outbox import LISTINGS_MARKED
@@ -53,7 +53,7 @@ def observe_quantity(session: Session, channel: Channel, seen: ObservedQuantity)
     drifted = seen.quantity not in (wanted, previous)
     values: dict[str, object] = {"last_ack_quantity": seen.quantity}
     if drifted:
-        now = utcnow()
+        now = clock_of(session).now()
         values.update(
             dirty=True,
             change_seq=Listing.change_seq + 1,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.errors import Conflict
 from omnisync.core.models import Order
 from omnisync.core.shipping import lock_order
@@ -38,7 +38,7 @@ def hold_order(session: Session, order: Order, reason: str | None) -> Order:
         raise Conflict(
             f"order {order.external_id} is fulfilled by the channel: the hub ships nothing of it"
         )
-    order.held_at = utcnow()
+    order.held_at = clock_of(session).now()
     order.hold_reason = (reason or "").strip() or None
     order.modified_at = order.held_at
     session.add(order)
@@ -53,7 +53,7 @@ def release_order(session: Session, order: Order) -> Order:
         raise Conflict(f"order {order.external_id} is not on hold")
     order.held_at = None
     order.hold_reason = None
-    order.modified_at = utcnow()
+    order.modified_at = clock_of(session).now()
     session.add(order)
     session.flush()
     return order

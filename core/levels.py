@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, update
 from sqlmodel import Session, select
 
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.db import insert_ignoring_conflict
 from omnisync.core.errors import InsufficientStock
 from omnisync.core.models import StockLevel, StockMovement
@@ -35,7 +35,7 @@ def ensure_level(session: Session, sku_id: int, location_id: int) -> None:
             "location_id": location_id,
             "on_hand": 0,
             "reserved": 0,
-            "updated_at": utcnow(),
+            "updated_at": clock_of(session).now(),
         },
         ("sku_id", "location_id"),
     )
@@ -63,7 +63,7 @@ def reserve_free(
     whole = session.execute(
         update(_levels)
         .where(*_row(sku_id, location_id), _c.on_hand - _c.reserved >= wanted)
-        .values(reserved=_c.reserved + wanted, updated_at=utcnow())
+        .values(reserved=_c.reserved + wanted, updated_at=clock_of(session).now())
     )
     if whole.rowcount == 1:  # type: ignore[attr-defined]
         return wanted
@@ -77,7 +77,7 @@ def reserve_free(
         session.execute(
             update(_levels)
             .where(_c.id == level.id)
-            .values(reserved=_c.reserved + taken, updated_at=utcnow())
+            .values(reserved=_c.reserved + taken, updated_at=clock_of(session).now())
         )
     return taken
 
@@ -88,7 +88,7 @@ def unreserve(session: Session, sku_id: int, location_id: int, quantity: int) ->
     result = session.execute(
         update(_levels)
         .where(*_row(sku_id, location_id), _c.reserved >= quantity)
-        .values(reserved=_c.reserved - quantity, updated_at=utcnow())
+        .values(reserved=_c.reserved - quantity, updated_at=clock_of(session).now())
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise AssertionError(f"reserved of sku {sku_id} at {location_id} would go negative")
@@ -121,7 +121,7 @@ def move_stock(
         .values(
             on_hand=_c.on_hand + delta,
             reserved=_c.reserved - consumed_reservation,
-            updated_at=utcnow(),
+            updated_at=clock_of(session).now(),
         )
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -135,6 +135,7 @@ def move_stock(
         kind=kind,
         reason=reason,
         reference=reference,
+        at=clock_of(session).now(),
     )
     session.add(movement)
     return movement

@@ -33,7 +33,7 @@ from sqlmodel import select as select_columns
 
 from omnisync.core.alerting import ShippedShortfall, note_shipped_not_on_hand
 from omnisync.core.catalog import bundle_recipes
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.models import Location, Reservation, Sku, StockLevel, StockMovement
 from omnisync.core.models.tables import table_of
 from omnisync.core.types import MovementKind, OrderStatus, ReservationState
@@ -413,7 +413,7 @@ class LockedStock:
         if self._spent:
             raise AssertionError("this LockedStock was written already")
         self._spent = True
-        now = utcnow()
+        now = clock_of(session).now()
         changed_levels = [
             {
                 "b_id": level.id,

@@ -44,7 +44,7 @@ from sqlmodel import Session, col
 
 from omnisync.core.alerting import note_buyer_cancel_request
 from omnisync.core.channels import selling_location_ids
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.dto import NormalisedOrder, NormalisedOrderLine
 from omnisync.core.locked_stock import LockedStock, StockEffects, forget_loaded
 from omnisync.core.models import Channel, Listing, Order, OrderLine, Sku
@@ -292,7 +292,7 @@ def _intake_run(
     """Orders with distinct ids: the order rows are locked first (new ones by their
     insert, known ones by one SELECT, both in external id order), then stock."""
     assert channel.id is not None
-    now = utcnow()
+    now = clock_of(session).now()
     entries = [_as_new(incoming) for incoming in run]
     inserted = _insert_new_orders(session, channel.id, [entry.order for entry in entries], now)
     known: list[_Intake] = []

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from sqlalchemy import BindParameter, bindparam, func, or_, select, update
 from sqlmodel import Session
 
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.models import BundleComponent, Channel, Listing, Location
 from omnisync.core.models.tables import table_of
 from omnisync.core.types import LocationKind, UTCDateTime
@@ -113,7 +113,7 @@ def mark_touched_dirty(session: Session, touched: Iterable[tuple[int, int]]) -> 
 
 
 def _mark(session: Session, sku_ids: set[int], channel_ids: list[int] | None) -> int:
-    values: dict[str, object] = {"sku_ids": sorted(sku_ids), "now": utcnow()}
+    values: dict[str, object] = {"sku_ids": sorted(sku_ids), "now": clock_of(session).now()}
     if channel_ids is None:
         result = session.execute(_MARK_DIRTY, values)
     else:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from omnisync.core.alerting import resolve_quarantine_alert_if_clear
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.errors import NotFound
 from omnisync.core.models import Channel, QuarantinedPayload
 from omnisync.core.resolution import already_resolved, resolver
@@ -61,7 +61,7 @@ def mark_resolved(
     orders: tuple[str, ...] = (),
 ) -> Resolution:
     """Record the payload's resolution; resolve the channel's alert if it was the last."""
-    payload.resolved_at = utcnow()
+    payload.resolved_at = clock_of(session).now()
     payload.resolved_by = resolver(by)
     payload.resolution_note = note
     session.add(payload)

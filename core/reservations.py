@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from omnisync.core.alerting import RULE_OVERSOLD, keep_shipped_not_on_hand, open_alert
 from omnisync.core.catalog import bundle_recipes
 from omnisync.core.channels import selling_location_ids
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.levels import reserve_free, unreserve
 from omnisync.core.locked_stock import LineState, LockedStock, OrderState
 from omnisync.core.locked_stock import StockEffects as StockEffects
@@ -84,7 +84,7 @@ def refresh_oversold(session: Session, order: Order) -> int:
     newly = short > 0 and not order.oversold
     order.oversold = short > 0
     if newly:
-        order.oversold_at = order.oversold_at or utcnow()
+        order.oversold_at = order.oversold_at or clock_of(session).now()
         alert_oversold(session, order.channel_id, order.id or 0, order.external_id, short)
     session.add(order)
     return short
@@ -170,7 +170,7 @@ def _take_for_waiting(
         reservation.location_id, taken = location_id, short
     if taken:
         reservation.quantity += taken
-        reservation.updated_at = utcnow()
+        reservation.updated_at = clock_of(session).now()
         session.add(reservation)
         effects.touched.add((sku_id, location_id))
     return taken

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from sqlmodel import Session, col, select
 
 from omnisync.core.channels import selling_location_ids
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.errors import Conflict, InvalidRequest
 from omnisync.core.models import Channel, Order, OrderLine, Shipment
 from omnisync.core.order_status import rederive_order_status
@@ -105,6 +105,7 @@ def record_shipment(
         effects.merge(settle_line(session, order, line, location_ids))
     effects.merge(reallocate_freed(session, effects))
 
+    now = clock_of(session).now()
     shipment = Shipment(
         order_id=order.id or 0,
         lines=[
@@ -118,13 +119,15 @@ def record_shipment(
         status=ShipmentStatus.LABEL_CREATED,
         push_state=PushState.PENDING,
         carrier_channel_id=carrier_channel_id,
+        shipped_at=now,
+        created_at=now,
     )
     session.add(shipment)
     session.flush()
     rederive_order_status(session, order)  # with the new parcel among the order's parcels
     # order.updated_at stays the channel's own change time: order intake compares it
     # with the channel's next report, which must not look stale because of us.
-    order.modified_at = utcnow()
+    order.modified_at = now
     session.add(order)
     refresh_oversold(session, order)
     mark_touched_dirty(session, effects.touched)

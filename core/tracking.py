@@ -33,7 +33,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from omnisync.core.alerting import current_alert, open_alert, resolve_alert
-from omnisync.core.clock import ensure_utc, utcnow
+from omnisync.core.clock import clock_of, ensure_utc
 from omnisync.core.db import count_where
 from omnisync.core.dto import TrackingEvent as ReportedEvent
 from omnisync.core.dto import TrackingInfo
@@ -98,7 +98,7 @@ def apply_tracking(
     now: datetime | None = None,
 ) -> TrackingResult:
     """Apply the carrier's answer `info` to the shipment, in the caller's transaction."""
-    now = now or utcnow()
+    now = now or clock_of(session).now()
     shipment = session.exec(
         select(Shipment)
         .where(Shipment.id == shipment_id)

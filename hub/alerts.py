@@ -57,5 +57,6 @@ def alert_monitor(settings: Settings, sync: SyncEngine) -> AlertMonitor:
         [build_notifier(config) for config in settings.hub.alerts],
         repeat_after=rules.repeat_after,
         secrets=settings.secrets,
+        clock=sync.clock,
     )
     return AlertMonitor(sync, alert_rules(rules), dispatcher, every=rules.evaluate_every)

@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 
 from omnisync.core.catalog import LocationSpec, sync_locations
 from omnisync.core.channels import ChannelSpec, sync_channels
+from omnisync.core.clock import Clock, SystemClock, engine_clock
 from omnisync.core.db import make_engine, transaction
 from omnisync.hub.database import head_revision, migrate, schema_revision
 from omnisync.hub.settings import ChannelConfig, Settings, channel_fingerprint, load_settings
@@ -25,23 +26,36 @@ class Hub:
     settings: Settings
     engine: Engine
 
+    @property
+    def clock(self) -> Clock:
+        """The hub's one clock, made by bootstrap and carried by `engine` (every session
+        on it reads the time there)."""
+        return engine_clock(self.engine)
 
-def bootstrap(config_dir: Path, *, database_url: str | None = None, create: bool = False) -> Hub:
+
+def bootstrap(
+    config_dir: Path,
+    *,
+    database_url: str | None = None,
+    create: bool = False,
+    clock: Clock | None = None,
+) -> Hub:
     """Load the config, open the database and mirror locations and channels into it.
 
     With `create`, applies the migrations first (what `omnisync init` does);
-    otherwise a database that is missing or behind raises NotInitialised.
+    otherwise a database that is missing or behind raises NotInitialised. `clock` (the
+    wall clock by default) is where the hub reads the time, everywhere.
     """
     settings = load_settings(config_dir, database_url=database_url)
-    return bootstrap_with(settings, create=create)
+    return bootstrap_with(settings, create=create, clock=clock)
 
 
-def bootstrap_with(settings: Settings, *, create: bool = False) -> Hub:
+def bootstrap_with(settings: Settings, *, create: bool = False, clock: Clock | None = None) -> Hub:
     """bootstrap() with the settings loaded already (by the CLI, which may leave a
     broken channel file out)."""
     if not create and _missing_sqlite_file(settings.database_url):
         raise NotInitialised("the database does not exist yet; run `omnisync init`")
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, clock=clock or SystemClock())
     if create:
         migrate(engine)
     else:

@@ -53,7 +53,7 @@ from sqlalchemy import Engine, func
 from sqlalchemy import select as sa_select  # sqlmodel's select takes at most 4 columns
 from sqlmodel import Session, col, select
 
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.db import transaction
 from omnisync.core.models import Alert, Channel, Order, QuarantinedPayload, SyncRun
 from omnisync.core.types import AlertState, SyncRunStatus
@@ -283,7 +283,7 @@ class DatabaseCollector:
             out.last_success.add_metric(
                 [channel_names.get(channel_id, ""), job], moment.timestamp()
             )
-        for channel in channel_health(session, utcnow()):
+        for channel in channel_health(session, clock_of(session).now()):
             age = channel.oldest_dirty_age
             out.dirty.add_metric([channel.name], channel.dirty_listings)
             out.oldest_dirty.add_metric([channel.name], age.total_seconds() if age else 0.0)

@@ -62,6 +62,7 @@ class HubRunner:
             hub.engine,
             engine_channels(hub.settings),
             secrets=hub.settings.secrets,
+            clock=hub.clock,
             retry=retry,
         )
         self.scheduler = Scheduler(self.sync, push_poll=push_poll)

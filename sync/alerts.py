@@ -72,7 +72,7 @@ from omnisync.core.alerting import (
     resolve_alert,
     unresolved_payload_count,
 )
-from omnisync.core.clock import iso, utcnow
+from omnisync.core.clock import iso
 from omnisync.core.db import count_where, exists_where, run_in_transaction
 from omnisync.core.models import Alert, Channel, Order
 from omnisync.core.redaction import redact
@@ -438,12 +438,12 @@ class AlertMonitor:
         self.rules = rules
         self.dispatcher = dispatcher
         self.every = every
-        self.watching_since = utcnow()
+        self.watching_since = sync.clock.now()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="alerts", daemon=True)
 
     def start(self) -> None:
-        self.watching_since = utcnow()
+        self.watching_since = self.sync.clock.now()
         self._thread.start()
 
     def stop(self) -> None:
@@ -455,7 +455,7 @@ class AlertMonitor:
 
     def run_once(self, now: datetime | None = None, *, wait: bool = True) -> Evaluation:
         """One pass: enrol the open alerts, apply the rules, send what is due."""
-        now = now or utcnow()
+        now = now or self.sync.clock.now()
         self.dispatcher.enrol()  # before the rules resolve anything: see Dispatcher
         schedules = {
             name: scheduled_jobs(channel) for name, channel in dict(self.sync.channels).items()

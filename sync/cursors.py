@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from sqlmodel import Session, select
 
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.models import SyncCursor
 from omnisync.sync.incremental import moves_forward
 
@@ -40,10 +40,17 @@ def advance_cursor(
         .with_for_update()
     ).first()
     if row is None:
-        session.add(SyncCursor(channel_id=channel_id, stream=stream.value, value=_text(value)))
+        session.add(
+            SyncCursor(
+                channel_id=channel_id,
+                stream=stream.value,
+                value=_text(value),
+                updated_at=clock_of(session).now(),
+            )
+        )
     elif moves_forward(_value(row.value), value):
         row.value = _text(value)
-        row.updated_at = utcnow()
+        row.updated_at = clock_of(session).now()
         session.add(row)
 
 

@@ -25,6 +25,7 @@ from omnisync.connectors.base import AuthError, Connector, ConnectorError
 from omnisync.connectors.registry import connector_for
 from omnisync.core.alerting import RULE_AUTH, has_open_alert
 from omnisync.core.channels import channel_by_name, pause_channel, resume_channel
+from omnisync.core.clock import Clock, engine_clock
 from omnisync.core.db import transaction
 from omnisync.core.models import Channel
 from omnisync.core.redaction import redact
@@ -85,9 +86,14 @@ class SyncEngine:
         secrets: Iterable[str] = (),
         stop: threading.Event | None = None,
         on_push: PushObserver | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.database = database
         """The hub's SQLAlchemy engine (runs, leases, cursors, stock)."""
+        self.clock = clock or engine_clock(database)
+        """Where jobs, leases and run records read the time: the database engine's clock
+        by default (bootstrap passes that same clock). Core code a job calls reads its
+        session's clock, which is the database engine's: pass no other in production."""
         self.holder = holder or new_holder_id()
         self.retry = retry or RetryPolicy()
         self.lease_ttl = lease_ttl
@@ -193,7 +199,9 @@ class SyncEngine:
                 return RunOutcome(name, job, NotRun.SKIPPED, error="already running")
             self._running.add((name, job))
         try:
-            with Lease(self.database, channel_id, job, self.holder, self.lease_ttl) as lease:
+            with Lease(
+                self.database, channel_id, job, self.holder, self.lease_ttl, clock=self.clock.now
+            ) as lease:
                 if not lease.acquired:
                     return RunOutcome(name, job, NotRun.SKIPPED, error="running in another process")
                 return self._run_held(channel, channel_id, job, resume_on_success, lease, progress)
@@ -210,7 +218,7 @@ class SyncEngine:
         lease: Lease,
         progress: Callable[[JobContext], None] | None,
     ) -> RunOutcome:
-        run_id = start_run(self.database, channel_id, job)
+        run_id = start_run(self.database, channel_id, job, clock=self.clock)
         with run_context(channel.name, job, run_id), self.borrowed(channel.name) as connector:
             ctx = JobContext(
                 engine=self.database,
@@ -221,6 +229,7 @@ class SyncEngine:
                 lease_lost=lease.lost,
                 progress=progress,
                 on_push=self.on_push,
+                clock=self.clock,
             )
             return self._run_recorded(ctx, job, run_id, resume_on_success)
 
@@ -248,7 +257,7 @@ class SyncEngine:
         except Exception as failure:
             log.exception("%s %s: unexpected failure", channel.name, job)
             status, error = SyncRunStatus.FAILED, self._say(failure)
-        finish_run(self.database, run_id, status, ctx.counts, error)
+        finish_run(self.database, run_id, status, ctx.counts, error, clock=self.clock)
         if status == SyncRunStatus.CANCELLED:
             log.info("%s %s: cancelled by shutdown", channel.name, job)
         elif error:

@@ -3,8 +3,8 @@
 Taking a lease is one conditional UPDATE (free, expired, or already ours), so
 two processes can never both hold it. The holder renews it from a heartbeat
 thread while the job runs; a holder that dies stops renewing and the lease
-expires after `ttl`. Every function reads the time from `clock` (`utcnow` unless a
-test passes a clock it steps).
+expires after `ttl`. Every function reads the time from `clock` (the engine's clock's `now`
+unless the caller passes another, as the sync engine and tests that step it do).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from types import TracebackType
 
 from sqlalchemy import Engine, or_, select, update
 
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import engine_clock
 from omnisync.core.db import insert_ignoring_conflict, transaction
 from omnisync.core.models import SyncLease
 from omnisync.core.models.tables import table_of
@@ -51,6 +51,10 @@ def holder_is_dead(holder: str) -> bool:
     return False
 
 
+def _now(engine: Engine, clock: Callable[[], datetime] | None) -> datetime:
+    return clock() if clock is not None else engine_clock(engine).now()
+
+
 def try_acquire(
     engine: Engine,
     channel_id: int,
@@ -58,11 +62,11 @@ def try_acquire(
     holder: str,
     ttl: timedelta,
     *,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], datetime] | None = None,
 ) -> bool:
     """Take the lease if it is free, expired, ours, or held by a process of this machine
     that has died (so a crashed job is taken over at once instead of after `ttl`)."""
-    now = clock()
+    now = _now(engine, clock)
     with transaction(engine) as session:
         insert_ignoring_conflict(
             session,
@@ -108,13 +112,13 @@ def renew(
     holder: str,
     ttl: timedelta,
     *,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], datetime] | None = None,
 ) -> bool:
     with transaction(engine) as session:
         result = session.execute(
             update(_leases)
             .where(_c.channel_id == channel_id, _c.job == job, _c.holder == holder)
-            .values(expires_at=clock() + ttl)
+            .values(expires_at=_now(engine, clock) + ttl)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
@@ -125,13 +129,13 @@ def release(
     job: str,
     holder: str,
     *,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], datetime] | None = None,
 ) -> None:
     with transaction(engine) as session:
         session.execute(
             update(_leases)
             .where(_c.channel_id == channel_id, _c.job == job, _c.holder == holder)
-            .values(holder="", expires_at=clock())
+            .values(holder="", expires_at=_now(engine, clock))
         )
 
 
@@ -146,7 +150,7 @@ class Lease:
         holder: str,
         ttl: timedelta = DEFAULT_TTL,
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.engine, self.channel_id, self.job, self.holder, self.ttl = (
             engine,

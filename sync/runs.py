@@ -16,7 +16,7 @@ from enum import StrEnum
 from sqlalchemy import Engine, update
 from sqlmodel import col
 
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import Clock, clock_of
 from omnisync.core.db import transaction
 from omnisync.core.models import SyncRun
 from omnisync.core.types import SyncRunStatus
@@ -43,10 +43,13 @@ def outcome_status(text: str) -> OutcomeStatus:
     return NotRun.SKIPPED if text == NotRun.SKIPPED else SyncRunStatus(text)
 
 
-def start_run(engine: Engine, channel_id: int | None, job: str) -> int:
+def start_run(
+    engine: Engine, channel_id: int | None, job: str, *, clock: Clock | None = None
+) -> int:
     """Record a new run. The caller holds the job's lease, so a run of the same job still
     marked running belongs to a process that died: it is closed as failed first."""
     with transaction(engine) as session:
+        now = (clock or clock_of(session)).now()
         session.execute(
             update(SyncRun)
             .where(
@@ -54,9 +57,9 @@ def start_run(engine: Engine, channel_id: int | None, job: str) -> int:
                 col(SyncRun.job) == job,
                 col(SyncRun.status) == SyncRunStatus.RUNNING,
             )
-            .values(status=SyncRunStatus.FAILED, error=ABANDONED, finished_at=utcnow())
+            .values(status=SyncRunStatus.FAILED, error=ABANDONED, finished_at=now)
         )
-        run = SyncRun(channel_id=channel_id, job=job, status=SyncRunStatus.RUNNING)
+        run = SyncRun(channel_id=channel_id, job=job, status=SyncRunStatus.RUNNING, started_at=now)
         session.add(run)
         session.flush()
         assert run.id is not None
@@ -69,12 +72,14 @@ def finish_run(
     status: SyncRunStatus,
     counts: Mapping[RunCount, int],
     error: str | None,
+    *,
+    clock: Clock | None = None,
 ) -> None:
     with transaction(engine) as session:
         run = session.get(SyncRun, run_id)
         assert run is not None
         run.status = status
-        run.finished_at = utcnow()
+        run.finished_at = (clock or clock_of(session)).now()
         run.counts = {str(key): value for key, value in counts.items()}
         run.error = error
         session.add(run)

@@ -25,7 +25,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, event, func, or_
 from sqlmodel import Session, col, select
 
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import SYSTEM_CLOCK
 from omnisync.core.db import HubSession, transaction
 from omnisync.core.models import Channel, Listing
 from omnisync.core.outbox import LISTINGS_MARKED
@@ -143,7 +143,8 @@ class Scheduler:
                 args=(channel.name, job),
                 id=f"{channel.name}:{job}",
                 seconds=interval.total_seconds(),
-                next_run_time=utcnow() + timedelta(milliseconds=50),
+                # APScheduler fires on the wall clock, whatever clock the hub records with.
+                next_run_time=SYSTEM_CLOCK.now() + timedelta(milliseconds=50),
                 replace_existing=True,
             )
 
@@ -176,7 +177,7 @@ class Scheduler:
                 self._start_push(name)
 
     def _channels_with_due_pushes(self) -> list[str]:
-        now = utcnow()
+        now = self.sync.clock.now()
         with transaction(self.sync.database, read_only=True) as session:
             rows = session.exec(
                 select(Channel.name)

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from omnisync.connectors.base import PayloadError
 from omnisync.core.alerting import quarantine_payload
 from omnisync.core.channels import channel_by_name, take_over_orders
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.db import insert_ignoring_conflict, transaction
 from omnisync.core.drift import observe_quantity
 from omnisync.core.dto import QUARANTINED_WEBHOOK, WebhookEvents
@@ -60,7 +60,7 @@ def accept_webhook(
                 "channel_id": channel.id,
                 "delivery_id": delivery,
                 "topic": topic[:100],
-                "received_at": utcnow(),
+                "received_at": clock_of(session).now(),
             },
             ("channel_id", "delivery_id"),
         ):
@@ -87,7 +87,7 @@ def ingest_events(session: Session, channel: Channel, events: WebhookEvents) -> 
     earliest change they report: the hub heard of those changes, so they are live."""
     if events.orders and channel.live_since is None:
         first_change = min(order.updated_at for order in events.orders)
-        take_over_orders(session, channel, min(first_change, utcnow()))
+        take_over_orders(session, channel, min(first_change, clock_of(session).now()))
     for order in events.orders:
         upsert_order(session, channel, order)
     drifted = 0

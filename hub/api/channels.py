@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.hub.api.dependencies import Clean, Hub, Reading
 from omnisync.hub.views import channel_list, channels_with_health, status_view
 from omnisync.hub.views.shapes import ChannelOut, StatusOut
@@ -30,11 +30,13 @@ def _schedules(sync: SyncEngine) -> dict[str, dict[str, timedelta]]:
 def list_channels(session: Reading, sync: Hub, clean: Clean) -> Any:
     """Every channel with its listings (`channels list --json`) and its health (the
     channel objects of `omnisync status --json`)."""
-    health = channel_health(session, utcnow(), schedules=_schedules(sync))
+    health = channel_health(session, clock_of(session).now(), schedules=_schedules(sync))
     return clean(channels_with_health(channel_list(session), health))
 
 
 @router.get("/status", response_model=StatusOut)
 def hub_status(session: Reading, sync: Hub, clean: Clean) -> Any:
     """`omnisync status --json`: every channel's health and the open alerts."""
-    return clean(status_view(hub_health(session, utcnow(), schedules=_schedules(sync))))
+    return clean(
+        status_view(hub_health(session, clock_of(session).now(), schedules=_schedules(sync)))
+    )

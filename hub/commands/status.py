@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.redaction import redact, redact_data
 from omnisync.hub.bootstrap import sync_channel
 from omnisync.hub.commands.common import EXIT_FAILED, JsonOption, console, hub_session, print_json
@@ -37,7 +37,7 @@ def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
             channel.name: scheduled_jobs(sync_channel(channel, hub.settings))
             for channel in hub.settings.channels
         }
-        health = hub_health(session, utcnow(), schedules=schedules)
+        health = hub_health(session, clock_of(session).now(), schedules=schedules)
         secrets = hub.settings.secrets
     if json_output:
         # Errors were masked when recorded; mask again with today's secrets.

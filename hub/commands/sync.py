@@ -29,6 +29,7 @@ def make_sync_engine(hub: Hub) -> SyncEngine:
         hub.engine,
         engine_channels(hub.settings),
         secrets=hub.settings.secrets,
+        clock=hub.clock,
     )
 
 

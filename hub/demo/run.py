@@ -190,6 +190,7 @@ class Demo:
                 hub.engine,
                 engine_channels(hub.settings),
                 secrets=hub.settings.secrets,
+                clock=hub.clock,
                 on_push=self.measure.on_push,
             )
             stack.callback(engine.close)
@@ -199,6 +200,7 @@ class Demo:
                 hub.engine,
                 engine_channels(hub.settings),
                 secrets=hub.settings.secrets,
+                clock=hub.clock,
                 retry=STEP_RETRY,
                 on_push=self.measure.on_push,
             )

@@ -25,7 +25,7 @@ from typing import Final, Protocol
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.redaction import redact
 from omnisync.core.types import SyncRunStatus
 from omnisync.sync.calls import RetryPolicy
@@ -171,7 +171,7 @@ class FailureWatch:
     def check(self) -> None:
         now = self.clock()
         with Session(self.engine) as session:
-            channels = channel_health(session, utcnow(), names=self.names)
+            channels = channel_health(session, clock_of(session).now(), names=self.names)
         failing: dict[tuple[str, str], float] = {}
         worst: tuple[float, str, str, str] | None = None
         for channel in channels:

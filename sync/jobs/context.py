@@ -12,6 +12,7 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from omnisync.connectors.base import Connector
+from omnisync.core.clock import Clock, engine_clock
 from omnisync.sync.calls import Cancelled
 from omnisync.sync.channels import SyncChannel
 from omnisync.sync.jobs.counts import RunCount
@@ -47,6 +48,17 @@ class JobContext:
     """Called at every checkpoint (a terminal shows a progress line with it)."""
     on_push: PushObserver | None = None
     """Told of every acknowledged stock push (the demo and benchmarks measure lag with it)."""
+    clock: Clock | None = None
+    """The sync engine's clock; None: the database engine's (see `now`)."""
+
+    def __post_init__(self) -> None:
+        if self.clock is None:
+            self.clock = engine_clock(self.engine)
+
+    def now(self) -> datetime:
+        """The current time, from the clock the job was given."""
+        assert self.clock is not None
+        return self.clock.now()
 
     @property
     def name(self) -> str:

@@ -18,7 +18,6 @@ from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
 from omnisync.connectors.base import PermanentError
-from omnisync.core.clock import utcnow
 from omnisync.core.db import transaction
 from omnisync.core.dto import Fulfilment, FulfilmentLine, PushResult
 from omnisync.core.models import Order, Shipment
@@ -34,7 +33,7 @@ def idempotency_key(shipment: Shipment) -> str:
 
 
 def push_fulfilments(ctx: JobContext) -> None:
-    for shipment, order_external_id in _due_shipments(ctx, utcnow()):
+    for shipment, order_external_id in _due_shipments(ctx, ctx.now()):
         ctx.checkpoint()
         fulfilment = Fulfilment(
             order_external_id=order_external_id,
@@ -80,7 +79,7 @@ def _due_shipments(ctx: JobContext, now: datetime) -> list[tuple[Shipment, str]]
 
 
 def _record(ctx: JobContext, read: Shipment, result: PushResult) -> None:
-    now = utcnow()
+    now = ctx.now()
     with transaction(ctx.engine) as session:
         shipment = session.get(Shipment, read.id, with_for_update=True)
         if shipment is None:

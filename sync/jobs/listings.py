@@ -22,7 +22,6 @@ from itertools import islice
 
 from sqlmodel import Session, col, select
 
-from omnisync.core.clock import utcnow
 from omnisync.core.db import transaction
 from omnisync.core.dto import ChannelListing
 from omnisync.core.models import Channel, Listing, Sku
@@ -37,7 +36,7 @@ NOTE_LIMIT = 20
 
 
 def pull_listings(ctx: JobContext) -> None:
-    started = utcnow()
+    started = ctx.now()
     for chunk in _chunks(ctx.connector.fetch_listings(), CHUNK):
         ctx.checkpoint()
         with transaction(ctx.engine) as session:
@@ -75,13 +74,13 @@ def _store(session: Session, ctx: JobContext, chunk: list[ChannelListing]) -> No
         if listing is None:
             continue
         listing.channel_ids = item.channel_ids
-        listing.updated_at = utcnow()
+        listing.updated_at = ctx.now()
         if listing.sku_id is None:
             _bind(session, ctx, channel, listing, item, sku_ids)
         elif item.quantity is not None and item.quantity != listing.last_ack_quantity:
             # The channel shows something else than we last set: push ours again.
             listing.last_ack_quantity = item.quantity
-            _mark_dirty(listing)
+            _mark_dirty(listing, ctx.now())
             ctx.counts[RunCount.DRIFTED] += 1
         session.add(listing)
 
@@ -121,7 +120,11 @@ def _listing_of(
             ctx.counts[RunCount.RENAMED] += 1
     if key not in stored:
         stored[key] = Listing(
-            channel_id=ctx.channel_id, channel_sku=key, last_ack_quantity=item.quantity
+            channel_id=ctx.channel_id,
+            channel_sku=key,
+            last_ack_quantity=item.quantity,
+            created_at=ctx.now(),
+            updated_at=ctx.now(),
         )
         ctx.counts[RunCount.NEW] += 1
     return stored[key]
@@ -144,7 +147,7 @@ def _bind(
             _note(ctx, f"channel SKU {item.channel_sku!r} matches no hub SKU")
         return
     listing.sku_id = sku_id
-    _mark_dirty(listing)
+    _mark_dirty(listing, ctx.now())
     ctx.counts[RunCount.BOUND] += 1
     session.add(listing)
     session.flush()
@@ -179,9 +182,9 @@ def _bind_waiting_lines(session: Session, ctx: JobContext) -> None:
             )
 
 
-def _mark_dirty(listing: Listing) -> None:
+def _mark_dirty(listing: Listing, now: datetime) -> None:
     listing.dirty = True
-    listing.dirty_since = listing.dirty_since or utcnow()
+    listing.dirty_since = listing.dirty_since or now
     listing.change_seq += 1
 
 

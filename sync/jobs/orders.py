@@ -31,7 +31,6 @@ from sqlmodel import Session
 
 from omnisync.core.alerting import quarantine_payload
 from omnisync.core.channels import take_over_orders
-from omnisync.core.clock import utcnow
 from omnisync.core.db import exists_where, transaction
 from omnisync.core.dto import OrderPage
 from omnisync.core.models import Channel, QuarantinedPayload
@@ -55,7 +54,7 @@ class _Batch:
 
 
 def pull_orders(ctx: JobContext) -> None:
-    started = utcnow()
+    started = ctx.now()
     with transaction(ctx.engine, read_only=True) as session:
         cursor = read_cursor(session, ctx.channel_id, CursorStream.ORDERS)
         taken_over = _channel(session, ctx).live_since is not None

@@ -14,13 +14,14 @@ plan_stock_push is the reading half of both, callable alone (b2_plan times it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Engine, bindparam, case, func, or_, update
 from sqlmodel import Session, col, select
 
 from omnisync.connectors.base import PermanentError
 from omnisync.core.availability import available_to_sell
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import clock_of
 from omnisync.core.db import transaction
 from omnisync.core.dto import PushResult, StockUpdate
 from omnisync.core.models import Channel, Listing
@@ -56,15 +57,18 @@ class StockPlan:
     unchanged: list[Listing] = field(default_factory=list)
 
 
-def plan_stock_push(engine: Engine, channel_id: int, *, everything: bool) -> StockPlan:
+def plan_stock_push(
+    engine: Engine, channel_id: int, *, everything: bool, now: datetime | None = None
+) -> StockPlan:
     """Read the due dirty listings (every bound one with `everything`), compute available
-    to sell, and diff against what the channel acknowledged. Reads only."""
+    to sell, and diff against what the channel acknowledged. Reads only. `now` (the
+    engine's clock by default) says which listings are due."""
     with transaction(engine, read_only=True) as session:
         query = select(Listing).where(
             Listing.channel_id == channel_id, col(Listing.sku_id).is_not(None)
         )
         if not everything:
-            now = utcnow()
+            now = now or clock_of(session).now()
             query = query.where(
                 col(Listing.dirty),
                 or_(col(Listing.next_attempt_at).is_(None), col(Listing.next_attempt_at) <= now),
@@ -99,7 +103,7 @@ def _available_in_chunks(session: Session, channel: Channel, sku_ids: set[int]) 
 
 
 def _push(ctx: JobContext, *, everything: bool) -> None:
-    planned = plan_stock_push(ctx.engine, ctx.channel_id, everything=everything)
+    planned = plan_stock_push(ctx.engine, ctx.channel_id, everything=everything, now=ctx.now())
     plan, unchanged = planned.push, planned.unchanged
     ctx.counts[RunCount.UNCHANGED] += len(unchanged)
     _clear_unchanged(ctx, unchanged)
@@ -166,7 +170,7 @@ _REFUSED = (
 
 
 def _record(ctx: JobContext, batch: list[tuple[Listing, int]], results: list[PushResult]) -> None:
-    now = utcnow()  # the channel has answered: from now on it holds these quantities
+    now = ctx.now()  # the channel has answered: from now on it holds these quantities
     acknowledged: list[dict[str, object]] = []
     refused: list[dict[str, object]] = []
     for (listing, quantity), result in zip(batch, results, strict=True):

@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from omnisync.core.clock import utcnow
+from omnisync.core.clock import Clock, engine_clock
 from omnisync.core.db import insert_ignoring_conflict, run_in_transaction, transaction
 from omnisync.core.models import Alert, AlertDelivery, Channel
 from omnisync.core.models.tables import table_of
@@ -78,8 +78,10 @@ class Dispatcher:
         retry_initial: timedelta = RETRY_INITIAL,
         retry_max: timedelta = RETRY_MAX,
         claim_for: timedelta = CLAIM_FOR,
+        clock: Clock | None = None,
     ) -> None:
         self.engine = engine
+        self.clock = clock or engine_clock(engine)
         self.notifiers = {notifier.name: notifier for notifier in notifiers}
         self.repeat_after = repeat_after
         self.secrets = frozenset(secrets)
@@ -115,7 +117,7 @@ class Dispatcher:
                 )
             ).all()
         )
-        now = utcnow()
+        now = self.clock.now()
         made = 0
         for alert_id in open_ids:
             for name in self.notifiers:
@@ -139,7 +141,7 @@ class Dispatcher:
     def dispatch(self, now: datetime | None = None, *, wait: bool = True) -> DispatchResult:
         """Send what is due. With `wait`, return once every send of this pass is done;
         without, a notifier still busy with an earlier pass is skipped this time."""
-        now = now or utcnow()
+        now = now or self.clock.now()
         result = DispatchResult()
         if not self.notifiers:
             return result
