@@ -24,8 +24,8 @@ from omnisync.core.types import AlertSeverity, AlertState
 RULE_OVERSOLD = "oversold_order"
 RULE_QUARANTINE = "quarantined_payload"
 RULE_BUYER_CANCEL = "buyer_cancel_request"
-RULE_UNLINKED = "unlinked_listing"
-"""Open lines and listings bound to no hub SKU (core/unlinked.py)."""
+RULE_UNLINKED = "unlinked_listings"
+"""Open lines bound to no hub SKU, and listings unlinked for `unlinked_after` (core/unlinked.py)."""
 RULE_AUTH = "auth_failure"
 """Open exactly while the channel is paused for refused credentials (core/channels.py)."""
 NOTED_ORDERS_KEPT = 200

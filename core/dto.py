@@ -128,6 +128,9 @@ class ChannelListing(BaseModel):
     channel_ids: dict[str, Any] = Field(default_factory=dict)
     quantity: int | None = None
     title: str = ""
+    barcode: str | None = None
+    """The product's GTIN/EAN/UPC/ISBN as the channel gives it (None: the channel has none);
+    listings are linked by it (core/listing_links.py)."""
     own_key: str | None = None
     """The channel's own name for the listing (Shopify: `shopify:<variant gid>`), the one
     its order lines carry when it has no SKU. A listing without a SKU is stored under it,

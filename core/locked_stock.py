@@ -338,6 +338,24 @@ class LockedStock:
                 del self._active[(line.id, sku_id)]
                 self._note(held)
 
+    def release_line(self, line: LineState) -> int:
+        """Free everything the line holds of its SKU (its link is going): the
+        reservations close; units shipped were taken out already and stay out.
+        Returns the units freed."""
+        if line.sku_id is None or line.id is None:
+            return 0
+        freed = 0
+        for sku_id, _ in self.parts(line.sku_id):
+            held = self._active.pop((line.id, sku_id), None)
+            if held is None:
+                continue
+            if held.quantity:
+                freed += held.quantity
+                self._release(held, held.quantity)
+            held.state = _closing_state(line)
+            self._note(held)
+        return freed
+
     def shortage(self, order: OrderState, lines: Iterable[LineState]) -> int:
         """Units the order's open lines need beyond what they hold."""
         short = 0

@@ -243,6 +243,13 @@ _BOUND_SKUS = select(_listings.c.channel_sku, _listings.c.sku_id).where(
     _listings.c.channel_sku.in_(bindparam("channel_skus", expanding=True)),
     _listings.c.sku_id.is_not(None),
 )
+_KEPT_APART = select(_listings.c.channel_sku).where(
+    _listings.c.channel_id == bindparam("channel_id"),
+    _listings.c.channel_sku.in_(bindparam("channel_skus", expanding=True)),
+    _listings.c.sku_id.is_(None),
+    _listings.c.auto_link.is_(False),
+)
+"""Listings an operator unlinked: their lines are not bound by code."""
 _SKUS_BY_CODE = select(_skus.c.code, _skus.c.id).where(
     _skus.c.code.in_(bindparam("codes", expanding=True))
 )
@@ -555,7 +562,8 @@ def _bind_skus(session: Session, channel_id: int, entries: list[_Intake]) -> Non
 def channel_sku_bindings(
     session: Session, channel_id: int, channel_skus: Iterable[str]
 ) -> dict[str, int]:
-    """The hub SKU behind each channel SKU: its listing binding, else a SKU with that code."""
+    """The hub SKU behind each channel SKU: its listing's link, else a SKU with that code
+    (unless an operator unlinked the listing of that channel SKU)."""
     wanted = sorted(set(channel_skus))
     found: dict[str, int] = {}
     if not wanted:
@@ -563,6 +571,11 @@ def channel_sku_bindings(
     bound = session.execute(_BOUND_SKUS, {"channel_id": channel_id, "channel_skus": wanted})
     found.update((channel_sku, sku_id) for channel_sku, sku_id in bound)
     rest = [code for code in wanted if code not in found]
+    if rest:
+        kept_apart = set(
+            session.scalars(_KEPT_APART, {"channel_id": channel_id, "channel_skus": rest})
+        )
+        rest = [code for code in rest if code not in kept_apart]
     if rest:
         by_code = session.execute(_SKUS_BY_CODE, {"codes": rest})
         found.update((code, sku_id) for code, sku_id in by_code)
@@ -699,7 +712,8 @@ def _note_unlinked_lines(session: Session, channel_id: int, entry: _Intake) -> N
 
 
 def map_unmapped_lines(session: Session, channel: Channel, channel_sku: str, sku_id: int) -> int:
-    """Give lines that arrived before their SKU was known their SKU, and reserve for them."""
+    """Give lines that arrived before their SKU was known their SKU, and reserve for them,
+    oldest order first (stock short for all goes to the first, the rest are oversold)."""
     rows = session.execute(
         select(OrderLine, Order)
         .join(Order, col(Order.id) == OrderLine.order_id)
@@ -708,6 +722,7 @@ def map_unmapped_lines(session: Session, channel: Channel, channel_sku: str, sku
             col(OrderLine.channel_sku) == channel_sku,
             col(OrderLine.sku_id).is_(None),
         )
+        .order_by(col(Order.placed_at), col(Order.id), col(OrderLine.id))
         .with_for_update(of=Order)
     ).all()
     if not rows:

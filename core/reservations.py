@@ -46,6 +46,16 @@ def settle_line(
     return stock.write(session)
 
 
+def release_line(session: Session, line: LineState) -> tuple[int, StockEffects]:
+    """Free what the line holds of its SKU, before it is unbound from it (see
+    LockedStock.release_line): the units freed, and what changed."""
+    if line.sku_id is None or line.id is None:
+        return 0, StockEffects()
+    stock = LockedStock.lock(session, [line.sku_id], [line.id])
+    freed = stock.release_line(line)
+    return freed, stock.write(session)
+
+
 def consume_shipped(
     session: Session,
     order: OrderState,

@@ -98,6 +98,24 @@ class LocationKind(StrEnum):
     CHANNEL_MANAGED = "channel_managed"
 
 
+class LinkMethod(StrEnum):
+    """How a listing came to be linked to its hub SKU (core/listing_links.py)."""
+
+    SKU = "sku"
+    """The channel SKU equals the hub SKU's code."""
+    BARCODE = "barcode"
+    """The listing's barcode equals the hub SKU's, and each is the only one with it."""
+    MANUAL = "manual"
+    """An operator linked it (`listings link`, the API, a links CSV)."""
+    IMPORT = "import"
+    """`catalog import` made the hub SKU from the listing."""
+
+
+class LinkAction(StrEnum):
+    LINK = "link"
+    UNLINK = "unlink"
+
+
 class MovementKind(StrEnum):
     RECEIPT = "receipt"
     ADJUSTMENT = "adjustment"

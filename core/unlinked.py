@@ -1,15 +1,20 @@
-"""What no hub SKU takes: open order lines and listings bound to no SKU (`unlinked_listing`).
+"""What no hub SKU takes: open order lines and listings bound to no SKU (`unlinked_listings`).
 
 An order line whose channel SKU names no hub SKU is stored unbound and reserves
-nothing; a listing the hub cannot bind is stored unbound and is never pushed.
-Both are silent losses of control over stock, so the channel's `unlinked_listing`
-alert names them (order and channel SKU, listing key) for as long as any exist:
+nothing; a listing the hub cannot link is stored unlinked and is never pushed.
+Both are losses of control over stock, so the channel's `unlinked_listings` alert
+names them (order and channel SKU, listing key) for as long as any exist: an
+open line at once (a sale that reserves nothing is an oversell in the making), a
+listing once it has been unlinked for `alert_rules.unlinked_after` (default 1 h;
+a seller onboarding a channel links its listings in that time):
 
 - order intake notes each order whose open lines it stores unbound, counting one
   occurrence per newly named line (so a page ends as its orders one at a time);
 - the listings job, after binding what it can, and the orders job, after a run
   that changed orders, refresh it from the database: opened, renamed or resolved;
-- the hub's alert pass (sync/alerts.py) resolves it once nothing is unlinked.
+- linking and unlinking (core/listing_links.py) refresh it the same way;
+- the hub's alert pass (sync/alerts.py) refreshes it for every channel: it opens it
+  for listings that crossed `unlinked_after`, and resolves it once nothing is unlinked.
 
 Only lines that matter count: open units of an order that holds stock and is
 not fulfilled by the channel. A line stops counting when it binds (the SKU is
@@ -21,15 +26,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, func, or_, select
 
 from omnisync.core.alerting import RULE_UNLINKED, current_alert, open_alert, resolve_alert
+from omnisync.core.clock import clock_of
 from omnisync.core.db import exists_where
 from omnisync.core.models import Alert, Listing, Order, OrderLine
 from omnisync.core.types import OrderStatus
 
+UNLINKED_AFTER = timedelta(hours=1)
+"""How long a listing may stay unlinked before the alert names it, unless hub.yaml's
+`alert_rules.unlinked_after` says otherwise."""
 DETAILS_KEPT = 50
 """Lines and listings an alert lists in its details (the counts say how many in all)."""
 NAMED_IN_MESSAGE = 5
@@ -91,7 +101,10 @@ class Unlinked:
                 f"{self.listing_count} listing(s) bound to no hub SKU: "
                 f"{_first_few(self.listings, self.listing_count)}"
             )
-        return "; ".join(parts) + ". Add the SKUs to the hub or set them on the channel"
+        return "; ".join(parts) + (
+            ". Link them (`omnisync listings link`, `listings auto-link`, `catalog import`), "
+            "add the SKUs to the hub or set them on the channel"
+        )
 
 
 def _first_few(names: Iterable[str], total: int) -> str:
@@ -109,12 +122,22 @@ def _unbound_open_lines(channel_id: int | None) -> tuple[Any, ...]:
     )
 
 
-def _unbound_listings(channel_id: int | None) -> tuple[Any, ...]:
-    return (Listing.channel_id == channel_id, col(Listing.sku_id).is_(None))
+def _unbound_listings(
+    session: Session, channel_id: int | None, unlinked_after: timedelta
+) -> tuple[Any, ...]:
+    cutoff = clock_of(session).now() - unlinked_after
+    return (
+        Listing.channel_id == channel_id,
+        col(Listing.sku_id).is_(None),
+        or_(col(Listing.unlinked_since).is_(None), col(Listing.unlinked_since) <= cutoff),
+    )
 
 
-def find_unlinked(session: Session, channel_id: int | None) -> Unlinked:
-    """The channel's unbound open lines (oldest order first) and unbound listings."""
+def find_unlinked(
+    session: Session, channel_id: int | None, unlinked_after: timedelta = UNLINKED_AFTER
+) -> Unlinked:
+    """The channel's unbound open lines (oldest order first) and the listings unlinked for
+    at least `unlinked_after`."""
     line_rows = session.exec(
         select(Order.external_id, OrderLine.channel_sku)
         .join(Order, col(Order.id) == OrderLine.order_id)
@@ -128,15 +151,14 @@ def find_unlinked(session: Session, channel_id: int | None) -> Unlinked:
         .join(Order, col(Order.id) == OrderLine.order_id)
         .where(*_unbound_open_lines(channel_id))
     ).one()
+    listings = _unbound_listings(session, channel_id, unlinked_after)
     listing_keys = session.exec(
         select(Listing.channel_sku)
-        .where(*_unbound_listings(channel_id))
+        .where(*listings)
         .order_by(col(Listing.channel_sku))
         .limit(DETAILS_KEPT)
     ).all()
-    listing_count = session.exec(
-        select(func.count()).select_from(Listing).where(*_unbound_listings(channel_id))
-    ).one()
+    listing_count = session.exec(select(func.count()).select_from(Listing).where(*listings)).one()
     lines = tuple(dict.fromkeys((order, sku) for order, sku in line_rows))
     return Unlinked(lines, line_count, tuple(listing_keys), listing_count)
 
@@ -153,11 +175,14 @@ def unbound_channel_skus(session: Session, channel_id: int | None) -> list[str]:
     )
 
 
-def has_unlinked(session: Session, channel_id: int | None) -> bool:
-    """Whether the channel has an unbound open line or an unbound listing."""
+def has_unlinked(
+    session: Session, channel_id: int | None, unlinked_after: timedelta = UNLINKED_AFTER
+) -> bool:
+    """Whether the channel has an unbound open line or a listing unlinked for at least
+    `unlinked_after`."""
     return exists_where(
         session, col(Order.id) == OrderLine.order_id, *_unbound_open_lines(channel_id)
-    ) or exists_where(session, *_unbound_listings(channel_id))
+    ) or exists_where(session, *_unbound_listings(session, channel_id, unlinked_after))
 
 
 def note_unlinked_lines(
@@ -183,12 +208,14 @@ def note_unlinked_lines(
     return open_alert(session, RULE_UNLINKED, channel_id, noted.message(), details=noted.details())
 
 
-def refresh_unlinked_alert(session: Session, channel_id: int | None) -> bool:
+def refresh_unlinked_alert(
+    session: Session, channel_id: int | None, unlinked_after: timedelta = UNLINKED_AFTER
+) -> bool:
     """Make the channel's alert say what is unlinked now: open or rename it while anything
     is, resolve it once nothing is. The alert is locked before the condition is read.
     True while it is open."""
     alert = current_alert(session, RULE_UNLINKED, channel_id)
-    found = find_unlinked(session, channel_id)
+    found = find_unlinked(session, channel_id, unlinked_after)
     if found.empty:
         if alert is not None:
             resolve_alert(session, RULE_UNLINKED, channel_id)

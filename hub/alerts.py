@@ -26,6 +26,7 @@ def alert_rules(config: AlertRulesConfig) -> AlertRules:
         stale_after=config.stale_after,
         push_backlog_age=config.push_backlog_age,
         repeat_after=config.repeat_after,
+        unlinked_after=config.unlinked_after,
     )
 
 

@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.engine import make_url
 from typer.core import TyperGroup
 
-from omnisync.hub.commands import alerts, orders, quarantine, skus, stock
+from omnisync.hub.commands import alerts, catalog, listings, orders, quarantine, skus, stock
 from omnisync.hub.commands.check import check
 from omnisync.hub.commands.common import (
     EXIT_FAILED,
@@ -67,6 +67,8 @@ app.add_typer(skus.app, name="skus")
 app.add_typer(stock.app, name="stock")
 app.add_typer(orders.orders_app, name="orders")
 app.add_typer(orders.channels_app, name="channels")
+app.add_typer(listings.app, name="listings")
+app.add_typer(catalog.app, name="catalog")
 app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(alerts.app, name="alerts")
 app.command("sync")(sync)

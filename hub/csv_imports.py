@@ -1,5 +1,6 @@
-"""What `skus import` and `stock import` check of a CSV file as a whole, before any row is
-written: rows that say the same thing twice, the order bundles need, and numbers.
+"""What `skus import`, `stock import` and `listings import` check of a CSV file as a whole,
+before any row is written: rows that say the same thing twice, the order bundles need,
+numbers, and the fields a links row cannot do without.
 
 Problems are returned as lines `FILE:LINE: message`, every one of them, so that one run
 names everything to fix; the commands then import all rows or none.
@@ -7,11 +8,13 @@ names everything to fix; the commands then import all rows or none.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from omnisync.core.errors import InvalidRequest
+from omnisync.core.listing_links import LinkRow
 
 Key = TypeVar("Key", bound=Hashable)
 
@@ -110,3 +113,31 @@ def _cycle_problem(bundles: dict[str, SkuRow], cycle: list[str], source: str) ->
         return f"{source}:{first.line}: bundle {first.code!r} contains itself"
     steps = " -> ".join(f"{code!r} (line {bundles[code].line})" for code in cycle)
     return f"{source}:{first.line}: bundles contain each other in a cycle: {steps}"
+
+
+LINK_COLUMNS = ("channel", "listing", "sku")
+"""The header a links file (`listings import`) must have; other columns are ignored."""
+
+
+def missing_link_columns(fieldnames: Sequence[str] | None) -> list[str]:
+    """The columns of LINK_COLUMNS the header lacks (all of them for an empty file)."""
+    present = {name.strip() for name in fieldnames or ()}
+    return [name for name in LINK_COLUMNS if name not in present]
+
+
+def read_link_rows(reader: csv.DictReader[str], source: str) -> tuple[list[LinkRow], list[str]]:
+    """Every row of a links file whose three fields are filled, and a problem
+    `FILE:LINE: ...` for each row that leaves one empty. LINE is the file's line (blank
+    lines counted), where the row ends."""
+    rows: list[LinkRow] = []
+    problems: list[str] = []
+    for row in reader:
+        where = f"{source}:{reader.line_num}"
+        fields = {name.strip(): (value or "").strip() for name, value in row.items() if name}
+        empty = [name for name in LINK_COLUMNS if not fields.get(name)]
+        if empty:
+            verb = "is" if len(empty) == 1 else "are"
+            problems.append(f"{where}: {' and '.join(empty)} {verb} empty")
+            continue
+        rows.append(LinkRow(fields["channel"], fields["listing"], fields["sku"], where))
+    return rows, problems

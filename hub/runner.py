@@ -64,6 +64,7 @@ class HubRunner:
             secrets=hub.settings.secrets,
             clock=hub.clock,
             retry=retry,
+            unlinked_after=hub.settings.hub.alert_rules.unlinked_after,
         )
         self.scheduler = Scheduler(self.sync, push_poll=push_poll)
         http = hub.settings.hub.http

@@ -115,6 +115,9 @@ class AlertRulesConfig(_Strict):
     """A listing waiting this long for its stock push raises an alert."""
     repeat_after: Interval = timedelta(hours=1)
     """An alert still open is announced again after this long."""
+    unlinked_after: Interval = timedelta(hours=1)
+    """A listing unlinked this long is named by the unlinked_listings alert (an open order
+    line bound to no SKU is named at once)."""
     evaluate_every: Interval = timedelta(seconds=5)
     """How often the rules are evaluated and notifications sent."""
 

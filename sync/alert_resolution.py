@@ -6,12 +6,12 @@ read it (sync/alerts.py REOPENED_HERE, core/tracking.py); if it still holds the
 alert opens again as a new row, so notifiers hear `resolved` of this one once and
 `open` of the new one:
 
-- `oversold_order`, `quarantined_payload`, `buyer_cancel_request`,
-  `unlinked_listing`, `auth_failure`: on the running hub's next evaluation;
+- `oversold_order`, `quarantined_payload`, `buyer_cancel_request`, `auth_failure`:
+  on the running hub's next evaluation;
 - `tracking_unknown`: on the carrier channel's next tracking run;
-- `consecutive_failures`, `stale`, `push_backlog`: their condition needs the
-  running hub's schedules and clock; it re-evaluates them and opens them again
-  if they still hold;
+- `consecutive_failures`, `stale`, `push_backlog`, `unlinked_listings`: their
+  condition needs the running hub's schedules, thresholds and clock; it
+  re-evaluates them and opens them again if they still hold;
 - `carrier_exception`: stays resolved. A returned parcel is final and never
   listed again; a parcel that enters exception or is returned afterwards opens a
   new alert.

@@ -14,6 +14,12 @@ Rules evaluated here, one alert per (rule, channel), thresholds from hub.yaml
   consecutive_failures rule's to say.
 - `push_backlog`: the channel's oldest dirty listing has waited longer than
   `push_backlog_age` for its stock push.
+- `unlinked_listings`: an open line of a holding order is bound to no hub SKU, or a
+  listing has been unlinked for longer than `unlinked_after` (core/unlinked.py). Order
+  intake and linking raise it too, where they find it; here it opens for listings
+  that crossed `unlinked_after`, is renamed, and resolves once nothing is unlinked.
+  Every channel is looked at, watched or not: open lines of a disabled channel still
+  reserve nothing.
 
 They watch enabled, unpaused, configured channels only: a paused channel has
 its `auth_failure` alert, and the alerts of a channel that stops being watched
@@ -26,8 +32,6 @@ resolve here once it is gone:
 - `quarantined_payload`: every quarantined payload of the channel is resolved
   (the resolve or retry that clears the last one resolves it at once too);
 - `buyer_cancel_request`: none of the orders it lists still holds stock;
-- `unlinked_listing`: no open line of a holding order and no listing of the
-  channel is bound to no hub SKU (core/unlinked.py);
 - `auth_failure`: resolved wherever the pause ends (core/channels.py
   resume_channel: a changed channel config, the channel's next successful run);
   here when the channel is disabled or no longer configured;
@@ -38,6 +42,7 @@ condition still holds opens again, as a new row. The watching rules do that on
 the next evaluation as they would anyway; the first four above, and
 `auth_failure` of an enabled channel still paused, here, when the last row of
 their (rule, channel) is the one resolved by hand (`REOPENED_HERE`);
+`unlinked_listings` on the next evaluation, as any refresh of it does;
 `tracking_unknown` on the tracking job's next run. `carrier_exception` stays
 resolved: a new one opens for a parcel that enters trouble afterwards.
 
@@ -78,7 +83,7 @@ from omnisync.core.models import Alert, Channel, Order
 from omnisync.core.redaction import redact
 from omnisync.core.reservations import HOLDING_STATUSES
 from omnisync.core.types import AlertSeverity, AlertState
-from omnisync.core.unlinked import find_unlinked, has_unlinked
+from omnisync.core.unlinked import UNLINKED_AFTER, has_unlinked, refresh_unlinked_alert
 from omnisync.sync.engine import SyncEngine
 from omnisync.sync.health import (
     ChannelHealth,
@@ -105,6 +110,8 @@ class AlertRules:
     push_backlog_age: timedelta = timedelta(minutes=10)
     repeat_after: timedelta = timedelta(hours=1)
     """Read by the dispatcher: how long an open alert waits for its reminder."""
+    unlinked_after: timedelta = UNLINKED_AFTER
+    """How long a listing may stay unlinked before `unlinked_listings` names it."""
 
 
 @dataclass
@@ -152,6 +159,7 @@ def evaluate_rules(
             _apply(session, result, rule, channel, finding)
         if not (channel.enabled and channel.name in schedules):
             _resolve(session, result, RULE_AUTH, channel.id, channel.name)
+        _refresh_unlinked(session, result, channel, rules)
     _resolve_cleared(session, result)
     _reopen_resolved_by_hand(session, result)
     return result
@@ -179,6 +187,20 @@ def _apply(
         details=finding.details,
         new_occurrence=alert is None or finding.new_evidence(alert.details),
     )
+
+
+def _refresh_unlinked(
+    session: Session, result: Evaluation, channel: ChannelHealth, rules: AlertRules
+) -> None:
+    """Open, rename or resolve the channel's `unlinked_listings` alert (core/unlinked.py)."""
+    was_open = current_alert(session, RULE_UNLINKED, channel.id) is not None
+    if not was_open and not has_unlinked(session, channel.id, rules.unlinked_after):
+        return
+    is_open = refresh_unlinked_alert(session, channel.id, rules.unlinked_after)
+    if is_open and not was_open:
+        result.opened.append((RULE_UNLINKED, channel.name))
+    elif was_open and not is_open:
+        result.resolved.append((RULE_UNLINKED, channel.name))
 
 
 def _resolve(
@@ -359,16 +381,6 @@ def _count_unresolved_payloads(session: Session, alert: Alert) -> str:
     return _counted(count, "quarantined payload") + " not retried or dismissed"
 
 
-def _has_unlinked(session: Session, alert: Alert) -> bool:
-    return has_unlinked(session, alert.channel_id)
-
-
-def _count_unlinked(session: Session, alert: Alert) -> str:
-    found = find_unlinked(session, alert.channel_id)
-    counts = [(found.line_count, "open order line"), (found.listing_count, "listing")]
-    return " and ".join(_counted(count, noun) for count, noun in counts if count) + " unbound"
-
-
 def _noted_orders_holding_stock(alert: Alert) -> tuple[Any, ...]:
     noted: Collection[str] = [str(item) for item in (alert.details or {}).get("orders") or []]
     return (
@@ -409,7 +421,6 @@ CLEARED_HERE: dict[str, Condition] = {
     RULE_OVERSOLD: Condition(_has_oversold_orders, _count_oversold_orders),
     RULE_QUARANTINE: Condition(_has_unresolved_payloads, _count_unresolved_payloads),
     RULE_BUYER_CANCEL: Condition(_noted_orders_hold_stock, _count_noted_orders_holding_stock),
-    RULE_UNLINKED: Condition(_has_unlinked, _count_unlinked),
 }
 """Alerts raised where the problem is found that every evaluation resolves once it is gone."""
 REOPENED_HERE: dict[str, Condition] = {

@@ -30,6 +30,7 @@ from omnisync.core.db import transaction
 from omnisync.core.models import Channel
 from omnisync.core.redaction import redact
 from omnisync.core.types import SyncRunStatus
+from omnisync.core.unlinked import UNLINKED_AFTER
 from omnisync.sync.calls import Cancelled, ChannelCalls, RetryPolicy
 from omnisync.sync.channels import SyncChannel
 from omnisync.sync.jobs.context import JobContext, LeaseLost, PushObserver
@@ -87,6 +88,7 @@ class SyncEngine:
         stop: threading.Event | None = None,
         on_push: PushObserver | None = None,
         clock: Clock | None = None,
+        unlinked_after: timedelta = UNLINKED_AFTER,
     ) -> None:
         self.database = database
         """The hub's SQLAlchemy engine (runs, leases, cursors, stock)."""
@@ -100,6 +102,8 @@ class SyncEngine:
         self.secrets = frozenset(secrets)
         self.stop = stop or threading.Event()
         self.on_push = on_push
+        self.unlinked_after = unlinked_after
+        """hub.yaml `alert_rules.unlinked_after`: jobs refresh the unlinked_listings alert."""
         self.channels: dict[str, SyncChannel] = {}
         self._connectors: dict[str, _Lent] = {}
         """The current connector of each channel that has been used."""
@@ -230,6 +234,7 @@ class SyncEngine:
                 progress=progress,
                 on_push=self.on_push,
                 clock=self.clock,
+                unlinked_after=self.unlinked_after,
             )
             return self._run_recorded(ctx, job, run_id, resume_on_success)
 

@@ -53,7 +53,9 @@ from omnisync.core.dto import (
 ORDERS_PER_PAGE = 100
 LISTINGS_PER_PAGE = 20
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LISTING_DATA = "summaries,fulfillmentAvailability"
+LISTING_DATA = "summaries,attributes,fulfillmentAvailability"
+"""`attributes` for the barcode (mapping.PRODUCT_IDENTIFIER); it carries every listing
+attribute, so a page is larger, but no second call per listing is needed."""
 
 PUBLISHED_LIMITS: dict[str, RateLimit] = {
     "getOrders": RateLimit(0.0167, 20),

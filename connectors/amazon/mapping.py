@@ -35,6 +35,11 @@ ORDER_STATUS: Mapping[str, OrderStatus] = {
 
 FULFILLED_BY_AMAZON = "AFN"
 AVAILABILITY_PATH = "/attributes/fulfillment_availability"
+PRODUCT_IDENTIFIER = "externally_assigned_product_identifier"
+"""The listing attribute that holds the product's barcode, one entry per marketplace:
+`[{"type": "ean" | "upc" | "gtin" | "isbn", "value": "...", "marketplace_id": "..."}]`.
+Listings Items declares `attributes` a free-form object; the attribute's name and shape
+come from the product type definitions, which the reference copy does not hold."""
 PRICE_SCALE = Decimal("0.0001")
 
 CARRIER_CODES: Mapping[str, str] = {
@@ -161,7 +166,8 @@ def _order_id(order: Any) -> Any:
 def listing_from_item(
     item: Mapping[str, Any], marketplace_id: str, channel_code: str
 ) -> ChannelListing:
-    """A searchListingsItems item (summaries, fulfillmentAvailability) for one marketplace."""
+    """A searchListingsItems item (summaries, attributes, fulfillmentAvailability) for one
+    marketplace."""
     summaries = [s for s in item.get("summaries") or [] if isinstance(s, dict)]
     summary = next(
         (s for s in summaries if s.get("marketplaceId") == marketplace_id),
@@ -187,7 +193,36 @@ def listing_from_item(
         },
         quantity=None if quantity is None else int(quantity),
         title=summary.get("itemName") or "",
+        barcode=listing_barcode(item.get("attributes"), marketplace_id),
     )
+
+
+def listing_barcode(attributes: Any, marketplace_id: str) -> str | None:
+    """The barcode in a listing's attributes: the entry for `marketplace_id`, else one
+    naming no marketplace, else the first; None when no entry has a value (or the item
+    came without attributes)."""
+    if not isinstance(attributes, Mapping):
+        return None
+    given = attributes.get(PRODUCT_IDENTIFIER)
+    entries = [
+        entry
+        for entry in (given if isinstance(given, list) else [])
+        if isinstance(entry, Mapping) and _identifier(entry.get("value"))
+    ]
+    if not entries:
+        return None
+    chosen = next(
+        (entry for entry in entries if entry.get("marketplace_id") == marketplace_id),
+        next((entry for entry in entries if not entry.get("marketplace_id")), entries[0]),
+    )
+    return _identifier(chosen.get("value"))
+
+
+def _identifier(value: Any) -> str | None:
+    """A barcode as Amazon gives it (a string: leading zeros count); None when blank."""
+    if not isinstance(value, str):
+        return None
+    return value.strip() or None
 
 
 def fulfilled_elsewhere(update: StockUpdate, channel_code: str) -> str | None:

@@ -62,5 +62,6 @@ def listing_from_json(item: dict[str, Any]) -> ChannelListing:
         channel_ids={"listing_id": item["id"]},
         quantity=item.get("quantity"),
         title=item.get("title") or "",
+        barcode=item.get("barcode") or None,
         own_key=f"sandbox:{item['id']}",
     )

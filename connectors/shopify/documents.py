@@ -98,6 +98,7 @@ query Variants($first: Int!, $after: String) {
     nodes {
       id
       sku
+      barcode
       displayName
       inventoryItem {
         id

@@ -110,6 +110,7 @@ def listing_from_variant(node: dict[str, Any]) -> ChannelListing:
         },
         quantity=None,
         title=node.get("displayName") or "",
+        barcode=node.get("barcode") or None,
         own_key=variant_key(node["id"]),
     )
 

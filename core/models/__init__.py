@@ -1,7 +1,7 @@
 """Every table of the hub; importing this module registers them all on SQLModel.metadata."""
 
 from omnisync.core.models.catalog import BundleComponent, Location, Sku
-from omnisync.core.models.channels import Channel, Listing
+from omnisync.core.models.channels import Channel, Listing, ListingLinkEvent
 from omnisync.core.models.operations import (
     Alert,
     AlertDelivery,
@@ -21,6 +21,7 @@ __all__ = [
     "BundleComponent",
     "Channel",
     "Listing",
+    "ListingLinkEvent",
     "Location",
     "Order",
     "OrderLine",

@@ -21,8 +21,8 @@ def money_column(*, nullable: bool = True) -> Any:
     return Column(Money(), nullable=nullable)
 
 
-def enum_column(enum_type: type[StrEnum], *, index: bool = False) -> Any:
-    return Column(EnumText(enum_type), nullable=False, index=index)
+def enum_column(enum_type: type[StrEnum], *, index: bool = False, nullable: bool = False) -> Any:
+    return Column(EnumText(enum_type), nullable=nullable, index=index)
 
 
 def json_column(*, nullable: bool = True) -> Any:

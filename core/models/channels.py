@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
 from omnisync.core.clock import utcnow
-from omnisync.core.models._columns import json_column, text_column, utc_column
+from omnisync.core.models._columns import enum_column, json_column, text_column, utc_column
+from omnisync.core.types import LinkAction, LinkMethod
 
 
 class Channel(SQLModel, table=True):
@@ -40,10 +41,14 @@ class Channel(SQLModel, table=True):
 
 
 class Listing(SQLModel, table=True):
-    """A channel's offer of one SKU: the binding and the push outbox in one row.
+    """A channel's offer of one SKU: the link and the push outbox in one row.
 
-    `dirty` says the channel may show a stale quantity; it is cleared only when
-    the channel acknowledged the quantity we computed (invariant 6).
+    `channel_sku` is the key the hub stores it under: the channel's SKU, else the
+    channel's own name for it (the name its order lines carry). `dirty` says the
+    channel may show a stale quantity; it is cleared only when the channel
+    acknowledged the quantity we computed (invariant 6). A listing is linked to one
+    hub SKU (`sku_id`), by `link_method` (core/listing_links.py); every change of a
+    link is a ListingLinkEvent.
     """
 
     __tablename__ = "listings"
@@ -66,5 +71,45 @@ class Listing(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     last_error: str | None = Field(default=None, sa_column=text_column())
+    title: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
+    barcode: str | None = Field(default=None, max_length=64)
+    """The channel's GTIN/EAN/UPC for the product, as the channel gives it."""
+    seen_quantity: int | None = None
+    """The quantity the channel showed at the last listings read (None: it said none)."""
+    seen_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    link_method: LinkMethod | None = Field(
+        default=None, sa_column=enum_column(LinkMethod, nullable=True)
+    )
+    linked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    unlinked_since: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    """When it became unlinked (stored unlinked, or unlinked by an operator); None while
+    linked. The `unlinked_listings` alert names it once this is `unlinked_after` old."""
+    auto_link: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    """False once an operator unlinked it: only an operator links it again, and order
+    lines of its channel SKU are not bound by code."""
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class ListingLinkEvent(SQLModel, table=True):
+    """One change of a listing's link, as `listings history` shows it."""
+
+    __tablename__ = "listing_link_events"
+    __table_args__ = (Index("ix_listing_link_events_channel_at", "channel_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="channels.id")
+    listing_key: str = Field(max_length=200)
+    """The listing's channel_sku when it changed (listings may be forgotten later)."""
+    action: LinkAction = Field(sa_column=enum_column(LinkAction))
+    sku_id: int | None = Field(default=None, foreign_key="skus.id")
+    sku_code: str = Field(max_length=128)
+    """The hub SKU linked or unlinked, by the code it had then."""
+    method: LinkMethod | None = Field(
+        default=None, sa_column=enum_column(LinkMethod, nullable=True)
+    )
+    actor: str = Field(max_length=100)
+    """Who changed it: `cli`, `api`, `listings job`, `catalog import`, `links csv`."""
+    note: str | None = Field(default=None, sa_column=text_column())
+    """What else the change did (units reserved or released, lines bound)."""
+    at: datetime = Field(sa_column=utc_column())

@@ -8,9 +8,11 @@ shapes of hub/views/shapes.py, defined once for both.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from omnisync.core.types import LinkMethod
 
 
 class ErrorOut(BaseModel):
@@ -93,3 +95,23 @@ class QuarantineResolveIn(ResolveIn):
 
 class AlertResolveIn(ResolveIn):
     """`omnisync alerts resolve ID --note TEXT` as JSON; the resolver is "api"."""
+
+
+class LinkIn(RequestBody):
+    """`omnisync listings link CHANNEL LISTING SKU` as JSON: the SKU; the rest is the path."""
+
+    sku: str = Field(
+        min_length=1, max_length=128, pattern=r"^[^\x00]*$", description="The hub SKU's code."
+    )
+
+
+class AutoLinkIn(RequestBody):
+    """`omnisync listings auto-link --channel C [--by sku,barcode]` as JSON."""
+
+    channel: str = Field(min_length=1, max_length=100, description="The channel's name.")
+    by: list[Literal[LinkMethod.SKU, LinkMethod.BARCODE]] = Field(
+        default=[LinkMethod.SKU, LinkMethod.BARCODE],
+        min_length=1,
+        description="The rules to link by: `sku` (the channel SKU is a hub SKU's code), "
+        "then `barcode` (one hub SKU and one listing of the channel have it).",
+    )

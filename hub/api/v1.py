@@ -3,15 +3,16 @@
 The token is hub.yaml's `http.api_token`; without one every route answers 503
 (the API is never open). A query parameter a route does not take is a 422, never
 ignored. Bodies are the CLI's --json shapes (hub/views/shapes.py), with configured
-secret values masked. Lists are newest first (stock: by SKU) and paged by key
-(hub/api/paging.py).
+secret values masked. Lists are newest first (stock: by SKU; listings: by channel, then
+key) and paged by key (hub/api/paging.py); the history of listing links is newest
+first, up to `limit`.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from omnisync.hub.api import alerts, channels, orders, quarantine, runs, stock
+from omnisync.hub.api import alerts, channels, listings, orders, quarantine, runs, stock
 from omnisync.hub.api.dependencies import reject_unknown_query, require_token
 from omnisync.hub.api.messages import ErrorOut
 
@@ -28,6 +29,6 @@ def api_router() -> APIRouter:
             503: {"model": ErrorOut, "description": "No api_token configured, or no database."},
         },
     )
-    for resource in (orders, stock, channels, runs, alerts, quarantine):
+    for resource in (orders, stock, listings, channels, runs, alerts, quarantine):
         router.include_router(resource.router)
     return router

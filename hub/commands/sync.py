@@ -30,6 +30,7 @@ def make_sync_engine(hub: Hub) -> SyncEngine:
         engine_channels(hub.settings),
         secrets=hub.settings.secrets,
         clock=hub.clock,
+        unlinked_after=hub.settings.hub.alert_rules.unlinked_after,
     )
 
 

@@ -31,6 +31,7 @@ from omnisync.core.types import SyncRunStatus
 from omnisync.sync.calls import RetryPolicy
 from omnisync.sync.engine import RunOutcome
 from omnisync.sync.health import channel_health
+from omnisync.sync.runs import COMPLETED_STATUSES
 
 DEFAULT_TIMEOUT_S: Final = 30.0
 """How long any one wait of the demo may last by default."""
@@ -47,7 +48,6 @@ fails its run within a second or two, so the run's error is known well before th
 deadline, and the few calls stay within the channel's burst (past it, the engine's
 rate limiter would wait for Amazon's real getOrders rate, a minute a call). The
 scheduler's runs keep the hub's own policy."""
-DONE: Final = frozenset({SyncRunStatus.SUCCEEDED.value, SyncRunStatus.PARTIAL.value})
 
 
 class DemoFailed(Exception):
@@ -134,7 +134,7 @@ def run_until_done(
                 break
             outcome = runner.run(name, job)
             runs += 1
-            if outcome.status in DONE:
+            if outcome.status in COMPLETED_STATUSES:
                 return outcome
             if outcome.status == SyncRunStatus.CANCELLED.value:
                 break  # the deadline stopped it

@@ -25,6 +25,8 @@ from pydantic_core import to_jsonable_python
 from omnisync.core.types import (
     AlertSeverity,
     AlertState,
+    LinkAction,
+    LinkMethod,
     MovementKind,
     OrderStatus,
     PushState,
@@ -244,6 +246,104 @@ class ChannelSummaryOut(Shape):
     unbound_listings: int
     dirty_listings: int
     paused_reason: str | None
+
+
+class ListingOut(Shape):
+    """`omnisync listings list --json`, GET /api/v1/listings: one listing and its link."""
+
+    id: int
+    channel: str
+    listing: str
+    """The key the hub stores it under: its channel SKU, else the channel's own name."""
+    channel_sku: str | None
+    """None: the listing has no SKU on the channel."""
+    channel_ids: dict[str, Any]
+    title: str
+    barcode: str | None
+    sku: str | None
+    """The hub SKU it is linked to; None: unlinked."""
+    link_method: LinkMethod | None
+    linked_at: Timestamp | None
+    unlinked_since: Timestamp | None
+    auto_link: bool
+    """False: an operator unlinked it; only an operator links it again."""
+    channel_quantity: int | None
+    """What the channel showed at the last listings read."""
+    channel_quantity_seen_at: Timestamp | None
+    last_pushed_quantity: int | None
+    dirty: bool
+
+
+class LinkChangeOut(Shape):
+    """What `listings link|unlink`, a links CSV or PUT/DELETE /api/v1/listings/... did."""
+
+    channel: str
+    listing: str
+    sku: str | None
+    changed: bool
+    method: LinkMethod | None
+    lines: int
+    """Order lines bound (link) or unbound (unlink)."""
+    units: int
+    """Open units those lines now take (link), or units freed (unlink)."""
+    message: str
+
+
+class AutoLinkOut(Shape):
+    channel: str
+    linked: list[LinkChangeOut]
+    not_linked: list[str]
+
+
+class LinkEventOut(Shape):
+    """`omnisync listings history --json`: one change of a link."""
+
+    id: int
+    at: Timestamp
+    channel: str
+    listing: str
+    action: LinkAction
+    sku: str
+    method: LinkMethod | None
+    actor: str
+    note: str | None
+
+
+class ImportedListingOut(Shape):
+    listing: str
+    sku: str
+    method: LinkMethod
+    created: bool
+    title: str
+    barcode: str | None
+
+
+class CountedSkuOut(Shape):
+    sku: str
+    quantity: int
+    location: str
+
+
+class ListingsReadOut(Shape):
+    """The listings run `catalog import` starts with (kept with --dry-run too)."""
+
+    fetched: int
+    """Listings the channel reported."""
+    linked_by_sku: int
+    """Listings that run linked itself, their channel SKU being a hub SKU's code."""
+
+
+class CatalogImportOut(Shape):
+    """`omnisync catalog import --json`."""
+
+    channel: str
+    dry_run: bool
+    created: int
+    """Hub SKUs made from listings."""
+    linked: list[ImportedListingOut]
+    counted: list[CountedSkuOut]
+    skipped: list[str]
+    listings_read: ListingsReadOut
 
 
 class JobHealthOut(Shape):

@@ -59,10 +59,13 @@ class SellerControls:
     # listings -------------------------------------------------------------------------
 
     def add_listings(self, items: Iterable[Mapping[str, Any]]) -> list[JSON]:
-        """Add (or replace) listings: ``[{sku, asin?, productType?, quantity?, title?, price?}]``.
+        """Add (or replace) listings: ``[{sku, asin?, productType?, quantity?, title?, price?,
+        barcode?, barcode_type?}]``.
 
         ``quantity`` is the merchant-fulfilled (``DEFAULT``) quantity; ``productType``
-        defaults to ``PRODUCT`` and ``asin`` to a made-up stable one.
+        defaults to ``PRODUCT`` and ``asin`` to a made-up stable one; ``barcode`` (of
+        ``barcode_type``, ``ean`` by default) is served in the listing's attributes as
+        ``externally_assigned_product_identifier``.
         """
         with self._lock:
             added = [self.catalogue.add(item) for item in items]

@@ -25,6 +25,10 @@ from omnisync.sandbox.amazon.http import JSON, AmazonSimulatorError, amazon_time
 from omnisync.sandbox.clock import MonotonicStamper
 
 FULFILLMENT_AVAILABILITY: Final = "fulfillment_availability"
+PRODUCT_IDENTIFIER: Final = "externally_assigned_product_identifier"
+"""The product's barcode: ``[{"type", "value", "marketplace_id"}]``, as product type
+definitions name it (the Listings Items model leaves ``attributes`` free-form)."""
+BARCODE_TYPES: Final = ("ean", "upc", "gtin", "isbn")
 DEFAULT_CHANNEL: Final = "DEFAULT"
 DEFAULT_PRODUCT_TYPE: Final = "PRODUCT"
 PATCH_OPS: Final = ("add", "replace", "merge", "delete")
@@ -111,13 +115,22 @@ class Catalogue:
             raise AmazonSimulatorError(f"no listing for SKU {sku!r}") from None
 
     def add(self, item: Mapping[str, Any]) -> Listing:
-        """Add or replace a listing: ``{sku, asin?, productType?, quantity?, title?, price?}``."""
+        """Add or replace a listing: ``{sku, asin?, productType?, quantity?, title?, price?,
+        barcode?, barcode_type?}``; a barcode (``barcode_type`` one of :data:`BARCODE_TYPES`,
+        ``ean`` by default) becomes the ``externally_assigned_product_identifier`` attribute."""
         sku = str(item.get("sku") or "")
         if not sku:
             raise AmazonSimulatorError("a listing needs a SKU")
         quantity = int(item.get("quantity", 0))
         if quantity < 0:
             raise AmazonSimulatorError("a listing's quantity cannot be negative")
+        barcode, barcode_type = item.get("barcode"), item.get("barcode_type", "ean")
+        if barcode is not None and (not isinstance(barcode, str) or not barcode):
+            raise AmazonSimulatorError(f"bad barcode {barcode!r}")
+        if barcode_type not in BARCODE_TYPES:
+            raise AmazonSimulatorError(
+                f"bad barcode_type {barcode_type!r}: one of {', '.join(BARCODE_TYPES)}"
+            )
         stamp = self.stamper.stamp()
         existing = self.listings.get(sku)
         price = item.get("price")
@@ -138,6 +151,10 @@ class Catalogue:
         listing.attributes["condition_type"] = [
             {"value": "new_new", "marketplace_id": self.marketplace_id}
         ]
+        if barcode is not None:
+            listing.attributes[PRODUCT_IDENTIFIER] = [
+                {"type": barcode_type, "value": barcode, "marketplace_id": self.marketplace_id}
+            ]
         listing.set_quantity(quantity)
         self.listings[sku] = listing
         return listing

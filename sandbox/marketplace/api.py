@@ -3,7 +3,8 @@
 ``/api/v1`` (bearer token, rate limited, faults applied first):
 
 - ``GET  /api/v1/orders?updated_at_min=&page_token=&limit=``
-- ``GET  /api/v1/listings?page_token=&limit=``
+- ``GET  /api/v1/listings?page_token=&limit=``: ``{id, sku, title, quantity, barcode}``
+  each (``sku`` and ``barcode`` may be null)
 - ``POST /api/v1/inventory``
 - ``POST /api/v1/orders/{id}/fulfilments``
 - ``POST /api/v1/orders/{id}/cancel`` (``{"reason": ...}`` optional): the seller cancels

@@ -53,6 +53,7 @@ class _Listing:
     title: str
     quantity: int
     price: Decimal
+    barcode: str | None = None
     locked: bool = False
     history: list[_HistoryEntry] = field(default_factory=list)
 
@@ -65,7 +66,13 @@ class _Listing:
         self.history.append(_HistoryEntry(moment, quantity, source))
 
     def api_json(self) -> JSON:
-        return {"id": self.id, "sku": self.sku, "title": self.title, "quantity": self.quantity}
+        return {
+            "id": self.id,
+            "sku": self.sku,
+            "title": self.title,
+            "quantity": self.quantity,
+            "barcode": self.barcode,
+        }
 
     def state_json(self) -> JSON:
         return {
@@ -209,7 +216,8 @@ class SandboxMarketplace(SimulatedMarketplace):
 
     def set_listings(self, listings: Iterable[Mapping[str, Any]]) -> list[JSON]:
         """Replace the catalogue. Each item: ``sku`` (str or None), ``title``,
-        ``quantity`` (int >= 0) and an optional ``price`` (decimal string)."""
+        ``quantity`` (int >= 0), an optional ``price`` (decimal string) and an optional
+        ``barcode`` (the product's GTIN/EAN/UPC, served as the listing's ``barcode``)."""
         built: list[_Listing] = []
         seen: set[str] = set()
         with self._lock:
@@ -226,10 +234,12 @@ class SandboxMarketplace(SimulatedMarketplace):
                 title = item.get("title") or (sku or "Untitled listing")
                 if not isinstance(title, str):
                     raise SandboxError(400, "invalid_request", f"bad title {title!r}")
+                barcode = item.get("barcode")
+                if barcode is not None and (not isinstance(barcode, str) or not barcode):
+                    raise SandboxError(400, "invalid_request", f"bad barcode {barcode!r}")
                 number += 1
-                built.append(
-                    _Listing(number, sku, title, quantity, _money(item.get("price", DEFAULT_PRICE)))
-                )
+                price = _money(item.get("price", DEFAULT_PRICE))
+                built.append(_Listing(number, sku, title, quantity, price, barcode))
                 if sku is not None:
                     seen.add(sku)
             self._listing_counter = number

@@ -48,8 +48,10 @@ class ShopControls:
 
     def set_catalogue(self, items: Iterable[Mapping[str, Any]]) -> list[JSON]:
         """Replace the products: ``[{sku, title, quantity or {location name: qty},
-        price?, tracked?}]``; one product, variant and inventory item each. An int
-        quantity stocks the first location; named locations are created when missing."""
+        barcode?, price?, tracked?}]``; one product, variant and inventory item each. An int
+        quantity stocks the first location; named locations are created when missing.
+        ``sku`` may be ``""`` or None (a variant without SKU, as Shopify has them): such a
+        variant is named by its ``variant_id`` (gid) wherever a SKU is taken below."""
         return self._change(lambda state: state.set_catalogue(items))
 
     def lock_inventory_item(self, item: str, locked: bool = True) -> None:
@@ -61,18 +63,26 @@ class ShopControls:
         self._change(act)
 
     def set_available(self, sku: str, quantity: int, location: str | None = None) -> None:
-        """The merchant sets a level in the Shopify admin (first location by default)."""
+        """The merchant sets a level in the Shopify admin (first location by default);
+        ``sku``: a SKU, or a variant gid."""
         self._change(lambda state: state.set_available(sku, quantity, location))
 
     def available(self, sku: str, location: str | None = None) -> int:
-        """ "available" of ``sku`` at ``location`` (name or gid), or summed over locations."""
+        """ "available" of ``sku`` (a SKU or a variant gid) at ``location`` (name or gid),
+        or summed over locations."""
         with self._lock:
             return self.state.available(sku, location)
 
-    def quantities(self) -> dict[str, int]:
-        """ "available" of every SKU, summed over locations."""
+    def quantities(self, *, without_sku: bool = False) -> dict[str, int]:
+        """ "available" of every SKU, summed over locations; with ``without_sku``, of every
+        variant without SKU too, under its gid (the name it is bought by)."""
         with self._lock:
-            return {sku: self.state.available(sku) for sku in self.state.variant_by_sku}
+            found = {sku: self.state.available(sku) for sku in self.state.variant_by_sku}
+            if without_sku:
+                for variant in self.state.variants.values():
+                    if not variant.sku:
+                        found[variant.gid] = self.state.available(variant.gid)
+            return found
 
     # control: buyers and orders -------------------------------------------------------
 
@@ -84,8 +94,8 @@ class ShopControls:
         customer: Mapping[str, str] | None = None,
         financial_status: str = "PAID",
     ) -> JSON | None:
-        """A buyer orders ``quantity`` of ``sku``: the order, or None when no location
-        has that many available."""
+        """A buyer orders ``quantity`` of ``sku`` (a SKU, or the gid of a variant without
+        one): the order, or None when no location has that many available."""
         return self.buy_many(
             [(sku, quantity)], customer=customer, financial_status=financial_status
         )
@@ -97,7 +107,7 @@ class ShopControls:
         customer: Mapping[str, str] | None = None,
         financial_status: str = "PAID",
     ) -> JSON | None:
-        """One order with a line item per ``(sku, quantity)``, all or nothing."""
+        """One order with a line item per ``(sku or variant gid, quantity)``, all or nothing."""
 
         def act(state: ShopState) -> JSON | None:
             order = state.place_order(list(lines), customer, financial_status)
@@ -113,7 +123,8 @@ class ShopControls:
     def refund(
         self, order_id: str | int, sku: str, quantity: int = 1, restock: bool = True
     ) -> JSON:
-        """Refund unfulfilled units of a line: its ``currentQuantity`` drops."""
+        """Refund unfulfilled units of a line (by SKU or variant gid): its
+        ``currentQuantity`` drops."""
         return self._order_change(lambda state: state.refund(order_id, sku, quantity, restock))
 
     def set_financial_status(self, order_id: str | int, status: str) -> JSON:

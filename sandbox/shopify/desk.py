@@ -2,7 +2,8 @@
 
 Orders go through the shop's control methods (:class:`sandbox.shopify.control.ShopControls`),
 so webhooks go out as for any other change. An order is named by its gid (what the
-hub stores), its number or its name (``gid://shopify/Order/1001``, ``1001``, ``#1001``).
+hub stores), its number or its name (``gid://shopify/Order/1001``, ``1001``, ``#1001``);
+a line names its variant by SKU, or by the variant's gid when it has no SKU.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class ShopifyDesk:
         return [_view(order) for order in self.shop.orders()]
 
     def stock(self) -> dict[str, int]:
-        return self.shop.quantities()
+        return self.shop.quantities(without_sku=True)
 
     def _known(self, order_id: str) -> None:
         with refused_as(ShopifySimulatorError, 404, "not_found"):
@@ -57,7 +58,10 @@ def _view(order: JSON, tracking_number: str | None = None) -> OrderView:
     return OrderView(
         order_id=order["id"],
         status=status,
-        lines=[(line["sku"], line["quantity"]) for line in order["line_items"]],
+        # A line of a variant without SKU is named as it is bought: by the variant's gid.
+        lines=[
+            (line["sku"] or line["variant_id"], line["quantity"]) for line in order["line_items"]
+        ],
         details=order,
         tracking_number=tracking_number,
     )

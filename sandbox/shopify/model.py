@@ -136,6 +136,8 @@ class Variant:
     price: Decimal
     item: InventoryItem
     created_at: datetime
+    barcode: str | None = None
+    """The product's GTIN/EAN/UPC/ISBN as the merchant typed it (None: none given)."""
 
     @property
     def gid(self) -> str:

@@ -212,6 +212,7 @@ class NodeBuilder:
             "id": variant.gid,
             "legacyResourceId": str(variant.number),
             "sku": variant.sku,
+            "barcode": variant.barcode,
             "title": variant.title,
             "displayName": variant.display_name,
             "price": money(variant.price),

@@ -116,15 +116,20 @@ class ShopState(OrderOperations):
     # catalogue ------------------------------------------------------------------------
 
     def set_catalogue(self, items: Iterable[Mapping[str, Any]]) -> list[JSON]:
-        """Replace the products. Each item: ``sku`` (str or None), ``title``,
-        ``quantity`` (an int at the first location, or {location name: int}; missing
-        locations are created), optional ``price`` and ``tracked``."""
+        """Replace the products. Each item: ``sku`` (a string; ``""`` or None for a variant
+        without SKU, both of which Shopify serves), ``title``, ``quantity`` (an int at the
+        first location, or {location name: int}; missing locations are created), optional
+        ``barcode`` (served as the variant's ``barcode``, as given), ``price`` and
+        ``tracked``. A variant without SKU is named by its gid wherever a SKU is taken."""
         built: list[Variant] = []
         seen: set[str] = set()
         for entry in items:
             sku = entry.get("sku")
-            if sku is not None and (not isinstance(sku, str) or not sku or sku in seen):
+            if sku is not None and (not isinstance(sku, str) or sku in seen):
                 raise ShopifySimulatorError(f"bad or duplicate sku {sku!r}")
+            barcode = entry.get("barcode")
+            if barcode is not None and not isinstance(barcode, str):
+                raise ShopifySimulatorError(f"bad barcode {barcode!r}")
             title = entry.get("title") or sku or "Untitled product"
             levels = self._levels(entry.get("quantity", 0))
             moment = self.stamper.stamp()
@@ -147,13 +152,14 @@ class ShopState(OrderOperations):
                     _price(entry.get("price", DEFAULT_PRICE)),
                     item,
                     moment,
+                    barcode,
                 )
             )
-            if sku is not None:
+            if sku:
                 seen.add(sku)
         self.variants = {variant.number: variant for variant in built}
         self.items = {variant.item.number: variant.item for variant in built}
-        self.variant_by_sku = {v.sku: v for v in built if v.sku is not None}
+        self.variant_by_sku = {v.sku: v for v in built if v.sku}
         return [self.variant_json(variant) for variant in built]
 
     def _levels(self, quantity: Any) -> dict[int, int]:
@@ -168,14 +174,18 @@ class ShopState(OrderOperations):
             return levels
         return {self.location(None).number: _count(quantity)}
 
-    def variant(self, sku: str) -> Variant:
-        variant = self.variant_by_sku.get(sku)
+    def variant(self, ref: str) -> Variant:
+        """A variant by SKU, else by gid (``gid://shopify/ProductVariant/<n>``): a variant
+        without SKU has only its gid to be bought, refunded or stocked by."""
+        variant = self.variant_by_sku.get(ref)
         if variant is None:
-            raise ShopifySimulatorError(f"no variant with sku {sku!r}")
+            variant = self.variants.get(gid_number(ref, "ProductVariant") or 0)
+        if variant is None:
+            raise ShopifySimulatorError(f"no variant with sku or gid {ref!r}")
         return variant
 
     def item(self, ref: str) -> InventoryItem:
-        """An inventory item by SKU or gid."""
+        """An inventory item by its gid, or its variant's SKU or gid."""
         number = gid_number(ref, "InventoryItem")
         if number is not None and number in self.items:
             return self.items[number]
@@ -368,6 +378,7 @@ class ShopState(OrderOperations):
     def variant_json(self, variant: Variant) -> JSON:
         return {
             "sku": variant.sku,
+            "barcode": variant.barcode,
             "title": variant.product_title,
             "price": str(variant.price),
             "product_id": gid("Product", variant.product_number),

@@ -72,7 +72,9 @@ class OrderOperations:
         customer: Mapping[str, str] | None = None,
         financial_status: str = "PAID",
     ) -> Order | None:
-        """A buyer's order, or None when a line finds no location with enough units."""
+        """A buyer's order, or None when a line finds no location with enough units. Each
+        line names its variant by SKU, or by gid for a variant without SKU (its line item
+        then carries that variant and the variant's empty SKU, as Shopify's do)."""
         if not lines:
             raise ShopifySimulatorError("an order needs at least one line")
         if financial_status not in FINANCIAL_STATUSES:
@@ -220,9 +222,14 @@ class OrderOperations:
         return order
 
     def refund(self, ref: str | int, sku: str, quantity: int = 1, restock: bool = True) -> Order:
-        """Refund (and remove) ``quantity`` unfulfilled units of the line with ``sku``."""
+        """Refund (and remove) ``quantity`` unfulfilled units of the line with ``sku`` (or,
+        for a variant without SKU, with the variant's gid)."""
         order = self.order(ref)
-        candidates = [line for line in order.lines if line.sku == sku]
+        candidates = [
+            line
+            for line in order.lines
+            if (line.sku and line.sku == sku) or (line.variant and line.variant.gid == sku)
+        ]
         line = next((c for c in candidates if c.unfulfilled_quantity >= quantity), None)
         if line is None or quantity < 1:
             raise ShopifySimulatorError(f"order {order.name} has no {quantity} unfulfilled {sku!r}")

@@ -6,13 +6,14 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import Engine
 
 from omnisync.connectors.base import Connector
 from omnisync.core.clock import Clock, engine_clock
+from omnisync.core.unlinked import UNLINKED_AFTER
 from omnisync.sync.calls import Cancelled
 from omnisync.sync.channels import SyncChannel
 from omnisync.sync.jobs.counts import RunCount
@@ -50,6 +51,8 @@ class JobContext:
     """Told of every acknowledged stock push (the demo and benchmarks measure lag with it)."""
     clock: Clock | None = None
     """The sync engine's clock; None: the database engine's (see `now`)."""
+    unlinked_after: timedelta = UNLINKED_AFTER
+    """How long a listing may stay unlinked before the unlinked_listings alert names it."""
 
     def __post_init__(self) -> None:
         if self.clock is None:

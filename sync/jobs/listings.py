@@ -1,7 +1,10 @@
-"""pull_listings: store the channel's listings and bind them to hub SKUs.
+"""pull_listings: store the channel's listings and link them to hub SKUs by code.
 
-A listing binds when its channel SKU equals a hub SKU code; anything else is
-kept unbound and reported, never guessed. Every listing is stored: one without
+A listing is linked here when its channel SKU equals a hub SKU code (LinkMethod
+`sku`, core/listing_links.py); anything else is kept unlinked and reported, never
+guessed: an operator links it (`listings link`, `auto-link --by barcode`, `catalog
+import`). A listing an operator unlinked stays unlinked. Each listing keeps the
+channel's title, barcode and the quantity it showed. Every listing is stored: one without
 a SKU under the channel's own name for it (ChannelListing.own_key, the name its
 order lines carry), renamed to its SKU once the channel gives it one. A newly
 bound listing is dirty, so the channel gets our quantity at the next push, and
@@ -10,7 +13,7 @@ the order lines that waited for it are bound and reserve.
 Once every listing is read: unbound listings the read did not see are gone from
 the channel and forgotten (bound ones are kept: they carry the push outbox),
 open order lines whose channel SKU now names a hub SKU are bound, and the
-channel's `unlinked_listing` alert is refreshed (core/unlinked.py).
+channel's `unlinked_listings` alert is refreshed (core/unlinked.py).
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from sqlmodel import Session, col, select
 
 from omnisync.core.db import transaction
 from omnisync.core.dto import ChannelListing
+from omnisync.core.listing_links import ACTOR_LISTINGS_JOB, link_listing, mark_dirty
 from omnisync.core.models import Channel, Listing, Sku
 from omnisync.core.order_intake import channel_sku_bindings, map_unmapped_lines
+from omnisync.core.types import LinkMethod
 from omnisync.core.unlinked import refresh_unlinked_alert, unbound_channel_skus
 from omnisync.sync.jobs.context import JobContext
 from omnisync.sync.jobs.counts import RunCount
@@ -44,7 +49,7 @@ def pull_listings(ctx: JobContext) -> None:
     with transaction(ctx.engine) as session:
         _forget_unbound_not_seen(session, ctx, started)
         _bind_waiting_lines(session, ctx)
-        refresh_unlinked_alert(session, ctx.channel_id)
+        refresh_unlinked_alert(session, ctx.channel_id, ctx.unlinked_after)
     if ctx.counts[RunCount.WITHOUT_SKU] or ctx.counts[RunCount.UNKNOWN_SKU]:
         log.warning(
             "%s: %d listing(s) without a SKU, %d with a SKU the hub does not know",
@@ -64,7 +69,7 @@ def _store(session: Session, ctx: JobContext, chunk: list[ChannelListing]) -> No
     channel = _channel(session, ctx)
     stored = _stored_listings(session, ctx.channel_id, chunk)
     codes = {item.channel_sku for item in chunk if item.channel_sku}
-    sku_ids = dict(session.exec(select(Sku.code, Sku.id).where(col(Sku.code).in_(codes))).all())
+    skus = {sku.code: sku for sku in session.exec(select(Sku).where(col(Sku.code).in_(codes)))}
     for item in chunk:
         ctx.counts[RunCount.FETCHED] += 1
         if not item.channel_sku:
@@ -74,13 +79,17 @@ def _store(session: Session, ctx: JobContext, chunk: list[ChannelListing]) -> No
         if listing is None:
             continue
         listing.channel_ids = item.channel_ids
+        listing.title = item.title[:500]
+        listing.barcode = (item.barcode or "").strip()[:64] or None
+        listing.seen_quantity = item.quantity
+        listing.seen_at = ctx.now()
         listing.updated_at = ctx.now()
         if listing.sku_id is None:
-            _bind(session, ctx, channel, listing, item, sku_ids)
+            _bind(session, ctx, channel, listing, item, skus)
         elif item.quantity is not None and item.quantity != listing.last_ack_quantity:
             # The channel shows something else than we last set: push ours again.
             listing.last_ack_quantity = item.quantity
-            _mark_dirty(listing, ctx.now())
+            mark_dirty(listing, ctx.now())
             ctx.counts[RunCount.DRIFTED] += 1
         session.add(listing)
 
@@ -123,6 +132,7 @@ def _listing_of(
             channel_id=ctx.channel_id,
             channel_sku=key,
             last_ack_quantity=item.quantity,
+            unlinked_since=ctx.now(),
             created_at=ctx.now(),
             updated_at=ctx.now(),
         )
@@ -136,23 +146,28 @@ def _bind(
     channel: Channel,
     listing: Listing,
     item: ChannelListing,
-    sku_ids: Mapping[str, int | None],
+    skus: Mapping[str, Sku],
 ) -> None:
-    """Bind the listing to the hub SKU its channel SKU names, and the lines that wait
-    for it (under its SKU or the channel's own name for it)."""
-    sku_id = sku_ids.get(item.channel_sku) if item.channel_sku else None
-    if sku_id is None:
-        if item.channel_sku:
+    """Link the listing to the hub SKU its channel SKU names, and bind the lines that wait
+    for it (under its SKU or the channel's own name for it). A listing an operator
+    unlinked is left alone."""
+    sku = skus.get(item.channel_sku) if item.channel_sku else None
+    if sku is None or not listing.auto_link:
+        if item.channel_sku and sku is None:
             ctx.counts[RunCount.UNKNOWN_SKU] += 1
             _note(ctx, f"channel SKU {item.channel_sku!r} matches no hub SKU")
         return
-    listing.sku_id = sku_id
-    _mark_dirty(listing, ctx.now())
+    change = link_listing(
+        session,
+        channel,
+        listing,
+        sku,
+        method=LinkMethod.SKU,
+        actor=ACTOR_LISTINGS_JOB,
+        also_keys=[item.own_key] if item.own_key else [],
+    )
     ctx.counts[RunCount.BOUND] += 1
-    session.add(listing)
-    session.flush()
-    for name in dict.fromkeys(name for name in (item.channel_sku, item.own_key) if name):
-        ctx.counts[RunCount.LINES_MAPPED] += map_unmapped_lines(session, channel, name, sku_id)
+    ctx.counts[RunCount.LINES_MAPPED] += change.lines
 
 
 def _forget_unbound_not_seen(session: Session, ctx: JobContext, started: datetime) -> None:
@@ -180,12 +195,6 @@ def _bind_waiting_lines(session: Session, ctx: JobContext) -> None:
             ctx.counts[RunCount.LINES_MAPPED] += map_unmapped_lines(
                 session, channel, channel_sku, sku_id
             )
-
-
-def _mark_dirty(listing: Listing, now: datetime) -> None:
-    listing.dirty = True
-    listing.dirty_since = listing.dirty_since or now
-    listing.change_seq += 1
 
 
 def _note(ctx: JobContext, text: str) -> None:

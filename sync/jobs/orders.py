@@ -18,7 +18,7 @@ The first run of a channel takes the channel over (core/channels.py
 take_over_orders) at its start, before it reads anything: what its backfill
 finds already shipped left before then, and is stored without moving stock
 (core/order_intake.py). A run that created or updated orders refreshes the
-channel's `unlinked_listing` alert (core/unlinked.py) once its pages are in.
+channel's `unlinked_listings` alert (core/unlinked.py) once its pages are in.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def _refresh_unlinked(ctx: JobContext) -> None:
     """Orders changed: lines bound to no SKU may have come or stopped mattering."""
     if ctx.counts[RunCount.CREATED] or ctx.counts[RunCount.UPDATED]:
         with transaction(ctx.engine) as session:
-            refresh_unlinked_alert(session, ctx.channel_id)
+            refresh_unlinked_alert(session, ctx.channel_id, ctx.unlinked_after)
 
 
 def _commit_pages(

@@ -196,7 +196,7 @@ def test_status_exits_1_while_an_open_order_line_is_bound_to_no_sku(
     as_json, as_text = cli.many([("status", "--json"), ("status",)])
     assert as_json.returncode == 1, as_json
     (alert,) = json.loads(as_json.stdout)["channels"][0]["open_alerts"]
-    assert alert["rule"] == "unlinked_listing"
+    assert alert["rule"] == "unlinked_listings"
     assert "order 1001 (MUG-BLUE)" in alert["message"]
     assert as_text.returncode == 1, as_text
-    assert "unlinked_listing" in as_text.stdout
+    assert "unlinked_listings" in as_text.stdout

@@ -44,12 +44,14 @@ from omnisync.sandbox.amazon import AmazonSimulator
 from omnisync.sandbox.marketplace import SandboxMarketplace
 from omnisync.sync.engine import SyncEngine
 from tests.support.hub_setup import (
-    amazon_channel,
+    amazon_env,
     engine_for,
     open_test_hub,
     sandbox_channel,
+    settling_amazon_channel,
     write_config,
 )
+from tests.support.simulators import served_fixtures
 
 SANDBOX_TOKEN = "sb-amazon-e2e-token-7c2d"
 ORDERS_LAG = timedelta(seconds=0.5)
@@ -59,41 +61,14 @@ FEED_SKUS = 3000
 PATCH_SKUS = 100
 
 
-def amazon_sandbox_channel(simulator: AmazonSimulator) -> str:
-    return amazon_channel(
-        simulator,
-        extra=(
-            "timeout_seconds: 10\n"
-            "feed_poll_seconds: 0.02\n"
-            "feed_timeout_seconds: 20\n"
-            f"orders_settle_seconds: {ORDERS_LAG.total_seconds()}\n"
-            "sync: {lag: 2m, backfill: 1d}\n"
-        ),
-    )
-
-
-@pytest.fixture(scope="module")
-def served_amazon() -> Iterator[AmazonSimulator]:
-    with AmazonSimulator(rate_scale=RATE_SCALE, orders_lag=ORDERS_LAG, feed_delay=0.0) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def served_marketplace() -> Iterator[SandboxMarketplace]:
-    with SandboxMarketplace(SANDBOX_TOKEN, rate=1000, burst=1000, name="sb") as server:
-        yield server
-
-
-@pytest.fixture
-def amazon(served_amazon: AmazonSimulator) -> AmazonSimulator:
-    served_amazon.reset()
-    return served_amazon
-
-
-@pytest.fixture
-def marketplace(served_marketplace: SandboxMarketplace) -> SandboxMarketplace:
-    served_marketplace.reset()
-    return served_marketplace
+served_amazon, amazon = served_fixtures(
+    "amazon",
+    lambda: AmazonSimulator(rate_scale=RATE_SCALE, orders_lag=ORDERS_LAG, feed_delay=0.0),
+)
+served_marketplace, marketplace = served_fixtures(
+    "marketplace",
+    lambda: SandboxMarketplace(SANDBOX_TOKEN, rate=1000, burst=1000, name="sb"),
+)
 
 
 @pytest.fixture
@@ -104,12 +79,12 @@ def hub(
     marketplace: SandboxMarketplace,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Hub]:
-    credentials = amazon.credentials
-    monkeypatch.setenv("AMZ_REFRESH_TOKEN", credentials.refresh_token)
-    monkeypatch.setenv("AMZ_APP_ID", credentials.client_id)
-    monkeypatch.setenv("AMZ_CLIENT_SECRET", credentials.client_secret)
-    monkeypatch.setenv("SB_KEY", SANDBOX_TOKEN)
-    channels = {"amz": amazon_sandbox_channel(amazon), "sb": sandbox_channel(marketplace.url)}
+    for name, value in {**amazon_env(amazon), "SB_KEY": SANDBOX_TOKEN}.items():
+        monkeypatch.setenv(name, value)
+    channels = {
+        "amz": settling_amazon_channel(amazon, ORDERS_LAG),
+        "sb": sandbox_channel(marketplace.url),
+    }
     hub = open_test_hub(write_config(tmp_path / "config", channels), empty_database_url)
     yield hub
     hub.engine.dispose()

@@ -4,7 +4,8 @@ hub_health; exit code 1 while `open_alerts` is not 0) lists no alert. On SQLite 
 PostgreSQL.
 
 Rules the alert monitor resolves (consecutive_failures, stale, push_backlog,
-oversold_order, buyer_cancel_request, unlinked_listing) clear on its next pass, as in a running hub;
+oversold_order, buyer_cancel_request, unlinked_listings) clear on its next pass, as in a
+running hub;
 the others where their condition ends: auth_failure wherever the channel's pause
 ends, quarantined_payload with the resolve or retry of the channel's last open
 payload, carrier_exception and tracking_unknown with the tracking answer that
@@ -130,7 +131,7 @@ def test_buyer_cancel_request_clears_once_the_order_holds_no_stock(engine: Engin
 def test_unlinked_listing_clears_once_no_open_line_is_unbound(engine: Engine) -> None:
     build_world(engine)
     ingest(engine, "shop", make_order("1", [("NOT-A-HUB-SKU", 1)]))
-    assert status_alerts(engine) == ["unlinked_listing"]
+    assert status_alerts(engine) == ["unlinked_listings"]
     cancelled = make_order("1", [("NOT-A-HUB-SKU", 1)], status=OrderStatus.CANCELLED, minutes=5)
     ingest(engine, "shop", cancelled)
     evaluate(engine)

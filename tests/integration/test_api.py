@@ -88,20 +88,6 @@ def seed(api: ApiHub) -> dict[str, Any]:
     }
 
 
-def follow(api: ApiHub, path: str, **params: Any) -> tuple[list[dict[str, Any]], int]:
-    """Every row of a paged list, following Link rel=next; and how many pages it took."""
-    response = api.get(path, **params)
-    rows, pages = [], 0
-    while True:
-        assert response.status_code == 200, response.text
-        rows += response.json()
-        pages += 1
-        following = response.links.get("next")
-        if following is None:
-            return rows, pages
-        response = api.http.get(following["url"], headers=api.auth)
-
-
 def concrete_get_paths(seeded: dict[str, Any]) -> dict[str, str]:
     """Every GET route of /api/v1 (as the OpenAPI document names it) with real values."""
     return {
@@ -109,6 +95,8 @@ def concrete_get_paths(seeded: dict[str, Any]) -> dict[str, str]:
         "/api/v1/orders/{order_id}": f"/api/v1/orders/{seeded['oversold']}",
         "/api/v1/stock": "/api/v1/stock",
         "/api/v1/stock/{sku}": "/api/v1/stock/KIT/2",
+        "/api/v1/listings": "/api/v1/listings",
+        "/api/v1/listings/history": "/api/v1/listings/history",
         "/api/v1/channels": "/api/v1/channels",
         "/api/v1/status": "/api/v1/status",
         "/api/v1/sync-runs": "/api/v1/sync-runs",
@@ -121,6 +109,7 @@ def concrete_get_paths(seeded: dict[str, Any]) -> dict[str, str]:
 
 POSTS = {
     "/api/v1/stock/adjustments": {"sku": "A", "delta": 1},
+    "/api/v1/listings/auto-link": {"channel": "shop"},
     "/api/v1/orders/{order_id}/shipments": {"carrier": "ups", "tracking_number": "1Z"},
     "/api/v1/orders/{order_id}/cancel": {"push": False, "reason": "mistake"},
     "/api/v1/orders/{order_id}/hold": {"reason": "fraud review"},
@@ -128,6 +117,11 @@ POSTS = {
     "/api/v1/quarantine/{payload_id}/retry": None,
     "/api/v1/quarantine/{payload_id}/resolve": {"note": "seen"},
     "/api/v1/alerts/{alert_id}/resolve": {"note": "seen"},
+}
+LISTING_LINK = "/api/v1/listings/{channel}/{listing}/link"
+OTHER_METHODS: dict[tuple[str, str], dict[str, str] | None] = {
+    ("put", LISTING_LINK): {"sku": "B"},
+    ("delete", LISTING_LINK): None,
 }
 
 
@@ -141,7 +135,13 @@ def test_every_api_route_wants_the_token(api: ApiHub) -> None:
         if path.startswith("/api/v1")
         for method in operations
     }
-    assert routes == {("get", path) for path in gets} | {("post", path) for path in POSTS}
+    documented = {("get", path) for path in gets} | {("post", path) for path in POSTS}
+    assert routes == documented | set(OTHER_METHODS)
+    for (method, path), sent in OTHER_METHODS.items():
+        concrete = path.replace("{channel}", "shop").replace("{listing}", "A")
+        for headers in ({}, {"Authorization": "Bearer wrong-token-0000000000"}):
+            refused = api.http.request(method, concrete, json=sent, headers=headers)
+            assert refused.status_code == 401
     for path, body in POSTS.items():
         concrete = path.replace("{order_id}", str(seeded["oversold"]))
         concrete = concrete.replace("{payload_id}", str(seeded["quarantined"]))
@@ -215,12 +215,12 @@ def test_orders_filter_and_page_by_key_in_the_cli_shape(api: ApiHub) -> None:
         everything = json_data(order_list(session, limit=100))
     assert [row["external_id"] for row in everything] == ["M2", "S4", "S3", "M1", "S2", "S1", "S0"]
 
-    rows, pages = follow(api, "/api/v1/orders", limit=3)
+    rows, pages = api.follow("/api/v1/orders", limit=3)
     assert rows == everything  # the CLI's `orders list --json`, page after page
     assert pages == 3
-    assert follow(api, "/api/v1/orders", limit=7)[1] == 1  # no Link after the last row
+    assert api.follow("/api/v1/orders", limit=7)[1] == 1  # no Link after the last row
 
-    shop, _ = follow(api, "/api/v1/orders", channel="shop", limit=2)
+    shop, _ = api.follow("/api/v1/orders", channel="shop", limit=2)
     assert [row["external_id"] for row in shop] == ["S4", "S3", "S2", "S1", "S0"]
     cancelled = api.get("/api/v1/orders", status="cancelled").json()
     assert [row["external_id"] for row in cancelled] == ["S1"]
@@ -274,7 +274,7 @@ def test_stock_list_and_one_sku_are_the_cli_shapes(api: ApiHub) -> None:
     with Session(api.hub.engine) as session:
         skus = [sku_by_code(session, code) for code in ("A", "B", "KIT/2")]
         expected = json_data(stock_list(session, skus))
-    rows, pages = follow(api, "/api/v1/stock", limit=2)
+    rows, pages = api.follow("/api/v1/stock", limit=2)
     assert (rows, pages) == (expected, 2)
     assert api.get("/api/v1/stock/KIT/2").json() == expected[2]  # a code with a slash
     a = api.get("/api/v1/stock/A").json()
@@ -373,7 +373,7 @@ def test_channels_carry_listings_and_health(api: ApiHub) -> None:
 
 def test_sync_runs_filter_and_page(api: ApiHub) -> None:
     seed(api)
-    rows, pages = follow(api, "/api/v1/sync-runs", limit=2)
+    rows, pages = api.follow("/api/v1/sync-runs", limit=2)
     assert pages == 3
     assert [row["id"] for row in rows] == sorted((row["id"] for row in rows), reverse=True)
     assert [(row["channel"], row["job"], row["status"]) for row in rows] == [
@@ -392,7 +392,7 @@ def test_sync_runs_filter_and_page(api: ApiHub) -> None:
 
 def test_alerts_by_state(api: ApiHub) -> None:
     seed(api)
-    everything, _ = follow(api, "/api/v1/alerts", limit=1)
+    everything, _ = api.follow("/api/v1/alerts", limit=1)
     assert sorted((row["rule"], row["state"]) for row in everything) == [
         ("consecutive_failures", "open"),
         ("oversold_order", "open"),

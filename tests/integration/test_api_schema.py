@@ -2,12 +2,14 @@
 request it makes gets a 500, and every response conforms to the document.
 
 Bounded and reproducible: a few dozen derandomised examples per operation, on a
-SQLite hub seeded with a little of everything.
+SQLite hub seeded with a little of everything (a listing linked, one unlinked with
+its history).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ from omnisync.core.catalog import upsert_sku
 from omnisync.core.channels import channel_by_name
 from omnisync.core.db import make_engine, transaction
 from omnisync.hub.api import create_app
+from omnisync.hub.linking import link, unlink
 from omnisync.sync.engine import SyncEngine
 from tests.support.api import API_TOKEN, api_hub
 from tests.support.databases import sqlite_url
@@ -46,6 +49,11 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenApiSche
             set_count(engine, "A", "main", 5)
             list_sku(engine, "shop", "A")
             ingest(engine, "shop", make_order("1", [("A", 1)]))
+            ingest(engine, "shop", make_order("2", [("LOOSE", 1)]))
+            with transaction(engine) as session:  # a link in the history, LOOSE left unlinked
+                hour = timedelta(hours=1)
+                link(session, "shop", "LOOSE", "A", actor="api", unlinked_after=hour)
+                unlink(session, "shop", "LOOSE", actor="api", unlinked_after=hour)
             with transaction(engine) as session:
                 channel = channel_by_name(session, "shop").id
                 quarantine_payload(session, channel, "order", "{}", "empty")

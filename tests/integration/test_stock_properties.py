@@ -2,43 +2,30 @@
 
 After every step: on_hand equals the sum of movements (1); reserved equals the
 active reservations, never negative, one active reservation per open line and
-stocked SKU (4); availability is never negative nor above the free stock of
-the channel's locations (5).
+stocked SKU (4), which DatabaseMachine checks (tests/support/machines.py);
+availability is never negative nor above the free stock of the channel's
+locations (5). Each example runs on an empty database, SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
-import atexit
-import shutil
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from sqlalchemy import Engine
+from hypothesis.stateful import invariant, precondition, rule
 from sqlmodel import Session, select
 
 from omnisync.core.availability import available_to_sell, free_by_sku
 from omnisync.core.catalog import bundle_recipes, location_by_code, sku_by_code
 from omnisync.core.channels import selling_location_ids
-from omnisync.core.db import make_engine, transaction
+from omnisync.core.db import transaction
 from omnisync.core.dto import NormalisedOrder
 from omnisync.core.errors import InsufficientStock
 from omnisync.core.ledger import adjust_stock, count_stock, receive_stock
 from omnisync.core.models import Channel
 from omnisync.core.types import OrderStatus
-from tests.support.databases import (
-    POSTGRES_URL,
-    fresh_engine,
-    postgres_schema,
-    postgres_schema_url,
-    sqlite_url,
-    truncate_all,
-)
-from tests.support.world import build_world, check_ledger_invariants, ingest, make_order
+from tests.support.machines import DatabaseMachine, cases_per_backend
+from tests.support.world import build_world, ingest, make_order
 
 SKUS = ["A", "B", "KIT"]
 STOCKED = ["A", "B"]
@@ -55,15 +42,9 @@ class KnownOrder:
     cancelled: list[int] = field(default_factory=list)
 
 
-class StockMachine(RuleBasedStateMachine):
-    """Subclasses set `open_engine` for their backend."""
-
-    def open_engine(self) -> Engine:
-        raise AssertionError("subclass must choose a backend")
-
+class StockMachine(DatabaseMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.engine = self.open_engine()
         build_world(
             self.engine,
             channels={"shop": None, "market": ["backup"]},
@@ -72,9 +53,6 @@ class StockMachine(RuleBasedStateMachine):
         )
         self.orders: dict[str, KnownOrder] = {}
         self.clock = 0
-
-    def teardown(self) -> None:
-        self.engine.dispose()
 
     def _tick(self) -> int:
         self.clock += 1
@@ -187,11 +165,6 @@ class StockMachine(RuleBasedStateMachine):
         ingest(self.engine, known.channel, self._payload(external_id, known, self._tick()))
 
     @invariant()
-    def ledger_and_reservations_agree(self) -> None:
-        with Session(self.engine) as session:
-            check_ledger_invariants(session)
-
-    @invariant()
     def availability_is_within_free_stock(self) -> None:
         with Session(self.engine) as session:
             ids = {code: sku_by_code(session, code).id or 0 for code in SKUS}
@@ -209,48 +182,6 @@ class StockMachine(RuleBasedStateMachine):
                     assert available[sku_id] <= limit, (channel.name, code)
 
 
-STATEFUL = settings(
-    max_examples=20,
-    stateful_step_count=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+TestStockPropertiesSQLite, TestStockPropertiesPostgres = cases_per_backend(
+    StockMachine, max_examples=20, steps=25
 )
-
-_sqlite_folder = Path(tempfile.mkdtemp(prefix="omnisync-props-"))
-atexit.register(shutil.rmtree, _sqlite_folder, ignore_errors=True)
-
-
-class SQLiteStockMachine(StockMachine):
-    runs = 0
-
-    def open_engine(self) -> Engine:
-        SQLiteStockMachine.runs += 1
-        folder = _sqlite_folder / str(SQLiteStockMachine.runs)
-        folder.mkdir()
-        engine = fresh_engine(sqlite_url(folder))
-        return engine
-
-
-class PostgresStockMachine(StockMachine):
-    url: str | None = None
-
-    def open_engine(self) -> Engine:
-        if PostgresStockMachine.url is None:
-            schema = postgres_schema()
-            PostgresStockMachine.url = postgres_schema_url(schema.__enter__())
-            atexit.register(schema.__exit__, None, None, None)
-            fresh_engine(PostgresStockMachine.url).dispose()
-        engine = make_engine(PostgresStockMachine.url)
-        truncate_all(engine)
-        return engine
-
-
-TestStockPropertiesSQLite = pytest.mark.slow(SQLiteStockMachine.TestCase)
-TestStockPropertiesSQLite.settings = STATEFUL
-
-TestStockPropertiesPostgres = pytest.mark.slow(
-    pytest.mark.skipif(not POSTGRES_URL, reason="OMNISYNC_TEST_POSTGRES_URL is not set")(
-        PostgresStockMachine.TestCase
-    )
-)
-TestStockPropertiesPostgres.settings = STATEFUL

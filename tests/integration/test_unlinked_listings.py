@@ -1,10 +1,13 @@
-"""Lines and listings bound to no hub SKU: stored, and named by the `unlinked_listing`
-alert until they bind or stop mattering (the alert then resolves by itself)."""
+"""Lines and listings bound to no hub SKU: stored, and named by the `unlinked_listings`
+alert until they bind or stop mattering (the alert then resolves by itself).
+
+Open lines are named at once; listings once unlinked for `unlinked_after` (the grace is
+tested in test_listing_links.py: here the engine names them at once)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from sqlalchemy import Engine
@@ -48,11 +51,15 @@ class CatalogueConnector(Connector):
         yield from type(self).pages
 
 
-def sync_engine(engine: Engine) -> SyncEngine:
+def sync_engine(engine: Engine, *, unlinked_after: timedelta | None = None) -> SyncEngine:
     channel = SyncChannel(
         "shop", CatalogueConnector.channel_type, True, CatalogueConnector.Settings()
     )
-    return SyncEngine(engine, [channel], retry=RetryPolicy(attempts=1))
+    if unlinked_after is None:
+        return SyncEngine(engine, [channel], retry=RetryPolicy(attempts=1))
+    return SyncEngine(
+        engine, [channel], retry=RetryPolicy(attempts=1), unlinked_after=unlinked_after
+    )
 
 
 def listing(sku: str | None, variant: int) -> ChannelListing:
@@ -139,7 +146,7 @@ def test_listings_without_a_hub_sku_are_stored_alerted_and_forgotten_once_gone(
     set_count(engine, "B", "main", 4)
     ingest(engine, "shop", make_order("1", [(VARIANT_KEY, 1)]))
     CatalogueConnector.listings = [listing("A", 1), listing(None, 9), listing("STRANGER", 3)]
-    sync = sync_engine(engine)
+    sync = sync_engine(engine, unlinked_after=timedelta(0))  # listings named at once
     outcome = sync.run("shop", "listings")
     assert outcome.status == "succeeded", outcome.error
     assert (outcome.counts[RunCount.FETCHED], outcome.counts[RunCount.NEW]) == (3, 3)

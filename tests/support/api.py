@@ -57,6 +57,19 @@ class ApiHub:
         response: httpx.Response = self.http.get(path, params=params, headers=self.auth)
         return response
 
+    def follow(self, path: str, **params: Any) -> tuple[list[dict[str, Any]], int]:
+        """Every row of a paged list, following Link rel=next; and how many pages it took."""
+        response = self.get(path, **params)
+        rows, pages = [], 0
+        while True:
+            assert response.status_code == 200, response.text
+            rows += response.json()
+            pages += 1
+            following = response.links.get("next")
+            if following is None:
+                return rows, pages
+            response = self.http.get(following["url"], headers=self.auth)
+
     def post(self, path: str, body: Any) -> httpx.Response:
         response: httpx.Response = self.http.post(path, json=body, headers=self.auth)
         return response

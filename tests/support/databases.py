@@ -2,11 +2,16 @@
 
 PostgreSQL runs when OMNISYNC_TEST_POSTGRES_URL is set (CI sets it). Each
 pytest worker gets its own schema, so parallel workers never see each other.
+Code that runs outside fixtures (a hypothesis state machine's examples) opens its
+empty databases from `SQLITE_FILES` and `POSTGRES_SCHEMA`.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,3 +67,47 @@ def fresh_engine(url: str) -> Engine:
     engine = make_engine(url)
     create_all(engine)
     return engine
+
+
+class SQLiteFiles:
+    """A new SQLite file with every table at each `open`, in a folder removed when the
+    process ends."""
+
+    name = "SQLite"
+
+    def __init__(self) -> None:
+        self.folder: Path | None = None
+        self.opened = 0
+
+    def open(self) -> Engine:
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix="omnisync-test-"))
+            atexit.register(shutil.rmtree, self.folder, ignore_errors=True)
+        self.opened += 1
+        folder = self.folder / str(self.opened)
+        folder.mkdir()
+        return fresh_engine(sqlite_url(folder))
+
+
+class PostgresSchema:
+    """The process's own schema, with every table (made at the first `open`, dropped when
+    the process ends), truncated at each `open`."""
+
+    name = "Postgres"
+
+    def __init__(self) -> None:
+        self.url: str | None = None
+
+    def open(self) -> Engine:
+        if self.url is None:
+            schema = postgres_schema()
+            self.url = postgres_schema_url(schema.__enter__())
+            atexit.register(schema.__exit__, None, None, None)
+            fresh_engine(self.url).dispose()
+        engine = make_engine(self.url)
+        truncate_all(engine)
+        return engine
+
+
+SQLITE_FILES = SQLiteFiles()
+POSTGRES_SCHEMA = PostgresSchema()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 
 from omnisync.hub.bootstrap import Hub, bootstrap, engine_channels
@@ -91,3 +92,30 @@ def amazon_channel(simulator: AmazonSimulator, *, extra: str = "") -> str:
         "  lwa_app_id: ${AMZ_APP_ID}\n"
         "  lwa_client_secret: ${AMZ_CLIENT_SECRET}\n"
     ) + extra
+
+
+def amazon_env(simulator: AmazonSimulator) -> dict[str, str]:
+    """The environment amazon_channel's credentials come from, set to `simulator`'s."""
+    credentials = simulator.credentials
+    return {
+        "AMZ_REFRESH_TOKEN": credentials.refresh_token,
+        "AMZ_APP_ID": credentials.client_id,
+        "AMZ_CLIENT_SECRET": credentials.client_secret,
+    }
+
+
+def settling_amazon_channel(simulator: AmazonSimulator, settle: timedelta) -> str:
+    """amazon_channel for a simulator whose getOrders reads up to `settle` before now: the
+    channel settles orders for as long, polls feeds every 20 ms (the simulator processes
+    them at once), gives a call 10 s and reads orders with a 2-minute lag and a day's
+    backfill."""
+    return amazon_channel(
+        simulator,
+        extra=(
+            "timeout_seconds: 10\n"
+            "feed_poll_seconds: 0.02\n"
+            "feed_timeout_seconds: 20\n"
+            f"orders_settle_seconds: {settle.total_seconds()}\n"
+            "sync: {lag: 2m, backfill: 1d}\n"
+        ),
+    )

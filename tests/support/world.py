@@ -18,6 +18,7 @@ from omnisync.core.catalog import (
     upsert_sku,
 )
 from omnisync.core.channels import ChannelSpec, channel_by_name, sync_channels
+from omnisync.core.clock import clock_of
 from omnisync.core.db import transaction
 from omnisync.core.dto import NormalisedOrder, NormalisedOrderLine
 from omnisync.core.ledger import count_stock
@@ -87,6 +88,38 @@ def list_sku(engine: Engine, channel: str, *skus: str) -> None:
                     channel_sku=code,
                 )
             )
+
+
+def add_listing(
+    engine: Engine,
+    channel: str,
+    key: str,
+    *,
+    title: str = "",
+    barcode: str | None = None,
+    channel_ids: dict[str, Any] | None = None,
+    quantity: int | None = None,
+    auto: bool = True,
+) -> None:
+    """An unlinked listing as the listings job stores it, unlinked since the engine's clock's
+    now (and seen then, with `quantity`); `auto=False`: one an operator unlinked."""
+    with transaction(engine) as session:
+        now = clock_of(session).now()
+        session.add(
+            Listing(
+                channel_id=channel_by_name(session, channel).id or 0,
+                channel_sku=key,
+                channel_ids=channel_ids or {},
+                title=title,
+                barcode=barcode,
+                seen_quantity=quantity,
+                seen_at=now if quantity is not None else None,
+                auto_link=auto,
+                unlinked_since=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
 
 
 def make_order(

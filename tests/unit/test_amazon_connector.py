@@ -371,7 +371,7 @@ def test_listings_page_through_page_tokens(amazon: respx.MockRouter) -> None:
     first, second = (parse_qs(call.request.url.query.decode()) for call in route.calls)
     assert first["pageSize"] == ["20"]
     assert first["marketplaceIds"] == [US]
-    assert first["includedData"] == ["summaries,fulfillmentAvailability"]
+    assert first["includedData"] == ["summaries,attributes,fulfillmentAvailability"]
     assert "pageToken" not in first
     assert second["pageToken"] == ["page-2"]
 

@@ -3,17 +3,14 @@ Orders, Listings Items, Feeds): what the respx tests assume, checked against a s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from omnisync.connectors.amazon.connector import AmazonConnector
-from omnisync.connectors.amazon.settings import AmazonSettings
 from omnisync.core.dto import Fulfilment, FulfilmentLine, StockUpdate
 from omnisync.core.types import OrderStatus
 from omnisync.sandbox.amazon import AmazonSimulator
+from tests.support.simulators import amazon_connector, served_fixtures
 
 CATALOGUE = [
     {"sku": "MUG", "quantity": 5, "productType": "DRINKING_CUP", "price": "12.00"},
@@ -22,38 +19,18 @@ CATALOGUE = [
 ]
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[AmazonSimulator]:
-    with AmazonSimulator(feed_delay=0.0, rate_scale=1000.0) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def simulator(served: AmazonSimulator) -> AmazonSimulator:
-    served.reset()
-    served.set_listings(CATALOGUE)
-    return served
+served_simulator, simulator = served_fixtures(
+    "simulator",
+    lambda: AmazonSimulator(feed_delay=0.0, rate_scale=1000.0),
+    prepare=lambda served: served.set_listings(CATALOGUE),
+)
 
 
 def connector_for(simulator: AmazonSimulator, **overrides: Any) -> AmazonConnector:
-    credentials = simulator.credentials
-    settings = AmazonSettings.model_validate(
-        {
-            "marketplace": "US",
-            "seller_id": simulator.seller_id,
-            "endpoint": simulator.endpoint,
-            "lwa_endpoint": simulator.lwa_url,
-            "credentials": {
-                "refresh_token": credentials.refresh_token,
-                "lwa_app_id": credentials.client_id,
-                "lwa_client_secret": credentials.client_secret,
-            },
-            "feed_poll_seconds": 0.05,
-            "feed_timeout_seconds": 10,
-            **overrides,
-        }
+    """A connector that polls a feed every 50 ms and gives up on it after 10 s."""
+    return amazon_connector(
+        simulator, **{"feed_poll_seconds": 0.05, "feed_timeout_seconds": 10, **overrides}
     )
-    return AmazonConnector(settings)
 
 
 def visible_order(simulator: AmazonSimulator, lines: list[tuple[str, int]], **options: Any) -> str:

@@ -143,6 +143,47 @@ def test_listing_for_the_marketplace_and_without_sku() -> None:
     assert listing.quantity is None
 
 
+def identified(*entries: dict[str, Any]) -> dict[str, Any]:
+    """A searchListingsItems item whose attributes carry `entries` as its barcode."""
+    return {
+        "sku": "MUG",
+        "summaries": [{"marketplaceId": "M1", "asin": "B0A"}],
+        "attributes": {"externally_assigned_product_identifier": list(entries)},
+    }
+
+
+def test_the_barcode_is_the_entry_for_the_channels_marketplace() -> None:
+    item = identified(
+        {"type": "ean", "value": "5000000000001", "marketplace_id": "OTHER"},
+        {"type": "upc", "value": "036000291452", "marketplace_id": "M1"},
+    )
+    assert listing_from_item(item, "M1", "DEFAULT").barcode == "036000291452"
+
+
+def test_without_an_entry_for_the_marketplace_one_for_none_wins_then_the_first() -> None:
+    other = {"type": "ean", "value": "5000000000001", "marketplace_id": "OTHER"}
+    unmarked = {"type": "ean", "value": "4006381333931"}
+    assert listing_from_item(identified(other, unmarked), "M1", "DEFAULT").barcode == (
+        "4006381333931"
+    )
+    assert listing_from_item(identified(other), "M1", "DEFAULT").barcode == "5000000000001"
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"sku": "MUG"},
+        {"sku": "MUG", "attributes": {"item_name": [{"value": "Mug"}]}},
+        identified(),
+        identified({"type": "ean", "value": "  ", "marketplace_id": "M1"}),
+        identified({"type": "ean", "value": 4006381333931, "marketplace_id": "M1"}),
+        {"sku": "MUG", "attributes": {"externally_assigned_product_identifier": "4006381333931"}},
+    ],
+)
+def test_a_listing_without_a_usable_identifier_has_no_barcode(item: dict[str, Any]) -> None:
+    assert listing_from_item(item, "M1", "DEFAULT").barcode is None
+
+
 def test_a_valid_preview_is_acknowledged_and_an_empty_refusal_says_so() -> None:
     update = StockUpdate(channel_sku="MUG", quantity=2)
     assert patch_result(update, {"status": "VALID"}).ok

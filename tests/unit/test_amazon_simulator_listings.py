@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from omnisync.sandbox.amazon import AmazonSimulator
+from omnisync.sandbox.amazon.http import AmazonSimulatorError
 from omnisync.sandbox.clock import ManualClock
 
 US = "ATVPDKIKX0DER"
@@ -152,6 +153,43 @@ def test_get_listings_item(api):
     missing = api.get(f"{ITEMS}/NOPE", params={"marketplaceIds": US})
     assert missing.status_code == 404
     assert missing.json()["errors"][0]["code"] == "NOT_FOUND"
+
+
+def test_a_barcode_is_served_as_externally_assigned_product_identifier(sim, api):
+    sim.add_listings(
+        [
+            {"sku": "EAN-1", "quantity": 1, "barcode": "4006381333931"},
+            {"sku": "UPC-1", "quantity": 1, "barcode": "036000291452", "barcode_type": "upc"},
+        ]
+    )
+    params = {"marketplaceIds": US, "includedData": "summaries,attributes"}
+    found = {item["sku"]: item for item in api.get(ITEMS, params=params).json()["items"]}
+    assert found["EAN-1"]["attributes"]["externally_assigned_product_identifier"] == [
+        {"type": "ean", "value": "4006381333931", "marketplace_id": US}
+    ]
+    assert found["UPC-1"]["attributes"]["externally_assigned_product_identifier"] == [
+        {"type": "upc", "value": "036000291452", "marketplace_id": US}
+    ]
+    assert "externally_assigned_product_identifier" not in found["SKU-1"]["attributes"]
+    one = api.get(f"{ITEMS}/EAN-1", params=params).json()
+    assert one["attributes"]["externally_assigned_product_identifier"][0]["value"] == (
+        "4006381333931"
+    )
+    summaries_only = api.get(f"{ITEMS}/EAN-1", params={"marketplaceIds": US}).json()
+    assert "attributes" not in summaries_only
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"barcode": ""},
+        {"barcode": 4006381333931},
+        {"barcode": "4006381333931", "barcode_type": "x"},
+    ],
+)
+def test_a_bad_barcode_or_barcode_type_is_refused(sim, given):
+    with pytest.raises(AmazonSimulatorError, match="barcode"):
+        sim.add_listings([{"sku": "BAD", **given}])
 
 
 # patch --------------------------------------------------------------------------------

@@ -14,26 +14,20 @@ import pytest
 from omnisync.sandbox.carriers import CarrierSimulator, CarrierSimulatorError
 from omnisync.sandbox.clock import ManualClock
 from omnisync.sandbox.registry import simulator_for
+from tests.support.simulators import served_fixtures
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 STEP = 3600.0
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[CarrierSimulator]:
-    with CarrierSimulator(seconds_per_step=STEP, clock=ManualClock(START)) as simulator:
-        yield simulator
+served_simulator, simulator = served_fixtures(
+    "simulator", lambda: CarrierSimulator(seconds_per_step=STEP, clock=ManualClock(START))
+)
 
 
 @pytest.fixture
-def simulator(served: CarrierSimulator) -> CarrierSimulator:
-    served.reset()
-    return served
-
-
-@pytest.fixture
-def http(served: CarrierSimulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=served.url, timeout=5.0) as client:
+def http(served_simulator: CarrierSimulator) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=served_simulator.url, timeout=5.0) as client:
         yield client
 
 

@@ -16,7 +16,7 @@ from omnisync.sandbox.marketplace import SandboxError, SandboxMarketplace
 TOKEN = "sb-test-token"
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 CATALOGUE: list[dict[str, Any]] = [
-    {"sku": "A", "title": "Alpha", "quantity": 5, "price": "5.00"},
+    {"sku": "A", "title": "Alpha", "quantity": 5, "price": "5.00", "barcode": "4006381333931"},
     {"sku": "B", "title": "Bravo", "quantity": 2, "price": "12.5"},
     {"sku": "C", "title": "Charlie", "quantity": 100},
     {"sku": None, "title": "No SKU", "quantity": 1},
@@ -218,12 +218,26 @@ def test_updated_at_is_strictly_increasing_on_a_frozen_clock():
 def test_listings_page_by_id_including_one_without_sku(client):
     first = client.get("/api/v1/listings", params={"limit": 3}).json()
     assert [item["id"] for item in first["listings"]] == ["LST-1", "LST-2", "LST-3"]
-    assert first["listings"][0] == {"id": "LST-1", "sku": "A", "title": "Alpha", "quantity": 5}
+    assert first["listings"][0] == {
+        "id": "LST-1",
+        "sku": "A",
+        "title": "Alpha",
+        "quantity": 5,
+        "barcode": "4006381333931",
+    }
     rest = client.get("/api/v1/listings", params={"page_token": first["next_page_token"]}).json()
     assert rest == {
-        "listings": [{"id": "LST-4", "sku": None, "title": "No SKU", "quantity": 1}],
+        "listings": [
+            {"id": "LST-4", "sku": None, "title": "No SKU", "quantity": 1, "barcode": None}
+        ],
         "next_page_token": None,
     }
+
+
+@pytest.mark.parametrize("barcode", ["", 4006381333931])
+def test_a_listing_with_a_blank_or_non_string_barcode_is_refused(market, barcode):
+    with pytest.raises(SandboxError, match="bad barcode"):
+        market.set_listings([{"sku": "A", "title": "Alpha", "barcode": barcode}])
 
 
 # buyers --------------------------------------------------------------------------------
@@ -480,7 +494,16 @@ def test_snapshot_shape(market, client):
     assert state["type"] == "sandbox"
     assert state["name"] == "sb-api"
     listing = state["listings"][0]
-    assert set(listing) == {"id", "sku", "title", "quantity", "price", "locked", "history"}
+    assert set(listing) == {
+        "id",
+        "sku",
+        "title",
+        "quantity",
+        "barcode",
+        "price",
+        "locked",
+        "history",
+    }
     assert listing["quantity"] == 9
     assert [h["source"] for h in listing["history"]] == ["sale", "push"]
     assert all(h["time"].endswith("+00:00") for h in listing["history"])

@@ -14,7 +14,7 @@ import pytest
 from omnisync.connectors.shopify import documents
 from omnisync.sandbox.clock import ManualClock
 from omnisync.sandbox.registry import simulator_for
-from omnisync.sandbox.shopify import ALL_SCOPES, ShopifySimulator
+from omnisync.sandbox.shopify import ALL_SCOPES, ShopifySimulator, ShopifySimulatorError
 
 TOKEN = "shpat_test_token"
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -191,6 +191,69 @@ def test_variants_and_inventory_level_documents(shop):
         shop, "InventoryLevel", {"item": "gid://shopify/InventoryItem/999", "location": backup}
     )
     assert data_of(unknown) == {"inventoryItem": None}
+
+
+def test_variants_serve_their_barcode_and_an_empty_sku_as_given(shop):
+    shop.set_catalogue(
+        [
+            {"sku": "A", "title": "Alpha", "quantity": 1, "barcode": "4006381333931"},
+            {"sku": "", "title": "Empty SKU", "quantity": 2, "barcode": "036000291452"},
+            {"sku": None, "title": "No SKU", "quantity": 3},
+        ]
+    )
+    nodes = data_of(gql(shop, "Variants", {"first": 5}))["productVariants"]["nodes"]
+    assert [(node["sku"], node["barcode"]) for node in nodes] == [
+        ("A", "4006381333931"),
+        ("", "036000291452"),
+        (None, None),
+    ]
+    assert [product["barcode"] for product in shop.snapshot()["products"]] == [
+        "4006381333931",
+        "036000291452",
+        None,
+    ]
+
+
+@pytest.mark.parametrize("barcode", [4006381333931, ["4006381333931"]])
+def test_a_barcode_that_is_not_a_string_is_refused(shop, barcode):
+    with pytest.raises(ShopifySimulatorError, match="bad barcode"):
+        shop.set_catalogue([{"sku": "A", "title": "Alpha", "barcode": barcode}])
+
+
+def test_a_variant_without_sku_is_bought_stocked_and_refunded_by_its_gid(shop):
+    products = shop.set_catalogue(
+        [{"sku": "", "title": "Gift wrap", "quantity": 5}, {"sku": None, "title": "Bag"}]
+    )
+    wrap, bag = (product["variant_id"] for product in products)
+    shop.set_available(bag, 4)
+    order = shop.buy_many([(wrap, 2), (bag, 1)])
+    assert order is not None
+    assert [(line["sku"], line["variant_id"]) for line in order["line_items"]] == [
+        ("", wrap),
+        (None, bag),
+    ]
+    assert (shop.available(wrap), shop.available(bag)) == (3, 3)
+    shop.refund(order["id"], wrap, 1)
+    assert shop.available(wrap) == 4
+    node = data_of(gql(shop, "Orders", {"first": 3, "query": ""}))["orders"]["nodes"][0]
+    lines = node["lineItems"]["nodes"]
+    assert [(line["sku"], line["variant"]["id"]) for line in lines] == [("", wrap), (None, bag)]
+    assert lines[0]["currentQuantity"] == 1
+    with pytest.raises(ShopifySimulatorError, match="no variant"):
+        shop.buy("gid://shopify/ProductVariant/999")
+
+
+def test_the_control_desk_offers_and_sells_a_variant_without_sku_by_its_gid(shop):
+    (product,) = shop.set_catalogue([{"sku": None, "title": "Gift wrap", "quantity": 5}])
+    gid = product["variant_id"]
+    stock = httpx.get(f"{shop.url}/_control/stock", timeout=10).json()["stock"]
+    assert stock == {gid: 5}
+    lines = [{"sku": gid, "quantity": 2}]
+    placed = httpx.post(f"{shop.url}/_control/orders", json={"lines": lines}, timeout=10)
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["order"]["lines"] == lines
+    assert shop.available(gid) == 3
+    assert shop.quantities() == {}  # by SKU only, unless asked
 
 
 def test_fulfillment_orders_document(shop):
