@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from omnisync.core.catalog import sku_by_code
 from omnisync.core.channels import channel_by_name
@@ -239,7 +239,6 @@ def link_listing(
         )
     now = clock_of(session).now()
     keys = list(dict.fromkeys([*_line_names(channel, listing), *also_keys]))
-    units = _open_units_waiting(session, channel, keys)
     listing.sku_id = sku.id
     listing.link_method = method
     listing.linked_at = now
@@ -249,7 +248,8 @@ def link_listing(
     session.add(listing)
     session.flush()
     assert sku.id is not None
-    lines = sum(map_unmapped_lines(session, channel, name, sku.id) for name in keys)
+    bound = map_unmapped_lines(session, channel, keys, sku.id)
+    lines, units = bound.lines, bound.units
     note = f"{lines} waiting order line(s) bound, taking {units} open unit(s)" if lines else None
     message = f"{channel.name} listing {key} linked to {sku.code} ({method.value})"
     if sku.retired_at is not None:
@@ -313,16 +313,6 @@ def unlink_listing(
         note=note,
         message=f"{channel.name} listing {key} unlinked from {sku.code}",
     )
-
-
-def _open_units_waiting(session: Session, channel: Channel, keys: Sequence[str]) -> int:
-    units = OrderLine.quantity - OrderLine.quantity_shipped - OrderLine.quantity_cancelled
-    total = session.exec(
-        select(func.coalesce(func.sum(units), 0))
-        .join(Order, col(Order.id) == OrderLine.order_id)
-        .where(*_open_lines_of(channel, keys), col(OrderLine.sku_id).is_(None))
-    ).one()
-    return int(total or 0)
 
 
 def _open_lines_of(channel: Channel, keys: Sequence[str]) -> tuple[Any, ...]:

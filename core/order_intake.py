@@ -31,7 +31,7 @@ order, so it ends as if its orders had come one at a time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
@@ -46,7 +46,7 @@ from omnisync.core.alerting import note_buyer_cancel_request
 from omnisync.core.channels import selling_location_ids
 from omnisync.core.clock import clock_of
 from omnisync.core.dto import NormalisedOrder, NormalisedOrderLine
-from omnisync.core.locked_stock import LockedStock, StockEffects, forget_loaded
+from omnisync.core.locked_stock import LockedStock, StockEffects, forget_loaded, units_needed
 from omnisync.core.models import Channel, Listing, Order, OrderLine, Sku
 from omnisync.core.models.tables import table_of
 from omnisync.core.order_status import derive_order_status, parcel_statuses
@@ -711,30 +711,43 @@ def _note_unlinked_lines(session: Session, channel_id: int, entry: _Intake) -> N
         note_unlinked_lines(session, channel_id, order.external_id, unbound)
 
 
-def map_unmapped_lines(session: Session, channel: Channel, channel_sku: str, sku_id: int) -> int:
-    """Give lines that arrived before their SKU was known their SKU, and reserve for them,
-    oldest order first (stock short for all goes to the first, the rest are oversold)."""
+@dataclass(frozen=True)
+class MappedLines:
+    """What binding waiting lines did: lines bound, and the open units they now want."""
+
+    lines: int = 0
+    units: int = 0
+
+
+def map_unmapped_lines(
+    session: Session, channel: Channel, channel_skus: Collection[str], sku_id: int
+) -> MappedLines:
+    """Give lines that arrived before their SKU was known (under any of `channel_skus`)
+    their SKU, and reserve for them, oldest order first (stock short for all goes to the
+    first, the rest are oversold)."""
     rows = session.execute(
         select(OrderLine, Order)
         .join(Order, col(Order.id) == OrderLine.order_id)
         .where(
             col(Order.channel_id) == channel.id,
-            col(OrderLine.channel_sku) == channel_sku,
+            col(OrderLine.channel_sku).in_(sorted(set(channel_skus))),
             col(OrderLine.sku_id).is_(None),
         )
         .order_by(col(Order.placed_at), col(Order.id), col(OrderLine.id))
         .with_for_update(of=Order)
     ).all()
     if not rows:
-        return 0
+        return MappedLines()
     location_ids = selling_location_ids(session, channel)
     effects = StockEffects()
+    units = 0
     for line, order in rows:
         line.sku_id = sku_id
+        units += units_needed(order, line)
         session.add(line)
         session.flush()
         effects.merge(settle_line(session, order, line, location_ids))
         refresh_oversold(session, order)
     effects.merge(reallocate_freed(session, effects))
     mark_touched_dirty(session, effects.touched)
-    return len(rows)
+    return MappedLines(len(rows), units)

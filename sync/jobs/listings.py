@@ -193,8 +193,8 @@ def _bind_waiting_lines(session: Session, ctx: JobContext) -> None:
         channel = _channel(session, ctx)
         for channel_sku, sku_id in bindings.items():
             ctx.counts[RunCount.LINES_MAPPED] += map_unmapped_lines(
-                session, channel, channel_sku, sku_id
-            )
+                session, channel, [channel_sku], sku_id
+            ).lines
 
 
 def _note(ctx: JobContext, text: str) -> None:
