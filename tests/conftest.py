@@ -107,6 +107,17 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture
+def clocked(database_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """`engine` on the test module's own `clock` fixture (a ManualClock), which the
+    module defines with the time it starts at."""
+    from omnisync.core.db import make_engine
+
+    engine = make_engine(database_url, clock=request.getfixturevalue("clock"))
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture(params=BACKENDS)
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database with no tables at all (for migrations and `omnisync init`), per backend."""

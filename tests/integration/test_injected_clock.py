@@ -21,7 +21,7 @@ from omnisync.core.cancellation import cancel_in_hub
 from omnisync.core.catalog import location_by_code, sku_by_code
 from omnisync.core.channels import channel_by_name
 from omnisync.core.clock import ManualClock, clock_of, engine_clock
-from omnisync.core.db import make_engine, transaction
+from omnisync.core.db import transaction
 from omnisync.core.dto import OrderPage
 from omnisync.core.holds import hold_order, release_order
 from omnisync.core.models import StockLevel, StockMovement, SyncLease, SyncRun
@@ -50,13 +50,6 @@ class ClockedConnector(Connector):
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(PAST)
-
-
-@pytest.fixture
-def clocked(database_url: str, clock: ManualClock) -> Iterator[Engine]:
-    engine = make_engine(database_url, clock=clock)
-    yield engine
-    engine.dispose()
 
 
 def sync_engine(engine: Engine) -> SyncEngine:

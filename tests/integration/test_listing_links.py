@@ -25,7 +25,7 @@ from omnisync.core.alerting import RULE_OVERSOLD, RULE_UNLINKED, current_alert
 from omnisync.core.catalog import sku_by_code, upsert_sku
 from omnisync.core.channels import ChannelSpec, channel_by_name, sync_channels
 from omnisync.core.clock import ManualClock, clock_of
-from omnisync.core.db import make_engine, transaction
+from omnisync.core.db import transaction
 from omnisync.core.dto import ChannelListing
 from omnisync.core.errors import Conflict, InvalidRequest, NotFound
 from omnisync.core.listing_links import (
@@ -87,13 +87,6 @@ class ListingsConnector(Connector):
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(NOW)
-
-
-@pytest.fixture
-def clocked(database_url: str, clock: ManualClock) -> Iterator[Engine]:
-    engine = make_engine(database_url, clock=clock)
-    yield engine
-    engine.dispose()
 
 
 def link(engine: Engine, channel: str, name: str, sku: str) -> LinkChange:
