@@ -28,7 +28,6 @@ import os
 import secrets
 import shutil
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 from typing import Any, Final
@@ -51,7 +50,8 @@ from omnisync.core.db import transaction
 from omnisync.core.dto import StockUpdate
 from omnisync.core.types import MovementKind
 from omnisync.hub.bootstrap import bootstrap, engine_channels
-from omnisync.sandbox.amazon import AmazonSimulator, LwaCredentials
+from omnisync.hub.demo.amazon import signed_in_channel, token_credentials
+from omnisync.sandbox.amazon import AmazonSimulator
 from omnisync.sandbox.clock import parse_iso
 from omnisync.sync.engine import SyncEngine
 
@@ -70,11 +70,7 @@ class AmazonFixture:
     def __init__(self, count: int, feed_delay: float, poll_seconds: float | None) -> None:
         token = secrets.token_hex(16)
         self.amazon = AmazonSimulator(
-            LwaCredentials(
-                client_id=f"amzn1.application-oa2-client.{token}",
-                client_secret=f"amzn1.oa2-cs.v1.{token}",
-                refresh_token=f"Atzr|{token}",
-            ),
+            token_credentials(token),
             rate_scale=1.0,
             feed_delay=feed_delay,
         )
@@ -210,21 +206,9 @@ def _write_config(folder: Path, amazon: AmazonSimulator, poll_seconds: float | N
     (folder / "hub.yaml").write_text(
         "http: {enabled: false}\nlocations:\n  - {code: main, name: Main warehouse}\n"
     )
-    token = f"${{{TOKEN_VARIABLE}}}"
     poll = "" if poll_seconds is None else f"feed_poll_seconds: {poll_seconds}\n"
-    channel = f"""\
-        type: amazon
-        marketplace: US
-        seller_id: {amazon.seller_id}
-        endpoint: {amazon.endpoint}
-        lwa_endpoint: {amazon.lwa_url}
-        credentials:
-          refresh_token: Atzr|{token}
-          lwa_app_id: amzn1.application-oa2-client.{token}
-          lwa_client_secret: amzn1.oa2-cs.v1.{token}
-        timeout_seconds: 60
-        """
-    (folder / "channels" / "amz.yaml").write_text(textwrap.dedent(channel) + poll)
+    channel = signed_in_channel(amazon, f"${{{TOKEN_VARIABLE}}}") + "timeout_seconds: 60\n"
+    (folder / "channels" / "amz.yaml").write_text(channel + poll)
     return folder
 
 

@@ -3,8 +3,9 @@ the same rows written by a plain bulk insert (the storage floor), in one run.
 
 The real path is the orders job itself (sync/jobs/orders.py) fed by an in-process
 connector that serves pages of JSON in the shapes of the recorded fixtures
-(tests/contract/fixtures): Shopify GraphQL Order nodes and Amazon getOrders
-orders with their getOrderItems, half the orders each, in each connector's own
+(tests/contract/fixtures): Shopify GraphQL Order nodes and Amazon Orders API
+2026-01-01 orders (searchOrders pages, each order with its orderItems), half the
+orders each, in each connector's own
 page size. Each page is parsed and mapped by the connector's mapping functions;
 the job commits pages that come back to back together (up to BATCH_ORDERS
 orders): orders upserted, lines bound to SKUs through listings, stock reserved,
@@ -59,6 +60,8 @@ ROUNDS = {"sqlite": 3, "postgres": 2}
 """Rounds of 20,000 orders that fit b1's share of `make bench` (about three minutes):
 a PostgreSQL round takes about twice a SQLite one."""
 CATALOGUE = 1000
+AMAZON_ORDERS = "searchOrders"
+"""The shape of the Amazon pages: Orders API 2026-01-01 searchOrders, items included."""
 ON_HAND = 1_000_000
 """Plenty: oversold orders are b5's subject, not this one's."""
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -136,37 +139,42 @@ def _map_shopify(nodes: Any) -> list[NormalisedOrder]:
 
 
 def amazon_feed(count: int, rnd: random.Random) -> ChannelFeed:
-    template = _recorded("amazon", "orders_page.json")["payload"]["Orders"][0]
-    item_template = _recorded("amazon", "order_items.json")["payload"]["OrderItems"][0]
-    pairs = []
+    template = _recorded("amazon", "orders_page.json")["orders"][0]
+    item_template = template["orderItems"][0]
+    orders = []
     for number in range(count):
         at = _iso(T0 + timedelta(seconds=number))
         order = copy.deepcopy(template)
         items = []
         for index, (code, quantity, price) in enumerate(_basket(rnd)):
             item = copy.deepcopy(item_template)
-            item.update(
-                OrderItemId=f"{number:09d}{index:02d}",
-                SellerSKU=code,
-                Title=f"{code} title",
-                QuantityOrdered=quantity,
-                QuantityShipped=0,
-            )
-            item["ItemPrice"] = {"CurrencyCode": "USD", "Amount": str(price * quantity)}
+            item["orderItemId"] = f"{number:09d}{index:02d}"
+            item["quantityOrdered"] = quantity
+            item["product"].update(sellerSku=code, title=f"{code} title")
+            item["product"]["price"] = {"unitPrice": _amazon_money(price)}
+            item["proceeds"] = {"proceedsTotal": _amazon_money(price * quantity)}
+            item["fulfillment"] = {"quantityFulfilled": 0, "quantityUnfulfilled": quantity}
             items.append(item)
-        total = sum(Decimal(item["ItemPrice"]["Amount"]) for item in items)
-        order.update(AmazonOrderId=f"113-{number:07d}-0000001", PurchaseDate=at)
-        order.update(LastUpdateDate=at, OrderStatus="Unshipped")
-        order["OrderTotal"] = {"CurrencyCode": "USD", "Amount": str(total)}
-        pairs.append({"order": order, "items": items})
+        total = sum(
+            (Decimal(item["proceeds"]["proceedsTotal"]["amount"]) for item in items), Decimal(0)
+        )
+        order.update(orderId=f"113-{number:07d}-0000001", createdTime=at, lastUpdatedTime=at)
+        order["fulfillment"]["fulfillmentStatus"] = "UNSHIPPED"
+        order["proceeds"] = {"grandTotal": _amazon_money(total)}
+        order["orderItems"] = items
+        orders.append(order)
     size = amazon_connector.ORDERS_PER_PAGE
-    pages = [json.dumps(pairs[first : first + size]) for first in range(0, len(pairs), size)]
-    lines = sum(len(pair["items"]) for pair in pairs)
-    return ChannelFeed("amazon", pages, _map_amazon, len(pairs), lines, size)
+    pages = [json.dumps(orders[first : first + size]) for first in range(0, len(orders), size)]
+    lines = sum(len(order["orderItems"]) for order in orders)
+    return ChannelFeed("amazon", pages, _map_amazon, len(orders), lines, size)
 
 
-def _map_amazon(pairs: Any) -> list[NormalisedOrder]:
-    return [order_from_payload(pair["order"], pair["items"]) for pair in pairs]
+def _amazon_money(amount: Decimal) -> dict[str, str]:
+    return {"amount": str(amount), "currencyCode": "USD"}
+
+
+def _map_amazon(orders: Any) -> list[NormalisedOrder]:
+    return [order_from_payload(order) for order in orders]
 
 
 def feeds(count: int, seed: int = 7) -> list[ChannelFeed]:
@@ -344,6 +352,7 @@ def measure_backend(backend: str, count: int, rounds: int) -> dict[str, Any]:
             orders, lines, [sum(r.values()) for r in real], [sum(f.values()) for f in floor]
         ),
         "peak_rss_mb": peak_rss_mb(),
+        "amazon_orders": AMAZON_ORDERS,
         "rounds": rounds,
         "real_s": [round(sum(r.values()), 2) for r in real],
         "floor_s": [round(sum(f.values()), 2) for f in floor],

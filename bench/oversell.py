@@ -1,10 +1,6 @@
-"""b5_oversell: one seeded order stream replayed against the hub with event-driven pushes
-and with pushes every 15 minutes, counting the units the hub could not reserve.
-
-The stream (generate_stream) covers 8 simulated hours on 4 channels: buyers arrive
-at random (a fifth of them after scarce SKUs, 1 to 5 units), and bursts (a drop,
-a mention) send 3 to 6 buyers on different channels after one scarce SKU within 4
-minutes; each burst is on a scarce SKU no burst had before.
+"""b5_oversell: one seeded order stream (bench/order_stream.py) replayed against the hub
+with event-driven pushes and with pushes every 15 minutes, counting the units the hub
+could not reserve.
 
 Each replay runs the real hub: 4 `sandbox` marketplaces over HTTP on loopback
 whose clock is simulated (sandbox.clock.ManualClock), a SQLite database set up by
@@ -12,21 +8,27 @@ bootstrap, stock counted through the ledger, listings bound and pushed by the
 listings and reconcile jobs, then the stream in simulated-time order. A buyer
 orders through the marketplace's HTTP API and gets the units only if that
 marketplace shows them; it refuses otherwise, as a channel does. The hub takes
-orders in through its orders job (intake, reservation, the dirty outbox):
+orders in through its orders job (intake, reservation, the dirty outbox), at the
+moments each channel's intake (bench/intake.py) says:
 
-- polled: every `schedule.orders` of the channel's config (the hub's default, 1
-  minute; the 4 channels a quarter-interval apart);
-- webhooks: also `WEBHOOK_DELAY_S` after each order, as a webhook delivery would
-  bring it (modelled as a run of the orders job then; the webhook route feeds the
-  same intake).
+- hub: every channel polled every `schedule.orders` of its config (the hub's default,
+  1 minute; the 4 channels a quarter-interval apart);
+- hub_webhooks: as hub, and also `WEBHOOK_DELAY_S` after each order, as a webhook
+  delivery would bring it (a run of the orders job then; the webhook route feeds the
+  same intake);
+- hub_intake_paths: the demo's intake paths. One Shopify-like channel hears its orders
+  by webhook and one Amazon-like channel by ORDER_CHANGE notification, each after the
+  delay b3 measured for it (bench/intake.py), with polling as the backstop; two
+  sandbox channels are polled every second (the demo's `schedule: {orders: 1s}`);
+- baseline: polled as hub.
 
 Pushes:
 
-- hub: a commit that marked listings dirty wakes the push, as it wakes the
-  scheduler (the same after_commit signal); the stock job of every channel runs
-  `push_delay` later (1 s: the scheduler's promise, "within a second").
-- baseline: the stock job of every channel runs only every 15 simulated minutes,
-  orders polled as for the hub.
+- hub, hub_webhooks, hub_intake_paths: a commit that marked listings dirty wakes the
+  push, as it wakes the scheduler (the same after_commit signal); the stock job of
+  every channel runs `push_delay` later (1 s: the scheduler's promise, "within a
+  second").
+- baseline: the stock job of every channel runs only every 15 simulated minutes.
 
 Oversold units are what the hub's orders still cannot reserve when the stream has
 been read to the end; no stock arrives and nothing is cancelled, so no shortage
@@ -41,15 +43,14 @@ import argparse
 import heapq
 import json
 import os
-import random
 import secrets
 import tempfile
 import textwrap
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,94 +59,58 @@ import httpx
 from sqlalchemy import event, func
 from sqlmodel import Session, col, select
 
-from bench.process import run_child
+from bench.intake import (
+    POLLED,
+    WEBHOOK,
+    Intake,
+    IntakeDelays,
+    describe,
+    intake_paths,
+    measured_delays,
+    pull_moments,
+)
+from bench.order_stream import (
+    BURST_BUYERS,
+    BURST_WINDOW_S,
+    BURSTS_PER_HOUR,
+    BUYERS_PER_HOUR,
+    CHANNELS,
+    HOURS,
+    SCARCE_SHARE,
+    SCARCE_UNITS,
+    SEED,
+    OrderStream,
+    Sale,
+    generate_stream,
+)
+from bench.process import percentile, run_child
 from omnisync.core.catalog import location_by_code, upsert_sku
 from omnisync.core.db import transaction
 from omnisync.core.ledger import count_stock
-from omnisync.core.models import Order
+from omnisync.core.models import Channel, Order
 from omnisync.core.outbox import LISTINGS_MARKED
 from omnisync.core.reservations import shortage_units
 from omnisync.hub.bootstrap import Hub, bootstrap, engine_channels
-from omnisync.hub.demo.run import percentile
+from omnisync.hub.demo.config_folder import write_config_folder
 from omnisync.sandbox.clock import ManualClock
 from omnisync.sandbox.marketplace import SandboxMarketplace
 from omnisync.sync.engine import SyncEngine
 from omnisync.sync.jobs.names import JobName
 
-SEED = 8
-HOURS = 8.0
 QUICK_HOURS = 0.5
-CHANNELS = 4
-SKUS = 200
-SCARCE = 80
-SCARCE_UNITS = (1, 5)
-PLENTY_UNITS = (20, 60)
-BUYERS_PER_HOUR = 30.0
-SCARCE_SHARE = 0.2
-BURSTS_PER_HOUR = 8.0
-BURST_BUYERS = (3, 6)
-BURST_WINDOW_S = 240.0
 BASELINE_EVERY_S = 900.0
 PUSH_DELAY_S = 1.0
 WEBHOOK_DELAY_S = 2.0
+"""hub_webhooks' delay, assumed (kept for continuity); hub_intake_paths' are measured."""
+TARGET_RATIO = 20.0
+"""hub_intake_paths against the baseline: at least this many times fewer oversold units."""
 TOKEN_VARIABLE = "BENCH_OVERSELL_TOKEN"  # noqa: S105 (the name of a variable, not a secret)
 RATE = 1000.0
 """Requests per second for the marketplaces and the hub: real time is not simulated time,
 so real rate limits would only slow the run down, never change what it counts."""
 
-SALE, WEBHOOK, PULL, PUSH = range(4)
+SALE, EVENT, PULL, PUSH = range(4)
 """Event kinds, in the order they run at the same simulated moment."""
-
-
-@dataclass(frozen=True, order=True)
-class Sale:
-    at: float
-    """Seconds of simulated time from the start of the stream."""
-    channel: int
-    sku: str
-    quantity: int
-    burst: int = -1
-    """Which burst the buyer belongs to (-1: none)."""
-
-
-@dataclass(frozen=True)
-class OrderStream:
-    seed: int
-    seconds: float
-    channels: int
-    stock: dict[str, int]
-    """Units on hand per SKU at the start (one location)."""
-    scarce: tuple[str, ...]
-    sales: tuple[Sale, ...]
-    """Buyers in time order; each may be refused by a channel that shows too few."""
-
-
-def generate_stream(seed: int = SEED, *, hours: float = HOURS) -> OrderStream:
-    rnd = random.Random(seed)  # noqa: S311 (a reproducible stream, not secrets)
-    codes = [f"B5-{n:04d}" for n in range(SKUS)]
-    scarce = codes[:SCARCE]
-    stock = {
-        code: rnd.randint(*SCARCE_UNITS) if code in scarce else rnd.randint(*PLENTY_UNITS)
-        for code in codes
-    }
-    span = hours * 3600
-    sales: list[Sale] = []
-    at = rnd.expovariate(BUYERS_PER_HOUR / 3600)
-    while at < span:
-        sku = rnd.choice(scarce) if rnd.random() < SCARCE_SHARE else rnd.choice(codes)
-        quantity = 1 if sku in scarce or rnd.random() < 0.9 else 2
-        sales.append(Sale(at, rnd.randrange(CHANNELS), sku, quantity))
-        at += rnd.expovariate(BUYERS_PER_HOUR / 3600)
-    at = rnd.expovariate(BURSTS_PER_HOUR / 3600)
-    for burst, burst_sku in enumerate(rnd.sample(scarce, len(scarce))):
-        if at >= span:
-            break
-        channels = rnd.sample(range(CHANNELS), CHANNELS)  # different channels first
-        for index in range(rnd.randint(*BURST_BUYERS)):
-            moment = min(at + rnd.uniform(0, BURST_WINDOW_S), span)
-            sales.append(Sale(moment, channels[index % CHANNELS], burst_sku, 1, burst))
-        at += rnd.expovariate(BURSTS_PER_HOUR / 3600)
-    return OrderStream(seed, span, CHANNELS, stock, tuple(scarce), tuple(sorted(sales)))
 
 
 @dataclass(frozen=True)
@@ -153,13 +118,21 @@ class Mode:
     name: str
     event_driven: bool
     """Push after every commit that marked listings dirty; else every 15 minutes."""
-    webhook_delay: float | None = None
-    """Orders also taken in this long after they are placed (webhooks)."""
+    intakes: tuple[Intake, ...]
+    """How the hub hears of each channel's orders, channel by channel."""
 
 
-HUB = Mode("hub", event_driven=True)
-HUB_WEBHOOKS = Mode("hub_webhooks", event_driven=True, webhook_delay=WEBHOOK_DELAY_S)
-BASELINE = Mode("baseline", event_driven=False)
+def uniform(intake: Intake) -> tuple[Intake, ...]:
+    return (intake,) * CHANNELS
+
+
+HUB = Mode("hub", True, uniform(Intake(POLLED, None)))
+HUB_WEBHOOKS = Mode("hub_webhooks", True, uniform(Intake(WEBHOOK, None, WEBHOOK_DELAY_S)))
+BASELINE = Mode("baseline", False, uniform(Intake(POLLED, None)))
+
+
+def intake_paths_mode(delays: IntakeDelays) -> Mode:
+    return Mode("hub_intake_paths", True, intake_paths(delays))
 
 
 @dataclass
@@ -170,6 +143,8 @@ class ReplayResult:
     refused_buyers: int
     runs: Counter[str]
     pull_interval_s: float
+    oversold_by_channel: dict[str, int]
+    """Oversold units of each channel's orders (ch-1, ch-2, ...)."""
     stale_raises: int
     """Pushes that raised a quantity a channel showed: with no stock arriving, each one
     wrote back units the channel had already sold itself (the hub had not read it yet)."""
@@ -184,6 +159,7 @@ class ReplayResult:
             "orders_runs": self.runs[JobName.ORDERS],
             "stock_runs": self.runs[JobName.STOCK],
             "stale_raises": self.stale_raises,
+            "oversold_by_channel": self.oversold_by_channel,
         }
 
 
@@ -224,22 +200,14 @@ class Replay:
             return self._replay(hub, sync, buyers, markets)
 
     def _config(self, folder: Path, markets: list[SandboxMarketplace]) -> Path:
-        config = folder / "config"
-        (config / "channels").mkdir(parents=True)
-        (config / "hub.yaml").write_text(
-            textwrap.dedent(
-                f"""\
-                database_url: sqlite:///{folder / "hub.db"}
-                http: {{enabled: false}}
-                locations:
-                  - {{code: main, name: Main warehouse, kind: warehouse}}
-                """
+        # Everything else is the hub's default: orders pulled every minute (unless the
+        # mode's intake says otherwise), a lag window of 2 minutes.
+        channels: dict[str, str] = {}
+        for name, market, intake in zip(self.names, markets, self.mode.intakes, strict=True):
+            schedule = (
+                "" if intake.poll_every is None else f"schedule: {{orders: {intake.poll_every:g}s}}"
             )
-        )
-        # Everything else is the hub's default: orders pulled every minute, a lag
-        # window of 2 minutes.
-        for name, market in zip(self.names, markets, strict=True):
-            (config / "channels" / f"{name}.yaml").write_text(
+            channels[name] = (
                 textwrap.dedent(
                     f"""\
                     type: sandbox
@@ -249,8 +217,19 @@ class Replay:
                     burst: {int(RATE)}
                     """
                 )
+                + schedule
+                + "\n"
             )
-        return config
+        return write_config_folder(
+            folder,
+            folder / "hub.db",
+            """\
+            http: {enabled: false}
+            locations:
+              - {code: main, name: Main warehouse, kind: warehouse}
+            """,
+            channels,
+        )
 
     def _stock_and_list(
         self, hub: Hub, sync: SyncEngine, markets: list[SandboxMarketplace]
@@ -298,13 +277,13 @@ class Replay:
 
         for index, sale in enumerate(self.stream.sales):
             schedule(sale.at, SALE, index)
-        interval = max(sync.channels[name].intervals[JobName.ORDERS] for name in self.names)
-        every = interval.total_seconds()
-        for index in range(len(self.names)):
-            at = every * index / len(self.names)
-            while at <= self.stream.seconds:
+        configured = [
+            sync.channels[name].intervals[JobName.ORDERS].total_seconds() for name in self.names
+        ]
+        for index, intake in enumerate(self.mode.intakes):
+            every = configured[index] if intake.poll_every is None else intake.poll_every
+            for at in pull_moments(every, index, len(self.names), self.stream.seconds):
                 schedule(at, PULL, index)
-                at += every
         if not self.mode.event_driven:
             for tick in range(1, int(self.stream.seconds // BASELINE_EVERY_S) + 1):
                 schedule(tick * BASELINE_EVERY_S, PUSH)
@@ -324,9 +303,10 @@ class Replay:
                     continue
                 placed += 1
                 unread[sale.channel] = True
-                if self.mode.webhook_delay is not None:
-                    schedule(at + self.mode.webhook_delay, WEBHOOK, sale.channel)
-            elif kind in (PULL, WEBHOOK):
+                event_at = self.mode.intakes[sale.channel].event_at(at)
+                if event_at is not None:
+                    schedule(event_at, EVENT, sale.channel)
+            elif kind in (PULL, EVENT):
                 # A pull that would find no new order changes nothing: skipped.
                 if not unread[subject]:
                     continue
@@ -347,7 +327,11 @@ class Replay:
             _run(sync, name, JobName.ORDERS, runs)
         with Session(hub.engine) as session:
             orders = list(session.exec(select(Order)))
-            units = sum(shortage_units(session, order) for order in orders)
+            names = {channel.id: channel.name for channel in session.exec(select(Channel))}
+            by_channel: Counter[str] = Counter()
+            for order in orders:
+                by_channel[names[order.channel_id]] += shortage_units(session, order)
+            units = sum(by_channel.values())
             flagged = session.exec(select(func.count()).where(col(Order.oversold))).one()
         if len(orders) != placed:
             raise RuntimeError(f"{placed} orders placed, {len(orders)} in the hub")
@@ -357,7 +341,8 @@ class Replay:
             orders=placed,
             refused_buyers=refused,
             runs=runs,
-            pull_interval_s=every,
+            pull_interval_s=max(configured),
+            oversold_by_channel={name: by_channel[name] for name in self.names},
             stale_raises=sum(
                 _raising_pushes(market, lengths)
                 for market, lengths in zip(markets, set_up, strict=True)
@@ -406,11 +391,13 @@ def ratio(baseline: int, hub: int) -> float | None:
     return round(baseline / hub, 2) if hub else None
 
 
-def measure(seed: int, hours: float, push_delay: float) -> dict[str, Any]:
+def measure(seed: int, hours: float, push_delay: float, delays: IntakeDelays) -> dict[str, Any]:
     stream = generate_stream(seed, hours=hours)
     started = time.perf_counter()
-    hub, webhooks, baseline = (
-        Replay(stream, mode, push_delay=push_delay).run() for mode in (HUB, HUB_WEBHOOKS, BASELINE)
+    paths_mode = intake_paths_mode(delays)
+    hub, webhooks, paths, baseline = (
+        Replay(stream, mode, push_delay=push_delay).run()
+        for mode in (HUB, HUB_WEBHOOKS, paths_mode, BASELINE)
     )
     return {
         "seed": seed,
@@ -437,9 +424,15 @@ def measure(seed: int, hours: float, push_delay: float) -> dict[str, Any]:
         "webhooks_units": webhooks.oversold_units,
         "webhooks_orders": webhooks.oversold_orders,
         "webhooks_ratio": ratio(baseline.oversold_units, webhooks.oversold_units),
+        "intake_paths_units": paths.oversold_units,
+        "intake_paths_ratio": ratio(baseline.oversold_units, paths.oversold_units),
+        "target_ratio": TARGET_RATIO,
+        "intake_delays": asdict(delays),
+        "intake_paths": describe(paths_mode.intakes, hub.pull_interval_s),
         "replays": {
             "hub": hub.summary(),
             "hub_webhooks": webhooks.summary(),
+            "hub_intake_paths": paths.summary(),
             "baseline": baseline.summary(),
         },
         "pull_interval_s": hub.pull_interval_s,
@@ -451,14 +444,31 @@ def measure(seed: int, hours: float, push_delay: float) -> dict[str, Any]:
     }
 
 
-def run(quick: bool) -> dict[str, Any]:
-    return run_child("bench.oversell", "--hours", str(QUICK_HOURS if quick else HOURS))
+def run(quick: bool, earlier: Mapping[str, Any]) -> dict[str, Any]:
+    """With the intake delays b3 measured in this run, when it ran (else the constants)."""
+    delays = measured_delays(earlier.get("b3_propagation"))
+    return run_child(
+        "bench.oversell",
+        "--hours",
+        str(QUICK_HOURS if quick else HOURS),
+        "--webhook-delay",
+        str(delays.webhook_s),
+        "--notification-delay",
+        str(delays.notification_s),
+        "--delays-source",
+        delays.source,
+    )
 
 
 if __name__ == "__main__":
+    constants = measured_delays(None)
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--hours", type=float, default=HOURS)
     parser.add_argument("--push-delay", type=float, default=PUSH_DELAY_S)
+    parser.add_argument("--webhook-delay", type=float, default=constants.webhook_s)
+    parser.add_argument("--notification-delay", type=float, default=constants.notification_s)
+    parser.add_argument("--delays-source", default=constants.source)
     args = parser.parse_args()
-    print(json.dumps(measure(args.seed, args.hours, args.push_delay)))
+    given = IntakeDelays(args.webhook_delay, args.notification_delay, args.delays_source)
+    print(json.dumps(measure(args.seed, args.hours, args.push_delay, given)))

@@ -1,4 +1,4 @@
-"""Helpers for measures: child processes, peak memory, medians."""
+"""Helpers for measures: child processes, peak memory, medians and percentiles."""
 
 from __future__ import annotations
 
@@ -25,3 +25,12 @@ def peak_rss_mb() -> float:
 
 def median(values: list[float]) -> float:
     return float(statistics.median(values))
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value at `share` of the sorted values (the nearest rank; 0.0 for none), as the
+    demo's report takes it, so the figures compare."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]

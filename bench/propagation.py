@@ -1,23 +1,24 @@
-"""b3_propagation: how long a sale on one channel takes to reach the others.
+"""b3_propagation: how long a sale on one channel takes to reach the others, from the
+buyer's sale on the channel, per channel the sale was made on.
 
-A hub wired as `omnisync run` wires it (HubRunner: SyncEngine, Scheduler, the HTTP
-server for webhooks) on SQLite, with three simulators at their published limits:
-Shopify (cost bucket 1000, restore 100/s; orders by signed webhook), Amazon
-(rate_scale 1: patchListingsItem 5/s burst 5, getOrders burst 20 then one a minute,
-getOrderItems 0.5/s burst 30; orders by polling getOrders) and a sandbox marketplace
-(10 requests/s, burst 20; orders polled every second). Every SKU is listed on all
-three with the same quantity. Buyers then make single-unit purchases on random
+A hub wired as `omnisync run` wires it (HubRunner: SyncEngine, Scheduler with its
+order-event listeners, the HTTP server for webhooks) on SQLite, with three simulators
+at their published limits (bench/propagation_markets.py): Shopify (cost bucket 1000,
+restore 100/s; orders by signed webhook), Amazon (rate_scale 1: patchListingsItem 5/s
+burst 5, getOrder 0.5/s burst 30, searchOrders 0.0056/s burst 20; orders by ORDER_CHANGE
+notifications on SQS, searchOrders every 3 minutes as the backstop) and a sandbox
+marketplace (10 requests/s, burst 20; orders polled every second). Every SKU is listed
+on all three with the same quantity. Buyers then make single-unit purchases on random
 channels (seeded), each on a SKU not sold before in the run, at random (Poisson)
 moments.
 
-For each sale: t0 is the commit of its reservation in the hub (a Session
-after_commit hook), t1 the moment the last of the *other* channels applied the new
-quantity (the simulators record when they applied each quantity). The measure is
-t1 - t0: how a sale reaches the hub is excluded, and reported apart as the
-ingestion delay (sale placed to commit): a webhook for Shopify, the orders job every
-AMAZON_ORDERS_EVERY_S for Amazon (its getOrders burst covers the run; sustained,
-Amazon allows one call a minute, and reads orders only two minutes after their
-last update; the simulator here asks one second), every second for the sandbox.
+For each sale (bench/sale_timing.py): the sale's moment on the channel's own clock
+(the order's timestamp; whole-second stamps bounded by the buyer's call), t0 the
+commit of its reservation in the hub (a Session after_commit hook), t1 the moment the
+last of the *other* channels applied the new quantity (the simulators record when they
+applied each quantity). Per channel of origin: sale to everywhere (t1 - sale), from
+commit (t1 - t0, the figure b3 reported before) and intake (t0 - sale). The target is
+a sale-to-everywhere p95 under 5 s for every channel of origin.
 
 The floor (bench/rate_floor.py) is the same sequence of commits played through each
 channel's published limit with no hub at all: every other channel wants the new
@@ -25,7 +26,7 @@ quantity at t0, and takes it in a call as soon as its bucket allows, batched as 
 channel batches (Shopify 250 quantities for 10 points, the sandbox 100 per request,
 Amazon one SKU per patchListingsItem). The hub also pushes to the channel a sale came
 from (the sale lowered that channel's quantity; the hub still confirms its own
-figure); the floor does not, so it is a strict lower bound.
+figure); the floor does not, so it is a strict lower bound of the from-commit figure.
 """
 
 from __future__ import annotations
@@ -36,14 +37,11 @@ import os
 import random
 import secrets
 import tempfile
-import textwrap
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -51,8 +49,27 @@ from sqlalchemy import Engine, event
 from sqlmodel import Session, col, select
 
 from bench.process import peak_rss_mb, run_child
-from bench.rate_floor import Limit, floor_delays
-from omnisync.connectors.shopify import documents
+from bench.propagation_markets import (
+    AMAZON_BACKSTOP_S,
+    CHANNELS,
+    LIMITS,
+    SALE_STAMPS,
+    SECRET_VARIABLE,
+    STOCK,
+    TOKEN_VARIABLE,
+    Markets,
+    write_config,
+)
+from bench.rate_floor import floor_delays
+from bench.sale_timing import (
+    SaleRecord,
+    SaleTiming,
+    missed_origins,
+    origin_summaries,
+    sale_moment,
+    stamp_off_call,
+    summary,
+)
 from omnisync.core.catalog import location_by_code, upsert_sku
 from omnisync.core.db import transaction
 from omnisync.core.ledger import count_stock
@@ -60,12 +77,7 @@ from omnisync.core.models import Reservation, Sku, SyncRun
 from omnisync.core.outbox import LISTINGS_MARKED
 from omnisync.core.types import SyncRunStatus
 from omnisync.hub.bootstrap import bootstrap
-from omnisync.hub.demo.run import percentile
 from omnisync.hub.runner import HubRunner
-from omnisync.sandbox.amazon import AmazonSimulator, LwaCredentials
-from omnisync.sandbox.clock import parse_iso
-from omnisync.sandbox.marketplace import SandboxMarketplace
-from omnisync.sandbox.shopify import ShopifySimulator
 from omnisync.sync.jobs.names import JobName
 
 SALES: Final = 200
@@ -74,31 +86,14 @@ SALES_PER_S: Final = 3.0
 QUICK_SALES_PER_S: Final = 5.0
 UNSOLD_SHARE: Final = 0.25
 """Listed SKUs nobody buys, on top of one per sale (the push reads them too)."""
-STOCK: Final = 5
 SEED: Final = 8
-LOCATION: Final = "Main warehouse"
-TOKEN_VARIABLE: Final = "BENCH_PROPAGATION_TOKEN"  # noqa: S105 (a variable's name)
-SECRET_VARIABLE: Final = "BENCH_PROPAGATION_SECRET"  # noqa: S105 (a variable's name)
-
-AMAZON_ORDERS_EVERY_S: Final = 6
-"""Within getOrders' burst of 20 for the ~100 s a run lasts."""
-AMAZON_ORDERS_LAG: Final = timedelta(seconds=1)
-AMAZON_SETTLE_S: Final = 1.2
-AMAZON_FEED_DELAY_S: Final = 2.0
-"""Only the start-up reconcile goes by feed (see feed_threshold)."""
-SANDBOX_RATE: Final = 10.0
-SANDBOX_BURST: Final = 20
+TARGET_MS: Final = 5000.0
+"""Sale to everywhere, p95, for every channel of origin (issue 15)."""
+FLOOR_MARGIN_MS: Final = 1000.0
+"""The from-commit p95 within this of the floor's."""
 STARTUP_TIMEOUT_S: Final = 90.0
 SETTLE_TIMEOUT_S: Final = 150.0
-"""After the last sale: the last Amazon orders wait for getOrderItems tokens."""
-
-
-LIMITS: Final = {
-    "shopify": Limit(100.0, 1000.0, float(documents.REQUESTED_COST["SetQuantities"]), 250),
-    "amazon": Limit(5.0, 5.0, 1.0, 1),
-    "sandbox": Limit(SANDBOX_RATE, float(SANDBOX_BURST), 1.0, 100),
-}
-CHANNELS: Final = tuple(LIMITS)
+"""After the last sale: the last Amazon orders may wait for getOrder tokens."""
 
 
 @dataclass(frozen=True)
@@ -122,14 +117,6 @@ def plan_sales(
         sales.append(PlannedSale(moment, sku, rnd.choice(list(channels))))
         moment += rnd.expovariate(per_second)
     return sales
-
-
-@dataclass(frozen=True)
-class SaleRecord:
-    sku: str
-    channel: str
-    placed_at: float
-    """Epoch seconds when the channel had the order."""
 
 
 class CommitClock:
@@ -183,152 +170,6 @@ class CommitClock:
 
     def _after_rollback(self, session: Session) -> None:
         session.info.pop(self.KEY, None)
-
-
-class Markets:
-    """The three simulators, their catalogues and what they recorded."""
-
-    def __init__(self, token: str, secret: str, codes: Sequence[str], stack: ExitStack) -> None:
-        self.codes = list(codes)
-        self.shop = ShopifySimulator(token, name="shopify", client_secret=secret)
-        self.amazon = AmazonSimulator(
-            LwaCredentials(
-                client_id=f"amzn1.application-oa2-client.{token}",
-                client_secret=f"amzn1.oa2-cs.v1.{token}",
-                refresh_token=f"Atzr|{token}",
-            ),
-            name="amazon",
-            rate_scale=1.0,
-            orders_lag=AMAZON_ORDERS_LAG,
-            feed_delay=AMAZON_FEED_DELAY_S,
-        )
-        self.sandbox = SandboxMarketplace(
-            token, name="sandbox", rate=SANDBOX_RATE, burst=SANDBOX_BURST
-        )
-        for server in (self.shop, self.amazon, self.sandbox):
-            server.start()
-            stack.callback(server.stop)
-        self.shop.add_location(LOCATION)
-        variants = self.shop.set_catalogue(
-            [{"sku": code, "title": code, "quantity": {LOCATION: STOCK}} for code in codes]
-        )
-        self.inventory_items = {str(v["inventory_item_id"]): str(v["sku"]) for v in variants}
-        self.amazon.set_listings([{"sku": code, "quantity": STOCK} for code in codes])
-        self.sandbox.set_listings(
-            [{"sku": code, "title": code, "quantity": STOCK} for code in codes]
-        )
-
-    def buy(self, channel: str, sku: str) -> bool:
-        if channel == "shopify":
-            return self.shop.buy(sku, 1) is not None
-        if channel == "amazon":
-            return self.amazon.buy(sku, 1) is not None
-        return self.sandbox.buy(sku, 1) is not None
-
-    def quantities(self, channel: str) -> dict[str, int]:
-        if channel == "shopify":
-            return {code: self.shop.available(code, LOCATION) for code in self.codes}
-        if channel == "amazon":
-            return self.amazon.quantities()
-        return {code: self.sandbox.quantity(code) for code in self.codes}
-
-    def applied(self) -> dict[str, dict[str, list[tuple[float, int]]]]:
-        """Per channel and SKU: (epoch seconds, quantity) of every quantity a push set."""
-        applied: dict[str, dict[str, list[tuple[float, int]]]] = {
-            name: defaultdict(list) for name in CHANNELS
-        }
-        for push in self.shop.snapshot()["inventory_pushes"]:
-            if push["status"] == "applied":
-                moment = parse_iso(push["time"]).timestamp()
-                for entry in push["quantities"]:
-                    sku = self.inventory_items[str(entry["inventoryItemId"])]
-                    applied["shopify"][sku].append((moment, int(entry["quantity"])))
-        for patch in self.amazon.listing_patches():
-            if patch["status"] == "ACCEPTED" and patch.get("appliedAt"):
-                moment = parse_iso(patch["appliedAt"]).timestamp()
-                applied["amazon"][patch["sku"]].append((moment, patched_quantity(patch)))
-        for push in self.sandbox.snapshot()["inventory_pushes"]:
-            if push["status"] == "ok":
-                moment = parse_iso(push["time"]).timestamp()
-                applied["sandbox"][push["sku"]].append((moment, int(push["quantity"])))
-        return applied
-
-    def amazon_order_calls(self) -> dict[str, int]:
-        requests = self.amazon.traffic()["requests"]
-        return {name: int(requests.get(name, 0)) for name in ("getOrders", "getOrderItems")}
-
-    def throttled(self) -> dict[str, int]:
-        return {
-            "shopify": self.shop.throttled_count,
-            "amazon": int(self.amazon.traffic()["responses_429"]),
-            "sandbox": int(self.sandbox.traffic()["responses_429"]),
-        }
-
-
-def patched_quantity(patch: Mapping[str, Any]) -> int:
-    for change in patch["patches"]:
-        if str(change.get("path", "")).endswith("fulfillment_availability"):
-            for entry in change.get("value") or []:
-                if entry.get("fulfillment_channel_code") == "DEFAULT":
-                    return int(entry["quantity"])
-    raise ValueError(f"patch of {patch['sku']} sets no DEFAULT quantity")
-
-
-def write_config(folder: Path, markets: Markets, feed_threshold: int) -> Path:
-    config = folder / "config"
-    (config / "channels").mkdir(parents=True)
-    (config / "hub.yaml").write_text(
-        textwrap.dedent(
-            f"""\
-            database_url: sqlite:///{folder / "hub.db"}
-            http: {{enabled: true, host: 127.0.0.1, port: 0}}
-            locations:
-              - {{code: main, name: {LOCATION}}}
-            """
-        )
-    )
-    quiet = "listings: 1h, stock: 1m, fulfilments: 1h, reconcile: 1h"
-    token, secret = f"${{{TOKEN_VARIABLE}}}", f"${{{SECRET_VARIABLE}}}"
-    channels = {
-        "shopify": f"""\
-            type: shopify
-            shop: {markets.shop.shop}
-            endpoint: {markets.shop.url}
-            access_token: {token}
-            client_secret: {secret}
-            push_location: {LOCATION}
-            schedule: {{orders: 1m, {quiet}}}
-            sync: {{lag: 30s, backfill: 1h}}
-            """,
-        "amazon": f"""\
-            type: amazon
-            marketplace: US
-            seller_id: {markets.amazon.seller_id}
-            endpoint: {markets.amazon.endpoint}
-            lwa_endpoint: {markets.amazon.lwa_url}
-            credentials:
-              refresh_token: Atzr|{token}
-              lwa_app_id: amzn1.application-oa2-client.{token}
-              lwa_client_secret: amzn1.oa2-cs.v1.{token}
-            orders_settle_seconds: {AMAZON_SETTLE_S}
-            feed_threshold: {feed_threshold}
-            feed_poll_seconds: 0.5
-            schedule: {{orders: {AMAZON_ORDERS_EVERY_S}s, {quiet}}}
-            sync: {{lag: 1s, backfill: 1h}}
-            """,
-        "sandbox": f"""\
-            type: sandbox
-            endpoint: {markets.sandbox.url}
-            api_key: {token}
-            requests_per_second: {SANDBOX_RATE}
-            burst: {SANDBOX_BURST}
-            schedule: {{orders: 1s, {quiet}}}
-            sync: {{lag: 5s, backfill: 1h}}
-            """,
-    }
-    for name, text in channels.items():
-        (config / "channels" / f"{name}.yaml").write_text(textwrap.dedent(text))
-    return config
 
 
 def measure(sales: int, per_second: float, seed: int) -> dict[str, Any]:
@@ -403,9 +244,10 @@ def _sell(markets: Markets, plan: Sequence[PlannedSale]) -> list[SaleRecord]:
     start = time.monotonic()
     for sale in plan:
         time.sleep(max(0.0, start + sale.at - time.monotonic()))
-        if not markets.buy(sale.channel, sale.sku):
+        record = markets.buy(sale.channel, sale.sku)
+        if record is None:
             raise RuntimeError(f"b3: {sale.channel} refused a sale of {sale.sku}")
-        records.append(SaleRecord(sale.sku, sale.channel, time.time()))
+        records.append(record)
     return records
 
 
@@ -440,43 +282,45 @@ def _results(
     per_second: float,
 ) -> dict[str, Any]:
     applied = markets.applied()
-    lags: list[float] = []
-    committed: list[tuple[str, float]] = []
-    ingest: dict[str, list[float]] = defaultdict(list)
-    by_origin: dict[str, list[float]] = defaultdict(list)
+    timings: list[SaleTiming] = []
     unpropagated = 0
     for record in records:
         t0 = clock.committed.get(sku_ids[record.sku])
-        if t0 is None:
-            unpropagated += 1
-            continue
-        ingest[record.channel].append((t0 - record.placed_at) * 1000)
         arrivals = [
             _first_at(applied[name][record.sku], STOCK - 1)
             for name in CHANNELS
             if name != record.channel
         ]
-        if any(moment is None for moment in arrivals):
+        if t0 is None or any(moment is None for moment in arrivals):
             unpropagated += 1
             continue
-        lag = (max(moment for moment in arrivals if moment is not None) - t0) * 1000
-        lags.append(lag)
-        by_origin[record.channel].append(lag)
-        committed.append((record.channel, t0))
-    floor = [delay * 1000 for delay in floor_delays(committed, LIMITS)]
-    span = records[-1].placed_at - records[0].placed_at if len(records) > 1 else 0.0
+        sold_at, sale_clock = sale_moment(record)
+        everywhere = max(moment for moment in arrivals if moment is not None)
+        timings.append(SaleTiming(record.channel, sold_at, t0, everywhere, sale_clock))
+    from_commit = [(t.everywhere_at - t.committed_at) * 1000 for t in timings]
+    floor = [
+        delay * 1000
+        for delay in floor_delays([(t.channel, t.committed_at) for t in timings], LIMITS)
+    ]
+    by_origin = origin_summaries(timings)
+    span = records[-1].called_at - records[0].called_at if len(records) > 1 else 0.0
     return {
         "sales": len(records),
         "sales_per_s": per_second,
         "span_s": round(span, 1),
         "settled": settled,
         "unpropagated": unpropagated,
-        **_summary(lags, ""),
-        **_summary(floor, "floor_"),
-        "by_origin": {name: _summary(values, "") for name, values in sorted(by_origin.items())},
-        "ingest_ms": {name: _summary(values, "") for name, values in sorted(ingest.items())},
+        **summary(from_commit),
+        **{f"floor_{key}": value for key, value in summary(floor).items()},
+        "sale_to_everywhere": summary([(t.everywhere_at - t.sold_at) * 1000 for t in timings]),
+        "by_origin": by_origin,
+        "target_ms": TARGET_MS,
+        "missed": missed_origins(by_origin, TARGET_MS),
+        "floor_margin_ms": FLOOR_MARGIN_MS,
+        "sale_stamps": SALE_STAMPS,
+        "stamps_off_call": sum(stamp_off_call(record) for record in records),
         "throttled": markets.throttled(),
-        "amazon_orders_every_s": AMAZON_ORDERS_EVERY_S,
+        "amazon_backstop_s": AMAZON_BACKSTOP_S,
         "amazon_order_calls": markets.amazon_order_calls(),
         "peak_rss_mb": peak_rss_mb(),
     }
@@ -484,16 +328,6 @@ def _results(
 
 def _first_at(history: Sequence[tuple[float, int]], quantity: int) -> float | None:
     return min((moment for moment, value in history if value == quantity), default=None)
-
-
-def _summary(values: Sequence[float], prefix: str) -> dict[str, Any]:
-    data = list(values)
-    return {
-        f"{prefix}p50_ms": round(percentile(data, 0.5), 1),
-        f"{prefix}p95_ms": round(percentile(data, 0.95), 1),
-        f"{prefix}max_ms": round(max(data, default=0.0), 1),
-        f"{prefix}count": len(data),
-    }
 
 
 def run(quick: bool) -> dict[str, Any]:

@@ -1,4 +1,10 @@
-"""Writes bench/results.json and docs/benchmarks.md from one run's results."""
+"""Writes bench/results.json and docs/benchmarks.md from one run's results.
+
+Each measure's section is rendered from its stored figures every time, so the text
+describes what the code measures now; a section whose figures come from an older run
+says so (its commit and date). b3's and b5's sections live in report_propagation.py
+and report_oversell.py.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,10 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from bench.report_lines import describe_machine, run_line
+from bench.report_oversell import oversell_section
+from bench.report_propagation import propagation_section
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
@@ -35,34 +45,47 @@ def machine() -> dict[str, Any]:
 
 
 def commit() -> str:
+    """The short commit, with `-dirty` when tracked files differ from it (as git describe
+    says it): the figures then come from code no commit holds."""
     try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        head = _git("rev-parse", "--short", "HEAD")
+        changed = _git("--no-optional-locks", "status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return f"{head}-dirty" if changed else head
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def write_results(results: dict[str, Any]) -> None:
     """Measures of this run replace their earlier figures; the others are kept, each
-    with the commit and date of the run that measured it."""
-    run = {"commit": commit(), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    with the commit, date and machine of the run that measured it."""
+    here = machine()
+    run = {
+        "commit": commit(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": here,
+    }
     earlier: dict[str, Any] = {}
     if RESULTS.exists():
         earlier = json.loads(RESULTS.read_text())
         for name, value in earlier.items():
-            if _is_measure(name) and isinstance(value, dict) and "run" not in value:
-                value["run"] = {"commit": earlier.get("commit"), "date": earlier.get("date")}
+            if _is_measure(name) and isinstance(value, dict):
+                value.setdefault(
+                    "run", {"commit": earlier.get("commit"), "date": earlier.get("date")}
+                )
+                value["run"].setdefault("machine", earlier.get("machine"))
     measured = {name: {**value, "run": run} for name, value in results.items()}
     document = {
         **{name: value for name, value in earlier.items() if _is_measure(name)},
         **measured,
-        "machine": machine(),
-        **run,
+        "machine": here,
+        "commit": run["commit"],
+        "date": run["date"],
     }
     RESULTS.write_text(json.dumps(document, indent=2) + "\n")
     DOC.parent.mkdir(exist_ok=True)
@@ -79,10 +102,9 @@ def render(document: dict[str, Any]) -> str:
         "# Benchmarks",
         "",
         "Written by `make bench` (`python -m bench`, or `--only NAME` for one measure);",
-        "each section names the commit and date of the run its figures come from.",
+        "each section names the commit, date and machine of the run its figures come from.",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
-        f"{m['system']}.",
+        f"Machine of the latest run: {describe_machine(m)}.",
         "",
     ]
     if "b1_ingest" in document:
@@ -90,11 +112,11 @@ def render(document: dict[str, Any]) -> str:
     if "b2_plan" in document:
         lines += _b2_section(document["b2_plan"])
     if "b3_propagation" in document:
-        lines += _b3_section(document["b3_propagation"])
+        lines += propagation_section(document["b3_propagation"])
     if "b4_bulk_push" in document:
         lines += _b4_section(document["b4_bulk_push"])
     if "b5_oversell" in document:
-        lines += _b5_section(document["b5_oversell"], document.get("b3_propagation"))
+        lines += oversell_section(document["b5_oversell"], document.get("b3_propagation"))
     return "\n".join(lines) + "\n"
 
 
@@ -102,16 +124,11 @@ def _rows(measure: dict[str, Any]) -> list[tuple[str, Any]]:
     return [(key, value) for key, value in measure.items() if key != "run"]
 
 
-def _run_line(measure: dict[str, Any]) -> str:
-    run = measure.get("run") or {}
-    return f"Run of commit `{run.get('commit', '?')}` on {run.get('date', '?')}."
-
-
 def _b4_section(measure: dict[str, Any]) -> list[str]:
     lines = [
         "## b4_bulk_push: 10,000 changed quantities pushed",
         "",
-        _run_line(measure),
+        run_line(measure),
         "",
     ]
     shopify = measure.get("shopify")
@@ -162,11 +179,12 @@ def _b1_section(measure: dict[str, Any]) -> list[str]:
     lines = [
         "## b1_ingest: order intake against the storage floor",
         "",
-        _run_line(measure),
+        run_line(measure),
         "",
         "The orders job itself (`sync/jobs/orders.py`) takes pages of orders in the shapes of",
-        "the recorded Shopify and Amazon fixtures (GraphQL Order nodes; getOrders orders with",
-        "their items), half the orders each, 2 to 4 lines an order, in each connector's own",
+        "the recorded Shopify and Amazon fixtures (GraphQL Order nodes;",
+        f"{_amazon_pages(measure)}),",
+        "half the orders each, 2 to 4 lines an order, in each connector's own",
         "page size. Each page is parsed and mapped by the connector's mapping functions; the",
         "job commits pages that come back to back together, up to 100 orders (its",
         "BATCH_ORDERS), in one transaction: new orders in one INSERT, lines bound to SKUs",
@@ -226,76 +244,6 @@ def _b1_section(measure: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _b3_section(measure: dict[str, Any]) -> list[str]:
-    gap = measure["p95_ms"] - measure["floor_p95_ms"]
-    verdict = "meets it" if gap <= 1000 else f"misses it by {gap - 1000:.0f} ms"
-    throttled = measure["throttled"]
-    calls = measure["amazon_order_calls"]
-    lines = [
-        "## b3_propagation: a sale on one channel reaching the others",
-        "",
-        _run_line(measure),
-        "",
-        f"{measure['sales']} single-unit sales (Poisson, {measure['sales_per_s']}/s on average,",
-        f"over {measure['span_s']} s, seeded), each of a different SKU, on random channels:",
-        "Shopify (orders by signed webhook), Amazon (orders by getOrders polling) and a sandbox",
-        "marketplace (orders polled every second). The hub is wired as `omnisync run` wires it",
-        "(scheduler, outbox watcher, HTTP server) on SQLite; every simulator runs at its",
-        "published limits: Shopify's 1,000-point bucket restoring 100/s, Amazon at rate_scale 1",
-        "(patchListingsItem 5/s, burst 5), the sandbox at 10 requests/s, burst 20. For each",
-        "sale: from the commit of its reservation in the hub (t0) to the moment the last *other*",
-        "channel applied the new quantity, by the simulators' own records. One run; the",
-        f"percentiles are over its {measure['count']} sales.",
-        "",
-        "| | p50 ms | p95 ms | max ms |",
-        "|---|---|---|---|",
-        f"| hub | {measure['p50_ms']} | {measure['p95_ms']} | {measure['max_ms']} |",
-        f"| floor | {measure['floor_p50_ms']} | {measure['floor_p95_ms']} "
-        f"| {measure['floor_max_ms']} |",
-        "",
-        "The floor plays the same commits through each channel's published limit with no hub:",
-        "every other channel wants the new quantity at t0 and takes a call as soon as its",
-        "bucket holds the call's cost; a call carries everything waiting, up to the channel's",
-        "batch (Shopify 250 quantities per 10-point call, the sandbox 100 per request, Amazon",
-        "one SKU per patch). Calls take no time, and the floor does not push the new figure",
-        "back to the channel the sale came from (the hub does): a strict lower bound.",
-        "",
-        f"The target is a p95 within 1 s of the floor; this run {verdict}. What the",
-        "hub adds to the floor: the outbox watcher waits 0.1 s (debounce) after a commit wakes",
-        "it; each push is a run of its own (lease, run record, dirty listings read, availability",
-        "computed, results recorded: SQLite transactions); Amazon takes one patch per SKU, at",
-        "95% of its 5/s (sync/ratelimit.py HEADROOM), the sale's own channel included; and a",
-        "sale committed while a push to a channel is running waits for the next push.",
-        f"Calls a channel refused during the run: Shopify {throttled['shopify']}, Amazon "
-        f"{throttled['amazon']}, sandbox {throttled['sandbox']}. Unpropagated sales: "
-        f"{measure['unpropagated']}.",
-        "",
-        "| sale on | sales | p50 ms | p95 ms | max ms | ingestion p50 ms | ingestion p95 ms |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name, row in measure["by_origin"].items():
-        ingest = measure["ingest_ms"].get(name, {})
-        lines.append(
-            f"| {name} | {row['count']} | {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} "
-            f"| {ingest.get('p50_ms', '-')} | {ingest.get('p95_ms', '-')} |"
-        )
-    lines += [
-        "",
-        "Ingestion (from the sale on the channel to the commit in the hub) is not part of the",
-        "measure, and shown apart: Shopify's webhook arrives at once; the sandbox is polled",
-        f"every second; Amazon's orders job runs every {measure['amazon_orders_every_s']} s",
-        "(getOrders' burst of 20 covers a run; sustained, Amazon allows one call a minute, and",
-        "shows an order two minutes after its last update where the simulator here asks one",
-        "second), then needs one getOrderItems per order, 0.5/s after a burst of 30. This run",
-        f"made {calls['getOrders']} getOrders and {calls['getOrderItems']} getOrderItems calls",
-        f"for {measure['by_origin'].get('amazon', {}).get('count', 0)} Amazon orders: the lag",
-        "window reads the orders of the last second again, and their items with them.",
-        f"Peak RSS of the measuring process (hub and simulators): {measure['peak_rss_mb']} MB.",
-        "",
-    ]
-    return lines
-
-
 def _b4_amazon_lines(amazon: dict[str, Any]) -> list[str]:
     poll = amazon["feed_poll_s"]
     verdict = "meets" if amazon["ratio"] <= 1.2 else "misses"
@@ -346,7 +294,7 @@ def _b2_section(measure: dict[str, Any]) -> list[str]:
     lines = [
         "## b2_plan: the push plan follows the changes, not the catalogue",
         "",
-        _run_line(measure),
+        run_line(measure),
         "",
         f"{measure['skus']:,} SKUs listed on {measure['channels']} channels "
         f"({measure['listings']:,} listings), each channel with stock rules of its own (none,",
@@ -416,119 +364,10 @@ def _b2_section(measure: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _b5_section(measure: dict[str, Any], propagation: dict[str, Any] | None) -> list[str]:
-    replays, stream = measure["replays"], measure["stream"]
-    every = f"{measure['pull_interval_s']:g} s"
-    rows = (
-        ("hub", f"polled every {every}", f"{measure['push_delay_s']:g} s after the commit"),
-        (
-            "hub_webhooks",
-            f"webhook {measure['webhook_delay_s']:g} s after the sale, polled every {every}",
-            f"{measure['push_delay_s']:g} s after the commit",
-        ),
-        ("baseline", f"polled every {every}", f"every {measure['baseline_push_every_s']:g} s"),
-    )
-    lines = [
-        "## b5_oversell: pushes on every change against a push every 15 minutes",
-        "",
-        _run_line(measure),
-        "",
-        f"One order stream (seed {measure['seed']}): {measure['hours']:g} simulated hours,",
-        f"{measure['channels']} channels, {measure['skus']} SKUs of which "
-        f"{measure['scarce_skus']} are scarce ({stream['scarce_units'][0]} to "
-        f"{stream['scarce_units'][1]} units), {measure['buyers']} buyers:",
-        f"{stream['buyers_per_hour']:g} an hour on average ({stream['scarce_share']:.0%} of them "
-        f"after a scarce SKU), and {measure['bursts']} bursts of {stream['burst_buyers'][0]} to",
-        f"{stream['burst_buyers'][1]} buyers on different channels within "
-        f"{stream['burst_window_s']:g} s, each after a scarce",
-        "SKU of its own. The same stream is replayed three times on the",
-        "real hub: `sandbox` marketplaces over HTTP on loopback with a simulated clock, the",
-        "hub bootstrapped on SQLite with the default channel settings, stock counted through",
-        "the ledger, listings bound and pushed by the listings and reconcile jobs. A buyer",
-        "orders through the marketplace's HTTP API and gets the unit only if that marketplace",
-        "shows it. Orders come in through the orders job (intake, reservations, the dirty",
-        "outbox), pushes go out through the stock job; simulated time decides when each runs.",
-        "",
-        "| replay | orders taken in | pushes | orders placed | buyers refused "
-        "| oversold orders | oversold units |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name, intake, pushes in rows:
-        row = replays[name]
-        lines.append(
-            f"| {name} | {intake} | {pushes} | {row['orders']} | {row['refused_buyers']} "
-            f"| {row['oversold_orders']} | {row['oversold_units']} |"
-        )
-    lines += ["", *_b5_verdict(measure), ""]
-    b3 = (
-        f" (b3 measures the same step with the real rate limits: p95 {propagation['p95_ms']} ms)"
-        if propagation and "p95_ms" in propagation
-        else ""
-    )
-    lines += [
-        "What is simulated, and what is not. Time: the marketplaces stamp orders and pushes",
-        "with the simulated clock, and the replay decides what happens when; the hub's own",
-        "work (HTTP, SQLite) takes no simulated time. The push delay stands for it: the",
-        "scheduler starts a push within a second of a commit that marked listings dirty",
-        "(the replay listens for the same after_commit signal), and the real time of one push",
-        f"of all {measure['channels']} channels here was {measure['push_real_ms_p95']} ms at "
-        f"p95{b3}. Webhooks are",
-        "modelled as a run of the orders job when the delivery would arrive (the webhook route",
-        "feeds the same intake); the delay is assumed, not measured. Rate limits are set far",
-        "above the traffic (real time is not simulated time; they would slow the run, not",
-        "change what it counts). A pull that would find no new order is skipped (it would",
-        "change nothing). Oversold units are what the hub's orders cannot reserve at the end;",
-        "no stock arrives and nothing is cancelled during the stream, so no shortage is",
-        f"filled in between. The three replays took {measure['wall_s']} s.",
-        "",
-    ]
-    return lines
-
-
-def _b5_verdict(measure: dict[str, Any]) -> list[str]:
-    hub, baseline, ratio = measure["hub_units"], measure["baseline_units"], measure["ratio"]
-    if ratio is None:
-        verdict = (
-            "The hub oversold no unit where the 15-minute baseline oversold"
-            f" {_units(baseline)}: the ratio is unbounded, which meets the target"
-            " of at least 10 times fewer."
-        )
-    elif ratio >= 10:
-        verdict = (
-            f"The hub oversold {_units(hub)} where the 15-minute baseline oversold"
-            f" {_units(baseline)}: {ratio} times fewer, which meets the target of"
-            " at least 10."
-        )
-    else:
-        verdict = (
-            f"The hub oversold {_units(hub)} where the 15-minute baseline oversold"
-            f" {_units(baseline)}: {ratio} times fewer, which misses the target of"
-            f" at least 10 by a factor of {10 / ratio:.1f}."
-        )
-    webhooks = measure["webhooks_ratio"]
-    with_webhooks = (
-        "none"
-        if webhooks is None
-        else f"{_units(measure['webhooks_units'])} ({webhooks} times fewer)"
-    )
-    return [
-        verdict,
-        "What limits the hub is how soon it hears of a sale, not the push: a polled channel's",
-        f"sale waits for the next pull (every {measure['pull_interval_s']:g} s by default, half of",
-        "it on average), and the later buyers of a burst who come inside that wait still see",
-        "the old quantity. With orders arriving by webhook the hub oversold",
-        f"{with_webhooks}. The same wait could have a second effect: a push computed before",
-        "the hub has read a channel's own newest sales would set that channel back to a",
-        "quantity it had already sold below (the sandbox API sets quantities; it has no",
-        "compare-and-set like Shopify's compareQuantity). With no stock arriving, any push",
-        "that raises a quantity is such a one; the replays count them: "
-        f"{_stale_raises(measure['replays'])}.",
-    ]
-
-
-def _stale_raises(replays: dict[str, Any]) -> str:
-    return ", ".join(f"{name} {replays[name]['stale_raises']}" for name in replays)
-
-
-def _units(count: int) -> str:
-    return f"{count} unit" if count == 1 else f"{count} units"
+def _amazon_pages(measure: dict[str, Any]) -> str:
+    """What the Amazon pages were: runs before the move to Orders API 2026-01-01 served
+    getOrders orders with their getOrderItems."""
+    rows = [row for _, row in _rows(measure) if isinstance(row, dict)]
+    if rows and all(row.get("amazon_orders") == "searchOrders" for row in rows):
+        return "searchOrders orders with their orderItems"
+    return "getOrders orders with their getOrderItems, Orders v0"

@@ -11,6 +11,11 @@ pydantic model of the channel file's own keys; secrets as SecretStr),
     ORDER_CANCEL cancel_order(external_id, reason) -> PushResult (the channel cancels it)
     TRACKING   track(numbers) -> list[TrackingInfo]
     WEBHOOKS   parse_webhook(headers, body) -> WebhookEvents (orders, observed quantities)
+    ORDER_EVENTS receive_order_events(wait) -> list[OrderEvent], with
+               acknowledge_order_events(receipts), fetch_order(external_id),
+               event_queue() and event_audience(): a queue the hub long-polls
+               (Amazon ORDER_CHANGE over SQS); a channel whose file names no queue
+               (event_queue() is None) is only polled
 
 and, for the payloads they quarantine, map_quarantined(kind, raw) -> WebhookEvents:
 the same mapping again, e.g. after a fix to it (`omnisync quarantine retry`).
@@ -46,7 +51,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import (
     Any,
@@ -66,12 +71,15 @@ from typing_extensions import TypeVar
 from omnisync.core.dto import (
     ChannelListing,
     Fulfilment,
+    NormalisedOrder,
+    OrderEvent,
     OrderPage,
     PushResult,
     StockUpdate,
     TrackingInfo,
     WebhookEvents,
 )
+from omnisync.core.redaction import redact
 
 T = TypeVar("T")
 
@@ -88,6 +96,7 @@ class Capability(StrEnum):
     ORDER_CANCEL = "order_cancel"
     TRACKING = "tracking"
     WEBHOOKS = "webhooks"
+    ORDER_EVENTS = "order_events"
 
 
 CAPABILITY_METHODS: Mapping[Capability, str] = {
@@ -98,6 +107,7 @@ CAPABILITY_METHODS: Mapping[Capability, str] = {
     Capability.ORDER_CANCEL: "cancel_order",
     Capability.TRACKING: "track",
     Capability.WEBHOOKS: "parse_webhook",
+    Capability.ORDER_EVENTS: "receive_order_events",
 }
 
 
@@ -121,6 +131,17 @@ class TransientError(ConnectorError):
 
 class PermanentError(ConnectorError):
     pass
+
+
+def redacted(error: ConnectorError, secrets: Sequence[str]) -> ConnectorError:
+    """`error` with every secret masked in its words: the same class (and retry_after),
+    or `error` itself when no secret shows."""
+    message = redact(str(error), secrets)
+    if message == str(error):
+        return error
+    if isinstance(error, RateLimited):
+        return RateLimited(message, error.retry_after)
+    return type(error)(message)
 
 
 class InvalidSignature(ConnectorError):
@@ -210,6 +231,8 @@ class Connector(Generic[S]):
     A channel's settings may refine them (`limits_for`)."""
     stock_batch_size: ClassVar[int] = 50
     """How many stock updates one push_stock call may carry."""
+    order_event_name: ClassVar[str] = "order event"
+    """ORDER_EVENTS: what the channel calls its order events, in words for alerts and logs."""
     manual_cancel_hint: ClassVar[str] = ""
     """For a channel type without ORDER_CANCEL: where an operator cancels an order
     instead, in words (shown when the hub cancelled an order the channel still shows)."""
@@ -287,6 +310,38 @@ class Connector(Generic[S]):
     def webhook_delivery(self, headers: Mapping[str, str]) -> tuple[str | None, str]:
         """(the channel's id of this delivery, for deduplication; the topic)."""
         return None, ""
+
+    def event_queue(self) -> str | None:
+        """ORDER_EVENTS: the queue this channel hears order changes on (channels sharing a
+        queue share one listener); None when the channel file configures none."""
+        return None
+
+    def event_wait_seconds(self) -> float:
+        """ORDER_EVENTS: how long one receive waits for the first event."""
+        return 20.0
+
+    def event_late_after(self) -> timedelta:
+        """ORDER_EVENTS: how late an event may be before polling counts its order
+        change as one no event brought (core/order_events.py)."""
+        return timedelta(seconds=60)
+
+    def event_audience(self) -> str:
+        """ORDER_EVENTS: the `OrderEvent.audience` of the events meant for this channel."""
+        return ""
+
+    def receive_order_events(self, wait_seconds: float) -> list[OrderEvent]:
+        """ORDER_EVENTS: the messages waiting on the queue, after waiting up to
+        `wait_seconds` for the first; [] when none came."""
+        raise PermanentError(f"{self.channel_type} has no order-event queue")
+
+    def acknowledge_order_events(self, receipts: Sequence[str]) -> None:
+        """ORDER_EVENTS: take these messages off the queue (their orders are committed)."""
+        raise PermanentError(f"{self.channel_type} has no order-event queue")
+
+    def fetch_order(self, external_id: str) -> NormalisedOrder:
+        """One order, as it is now (what an order event names). PayloadError when the
+        channel does not know it or it cannot be mapped."""
+        raise PermanentError(f"{self.channel_type} does not read single orders")
 
     def map_quarantined(self, kind: str, raw: str) -> WebhookEvents:
         """Map a payload this connector rejected again, from its kept raw text; `kind` as

@@ -70,6 +70,38 @@ QUARANTINED_ORDER = "order"
 """The quarantine kind of an item of a page of orders (its raw text: the item's JSON)."""
 QUARANTINED_WEBHOOK = "webhook"
 """The quarantine kind of a webhook delivery's payload."""
+QUARANTINED_NOTIFICATION = "notification"
+"""The quarantine kind of a message of a channel's order-event queue (Amazon's
+ORDER_CHANGE over SQS): its body as it came."""
+
+
+class OrderEvent(BaseModel):
+    """One message of a channel's order-event queue: an order changed on the channel.
+
+    The message stays on the queue until it is acknowledged, which the hub does only
+    once what it says is committed (or quarantined): a crash in between delivers it
+    again, and taking an order in twice changes nothing."""
+
+    model_config = ConfigDict(frozen=True)
+
+    receipt: str = Field(min_length=1)
+    """What acknowledging the message needs (SQS: the receipt handle)."""
+    message_id: str
+    raw: str
+    """The body as it came: what is quarantined when it cannot be read."""
+    external_id: str | None = None
+    """The order that changed; None when the message could not be read (see `error`)."""
+    changed_at: AwareDatetime | None = None
+    """When the order changed, as the channel says: a stored order at least this new is
+    not fetched again."""
+    audience: str | None = None
+    """Which channel of a shared queue the message is for, as `account/part` (Amazon:
+    seller id/marketplace id): an event for another part of an account the queue
+    serves belongs to no channel and is left alone."""
+    sent_at: AwareDatetime | None = None
+    """When the queue took the message."""
+    error: str | None = None
+    """Why the message cannot be read; it is quarantined and acknowledged."""
 
 
 class RejectedPayload(BaseModel):

@@ -102,6 +102,9 @@ class IntakeResult:
     applied: bool
     """False when the stored order is newer than the payload (nothing was changed)."""
     short_units: int
+    newer: bool = False
+    """The payload is news: a new order, or newer than the stored one (an equal
+    `updated_at` is applied, but it is the same change heard again)."""
     shipped_before_cut_over: int = 0
     """Units the payload newly reports shipped that left before the hub took the channel
     over: recorded on the lines, not taken from stock."""
@@ -164,6 +167,7 @@ class _Intake:
     order: _OrderRow
     created: bool
     applied: bool = True
+    newer: bool = True
     lines: list[_LineRow] = field(default_factory=list)
     """Every line of the order after the merge, incoming or not."""
     merged: list[tuple[_LineRow, int]] = field(default_factory=list)
@@ -329,6 +333,7 @@ def _intake_run(
             applied=entry.applied,
             short_units=entry.short if entry.applied else 0,
             shipped_before_cut_over=entry.shipped_before_cut_over if entry.applied else 0,
+            newer=entry.newer,
         )
         for entry in entries
     ]
@@ -489,6 +494,7 @@ def _merge_known(session: Session, channel_id: int, known: list[_Intake]) -> Non
         entry.order = stored[entry.order.external_id]
         assert entry.order.updated_at is not None
         entry.applied = entry.incoming.updated_at >= entry.order.updated_at
+        entry.newer = entry.incoming.updated_at > entry.order.updated_at
         entry.header_changed, entry.changed_lines = False, []
     applied = [entry for entry in known if entry.applied]
     lines: dict[int, list[_LineRow]] = {entry.order.id: [] for entry in applied}

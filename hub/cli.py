@@ -11,7 +11,16 @@ import typer
 from sqlalchemy.engine import make_url
 from typer.core import TyperGroup
 
-from omnisync.hub.commands import alerts, catalog, listings, orders, quarantine, skus, stock
+from omnisync.hub.commands import (
+    alerts,
+    amazon,  # noqa: F401  (registers `channels amazon-subscribe` on channels_app)
+    catalog,
+    listings,
+    orders,
+    quarantine,
+    skus,
+    stock,
+)
 from omnisync.hub.commands.check import check
 from omnisync.hub.commands.common import (
     EXIT_FAILED,
@@ -195,6 +204,9 @@ def demo(
         errors.print(f"report written to {written}", markup=False, highlight=False, soft_wrap=True)
         return
     lag, shipping = result["propagation_ms"], result["shipping"]
+    from_sale = ", ".join(
+        f"{name} p95 {figures['p95']:.0f} ms" for name, figures in result["from_sale_ms"].items()
+    )
     console.print(
         f"{result['orders_total']} orders on {len(result['channels'])} marketplaces in "
         f"{result['duration_s']:.0f}s: {result['orders_lost']} lost, "
@@ -202,6 +214,7 @@ def demo(
         f"{result['mismatched_listings']} listing(s) differing after the final reconcile.\n"
         f"Stock change to marketplace: p50 {lag['p50']:.0f} ms, p95 {lag['p95']:.0f} ms, "
         f"max {lag['max']:.0f} ms over {lag['samples']} pushes.\n"
+        f"Sale to every other marketplace: {from_sale}.\n"
         f"Shipped {shipping['parcels']} parcel(s) with {shipping['carrier']} for "
         f"{shipping['orders_shipped']} order(s): {shipping['fulfilments_pushed']} fulfilment(s) "
         f"pushed, {shipping['delivered']} delivered, {shipping['orders_delivered']} order(s) "

@@ -55,6 +55,10 @@ QUARANTINED_PAYLOADS = Metric(
     "omnisync_quarantined_payloads_total", MetricKind.COUNTER, ("channel",)
 )
 ALERTS_OPEN = Metric("omnisync_alerts_open", MetricKind.GAUGE)
+ORDER_EVENTS = Metric("omnisync_order_events_taken_total", MetricKind.COUNTER, ("channel",))
+LAST_ORDER_EVENT = Metric(
+    "omnisync_last_order_event_timestamp_seconds", MetricKind.GAUGE, ("channel",)
+)
 
 METRICS = (
     SYNC_RUNS,
@@ -67,6 +71,8 @@ METRICS = (
     OVERSOLD_ORDERS,
     QUARANTINED_PAYLOADS,
     ALERTS_OPEN,
+    ORDER_EVENTS,
+    LAST_ORDER_EVENT,
 )
 BY_SERIES = {series: metric for metric in METRICS for series in metric.series}
 """Every sample name a scrape shows, to the metric it belongs to."""

@@ -55,7 +55,14 @@ from sqlmodel import Session, col, select
 
 from omnisync.core.clock import clock_of
 from omnisync.core.db import transaction
-from omnisync.core.models import Alert, Channel, Order, QuarantinedPayload, SyncRun
+from omnisync.core.models import (
+    Alert,
+    Channel,
+    Order,
+    OrderEventIntake,
+    QuarantinedPayload,
+    SyncRun,
+)
 from omnisync.core.types import AlertState, SyncRunStatus
 from omnisync.hub import metric_names as names
 from omnisync.sync.health import channel_health
@@ -245,6 +252,17 @@ class Families:
     alerts_open: GaugeMetricFamily = field(
         default_factory=lambda: _gauge(names.ALERTS_OPEN, "Alerts open now.")
     )
+    order_events: CounterMetricFamily = field(
+        default_factory=lambda: _counter(
+            names.ORDER_EVENTS,
+            "Order events (Amazon ORDER_CHANGE notifications) taken in, by channel.",
+        )
+    )
+    last_order_event: GaugeMetricFamily = field(
+        default_factory=lambda: _gauge(
+            names.LAST_ORDER_EVENT, "When the channel's last order event was taken in, Unix time."
+        )
+    )
 
     def all(self) -> list[Metric]:
         return [getattr(self, name) for name in self.__dataclass_fields__]
@@ -298,6 +316,11 @@ class DatabaseCollector:
             out.quarantined.add_metric([name], quarantined.get(channel_id, 0))
             for result in PUSH_RESULTS:
                 out.pushes.add_metric([name, result], totals.pushes.get((channel_id, result), 0))
+        for intake in session.exec(select(OrderEventIntake)):
+            name = channel_names.get(intake.channel_id, "")
+            out.order_events.add_metric([name], intake.events_taken)
+            if intake.last_event_at is not None:
+                out.last_order_event.add_metric([name], intake.last_event_at.timestamp())
         out.oversold.add_metric(
             [], _count(session, select(Order.id).where(col(Order.oversold_at).is_not(None)))
         )

@@ -12,14 +12,12 @@ dialect.
 from __future__ import annotations
 
 import asyncio
-import builtins
 import threading
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections import Counter
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,14 +27,16 @@ from omnisync.hub.http_server import DEFAULT_HOST, ServerError, ServerRunner
 from omnisync.sandbox.clock import Clock, MonotonicStamper, SystemClock
 from omnisync.sandbox.faults import HTTP_FAULTS, Fault, FaultQueue
 from omnisync.sandbox.ratelimit import TokenBucket, format_retry_after
+from omnisync.sandbox.served import Served
 
 JSON = dict[str, Any]
 
 PAUSE_SLICE_S = 0.05
 
 
-class SimulatedMarketplace(ABC):
-    """A stateful fake channel served over real HTTP on loopback."""
+class SimulatedMarketplace(Served):
+    """A stateful fake channel served over real HTTP on loopback (a context manager:
+    :class:`Served`)."""
 
     type: ClassVar[str]
 
@@ -132,18 +132,6 @@ class SimulatedMarketplace(ABC):
         if self._runner is None:
             raise ServerError(f"marketplace {self.name!r} is not started")
         return self._runner
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: builtins.type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # control ----------------------------------------------------------------
 

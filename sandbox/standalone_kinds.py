@@ -173,6 +173,12 @@ class AmazonKind(StandaloneKind[AmazonSimulator]):
         parser.add_argument(
             "--feed-delay", type=float, default=1.0, help="seconds a feed takes to process"
         )
+        parser.add_argument(
+            "--sqs-endpoint",
+            metavar="URL",
+            help="the SQS (e.g. moto's server) whose queues ORDER_CHANGE subscriptions name; "
+            "without it no notification is published",
+        )
 
     def build(self, args: argparse.Namespace) -> AmazonSimulator:
         return AmazonSimulator(
@@ -181,6 +187,7 @@ class AmazonKind(StandaloneKind[AmazonSimulator]):
             rate_scale=args.rate_scale,
             orders_lag=timedelta(seconds=args.orders_lag),
             feed_delay=args.feed_delay,
+            sqs_endpoint=args.sqs_endpoint,
             host=args.host,
             port=args.port,
         )
@@ -189,11 +196,14 @@ class AmazonKind(StandaloneKind[AmazonSimulator]):
         simulator.add_listings(listings)
 
     def addresses(self, simulator: AmazonSimulator) -> dict[str, str]:
-        return {
+        addresses = {
             "SP-API": simulator.endpoint,
             "LWA": simulator.lwa_url,
             "state": f"{simulator.url}/_simulator/state",
         }
+        if simulator.sqs_endpoint is not None:
+            addresses["ORDER_CHANGE to SQS at"] = simulator.sqs_endpoint
+        return addresses
 
     def channels(self, simulator: AmazonSimulator, args: argparse.Namespace) -> list[ChannelHint]:
         credentials = simulator.credentials

@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from omnisync.connectors.base import AuthError, Connector, ConnectorError
+from omnisync.connectors.base import AuthError, Capability, Connector, ConnectorError
 from omnisync.connectors.registry import connector_for
 from omnisync.core.alerting import RULE_AUTH, has_open_alert
 from omnisync.core.channels import channel_by_name, pause_channel, resume_channel
@@ -168,6 +168,10 @@ class SyncEngine:
 
     def supports(self, name: str, job: str) -> bool:
         return supports_job(self.channels[name].type, job)
+
+    def has_capability(self, name: str, capability: Capability) -> bool:
+        cls = connector_for(self.channels[name].type)
+        return cls is not None and capability in cls.capabilities
 
     def close(self) -> None:
         with self._lock:

@@ -11,6 +11,9 @@ reaches the channels within about a second.
 The "at once" hears only this hub's own transactions (CommitWake): a process may
 hold other engines (tests, tools, a second hub), and their commits say nothing
 about this hub's outbox.
+
+Channels that hear orders by events get a listener per queue
+(sync/order_events.py), started with the scheduler and kept in step with reloads.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from omnisync.core.outbox import LISTINGS_MARKED
 from omnisync.sync.channels import SyncChannel
 from omnisync.sync.engine import RunOutcome, SyncEngine
 from omnisync.sync.jobs.names import JobName
+from omnisync.sync.order_events import EventListeners
 
 log = logging.getLogger(__name__)
 PUSH_JOB = JobName.STOCK
@@ -66,7 +70,10 @@ class Scheduler:
         push_poll: float = 0.25,
         debounce: float = 0.1,
         workers: int = 8,
+        event_wait: float | None = None,
     ) -> None:
+        """`event_wait`: how long one receive from an order-event queue waits (the
+        channel's own setting when None)."""
         self.sync = sync
         self.push_poll = push_poll
         self.debounce = debounce
@@ -81,6 +88,7 @@ class Scheduler:
         self._wake = threading.Event()
         self._commits = CommitWake(sync.database, self._wake)
         self._watcher = threading.Thread(target=self._watch_outbox, name="outbox", daemon=True)
+        self.events = EventListeners(sync, wait_seconds=event_wait)
 
     def start(self) -> None:
         self._commits.attach()
@@ -88,6 +96,8 @@ class Scheduler:
         for channel in self.sync.channels.values():
             self._schedule(channel)
         self._watcher.start()
+        for change in self._refresh_events():
+            log.info("%s", change)
 
     def stop(self) -> None:
         """Stop taking work, let running jobs reach their next safe point, wait for them."""
@@ -96,6 +106,7 @@ class Scheduler:
         self._commits.detach()
         if self._watcher.is_alive():
             self._watcher.join()
+        self.events.stop()
         self._scheduler.shutdown(wait=True)
         self._pushes.shutdown(wait=True)
 
@@ -116,7 +127,14 @@ class Scheduler:
                 self._unschedule(name)
                 self._schedule(after[name])
                 changes.append(f"channel {name} changed")
-        return changes
+        return changes + self._refresh_events()
+
+    def _refresh_events(self) -> list[str]:
+        try:
+            return self.events.refresh()
+        except Exception as error:  # a queue that cannot be set up leaves polling to it
+            log.exception("order event queues could not be set up")
+            return [f"order event queues not set up: {type(error).__name__}: {error}"]
 
     @property
     def running(self) -> bool:

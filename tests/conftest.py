@@ -27,6 +27,7 @@ from tests.support.databases import (
     sqlite_url,
     truncate_all,
 )
+from tests.support.sqs import sqs_server_fixture
 
 TESTS_ROOT: Final = Path(__file__).parent
 TIERS: Final = {
@@ -37,6 +38,10 @@ TIERS: Final = {
     "e2e": "e2e",
 }
 """The tier marker of each folder of tests/."""
+
+sqs_server = sqs_server_fixture()
+"""moto's SQS server on loopback, one per test process, started by the first test that
+asks for it (tests/support/sqs.py)."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -6,5 +6,8 @@ client.py    the library's API clients on our transport; every call throttled, r
              and its failures mapped to the connector error tree
 mapping.py   pure functions from SP-API payloads to core DTOs and back
 feeds.py     JSON_LISTINGS_FEED documents, their submission and processing reports
-connector.py the capabilities: orders, listings, stock, fulfilment
+notifications.py  ORDER_CHANGE notifications: the SQS queue (boto3) and the messages read
+subscribe.py the seller's ORDER_CHANGE subscription to a queue (Notifications API)
+connector.py the capabilities: orders (Orders API 2026-01-01; confirmShipment of v0),
+             listings, stock, fulfilment, order events
 """

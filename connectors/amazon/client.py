@@ -35,7 +35,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
-from sp_api.api import FeedsV20210630, ListingsItemsV20210801, OrdersV0
+from sp_api.api import (
+    FeedsV20210630,
+    ListingsItemsV20210801,
+    Notifications,
+    OrdersV0,
+    OrdersV20260101,
+)
 from sp_api.base import ApiResponse, Marketplaces, SellingApiException
 from sp_api.base._transport_httpx import HttpxTransport
 from sp_api.base.credential_provider import FromCodeCredentialProvider
@@ -50,8 +56,8 @@ from omnisync.connectors.base import (
     RateLimit,
     RateLimited,
     TransientError,
+    redacted,
 )
-from omnisync.core.redaction import redact
 
 T = TypeVar("T")
 
@@ -102,7 +108,9 @@ def _stop_bad_answers(response: httpx.Response) -> None:
 
 
 class SpApi:
-    """One channel's SP-API clients (Orders v0, Listings Items 2021-08-01, Feeds 2021-06-30)."""
+    """One channel's SP-API clients: Orders 2026-01-01 (reading orders), Orders v0 (only
+    confirmShipment, which 2026-01-01 does not have), Listings Items 2021-08-01, Feeds
+    2021-06-30 and Notifications v1 (its destination calls are grantless)."""
 
     def __init__(
         self,
@@ -154,9 +162,11 @@ class SpApi:
             ),
             "timeout": timeout,
         }
-        self.orders: Any = self._on_our_transport(OrdersV0(**options))
+        self.orders: Any = self._on_our_transport(OrdersV20260101(**options))
+        self.shipments: Any = self._on_our_transport(OrdersV0(**options))
         self.listings: Any = self._on_our_transport(ListingsItemsV20210801(**options))
         self.feeds: Any = self._on_our_transport(FeedsV20210630(**options))
+        self.notifications: Any = self._on_our_transport(Notifications(**options))
 
     def _on_our_transport(self, client: Any) -> Any:
         client._transport.close()  # the library's own httpx client, never used
@@ -243,13 +253,7 @@ class SpApi:
         return 1.0 / rate if rate else 1.0
 
     def _scrubbed(self, error: ConnectorError) -> ConnectorError:
-        secrets = [*self._secrets, self.tokens.token() or ""]
-        message = redact(str(error), secrets)
-        if message == str(error):
-            return error
-        if isinstance(error, RateLimited):
-            return RateLimited(message, error.retry_after)
-        return type(error)(message)
+        return redacted(error, [*self._secrets, *self.tokens.secrets()])
 
 
 def library_error(operation: str, error: SellingApiException) -> ConnectorError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Unpack
@@ -26,6 +25,12 @@ from omnisync.connectors.amazon.mapping import (
     quantity_patch_body,
     shipment_confirmation,
 )
+from omnisync.connectors.amazon.notifications import (
+    SqsQueue,
+    audience,
+    order_change,
+    order_event,
+)
 from omnisync.connectors.amazon.settings import AmazonSettings
 from omnisync.connectors.base import (
     Capability,
@@ -38,12 +43,14 @@ from omnisync.connectors.base import (
     TransientError,
 )
 from omnisync.connectors.pagination import walk_pages
-from omnisync.connectors.parsing import MAPPING_ERRORS, kept_json, mapping_failure, order_page
+from omnisync.connectors.parsing import kept_json, order_page
 from omnisync.connectors.registry import register
 from omnisync.core.dto import (
+    QUARANTINED_NOTIFICATION,
     ChannelListing,
     Fulfilment,
     NormalisedOrder,
+    OrderEvent,
     OrderPage,
     PushResult,
     StockUpdate,
@@ -51,6 +58,10 @@ from omnisync.core.dto import (
 )
 
 ORDERS_PER_PAGE = 100
+INCLUDED_DATA = ["BUYER", "RECIPIENT", "PROCEEDS", "CANCELLATION", "FULFILLMENT"]
+"""The datasets every order is read with: its status and shipped quantities
+(FULFILLMENT), the buyer's cancel requests (CANCELLATION), totals (PROCEEDS), buyer and
+ship-to (BUYER, RECIPIENT). The items come with every order."""
 LISTINGS_PER_PAGE = 20
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LISTING_DATA = "summaries,attributes,fulfillmentAvailability"
@@ -58,8 +69,8 @@ LISTING_DATA = "summaries,attributes,fulfillmentAvailability"
 attribute, so a page is larger, but no second call per listing is needed."""
 
 PUBLISHED_LIMITS: dict[str, RateLimit] = {
-    "getOrders": RateLimit(0.0167, 20),
-    "getOrderItems": RateLimit(0.5, 30),
+    "searchOrders": RateLimit(0.0056, 20),
+    "getOrder": RateLimit(0.5, 30),
     "searchListingsItems": RateLimit(5.0, 5),
     "patchListingsItem": RateLimit(5.0, 5),
     "createFeedDocument": RateLimit(0.5, 15),
@@ -68,6 +79,10 @@ PUBLISHED_LIMITS: dict[str, RateLimit] = {
     "getFeed": RateLimit(2.0, 15),
     "getFeedDocument": RateLimit(0.0222, 10),
     "confirmShipment": RateLimit(2.0, 10),
+    "createDestination": RateLimit(1.0, 5),
+    "getDestinations": RateLimit(1.0, 5),
+    "createSubscription": RateLimit(1.0, 5),
+    "getSubscription": RateLimit(1.0, 5),
 }
 """Amazon's default usage plans; `x-amzn-RateLimit-Limit` answers refine them."""
 
@@ -76,13 +91,20 @@ PUBLISHED_LIMITS: dict[str, RateLimit] = {
 class AmazonConnector(Connector[AmazonSettings]):
     channel_type: ClassVar[str] = "amazon"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.ORDERS, Capability.LISTINGS, Capability.STOCK, Capability.FULFILMENT}
+        {
+            Capability.ORDERS,
+            Capability.LISTINGS,
+            Capability.STOCK,
+            Capability.FULFILMENT,
+            Capability.ORDER_EVENTS,
+        }
     )
     published_limits = PUBLISHED_LIMITS
     stock_batch_size: ClassVar[int] = MAX_MESSAGES
     """A whole feed's worth: below `feed_threshold` the batch goes out as patches."""
+    order_event_name: ClassVar[str] = "ORDER_CHANGE notification"
     manual_cancel_hint: ClassVar[str] = (
-        "Amazon's Orders API (v0) gives a seller no way to cancel a merchant-fulfilled "
+        "Amazon's Orders API gives a seller no way to cancel a merchant-fulfilled "
         "order: cancel it in Seller Central (Orders > Manage Orders > Cancel order)"
     )
 
@@ -97,9 +119,13 @@ class AmazonConnector(Connector[AmazonSettings]):
         tools); the library's feed-document upload and download always use the network."""
         super().__init__(settings, **options)
         self.api = SpApi(settings, self.calls, self.rate_limits, transport=transport)
+        notifications = settings.notifications
+        self.queue = None if notifications is None else SqsQueue(notifications)
 
     def close(self) -> None:
         self.api.close()
+        if self.queue is not None:
+            self.queue.close()
 
     def check(self) -> list[str]:
         try:
@@ -110,71 +136,104 @@ class AmazonConnector(Connector[AmazonSettings]):
             self._search_listings(page_size=1, token=None)
         except ConnectorError as error:
             return [f"the seller's listings cannot be read: {type(error).__name__}: {error}"]
+        if self.queue is not None:
+            try:
+                self.queue.arn()
+            except ConnectorError as error:
+                return [f"notifications.queue_url cannot be read: {type(error).__name__}: {error}"]
         return []
 
     # orders -------------------------------------------------------------------------
 
     def fetch_orders(self, since: datetime | None) -> Iterator[OrderPage]:
         """Orders updated in [since, now - `orders_settle_seconds`], oldest first (Amazon's
-        order), a page per getOrders answer. getOrders wants LastUpdatedBefore at least two
-        minutes in the past; the engine's lag window reads across the edge again next time."""
+        order), a page per searchOrders answer with the items in it (INCLUDED_DATA), so no
+        call per order. Amazon wants lastUpdatedBefore at least two minutes in the past;
+        the engine's lag window reads across the edge again next time."""
         after = (since or EARLIEST).astimezone(UTC)
         before = datetime.now(UTC) - timedelta(seconds=self.settings.orders_settle_seconds)
         if after >= before:
             return
         query = {
-            "LastUpdatedAfter": _iso(after),
-            "LastUpdatedBefore": _iso(before),
-            "MarketplaceIds": [self.api.marketplace_id],
-            "MaxResultsPerPage": ORDERS_PER_PAGE,
+            "lastUpdatedAfter": _iso(after),
+            "lastUpdatedBefore": _iso(before),
+            "marketplaceIds": [self.api.marketplace_id],
+            "maxResultsPerPage": ORDERS_PER_PAGE,
+            "includedData": INCLUDED_DATA,
         }
 
         def orders_after(token: str | None) -> Any:
+            more = {"paginationToken": token} if token else {}
             return self.api.call(
-                "getOrders", functools.partial(self.api.orders.get_orders, **_with(query, token))
+                "searchOrders", functools.partial(self.api.orders.search_orders, **query, **more)
             )
 
-        for answer in walk_pages("getOrders", orders_after, _next_token):
-            orders = (answer.payload or {}).get("Orders")
+        for answer in walk_pages("searchOrders", orders_after, _next_token):
+            orders = (answer.payload or {}).get("orders")
             if not isinstance(orders, list):
-                raise TransientError("getOrders: the answer has no Orders list")
-            yield order_page(orders, self._order)
+                raise TransientError("searchOrders: the answer has no orders list")
+            yield order_page(orders, order_from_payload)
 
-    def _order(self, order: Any) -> NormalisedOrder:
-        external_id = order.get("AmazonOrderId") if isinstance(order, dict) else None
+    def fetch_order(self, external_id: str) -> NormalisedOrder:
+        """One order by getOrder (what a notification names). PayloadError when Amazon
+        does not know it or it cannot be mapped: it is quarantined."""
         try:
-            items = self._order_items(str(external_id or order["AmazonOrderId"]))
-        except MAPPING_ERRORS as error:
-            raise mapping_failure(order, error, external_id) from None
+            answer = self.api.call(
+                "getOrder",
+                functools.partial(
+                    self.api.orders.get_order, external_id, includedData=INCLUDED_DATA
+                ),
+            )
         except PermanentError as error:
-            # Amazon refuses this order's items: quarantine it, the page goes on.
-            raise PayloadError(f"order {external_id}: {error}", _raw(order), external_id) from None
-        return order_from_payload(order, items)
+            raise PayloadError(f"order {external_id}: {error}", external_id, external_id) from None
+        order = (answer.payload or {}).get("order")
+        if not isinstance(order, dict):
+            raise TransientError("getOrder: the answer has no order")
+        return order_from_payload(order)
 
     def map_quarantined(self, kind: str, raw: str) -> WebhookEvents:
-        """A getOrders Order, kept with its OrderItems when its mapping failed, without them
-        when reading them failed (they are read again)."""
-        order = kept_json(raw)
-        items = order.pop("OrderItems", None) if isinstance(order, dict) else None
-        if items is None:
-            return WebhookEvents(orders=(self._order(order),))
-        return WebhookEvents(orders=(order_from_payload(order, items),))
+        """A searchOrders Order kept when its mapping failed; an ORDER_CHANGE notification
+        kept when its order could not be read (it is read again)."""
+        if kind == QUARANTINED_NOTIFICATION:
+            try:
+                change = order_change(raw)
+            except ValueError as error:
+                raise PayloadError(str(error), raw) from None
+            said = audience(change.seller_id, change.marketplace_id)
+            if said != self.event_audience():
+                raise PayloadError(
+                    f"a notification for {said}: this channel is {self.event_audience()}",
+                    raw,
+                    change.order_id,
+                )
+            return WebhookEvents(orders=(self.fetch_order(change.order_id),))
+        return WebhookEvents(orders=(order_from_payload(kept_json(raw)),))
 
-    def _order_items(self, order_id: str) -> list[Any]:
-        def items_after(token: str | None) -> Any:
-            more = {"NextToken": token} if token else {}
-            return self.api.call(
-                "getOrderItems",
-                functools.partial(self.api.orders.get_order_items, order_id, **more),
-            )
+    # order events -------------------------------------------------------------------
 
-        items: list[Any] = []
-        for answer in walk_pages("getOrderItems", items_after, _next_token):
-            page = (answer.payload or {}).get("OrderItems")
-            if not isinstance(page, list):
-                raise TypeError("getOrderItems: the answer has no OrderItems list")
-            items.extend(page)
-        return items
+    def event_queue(self) -> str | None:
+        return None if self.queue is None else self.queue.url
+
+    def event_wait_seconds(self) -> float:
+        notifications = self.settings.notifications
+        return 20.0 if notifications is None else float(notifications.wait_seconds)
+
+    def event_late_after(self) -> timedelta:
+        notifications = self.settings.notifications
+        return timedelta(seconds=60 if notifications is None else notifications.late_after_seconds)
+
+    def event_audience(self) -> str:
+        return audience(self.settings.seller_id, self.api.marketplace_id)
+
+    def receive_order_events(self, wait_seconds: float) -> list[OrderEvent]:
+        """The ORDER_CHANGE notifications waiting on the queue (SQS long polling)."""
+        if self.queue is None:
+            raise PermanentError("the channel file names no notifications queue")
+        return [order_event(message) for message in self.queue.receive(wait_seconds)]
+
+    def acknowledge_order_events(self, receipts: Sequence[str]) -> None:
+        if self.queue is not None and receipts:
+            self.queue.delete(receipts)
 
     # listings -----------------------------------------------------------------------
 
@@ -277,7 +336,7 @@ class AmazonConnector(Connector[AmazonSettings]):
         try:
             self.api.call(
                 "confirmShipment",
-                lambda: self.api.orders.confirm_shipment(fulfilment.order_external_id, **body),
+                lambda: self.api.shipments.confirm_shipment(fulfilment.order_external_id, **body),
             )
         except PermanentError as error:
             return PushResult(key=fulfilment.order_external_id, ok=False, error=str(error))
@@ -288,15 +347,7 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _with(query: dict[str, Any], token: str | None) -> dict[str, Any]:
-    return {**query, "NextToken": token} if token else query
-
-
 def _next_token(answer: Any) -> str | None:
-    """The NextToken (or pagination.nextToken) of an answer; None on the last page."""
+    """The nextToken (pagination.nextToken, pageToken...) of an answer; None on the last page."""
     token = getattr(answer, "next_token", None) or None
     return None if token is None else str(token)
-
-
-def _raw(order: Any) -> str:
-    return json.dumps(order, sort_keys=True, default=str)

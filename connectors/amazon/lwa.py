@@ -26,6 +26,7 @@ from sp_api.base._transport_httpx import HttpxTransport
 from omnisync.connectors.base import AuthError, ConnectorError, RateLimited, TransientError
 
 LWA_URL = "https://api.amazon.com/auth/o2/token"
+GRANTLESS_SCOPE = "sellingpartnerapi::notifications"
 RENEW_BEFORE_EXPIRY = 60.0
 """Seconds before LWA's expiry that a token is renewed, so no request carries a stale one."""
 ASSUMED_LIFETIME = 3000.0
@@ -42,6 +43,7 @@ class AccessTokens:
         self._expires_at = 0.0
         self.fetches = 0
         """How many tokens were fetched: a request that fetched none used a kept one."""
+        self._grantless: dict[str, AccessTokens] = {}
 
     def current(self, fetch: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """LWA's answer holding a valid token, fetched when there is none."""
@@ -59,9 +61,23 @@ class AccessTokens:
             return None if self._answer is None else str(self._answer.get("access_token"))
 
     def forget(self) -> None:
-        """Amazon refused the token: the next request fetches a new one."""
+        """Amazon refused the token: the next request fetches a new one (the grantless
+        ones too: a refusal does not say which token it was)."""
         with self._lock:
             self._answer = None
+            for kept in self._grantless.values():
+                kept.forget()
+
+    def grantless(self, scope: str) -> AccessTokens:
+        """The app's own tokens for `scope`, kept beside the seller's."""
+        with self._lock:
+            return self._grantless.setdefault(scope, AccessTokens(self._clock))
+
+    def secrets(self) -> list[str]:
+        """Every token held now (to mask them in messages)."""
+        with self._lock:
+            kept = [self._answer, *(tokens._answer for tokens in self._grantless.values())]
+        return [str(answer.get("access_token")) for answer in kept if answer]
 
 
 class ChannelTokenClient(AccessTokenClient):  # type: ignore[misc]
@@ -95,15 +111,20 @@ class ChannelTokenClient(AccessTokenClient):  # type: ignore[misc]
         self._tokens = tokens
 
     def get_auth(self) -> AccessTokenResponse:
-        return AccessTokenResponse(**self._tokens.current(self._fetch))
+        return AccessTokenResponse(**self._tokens.current(lambda: self._fetch(self.data)))
 
-    def get_grantless_auth(self, scope: str = "") -> AccessTokenResponse:
-        raise AuthError("grantless operations are not used by this connector")
+    def get_grantless_auth(self, scope: str = GRANTLESS_SCOPE) -> AccessTokenResponse:
+        """A token of the app itself (client_credentials) for `scope`: the Notifications
+        API's destination calls take no seller token. Kept apart from the seller's."""
+        tokens = self._tokens.grantless(scope)
+        return AccessTokenResponse(
+            **tokens.current(lambda: self._fetch(self.grantless_data(scope)))
+        )
 
-    def _fetch(self) -> dict[str, Any]:
+    def _fetch(self, form: dict[str, Any]) -> dict[str, Any]:
         url = self.scheme + self.host + self.path
         try:
-            answer = self._request(url, self.data, self.headers)
+            answer = self._request(url, form, self.headers)
         except AuthorizationError as error:
             raise token_refusal(error) from None
         except json.JSONDecodeError:

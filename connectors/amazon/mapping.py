@@ -1,4 +1,5 @@
-"""Pure functions between SP-API payloads (Orders v0, Listings Items 2021-08-01) and core DTOs."""
+"""Pure functions between SP-API payloads (Orders 2026-01-01, Listings Items 2021-08-01,
+confirmShipment of Orders v0) and core DTOs."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from omnisync.connectors.parsing import MAPPING_ERRORS, decimal_or_none, mapping_failure, timestamp
@@ -20,27 +20,26 @@ from omnisync.core.dto import (
 )
 from omnisync.core.types import OrderStatus
 
-ORDER_STATUS: Mapping[str, OrderStatus] = {
-    # Pending: placed, payment not yet authorised; the unit is sold all the same.
-    "PendingAvailability": OrderStatus.PENDING,
-    "Pending": OrderStatus.PENDING,
-    "Unshipped": OrderStatus.ACCEPTED,
-    "PartiallyShipped": OrderStatus.PARTIALLY_SHIPPED,
-    "Shipped": OrderStatus.SHIPPED,
-    # Shipped, the seller has not yet confirmed the invoice (Brazil).
-    "InvoiceUnconfirmed": OrderStatus.SHIPPED,
-    "Canceled": OrderStatus.CANCELLED,
-    "Unfulfillable": OrderStatus.CANCELLED,
+FULFILLMENT_STATUS: Mapping[str, OrderStatus] = {
+    # Orders API 2026-01-01 `FulfillmentStatus`. PENDING: placed, payment not yet
+    # authorised; the unit is sold all the same, so it reserves.
+    "PENDING_AVAILABILITY": OrderStatus.PENDING,
+    "PENDING": OrderStatus.PENDING,
+    "UNSHIPPED": OrderStatus.ACCEPTED,
+    "PARTIALLY_SHIPPED": OrderStatus.PARTIALLY_SHIPPED,
+    "SHIPPED": OrderStatus.SHIPPED,
+    "CANCELLED": OrderStatus.CANCELLED,
+    "UNFULFILLABLE": OrderStatus.CANCELLED,
 }
 
-FULFILLED_BY_AMAZON = "AFN"
+FULFILLED_BY_AMAZON = "AMAZON"
+"""`fulfillment.fulfilledBy` of an FBA order (the other value is MERCHANT)."""
 AVAILABILITY_PATH = "/attributes/fulfillment_availability"
 PRODUCT_IDENTIFIER = "externally_assigned_product_identifier"
 """The listing attribute that holds the product's barcode, one entry per marketplace:
 `[{"type": "ean" | "upc" | "gtin" | "isbn", "value": "...", "marketplace_id": "..."}]`.
 Listings Items declares `attributes` a free-form object; the attribute's name and shape
 come from the product type definitions, which the reference copy does not hold."""
-PRICE_SCALE = Decimal("0.0001")
 
 CARRIER_CODES: Mapping[str, str] = {
     "ups": "UPS",
@@ -83,81 +82,75 @@ OTHER_CARRIER = "Other"
 # orders -----------------------------------------------------------------------------
 
 
-def order_from_payload(order: Any, items: Sequence[Any]) -> NormalisedOrder:
-    """A getOrders Order with the OrderItems of its getOrderItems pages."""
-    raw = {**order, "OrderItems": list(items)} if isinstance(order, dict) else order
+def order_from_payload(order: Any) -> NormalisedOrder:
+    """An Orders API 2026-01-01 `Order` with its `orderItems`, read with the
+    FULFILLMENT, CANCELLATION, PROCEEDS, BUYER and RECIPIENT datasets (INCLUDED_DATA)."""
     try:
-        status_name = str(order["OrderStatus"])
-        if status_name not in ORDER_STATUS:
-            raise ValueError(f"unknown OrderStatus {status_name!r}")
-        total = order.get("OrderTotal")
-        lines = tuple(order_line(item) for item in items)
+        fulfillment = order.get("fulfillment") or {}
+        status_name = str(fulfillment["fulfillmentStatus"])
+        if status_name not in FULFILLMENT_STATUS:
+            raise ValueError(f"unknown fulfillmentStatus {status_name!r}")
+        total = (order.get("proceeds") or {}).get("grandTotal")
+        lines = tuple(order_line(item) for item in order["orderItems"])
+        recipient = order.get("recipient") or {}
         return NormalisedOrder(
-            external_id=order["AmazonOrderId"],
-            display_name=order["AmazonOrderId"],  # what Seller Central shows the seller
-            status=ORDER_STATUS[status_name],
+            external_id=order["orderId"],
+            display_name=order["orderId"],  # what Seller Central shows the seller
+            status=FULFILLMENT_STATUS[status_name],
             channel_status=status_name,
             status_reason=_status_reason(status_name, lines),
-            placed_at=timestamp(order["PurchaseDate"]),
-            updated_at=timestamp(order["LastUpdateDate"]),
-            currency=total["CurrencyCode"] if total else None,
-            total=decimal_or_none(total["Amount"]) if total else None,
-            customer=_customer(order.get("BuyerInfo")),
-            ship_to=order.get("ShippingAddress") or None,
+            placed_at=timestamp(order["createdTime"]),
+            updated_at=timestamp(order["lastUpdatedTime"]),
+            currency=total["currencyCode"] if total else None,
+            total=decimal_or_none(total["amount"]) if total else None,
+            customer=_customer(order.get("buyer")),
+            ship_to=recipient.get("deliveryAddress") or None,
             lines=lines,
-            fulfilled_by_channel=order.get("FulfillmentChannel") == FULFILLED_BY_AMAZON,
-            raw=raw,
+            fulfilled_by_channel=fulfillment.get("fulfilledBy") == FULFILLED_BY_AMAZON,
+            raw=order,
         )
     except MAPPING_ERRORS as error:
-        raise mapping_failure(raw, error, _order_id(order)) from None
+        raise mapping_failure(order, error, _order_id(order)) from None
 
 
 def order_line(item: Mapping[str, Any]) -> NormalisedOrderLine:
-    """One OrderItem. Pending orders' items carry no ItemPrice: the price stays unknown."""
-    quantity = int(item["QuantityOrdered"])
-    shipped = item.get("QuantityShipped")
-    cancel = item.get("BuyerRequestedCancel") or {}
-    requested = str(cancel.get("IsBuyerRequestedCancel", "")).strip().lower() == "true"
+    """One `OrderItem`. Pending orders' items carry no price: it stays unknown."""
+    quantity = int(item["quantityOrdered"])
+    product = item["product"]
+    shipped = (item.get("fulfillment") or {}).get("quantityFulfilled")
+    given = (item.get("cancellation") or {}).get("cancellationRequest")
+    request: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+    requested = isinstance(given, Mapping)
+    price = (product.get("price") or {}).get("unitPrice")
     return NormalisedOrderLine(
-        external_line_id=str(item["OrderItemId"]),
-        channel_sku=item.get("SellerSKU") or f"amazon:{item['ASIN']}",
-        title=item.get("Title") or "",
+        external_line_id=str(item["orderItemId"]),
+        channel_sku=product.get("sellerSku") or f"amazon:{product['asin']}",
+        title=product.get("title") or "",
         quantity=quantity,
-        unit_price=unit_price(item.get("ItemPrice"), quantity),
+        unit_price=decimal_or_none(price["amount"]) if price else None,
         quantity_shipped=None if shipped is None else min(int(shipped), quantity),
         buyer_cancel_requested=requested,
-        buyer_cancel_reason=(cancel.get("BuyerCancelReason") or None) if requested else None,
+        buyer_cancel_reason=(request.get("cancelReason") or None) if requested else None,
     )
 
 
-def unit_price(item_price: Any, quantity: int) -> Decimal | None:
-    """Amazon's ItemPrice is the line's price (unit price x quantity)."""
-    if not item_price:
-        return None
-    amount = Decimal(str(item_price["Amount"]))
-    if quantity <= 1:
-        return amount
-    price = amount / quantity
-    return price if price == price.quantize(PRICE_SCALE) else price.quantize(PRICE_SCALE)
-
-
 def _status_reason(status_name: str, lines: Sequence[NormalisedOrderLine]) -> str | None:
-    if status_name == "Unfulfillable":
+    if status_name == "UNFULFILLABLE":
         return "Unfulfillable: Amazon cannot fulfil the order"
-    if status_name == "Canceled":
+    if status_name == "CANCELLED":
         reasons = [line.buyer_cancel_reason for line in lines if line.buyer_cancel_reason]
         return f"cancelled at the buyer's request: {reasons[0]}" if reasons else None
     return None
 
 
 def _customer(buyer: Any) -> dict[str, Any] | None:
-    if not isinstance(buyer, dict) or not (buyer.get("BuyerName") or buyer.get("BuyerEmail")):
+    if not isinstance(buyer, dict) or not (buyer.get("buyerName") or buyer.get("buyerEmail")):
         return None
-    return {"name": buyer.get("BuyerName"), "email": buyer.get("BuyerEmail")}
+    return {"name": buyer.get("buyerName"), "email": buyer.get("buyerEmail")}
 
 
 def _order_id(order: Any) -> Any:
-    return order.get("AmazonOrderId") if isinstance(order, dict) else None
+    return order.get("orderId") if isinstance(order, dict) else None
 
 
 # listings ---------------------------------------------------------------------------

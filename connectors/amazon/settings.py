@@ -3,6 +3,7 @@ from __future__ import annotations
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from sp_api.base import Marketplaces
 
+from omnisync.connectors.amazon.notifications import NotificationSettings
 from omnisync.connectors.base import ConnectorSettings
 
 MARKETPLACE_NAMES = tuple(Marketplaces.__members__)
@@ -40,9 +41,12 @@ class AmazonSettings(ConnectorSettings):
     feed_timeout_seconds: float = Field(default=900.0, gt=0)
     """How long to wait for a feed's outcome before its SKUs are failed (and pushed again)."""
     orders_settle_seconds: float = Field(default=130.0, ge=0)
-    """How far before now getOrders' LastUpdatedBefore is put. Amazon refuses anything
+    """How far before now searchOrders' lastUpdatedBefore is put. Amazon refuses anything
     less than 120 seconds (the default leaves ten spare for clock skew); lower it only
     for a simulator that asks less (the Amazon simulator's `orders_lag`)."""
+    notifications: NotificationSettings | None = None
+    """The SQS queue ORDER_CHANGE notifications arrive on (`omnisync channels
+    amazon-subscribe` makes the subscription). Without it orders are only polled."""
 
     @field_validator("marketplace")
     @classmethod

@@ -5,6 +5,7 @@ from omnisync.core.models.channels import Channel, Listing, ListingLinkEvent
 from omnisync.core.models.operations import (
     Alert,
     AlertDelivery,
+    OrderEventIntake,
     QuarantinedPayload,
     SyncCursor,
     SyncLease,
@@ -24,6 +25,7 @@ __all__ = [
     "ListingLinkEvent",
     "Location",
     "Order",
+    "OrderEventIntake",
     "OrderLine",
     "QuarantinedPayload",
     "Reservation",

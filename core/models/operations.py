@@ -159,3 +159,22 @@ class WebhookReceipt(SQLModel, table=True):
     delivery_id: str = Field(max_length=200)
     topic: str = Field(default="", max_length=100)
     received_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class OrderEventIntake(SQLModel, table=True):
+    """A channel's order-event queue (Amazon ORDER_CHANGE over SQS): what it brought,
+    and the order changes polling took in that it had not brought (a broken
+    subscription shows as those)."""
+
+    __tablename__ = "order_event_intake"
+
+    channel_id: int = Field(foreign_key="channels.id", primary_key=True)
+    events_taken: int = 0
+    """Events taken in (orders committed, or found already up to date)."""
+    last_event_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    """When the hub last took an event in."""
+    unheard: int = 0
+    """Order changes polling took in that no event had brought, since the last event."""
+    last_unheard_order: str | None = Field(default=None, max_length=200)
+    last_unheard_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    """When polling last took in such a change."""

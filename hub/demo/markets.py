@@ -1,9 +1,17 @@
-"""The simulated marketplaces of `omnisync demo`, behind one small interface."""
+"""The simulated marketplaces of `omnisync demo`, behind one small interface.
+
+Each says how the hub hears its orders (`intake`): Shopify sends signed webhooks to the
+hub's HTTP server, which the demo runs as `omnisync run` does (`send_webhooks_to`);
+Amazon sends ORDER_CHANGE notifications when moto is installed (hub/demo/amazon.py);
+the sandbox marketplaces are polled every second. Each tells when a buyer
+bought (`sale_time`), by its own clock, for the propagation measured from the sale.
+"""
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from omnisync.hub.demo.amazon import AmazonMarket
@@ -23,23 +31,46 @@ class DemoMarket(Protocol):
     type: str
     settle_seconds: float
     """How long after it was placed an order may stay out of the hub's sight."""
+    intake: str
+    """How the hub hears its orders: "webhook", "notifications" or "polling"."""
+    notice: str | None
+    """What the demo says once about this marketplace (a feature left off), if anything."""
 
     def start(self) -> str: ...
     def stop(self) -> None: ...
     def offer(self, codes: Iterable[str]) -> None: ...
-    def buy(self, sku: str, quantity: int) -> dict[str, Any] | None: ...
+    def buy(self, sku: str, quantity: int) -> dict[str, Any] | None:
+        """The order (its id as "id"), or None when the listing has too few units."""
+        ...
+
+    def sale_time(self, order: Mapping[str, Any]) -> datetime:
+        """When the buyer bought `order` (a `buy` result), by the marketplace's clock."""
+        ...
+
     def cancel(self, order_id: str) -> None: ...
     def order_ids(self) -> set[str]: ...
     def quantities(self) -> dict[str, int]: ...
     def channel_file(self, token_variable: str) -> str: ...
+    def send_webhooks_to(self, hub_url: str) -> None:
+        """The hub's HTTP server runs at `hub_url`: a marketplace that sends webhooks
+        sends them there from now on."""
+        ...
+
     def fail_every_call(self, kind: str, count: int) -> None:
         """Answer the next `count` calls (every endpoint) with fault `kind` (sandbox.faults)."""
         ...
 
 
+def created_at(order: Mapping[str, Any]) -> datetime:
+    """The `created_at` of a simulator's order JSON (ISO 8601, microseconds, UTC)."""
+    return datetime.fromisoformat(str(order["created_at"]))
+
+
 class SandboxMarket:
     type = "sandbox"
     settle_seconds = 0.0
+    intake = "polling"
+    notice: str | None = None
 
     def __init__(self, name: str, token: str) -> None:
         self.name = name
@@ -57,6 +88,9 @@ class SandboxMarket:
     def buy(self, sku: str, quantity: int) -> dict[str, Any] | None:
         return self.server.buy(sku, quantity)
 
+    def sale_time(self, order: Mapping[str, Any]) -> datetime:
+        return created_at(order)
+
     def cancel(self, order_id: str) -> None:
         self.server.cancel_order(order_id)
 
@@ -68,6 +102,9 @@ class SandboxMarket:
 
     def fail_every_call(self, kind: str, count: int) -> None:
         self.server.inject(ANY_ENDPOINT, kind, count)
+
+    def send_webhooks_to(self, hub_url: str) -> None:
+        return None  # the sandbox marketplace sends none: it is polled
 
     def channel_file(self, token_variable: str) -> str:
         return textwrap.dedent(
@@ -85,13 +122,22 @@ class SandboxMarket:
 
 
 class ShopifyMarket:
+    """A Shopify shop: orders arrive by signed webhook once the hub's HTTP server runs
+    (`send_webhooks_to`), polling every second as the backstop."""
+
     type = "shopify"
     settle_seconds = 0.0
+    notice: str | None = None
 
     def __init__(self, name: str, token: str) -> None:
         self.name = name
-        self.server = ShopifySimulator(token, name=name)
+        self.server = ShopifySimulator(token, name=name, client_secret=f"shpss_{token}")
         self.codes: list[str] = []
+        self.intake = "polling"
+
+    def send_webhooks_to(self, hub_url: str) -> None:
+        self.server.set_webhook_url(f"{hub_url}/webhooks/shopify/{self.name}")
+        self.intake = "webhook"
 
     def start(self) -> str:
         url = self.server.start()
@@ -109,6 +155,9 @@ class ShopifyMarket:
 
     def buy(self, sku: str, quantity: int) -> dict[str, Any] | None:
         return self.server.buy(sku, quantity)
+
+    def sale_time(self, order: Mapping[str, Any]) -> datetime:
+        return created_at(order)
 
     def cancel(self, order_id: str) -> None:
         self.server.cancel_order(order_id)
@@ -129,6 +178,7 @@ class ShopifyMarket:
             shop: {self.server.shop}
             endpoint: {self.server.url}
             access_token: ${{{token_variable}}}
+            client_secret: shpss_${{{token_variable}}}
             push_location: {SHOPIFY_LOCATION}
             timeout_seconds: {CALL_TIMEOUT_S}
             schedule: {SCHEDULE}

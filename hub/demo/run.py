@@ -10,6 +10,10 @@ marketplaces hold with what the hub knows.
 
 Every wait has a deadline (hub/demo/watch.py): a channel that keeps failing stops the
 demo with DemoFailed instead of holding it. The report is written as JSON to a file.
+Besides propagation from each stock change's commit, it measures, per channel the
+buyer bought on, the time from the sale to the hub's intake and to every other channel
+holding the new quantity (hub/demo/from_sale.py), and says how each channel's orders
+came in.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ import os
 import random
 import statistics
 import tempfile
-import textwrap
 import threading
 import time
 from collections import Counter, defaultdict
@@ -43,7 +46,10 @@ from omnisync.core.ledger import count_stock
 from omnisync.core.models import Channel, Listing, Order, SyncRun
 from omnisync.core.reservations import shortage_units
 from omnisync.core.types import SyncRunStatus
+from omnisync.hub.api import create_app
 from omnisync.hub.bootstrap import Hub, bootstrap, engine_channels
+from omnisync.hub.demo.config_folder import write_config_folder
+from omnisync.hub.demo.from_sale import SaleLog, events_taken, measure_from_sale
 from omnisync.hub.demo.markets import DemoMarket, make_markets, market_names
 from omnisync.hub.demo.shipping import (
     CARRIER_CHANNEL,
@@ -59,6 +65,7 @@ from omnisync.hub.demo.watch import (
     FailureWatch,
     run_until_done,
 )
+from omnisync.hub.http_server import DEFAULT_HOST, ServerRunner
 from omnisync.sandbox.faults import HTTP_FAULTS
 from omnisync.sync.engine import SyncEngine
 from omnisync.sync.scheduler import Scheduler
@@ -77,6 +84,8 @@ EVERY_CALL = 1_000_000_000
 """Faults queued for `DemoOptions.fault`: more than any demo makes calls."""
 FINAL_CAPTION = "after the final sync"
 """Under the table printed once the demo is over (the report's figures)."""
+EVENT_WAIT_S = 1.0
+"""How long one receive from an order-event queue waits: the scheduler stops within it."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,7 @@ class Measurements:
     lags_by_channel: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     placed: Counter[str] = field(default_factory=Counter)
     refused: Counter[str] = field(default_factory=Counter)
+    sales: SaleLog = field(default_factory=SaleLog)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def on_push(
@@ -131,6 +141,7 @@ class Measurements:
     ) -> None:
         if dirty_since is None:
             return
+        self.sales.pushed(channel, channel_sku, dirty_since, acknowledged_at)
         lag = (acknowledged_at - dirty_since).total_seconds() * 1000
         with self.lock:
             self.pushes[channel] += 1
@@ -144,6 +155,16 @@ def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
     return ordered[index]
+
+
+def spread(values: list[float]) -> dict[str, float | int]:
+    """p50, p95 and max of `values` (milliseconds, to a tenth), and how many there are."""
+    return {
+        "p50": round(percentile(values, 0.5), 1),
+        "p95": round(percentile(values, 0.95), 1),
+        "max": round(max(values, default=0.0), 1),
+        "samples": len(values),
+    }
 
 
 class Demo:
@@ -161,6 +182,8 @@ class Demo:
         self.scarce: list[str] = []
         self.buyers_stopped = 0.0
         """When the last buyer stopped (monotonic)."""
+        self.notices: list[str] = []
+        """Said once on the console and kept in the report (features left off)."""
 
     def run(self) -> dict[str, Any]:
         """The report; DemoFailed (secrets masked) when a channel keeps failing."""
@@ -180,6 +203,7 @@ class Demo:
                 stack.callback(market.stop)
                 self.markets[market.name] = market
             self.names = list(self.markets)
+            self._say_notices()
             self.carrier.start()
             stack.callback(self.carrier.stop)
             hub = bootstrap(self._write_config(Path(folder)), create=True)
@@ -219,26 +243,31 @@ class Demo:
             if self.console is not None:
                 # The live table's last frame was drawn before the final sync: once more
                 # now, so the last table printed counts what the report counts.
-                self.console.print(self._table(engine, caption=FINAL_CAPTION))
+                final = self._table(engine, FINAL_CAPTION, report["from_sale_ms"])
+                self.console.print(final)
             return report
 
+    def _say_notices(self) -> None:
+        self.notices = [market.notice for market in self.markets.values() if market.notice]
+        if self.console is not None:
+            for notice in self.notices:
+                self.console.print(notice, markup=False, highlight=False, soft_wrap=True)
+
     def _write_config(self, folder: Path) -> Path:
-        config = folder / "config"
-        (config / "channels").mkdir(parents=True)
-        (config / "hub.yaml").write_text(
-            textwrap.dedent(
-                f"""\
-                database_url: sqlite:///{folder / "demo.db"}
-                locations:
-                  - {{code: main, name: Main warehouse, kind: warehouse}}
-                  - {{code: backup, name: Overflow 3PL, kind: third_party}}
-                """
-            )
+        channels = {
+            name: market.channel_file(TOKEN_VARIABLE) for name, market in self.markets.items()
+        }
+        channels[CARRIER_CHANNEL] = self.carrier.channel_file()
+        return write_config_folder(
+            folder,
+            folder / "demo.db",
+            """\
+            locations:
+              - {code: main, name: Main warehouse, kind: warehouse}
+              - {code: backup, name: Overflow 3PL, kind: third_party}
+            """,
+            channels,
         )
-        for name, market in self.markets.items():
-            (config / "channels" / f"{name}.yaml").write_text(market.channel_file(TOKEN_VARIABLE))
-        (config / "channels" / f"{CARRIER_CHANNEL}.yaml").write_text(self.carrier.channel_file())
-        return config
 
     def _seed_catalogue(self, hub: Hub) -> None:
         rnd = self.random
@@ -269,7 +298,18 @@ class Demo:
             market.offer(self.codes)
 
     def _simulate(self, hub: Hub, engine: SyncEngine) -> None:
-        scheduler = Scheduler(engine, push_poll=0.1, debounce=0.05)
+        scheduler = Scheduler(engine, push_poll=0.1, debounce=0.05, event_wait=EVENT_WAIT_S)
+        # The hub's HTTP server, as `omnisync run` serves it: Shopify's webhooks arrive here.
+        server = ServerRunner(
+            create_app(
+                engine, settings=lambda: hub.settings, scheduler_running=lambda: scheduler.running
+            ),
+            host=DEFAULT_HOST,
+            port=0,
+        )
+        url = server.start()
+        for market in self.markets.values():
+            market.send_webhooks_to(url)
         scheduler.start()
         stop = threading.Event()
         buyers = threading.Thread(target=self._buy_until, args=(stop,), name="buyers")
@@ -298,6 +338,7 @@ class Demo:
             shipper.join()
             self.buyers_stopped = time.monotonic()
             scheduler.stop()
+            server.stop()
 
     def _watch_until_done(self, watch: FailureWatch, refresh: Callable[[], None] | None) -> None:
         """Until the demo's duration is over: refresh the table (every quarter second) and
@@ -322,12 +363,21 @@ class Demo:
                 name = rnd.choice(self.names)
                 market = self.markets[name]
                 order = market.buy(sku, 1 if rnd.random() < 0.85 else 2)
+                if order:
+                    self.measure.sales.sold(name, str(order["id"]), market.sale_time(order))
                 with self.measure.lock:
                     (self.measure.placed if order else self.measure.refused)[name] += 1
                 if order and rnd.random() < 0.05:
                     market.cancel(order["id"])
 
-    def _table(self, engine: SyncEngine, caption: str | None = None) -> Table:
+    def _table(
+        self,
+        engine: SyncEngine,
+        caption: str | None = None,
+        from_sale: dict[str, dict[str, float | int]] | None = None,
+    ) -> Table:
+        """The live table; the final one (`from_sale`: the report's) adds the p95 from
+        each channel's sales to every other channel holding the new quantity."""
         table = Table(title=f"omnisync demo (seed {self.options.seed})", caption=caption)
         for column in (
             "channel",
@@ -335,6 +385,7 @@ class Demo:
             "orders in hub",
             "pushes",
             "lag p95 ms",
+            *(["from sale p95 ms"] if from_sale is not None else []),
             "shipped",
             "delivered",
             "errors",
@@ -346,12 +397,14 @@ class Demo:
         with self.measure.lock:
             for name in self.names:
                 lags = self.measure.lags_by_channel.get(name, [])
+                from_sale_p95 = [] if from_sale is None else [f"{from_sale[name]['p95']:.0f}"]
                 table.add_row(
                     name,
                     str(self.measure.placed[name]),
                     str(counts.get(name, (0, 0))[0]),
                     str(self.measure.pushes[name]),
                     f"{percentile(lags, 0.95):.0f}",
+                    *from_sale_p95,
                     *(str(number) for number in parcels.get(name, (0, 0))),
                     str(counts.get(name, (0, 0))[1]),
                 )
@@ -361,7 +414,7 @@ class Demo:
         """Each wait within `timeout`: a channel that keeps failing raises DemoFailed."""
         timeout = self.options.timeout
         # A channel may show an order only some time after it was placed (Amazon's
-        # getOrders reads settled orders only): the last ones must be visible first.
+        # searchOrders reads settled orders only): the last ones must be visible first.
         settle = max((market.settle_seconds for market in self.markets.values()), default=0.0)
         time.sleep(min(max(self.buyers_stopped + settle - time.monotonic(), 0.0), timeout))
         for job in ("orders", "stock", "reconcile"):
@@ -410,6 +463,8 @@ class Demo:
                     if held.get(listing.channel_sku) != available[listing.sku_id or 0]
                 )
             shipping = shipping_report(session, self.carrier)
+            delays = measure_from_sale(session, self.measure.sales, self.names)
+            events = events_taken(session)
         counts = _hub_counts(engine)
         lags = self.measure.lags_ms
         return {
@@ -426,10 +481,14 @@ class Demo:
                 "mean": round(statistics.fmean(lags), 1) if lags else 0.0,
                 "samples": len(lags),
             },
+            "from_sale_ms": {name: spread(delays.from_sale_ms[name]) for name in self.names},
+            "intake_ms": {name: spread(delays.intake_ms[name]) for name in self.names},
             "channels": [
                 {
                     "name": name,
                     "type": self.markets[name].type,
+                    "intake": self.markets[name].intake,
+                    "events_taken": events.get(name, 0),
                     "orders_ingested": counts.get(name, (0, 0))[0],
                     "pushes": self.measure.pushes[name],
                     "errors": counts.get(name, (0, 0))[1],
@@ -437,6 +496,7 @@ class Demo:
                 for name in self.names
             ],
             "shipping": shipping,
+            "notices": self.notices,
         }
 
 

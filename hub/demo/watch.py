@@ -46,8 +46,8 @@ STEP_RETRY: Final = RetryPolicy(attempts=3, initial=0.1, maximum=1.0)
 """The call policy of the runs the demo waits for: a call the channel keeps failing
 fails its run within a second or two, so the run's error is known well before the
 deadline, and the few calls stay within the channel's burst (past it, the engine's
-rate limiter would wait for Amazon's real getOrders rate, a minute a call). The
-scheduler's runs keep the hub's own policy."""
+rate limiter would wait for Amazon's searchOrders rate, three minutes a call for
+real). The scheduler's runs keep the hub's own policy."""
 
 
 class DemoFailed(Exception):

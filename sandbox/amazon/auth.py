@@ -12,6 +12,12 @@ global for 53 minutes, so a client that talked to one simulator keeps sending th
 token to the next one with the same credentials, and it must still be good there.
 :meth:`LwaIssuer.expire_tokens` moves to a new generation: every token handed out
 before answers 403 "expired" from then on.
+
+A token is the seller's (:data:`SELLER`, from a refresh token) or grantless for one
+scope (``sellingpartnerapi::notifications``, from ``client_credentials``). Most
+operations take either, as they always have here; an operation that says which kinds
+it accepts (the Notifications API's destinations want a grantless token, its
+subscriptions the seller's) answers 403 Unauthorized to the others, as Amazon does.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import base64
 import hashlib
 import hmac
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -31,6 +37,9 @@ DEFAULT_CLIENT_SECRET: Final = "amzn1.oa2-cs.v1.omnisync-simulator-secret"  # no
 DEFAULT_REFRESH_TOKEN: Final = "fake-simulator-refresh-token"  # noqa: S105
 TOKEN_LIFETIME_S: Final = 3600
 GRANTS: Final = ("refresh_token", "client_credentials")
+SELLER: Final = "seller"
+"""The kind of a token made from the seller's refresh token (a grantless token's kind is
+its scope)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,8 @@ class LwaIssuer:
     def __init__(self, credentials: LwaCredentials) -> None:
         self.credentials = credentials
         self._generation = 0
-        self._grantless: set[str] = set()
+        self._grantless: dict[str, str] = {}
+        """Grantless tokens handed out (this generation), and the scope of each."""
         self._expired: set[str] = set()
         self._issued = 0
         self._lock = threading.Lock()
@@ -65,6 +75,13 @@ class LwaIssuer:
         """The access token valid now (for the seller, or grantless for ``scope``)."""
         with self._lock:
             return self._derive(scope, self._generation)
+
+    def grantless_token(self, scope: str) -> str:
+        """A grantless token for ``scope``, as ``client_credentials`` would hand out."""
+        token = self.access_token(scope)
+        with self._lock:
+            self._grantless[token] = scope
+        return token
 
     def expire_tokens(self) -> None:
         """Every access token handed out so far expires now."""
@@ -82,17 +99,26 @@ class LwaIssuer:
         ).digest()
         return "Atza|" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
-    def refusal(self, token: str | None) -> str | None:
-        """None when ``token`` is good, else the SP-API message for the 403."""
+    def kind(self, token: str) -> str | None:
+        """:data:`SELLER`, the scope of a grantless token, or None (unknown or expired)."""
+        if hmac.compare_digest(token.encode(), self.access_token().encode()):
+            return SELLER
+        with self._lock:
+            return self._grantless.get(token)
+
+    def refusal(self, token: str | None, accepts: Collection[str] | None = None) -> str | None:
+        """None when ``token`` is good (and of a kind in ``accepts``, when given), else the
+        SP-API message for the 403."""
         if not token:
             return ACCESS_DENIED
-        if hmac.compare_digest(token.encode(), self.access_token().encode()):
-            return None
-        with self._lock:
-            if token in self._grantless:
-                return None
-            expired = token in self._expired
-        return TOKEN_EXPIRED if expired else ACCESS_DENIED
+        kind = self.kind(token)
+        if kind is None:
+            with self._lock:
+                expired = token in self._expired
+            return TOKEN_EXPIRED if expired else ACCESS_DENIED
+        if accepts is not None and kind not in accepts:
+            return ACCESS_DENIED
+        return None
 
     def exchange(self, form: Mapping[str, str]) -> tuple[int, JSON]:
         """Answer a token request: (status, LWA body)."""
@@ -117,9 +143,8 @@ class LwaIssuer:
             scope = form.get("scope", "")
             if not scope:
                 return _lwa_error(400, "invalid_request", _missing("scope"))
-            token = self.access_token(scope)
+            token = self.grantless_token(scope)
             with self._lock:
-                self._grantless.add(token)
                 self._issued += 1
             return 200, {
                 "access_token": token,

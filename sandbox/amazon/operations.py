@@ -1,4 +1,5 @@
-"""The SP-API operations of the Amazon simulator, over its state.
+"""The SP-API operations of the Amazon simulator, over its state (the Notifications API's
+are in :mod:`sandbox.amazon.notifier`).
 
 A mixin of :class:`sandbox.amazon.AmazonSimulator`: each ``_<operation>`` method takes
 the request's parameters (typed by :func:`sandbox.amazon.static.request_parameters`,
@@ -42,6 +43,7 @@ from omnisync.sandbox.amazon.order_query import (
     order_payload,
     orders_page,
 )
+from omnisync.sandbox.amazon.order_search import OrderSearchPosition, get_order, search_orders
 from omnisync.sandbox.amazon.orders import OrderBook
 from omnisync.sandbox.amazon.static import linked_order_case
 from omnisync.sandbox.clock import Clock
@@ -55,7 +57,8 @@ Answer = tuple[int, Any]
 
 
 class SpApiOperations:
-    """Orders, Listings Items and Feeds operations of one seller's account."""
+    """Orders (v0 and 2026-01-01), Listings Items and Feeds operations of one seller's
+    account."""
 
     if TYPE_CHECKING:
         _lock: threading.RLock
@@ -72,6 +75,7 @@ class SpApiOperations:
         feed_desk: FeedDesk
         listing_patches_log: list[JSON]
         _order_tokens: PageTokens[OrdersPosition]
+        _order_search_tokens: PageTokens[OrderSearchPosition]
         _item_tokens: PageTokens[ItemsPosition]
         _search_tokens: PageTokens[SearchPosition]
         faults: Any
@@ -83,9 +87,19 @@ class SpApiOperations:
         now = self.clock.now()
         return 200, orders_page(self.orders_book, params, self._order_tokens, now, self.orders_lag)
 
-    def _get_order(self, params: dict[str, Any]) -> Answer:
-        linked = self._linked("getOrder", params["orderId"])
+    def _get_order_v0(self, params: dict[str, Any]) -> Answer:
+        linked = self._linked("getOrderV0", params["orderId"])
         return linked or (200, order_payload(self.orders_book, params["orderId"]))
+
+    def _search_orders(self, params: dict[str, Any]) -> Answer:
+        now = self.clock.now()
+        tokens = self._order_search_tokens
+        return 200, search_orders(self.orders_book, params, tokens, now, self.orders_lag)
+
+    def _get_order(self, params: dict[str, Any]) -> Answer:
+        """getOrder of the Orders API 2026-01-01 (v0's is :meth:`_get_order_v0`)."""
+        linked = self._linked("getOrder", params["orderId"])
+        return linked or (200, get_order(self.orders_book, params["orderId"], params))
 
     def _get_order_items(self, params: dict[str, Any]) -> Answer:
         order_id = params["orderId"]

@@ -11,11 +11,16 @@ ordered by the date filtered on, then by id, and paged with ``MaxResultsPerPage`
 filters of that request are ignored, as on Amazon. Tokens name a position (date, id),
 so an order that changes between pages is neither lost nor served twice by the
 paging itself: it moves past the window's end and the next window finds it.
+
+The Orders API 2026-01-01's searchOrders has the same rules under other names; it reads
+its window with :func:`dated_window` (its spelling in a :class:`WindowNames`), its
+filters with :func:`choice_param` and pages with :meth:`OrderQuery.page`
+(:mod:`sandbox.amazon.order_search`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
@@ -39,10 +44,38 @@ from omnisync.sandbox.amazon.orders import (
 
 MAX_RESULTS_PER_PAGE: Final = 100
 
+DatedBy = Literal["created", "updated"]
+"""The date a query filters on: the purchase date or the last update."""
+
+
+@dataclass(frozen=True)
+class WindowNames:
+    """One API's names of a dated query's parameters (``CreatedAfter`` in v0,
+    ``createdAfter`` in 2026-01-01), and its 400 message when neither ``*After`` is given."""
+
+    created_after: str
+    created_before: str
+    updated_after: str
+    updated_before: str
+    neither: str
+
+    def before(self, by: DatedBy) -> str:
+        """The ``*Before`` parameter of the date ``by``; the answer names the bound used."""
+        return self.created_before if by == "created" else self.updated_before
+
+
+V0_WINDOW: Final = WindowNames(
+    created_after="CreatedAfter",
+    created_before="CreatedBefore",
+    updated_after="LastUpdatedAfter",
+    updated_before="LastUpdatedBefore",
+    neither="Either 'CreatedAfter' or 'LastUpdatedAfter' must be specified.",
+)
+
 
 @dataclass(frozen=True)
 class OrderQuery:
-    by: Literal["created", "updated"]
+    by: DatedBy
     after: datetime
     before: datetime
     marketplaces: frozenset[str]
@@ -65,6 +98,16 @@ class OrderQuery:
             and (self.order_ids is None or order.order_id in self.order_ids)
         )
 
+    def page(
+        self, orders: Iterable[AmazonOrder], last: tuple[datetime, str] | None
+    ) -> tuple[list[AmazonOrder], bool]:
+        """The page of the orders this query selects that follows ``last`` (the position
+        a token names; None: the first page), and whether more follow it."""
+        chosen = sorted((order for order in orders if self.selects(order)), key=self.key)
+        if last is not None:
+            chosen = [order for order in chosen if self.key(order) > last]
+        return chosen[: self.page_size], len(chosen) > self.page_size
+
 
 @dataclass(frozen=True)
 class OrdersPosition:
@@ -83,42 +126,14 @@ def parse_order_query(
 ) -> OrderQuery:
     """Validate a getOrders request without NextToken; raises the 400 it earns."""
     wanted = _marketplaces(params, marketplaces)
-    created_after, updated_after = params.get("CreatedAfter"), params.get("LastUpdatedAfter")
-    if created_after and updated_after:
-        raise invalid_input("Only one of 'CreatedAfter' and 'LastUpdatedAfter' may be specified.")
-    if not created_after and not updated_after:
-        raise invalid_input("Either 'CreatedAfter' or 'LastUpdatedAfter' must be specified.")
-    if created_after and params.get("LastUpdatedBefore"):
-        raise invalid_input("'LastUpdatedBefore' cannot be set when 'CreatedAfter' is set.")
-    if updated_after and params.get("CreatedBefore"):
-        raise invalid_input("'CreatedBefore' cannot be set when 'LastUpdatedAfter' is set.")
-    by: Literal["created", "updated"] = "created" if created_after else "updated"
-    after_name, before_name = (
-        ("CreatedAfter", "CreatedBefore")
-        if by == "created"
-        else ("LastUpdatedAfter", "LastUpdatedBefore")
-    )
-    after = _date(params, after_name)
-    latest = now - lag
-    before = _date(params, before_name) if params.get(before_name) else latest
-    if before > latest:
-        raise invalid_input(
-            f"'{before_name}' must be at least {_minutes(lag)} before the time of the request "
-            f"(no later than {amazon_time(latest)})."
-        )
-    if before < after:
-        if params.get(before_name):
-            raise invalid_input(f"'{before_name}' must be equal to or after '{after_name}'.")
-        # A window that starts within the last two minutes is empty, not an error:
-        # polling clients ask "since my cursor" again and again.
-        before = after - timedelta(microseconds=1)
+    by, after, before = dated_window(params, V0_WINDOW, now, lag)
     return OrderQuery(
         by=by,
         after=after,
         before=before,
         marketplaces=wanted,
-        statuses=_choice(params, "OrderStatuses", ORDER_STATUSES),
-        channels=_choice(params, "FulfillmentChannels", FULFILLMENT_CHANNELS),
+        statuses=choice_param(params, "OrderStatuses", ORDER_STATUSES),
+        channels=choice_param(params, "FulfillmentChannels", FULFILLMENT_CHANNELS),
         order_ids=_ids(params),
         page_size=_page_size(params),
     )
@@ -135,14 +150,65 @@ def _marketplaces(params: Mapping[str, Any], known: Collection[str]) -> frozense
     return values
 
 
-def _date(params: Mapping[str, Any], name: str) -> datetime:
+def dated_window(
+    params: Mapping[str, Any], names: WindowNames, now: datetime, lag: timedelta
+) -> tuple[DatedBy, datetime, datetime]:
+    """``(by, after, before)`` of a dated query spelt as ``names`` says: exactly one of the
+    two ``*After``, a ``*Before`` only with its own ``*After``, the bounds as
+    :func:`time_window` reads them. Raises the 400 the request earns."""
+    created_after, updated_after = params.get(names.created_after), params.get(names.updated_after)
+    if created_after and updated_after:
+        raise invalid_input(
+            f"Only one of '{names.created_after}' and '{names.updated_after}' may be specified."
+        )
+    if not created_after and not updated_after:
+        raise invalid_input(names.neither)
+    if created_after and params.get(names.updated_before):
+        raise invalid_input(
+            f"'{names.updated_before}' cannot be set when '{names.created_after}' is set."
+        )
+    if updated_after and params.get(names.created_before):
+        raise invalid_input(
+            f"'{names.created_before}' cannot be set when '{names.updated_after}' is set."
+        )
+    if created_after:
+        after, before = time_window(params, names.created_after, names.created_before, now, lag)
+        return "created", after, before
+    after, before = time_window(params, names.updated_after, names.updated_before, now, lag)
+    return "updated", after, before
+
+
+def time_window(
+    params: Mapping[str, Any], after_name: str, before_name: str, now: datetime, lag: timedelta
+) -> tuple[datetime, datetime]:
+    """``(after, before)`` of a query on ``after_name`` / ``before_name``: the before bound
+    at least ``lag`` before ``now`` (that bound when not given); one before its after is
+    a 400 when given, an empty window when not. Raises the 400 a bad date earns."""
+    after = date_param(params, after_name)
+    latest = now - lag
+    before = date_param(params, before_name) if params.get(before_name) else latest
+    if before > latest:
+        raise invalid_input(
+            f"'{before_name}' must be at least {_minutes(lag)} before the time of the request "
+            f"(no later than {amazon_time(latest)})."
+        )
+    if before < after:
+        if params.get(before_name):
+            raise invalid_input(f"'{before_name}' must be equal to or after '{after_name}'.")
+        # A window that starts within the last two minutes is empty, not an error:
+        # polling clients ask "since my cursor" again and again.
+        before = after - timedelta(microseconds=1)
+    return after, before
+
+
+def date_param(params: Mapping[str, Any], name: str) -> datetime:
     try:
         return parse_amazon_time(str(params[name]))
     except ValueError:
         raise invalid_input(f"'{name}' is not a valid ISO 8601 date: {params[name]!r}.") from None
 
 
-def _choice(
+def choice_param(
     params: Mapping[str, Any], name: str, allowed: Collection[str]
 ) -> frozenset[str] | None:
     given = params.get(name)
@@ -195,15 +261,11 @@ def orders_page(
     else:
         query = parse_order_query(params, now, lag, [book.marketplace_id])
         last = None
-    chosen = sorted((o for o in book.orders.values() if query.selects(o)), key=query.key)
-    if last is not None:
-        chosen = [order for order in chosen if query.key(order) > last]
-    page, rest = chosen[: query.page_size], chosen[query.page_size :]
+    page, more = query.page(book.orders.values(), last)
     payload: JSON = {"Orders": [order_json(order) for order in page]}
-    if rest:
+    if more:
         payload["NextToken"] = tokens.issue(OrdersPosition(query, query.key(page[-1])))
-    bound = "CreatedBefore" if query.by == "created" else "LastUpdatedBefore"
-    payload[bound] = amazon_time(query.before)
+    payload[V0_WINDOW.before(query.by)] = amazon_time(query.before)
     return {"payload": payload}
 
 

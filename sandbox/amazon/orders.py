@@ -4,13 +4,19 @@ An order keeps its lines, status and fulfilment channel; every change stamps
 ``LastUpdateDate`` from the simulator's :class:`~sandbox.clock.MonotonicStamper`.
 As on Amazon, a Pending (or PendingAvailability) order shows no ``OrderTotal`` and
 its items no prices; they appear once payment is authorised (Unshipped). The query
-rules of getOrders live in :mod:`sandbox.amazon.order_query`.
+rules of getOrders live in :mod:`sandbox.amazon.order_query`; the Orders API
+2026-01-01's view of an order in :mod:`sandbox.amazon.orders_2026`.
+
+Every new order and every change (:meth:`OrderBook.touch`) is told to ``on_change``
+with an :class:`OrderChange` saying why, under the simulator's lock and after the
+change is made: that is where ORDER_CHANGE notifications start
+(:mod:`sandbox.amazon.notifier`).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -47,6 +53,8 @@ ORDER_STATUSES: Final = (
     UNFULFILLABLE,
 )
 UNPRICED: Final = frozenset({PENDING, PENDING_AVAILABILITY})
+ADDRESSED: Final = frozenset({UNSHIPPED, PARTIALLY_SHIPPED, SHIPPED, INVOICE_UNCONFIRMED})
+"""Statuses in which Amazon shows where the order goes."""
 FULFILLMENT_CHANNELS: Final = ("MFN", "AFN")
 # Moves a test or the demo may make by hand; shipping MFN orders goes through
 # confirmShipment (or ship_order), which sets PartiallyShipped / Shipped itself.
@@ -60,6 +68,36 @@ TRANSITIONS: Final[Mapping[str, frozenset[str]]] = {
     CANCELED: frozenset(),
     UNFULFILLABLE: frozenset(),
 }
+
+
+@dataclass(frozen=True)
+class ShipTo:
+    """Where every order of the simulator goes: the coarse address Amazon shows without a
+    restricted data token."""
+
+    city: str = "SEATTLE"
+    state_or_region: str = "WA"
+    postal_code: str = "98121-2778"
+    country_code: str = "US"
+
+
+SHIP_TO: Final = ShipTo()
+
+
+@dataclass(frozen=True)
+class OrderChange:
+    """Why an order changed, in the words of an ORDER_CHANGE notification."""
+
+    change_type: str
+    """``OrderChangeType``: ``OrderStatusChange`` or ``BuyerRequestedChange``."""
+    reason: str
+    """``OrderChangeTrigger.ChangeReason``."""
+
+
+NEW_ORDER: Final = OrderChange("OrderStatusChange", "NewOrder")
+STATUS_CHANGE: Final = OrderChange("OrderStatusChange", "OrderStatusChange")
+BUYER_CANCEL_REQUEST: Final = OrderChange("BuyerRequestedChange", "Buyer Requested Cancel")
+ORDER_UPDATED: Final = OrderChange("OrderStatusChange", "OrderUpdated")
 
 
 @dataclass
@@ -103,13 +141,23 @@ class AmazonOrder:
         return self.priced and self.status not in UNPRICED
 
 
+OnChange = Callable[["AmazonOrder", OrderChange], None]
+
+
 class OrderBook:
     """Every order of the seller, by AmazonOrderId."""
 
-    def __init__(self, stamper: MonotonicStamper, marketplace_id: str, currency: str) -> None:
+    def __init__(
+        self,
+        stamper: MonotonicStamper,
+        marketplace_id: str,
+        currency: str,
+        on_change: OnChange | None = None,
+    ) -> None:
         self.stamper = stamper
         self.marketplace_id = marketplace_id
         self.currency = currency
+        self.on_change = on_change
         self.orders: dict[str, AmazonOrder] = {}
         self._order_numbers = itertools.count(1)
         self._item_numbers = itertools.count(1)
@@ -157,6 +205,7 @@ class OrderBook:
             priced=status not in UNPRICED,
         )
         self.orders[order_id] = order
+        self._changed(order, NEW_ORDER)
         return order
 
     def _line(self, line: Mapping[str, Any]) -> OrderLine:
@@ -174,13 +223,20 @@ class OrderBook:
             tax=parse_price(line.get("tax", "0")),
         )
 
-    def touch(self, order: AmazonOrder, at: datetime | None = None) -> None:
-        """Stamp a change now, or at ``at`` (a late update, for cursor tests)."""
+    def touch(
+        self, order: AmazonOrder, at: datetime | None = None, change: OrderChange = ORDER_UPDATED
+    ) -> None:
+        """Stamp a change now, or at ``at`` (a late update, for cursor tests), and tell it."""
         if at is None:
             order.updated_at = self.stamper.stamp()
         else:
             order.updated_at = at
             self.stamper.observe(at)
+        self._changed(order, change)
+
+    def _changed(self, order: AmazonOrder, change: OrderChange) -> None:
+        if self.on_change is not None:
+            self.on_change(order, change)
 
     def set_status(self, order_id: str, status: str) -> AmazonOrder:
         order = self.order(order_id)
@@ -194,7 +250,7 @@ class OrderBook:
         order.status = status
         if status not in UNPRICED and status != CANCELED:
             order.priced = True
-        self.touch(order)
+        self.touch(order, change=STATUS_CHANGE)
         return order
 
     def request_cancel(self, order_id: str, sku: str | None, reason: str) -> AmazonOrder:
@@ -204,7 +260,7 @@ class OrderBook:
             raise AmazonSimulatorError(f"order {order_id} has no line for SKU {sku!r}")
         for line in chosen:
             line.cancel_reason = reason
-        self.touch(order)
+        self.touch(order, change=BUYER_CANCEL_REQUEST)
         return order
 
     # confirmShipment --------------------------------------------------------------
@@ -249,7 +305,7 @@ class OrderBook:
                 "receivedAt": amazon_time(received_at),
             }
         )
-        self.touch(order)
+        self.touch(order, change=STATUS_CHANGE)
         return order
 
     @staticmethod
@@ -328,13 +384,13 @@ def order_json(order: AmazonOrder) -> JSON:
             "IsAccessPointOrder": False,
         }
     )
-    if order.status in (UNSHIPPED, PARTIALLY_SHIPPED, SHIPPED, INVOICE_UNCONFIRMED):
+    if order.status in ADDRESSED:
         # Without a restricted data token Amazon shows only the coarse address.
         body["ShippingAddress"] = {
-            "City": "SEATTLE",
-            "StateOrRegion": "WA",
-            "PostalCode": "98121-2778",
-            "CountryCode": "US",
+            "City": SHIP_TO.city,
+            "StateOrRegion": SHIP_TO.state_or_region,
+            "PostalCode": SHIP_TO.postal_code,
+            "CountryCode": SHIP_TO.country_code,
             "AddressType": "Residential",
         }
     return body

@@ -10,11 +10,17 @@ describe them (the project's copy, :mod:`sandbox.reference`):
   its token in ``x-amz-access-token``, else 403 Unauthorized.
 - Orders v0: getOrders, getOrder, getOrderItems, confirmShipment
   (:mod:`sandbox.amazon.orders`, :mod:`sandbox.amazon.order_query`).
+- Orders 2026-01-01: searchOrders, getOrder (:mod:`sandbox.amazon.order_search`,
+  :mod:`sandbox.amazon.orders_2026`), over the same orders.
 - Listings Items 2021-08-01: searchListingsItems, getListingsItem, patchListingsItem
   (:mod:`sandbox.amazon.listings`, :mod:`sandbox.amazon.listings_api`).
 - Feeds 2021-06-30: createFeedDocument, createFeed, getFeed, cancelFeed,
   getFeedDocument, plus the documents' upload / download URLs
   (:mod:`sandbox.amazon.feeds`, :mod:`sandbox.amazon.feed_report`).
+- Notifications v1: destinations (grantless) and subscriptions; with an ORDER_CHANGE
+  subscription and an ``sqs_endpoint`` (moto's server, :mod:`sandbox.sqs`), every new
+  or changed order is published to the subscription's SQS queue
+  (:mod:`sandbox.amazon.notifier`).
 
 A request that matches one of Amazon's own sandbox cases (``x-amzn-api-sandbox``,
 e.g. getOrders ``CreatedAfter=TEST_CASE_200``) gets that case's status and body, read
@@ -24,10 +30,13 @@ from the simulator's state. Each operation has its published rate limit
 ``x-amzn-RequestId`` and ``x-amzn-RateLimit-Limit``. Faults (:mod:`sandbox.faults`)
 are injected per operation name (``"getOrders"``, ``"patchListingsItem"``, ...,
 ``"*"`` for all; ``"lwaToken"``, ``"feedDocumentUpload"``, ``"feedDocumentDownload"``
-for the non-SP-API routes).
+for the non-SP-API routes). Orders v0 and 2026-01-01 both name an operation
+``getOrder``: here ``"getOrder"`` is the 2026-01-01 one (what the hub calls it) and
+v0's is ``"getOrderV0"`` (:mod:`sandbox.amazon.static`).
 
-Control: ``GET /_simulator/state`` and ``/_simulator/health``, and the ``/_control``
-routes every simulator serves (:mod:`sandbox.control_api`, :mod:`sandbox.amazon.desk`).
+Control: ``GET /_simulator/state`` and ``/_simulator/health``, the ``/_control``
+routes every simulator serves (:mod:`sandbox.control_api`, :mod:`sandbox.amazon.desk`)
+and ``/_control/notifications`` (:mod:`sandbox.amazon.notification_control`).
 """
 
 from __future__ import annotations
@@ -62,12 +71,17 @@ from omnisync.sandbox.amazon.listings import Catalogue
 from omnisync.sandbox.amazon.listings_api import (
     SearchPosition,
 )
+from omnisync.sandbox.amazon.notification_control import notification_control_routes
+from omnisync.sandbox.amazon.notifications import NOTIFICATIONS_SCOPE
+from omnisync.sandbox.amazon.notifier import ACCESS, DEFAULT_APPLICATION_ID, NotifierControls
 from omnisync.sandbox.amazon.operations import Answer, SpApiOperations
 from omnisync.sandbox.amazon.order_query import (
     ItemsPosition,
     OrdersPosition,
 )
+from omnisync.sandbox.amazon.order_search import OrderSearchPosition
 from omnisync.sandbox.amazon.orders import OrderBook
+from omnisync.sandbox.amazon.sqs_publisher import SqsPublisher
 from omnisync.sandbox.amazon.static import match_static, request_parameters
 from omnisync.sandbox.base import SimulatedMarketplace
 from omnisync.sandbox.clock import Clock
@@ -85,7 +99,7 @@ ORDERS_LAG: Final = timedelta(minutes=2)
 _ALL_METHODS: Final = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
-class AmazonSimulator(SpApiOperations, SellerControls, SimulatedMarketplace):
+class AmazonSimulator(SpApiOperations, SellerControls, NotifierControls, SimulatedMarketplace):
     """One seller's Amazon account, served over HTTP.
 
     ``rate_scale`` multiplies every operation's published rate (bursts stay);
@@ -94,6 +108,8 @@ class AmazonSimulator(SpApiOperations, SellerControls, SimulatedMarketplace):
     ``clock``; ``compress_reports`` gzips processing reports; ``order_items_page_size``
     pages getOrderItems. ``clock`` is also the time source of the rate limits and the
     feed quota (a test passes a :class:`~sandbox.clock.ManualClock` and steps it).
+    ``sqs_endpoint`` is the base URL of the SQS (moto) that serves the queues an
+    ORDER_CHANGE subscription names; without it nothing is published.
     """
 
     type = "amazon"
@@ -111,6 +127,8 @@ class AmazonSimulator(SpApiOperations, SellerControls, SimulatedMarketplace):
         feed_delay: float = 1.0,
         compress_reports: bool = False,
         order_items_page_size: int = 100,
+        sqs_endpoint: str | None = None,
+        application_id: str = DEFAULT_APPLICATION_ID,
         clock: Clock | None = None,
         host: str = DEFAULT_HOST,
         port: int = 0,
@@ -134,16 +152,23 @@ class AmazonSimulator(SpApiOperations, SellerControls, SimulatedMarketplace):
         self.limits = OperationLimits(rate_scale, monotonic=self.clock.monotonic)
         self._feed_delay = timedelta(seconds=feed_delay)
         self._compress_reports = compress_reports
+        self.sqs_endpoint = sqs_endpoint
+        self.application_id = application_id
+        self.publisher = SqsPublisher()
         self._new_state()
 
     def _new_state(self) -> None:
-        self.orders_book = OrderBook(self.stamper, self.marketplace_id, self.currency)
+        self.orders_book = OrderBook(
+            self.stamper, self.marketplace_id, self.currency, on_change=self._order_changed
+        )
         self.catalogue = Catalogue(self.stamper, self.marketplace_id, self.currency)
         self.feed_desk = FeedDesk(self._feed_delay, self._compress_reports)
         self.listing_patches_log: list[JSON] = []
         self._order_tokens: PageTokens[OrdersPosition] = PageTokens()
+        self._order_search_tokens: PageTokens[OrderSearchPosition] = PageTokens()
         self._item_tokens: PageTokens[ItemsPosition] = PageTokens()
         self._search_tokens: PageTokens[SearchPosition] = PageTokens()
+        self._new_notifications()
 
     def _reset_state(self) -> None:
         self._feed_delay = self.feed_desk.delay
@@ -169,6 +194,10 @@ class AmazonSimulator(SpApiOperations, SellerControls, SimulatedMarketplace):
     def access_token(self) -> str:
         """A valid ``x-amz-access-token`` (what the token endpoint would hand out)."""
         return self.lwa.access_token()
+
+    def grantless_token(self, scope: str = NOTIFICATIONS_SCOPE) -> str:
+        """A valid grantless token for ``scope`` (``client_credentials`` would hand it out)."""
+        return self.lwa.grantless_token(scope)
 
     def expire_access_tokens(self) -> None:
         """Every access token handed out so far answers 403 "expired" from now on."""
@@ -203,7 +232,7 @@ class AmazonSimulator(SpApiOperations, SellerControls, SimulatedMarketplace):
         routes = [
             Route(LWA_PATH, self._lwa_token, methods=["POST"]),
             self._route("/orders/v0/orders", "GET", "getOrders", self._get_orders),
-            self._route("/orders/v0/orders/{orderId}", "GET", "getOrder", self._get_order),
+            self._route("/orders/v0/orders/{orderId}", "GET", "getOrderV0", self._get_order_v0),
             self._route(
                 "/orders/v0/orders/{orderId}/orderItems",
                 "GET",
@@ -216,6 +245,8 @@ class AmazonSimulator(SpApiOperations, SellerControls, SimulatedMarketplace):
                 "confirmShipment",
                 self._confirm_shipment,
             ),
+            self._route("/orders/2026-01-01/orders", "GET", "searchOrders", self._search_orders),
+            self._route("/orders/2026-01-01/orders/{orderId}", "GET", "getOrder", self._get_order),
             self._route(listings, "GET", "searchListingsItems", self._search_listings),
             self._route(listings + "/{sku:path}", "GET", "getListingsItem", self._get_listing),
             self._route(
@@ -236,12 +267,39 @@ class AmazonSimulator(SpApiOperations, SellerControls, SimulatedMarketplace):
                 "/feeds/2021-06-30/feeds/{feedId}", "DELETE", "cancelFeed", self._cancel_feed
             ),
             Route(DOCUMENTS_PATH + "/{documentId}", self._document_content, methods=["GET", "PUT"]),
+            *self._notification_routes(),
             Route("/_simulator/health", self._health, methods=["GET"]),
             Route("/_simulator/state", self._state, methods=["GET"]),
             *order_control_routes(self.name, self.type, AmazonDesk(self)),
+            *notification_control_routes(self),
             Route("/{path:path}", self._not_found, methods=_ALL_METHODS),
         ]
         return Router(routes=routes, redirect_slashes=False)
+
+    def _notification_routes(self) -> list[Route]:
+        """The Notifications API v1 (:mod:`sandbox.amazon.notifier`)."""
+        destinations = "/notifications/v1/destinations"
+        subscriptions = "/notifications/v1/subscriptions"
+        by_type = subscriptions + "/{notificationType}"
+        by_id = by_type + "/{subscriptionId}"
+        return [
+            self._route(destinations, "POST", "createDestination", self._create_destination),
+            self._route(destinations, "GET", "getDestinations", self._get_destinations),
+            self._route(
+                destinations + "/{destinationId}", "GET", "getDestination", self._get_destination
+            ),
+            self._route(
+                destinations + "/{destinationId}",
+                "DELETE",
+                "deleteDestination",
+                self._delete_destination,
+            ),
+            self._route(subscriptions, "GET", "getSubscriptions", self._get_subscriptions),
+            self._route(by_type, "POST", "createSubscription", self._create_subscription),
+            self._route(by_type, "GET", "getSubscription", self._get_subscription),
+            self._route(by_id, "GET", "getSubscriptionById", self._get_subscription_by_id),
+            self._route(by_id, "DELETE", "deleteSubscriptionById", self._delete_subscription_by_id),
+        ]
 
     def _route(
         self, path: str, method: str, operation: str, answer: Callable[[dict[str, Any]], Answer]
@@ -257,10 +315,11 @@ class AmazonSimulator(SpApiOperations, SellerControls, SimulatedMarketplace):
     async def _serve(
         self, request: Request, operation: str, answer: Callable[[dict[str, Any]], Answer]
     ) -> Response:
-        """Count, authenticate, throttle, fault, then a sandbox case or the state answers."""
+        """Count, authenticate (with the kind of token the operation takes, :data:`ACCESS`;
+        any valid one elsewhere), throttle, fault, then a sandbox case or the state answers."""
         with self._lock:
             self._requests[operation] += 1
-        refusal = self.lwa.refusal(request.headers.get("x-amz-access-token"))
+        refusal = self.lwa.refusal(request.headers.get("x-amz-access-token"), ACCESS.get(operation))
         if refusal is not None:
             return self._respond(operation, 403, error_body(UNAUTHORIZED, refusal))
         if self.limits.try_acquire(operation) is not None:
@@ -318,6 +377,11 @@ class AmazonSimulator(SpApiOperations, SellerControls, SimulatedMarketplace):
         if body is None or (status == 204 and not body):
             return Response(status_code=status, headers=headers)
         return JSONResponse(body, status_code=status, headers=headers)
+
+    def stop(self) -> None:
+        """Stop serving; the notifications already queued are sent first (bounded)."""
+        super().stop()
+        self.publisher.close()
 
     # LWA -----------------------------------------------------------------------------
 
@@ -385,6 +449,7 @@ class AmazonSimulator(SpApiOperations, SellerControls, SimulatedMarketplace):
             "listing_patches": self.listing_patches(),
             "feeds": self.feeds(),
             "tokens_issued": self.lwa.issued,
+            "notifications": self.notifications_state(),
             **self.traffic(),
         }
         return body

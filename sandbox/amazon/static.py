@@ -15,7 +15,14 @@ Amazon, where the token stands for the query.
 
 Query values are coerced with the model's declared types first: arrays split on
 commas (and repeated keys), integers and booleans parsed, so ``pageSize=1`` matches
-the case value ``1``.
+the case value ``1``. A list matches a case's list with the same items in any order
+(``includedData=BUYER,RECIPIENT`` is the same request as ``RECIPIENT,BUYER``).
+
+Operations are named by their ``operationId``, which is unique across the models but
+for one clash: Orders v0 and Orders 2026-01-01 both call theirs ``getOrder``. The hub
+calls the current one (2026-01-01) ``getOrder``, so that is its name here too (for
+rate limits, faults and cases); v0's is renamed ``getOrderV0`` (:data:`RENAMED`). A
+new clash is refused when the models load, rather than one operation hiding the other.
 """
 
 from __future__ import annotations
@@ -28,9 +35,17 @@ from typing import Any, Final
 
 from omnisync.sandbox.reference import amazon_model
 
-MODEL_FILES: Final = ("ordersV0.json", "listingsItems_2021-08-01.json", "feeds_2021-06-30.json")
+MODEL_FILES: Final = (
+    "ordersV0.json",
+    "orders_2026-01-01.json",
+    "listingsItems_2021-08-01.json",
+    "feeds_2021-06-30.json",
+    "notifications.json",
+)
+RENAMED: Final = {("ordersV0.json", "getOrder"): "getOrderV0"}
+"""(model file, operationId) -> the simulator's name for an operation whose id clashes."""
 BODY: Final = "body"
-NEXT_TOKENS: Final = frozenset({"NextToken", "nextToken", "pageToken"})
+NEXT_TOKENS: Final = frozenset({"NextToken", "nextToken", "pageToken", "paginationToken"})
 _HTTP_METHODS: Final = frozenset({"get", "post", "put", "patch", "delete"})
 
 
@@ -59,7 +74,8 @@ class OperationSpec:
 
 @cache
 def operation_specs() -> dict[str, OperationSpec]:
-    """Every operation of the three models, by operationId (loaded once)."""
+    """Every operation of the models, by name (operationId, or :data:`RENAMED`; loaded
+    once). Raises ValueError when two operations would share a name."""
     specs: dict[str, OperationSpec] = {}
     for model_file in MODEL_FILES:
         model = amazon_model(model_file)
@@ -68,7 +84,12 @@ def operation_specs() -> dict[str, OperationSpec]:
             for method, operation in item.items():
                 if method not in _HTTP_METHODS:
                     continue
-                name = operation["operationId"]
+                name = RENAMED.get((model_file, operation["operationId"]), operation["operationId"])
+                if name in specs:
+                    raise ValueError(
+                        f"{model_file} and {specs[name].model} both have an operation {name!r}: "
+                        "name one of them in RENAMED"
+                    )
                 parameters = {p["name"]: p for p in [*shared, *operation.get("parameters", [])]}
                 specs[name] = OperationSpec(
                     operation=name,
@@ -174,22 +195,36 @@ def values_match(expected: Any, actual: Any) -> bool:
         return all(
             key in actual and values_match(value, actual[key]) for key, value in expected.items()
         )
+    if isinstance(expected, list) and isinstance(actual, list):
+        return sorted(map(_canonical, expected)) == sorted(map(_canonical, actual))
     return bool(expected == actual)
 
 
-def linked_order_case(operation: str, order_id: str) -> StaticCase | None:
-    """A success case of ``operation`` whose payload is about ``order_id``.
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
 
-    Amazon keys getOrder / getOrderItems cases on ``orderId=TEST_CASE_200``, but the
-    getOrders case lists the order as ``902-1845936-5435065``; a client that follows
-    the listing asks for the real id, and gets the same payload here.
+
+def linked_order_case(operation: str, order_id: str) -> StaticCase | None:
+    """A success case of ``operation`` whose answer is about ``order_id``.
+
+    Amazon keys v0's getOrder / getOrderItems cases on ``orderId=TEST_CASE_200``, but
+    the getOrders case lists the order as ``902-1845936-5435065``; a client that follows
+    the listing asks for the real id, and gets the same payload here. The 2026-01-01
+    getOrder cases name real ids with a given ``includedData``; asked for that id with
+    other datasets, the case still answers.
     """
     for case in operation_specs()[operation].cases:
-        payload = case.body.get("payload") if isinstance(case.body, dict) else None
-        if (
-            case.status < 300
-            and isinstance(payload, dict)
-            and payload.get("AmazonOrderId") == order_id
-        ):
+        if case.status < 300 and _case_order_id(case.body) == order_id:
             return case
+    return None
+
+
+def _case_order_id(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return None
+    payload, order = body.get("payload"), body.get("order")
+    if isinstance(payload, dict) and isinstance(payload.get("AmazonOrderId"), str):
+        return str(payload["AmazonOrderId"])
+    if isinstance(order, dict) and isinstance(order.get("orderId"), str):
+        return str(order["orderId"])
     return None

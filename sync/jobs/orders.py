@@ -19,6 +19,11 @@ take_over_orders) at its start, before it reads anything: what its backfill
 finds already shipped left before then, and is stored without moving stock
 (core/order_intake.py). A run that created or updated orders refreshes the
 channel's `unlinked_listings` alert (core/unlinked.py) once its pages are in.
+
+On a channel that hears its orders by events (sync/order_events.py), polling is the
+backstop: the order changes it takes in that were news and older than the channel's
+grace are noted as unheard, and the run ends by refreshing `order_events_missing`
+(core/order_events.py).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session
 
@@ -34,6 +40,7 @@ from omnisync.core.channels import take_over_orders
 from omnisync.core.db import exists_where, transaction
 from omnisync.core.dto import OrderPage
 from omnisync.core.models import Channel, QuarantinedPayload
+from omnisync.core.order_events import note_unheard, refresh_unheard_alert
 from omnisync.core.order_intake import intake_orders
 from omnisync.core.unlinked import refresh_unlinked_alert
 from omnisync.sync.cursors import CursorStream, advance_cursor, read_cursor
@@ -77,6 +84,7 @@ def pull_orders(ctx: JobContext) -> None:
             raise batch.failure
         if batch.last:
             _refresh_unlinked(ctx)
+            _refresh_unheard(ctx)
             return
         ctx.checkpoint()  # after the commit: a shutdown finishes the pages in flight
 
@@ -119,6 +127,15 @@ def _refresh_unlinked(ctx: JobContext) -> None:
             refresh_unlinked_alert(session, ctx.channel_id, ctx.unlinked_after)
 
 
+def _refresh_unheard(ctx: JobContext) -> None:
+    """A channel that hears events: did this poll find what they should have brought?"""
+    if ctx.connector.event_queue() is not None:
+        with transaction(ctx.engine) as session:
+            refresh_unheard_alert(
+                session, ctx.channel_id, event_words=ctx.connector.order_event_name
+            )
+
+
 def _commit_pages(
     session: Session, ctx: JobContext, pages: list[OrderPage], read: Incremental
 ) -> None:
@@ -130,7 +147,12 @@ def _commit_pages(
             ctx.counts[RunCount.DUPLICATES] += 1
             continue
         fresh.append(order)
-    for result in intake_orders(session, channel, fresh):
+    unheard: list[tuple[str, datetime]] = []
+    hears_events = ctx.connector.event_queue() is not None
+    late = ctx.now() - ctx.connector.event_late_after()
+    for incoming, result in zip(fresh, intake_orders(session, channel, fresh), strict=True):
+        if hears_events and result.newer and incoming.updated_at <= late:
+            unheard.append((incoming.external_id, incoming.updated_at))
         if result.created:
             ctx.counts[RunCount.CREATED] += 1
         elif result.applied:
@@ -154,6 +176,7 @@ def _commit_pages(
             external_id=rejected.external_id,
         )
         ctx.counts[RunCount.QUARANTINED] += 1
+    note_unheard(session, ctx.channel_id, unheard)
     end = read.end_of(page.cursor for page in pages)
     if end is not None:
         advance_cursor(session, ctx.channel_id, CursorStream.ORDERS, end)

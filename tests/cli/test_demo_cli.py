@@ -25,9 +25,33 @@ REPORT: dict[str, Any] = {
     "oversold_units": 1,
     "mismatched_listings": 0,
     "propagation_ms": {"p50": 100.0, "p95": 200.0, "max": 300.0, "mean": 120.0, "samples": 40},
+    "from_sale_ms": {
+        "shopify-a": {"p50": 1500.0, "p95": 2600.0, "max": 2700.0, "samples": 5},
+        "amazon-b": {"p50": 400.0, "p95": 900.0, "max": 950.0, "samples": 6},
+    },
+    "intake_ms": {
+        "shopify-a": {"p50": 1300.0, "p95": 2400.0, "max": 2500.0, "samples": 6},
+        "amazon-b": {"p50": 200.0, "p95": 600.0, "max": 650.0, "samples": 6},
+    },
     "channels": [
-        {"name": "shopify-a", "type": "shopify", "orders_ingested": 6, "pushes": 20, "errors": 0},
-        {"name": "amazon-b", "type": "amazon", "orders_ingested": 6, "pushes": 20, "errors": 0},
+        {
+            "name": "shopify-a",
+            "type": "shopify",
+            "intake": "polling",
+            "events_taken": 0,
+            "orders_ingested": 6,
+            "pushes": 20,
+            "errors": 0,
+        },
+        {
+            "name": "amazon-b",
+            "type": "amazon",
+            "intake": "notifications",
+            "events_taken": 9,
+            "orders_ingested": 6,
+            "pushes": 20,
+            "errors": 0,
+        },
     ],
     "shipping": {
         "carrier": "ups",
@@ -41,6 +65,7 @@ REPORT: dict[str, Any] = {
         "tracking_errors": 0,
         "refused": 0,
     },
+    "notices": [],
 }
 
 

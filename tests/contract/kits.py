@@ -73,7 +73,7 @@ def _shopify_next_page(connection: str) -> Callable[[dict[str, Any], str], None]
 
 
 def _amazon_next_orders(body: dict[str, Any], token: str) -> None:
-    body["payload"]["NextToken"] = token
+    body["pagination"] = {"nextToken": token}
 
 
 def _amazon_next_listings(body: dict[str, Any], token: str) -> None:
@@ -89,16 +89,16 @@ def _break_shopify_order(body: dict[str, Any]) -> None:
 
 
 def _break_amazon_order(body: dict[str, Any]) -> None:
-    body["payload"]["Orders"][0]["PurchaseDate"] = "yesterday-ish"
+    body["orders"][0]["createdTime"] = "yesterday-ish"
 
 
 class AmazonKitAnswers(httpx.BaseTransport):
     """What the shared contract cannot route for Amazon, answered from recorded payloads.
 
     The contract mocks one route per capability; Amazon also needs an LWA token before
-    any call, a getOrderItems call per order, and (for a second result) the patch of a
-    second SKU. Every other request goes on to the network transport, which respx
-    mocks in the contract tests.
+    any call and (for a second result) the patch of a second SKU. searchOrders brings
+    each order's items with it, so orders need no second route. Every other request
+    goes on to the network transport, which respx mocks in the contract tests.
     """
 
     def __init__(self) -> None:
@@ -108,8 +108,6 @@ class AmazonKitAnswers(httpx.BaseTransport):
         path = request.url.path
         if path == "/auth/o2/token":
             return httpx.Response(200, json=recorded("amazon", "lwa_token.json"))
-        if path.endswith("/orderItems"):
-            return httpx.Response(200, json=recorded("amazon", "order_items.json"))
         if request.method == "PATCH" and path.endswith("/LID"):
             return httpx.Response(200, json=recorded("amazon", "patch_invalid.json"))
         return self._network.handle_request(request)
@@ -180,7 +178,7 @@ KITS = {
                 "lwa_client_secret": "amzn1.oa2-cs.v1.contract-kit-secret",
             },
         },
-        orders=Route("GET", "/orders/v0/orders"),
+        orders=Route("GET", "/orders/2026-01-01/orders"),
         listings=Route("GET", f"/listings/2021-08-01/items/{AMAZON_SELLER}"),
         stock=Route("PATCH", f"/listings/2021-08-01/items/{AMAZON_SELLER}/MUG"),
         orders_body=lambda: recorded("amazon", "orders_page.json"),

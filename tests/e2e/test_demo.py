@@ -1,7 +1,8 @@
 """`omnisync demo`: the shape of its report, the promises it checks, and how it fails.
 
 The subprocess timeouts are a safety net only: the demo bounds its own waits
-(`--timeout`), and nothing here measures how long it took.
+(`--timeout`), and nothing here measures how long it took; the report's timings are
+checked for being there, never for their values.
 """
 
 from __future__ import annotations
@@ -12,22 +13,51 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from omnisync.hub.demo.amazon import NOTIFICATIONS_OFF
 
 SAFETY_NET_S = 300
 TOKEN = re.compile(r"demo-[0-9a-f]{16}")
 """The demo's generated credentials (hub/demo/run.py): never printed."""
+WITHOUT_MOTO = (
+    "import sys, runpy; sys.modules['moto'] = None; "  # what find_spec and import then see
+    "runpy.run_module('omnisync.hub.cli', run_name='__main__')"
+)
+"""The demo's CLI in a Python where moto cannot be imported, as after `pip install omnisync`."""
+SPREAD = {"p50", "p95", "max", "samples"}
 
 
-def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
+def run_demo(*args: str, moto: bool = True) -> subprocess.CompletedProcess[str]:
+    python = [sys.executable, "-m", "omnisync.hub.cli"] if moto else [sys.executable, "-c"]
     return subprocess.run(
-        [sys.executable, "-m", "omnisync.hub.cli", "demo", *args],
+        [*python, *([] if moto else [WITHOUT_MOTO]), "demo", *args],
         capture_output=True,
         text=True,
         timeout=SAFETY_NET_S,
         check=False,
     )
+
+
+def channel_of_type(report: dict[str, Any], kind: str) -> dict[str, Any]:
+    chosen: dict[str, Any] = next(c for c in report["channels"] if c["type"] == kind)
+    return chosen
+
+
+def assert_measured_from_each_sale(report: dict[str, Any]) -> None:
+    """Every channel the buyers bought on has its intake and from-sale figures; every
+    order in the hub is one a buyer placed, so each has its intake figure."""
+    names = [channel["name"] for channel in report["channels"]]
+    assert list(report["from_sale_ms"]) == names
+    assert list(report["intake_ms"]) == names
+    for channel in report["channels"]:
+        intake = report["intake_ms"][channel["name"]]
+        from_sale = report["from_sale_ms"][channel["name"]]
+        assert set(intake) == set(from_sale) == SPREAD
+        assert intake["samples"] == channel["orders_ingested"], (intake, channel)
+        assert 0 < from_sale["samples"] <= intake["samples"], (from_sale, channel)
 
 
 @pytest.mark.slow
@@ -48,8 +78,11 @@ def test_the_demo_loses_and_duplicates_nothing_and_ends_reconciled(tmp_path: Pat
         "oversold_units",
         "mismatched_listings",
         "propagation_ms",
+        "from_sale_ms",
+        "intake_ms",
         "channels",
         "shipping",
+        "notices",
     }
     assert report["orders_total"] > 0
     assert report["orders_lost"] == 0
@@ -59,13 +92,35 @@ def test_the_demo_loses_and_duplicates_nothing_and_ends_reconciled(tmp_path: Pat
     assert report["propagation_ms"]["samples"] > 0
     assert len(report["channels"]) >= 2
     for channel in report["channels"]:
-        assert set(channel) == {"name", "type", "orders_ingested", "pushes", "errors"}
+        assert set(channel) == {
+            "name",
+            "type",
+            "intake",
+            "events_taken",
+            "orders_ingested",
+            "pushes",
+            "errors",
+        }
         assert channel["pushes"] > 0
     assert sum(c["orders_ingested"] for c in report["channels"]) == report["orders_total"]
     for kind in ("shopify", "amazon"):
         chosen = [c for c in report["channels"] if c["type"] == kind]
         assert chosen, kind
         assert chosen[0]["orders_ingested"] > 0, chosen
+    # Amazon's orders came by ORDER_CHANGE notifications over moto's SQS (installed with
+    # dev); Shopify's by signed webhooks to the hub's HTTP server; the sandbox's by polling.
+    assert report["notices"] == []
+    amazon = channel_of_type(report, "amazon")
+    assert amazon["intake"] == "notifications"
+    assert amazon["events_taken"] > 0
+    expected = {"shopify": "webhook", "sandbox": "polling"}
+    for channel in report["channels"]:
+        if channel is not amazon:
+            assert (channel["intake"], channel["events_taken"]) == (
+                expected[channel["type"]],
+                0,
+            ), channel
+    assert_measured_from_each_sale(report)
     # Accepted orders left with UPS as the demo went; every parcel arrived by the end.
     shipping = report["shipping"]
     assert shipping["carrier"] == "ups"
@@ -87,7 +142,7 @@ def test_the_demo_loses_and_duplicates_nothing_and_ends_reconciled(tmp_path: Pat
         # Every call answered 500: the last runs fail fast, and say why.
         (
             "amazon-b:500",
-            r"channel amazon-b, job orders: TransientError: getOrders: HTTP 500 .*"
+            r"channel amazon-b, job orders: TransientError: searchOrders: HTTP 500 .*"
             r"\(3 runs failed\)",
         ),
         # Every call left unanswered: the deadline of the wait ends it.
@@ -156,3 +211,27 @@ def test_the_last_table_printed_counts_what_the_report_counts(tmp_path: Path) ->
     assert sum(row["orders in hub"] for row in table.values()) == report["orders_total"]
     assert sum(row["shipped"] for row in table.values()) == report["shipping"]["parcels"]
     assert sum(row["delivered"] for row in table.values()) == report["shipping"]["delivered"]
+    from_sale = report["from_sale_ms"]
+    for channel in report["channels"]:
+        assert table[channel["name"]]["from sale p95 ms"] == round(
+            from_sale[channel["name"]]["p95"]
+        )
+
+
+@pytest.mark.slow
+def test_without_moto_the_demo_polls_amazon_and_says_so_once(tmp_path: Path) -> None:
+    """moto comes with the dev and demo extras only: a plain install has none, and the
+    demo then polls Amazon, loses nothing, and says why on its console and in the report."""
+    path = tmp_path / "demo.json"
+    completed = run_demo("--duration", "3", "--seed", "7", "--report", str(path), moto=False)
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(path.read_text(encoding="utf-8"))
+    assert completed.stdout.count(NOTIFICATIONS_OFF) == 1
+    assert report["notices"] == [NOTIFICATIONS_OFF]
+    amazon = channel_of_type(report, "amazon")
+    assert (amazon["intake"], amazon["events_taken"]) == ("polling", 0)
+    assert amazon["orders_ingested"] > 0
+    assert report["orders_lost"] == 0
+    assert report["orders_duplicated"] == 0
+    assert report["mismatched_listings"] == 0
+    assert_measured_from_each_sale(report)

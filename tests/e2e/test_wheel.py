@@ -96,3 +96,7 @@ def test_the_installed_command_runs_the_demo_and_loses_nothing(
     assert report["orders_lost"] == 0
     assert report["orders_duplicated"] == 0
     assert report["mismatched_listings"] == 0
+    # A wheel installed without extras has no moto: the demo polls Amazon and says so.
+    amazon = next(channel for channel in report["channels"] if channel["type"] == "amazon")
+    assert amazon["intake"] == "polling"
+    assert any("moto is not installed" in notice for notice in report["notices"])

@@ -19,7 +19,16 @@ from omnisync.core.catalog import location_by_code, sku_by_code, upsert_sku
 from omnisync.core.clock import utcnow
 from omnisync.core.db import transaction
 from omnisync.core.ledger import adjust_stock, count_stock
-from omnisync.core.models import Alert, Channel, Listing, Order, QuarantinedPayload, SyncRun
+from omnisync.core.models import (
+    Alert,
+    Channel,
+    Listing,
+    Order,
+    OrderEventIntake,
+    QuarantinedPayload,
+    SyncRun,
+)
+from omnisync.core.order_events import event_taken
 from omnisync.core.types import AlertState, SyncRunStatus
 from omnisync.hub.metrics import DURATION_BUCKETS, RunHistory, metrics_registry
 from omnisync.sandbox.marketplace import SandboxMarketplace
@@ -127,6 +136,14 @@ def from_the_database(engine: Engine) -> Expected:
         samples[("omnisync_oversold_orders_total", frozenset())] = sum(
             1 for order in orders if order.oversold_at is not None
         )
+        names = dict(session.exec(select(Channel.id, Channel.name)).all())
+        for intake in session.exec(select(OrderEventIntake)).all():
+            channel_label = labels(channel=names[intake.channel_id])
+            samples[("omnisync_order_events_taken_total", channel_label)] = intake.events_taken
+            if intake.last_event_at is not None:
+                samples[("omnisync_last_order_event_timestamp_seconds", channel_label)] = (
+                    intake.last_event_at.timestamp()
+                )
         alerts = session.exec(select(Alert)).all()
         samples[("omnisync_alerts_open", frozenset())] = sum(
             1 for alert in alerts if alert.state == AlertState.OPEN
@@ -189,6 +206,11 @@ def test_metrics_match_the_database_after_a_sequence_of_runs(
     marketplace.buy("C", 3)
     marketplace.inject("orders", "malformed_order")
     run(api, "sb", "orders", "succeeded")
+    with transaction(engine) as session:  # two order events heard on the channel
+        channel_id = session.exec(select(Channel.id).where(Channel.name == "sb")).one()
+        assert channel_id is not None
+        event_taken(session, channel_id)
+        event_taken(session, channel_id)
     with Session(engine) as session:
         assert session.exec(select(Order).where(col(Order.oversold))).one()
         assert session.exec(select(QuarantinedPayload)).one()
@@ -216,6 +238,8 @@ def test_metrics_match_the_database_after_a_sequence_of_runs(
     assert scraped[("omnisync_orders_ingested_total", labels(channel="sb"))] == 1
     assert scraped[("omnisync_orders_ingested_total", labels(channel="down"))] == 0
     assert scraped[("omnisync_quarantined_payloads_total", labels(channel="sb"))] == 1
+    assert scraped[("omnisync_order_events_taken_total", labels(channel="sb"))] == 2
+    assert ("omnisync_order_events_taken_total", labels(channel="down")) not in scraped
     assert (
         "omnisync_last_success_timestamp_seconds",
         labels(channel="down", job="orders"),

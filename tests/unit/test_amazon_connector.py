@@ -1,6 +1,7 @@
-"""The Amazon connector on mocked HTTP: Amazon's own sandbox payloads (read from
-the project's reference copy), listings, patches, fulfilment, error mapping,
-rate-limit headers, LWA tokens and secrets."""
+"""The Amazon connector on mocked HTTP: orders through Orders API 2026-01-01 (searchOrders
+with the items in each order, getOrder for one) fed Amazon's own sandbox cases (read from
+the project's reference copy), listings, patches, fulfilment (confirmShipment, still
+Orders v0), error mapping, rate-limit headers, LWA tokens and secrets."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from functools import cache
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
@@ -21,18 +21,23 @@ import respx
 from pydantic import ValidationError
 from sp_api.auth import access_token_client
 
-from omnisync.connectors.amazon.connector import AmazonConnector
+from omnisync.connectors.amazon.connector import (
+    INCLUDED_DATA,
+    PUBLISHED_LIMITS,
+    AmazonConnector,
+)
 from omnisync.connectors.amazon.settings import AmazonSettings
 from omnisync.connectors.base import (
     AuthError,
     MonotonicClock,
+    PayloadError,
     PermanentError,
     RateLimited,
     TransientError,
 )
 from omnisync.core.dto import Fulfilment, FulfilmentLine, StockUpdate
 from omnisync.core.types import OrderStatus
-from tests.support.reference import REFERENCE_DIR
+from omnisync.sandbox.reference import USAGE_PLAN_KEY, amazon_model
 
 T = TypeVar("T")
 
@@ -45,26 +50,32 @@ APP_ID = "amzn1.application-oa2-client.unit0001"
 CLIENT_SECRET = "amzn1.oa2-cs.v1.unit-client-secret"
 ACCESS_TOKEN = "Atza|unit-access-token-0001"
 SECRETS = (REFRESH_TOKEN, APP_ID, CLIENT_SECRET, ACCESS_TOKEN)
-ORDERS = f"{SP}/orders/v0/orders"
-ORDER_ITEMS = rf"{SP}/orders/v0/orders/(?P<order>[^/]+)/orderItems"
+ORDERS_MODEL = "orders_2026-01-01.json"
+SEARCH_PATH = "/orders/2026-01-01/orders"
+GET_ORDER_PATH = "/orders/2026-01-01/orders/{orderId}"
+ORDERS = f"{SP}{SEARCH_PATH}"
+SHIPMENTS = f"{SP}/orders/v0/orders"
+"""confirmShipment stays on Orders v0: 2026-01-01 has no such operation."""
 LISTINGS = f"{SP}/listings/2021-08-01/items/{SELLER}"
 
 
-@cache
-def orders_model() -> dict[str, Any]:
-    path = REFERENCE_DIR / "amazon" / "models" / "ordersV0.json"
-    model: dict[str, Any] = json.loads(path.read_text())
-    return model
-
-
-def sandbox(path: str, method: str, status: int, **wanted: Any) -> dict[str, Any]:
-    """The response of Amazon's static sandbox case whose request has the `wanted` values."""
-    responses = orders_model()["paths"][path][method]["responses"][str(status)]
+def sandbox(path: str, status: int, **wanted: Any) -> dict[str, Any]:
+    """The response of Amazon's static sandbox case (GET `path` of Orders 2026-01-01)
+    whose request has the `wanted` parameter values."""
+    responses = amazon_model(ORDERS_MODEL)["paths"][path]["get"]["responses"][str(status)]
     for case in responses["x-amzn-api-sandbox"]["static"]:
         given = case["request"]["parameters"]
         if all((given.get(name) or {}).get("value") == value for name, value in wanted.items()):
-            return copy.deepcopy(case["response"])
-    raise LookupError(f"no sandbox case {method} {path} {status} {wanted}")
+            answer: dict[str, Any] = copy.deepcopy(case["response"])
+            return answer
+    raise LookupError(f"no sandbox case GET {path} {status} {wanted}")
+
+
+def sandbox_order_ids(status: int = 200) -> list[str]:
+    """The order ids of getOrder's sandbox cases that answer `status`."""
+    responses = amazon_model(ORDERS_MODEL)["paths"][GET_ORDER_PATH]["get"]["responses"]
+    cases = responses[str(status)]["x-amzn-api-sandbox"]["static"]
+    return [case["request"]["parameters"]["orderId"]["value"] for case in cases]
 
 
 class RecordingCalls:
@@ -127,193 +138,313 @@ def amazon() -> Iterator[respx.MockRouter]:
         yield router
 
 
-def item_answer(order_id: str, items: list[dict[str, Any]], **more: Any) -> dict[str, Any]:
-    return {"payload": {"AmazonOrderId": order_id, "OrderItems": items, **more}}
-
-
 def unit_item(sku: str = "MUG", quantity: int = 1, item_id: str = "1001") -> dict[str, Any]:
+    """An OrderItem of 2026-01-01 at 5.00 a unit, nothing shipped yet."""
     return {
-        "ASIN": "B0UNIT0001",
-        "OrderItemId": item_id,
-        "SellerSKU": sku,
-        "Title": "Mug",
-        "QuantityOrdered": quantity,
-        "QuantityShipped": 0,
-        "ItemPrice": {"CurrencyCode": "USD", "Amount": f"{5 * quantity}.00"},
+        "orderItemId": item_id,
+        "quantityOrdered": quantity,
+        "product": {
+            "asin": "B0UNIT0001",
+            "title": "Mug",
+            "sellerSku": sku,
+            "price": {"unitPrice": {"amount": "5.00", "currencyCode": "USD"}},
+        },
+        "fulfillment": {"quantityFulfilled": 0, "quantityUnfulfilled": quantity},
     }
 
 
-def unit_order(order_id: str, status: str = "Unshipped", minute: int = 0) -> dict[str, Any]:
+def unit_order(
+    order_id: str, status: str = "UNSHIPPED", minute: int = 0, *items: dict[str, Any]
+) -> dict[str, Any]:
+    """An Order of 2026-01-01 with its items (one mug unless `items` are given)."""
     return {
-        "AmazonOrderId": order_id,
-        "PurchaseDate": "2026-03-01T08:00:00Z",
-        "LastUpdateDate": f"2026-03-01T08:{minute:02d}:00Z",
-        "OrderStatus": status,
-        "FulfillmentChannel": "MFN",
-        "OrderTotal": {"CurrencyCode": "USD", "Amount": "5.00"},
-        "MarketplaceId": US,
+        "orderId": order_id,
+        "createdTime": "2026-03-01T08:00:00Z",
+        "lastUpdatedTime": f"2026-03-01T08:{minute:02d}:00Z",
+        "salesChannel": {"channelName": "AMAZON", "marketplaceId": US},
+        "proceeds": {"grandTotal": {"amount": "5.00", "currencyCode": "USD"}},
+        "fulfillment": {"fulfillmentStatus": status, "fulfilledBy": "MERCHANT"},
+        "orderItems": list(items) or [unit_item()],
     }
 
 
-# Amazon's own sandbox payloads --------------------------------------------------------
+def search_answer(*orders: dict[str, Any], next_token: str | None = None) -> dict[str, Any]:
+    """A searchOrders answer holding `orders`, naming the next page when `next_token`."""
+    answer: dict[str, Any] = {"orders": list(orders)}
+    if next_token is not None:
+        answer["pagination"] = {"nextToken": next_token}
+    return answer
 
 
-def test_sandbox_order_comes_in_with_its_line(amazon: respx.MockRouter) -> None:
-    orders = amazon.get(ORDERS).respond(
-        json=sandbox(
-            "/orders/v0/orders", "get", 200, CreatedAfter="TEST_CASE_200", MarketplaceIds=[US]
-        )
+def query_of(request: httpx.Request) -> dict[str, list[str]]:
+    return parse_qs(request.url.query.decode())
+
+
+# Amazon's own sandbox cases -----------------------------------------------------------
+
+
+def test_sandbox_search_case_comes_in_with_its_items_in_one_call(
+    amazon: respx.MockRouter,
+) -> None:
+    search = amazon.get(ORDERS).respond(
+        json=sandbox(SEARCH_PATH, 200, createdAfter="2024-12-20T00:00:00Z")
     )
-    items = sandbox("/orders/v0/orders/{orderId}/orderItems", "get", 200, orderId="TEST_CASE_200")
-    amazon.get(url__regex=ORDER_ITEMS).respond(json=items)
+    one_order = amazon.get(url__startswith=f"{ORDERS}/")
     since = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
-    pages = list(make_connector().fetch_orders(since))
+    (page,) = list(make_connector().fetch_orders(since))
 
-    (page,) = pages
     assert not page.rejected
-    by_id = {order.external_id: order for order in page.orders}
-    order = by_id["902-1845936-5435065"]
-    (line,) = order.lines
-    assert line.channel_sku == "NABetaASINB00551Q3CS"
-    assert line.quantity == 1
-    assert line.unit_price == Decimal("10.00")
-    assert order.currency == "USD"
-    assert order.total == Decimal("11.01")
+    (order,) = page.orders
+    assert order.external_id == order.display_name == "171-2345678-9012345"
     assert order.status == OrderStatus.ACCEPTED
+    assert order.channel_status == "UNSHIPPED"
     assert not order.fulfilled_by_channel
-    # The sandbox item carries a buyer's cancel request: kept on the line and in raw.
-    assert line.buyer_cancel_requested
-    assert line.buyer_cancel_reason == "Found cheaper somewhere else."
+    assert (order.currency, order.total) == ("BRL", Decimal("1599.90"))
+    assert order.placed_at == datetime(2024, 12, 22, 15, 30, tzinfo=UTC)
+    assert order.customer == {
+        "name": "Carlos Oliveira",
+        "email": "buyer-email@marketplace.amazon.com.br",
+    }
+    assert order.ship_to is not None
+    assert order.ship_to["postalCode"] == "01310-100"
+    (line,) = order.lines
+    assert line.external_line_id == "17123456789012"
+    assert line.channel_sku == "DELL-I15-BR-001"
+    assert (line.quantity, line.quantity_shipped) == (1, 0)
+    assert line.unit_price == Decimal("1599.90")
+    assert not line.buyer_cancel_requested
     assert order.raw is not None
-    assert order.raw["OrderItems"][0]["BuyerRequestedCancel"]["IsBuyerRequestedCancel"] == "true"
-    assert page.cursor == max(o.updated_at for o in page.orders)
+    assert order.raw["orderItems"][0]["product"]["sellerSku"] == "DELL-I15-BR-001"
+    assert page.cursor == datetime(2024, 12, 23, 10, 0, tzinfo=UTC)
 
-    query = parse_qs(orders.calls.last.request.url.query.decode())
-    assert query["LastUpdatedAfter"] == ["2026-03-01T12:00:00Z"]
-    assert query["MarketplaceIds"] == [US]
-    before = datetime.fromisoformat(query["LastUpdatedBefore"][0])
+    assert search.call_count == 1
+    assert one_order.call_count == 0  # the items came with the order
+    query = query_of(search.calls.last.request)
+    assert query["lastUpdatedAfter"] == ["2026-03-01T12:00:00Z"]
+    assert query["marketplaceIds"] == [US]
+    assert query["includedData"] == [",".join(INCLUDED_DATA)]
+    assert query["maxResultsPerPage"] == ["100"]
+    before = datetime.fromisoformat(query["lastUpdatedBefore"][0])
     assert before <= datetime.now(UTC) - timedelta(minutes=2)
-    assert "CreatedAfter" not in query
+    assert not {"createdAfter", "createdBefore", "paginationToken"} & set(query)
 
 
-def test_sandbox_next_token_case_imports_both_pages(amazon: respx.MockRouter) -> None:
-    first = sandbox(
-        "/orders/v0/orders",
-        "get",
-        200,
-        CreatedAfter="TEST_CASE_200_NEXT_TOKEN",
-        MarketplaceIds=[US],
-    )
-    token = first["payload"]["NextToken"]
-    second = sandbox(
-        "/orders/v0/orders",
-        "get",
-        200,
-        CreatedAfter="TEST_CASE_200_NEXT_TOKEN",
-        NextToken=token,
-    )
-    next_page = amazon.get(ORDERS, params={"NextToken": token}).respond(json=second)
+def test_sandbox_pages_follow_the_pagination_next_token(amazon: respx.MockRouter) -> None:
+    first = sandbox(SEARCH_PATH, 200, createdAfter="2024-12-25T00:00:00Z")
+    token = first["pagination"]["nextToken"]
+    # The sandbox's paged case asks with a token of its own: its answer, for ours.
+    second = sandbox(SEARCH_PATH, 200, paginationToken="9ZhB4RmVyc2lvbiAxLjAgb2YgdGhl")
+    next_page = amazon.get(ORDERS, params={"paginationToken": token}).respond(json=second)
     first_page = amazon.get(ORDERS).respond(json=first)
-    # The sandbox has no items for this Pending order: Amazon's item, as a Pending
-    # order shows it (no prices yet).
-    items = sandbox("/orders/v0/orders/{orderId}/orderItems", "get", 200, orderId="TEST_CASE_200")
-    for item in items["payload"]["OrderItems"]:
-        for price in ("ItemPrice", "ItemTax", "PromotionDiscount"):
-            item.pop(price)
-    amazon.get(url__regex=ORDER_ITEMS).respond(json=items)
 
-    pages = list(make_connector().fetch_orders(datetime(2017, 1, 1, tzinfo=UTC)))
+    pages = list(make_connector().fetch_orders(datetime(2024, 12, 1, tzinfo=UTC)))
 
-    assert len(pages) == 2
-    assert first_page.call_count == 1
-    assert next_page.call_count == 1
-    for page in pages:
-        (order,) = page.orders
-        assert order.external_id == "902-3159896-1390916"
-        assert order.status == OrderStatus.PENDING
-        assert order.total is None
-        assert [line.unit_price for line in order.lines] == [None]
-    assert pages[-1].cursor == datetime(2017, 1, 20, 19, 49, 35, tzinfo=UTC)
+    assert (first_page.call_count, next_page.call_count) == (1, 1)
+    assert [[order.external_id for order in page.orders] for page in pages] == [
+        ["250-1234567-8901234"],
+        ["202-7654321-1098765"],
+    ]
+    tokyo, london = pages[0].orders[0], pages[1].orders[0]
+    assert tokyo.fulfilled_by_channel  # fulfilledBy AMAZON
+    assert tokyo.status == OrderStatus.SHIPPED
+    assert (tokyo.currency, tokyo.total) == ("JPY", Decimal("19940"))
+    assert [
+        (line.channel_sku, line.quantity, line.unit_price, line.quantity_shipped)
+        for line in tokyo.lines
+    ] == [
+        ("ECHO-DOT-4-JP-CHARCOAL", 1, Decimal("5980"), 1),
+        ("FIRE-TV-4K-MAX-JP", 2, Decimal("6980"), 2),
+    ]
+    assert not london.fulfilled_by_channel
+    assert london.status == OrderStatus.SHIPPED
+    assert pages[-1].cursor == datetime(2024, 12, 24, 18, 45, tzinfo=UTC)
+    asked = query_of(next_page.calls.last.request)
+    assert asked["paginationToken"] == [token]
+    assert asked["marketplaceIds"] == [US]
 
 
 def test_sandbox_400_case_becomes_a_clear_error(amazon: respx.MockRouter) -> None:
-    refusal = sandbox("/orders/v0/orders", "get", 400, CreatedAfter="TEST_CASE_400")
-    amazon.get(ORDERS).respond(400, json=refusal)
+    amazon.get(ORDERS).respond(400, json=sandbox(SEARCH_PATH, 400, createdAfter="TEST_CASE_400"))
 
     with pytest.raises(PermanentError) as raised:
         list(make_connector().fetch_orders(None))
 
-    assert str(raised.value) == "getOrders: InvalidInput: Invalid Input (HTTP 400)"
+    assert str(raised.value) == "searchOrders: InvalidInput: Invalid Input (HTTP 400)"
+
+
+@pytest.mark.parametrize("order_id", sandbox_order_ids())
+def test_sandbox_get_order_cases_map_through_get_order(
+    amazon: respx.MockRouter, order_id: str
+) -> None:
+    answer = sandbox(GET_ORDER_PATH, 200, orderId=order_id)
+    route = amazon.get(f"{ORDERS}/{order_id}").respond(json=answer)
+    calls = RecordingCalls()
+
+    order = make_connector(calls).fetch_order(order_id)
+
+    given = answer["order"]
+    assert order.external_id == order_id
+    assert order.channel_status == given["fulfillment"]["fulfillmentStatus"]
+    assert order.total == Decimal(given["proceeds"]["grandTotal"]["amount"])
+    assert [line.external_line_id for line in order.lines] == [
+        item["orderItemId"] for item in given["orderItems"]
+    ]
+    assert [line.unit_price for line in order.lines] == [
+        Decimal(item["product"]["price"]["unitPrice"]["amount"]) for item in given["orderItems"]
+    ]
+    assert [line.quantity_shipped for line in order.lines] == [
+        item["fulfillment"]["quantityFulfilled"] for item in given["orderItems"]
+    ]
+    assert (order.customer is None) == ("buyer" not in given)
+    assert calls.operations == ["getOrder"]
+    query = query_of(route.calls.last.request)
+    assert query == {"includedData": [",".join(INCLUDED_DATA)]}
+
+
+def test_sandbox_get_order_400_case_is_a_payload_error_naming_the_order(
+    amazon: respx.MockRouter,
+) -> None:
+    (order_id,) = sandbox_order_ids(400)
+    amazon.get(f"{ORDERS}/{order_id}").respond(
+        400, json=sandbox(GET_ORDER_PATH, 400, orderId=order_id)
+    )
+
+    with pytest.raises(PayloadError) as raised:
+        make_connector().fetch_order(order_id)
+
+    assert raised.value.external_id == "TEST_CASE_400"
+    assert str(raised.value) == (
+        "order TEST_CASE_400: getOrder: InvalidInput: Invalid Input (HTTP 400)"
+    )
 
 
 # orders -------------------------------------------------------------------------------
 
 
-def test_order_items_follow_their_own_next_token(amazon: respx.MockRouter) -> None:
-    amazon.get(ORDERS).respond(json={"payload": {"Orders": [unit_order("111-1")]}})
-    route = amazon.get(url__regex=ORDER_ITEMS)
-    route.side_effect = [
-        httpx.Response(200, json=item_answer("111-1", [unit_item("MUG")], NextToken="items-2")),
-        httpx.Response(200, json=item_answer("111-1", [unit_item("LID", 2, "1002")])),
-    ]
-
-    (page,) = list(make_connector().fetch_orders(None))
-
-    (order,) = page.orders
-    assert [(line.channel_sku, line.quantity) for line in order.lines] == [("MUG", 1), ("LID", 2)]
-    assert order.lines[1].unit_price == Decimal("5.00")
-    assert "NextToken=items-2" in str(route.calls[1].request.url)
-
-
-def test_an_order_amazon_refuses_items_for_is_quarantined_and_the_page_goes_on(
+def test_an_order_amazon_does_not_know_is_a_payload_error_and_an_outage_is_not(
     amazon: respx.MockRouter,
 ) -> None:
-    amazon.get(ORDERS).respond(
-        json={"payload": {"Orders": [unit_order("111-1"), unit_order("111-2", minute=5)]}}
+    amazon.get(f"{ORDERS}/111-0000000-0000404").respond(
+        404, json={"errors": [{"code": "NotFound", "message": "Order not found"}]}
     )
-    amazon.get(f"{ORDERS}/111-1/orderItems").respond(
-        404, json={"errors": [{"code": "NotFound", "message": "Order 111-1 not found"}]}
-    )
-    amazon.get(f"{ORDERS}/111-2/orderItems").respond(json=item_answer("111-2", [unit_item()]))
+    amazon.get(f"{ORDERS}/111-0000000-0000503").respond(503)
+    connector = make_connector()
+
+    with pytest.raises(PayloadError, match="Order not found"):
+        connector.fetch_order("111-0000000-0000404")
+    with pytest.raises(TransientError) as raised:
+        connector.fetch_order("111-0000000-0000503")
+    assert not isinstance(raised.value, PayloadError)  # it stays on the queue and comes back
+
+
+def test_a_get_order_answer_that_cannot_be_mapped_is_a_payload_error(
+    amazon: respx.MockRouter,
+) -> None:
+    broken = unit_order("111-0000000-0000001", "TELEPORTED")
+    amazon.get(f"{ORDERS}/111-0000000-0000001").respond(json={"order": broken})
+
+    with pytest.raises(PayloadError, match="TELEPORTED") as raised:
+        make_connector().fetch_order("111-0000000-0000001")
+
+    assert json.loads(raised.value.raw) == broken
+
+
+@pytest.mark.parametrize(
+    ("route", "read", "said"),
+    [
+        (ORDERS, lambda c: list(c.fetch_orders(None)), "searchOrders: the answer has no orders"),
+        (f"{ORDERS}/111-1", lambda c: c.fetch_order("111-1"), "getOrder: the answer has no order"),
+    ],
+)
+def test_an_answer_without_its_orders_is_transient(
+    amazon: respx.MockRouter, route: str, read: Callable[[AmazonConnector], Any], said: str
+) -> None:
+    amazon.get(route).respond(json={"createdBefore": "2026-03-01T00:00:00Z"})
+
+    with pytest.raises(TransientError, match=said):
+        read(make_connector())
+
+
+def test_an_unmappable_order_is_quarantined_and_the_page_goes_on(
+    amazon: respx.MockRouter,
+) -> None:
+    broken = unit_order("111-1")
+    broken["createdTime"] = "yesterday-ish"
+    amazon.get(ORDERS).respond(json=search_answer(broken, unit_order("111-2", minute=5)))
 
     (page,) = list(make_connector().fetch_orders(None))
 
     assert [order.external_id for order in page.orders] == ["111-2"]
     (rejected,) = page.rejected
     assert rejected.external_id == "111-1"
-    assert "Order 111-1 not found" in rejected.reason
-    assert json.loads(rejected.raw)["AmazonOrderId"] == "111-1"
+    assert "yesterday-ish" in rejected.reason
+    assert json.loads(rejected.raw) == broken  # the order with its items, to map again
+    assert page.cursor == datetime(2026, 3, 1, 8, 5, tzinfo=UTC)
 
 
 def test_a_repeated_page_token_is_not_followed_forever(amazon: respx.MockRouter) -> None:
-    amazon.get(ORDERS).respond(json={"payload": {"Orders": [], "NextToken": "same"}})
+    route = amazon.get(ORDERS).respond(json=search_answer(next_token="same"))
 
-    with pytest.raises(TransientError, match="repeated the page token"):
+    with pytest.raises(TransientError, match="repeated the page token 'same'"):
         list(make_connector().fetch_orders(None))
+
+    assert route.call_count == 2
 
 
 def test_a_window_younger_than_two_minutes_asks_nothing(amazon: respx.MockRouter) -> None:
-    route = amazon.get(ORDERS).respond(json={"payload": {"Orders": []}})
+    route = amazon.get(ORDERS).respond(json=search_answer())
 
     assert list(make_connector().fetch_orders(datetime.now(UTC) - timedelta(seconds=30))) == []
     assert route.call_count == 0
 
 
 def test_every_request_goes_through_the_call_policy(amazon: respx.MockRouter) -> None:
-    amazon.get(ORDERS).respond(
-        json={"payload": {"Orders": [unit_order("111-1"), unit_order("111-2")]}},
-        headers={"x-amzn-RateLimit-Limit": "0.0167"},
+    limit = {"x-amzn-RateLimit-Limit": "0.0056"}
+    amazon.get(ORDERS, params={"paginationToken": "page-2"}).respond(
+        json=search_answer(unit_order("111-2")), headers=limit
     )
-    amazon.get(url__regex=ORDER_ITEMS).respond(
-        json=item_answer("111-1", [unit_item()]), headers={"x-amzn-RateLimit-Limit": "0.5"}
+    amazon.get(ORDERS).respond(
+        json=search_answer(unit_order("111-1"), next_token="page-2"), headers=limit
+    )
+    amazon.get(f"{ORDERS}/111-3").respond(
+        json={"order": unit_order("111-3")}, headers={"x-amzn-RateLimit-Limit": "0.5"}
     )
     calls = RecordingCalls()
+    connector = make_connector(calls)
 
-    list(make_connector(calls).fetch_orders(None))
+    list(connector.fetch_orders(None))
+    connector.fetch_order("111-3")
 
-    assert calls.operations == ["getOrders", "getOrderItems", "getOrderItems"]
-    assert calls.limits == [("getOrders", 0.0167), ("getOrderItems", 0.5), ("getOrderItems", 0.5)]
+    assert calls.operations == ["searchOrders", "searchOrders", "getOrder"]
+    assert calls.limits == [
+        ("searchOrders", 0.0056),
+        ("searchOrders", 0.0056),
+        ("getOrder", 0.5),
+    ]
+
+
+def test_published_limits_are_amazons_usage_plans_of_the_operations_used() -> None:
+    plans = {
+        operation["operationId"]: operation[USAGE_PLAN_KEY]
+        for model in (ORDERS_MODEL, "notifications.json")
+        for item in amazon_model(model)["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    }
+    used = {
+        "searchOrders",
+        "getOrder",
+        "getDestinations",
+        "createDestination",
+        "getSubscription",
+        "createSubscription",
+    }
+    assert used <= set(PUBLISHED_LIMITS) & set(plans)
+    for name, limit in PUBLISHED_LIMITS.items():
+        if name in plans:
+            assert (limit.per_second, limit.burst) == (plans[name]["rate"], plans[name]["burst"])
+    assert not {"getOrders", "getOrderItems"} & set(PUBLISHED_LIMITS)
 
 
 # listings -----------------------------------------------------------------------------
@@ -477,7 +608,7 @@ def test_a_listing_fulfilled_by_amazon_is_not_pushed(amazon: respx.MockRouter) -
                 json={"errors": [{"code": "QuotaExceeded", "message": "You exceeded your quota"}]},
             ),
             RateLimited,
-            1 / 0.0167,
+            1 / 0.0056,  # the published searchOrders rate, when Amazon says none
         ),
         (httpx.Response(429, headers={"Retry-After": "7"}), RateLimited, 7.0),
         (
@@ -512,7 +643,7 @@ def test_answers_become_the_right_errors(
     if retry_after is not None:
         assert isinstance(raised.value, RateLimited)
         assert raised.value.retry_after == pytest.approx(retry_after)
-    assert str(raised.value).startswith("getOrders:")
+    assert str(raised.value).startswith("searchOrders:")
 
 
 def test_a_throttled_answer_still_tells_its_rate(amazon: respx.MockRouter) -> None:
@@ -522,7 +653,7 @@ def test_a_throttled_answer_still_tells_its_rate(amazon: respx.MockRouter) -> No
     with pytest.raises(RateLimited):
         list(make_connector(calls).fetch_orders(None))
 
-    assert calls.limits == [("getOrders", 0.0055)]
+    assert calls.limits == [("searchOrders", 0.0055)]
 
 
 def test_timeouts_and_refused_connections_are_transient(amazon: respx.MockRouter) -> None:
@@ -570,6 +701,9 @@ def test_tokens_are_kept_per_channel_and_only_in_memory(amazon: respx.MockRouter
 
     amazon["lwa"].side_effect = issue
     route = amazon.get(LISTINGS).respond(json={"items": []})
+    # Simulator tests in this process sign in with the library's own client, which fills
+    # its process-wide cache: start from an empty one.
+    access_token_client.cache.clear()
     other_credentials = {
         "refresh_token": "Atzr|other-channel",
         "lwa_app_id": "amzn1.application-oa2-client.other",
@@ -626,12 +760,13 @@ def test_no_credential_reaches_the_logs(
     # The CLI's logging set-up (run by earlier tests in this process) quiets libraries.
     for library in ("httpx", "httpcore"):
         caplog.set_level(logging.DEBUG, logger=library)
-    amazon.get(ORDERS).respond(json={"payload": {"Orders": [unit_order("111-1")]}})
-    amazon.get(url__regex=ORDER_ITEMS).respond(json=item_answer("111-1", [unit_item()]))
+    amazon.get(ORDERS).respond(json=search_answer(unit_order("111-1")))
+    amazon.get(f"{ORDERS}/111-2").respond(json={"order": unit_order("111-2")})
     patch_route(amazon, "MUG").respond(500, text="down")
 
     connector = make_connector()
     list(connector.fetch_orders(None))
+    connector.fetch_order("111-2")
     with pytest.raises(TransientError) as raised:
         connector.push_stock([StockUpdate(channel_sku="MUG", quantity=1)])
 
@@ -663,7 +798,7 @@ def fulfilment(carrier: str, service: str | None = "Ground") -> Fulfilment:
 
 
 def test_confirm_shipment_names_amazons_carrier_code(amazon: respx.MockRouter) -> None:
-    route = amazon.post(f"{ORDERS}/902-1106328-1059050/shipmentConfirmation").respond(204)
+    route = amazon.post(f"{SHIPMENTS}/902-1106328-1059050/shipmentConfirmation").respond(204)
 
     result = make_connector().push_fulfilment(fulfilment("ups"))
 
@@ -682,7 +817,7 @@ def test_confirm_shipment_names_amazons_carrier_code(amazon: respx.MockRouter) -
 
 
 def test_an_unlisted_carrier_is_other_with_its_name(amazon: respx.MockRouter) -> None:
-    route = amazon.post(f"{ORDERS}/902-1106328-1059050/shipmentConfirmation").respond(204)
+    route = amazon.post(f"{SHIPMENTS}/902-1106328-1059050/shipmentConfirmation").respond(204)
 
     make_connector().push_fulfilment(fulfilment("Acme Freight", service=None))
 
@@ -692,7 +827,7 @@ def test_an_unlisted_carrier_is_other_with_its_name(amazon: respx.MockRouter) ->
 
 
 def test_a_refused_confirmation_keeps_amazons_words(amazon: respx.MockRouter) -> None:
-    amazon.post(f"{ORDERS}/902-1106328-1059050/shipmentConfirmation").respond(
+    amazon.post(f"{SHIPMENTS}/902-1106328-1059050/shipmentConfirmation").respond(
         400, json={"errors": [{"code": "InvalidInput", "message": "Invalid shipDate"}]}
     )
 

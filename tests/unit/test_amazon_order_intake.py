@@ -15,33 +15,36 @@ from omnisync.core.models import Alert, OrderLine
 from omnisync.core.types import AlertState, OrderStatus
 from tests.support.world import build_world, ingest, level, order_row, set_count
 
-CANCEL = {"IsBuyerRequestedCancel": "true", "BuyerCancelReason": "Found cheaper somewhere else."}
+CANCEL = {"requester": "BUYER", "cancelReason": "Found cheaper somewhere else."}
 
 
 def amazon_order(
     status: str, minute: int, *, priced: bool = True, afn: bool = False, cancel: bool = False
 ) -> Any:
-    order: dict[str, Any] = {
-        "AmazonOrderId": "114-0000000-0000001",
-        "PurchaseDate": "2026-01-01T00:00:00Z",
-        "LastUpdateDate": f"2026-01-01T00:{minute:02d}:00Z",
-        "OrderStatus": status,
-        "FulfillmentChannel": "AFN" if afn else "MFN",
-    }
+    """An Orders API 2026-01-01 order of two units of A, through the connector's mapping."""
     item: dict[str, Any] = {
-        "ASIN": "B0INTAKE01",
-        "OrderItemId": "70000000000001",
-        "SellerSKU": "A",
-        "Title": "Product A",
-        "QuantityOrdered": 2,
-        "QuantityShipped": 0,
+        "orderItemId": "70000000000001",
+        "quantityOrdered": 2,
+        "product": {"asin": "B0INTAKE01", "title": "Product A", "sellerSku": "A"},
+        "fulfillment": {"quantityFulfilled": 0, "quantityUnfulfilled": 2},
+    }
+    order: dict[str, Any] = {
+        "orderId": "114-0000000-0000001",
+        "createdTime": "2026-01-01T00:00:00Z",
+        "lastUpdatedTime": f"2026-01-01T00:{minute:02d}:00Z",
+        "salesChannel": {"channelName": "AMAZON", "marketplaceId": "ATVPDKIKX0DER"},
+        "fulfillment": {
+            "fulfillmentStatus": status,
+            "fulfilledBy": "AMAZON" if afn else "MERCHANT",
+        },
+        "orderItems": [item],
     }
     if priced:
-        order["OrderTotal"] = {"CurrencyCode": "USD", "Amount": "19.98"}
-        item["ItemPrice"] = {"CurrencyCode": "USD", "Amount": "19.98"}
+        order["proceeds"] = {"grandTotal": {"amount": "19.98", "currencyCode": "USD"}}
+        item["product"]["price"] = {"unitPrice": {"amount": "9.99", "currencyCode": "USD"}}
     if cancel:
-        item["BuyerRequestedCancel"] = CANCEL
-    return order_from_payload(order, [item])
+        item["cancellation"] = {"cancellationRequest": CANCEL}
+    return order_from_payload(order)
 
 
 def notices(engine: Engine) -> list[Alert]:
@@ -53,13 +56,13 @@ def test_a_pending_order_reserves_and_gets_its_prices_later(engine: Engine) -> N
     build_world(engine)
     set_count(engine, "A", "main", 5)
 
-    ingest(engine, "shop", amazon_order("Pending", 1, priced=False))
+    ingest(engine, "shop", amazon_order("PENDING", 1, priced=False))
     assert level(engine, "A", "main") == (5, 2)
     pending = order_row(engine, "shop", "114-0000000-0000001")
     assert pending.status == OrderStatus.PENDING
     assert pending.total is None
 
-    ingest(engine, "shop", amazon_order("Unshipped", 2))
+    ingest(engine, "shop", amazon_order("UNSHIPPED", 2))
     accepted = order_row(engine, "shop", "114-0000000-0000001")
     assert accepted.status == OrderStatus.ACCEPTED
     assert accepted.total == Decimal("19.98")
@@ -74,7 +77,7 @@ def test_an_fba_order_is_recorded_and_reserves_nothing(engine: Engine) -> None:
     build_world(engine)
     set_count(engine, "A", "main", 5)
 
-    ingest(engine, "shop", amazon_order("Unshipped", 1, afn=True, cancel=True))
+    ingest(engine, "shop", amazon_order("UNSHIPPED", 1, afn=True, cancel=True))
 
     assert order_row(engine, "shop", "114-0000000-0000001").fulfilled_by_channel
     assert level(engine, "A", "main") == (5, 0)
@@ -85,9 +88,9 @@ def test_a_buyer_cancel_request_is_kept_and_noted_once(engine: Engine) -> None:
     build_world(engine)
     set_count(engine, "A", "main", 5)
 
-    ingest(engine, "shop", amazon_order("Unshipped", 1, cancel=True))
-    ingest(engine, "shop", amazon_order("Unshipped", 1, cancel=True))  # re-read (lag window)
-    ingest(engine, "shop", amazon_order("Unshipped", 2, cancel=True))  # updated again
+    ingest(engine, "shop", amazon_order("UNSHIPPED", 1, cancel=True))
+    ingest(engine, "shop", amazon_order("UNSHIPPED", 1, cancel=True))  # re-read (lag window)
+    ingest(engine, "shop", amazon_order("UNSHIPPED", 2, cancel=True))  # updated again
 
     (notice,) = notices(engine)
     assert notice.state == AlertState.OPEN
@@ -98,14 +101,14 @@ def test_a_buyer_cancel_request_is_kept_and_noted_once(engine: Engine) -> None:
     assert level(engine, "A", "main") == (5, 2)
     raw = order_row(engine, "shop", "114-0000000-0000001").raw
     assert raw is not None
-    assert raw["OrderItems"][0]["BuyerRequestedCancel"] == CANCEL
+    assert raw["orderItems"][0]["cancellation"]["cancellationRequest"] == CANCEL
 
 
 def test_a_cancelled_order_raises_no_cancel_notice(engine: Engine) -> None:
     build_world(engine)
     set_count(engine, "A", "main", 5)
 
-    ingest(engine, "shop", amazon_order("Canceled", 1, cancel=True))
+    ingest(engine, "shop", amazon_order("CANCELLED", 1, cancel=True))
 
     assert notices(engine) == []
     assert level(engine, "A", "main") == (5, 0)

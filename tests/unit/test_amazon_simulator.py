@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +16,7 @@ from omnisync.sandbox.amazon import AmazonSimulator
 from omnisync.sandbox.amazon.limits import usage_plan
 from omnisync.sandbox.clock import ManualClock
 from omnisync.sandbox.registry import simulator_for
+from tests.support.amazon_sp_api import clocked_amazon_fixtures, seller_api_fixture, settle
 from tests.support.reference import REFERENCE_DIR
 
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -37,16 +37,8 @@ def model_cases(operation: str, status: str) -> list[dict[str, Any]]:
     raise LookupError(operation)
 
 
-@pytest.fixture(scope="module")
-def clock() -> ManualClock:
-    """The simulator's time, rate limits included: a bucket refills only when a test says so."""
-    return ManualClock(START)
-
-
-@pytest.fixture(scope="module")
-def running(clock: ManualClock) -> Iterator[AmazonSimulator]:
-    with AmazonSimulator(name="amazon-orders", rate_scale=1000, clock=clock) as sim:
-        yield sim
+clock, running = clocked_amazon_fixtures("amazon-orders", START)
+api = seller_api_fixture()
 
 
 @pytest.fixture
@@ -60,18 +52,6 @@ def sim(running: AmazonSimulator) -> AmazonSimulator:
         ]
     )
     return running
-
-
-@pytest.fixture
-def api(sim: AmazonSimulator) -> Iterator[httpx.Client]:
-    headers = {"x-amz-access-token": sim.access_token()}
-    with httpx.Client(base_url=sim.url, headers=headers, timeout=10) as client:
-        yield client
-
-
-def settle(clock: ManualClock) -> None:
-    """Move past Amazon's two minutes, so what happened so far can be listed."""
-    clock.advance(timedelta(minutes=3))
 
 
 def get_orders(api: httpx.Client, **params: Any) -> httpx.Response:

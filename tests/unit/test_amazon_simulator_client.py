@@ -8,12 +8,9 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sp_api.api import Feeds, ListingsItems, Orders
-from sp_api.auth import AccessTokenClient
-from sp_api.base import Marketplaces
 from sp_api.base.exceptions import (
     SellingApiBadRequestException,
     SellingApiForbiddenException,
@@ -22,6 +19,7 @@ from sp_api.base.exceptions import (
 
 from omnisync.sandbox.amazon import AmazonSimulator
 from omnisync.sandbox.clock import ManualClock
+from tests.support.amazon_sp_api import sp_api_client
 
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -38,27 +36,8 @@ def sim(clock: ManualClock) -> Iterator[AmazonSimulator]:
         yield sim
 
 
-def client(sim: AmazonSimulator, api: Any) -> Any:
-    """An SP-API client of type ``api`` pointed at the simulator, LWA included."""
-    scheme, host = sim.url.split("://")
-
-    class SimulatorLwa(AccessTokenClient):  # type: ignore[misc]
-        pass
-
-    SimulatorLwa.scheme = scheme + "://"
-    SimulatorLwa.host = host
-    credentials = {
-        "refresh_token": sim.credentials.refresh_token,
-        "lwa_app_id": sim.credentials.client_id,
-        "lwa_client_secret": sim.credentials.client_secret,
-    }
-    made = api(Marketplaces.US, credentials=credentials, auth_token_client_class=SimulatorLwa)
-    made.endpoint = sim.endpoint
-    return made
-
-
 def test_sandbox_orders_through_the_library(sim):
-    orders = client(sim, Orders)
+    orders = sp_api_client(sim, Orders)
     first = orders.get_orders(CreatedAfter="TEST_CASE_200_NEXT_TOKEN")
     assert first.next_token == "2YgYW55IGNhcm5hbCBwbGVhc3VyZS4"
     second = orders.get_orders(NextToken=first.next_token)
@@ -73,7 +52,7 @@ def test_orders_and_shipment_through_the_library(sim, clock):
     began = clock.now()
     placed = sim.place_order([("MUG", 1)])
     clock.advance(timedelta(minutes=3))
-    orders = client(sim, Orders)
+    orders = sp_api_client(sim, Orders)
     listed = orders.get_orders(LastUpdatedAfter=began.strftime("%Y-%m-%dT%H:%M:%SZ"))
     assert [o["AmazonOrderId"] for o in listed.payload["Orders"]] == [placed["AmazonOrderId"]]
     assert listed.rate_limit == "16.7"
@@ -93,7 +72,7 @@ def test_orders_and_shipment_through_the_library(sim, clock):
 
 
 def test_listings_and_feed_through_the_library(sim):
-    listings = client(sim, ListingsItems)
+    listings = sp_api_client(sim, ListingsItems)
     found = listings.search_listings_items(sellerId=sim.seller_id, includedData=["summaries"])
     assert found.payload["items"][0]["summaries"][0]["productType"] == "DRINKING_CUP"
     patches = [
@@ -109,7 +88,7 @@ def test_listings_and_feed_through_the_library(sim):
     assert answer.payload["status"] == "ACCEPTED"
     assert sim.quantity("MUG") == 9
 
-    feeds = client(sim, Feeds)
+    feeds = sp_api_client(sim, Feeds)
     document = {
         "header": {"sellerId": sim.seller_id, "version": "2.0"},
         "messages": [
@@ -142,7 +121,7 @@ def test_library_exceptions_for_throttling_and_auth(clock: ManualClock) -> None:
     # On a clock only the test moves, a drained bucket stays empty for the next call,
     # however slow the machine (in real time, even the published 0.5/s refills it in 2 s).
     with AmazonSimulator(name="amazon-slow", rate_scale=1, feed_delay=0, clock=clock) as sim:
-        orders = client(sim, Orders)
+        orders = sp_api_client(sim, Orders)
         sim.drain("getOrderItems")
         with pytest.raises(SellingApiRequestThrottledException):
             orders.get_order_items("TEST_CASE_200")

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from omnisync.sandbox.amazon import AmazonSimulator
 from omnisync.sandbox.amazon.http import AmazonSimulatorError
 from omnisync.sandbox.clock import ManualClock
+from tests.support.amazon_sp_api import seller_api_fixture
 
 US = "ATVPDKIKX0DER"
 SELLER = "A2TESTSELLER"
@@ -38,11 +39,7 @@ def sim(running: AmazonSimulator) -> AmazonSimulator:
     return running
 
 
-@pytest.fixture
-def api(sim: AmazonSimulator) -> Iterator[httpx.Client]:
-    headers = {"x-amz-access-token": sim.access_token()}
-    with httpx.Client(base_url=sim.url, headers=headers, timeout=10) as client:
-        yield client
+api = seller_api_fixture()
 
 
 def quantity_patch(quantity: Any, code: str = "DEFAULT") -> list[dict[str, Any]]:

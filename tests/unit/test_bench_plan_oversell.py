@@ -10,7 +10,9 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from bench.fixtures import change_stock
-from bench.oversell import BASELINE, HUB, HUB_WEBHOOKS, OrderStream, Replay, Sale, generate_stream
+from bench.intake import IntakeDelays
+from bench.order_stream import OrderStream, Sale, generate_stream
+from bench.oversell import BASELINE, HUB, HUB_WEBHOOKS, Replay, intake_paths_mode
 from bench.plan import CHANNELS, Catalogue, measure
 from omnisync.core.availability import StockRules
 from omnisync.core.catalog import location_by_code, sku_by_code
@@ -158,7 +160,7 @@ def test_the_order_stream_is_reproducible_and_each_burst_takes_a_fresh_scarce_sk
 
 
 @pytest.mark.slow
-def test_a_replay_counts_what_each_push_cadence_oversells() -> None:
+def test_a_replay_counts_what_each_push_cadence_and_intake_path_oversells() -> None:
     # Channels ch-1..ch-4 are polled at 0, 15, 30 and 45 s past each minute.
     # X (1 unit): ch-1 sells at 10 s, ch-2 at 14 s; only webhooks (order in at 12 s,
     #   pushed at 13 s) stop the second buyer.
@@ -166,6 +168,9 @@ def test_a_replay_counts_what_each_push_cadence_oversells() -> None:
     #   at 300 s is stopped by the hub, not by a push every 15 minutes.
     # Z (2 units): ch-2 sells both at 16 and 17 s, ch-1 one more at 20 s. Polled, ch-1's
     #   sale is read first (60 s): the push of 1 unit raises ch-2 from 0 back to 1.
+    # The demo's intake paths: ch-1 by webhook and ch-2 by notification after 0.1 s and
+    #   0.5 s, ch-3 and ch-4 polled every second: X's and Z's sales are pushed before
+    #   the next buyer comes (11.1 s, 17.5 s), Y's after ch-3's pull at 200.5 s.
     stream = OrderStream(
         seed=0,
         seconds=1000.0,
@@ -182,12 +187,16 @@ def test_a_replay_counts_what_each_push_cadence_oversells() -> None:
             )
         ),
     )
-    polled, webhooks, baseline = (
-        Replay(stream, mode, push_delay=1.0).run() for mode in (HUB, HUB_WEBHOOKS, BASELINE)
+    paths = intake_paths_mode(IntakeDelays(0.1, 0.5, "a test"))
+    polled, webhooks, intake_paths, baseline = (
+        Replay(stream, mode, push_delay=1.0).run() for mode in (HUB, HUB_WEBHOOKS, paths, BASELINE)
     )
     seen = [
         (run.orders, run.refused_buyers, run.oversold_orders, run.oversold_units, run.stale_raises)
-        for run in (polled, webhooks, baseline)
+        for run in (polled, webhooks, intake_paths, baseline)
     ]
-    assert seen == [(6, 1, 2, 2, 1), (4, 3, 0, 0, 0), (7, 0, 3, 3, 0)]
+    assert seen == [(6, 1, 2, 2, 1), (4, 3, 0, 0, 0), (4, 3, 0, 0, 0), (7, 0, 3, 3, 0)]
     assert baseline.runs["stock"] == 4  # one push of every channel, at 15 minutes
+    # Polled, the order read last goes short: X's on ch-1 (read at 60 s, ch-2's at 15 s),
+    # Z's second on ch-2 (read at 75 s, ch-1's at 60 s).
+    assert polled.oversold_by_channel == {"ch-1": 1, "ch-2": 1, "ch-3": 0, "ch-4": 0}

@@ -1,4 +1,5 @@
-"""b3_propagation's own parts: the sale plan, the rate-limit floor, the commit clock."""
+"""b3_propagation's own parts: the sale plan, the rate-limit floor, the commit clock, the
+markets' records and the report's verdicts."""
 
 from __future__ import annotations
 
@@ -11,19 +12,18 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from bench.propagation import (
+from bench.propagation import CommitClock, count_catalogue, plan_sales
+from bench.propagation_markets import (
     CHANNELS,
     SECRET_VARIABLE,
     TOKEN_VARIABLE,
-    CommitClock,
     Markets,
-    count_catalogue,
     patched_quantity,
-    plan_sales,
     write_config,
 )
 from bench.rate_floor import Limit, floor_delays, floor_send_times
 from bench.report import machine, render
+from bench.sale_timing import missed_origins
 from omnisync.core.catalog import location_by_code, sku_by_code
 from omnisync.core.channels import channel_by_name
 from omnisync.core.db import transaction
@@ -132,36 +132,74 @@ def ingest_then_fail(engine: Engine, order: NormalisedOrder) -> None:
         raise RuntimeError("the order's transaction is rolled back")
 
 
-def b3_results(p95_ms: float, floor_p95_ms: float) -> dict[str, Any]:
+def b3_results(p95_ms: float, floor_p95_ms: float, amazon_sale_p95_ms: float) -> dict[str, Any]:
     row = {"p50_ms": 1.0, "p95_ms": p95_ms, "max_ms": 2000.0, "count": 2}
+
+    def origin(sale_p95: float, intake_p95: float, clock: dict[str, int]) -> dict[str, Any]:
+        return {
+            "sales": 2,
+            "sale_to_everywhere": {**row, "p95_ms": sale_p95},
+            "from_commit": row,
+            "intake": {**row, "p95_ms": intake_p95, "max_ms": intake_p95},
+            "clock": clock,
+        }
+
+    by_origin = {
+        "amazon": origin(amazon_sale_p95_ms, amazon_sale_p95_ms - 100, {"call": 2}),
+        "shopify": origin(300.0, 20.0, {"stamp": 2}),
+    }
     return {
-        "sales": 2,
+        "sales": 4,
         "sales_per_s": 3.0,
-        "span_s": 0.5,
+        "span_s": 2.0,
+        "settled": True,
         "unpropagated": 0,
         **row,
         "floor_p50_ms": 0.0,
         "floor_p95_ms": floor_p95_ms,
         "floor_max_ms": 0.0,
-        "by_origin": {"shopify": row},
-        "ingest_ms": {"shopify": row},
+        "floor_count": 4,
+        "sale_to_everywhere": {**row, "p95_ms": amazon_sale_p95_ms},
+        "by_origin": by_origin,
+        "target_ms": 5000.0,
+        "missed": missed_origins(by_origin, 5000.0),
+        "floor_margin_ms": 1000.0,
+        "sale_stamps": {"shopify": "created_at", "amazon": "PurchaseDate", "sandbox": "x"},
+        "stamps_off_call": 0,
         "throttled": {"shopify": 0, "amazon": 3, "sandbox": 0},
-        "amazon_orders_every_s": 6,
-        "amazon_order_calls": {"getOrders": 10, "getOrderItems": 83},
+        "amazon_backstop_s": 180,
+        "amazon_order_calls": {"searchOrders": 1, "getOrder": 2, "notifications_sent": 2},
         "peak_rss_mb": 100.0,
         "run": {"commit": "abc1234", "date": "2026-11-29 20:00 UTC"},
     }
 
 
-def test_the_report_says_whether_the_p95_is_within_a_second_of_the_floor() -> None:
-    document = {"machine": machine(), "b3_propagation": b3_results(1050.0, 100.0)}
-    text = render(document)
+def test_the_report_gives_each_origins_verdict_and_the_floor_comparison() -> None:
+    document = {"machine": machine(), "b3_propagation": b3_results(1050.0, 100.0, 400.0)}
+    text = " ".join(render(document).split())
     assert "| hub | 1.0 | 1050.0 | 2000.0 |" in text
-    assert "this run meets it" in text
+    assert "every channel of origin meets it (amazon, shopify)" in text
+    assert "within 1.0 s of the floor: this run meets it." in text
     assert "Run of commit `abc1234`" in text
+    assert "No order waited for a read." in text
 
-    document["b3_propagation"] = b3_results(1250.0, 0.0)
-    assert "this run misses it by 250 ms" in render(document)
+    document["b3_propagation"] = b3_results(1250.0, 0.0, 9000.0)
+    text = " ".join(render(document).split())
+    assert "misses it by 250 ms" in text
+    assert "amazon misses it; shopify meets it" in text
+    assert "amazon misses by 4.0 s: its intake p95 is 8.9 s" in text
+    assert "the intake limits it (getOrder's tokens, above)" in text
+
+
+def test_an_older_result_timed_from_the_commit_only_is_rendered_as_such() -> None:
+    older = {
+        key: value
+        for key, value in b3_results(200.0, 0.0, 300.0).items()
+        if key not in ("sale_to_everywhere", "by_origin")
+    }
+    text = " ".join(render({"machine": machine(), "b3_propagation": older}).split())
+    assert "An older run, from the commit" in text
+    assert "| hub | 1.0 | 200.0 | 2000.0 |" in text
 
 
 def test_the_markets_record_when_each_channel_applied_what_the_hub_pushed(

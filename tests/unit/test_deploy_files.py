@@ -65,6 +65,8 @@ def test_metric_names_are_the_issues() -> None:
         "omnisync_oversold_orders_total",
         "omnisync_quarantined_payloads_total",
         "omnisync_alerts_open",
+        "omnisync_order_events_taken_total",
+        "omnisync_last_order_event_timestamp_seconds",
     }
     assert "omnisync_sync_run_duration_seconds_bucket" in BY_SERIES
     assert BY_SERIES["omnisync_stock_pushes_total"].family == "omnisync_stock_pushes"

@@ -39,10 +39,9 @@ def test_a_shopify_webhook_order_is_named_by_its_name() -> None:
 
 
 def test_an_amazon_order_is_named_by_its_order_id() -> None:
-    (order,) = fixture("amazon", "orders_page.json")["payload"]["Orders"][:1]
-    items = fixture("amazon", "order_items.json")["payload"]["OrderItems"]
-    mapped = order_from_payload(order, items)
-    assert mapped.display_name == mapped.external_id == order["AmazonOrderId"]
+    order = fixture("amazon", "orders_page.json")["orders"][0]
+    mapped = order_from_payload(order)
+    assert mapped.display_name == mapped.external_id == order["orderId"] == "113-4829103-5520011"
 
 
 def test_a_sandbox_order_is_named_by_its_id() -> None:

@@ -3,19 +3,26 @@ text, through the same mapping again; PayloadError while it still does not fit."
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
+import respx
 
 from omnisync.connectors.base import Connector, ConnectorSettings, PayloadError
 from omnisync.connectors.sandbox.connector import SandboxConnector
 from omnisync.connectors.sandbox.settings import SandboxSettings
 from omnisync.connectors.shopify.connector import ShopifyConnector
 from omnisync.connectors.shopify.settings import ShopifySettings
-from omnisync.core.dto import QUARANTINED_ORDER, QUARANTINED_WEBHOOK
+from omnisync.core.dto import QUARANTINED_NOTIFICATION, QUARANTINED_ORDER, QUARANTINED_WEBHOOK
+from omnisync.sandbox.reference import amazon_schema
+from tests.unit.test_amazon_connector import LWA as AMAZON_LWA
+from tests.unit.test_amazon_connector import ORDERS as AMAZON_ORDERS
+from tests.unit.test_amazon_connector import SELLER as AMAZON_SELLER
 from tests.unit.test_amazon_connector import make_connector as make_amazon
+from tests.unit.test_amazon_connector import token_answer
 from tests.unit.test_amazon_mapping import item, order
 from tests.unit.test_shopify_connector import WEBHOOK
 
@@ -101,13 +108,94 @@ def test_a_sandbox_order_maps_again(sandbox: SandboxConnector) -> None:
 
 def test_an_amazon_order_kept_with_its_items_maps_without_a_call() -> None:
     connector = make_amazon()
-    kept = {**order("Unshipped"), "OrderItems": [item()]}
-    (mapped,) = connector.map_quarantined(QUARANTINED_ORDER, json.dumps(kept)).orders
+    kept = order("UNSHIPPED", item())
+    with respx.mock(assert_all_called=False) as amazon:
+        (mapped,) = connector.map_quarantined(QUARANTINED_ORDER, json.dumps(kept)).orders
+        broken = order("TELEPORTED", item())
+        with pytest.raises(PayloadError, match="TELEPORTED"):
+            connector.map_quarantined(QUARANTINED_ORDER, json.dumps(broken))
     assert [line.channel_sku for line in mapped.lines] == ["MUG"]
     assert mapped.raw == kept
-    broken = {**order("Teleported"), "OrderItems": [item()]}
-    with pytest.raises(PayloadError, match="Teleported"):
-        connector.map_quarantined(QUARANTINED_ORDER, json.dumps(broken))
+    assert not amazon.calls
+
+
+def order_change_example() -> dict[str, Any]:
+    """Amazon's own example of an ORDER_CHANGE notification (its schema's), for the
+    connector's seller (its marketplace, the US, is the connector's already)."""
+    example: dict[str, Any] = copy.deepcopy(
+        amazon_schema("OrderChangeNotification.json")["examples"][0]
+    )
+    example["Payload"]["OrderChangeNotification"]["SellerId"] = AMAZON_SELLER
+    return example
+
+
+@pytest.fixture
+def amazon() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_called=False) as router:
+        router.post(AMAZON_LWA).mock(return_value=token_answer())
+        yield router
+
+
+def test_an_amazon_notification_kept_reads_its_order_again(amazon: respx.MockRouter) -> None:
+    notice = order_change_example()
+    order_id = notice["Payload"]["OrderChangeNotification"]["AmazonOrderId"]
+    now = {**order("UNSHIPPED", item()), "orderId": order_id}
+    route = amazon.get(f"{AMAZON_ORDERS}/{order_id}").respond(json={"order": now})
+
+    events = make_amazon().map_quarantined(QUARANTINED_NOTIFICATION, json.dumps(notice))
+
+    (mapped,) = events.orders
+    assert mapped.external_id == order_id
+    assert mapped.raw == now
+    assert route.call_count == 1
+
+
+def test_an_amazon_notification_whose_order_amazon_refuses_still_does_not_map(
+    amazon: respx.MockRouter,
+) -> None:
+    notice = order_change_example()
+    order_id = notice["Payload"]["OrderChangeNotification"]["AmazonOrderId"]
+    amazon.get(f"{AMAZON_ORDERS}/{order_id}").respond(
+        404, json={"errors": [{"code": "NotFound", "message": "Order not found"}]}
+    )
+
+    with pytest.raises(PayloadError, match="Order not found"):
+        make_amazon().map_quarantined(QUARANTINED_NOTIFICATION, json.dumps(notice))
+
+
+def test_an_amazon_notification_for_another_marketplace_is_not_taken_in_here(
+    amazon: respx.MockRouter,
+) -> None:
+    """order_events quarantines, under the channel that received it, a notification for a
+    marketplace of the seller that no channel on the queue is (Canada, on a US channel).
+    Retried, it must not bring that marketplace's order into this channel."""
+    notice = order_change_example()
+    notice["Payload"]["OrderChangeNotification"]["Summary"]["MarketplaceId"] = "A2EUQ1WTGCTBG2"
+    order_id = notice["Payload"]["OrderChangeNotification"]["AmazonOrderId"]
+    elsewhere = {**order("UNSHIPPED", item()), "orderId": order_id}
+    elsewhere["salesChannel"] = {"channelName": "AMAZON", "marketplaceId": "A2EUQ1WTGCTBG2"}
+    amazon.get(f"{AMAZON_ORDERS}/{order_id}").respond(json={"order": elsewhere})
+
+    with pytest.raises(PayloadError, match="A2EUQ1WTGCTBG2"):
+        make_amazon().map_quarantined(QUARANTINED_NOTIFICATION, json.dumps(notice))
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        ("{not json", "not JSON"),
+        (json.dumps({**order_change_example(), "NotificationType": "ANY_OFFER_CHANGED"}), "ANY"),
+    ],
+)
+def test_an_amazon_notification_kept_unreadable_still_does_not_map(
+    amazon: respx.MockRouter, raw: str, said: str
+) -> None:
+    """What the hub quarantines as it arrives (order_events: a body that is no
+    ORDER_CHANGE notification) is retried through here: it must fail as a PayloadError,
+    which a retry reports, not as another exception."""
+    with pytest.raises(PayloadError, match=said):
+        make_amazon().map_quarantined(QUARANTINED_NOTIFICATION, raw)
+    assert not amazon.calls
 
 
 @pytest.mark.parametrize("raw", ["{not json", "", "[1, 2"])
