@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 REGION = "us-east-1"
-KEY_ID = "AKIAUNITTESTKEY00001"
+KEY_ID = "test-key-id-not-a-credential"
 SECRET_KEY = "unit/Secret+Access+Key/000000000000000001"
 DEADLINE_S = 20.0
 """A bound on polling a queue until what is expected is there, not a speed expectation."""
