@@ -24,7 +24,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from omnisync.core.alerting import has_open_alert, open_alert, resolve_alert
+from omnisync.core.alerting import open_alert, resolve_alert
 from omnisync.core.clock import clock_of
 from omnisync.core.models import OrderEventIntake
 from omnisync.core.types import AlertSeverity
@@ -111,5 +111,5 @@ def refresh_unheard_alert(session: Session, channel_id: int, *, event_words: str
             },
             new_occurrence=False,
         )
-    elif has_open_alert(session, RULE_EVENTS_MISSING, channel_id) and row.unheard == 0:
-        resolve_alert(session, RULE_EVENTS_MISSING, channel_id)
+    elif row.unheard == 0:
+        resolve_alert(session, RULE_EVENTS_MISSING, channel_id)  # a no-op when none is open

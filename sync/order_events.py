@@ -33,14 +33,14 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from omnisync.connectors.base import Capability, ConnectorError, PayloadError
 from omnisync.core.alerting import quarantine_payload
 from omnisync.core.channels import channel_by_name
 from omnisync.core.db import transaction
 from omnisync.core.dto import QUARANTINED_NOTIFICATION, OrderEvent, WebhookEvents
-from omnisync.core.models import Order
+from omnisync.core.models import Channel, Order
 from omnisync.core.order_events import event_taken
 from omnisync.sync.engine import SyncEngine
 from omnisync.sync.webhooks import ingest_events
@@ -149,10 +149,9 @@ def _held_as_new(sync: SyncEngine, name: str, event: OrderEvent) -> bool:
         return False
     with transaction(sync.database, read_only=True) as session:
         stored = session.exec(
-            select(Order.updated_at).where(
-                Order.channel_id == _channel_id(session, name),
-                Order.external_id == event.external_id,
-            )
+            select(Order.updated_at)
+            .join(Channel, col(Channel.id) == Order.channel_id)
+            .where(Channel.name == name, Order.external_id == event.external_id)
         ).first()
     return stored is not None and stored >= event.changed_at
 
@@ -221,10 +220,6 @@ class EventListener:
         in returns to the queue by itself."""
         self.stopping.set()
         self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
 
     def _done(self) -> bool:
         return self.stopping.is_set() or self.sync.stop.is_set()
@@ -302,7 +297,3 @@ class EventListeners:
         for listener in self._listeners.values():
             listener.stop()
         self._listeners.clear()
-
-    @property
-    def listeners(self) -> Iterable[EventListener]:
-        return self._listeners.values()
