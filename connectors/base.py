@@ -99,6 +99,12 @@ class Capability(StrEnum):
     ORDER_EVENTS = "order_events"
 
 
+MARKETPLACE: frozenset[Capability] = frozenset(
+    {Capability.ORDERS, Capability.LISTINGS, Capability.STOCK, Capability.FULFILMENT}
+)
+"""What every marketplace connector does: orders in, listings read, stock out, shipments
+reported. A type declares these and the capabilities of its own (`MARKETPLACE | {...}`)."""
+
 CAPABILITY_METHODS: Mapping[Capability, str] = {
     Capability.ORDERS: "fetch_orders",
     Capability.LISTINGS: "fetch_listings",
@@ -233,6 +239,14 @@ class Connector(Generic[S]):
     """How many stock updates one push_stock call may carry."""
     order_event_name: ClassVar[str] = "order event"
     """ORDER_EVENTS: what the channel calls its order events, in words for alerts and logs."""
+    daily_revision_limit: ClassVar[int | None] = None
+    """How many times a day the channel lets one listing be revised (eBay: 250); None:
+    no such limit. The stock job counts acknowledged pushes per listing and day and
+    coalesces a listing's pushes as it nears the limit (sync/jobs/revision_budget.py)."""
+    webhook_accepted_status: ClassVar[int] = 200
+    """The HTTP status a verified webhook delivery is answered with (eBay wants 204)."""
+    webhook_rejected_status: ClassVar[int] = 401
+    """The HTTP status of a delivery whose signature does not verify (eBay wants 412)."""
     manual_cancel_hint: ClassVar[str] = ""
     """For a channel type without ORDER_CANCEL: where an operator cancels an order
     instead, in words (shown when the hub cancelled an order the channel still shows)."""
@@ -307,9 +321,17 @@ class Connector(Generic[S]):
         """Verify the signature (InvalidSignature if it does not match), then map."""
         raise PermanentError(f"{self.channel_type} does not take webhooks")
 
-    def webhook_delivery(self, headers: Mapping[str, str]) -> tuple[str | None, str]:
-        """(the channel's id of this delivery, for deduplication; the topic)."""
+    def webhook_delivery(self, headers: Mapping[str, str], body: bytes) -> tuple[str | None, str]:
+        """(the channel's id of this delivery, for deduplication; the topic), from the
+        headers (Shopify) or the body (eBay's notificationId); read before the signature
+        is checked, used only once it is."""
         return None, ""
+
+    def webhook_challenge(self, query: Mapping[str, str]) -> dict[str, Any] | None:
+        """WEBHOOKS: the answer to the channel's check that the endpoint is ours (eBay's
+        GET with `challenge_code`), or None when the channel type makes no such check or
+        the query is not one (answered 404)."""
+        return None
 
     def event_queue(self) -> str | None:
         """ORDER_EVENTS: the queue this channel hears order changes on (channels sharing a

@@ -17,6 +17,7 @@ _BUILT_IN = (
     "omnisync.connectors.sandbox.connector",
     "omnisync.connectors.shopify.connector",
     "omnisync.connectors.amazon.connector",
+    "omnisync.connectors.ebay.connector",
     "omnisync.connectors.carriers.connector",
 )
 _loaded = False

@@ -26,6 +26,9 @@ RULE_QUARANTINE = "quarantined_payload"
 RULE_BUYER_CANCEL = "buyer_cancel_request"
 RULE_UNLINKED = "unlinked_listings"
 """Open lines bound to no hub SKU, and listings unlinked for `unlinked_after` (core/unlinked.py)."""
+RULE_REVISION_CAP = "revision_cap"
+"""Listings whose pushes are coalesced or held near the channel's daily revision limit
+(sync/jobs/revision_budget.py); resolves once none is."""
 RULE_AUTH = "auth_failure"
 """Open exactly while the channel is paused for refused credentials (core/channels.py)."""
 NOTED_ORDERS_KEPT = 200

@@ -54,6 +54,9 @@ class NormalisedOrder(BaseModel):
     customer: dict[str, Any] | None = None
     ship_to: dict[str, Any] | None = None
     lines: tuple[NormalisedOrderLine, ...] = ()
+    buyer_ref: str | None = Field(default=None, max_length=200)
+    """The channel's stable name for the buyer (eBay: the username), by which the channel
+    asks for a buyer's personal data to be erased (WebhookEvents.erased_buyers)."""
     fulfilled_by_channel: bool = False
     """Channel-managed fulfilment (Amazon FBA): recorded, reserves nothing of ours."""
     raw: dict[str, Any] | None = None
@@ -148,6 +151,10 @@ class WebhookEvents(BaseModel):
 
     orders: tuple[NormalisedOrder, ...] = ()
     quantities: tuple[ObservedQuantity, ...] = ()
+    erased_buyers: tuple[str, ...] = ()
+    """Buyers (their `NormalisedOrder.buyer_ref`) whose personal data the channel asks
+    every app to erase (eBay's MARKETPLACE_ACCOUNT_DELETION): their orders keep their
+    lines and stock, and lose name, address and the raw payload."""
 
 
 class ChannelListing(BaseModel):
@@ -198,6 +205,9 @@ class PushResult(BaseModel):
     quantity: int | None = None
     error: str | None = None
     retriable: bool = False
+    daily_limit_reached: bool = False
+    """Refused because the listing's daily revision limit is used up (eBay: 250 a day,
+    revisions made elsewhere count too): held until the next day, not retried."""
 
 
 class FulfilmentLine(BaseModel):

@@ -77,6 +77,7 @@ _HEADER = (
     "total",
     "customer",
     "ship_to",
+    "buyer_ref",
     "raw",
     "fulfilled_by_channel",
 )
@@ -126,12 +127,16 @@ class _OrderRow:
     total: Decimal | None = None
     customer: dict[str, Any] | None = None
     ship_to: dict[str, Any] | None = None
+    buyer_ref: str | None = None
     raw: dict[str, Any] | None = None
     fulfilled_by_channel: bool = False
     oversold: bool = False
     oversold_at: datetime | None = None
     cancelled_by_hub_at: datetime | None = None
     """Read, never written here: an operator's cancellation stands (core/order_status.py)."""
+    personal_data_erased_at: datetime | None = None
+    """Read, never written here: the buyer's data was erased at the channel's request
+    (core/erasure.py); a later report of the order does not bring it back."""
 
     def header(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in _HEADER)
@@ -517,8 +522,11 @@ def _apply_header(order: _OrderRow, incoming: NormalisedOrder) -> None:
     # Channels omit some fields early (Amazon: no prices while pending): keep what we had.
     order.currency = incoming.currency or order.currency
     order.total = incoming.total if incoming.total is not None else order.total
+    if order.personal_data_erased_at is not None:
+        return  # name, address, buyer and the raw payload stay erased
     order.customer = incoming.customer or order.customer
     order.ship_to = incoming.ship_to or order.ship_to
+    order.buyer_ref = incoming.buyer_ref or order.buyer_ref
     order.raw = incoming.raw if incoming.raw is not None else order.raw
 
 

@@ -15,6 +15,7 @@ from omnisync.hub.commands import (
     alerts,
     amazon,  # noqa: F401  (registers `channels amazon-subscribe` on channels_app)
     catalog,
+    ebay,  # noqa: F401  (registers `channels ebay-install` on channels_app)
     listings,
     orders,
     quarantine,

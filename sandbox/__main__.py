@@ -2,7 +2,7 @@
 ``python -m omnisync.sandbox control URL COMMAND``: drive a running one.
 
 KIND is ``marketplace`` (the default: ``python -m omnisync.sandbox --port 8701 --token T`` runs
-the ``sandbox`` marketplace, as it always did), ``shopify``, ``amazon`` or
+the ``sandbox`` marketplace, as it always did), ``shopify``, ``amazon``, ``ebay`` or
 ``carriers`` (:mod:`sandbox.standalone_kinds`). Each prints its URL on stdout, and on
 stderr a hub channel for it and how to control it (:mod:`sandbox.standalone`); the
 ``control`` commands are in :mod:`sandbox.control_client`.

@@ -17,7 +17,7 @@ import time
 from abc import abstractmethod
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict, Unpack
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -32,6 +32,25 @@ from omnisync.sandbox.served import Served
 JSON = dict[str, Any]
 
 PAUSE_SLICE_S = 0.05
+
+
+class Serving(TypedDict, total=False):
+    """The keywords of :class:`SimulatedMarketplace` that a simulator takes as they are
+    and passes on: its name, token bucket, clock and address (``**serving:
+    Unpack[Serving]``, then :func:`serving_with` its own defaults)."""
+
+    name: str
+    rate: float
+    burst: int
+    rate_scale: float
+    clock: Clock | None
+    host: str
+    port: int
+
+
+def serving_with(given: Serving, **defaults: Unpack[Serving]) -> Serving:
+    """``given`` over a simulator's own ``defaults`` (the base class has the rest)."""
+    return {**defaults, **given}
 
 
 class SimulatedMarketplace(Served):

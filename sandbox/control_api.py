@@ -9,7 +9,7 @@ methods (``sandbox/<package>/desk.py``):
 every simulator
     ``GET /_control/kind``: ``{"kind", "name", "type", "commands"}``
 
-a marketplace (an :class:`OrderDesk`: ``marketplace``, ``shopify``, ``amazon``)
+a marketplace (an :class:`OrderDesk`: ``marketplace``, ``shopify``, ``amazon``, ``ebay``)
     ``POST /_control/orders`` ``{"lines": [{"sku", "quantity"}]}``: a buyer orders;
     ``GET /_control/orders``; ``POST /_control/cancel`` ``{"order_id"}``;
     ``POST /_control/ship`` ``{"order_id", "tracking_number"?, "carrier"?}``: the

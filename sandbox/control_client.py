@@ -4,7 +4,7 @@ It speaks HTTP to the simulator's ``/_control`` routes (:mod:`sandbox.control_ap
 having first asked ``GET /_control/kind`` which simulator it is, so a command that
 simulator has not is refused with the list of those it has.
 
-A marketplace (``marketplace``, ``shopify``, ``amazon``)::
+A marketplace (``marketplace``, ``shopify``, ``amazon``, ``ebay``)::
 
     order SKU[:QTY] ...                   a buyer orders (one order, a line per SKU)
     orders                                every order

@@ -7,6 +7,7 @@ from typing import Final
 from omnisync.sandbox.amazon import AmazonSimulator
 from omnisync.sandbox.base import SimulatedMarketplace
 from omnisync.sandbox.carriers import CarrierSimulator
+from omnisync.sandbox.ebay import EbaySimulator
 from omnisync.sandbox.marketplace import SandboxMarketplace
 from omnisync.sandbox.shopify import ShopifySimulator
 
@@ -15,6 +16,7 @@ SIMULATORS: Final[dict[str, type[SimulatedMarketplace]]] = {
     ShopifySimulator.type: ShopifySimulator,
     AmazonSimulator.type: AmazonSimulator,
     CarrierSimulator.type: CarrierSimulator,
+    EbaySimulator.type: EbaySimulator,
 }
 """Channel type (the YAML ``type:``) to its simulator class. Constructors differ per
 type (credentials), so callers look the class up and pass what that type needs."""

@@ -2,7 +2,7 @@
 :class:`StandaloneKind` each.
 
 :data:`KINDS` is the table: ``marketplace`` (the ``sandbox`` JSON channel, the
-default), ``shopify``, ``amazon`` and ``carriers``. Each entry says only what is its
+default), ``shopify``, ``amazon``, ``ebay`` and ``carriers``. Each entry says only what is its
 own (options, constructor, stocking, addresses, the hub channel that talks to it);
 :mod:`sandbox.standalone` does the rest, the same way for all.
 """
@@ -15,10 +15,12 @@ from datetime import timedelta
 from typing import Any, Final
 
 from omnisync.sandbox.amazon import DEFAULT_SELLER_ID, AmazonSimulator
-from omnisync.sandbox.base import JSON
+from omnisync.sandbox.base import JSON, Serving
 from omnisync.sandbox.carriers import CarrierSimulator
 from omnisync.sandbox.carriers.simulator import DEFAULT_SECONDS_PER_STEP
 from omnisync.sandbox.carriers.state import PROVIDERS
+from omnisync.sandbox.ebay import EbaySimulator, EbaySimulatorError
+from omnisync.sandbox.ebay import auth as ebay_auth
 from omnisync.sandbox.marketplace import SandboxError, SandboxMarketplace
 from omnisync.sandbox.marketplace.model import DEFAULT_TOKEN
 from omnisync.sandbox.shopify import ShopifySimulator, ShopifySimulatorError
@@ -52,6 +54,19 @@ def _add_rate(parser: argparse.ArgumentParser, rate: float, burst: int) -> None:
     parser.add_argument("--burst", type=int, default=burst, help="requests in a burst")
 
 
+def _rated_serving(args: argparse.Namespace) -> Serving:
+    """What a kind with :func:`_add_rate`'s options passes its simulator from the command
+    line: its name, token bucket and address."""
+    return {
+        "name": args.name,
+        "rate": args.rate,
+        "burst": args.burst,
+        "rate_scale": args.rate_scale,
+        "host": args.host,
+        "port": args.port,
+    }
+
+
 def _yaml(text: str) -> str:
     return textwrap.dedent(text).strip() + "\n"
 
@@ -67,15 +82,7 @@ class MarketplaceKind(StandaloneKind[SandboxMarketplace]):
         _add_rate(parser, 10.0, 20)
 
     def build(self, args: argparse.Namespace) -> SandboxMarketplace:
-        return SandboxMarketplace(
-            args.token,
-            name=args.name,
-            rate=args.rate,
-            burst=args.burst,
-            rate_scale=args.rate_scale,
-            host=args.host,
-            port=args.port,
-        )
+        return SandboxMarketplace(args.token, **_rated_serving(args))
 
     def seed(self, simulator: SandboxMarketplace, listings: list[JSON]) -> None:
         simulator.set_listings(listings)
@@ -227,6 +234,67 @@ class AmazonKind(StandaloneKind[AmazonSimulator]):
         return [ChannelHint(f"{simulator.name}.yaml", _yaml(body), environment)]
 
 
+class EbayKind(StandaloneKind[EbaySimulator]):
+    name = "ebay"
+    summary = "an eBay seller account (Sell Inventory and Fulfillment APIs, OAuth)"
+    default_name = "ebay"
+    refusals = (EbaySimulatorError,)
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--marketplace-id", default="EBAY_US", help="where offers are listed")
+        parser.add_argument(
+            "--client-id", default=ebay_auth.DEFAULT_CLIENT_ID, help="the app's App ID"
+        )
+        parser.add_argument(
+            "--client-secret", default=ebay_auth.DEFAULT_CLIENT_SECRET, help="its Cert ID"
+        )
+        parser.add_argument("--refresh-token", default=ebay_auth.DEFAULT_REFRESH_TOKEN)
+        parser.add_argument(
+            "--notification-url", help="where signed notifications go (none by default)"
+        )
+        _add_rate(parser, 50.0, 100)
+
+    def build(self, args: argparse.Namespace) -> EbaySimulator:
+        return EbaySimulator(
+            client_id=args.client_id,
+            client_secret=args.client_secret,
+            refresh_token=args.refresh_token,
+            marketplace_id=args.marketplace_id,
+            notification_url=args.notification_url,
+            **_rated_serving(args),
+        )
+
+    def seed(self, simulator: EbaySimulator, listings: list[JSON]) -> None:
+        simulator.seed_listings(listings)
+
+    def addresses(self, simulator: EbaySimulator) -> dict[str, str]:
+        return {
+            "Sell and Commerce APIs": simulator.url,
+            "OAuth token": simulator.token_url,
+            "consent page": simulator.consent_url(),
+            "state": f"{simulator.url}/_simulator/state",
+        }
+
+    def channels(self, simulator: EbaySimulator, args: argparse.Namespace) -> list[ChannelHint]:
+        body = f"""\
+            type: ebay
+            marketplace_id: {simulator.marketplace_id}
+            endpoint: {simulator.url}
+            auth_endpoint: {simulator.url}
+            ru_name: {simulator.credentials.ru_name}
+            credentials:
+              client_id: ${{EBAY_CLIENT_ID}}
+              client_secret: ${{EBAY_CLIENT_SECRET}}
+              refresh_token: ${{EBAY_REFRESH_TOKEN}}
+            """
+        environment = {
+            "EBAY_CLIENT_ID": args.client_id,
+            "EBAY_CLIENT_SECRET": args.client_secret,
+            "EBAY_REFRESH_TOKEN": args.refresh_token,
+        }
+        return [ChannelHint(f"{simulator.name}.yaml", _yaml(body), environment)]
+
+
 class CarriersKind(StandaloneKind[CarrierSimulator]):
     name = "carriers"
     summary = "UPS, FedEx and DHL tracking on one server"
@@ -243,15 +311,7 @@ class CarriersKind(StandaloneKind[CarrierSimulator]):
         _add_rate(parser, 50.0, 100)
 
     def build(self, args: argparse.Namespace) -> CarrierSimulator:
-        return CarrierSimulator(
-            name=args.name,
-            seconds_per_step=args.seconds_per_step,
-            rate=args.rate,
-            burst=args.burst,
-            rate_scale=args.rate_scale,
-            host=args.host,
-            port=args.port,
-        )
+        return CarrierSimulator(seconds_per_step=args.seconds_per_step, **_rated_serving(args))
 
     def addresses(self, simulator: CarrierSimulator) -> dict[str, str]:
         return {
@@ -275,6 +335,7 @@ class CarriersKind(StandaloneKind[CarrierSimulator]):
 
 
 KINDS: Final[dict[str, StandaloneKind[Any]]] = {
-    kind.name: kind for kind in (MarketplaceKind(), ShopifyKind(), AmazonKind(), CarriersKind())
+    kind.name: kind
+    for kind in (MarketplaceKind(), ShopifyKind(), AmazonKind(), EbayKind(), CarriersKind())
 }
 DEFAULT_KIND: Final = MarketplaceKind.name

@@ -32,6 +32,8 @@ resolve here once it is gone:
 - `quarantined_payload`: every quarantined payload of the channel is resolved
   (the resolve or retry that clears the last one resolves it at once too);
 - `buyer_cancel_request`: none of the orders it lists still holds stock;
+- `revision_cap`: no listing of the channel is coalesced or held near its daily revision
+  limit any more (core/revision_cap.py);
 - `auth_failure`: resolved wherever the pause ends (core/channels.py
   resume_channel: a changed channel config, the channel's next successful run);
   here when the channel is disabled or no longer configured;
@@ -70,6 +72,7 @@ from omnisync.core.alerting import (
     RULE_BUYER_CANCEL,
     RULE_OVERSOLD,
     RULE_QUARANTINE,
+    RULE_REVISION_CAP,
     RULE_UNLINKED,
     current_alert,
     has_unresolved_payloads,
@@ -82,6 +85,7 @@ from omnisync.core.db import count_where, exists_where, run_in_transaction
 from omnisync.core.models import Alert, Channel, Order
 from omnisync.core.redaction import redact
 from omnisync.core.reservations import HOLDING_STATUSES
+from omnisync.core.revision_cap import count_held_listings, has_held_listings
 from omnisync.core.types import AlertSeverity, AlertState
 from omnisync.core.unlinked import UNLINKED_AFTER, has_unlinked, refresh_unlinked_alert
 from omnisync.sync.engine import SyncEngine
@@ -417,8 +421,19 @@ def _pause_reason(session: Session, alert: Alert) -> str:
     return f"the channel's jobs are still paused: {reason}"
 
 
+def _has_held_listings(session: Session, alert: Alert) -> bool:
+    return has_held_listings(session, alert.channel_id)
+
+
+def _count_held_listings(session: Session, alert: Alert) -> str:
+    return _counted(count_held_listings(session, alert.channel_id), "listing") + (
+        " still held near the daily revision limit"
+    )
+
+
 CLEARED_HERE: dict[str, Condition] = {
     RULE_OVERSOLD: Condition(_has_oversold_orders, _count_oversold_orders),
+    RULE_REVISION_CAP: Condition(_has_held_listings, _count_held_listings),
     RULE_QUARANTINE: Condition(_has_unresolved_payloads, _count_unresolved_payloads),
     RULE_BUYER_CANCEL: Condition(_noted_orders_hold_stock, _count_noted_orders_holding_stock),
 }

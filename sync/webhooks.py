@@ -22,6 +22,7 @@ from omnisync.core.clock import clock_of
 from omnisync.core.db import insert_ignoring_conflict, transaction
 from omnisync.core.drift import observe_quantity
 from omnisync.core.dto import QUARANTINED_WEBHOOK, WebhookEvents
+from omnisync.core.erasure import erase_buyers
 from omnisync.core.models import Channel, WebhookReceipt
 from omnisync.core.models.tables import table_of
 from omnisync.core.order_intake import upsert_order
@@ -44,7 +45,7 @@ def accept_webhook(
 ) -> WebhookOutcome:
     """Verify, deduplicate and ingest one delivery; raises InvalidSignature on a bad one."""
     connector = sync.connector(channel_name)
-    delivery, topic = connector.webhook_delivery(headers)
+    delivery, topic = connector.webhook_delivery(headers, body)
     events = WebhookEvents()
     rejected: PayloadError | None = None
     try:
@@ -81,7 +82,8 @@ def accept_webhook(
 
 def ingest_events(session: Session, channel: Channel, events: WebhookEvents) -> int:
     """Take in what a delivery carries, in the caller's transaction: its orders through
-    order intake, its quantities checked for drift. How many listings drifted.
+    order intake, the buyers whose data the channel asks to erase (core/erasure.py), its
+    quantities checked for drift. How many listings drifted.
 
     Orders delivered before any orders run took the channel over take it over at the
     earliest change they report: the hub heard of those changes, so they are live."""
@@ -90,6 +92,16 @@ def ingest_events(session: Session, channel: Channel, events: WebhookEvents) -> 
         take_over_orders(session, channel, min(first_change, clock_of(session).now()))
     for order in events.orders:
         upsert_order(session, channel, order)
+    if events.erased_buyers:
+        assert channel.id is not None
+        erased = erase_buyers(session, channel.id, events.erased_buyers)
+        # The buyer's name stays out of the log too: it is the data being erased.
+        log.info(
+            "%s asked to erase %d buyer(s)' personal data: %d order(s) erased",
+            channel.name,
+            len(events.erased_buyers),
+            erased,
+        )
     drifted = 0
     for seen in events.quantities:
         drift = observe_quantity(session, channel, seen)

@@ -33,6 +33,7 @@ from omnisync.connectors.amazon.notifications import (
 )
 from omnisync.connectors.amazon.settings import AmazonSettings
 from omnisync.connectors.base import (
+    MARKETPLACE,
     Capability,
     Connector,
     ConnectorError,
@@ -90,15 +91,7 @@ PUBLISHED_LIMITS: dict[str, RateLimit] = {
 @register
 class AmazonConnector(Connector[AmazonSettings]):
     channel_type: ClassVar[str] = "amazon"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {
-            Capability.ORDERS,
-            Capability.LISTINGS,
-            Capability.STOCK,
-            Capability.FULFILMENT,
-            Capability.ORDER_EVENTS,
-        }
-    )
+    capabilities: ClassVar[frozenset[Capability]] = MARKETPLACE | {Capability.ORDER_EVENTS}
     published_limits = PUBLISHED_LIMITS
     stock_batch_size: ClassVar[int] = MAX_MESSAGES
     """A whole feed's worth: below `feed_threshold` the batch goes out as patches."""

@@ -410,7 +410,7 @@ class ShopifyConnector(Connector[ShopifySettings]):
         if not hmac.compare_digest(base64.b64encode(digest).decode(), given.strip()):
             raise InvalidSignature("the webhook signature does not match")
 
-    def webhook_delivery(self, headers: Mapping[str, str]) -> tuple[str | None, str]:
+    def webhook_delivery(self, headers: Mapping[str, str], body: bytes) -> tuple[str | None, str]:
         return _header(headers, "X-Shopify-Webhook-Id"), _header(headers, "X-Shopify-Topic") or ""
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvents:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Index, UniqueConstraint, true
@@ -74,6 +74,16 @@ class Listing(SQLModel, table=True):
     title: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
     barcode: str | None = Field(default=None, max_length=64)
     """The channel's GTIN/EAN/UPC for the product, as the channel gives it."""
+    revision_day: date | None = None
+    """The UTC day `revisions` counts (channels with a daily revision limit, eBay)."""
+    revisions: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Quantity changes the channel acknowledged on `revision_day`."""
+    held_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    """A push held back to stay within the channel's daily revision limit: when it may
+    go (sync/jobs/revision_budget.py); None when nothing is held."""
+    push_note: str | None = Field(default=None, sa_column=text_column())
+    """What the listing's pushes are going through, in words (coalesced near the daily
+    revision limit, held until tomorrow); None when they go as usual."""
     seen_quantity: int | None = None
     """The quantity the channel showed at the last listings read (None: it said none)."""
     seen_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from omnisync.core.clock import utcnow
@@ -24,6 +24,7 @@ class Order(SQLModel, table=True):
     __tablename__ = "orders"
     __table_args__ = (
         UniqueConstraint("channel_id", "external_id", name="uq_order_channel_external_id"),
+        Index("ix_orders_channel_buyer", "channel_id", "buyer_ref"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -41,7 +42,15 @@ class Order(SQLModel, table=True):
     total: Decimal | None = Field(default=None, sa_column=money_column())
     customer: dict[str, Any] | None = Field(default=None, sa_column=json_column())
     ship_to: dict[str, Any] | None = Field(default=None, sa_column=json_column())
+    buyer_ref: str | None = Field(default=None, max_length=200)
+    """The channel's stable name for the buyer (eBay: username): what a channel's request
+    to erase a buyer's personal data names (core/erasure.py). Indexed with the channel."""
     raw: dict[str, Any] | None = Field(default=None, sa_column=json_column())
+    personal_data_erased_at: datetime | None = Field(
+        default=None, sa_column=utc_column(nullable=True)
+    )
+    """When the buyer's name, address and the raw payload were erased at the channel's
+    request (eBay's marketplace account deletion); they are never taken in again."""
     fulfilled_by_channel: bool = False
     oversold: bool = Field(default=False, index=True)
     oversold_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

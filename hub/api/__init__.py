@@ -11,7 +11,7 @@
   paging.py pages their lists by key.
 - messages.py: request bodies and the API's own replies; the JSON objects the CLI
   prints too are hub/views/shapes.py.
-- webhooks.py: POST /webhooks/{type}/{channel}, signed by the channel.
+- webhooks.py: POST /webhooks/{type}/{channel}, signed by the channel (GET: its challenge).
 - docs.py: GET /docs, /redoc and /openapi.json, served with nothing from a CDN (no auth).
 """
 

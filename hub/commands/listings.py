@@ -102,7 +102,8 @@ def list_listings(
 
     Columns: the channel SKU and the channel's id, title, barcode, the linked SKU and
     how it was linked, the quantity the channel showed at the last listings read, and
-    whether a stock push is pending (dirty)."""
+    whether a stock push is pending (dirty), held near the channel's daily revision
+    limit (with when it goes) or coalesced; `--json` has the words of each."""
     with listing_session(ctx, read_only=True) as (_, session):
         rows = listing_list(session, channel=_channel_or_none(session, channel), unlinked=unlinked)
     if json_output:
@@ -131,9 +132,18 @@ def list_listings(
             Text(row.sku or ""),
             row.link_method or "",
             "" if row.channel_quantity is None else str(row.channel_quantity),
-            "yes" if row.dirty else "",
+            _push_state(row),
         )
     console.print(table)
+
+
+def _push_state(row: ListingOut) -> str:
+    """The `dirty` column: "yes" while a push is pending, with why it waits if it does."""
+    if row.push_held_until is not None:
+        return f"held until {row.push_held_until}"
+    if row.push_note is not None:
+        return "yes, coalesced" if row.dirty else "coalesced"
+    return "yes" if row.dirty else ""
 
 
 def telling_channel_id(row: ListingOut) -> str:

@@ -73,6 +73,9 @@ def listing_view(listing: Listing, channel: str, channel_type: str, sku: str | N
         channel_quantity_seen_at=iso(listing.seen_at),
         last_pushed_quantity=listing.last_ack_quantity,
         dirty=listing.dirty,
+        last_push_error=listing.last_error,
+        push_note=listing.push_note,
+        push_held_until=iso(listing.held_until),
     )
 
 

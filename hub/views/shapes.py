@@ -272,6 +272,13 @@ class ListingOut(Shape):
     channel_quantity_seen_at: Timestamp | None
     last_pushed_quantity: int | None
     dirty: bool
+    last_push_error: str | None
+    """The channel's words when it last refused this listing's quantity."""
+    push_note: str | None
+    """What the listing's pushes go through, in words: coalesced or held near the
+    channel's daily revision limit (eBay); None when they go as usual."""
+    push_held_until: Timestamp | None
+    """When a held push may go; None when nothing is held."""
 
 
 class LinkChangeOut(Shape):

@@ -33,6 +33,7 @@ from omnisync.sandbox.amazon.http import (
     parse_price,
 )
 from omnisync.sandbox.clock import MonotonicStamper
+from omnisync.sandbox.order_book import SellerOrderBook
 
 PENDING: Final = "Pending"
 PENDING_AVAILABILITY: Final = "PendingAvailability"
@@ -144,8 +145,10 @@ class AmazonOrder:
 OnChange = Callable[["AmazonOrder", OrderChange], None]
 
 
-class OrderBook:
+class OrderBook(SellerOrderBook[AmazonOrder]):
     """Every order of the seller, by AmazonOrderId."""
+
+    refusal = AmazonSimulatorError
 
     def __init__(
         self,
@@ -154,19 +157,10 @@ class OrderBook:
         currency: str,
         on_change: OnChange | None = None,
     ) -> None:
-        self.stamper = stamper
-        self.marketplace_id = marketplace_id
-        self.currency = currency
+        super().__init__(stamper, marketplace_id, currency)
         self.on_change = on_change
-        self.orders: dict[str, AmazonOrder] = {}
         self._order_numbers = itertools.count(1)
         self._item_numbers = itertools.count(1)
-
-    def order(self, order_id: str) -> AmazonOrder:
-        try:
-            return self.orders[order_id]
-        except KeyError:
-            raise AmazonSimulatorError(f"no order {order_id!r}") from None
 
     def place(
         self,

@@ -1,9 +1,10 @@
 """The marketplaces' specifications, as the project's own compact copy.
 
 The files beside this module are made by :mod:`sandbox.reference.build` from the
-official files (see README.md here for where they came from and how to regenerate
-them). They are data the simulators and conformance tests read; nothing outside the
-repository is needed at run or test time.
+official files, and eBay's facts by :mod:`sandbox.reference.ebay_facts` from eBay's
+contracts, which may not be redistributed (see README.md here for where they came from
+and how to regenerate them). They are data the simulators and conformance tests read;
+nothing outside the repository is needed at run or test time.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ REFERENCE_DIR: Final = Path(__file__).resolve().parent
 SHOPIFY_ADMIN_SCHEMA: Final = REFERENCE_DIR / "shopify" / "admin_2026-10.json.gz"
 USAGE_PLAN_KEY: Final = "x-omnisync-usage-plan"
 """Where each Amazon operation keeps its published rate: ``{"rate", "burst"}``."""
+EBAY_CONTRACTS: Final = REFERENCE_DIR / "ebay" / "contracts.json"
+ENUM_TYPE_KEY: Final = "x-omnisync-enum-type"
+"""On an eBay string field: the enumeration type its documentation links to (eBay lists the
+values only on that page, so they are not in the contracts, nor here)."""
 
 
 class ReferenceMissing(FileNotFoundError):
@@ -34,6 +39,13 @@ def amazon_model(file_name: str) -> dict[str, Any]:
 def amazon_schema(file_name: str) -> dict[str, Any]:
     """One of Amazon's JSON schemas, e.g. ``listings-feed-schema-v2.json`` (parsed once)."""
     return _load_json(REFERENCE_DIR / "amazon" / "schemas" / file_name)
+
+
+@cache
+def ebay_contracts() -> dict[str, Any]:
+    """The facts derived from eBay's contracts (parsed once): ``{"about", "contracts"}``,
+    each contract ``{"version", "operations": {operationId: ...}, "components"}``."""
+    return _load_json(EBAY_CONTRACTS)
 
 
 def shopify_introspection() -> dict[str, Any]:

@@ -139,7 +139,11 @@ def build(source: Path, target: Path = TARGET) -> dict[str, Any]:
                 if key.startswith(f"{system}/")
             },
         }
-    _write_json(target / "provenance.json", provenance)
+    # Entries another script writes (eBay's facts: ebay_facts.py) stay as they are.
+    kept = target / "provenance.json"
+    earlier = _read_json(kept) if kept.is_file() else {}
+    others = {system: facts for system, facts in earlier.items() if system not in SOURCES}
+    _write_json(kept, {**provenance, **others})
     return provenance
 
 

@@ -7,8 +7,9 @@ keyed with the app's client secret), ``X-Shopify-Shop-Domain``,
 ``X-Shopify-API-Version``, ``X-Shopify-Webhook-Id`` (one per delivery),
 ``X-Shopify-Event-Id`` (shared by the deliveries one action produces) and
 ``X-Shopify-Triggered-At``. Deliveries go out one at a time, in order, with a short
-timeout and no automatic retry; :meth:`WebhookSender.redeliver` sends one again with
-the same webhook id (what Shopify's retries look like to a receiver).
+timeout and no automatic retry (:class:`sandbox.delivery.DeliveryQueue`);
+:meth:`WebhookSender.redeliver` sends one again with the same webhook id (what
+Shopify's retries look like to a receiver).
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import base64
 import hashlib
 import hmac
 import json
-import queue
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +25,7 @@ from typing import Final
 
 import httpx
 
+from omnisync.sandbox.delivery import DeliveryQueue, post_attempt
 from omnisync.sandbox.shopify.model import (
     JSON,
     Customer,
@@ -66,19 +66,15 @@ class Delivery:
         }
 
 
-class WebhookSender:
+class WebhookSender(DeliveryQueue[Delivery]):
     """Queues deliveries and posts them from one daemon thread."""
 
     def __init__(self, url: str | None, secret: str, domain: str) -> None:
+        super().__init__(thread_name="shopify-webhooks", timeout_s=DELIVERY_TIMEOUT_S)
         self.url = url
         self.secret = secret
         self.domain = domain
         self._deliveries: dict[str, Delivery] = {}
-        self._queue: queue.Queue[Delivery | None] = queue.Queue()
-        self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
-        self._pending = 0
-        self._thread: threading.Thread | None = None
 
     def send(self, topic: str, payload: JSON, event_id: str, triggered_at: datetime) -> str | None:
         """Sign and queue one delivery; its webhook id (None when no URL is set)."""
@@ -115,50 +111,14 @@ class WebhookSender:
         with self._lock:
             return [delivery.record() for delivery in self._deliveries.values()]
 
-    def wait(self, timeout: float) -> bool:
-        """Wait until every queued delivery was attempted; False on timeout."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
-
     def clear(self) -> None:
         with self._lock:
             self._deliveries.clear()
 
-    def close(self, timeout: float = 1.0) -> None:
-        thread = self._thread
-        if thread is not None and thread.is_alive():
-            self._queue.put(None)
-            thread.join(timeout)
-        self._thread = None
-
-    def _enqueue(self, delivery: Delivery) -> None:
+    def _send(self, client: httpx.Client, delivery: Delivery) -> None:
+        attempt = post_attempt(client, delivery.url, delivery.body, delivery.headers)
         with self._lock:
-            self._pending += 1
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="shopify-webhooks", daemon=True
-                )
-                self._thread.start()
-        self._queue.put(delivery)
-
-    def _run(self) -> None:
-        with httpx.Client(timeout=DELIVERY_TIMEOUT_S) as client:
-            while True:
-                delivery = self._queue.get()
-                if delivery is None:
-                    return
-                attempt: JSON = {"status_code": None, "error": None}
-                try:
-                    response = client.post(
-                        delivery.url, content=delivery.body, headers=delivery.headers
-                    )
-                    attempt["status_code"] = response.status_code
-                except httpx.HTTPError as error:
-                    attempt["error"] = f"{type(error).__name__}: {error}"
-                with self._idle:
-                    delivery.attempts.append(attempt)
-                    self._pending -= 1
-                    self._idle.notify_all()
+            delivery.attempts.append(attempt)
 
 
 def sign(secret: str, body: bytes) -> str:

@@ -41,6 +41,8 @@ class RunCount(StrEnum):
     """Quantities the channel took."""
     FAILED = "failed"
     """Items the channel refused (stock, reconcile, fulfilments): the run is partial."""
+    HELD = "held"
+    """Listings held back within the channel's daily revision limit (still dirty)."""
     # fulfilments
     PUSHED = "pushed"
     # tracking

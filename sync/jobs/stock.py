@@ -9,6 +9,10 @@ channel refuses keeps its error and backs off; the others go on.
 
 reconcile pushes every bound listing, dirty or not: the backstop for drift.
 plan_stock_push is the reading half of both, callable alone (b2_plan times it).
+
+A channel with a daily revision limit per listing (eBay) spends it through
+sync/jobs/revision_budget.py: each listing's pushes are counted per day, coalesced as
+the count nears the limit, and held (dirty, never refused) at it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, bindparam, case, func, or_, update
+from sqlalchemy import Date, Engine, bindparam, case, func, or_, update
 from sqlmodel import Session, col, select
 
 from omnisync.connectors.base import PermanentError
@@ -26,10 +30,12 @@ from omnisync.core.db import transaction
 from omnisync.core.dto import PushResult, StockUpdate
 from omnisync.core.models import Channel, Listing
 from omnisync.core.models.tables import table_of
+from omnisync.core.revision_cap import raise_revision_cap_alert
 from omnisync.core.types import UTCDateTime
 from omnisync.sync.jobs.backoff import item_backoff
 from omnisync.sync.jobs.context import JobContext
 from omnisync.sync.jobs.counts import RunCount
+from omnisync.sync.jobs.revision_budget import Decision, RevisionBudget
 
 _listings = table_of(Listing)
 _c = _listings.c
@@ -107,6 +113,11 @@ def _push(ctx: JobContext, *, everything: bool) -> None:
     plan, unchanged = planned.push, planned.unchanged
     ctx.counts[RunCount.UNCHANGED] += len(unchanged)
     _clear_unchanged(ctx, unchanged)
+    budget = _budget(ctx)
+    notes: dict[int, str | None] = {}
+    if budget is not None:
+        _forget_past_days(ctx)
+        plan, notes = _within_budget(ctx, budget, plan)
     size = max(ctx.connector.stock_batch_size, 1)
     for first in range(0, len(plan), size):
         ctx.checkpoint()
@@ -125,6 +136,132 @@ def _push(ctx: JobContext, *, everything: bool) -> None:
         except PermanentError as error:
             results = [PushResult(key=u.channel_sku, ok=False, error=str(error)) for u in updates]
         _record(ctx, batch, results)
+        if budget is not None:
+            _count_revisions(ctx, budget, batch, results, notes)
+
+
+def _budget(ctx: JobContext) -> RevisionBudget | None:
+    limit = type(ctx.connector).daily_revision_limit
+    return RevisionBudget(limit) if limit else None
+
+
+def _within_budget(
+    ctx: JobContext,
+    budget: RevisionBudget,
+    plan: list[tuple[Listing, int]],
+) -> tuple[list[tuple[Listing, int]], dict[int, str | None]]:
+    """The planned pushes the listings' daily revisions allow now, with the note each
+    listing's state will carry; the others are held (dirty stays) with theirs."""
+    now = ctx.now()
+    going: list[tuple[Listing, int]] = []
+    notes: dict[int, str | None] = {}
+    held: list[dict[str, object]] = []
+    for listing, quantity in plan:
+        assert listing.id is not None
+        decision = budget.decide(listing, quantity, now)
+        if decision.push:
+            going.append((listing, quantity))
+            notes[listing.id] = decision.note
+        else:
+            held.append(_held_row(listing.id, decision))
+    _hold(ctx, held)
+    return going, notes
+
+
+def _forget_past_days(ctx: JobContext) -> None:
+    """A note about an earlier day's revisions says nothing today: cleared (a held
+    listing keeps its note until the push it waits for goes)."""
+    with transaction(ctx.engine) as session:
+        session.execute(
+            update(_listings)
+            .where(
+                _c.channel_id == ctx.channel_id,
+                _c.push_note.is_not(None),
+                _c.held_until.is_(None),
+                or_(_c.revision_day.is_(None), _c.revision_day < ctx.now().date()),
+            )
+            .values(push_note=None)
+        )
+
+
+def _held_row(listing_id: int, decision: Decision) -> dict[str, object]:
+    return {"listing_id": listing_id, "held_until": decision.hold_until, "note": decision.note}
+
+
+_HOLD = (
+    update(_listings)
+    .where(_c.id == bindparam("listing_id"))
+    .values(
+        held_until=bindparam("held_until", type_=UTCDateTime()),
+        push_note=bindparam("note"),
+    )
+)
+
+
+def _hold(ctx: JobContext, rows: list[dict[str, object]]) -> None:
+    """Record why these listings wait, and raise (or refresh) the channel's warning."""
+    if not rows:
+        return
+    ctx.counts[RunCount.HELD] += len(rows)
+    with transaction(ctx.engine) as session:
+        session.connection().execute(_HOLD, rows)
+        raise_revision_cap_alert(session, ctx.channel_id)
+
+
+_COUNT_REVISION = (
+    update(_listings)
+    .where(_c.id == bindparam("listing_id"))
+    .values(
+        revisions=case(
+            (_c.revision_day == bindparam("today", type_=Date()), _c.revisions + bindparam("bump")),
+            else_=bindparam("bump"),
+        ),
+        revision_day=bindparam("today", type_=Date()),
+        held_until=None,
+        push_note=bindparam("note"),
+    )
+)
+
+
+def _count_revisions(
+    ctx: JobContext,
+    budget: RevisionBudget,
+    batch: list[tuple[Listing, int]],
+    results: list[PushResult],
+    notes: dict[int, str | None],
+) -> None:
+    """Count a revision for each quantity the channel took that differs from the one the
+    hub last pushed (reconcile's push of the same figure revises nothing the hub knows
+    of; where the channel had drifted it does, and the channel's own refusal at its limit
+    is the backstop); hold until tomorrow each listing the channel refused for its limit."""
+    now = ctx.now()
+    counted: list[dict[str, object]] = []
+    held: list[dict[str, object]] = []
+    for (listing, quantity), result in zip(batch, results, strict=True):
+        assert listing.id is not None
+        if result.ok:
+            counted.append(
+                {
+                    "listing_id": listing.id,
+                    "today": now.date(),
+                    "note": notes.get(listing.id),
+                    "bump": int(quantity != listing.last_ack_quantity),
+                }
+            )
+        elif result.daily_limit_reached:
+            held.append(_held_row(listing.id, budget.refused_for_limit(now)))
+    if counted:
+        with transaction(ctx.engine) as session:
+            session.connection().execute(_COUNT_REVISION, counted)
+    if held:
+        with transaction(ctx.engine) as session:
+            session.connection().execute(
+                update(_listings)
+                .where(_c.id == bindparam("listing_id"))
+                .values(revisions=budget.limit, revision_day=now.date()),
+                [{"listing_id": row["listing_id"]} for row in held],
+            )
+        _hold(ctx, held)
 
 
 def _clear_unchanged(ctx: JobContext, listings: list[Listing]) -> None:
@@ -174,6 +311,8 @@ def _record(ctx: JobContext, batch: list[tuple[Listing, int]], results: list[Pus
     acknowledged: list[dict[str, object]] = []
     refused: list[dict[str, object]] = []
     for (listing, quantity), result in zip(batch, results, strict=True):
+        if result.daily_limit_reached:
+            continue  # not a failure: held until the channel's next day (_count_revisions)
         if result.ok:
             if ctx.on_push is not None:
                 ctx.on_push(ctx.name, listing.channel_sku, quantity, listing.dirty_since, now)

@@ -113,6 +113,46 @@ class AmazonKitAnswers(httpx.BaseTransport):
         return self._network.handle_request(request)
 
 
+class EbayKitAnswers(httpx.BaseTransport):
+    """What the shared contract cannot route for eBay, answered from recorded payloads:
+    the OAuth token before any call, the offers of each listed SKU (CUP has none: eBay's
+    404), and getOrder for the order whose buyer asked to cancel. Every other request goes
+    on to the network transport, which respx mocks in the contract tests."""
+
+    OFFERS = {"MUG": "offers_mug.json", "LID": "offers_lid.json"}
+
+    def __init__(self) -> None:
+        self._network = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/identity/v1/oauth2/token":
+            return httpx.Response(200, json=recorded("ebay", "token.json"))
+        if path == "/sell/inventory/v1/offer":
+            offers = self.OFFERS.get(request.url.params.get("sku", ""))
+            if offers is None:
+                return httpx.Response(404, json=recorded("ebay", "offers_none.json"))
+            return httpx.Response(200, json=recorded("ebay", offers))
+        if path == "/sell/fulfillment/v1/order/14-11111-00003":
+            return httpx.Response(200, json=recorded("ebay", "get_order_cancel_requested.json"))
+        return self._network.handle_request(request)
+
+
+def _ebay_next_page(path: str) -> Callable[[dict[str, Any], str], None]:
+    def point_to(body: dict[str, Any], token: str) -> None:
+        body["next"] = f"{EBAY_URL}{path}?limit=200&offset={token}"
+
+    return point_to
+
+
+def _break_ebay_order(body: dict[str, Any]) -> None:
+    body["orders"][0]["creationDate"] = "yesterday-ish"
+
+
+EBAY_URL = "https://api.ebay.contract.test"
+EBAY_ORDERS = "/sell/fulfillment/v1/order"
+EBAY_ITEMS = "/sell/inventory/v1/inventory_item"
+
 AMAZON_URL = "https://sp-api.contract.test"
 AMAZON_SELLER = "A2KITSELLER0001"
 
@@ -198,6 +238,40 @@ KITS = {
             "Atza|contract-kit-access-token",
         ],
         connector_options=lambda: {"transport": AmazonKitAnswers()},
+    ),
+    "ebay": ContractKit(
+        type="ebay",
+        base_url=EBAY_URL,
+        settings={
+            "marketplace_id": "EBAY_US",
+            "endpoint": EBAY_URL,
+            "auth_endpoint": EBAY_URL,
+            "credentials": {
+                "client_id": "KitSelle-omnisync-PRD-0a1b2c3d4-e5f6a7b8",
+                "client_secret": "PRD-kit0a1b2c3d4e5-f6a7-b8c9-d0e1",
+                "refresh_token": "v^1.1#i^1#kit-refresh-token-77aa",
+            },
+        },
+        orders=Route("GET", EBAY_ORDERS),
+        listings=Route("GET", EBAY_ITEMS),
+        stock=Route("POST", "/sell/inventory/v1/bulk_update_price_quantity"),
+        orders_body=lambda: recorded("ebay", "orders_page.json"),
+        listings_body=lambda: recorded("ebay", "inventory_items_page.json"),
+        stock_body=lambda: recorded("ebay", "bulk_update_207.json"),
+        stock_updates=[("MUG", 3), ("LID", 0)],
+        expected_stock_ok=[True, False],
+        break_one_order=_break_ebay_order,
+        expected_orders=3,
+        expected_listings=3,
+        point_orders_to=_ebay_next_page(EBAY_ORDERS),
+        point_listings_to=_ebay_next_page(EBAY_ITEMS),
+        secrets=[
+            "KitSelle-omnisync-PRD-0a1b2c3d4-e5f6a7b8",
+            "PRD-kit0a1b2c3d4e5-f6a7-b8c9-d0e1",
+            "v^1.1#i^1#kit-refresh-token-77aa",
+            recorded("ebay", "token.json")["access_token"],
+        ],
+        connector_options=lambda: {"transport": EbayKitAnswers()},
     ),
 }
 

@@ -103,17 +103,18 @@ def test_the_demo_loses_and_duplicates_nothing_and_ends_reconciled(tmp_path: Pat
         }
         assert channel["pushes"] > 0
     assert sum(c["orders_ingested"] for c in report["channels"]) == report["orders_total"]
-    for kind in ("shopify", "amazon"):
+    for kind in ("shopify", "amazon", "ebay"):
         chosen = [c for c in report["channels"] if c["type"] == kind]
         assert chosen, kind
         assert chosen[0]["orders_ingested"] > 0, chosen
     # Amazon's orders came by ORDER_CHANGE notifications over moto's SQS (installed with
-    # dev); Shopify's by signed webhooks to the hub's HTTP server; the sandbox's by polling.
+    # dev); Shopify's and eBay's by signed webhooks (eBay's notifications) to the hub's
+    # HTTP server; the sandbox's by polling.
     assert report["notices"] == []
     amazon = channel_of_type(report, "amazon")
     assert amazon["intake"] == "notifications"
     assert amazon["events_taken"] > 0
-    expected = {"shopify": "webhook", "sandbox": "polling"}
+    expected = {"shopify": "webhook", "ebay": "webhook", "sandbox": "polling"}
     for channel in report["channels"]:
         if channel is not amazon:
             assert (channel["intake"], channel["events_taken"]) == (
@@ -146,7 +147,7 @@ def test_the_demo_loses_and_duplicates_nothing_and_ends_reconciled(tmp_path: Pat
             r"\(3 runs failed\)",
         ),
         # Every call left unanswered: the deadline of the wait ends it.
-        ("sandbox-c:timeout", r"channel sandbox-c, job orders: not done within 5s"),
+        ("ebay-c:timeout", r"channel ebay-c, job orders: not done within 5s"),
     ],
 )
 def test_a_marketplace_failing_every_call_ends_the_demo_with_one_line(

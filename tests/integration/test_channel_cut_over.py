@@ -57,7 +57,7 @@ class BackfillConnector(Connector):
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvents:
         return WebhookEvents(orders=(NormalisedOrder.model_validate_json(body),))
 
-    def webhook_delivery(self, headers: Mapping[str, str]) -> tuple[str | None, str]:
+    def webhook_delivery(self, headers: Mapping[str, str], body: bytes) -> tuple[str | None, str]:
         return headers.get("delivery"), "orders/updated"
 
 

@@ -18,12 +18,11 @@ from typing import Any, Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from omnisync.hub.http_server import ServerRunner
+from tests.support.loopback import LoopbackEndpoint
 
 
 def closed_port() -> int:
@@ -34,18 +33,15 @@ def closed_port() -> int:
     return port
 
 
-class WebhookReceiver:
+class WebhookReceiver(LoopbackEndpoint):
     """Collects the JSON bodies POSTed to it; `status` is what it answers (500: failing)."""
 
     def __init__(self) -> None:
+        super().__init__("/hook", [Route("/hook", self._hook, methods=["POST"])])
         self.received: list[dict[str, Any]] = []
         self.attempts = 0
         self.status = 200
         self._lock = threading.Lock()
-        self._server = ServerRunner(
-            Starlette(routes=[Route("/hook", self._hook, methods=["POST"])])
-        )
-        self.url = ""
 
     async def _hook(self, request: Request) -> JSONResponse:
         body = json.loads(await request.body())
@@ -58,18 +54,6 @@ class WebhookReceiver:
     def states(self) -> list[str]:
         with self._lock:
             return [str(item["state"]) for item in self.received]
-
-    def __enter__(self) -> Self:
-        self.url = self._server.start() + "/hook"
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._server.stop()
 
 
 class _Collect:

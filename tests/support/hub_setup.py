@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 
 from omnisync.hub.bootstrap import Hub, bootstrap, engine_channels
 from omnisync.sandbox.amazon import AmazonSimulator
+from omnisync.sandbox.ebay import EbaySimulator
 from omnisync.sync.calls import RetryPolicy
 from omnisync.sync.engine import SyncEngine
 
@@ -78,20 +79,32 @@ def shopify_channel(url: str, *, extra: str = "") -> str:
     ) + extra
 
 
+def credentials_block(variables: Mapping[str, str]) -> str:
+    """A channel file's ``credentials:`` block: each field read from its variable."""
+    return "credentials:\n" + "".join(
+        f"  {field}: ${{{variable}}}\n" for field, variable in variables.items()
+    )
+
+
+AMAZON_VARIABLES = {
+    "refresh_token": "AMZ_REFRESH_TOKEN",
+    "lwa_app_id": "AMZ_APP_ID",
+    "lwa_client_secret": "AMZ_CLIENT_SECRET",
+}
+"""amazon_channel's credential fields and the variables they come from (`amazon_env`)."""
+
+
 def amazon_channel(simulator: AmazonSimulator, *, extra: str = "") -> str:
     """An Amazon channel file for `simulator` (credentials from AMZ_REFRESH_TOKEN, AMZ_APP_ID
     and AMZ_CLIENT_SECRET)."""
-    return (
+    where = (
         "type: amazon\n"
         "marketplace: US\n"
         f"seller_id: {simulator.seller_id}\n"
         f"endpoint: {simulator.endpoint}\n"
         f"lwa_endpoint: {simulator.lwa_url}\n"
-        "credentials:\n"
-        "  refresh_token: ${AMZ_REFRESH_TOKEN}\n"
-        "  lwa_app_id: ${AMZ_APP_ID}\n"
-        "  lwa_client_secret: ${AMZ_CLIENT_SECRET}\n"
-    ) + extra
+    )
+    return where + credentials_block(AMAZON_VARIABLES) + extra
 
 
 def amazon_env(simulator: AmazonSimulator) -> dict[str, str]:
@@ -119,3 +132,34 @@ def settling_amazon_channel(simulator: AmazonSimulator, settle: timedelta) -> st
             "sync: {lag: 2m, backfill: 1d}\n"
         ),
     )
+
+
+EBAY_VARIABLES = {
+    "client_id": "EBAY_CLIENT_ID",
+    "client_secret": "EBAY_CLIENT_SECRET",
+    "refresh_token": "EBAY_REFRESH_TOKEN",
+}
+"""ebay_channel's credential fields and the variables they come from (`ebay_env`)."""
+
+
+def ebay_channel(simulator: EbaySimulator, *, extra: str = "") -> str:
+    """An eBay channel file for `simulator` on its marketplace (credentials from
+    EBAY_CLIENT_ID, EBAY_CLIENT_SECRET and EBAY_REFRESH_TOKEN: `ebay_env`)."""
+    where = (
+        "type: ebay\n"
+        f"marketplace_id: {simulator.marketplace_id}\n"
+        f"endpoint: {simulator.url}\n"
+        f"auth_endpoint: {simulator.url}\n"
+    )
+    pace = "timeout_seconds: 5\nsync: {lag: 2m, backfill: 1d, item_backoff: 30s}\n"
+    return where + credentials_block(EBAY_VARIABLES) + pace + extra
+
+
+def ebay_env(simulator: EbaySimulator) -> dict[str, str]:
+    """The environment ebay_channel's credentials come from, set to `simulator`'s."""
+    credentials = simulator.credentials
+    return {
+        "EBAY_CLIENT_ID": credentials.client_id,
+        "EBAY_CLIENT_SECRET": credentials.client_secret,
+        "EBAY_REFRESH_TOKEN": credentials.refresh_token,
+    }

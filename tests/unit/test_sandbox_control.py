@@ -162,7 +162,7 @@ def test_simulator_registry_knows_the_sandbox_type():
 
     assert SIMULATORS["sandbox"] is SandboxMarketplace
     assert simulator_for("sandbox") is SandboxMarketplace
-    assert simulator_for("ebay") is None
+    assert simulator_for("etsy") is None
 
 
 def test_a_restarted_marketplace_keeps_its_state_and_url():
