@@ -45,7 +45,7 @@ def raise_revision_cap_alert(session: Session, channel_id: int) -> Alert:
         channel_id,
         f"{total} listing(s) near the channel's daily revision limit: their stock pushes are "
         "coalesced or held, and the latest quantity goes when the limit allows "
-        f"(`omnisync listings show`): {', '.join(sku for sku, _ in rows)}{more}",
+        f"(`omnisync listings list`): {', '.join(sku for sku, _ in rows)}{more}",
         severity=AlertSeverity.WARNING,
         details={"listings": named, "count": total},
         new_occurrence=False,

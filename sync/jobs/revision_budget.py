@@ -18,9 +18,10 @@ coalesced:
   at once while any revision is left, since that is the push that prevents overselling;
 - at the limit nothing is sent until the next UTC day, when the latest quantity goes.
 
-While a listing is held or coalesced its `push_note` says so in words (`listings show`),
+While a listing is held or coalesced its `push_note` says so in words (`listings list`),
 and the channel's `revision_cap` alert (a warning) lists it; the note clears, and the
-alert resolves, once the listing is pushed below the threshold again (the next day).
+alert resolves, once the listing is pushed below the threshold again: the next day, by
+its next change or at the latest by reconcile, which pushes every listing.
 A channel that still refuses for the limit (the seller revised the listing by hand on
 the channel too) is held until the next day the same way, not retried and refused.
 """

@@ -116,7 +116,6 @@ def _push(ctx: JobContext, *, everything: bool) -> None:
     budget = _budget(ctx)
     notes: dict[int, str | None] = {}
     if budget is not None:
-        _forget_past_days(ctx)
         plan, notes = _within_budget(ctx, budget, plan)
     size = max(ctx.connector.stock_batch_size, 1)
     for first in range(0, len(plan), size):
@@ -151,7 +150,8 @@ def _within_budget(
     plan: list[tuple[Listing, int]],
 ) -> tuple[list[tuple[Listing, int]], dict[int, str | None]]:
     """The planned pushes the listings' daily revisions allow now, with the note each
-    listing's state will carry; the others are held (dirty stays) with theirs."""
+    listing's state will carry; the others are held (dirty stays) with theirs, written
+    only where it changed (a held listing is decided again on every run)."""
     now = ctx.now()
     going: list[tuple[Listing, int]] = []
     notes: dict[int, str | None] = {}
@@ -162,26 +162,12 @@ def _within_budget(
         if decision.push:
             going.append((listing, quantity))
             notes[listing.id] = decision.note
-        else:
+            continue
+        ctx.counts[RunCount.HELD] += 1
+        if (decision.hold_until, decision.note) != (listing.held_until, listing.push_note):
             held.append(_held_row(listing.id, decision))
     _hold(ctx, held)
     return going, notes
-
-
-def _forget_past_days(ctx: JobContext) -> None:
-    """A note about an earlier day's revisions says nothing today: cleared (a held
-    listing keeps its note until the push it waits for goes)."""
-    with transaction(ctx.engine) as session:
-        session.execute(
-            update(_listings)
-            .where(
-                _c.channel_id == ctx.channel_id,
-                _c.push_note.is_not(None),
-                _c.held_until.is_(None),
-                or_(_c.revision_day.is_(None), _c.revision_day < ctx.now().date()),
-            )
-            .values(push_note=None)
-        )
 
 
 def _held_row(listing_id: int, decision: Decision) -> dict[str, object]:
@@ -202,7 +188,6 @@ def _hold(ctx: JobContext, rows: list[dict[str, object]]) -> None:
     """Record why these listings wait, and raise (or refresh) the channel's warning."""
     if not rows:
         return
-    ctx.counts[RunCount.HELD] += len(rows)
     with transaction(ctx.engine) as session:
         session.connection().execute(_HOLD, rows)
         raise_revision_cap_alert(session, ctx.channel_id)
