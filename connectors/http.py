@@ -8,10 +8,18 @@ from typing import Any
 
 import httpx
 
-from omnisync.connectors.base import AuthError, PermanentError, RateLimited, TransientError
+from omnisync.connectors.base import (
+    AuthError,
+    ConnectorError,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 USER_AGENT = "omnisync/0.1"
+DETAIL_LIMIT = 300
+"""Characters of an error body that are not the channel's own error shape, in a message."""
 
 
 def make_client(
@@ -59,6 +67,49 @@ def check_status(response: httpx.Response, what: str) -> None:
     if status >= 500 or status in (408, 425):
         raise TransientError(f"{what}: HTTP {status} {detail}".strip())
     raise PermanentError(f"{what}: HTTP {status} {detail}".strip())
+
+
+def error_for_status(
+    what: str,
+    response: httpx.Response,
+    detail: str,
+    *,
+    throttled_by: str,
+    throttled_wait: float,
+    auth_hint: str,
+) -> ConnectorError:
+    """The connector error of a refused REST call (status 400 and above), told in the
+    channel's words: `detail` is its error answer in one line, `throttled_by` who
+    throttles ("eBay", "the shop"), `throttled_wait` the wait of a 429 without
+    Retry-After, `auth_hint` what to do about a 401/403 (in parentheses)."""
+    status = response.status_code
+    if status in (401, 403):
+        return AuthError(f"{what}: HTTP {status} {detail} ({auth_hint})")
+    if status == 429:
+        return RateLimited(
+            f"{what}: throttled by {throttled_by} ({detail})",
+            retry_after_seconds(response, throttled_wait),
+        )
+    if status >= 500 or status in (408, 425):
+        return TransientError(f"{what}: HTTP {status} {detail}")
+    return PermanentError(f"{what}: {detail} (HTTP {status})")
+
+
+def error_detail(response: httpx.Response, channel_words: Callable[[Any], str]) -> str:
+    """An error answer in one line: what `channel_words` makes of its JSON body (None
+    when it is not JSON; "" when it is not the channel's error shape), else the start of
+    the body, else "no details"."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    words = channel_words(body)
+    if words:
+        return words
+    text = " ".join(response.text.split())
+    if not text:
+        return "no details"
+    return text[:DETAIL_LIMIT] + ("..." if len(text) > DETAIL_LIMIT else "")
 
 
 def json_body(response: httpx.Response, what: str) -> Any:

@@ -19,6 +19,7 @@ _BUILT_IN = (
     "omnisync.connectors.amazon.connector",
     "omnisync.connectors.ebay.connector",
     "omnisync.connectors.carriers.connector",
+    "omnisync.connectors.woocommerce.connector",
 )
 _loaded = False
 

@@ -170,6 +170,11 @@ class ChannelListing(BaseModel):
     barcode: str | None = None
     """The product's GTIN/EAN/UPC/ISBN as the channel gives it (None: the channel has none);
     listings are linked by it (core/listing_links.py)."""
+    untracked_stock: str | None = None
+    """Why the channel does not count this listing's stock, in words (WooCommerce: a
+    product with `manage_stock` off); None: it does. The hub stores and reports such a
+    listing and pushes nothing to it; the seller turns stock management on in the
+    channel to have it pushed."""
     own_key: str | None = None
     """The channel's own name for the listing (Shopify: `shopify:<variant gid>`), the one
     its order lines carry when it has no SKU. A listing without a SKU is stored under it,

@@ -65,8 +65,8 @@ IDENTIFYING_KEYS = (
     "item_id",
     "legacy_item_id",
     "offer_id",
-    "product_id",
     "variation_id",
+    "product_id",
 )
 """`Listing.channel_ids` entries that name one listing (or one product): an operator may
 name a listing by any of them, or by the last segment of one (`123` of

@@ -156,7 +156,7 @@ DEMO_REPORT = Path("var") / "demo-report.json"
 def demo(
     duration: Annotated[float, typer.Option(min=1, help="Seconds of simulated buying.")] = 60,
     seed: Annotated[int, typer.Option(help="Seed of the simulated catalogue and buyers.")] = 1,
-    channels: Annotated[int, typer.Option(min=2, max=8, help="Simulated marketplaces.")] = 3,
+    channels: Annotated[int, typer.Option(min=2, max=8, help="Simulated marketplaces.")] = 4,
     json_output: JsonOption = False,
     report: Annotated[
         Path, typer.Option(help="Where the JSON report is written (folders made as needed).")

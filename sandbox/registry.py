@@ -10,6 +10,7 @@ from omnisync.sandbox.carriers import CarrierSimulator
 from omnisync.sandbox.ebay import EbaySimulator
 from omnisync.sandbox.marketplace import SandboxMarketplace
 from omnisync.sandbox.shopify import ShopifySimulator
+from omnisync.sandbox.woocommerce import WooCommerceSimulator
 
 SIMULATORS: Final[dict[str, type[SimulatedMarketplace]]] = {
     SandboxMarketplace.type: SandboxMarketplace,
@@ -17,6 +18,7 @@ SIMULATORS: Final[dict[str, type[SimulatedMarketplace]]] = {
     AmazonSimulator.type: AmazonSimulator,
     CarrierSimulator.type: CarrierSimulator,
     EbaySimulator.type: EbaySimulator,
+    WooCommerceSimulator.type: WooCommerceSimulator,
 }
 """Channel type (the YAML ``type:``) to its simulator class. Constructors differ per
 type (credentials), so callers look the class up and pass what that type needs."""

@@ -2,8 +2,9 @@
 :class:`StandaloneKind` each.
 
 :data:`KINDS` is the table: ``marketplace`` (the ``sandbox`` JSON channel, the
-default), ``shopify``, ``amazon``, ``ebay`` and ``carriers``. Each entry says only what is its
-own (options, constructor, stocking, addresses, the hub channel that talks to it);
+default), ``shopify``, ``amazon``, ``ebay``, ``woocommerce`` and ``carriers``. Each entry
+says only what is its own (options, constructor, stocking, addresses, the hub channel that
+talks to it);
 :mod:`sandbox.standalone` does the rest, the same way for all.
 """
 
@@ -30,6 +31,13 @@ from omnisync.sandbox.shopify.simulator import (
     DEFAULT_SHOP,
 )
 from omnisync.sandbox.standalone import ChannelHint, StandaloneKind
+from omnisync.sandbox.woocommerce import (
+    DEFAULT_CONSUMER_KEY,
+    DEFAULT_CONSUMER_SECRET,
+    DEFAULT_WEBHOOK_SECRET,
+    WooCommerceSimulator,
+    WooCommerceSimulatorError,
+)
 
 SHOPIFY_LOCATION: Final = "Main warehouse"
 """The shop's location: the name of the hub's usual first location, so stock maps."""
@@ -295,6 +303,87 @@ class EbayKind(StandaloneKind[EbaySimulator]):
         return [ChannelHint(f"{simulator.name}.yaml", _yaml(body), environment)]
 
 
+class WooCommerceKind(StandaloneKind[WooCommerceSimulator]):
+    name = "woocommerce"
+    summary = "a WooCommerce shop (REST API v3, webhooks, Shipment Tracking)"
+    default_name = "woocommerce"
+    refusals = (WooCommerceSimulatorError,)
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--consumer-key", default=DEFAULT_CONSUMER_KEY)
+        parser.add_argument("--consumer-secret", default=DEFAULT_CONSUMER_SECRET)
+        parser.add_argument(
+            "--webhook-secret", default=DEFAULT_WEBHOOK_SECRET, help="signs the webhooks"
+        )
+        parser.add_argument("--webhook-url", help="where the shop's webhooks go (none by default)")
+        parser.add_argument(
+            "--shipment-tracking",
+            action="store_true",
+            help="serve the Shipment Tracking extension's routes",
+        )
+        parser.add_argument(
+            "--duplicate-deliveries",
+            type=int,
+            default=0,
+            help="extra deliveries of each order.created (woocommerce#28329)",
+        )
+        _add_rate(parser, 20.0, 40)
+
+    def build(self, args: argparse.Namespace) -> WooCommerceSimulator:
+        if args.duplicate_deliveries < 0:
+            raise SystemExit("--duplicate-deliveries must be 0 or more")
+        shop = WooCommerceSimulator(
+            consumer_key=args.consumer_key,
+            consumer_secret=args.consumer_secret,
+            webhook_secret=args.webhook_secret,
+            shipment_tracking=args.shipment_tracking,
+            duplicate_deliveries=args.duplicate_deliveries,
+            **_rated_serving(args),
+        )
+        if args.webhook_url:
+            shop.send_webhooks_to(args.webhook_url)
+        return shop
+
+    def seed(self, simulator: WooCommerceSimulator, listings: list[JSON]) -> None:
+        simulator.seed_products(
+            [
+                {
+                    "sku": listing.get("sku"),
+                    "name": listing.get("title") or listing.get("sku"),
+                    "stock_quantity": listing.get("quantity", 0),
+                    "manage_stock": True,
+                    **({"price": listing["price"]} if listing.get("price") else {}),
+                }
+                for listing in listings
+            ]
+        )
+
+    def addresses(self, simulator: WooCommerceSimulator) -> dict[str, str]:
+        return {
+            "REST API": f"{simulator.url}/wp-json/wc/v3",
+            "state": f"{simulator.url}/_simulator/state",
+        }
+
+    def channels(
+        self, simulator: WooCommerceSimulator, args: argparse.Namespace
+    ) -> list[ChannelHint]:
+        body = f"""\
+            type: woocommerce
+            url: {simulator.url}
+            consumer_key: ${{WOO_CONSUMER_KEY}}
+            consumer_secret: ${{WOO_CONSUMER_SECRET}}
+            webhook_secret: ${{WOO_WEBHOOK_SECRET}}
+            requests_per_second: {args.rate * args.rate_scale:g}
+            burst: {args.burst}
+            """
+        environment = {
+            "WOO_CONSUMER_KEY": args.consumer_key,
+            "WOO_CONSUMER_SECRET": args.consumer_secret,
+            "WOO_WEBHOOK_SECRET": args.webhook_secret,
+        }
+        return [ChannelHint(f"{simulator.name}.yaml", _yaml(body), environment)]
+
+
 class CarriersKind(StandaloneKind[CarrierSimulator]):
     name = "carriers"
     summary = "UPS, FedEx and DHL tracking on one server"
@@ -336,6 +425,13 @@ class CarriersKind(StandaloneKind[CarrierSimulator]):
 
 KINDS: Final[dict[str, StandaloneKind[Any]]] = {
     kind.name: kind
-    for kind in (MarketplaceKind(), ShopifyKind(), AmazonKind(), EbayKind(), CarriersKind())
+    for kind in (
+        MarketplaceKind(),
+        ShopifyKind(),
+        AmazonKind(),
+        EbayKind(),
+        WooCommerceKind(),
+        CarriersKind(),
+    )
 }
 DEFAULT_KIND: Final = MarketplaceKind.name

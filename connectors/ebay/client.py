@@ -25,19 +25,17 @@ from omnisync.connectors.base import (
     AuthError,
     CallPolicy,
     ConnectorError,
-    PermanentError,
-    RateLimited,
     TransientError,
     redacted,
 )
 from omnisync.connectors.ebay.auth import THROTTLED_WAIT, EbayTokens, TokenKind
-from omnisync.connectors.http import USER_AGENT, json_body, retry_after_seconds, send
+from omnisync.connectors.http import USER_AGENT, error_for_status, json_body, send
+from omnisync.connectors.http import error_detail as http_error_detail
 
 SELL_INVENTORY = "sellInventoryApi"
 SELL_FULFILLMENT = "sellFulfillmentApi"
 COMMERCE_NOTIFICATION = "commerceNotificationApi"
 """The call-policy operations: one per API, as eBay's daily limits are."""
-DETAIL_LIMIT = 300
 
 
 @dataclass(frozen=True)
@@ -174,35 +172,24 @@ class EbayApi:
 
 def error_for(what: str, response: httpx.Response) -> ConnectorError:
     """The connector error an eBay error answer stands for."""
-    status = response.status_code
-    detail = error_detail(response)
-    if status == 429:
-        return RateLimited(
-            f"{what}: throttled by eBay ({detail})", retry_after_seconds(response, THROTTLED_WAIT)
-        )
-    if status in (401, 403):
-        return AuthError(
-            f"{what}: HTTP {status} {detail} (the seller's consent may lack a scope: run "
-            "`omnisync channels ebay-install` for this channel)"
-        )
-    if status >= 500 or status in (408, 425):
-        return TransientError(f"{what}: HTTP {status} {detail}")
-    return PermanentError(f"{what}: {detail} (HTTP {status})")
+    return error_for_status(
+        what,
+        response,
+        error_detail(response),
+        throttled_by="eBay",
+        throttled_wait=THROTTLED_WAIT,
+        auth_hint=(
+            "the seller's consent may lack a scope: run "
+            "`omnisync channels ebay-install` for this channel"
+        ),
+    )
 
 
 def error_detail(response: httpx.Response) -> str:
     """eBay's errors as `errorId: message; ...`, else the start of the body."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    words = ebay_errors(body.get("errors") if isinstance(body, dict) else None)
-    if words:
-        return words
-    text = " ".join(response.text.split())
-    if not text:
-        return "no details"
-    return text[:DETAIL_LIMIT] + ("..." if len(text) > DETAIL_LIMIT else "")
+    return http_error_detail(
+        response, lambda body: ebay_errors(body.get("errors") if isinstance(body, dict) else None)
+    )
 
 
 def ebay_errors(errors: Any) -> str:

@@ -6,7 +6,6 @@ for a loopback host (a simulator or a test server on this machine)."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Literal
@@ -22,6 +21,7 @@ from pydantic import (
 )
 
 from omnisync.connectors.base import ConnectorSettings, RateLimit
+from omnisync.connectors.urls import https_or_loopback
 
 DEFAULT_ENDPOINT = "https://api.ebay.com"
 DEFAULT_GRANT_URL = "https://api.ebay.com/identity/v1/oauth2/token"
@@ -34,26 +34,6 @@ DAILY_LIMIT_APIS = {"sell.inventory": "sellInventoryApi", "sell.fulfillment": "s
 (connectors/ebay/client.py)."""
 MAX_PAGE_SIZE = 200
 """getOrders and getInventoryItems take at most 200 records a page."""
-
-
-def is_loopback(host: str | None) -> bool:
-    """Whether `host` names this machine (localhost, 127.0.0.0/8, ::1)."""
-    if not host:
-        return False
-    name = host.strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def https_or_loopback(url: AnyHttpUrl | None) -> AnyHttpUrl | None:
-    """`url` when it is https, or http to a loopback host; ValueError otherwise."""
-    if url is not None and url.scheme != "https" and not is_loopback(url.host):
-        raise ValueError("must be an https URL (plain http only for a loopback host)")
-    return url
 
 
 class EbayCredentials(BaseModel):

@@ -84,6 +84,9 @@ class Listing(SQLModel, table=True):
     push_note: str | None = Field(default=None, sa_column=text_column())
     """What the listing's pushes are going through, in words (coalesced near the daily
     revision limit, held until tomorrow); None when they go as usual."""
+    untracked_stock: str | None = Field(default=None, sa_column=text_column())
+    """Why the channel does not count this listing's stock (WooCommerce: `manage_stock`
+    off), as the last listings read said; the hub pushes nothing to it. None: it does."""
     seen_quantity: int | None = None
     """The quantity the channel showed at the last listings read (None: it said none)."""
     seen_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

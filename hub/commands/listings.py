@@ -139,6 +139,8 @@ def list_listings(
 
 def _push_state(row: ListingOut) -> str:
     """The `dirty` column: "yes" while a push is pending, with why it waits if it does."""
+    if row.untracked_stock is not None:
+        return "never: stock untracked"
     if row.push_held_until is not None:
         return f"held until {row.push_held_until}"
     if row.push_note is not None:

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
+from omnisync.hub.demo.served_market import ServedMarket
 from omnisync.sandbox.ebay import EbaySimulator, EbaySimulatorError
-from omnisync.sandbox.faults import ANY_ENDPOINT
 
 CLIENT_ID: Final = "omnisync-demo-app"
 MARKETPLACE: Final = "EBAY_US"
@@ -30,18 +30,13 @@ second) is far below the demo's pace, a sale every second or so on eBay alone, e
 read with getOrder when its notification comes and shipped within seconds."""
 
 
-class EbayMarket:
+class EbayMarket(ServedMarket[EbaySimulator]):
     type = "ebay"
-    settle_seconds = 0.0
-    notice: str | None = None
 
     def __init__(self, name: str, token: str, schedule: str, timeout_s: float) -> None:
-        self.name = name
-        self.schedule = schedule
-        self.timeout_s = timeout_s
         # Both secrets are made from the demo's token, so the channel file reads them
         # from its one variable.
-        self.server = EbaySimulator(
+        server = EbaySimulator(
             name=name,
             client_id=CLIENT_ID,
             client_secret=f"ebay-cs-{token}",
@@ -50,13 +45,7 @@ class EbayMarket:
             rate=RATE,
             burst=BURST,
         )
-        self.intake = "polling"
-
-    def start(self) -> str:
-        return self.server.start()
-
-    def stop(self) -> None:
-        self.server.stop()
+        super().__init__(name, schedule, timeout_s, server)
 
     def send_webhooks_to(self, hub_url: str) -> None:
         self.server.send_notifications_to(f"{hub_url}/webhooks/ebay/{self.name}")
@@ -80,12 +69,6 @@ class EbayMarket:
 
     def order_ids(self) -> set[str]:
         return {str(order["orderId"]) for order in self.server.orders()}
-
-    def quantities(self) -> dict[str, int]:
-        return self.server.stock()
-
-    def fail_every_call(self, kind: str, count: int) -> None:
-        self.server.inject(ANY_ENDPOINT, kind, count)
 
     def channel_file(self, token_variable: str) -> str:
         return textwrap.dedent(

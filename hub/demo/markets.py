@@ -3,7 +3,9 @@
 Each says how the hub hears its orders (`intake`): Shopify sends signed webhooks to the
 hub's HTTP server, which the demo runs as `omnisync run` does (`send_webhooks_to`);
 Amazon sends ORDER_CHANGE notifications when moto is installed (hub/demo/amazon.py);
-eBay posts its signed ORDER_CONFIRMATION notifications there too (hub/demo/ebay.py);
+eBay posts its signed ORDER_CONFIRMATION notifications there too (hub/demo/ebay.py), and
+the WooCommerce shop its signed order webhooks, each new order several times
+(hub/demo/woocommerce.py);
 the sandbox marketplaces are polled every second. Each tells when a buyer
 bought (`sale_time`), by its own clock, for the propagation measured from the sale.
 """
@@ -17,6 +19,7 @@ from typing import Any, Protocol
 
 from omnisync.hub.demo.amazon import AmazonMarket
 from omnisync.hub.demo.ebay import EbayMarket
+from omnisync.hub.demo.woocommerce import WooCommerceMarket
 from omnisync.sandbox.faults import ANY_ENDPOINT
 from omnisync.sandbox.marketplace import SandboxMarketplace
 from omnisync.sandbox.shopify import ShopifySimulator
@@ -191,7 +194,7 @@ class ShopifyMarket:
 
 def market_names(count: int) -> list[str]:
     """The names of the first `count` marketplaces, in the order of make_markets."""
-    kinds = ("shopify", "amazon", "ebay")
+    kinds = ("shopify", "amazon", "ebay", "woocommerce")
     return [
         f"{kinds[index] if index < len(kinds) else 'sandbox'}-{letter}"
         for index, letter in enumerate("abcdefgh"[:count])
@@ -199,8 +202,8 @@ def market_names(count: int) -> list[str]:
 
 
 def make_markets(count: int, token: str) -> list[DemoMarket]:
-    """A Shopify shop first, then an Amazon and an eBay seller account, then sandbox
-    marketplaces."""
+    """A Shopify shop first, then an Amazon and an eBay seller account, a WooCommerce
+    shop, then sandbox marketplaces."""
     markets: list[DemoMarket] = []
     for index, name in enumerate(market_names(count)):
         if index == 0:
@@ -209,6 +212,8 @@ def make_markets(count: int, token: str) -> list[DemoMarket]:
             markets.append(AmazonMarket(name, token, SCHEDULE, CALL_TIMEOUT_S))
         elif index == 2:
             markets.append(EbayMarket(name, token, SCHEDULE, CALL_TIMEOUT_S))
+        elif index == 3:
+            markets.append(WooCommerceMarket(name, token, SCHEDULE, CALL_TIMEOUT_S))
         else:
             markets.append(SandboxMarket(name, token))
     return markets

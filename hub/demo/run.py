@@ -111,7 +111,7 @@ def parse_fault(spec: str, channels: int) -> DemoFault:
 class DemoOptions:
     duration: float = 60.0
     seed: int = 1
-    channels: int = 3
+    channels: int = 4
     orders_per_second: float = 6.0
     timeout: float = DEFAULT_TIMEOUT_S
     """Seconds any one wait may last: a job the demo waits for, a job of a channel failing

@@ -76,6 +76,7 @@ def listing_view(listing: Listing, channel: str, channel_type: str, sku: str | N
         last_push_error=listing.last_error,
         push_note=listing.push_note,
         push_held_until=iso(listing.held_until),
+        untracked_stock=listing.untracked_stock,
     )
 
 

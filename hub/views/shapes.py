@@ -279,6 +279,9 @@ class ListingOut(Shape):
     channel's daily revision limit (eBay); None when they go as usual."""
     push_held_until: Timestamp | None
     """When a held push may go; None when nothing is held."""
+    untracked_stock: str | None
+    """Why the channel does not count this listing's stock (WooCommerce: manage_stock
+    off), so the hub pushes nothing to it; None when it does."""
 
 
 class LinkChangeOut(Shape):

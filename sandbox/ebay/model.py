@@ -10,12 +10,13 @@ up, so a client that restarts from a rendered date misses nothing.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Final
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from omnisync.sandbox.money import CENT
+from omnisync.sandbox.money import parse_price as parse_price
 
 JSON = dict[str, Any]
-
-CENT: Final = Decimal("0.01")
 
 
 class EbaySimulatorError(ValueError):
@@ -51,19 +52,6 @@ def parse_ebay_time(text: str) -> datetime:
 def amount(value: Decimal, currency: str) -> JSON:
     """eBay's Amount: ``{"value": "12.50", "currency": "USD"}``."""
     return {"value": str(value.quantize(CENT, ROUND_HALF_UP)), "currency": currency}
-
-
-def parse_price(value: Any) -> Decimal:
-    """A price as eBay takes it (a decimal string or a number, not negative); ValueError."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise ValueError(f"not a price: {value!r}")
-    try:
-        price = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"not a price: {value!r}") from None
-    if not price.is_finite() or price < 0:
-        raise ValueError(f"not a price: {value!r}")
-    return price.quantize(CENT, ROUND_HALF_UP)
 
 
 def query_int(text: str | None, default: int) -> int:

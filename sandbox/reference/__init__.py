@@ -20,6 +20,8 @@ SHOPIFY_ADMIN_SCHEMA: Final = REFERENCE_DIR / "shopify" / "admin_2026-10.json.gz
 USAGE_PLAN_KEY: Final = "x-omnisync-usage-plan"
 """Where each Amazon operation keeps its published rate: ``{"rate", "burst"}``."""
 EBAY_CONTRACTS: Final = REFERENCE_DIR / "ebay" / "contracts.json"
+WOOCOMMERCE_EXAMPLES: Final = REFERENCE_DIR / "woocommerce" / "examples"
+"""WooCommerce's documented response bodies, ``<resource>--<section>--1.json``."""
 ENUM_TYPE_KEY: Final = "x-omnisync-enum-type"
 """On an eBay string field: the enumeration type its documentation links to (eBay lists the
 values only on that page, so they are not in the contracts, nor here)."""
@@ -46,6 +48,21 @@ def ebay_contracts() -> dict[str, Any]:
     """The facts derived from eBay's contracts (parsed once): ``{"about", "contracts"}``,
     each contract ``{"version", "operations": {operationId: ...}, "components"}``."""
     return _load_json(EBAY_CONTRACTS)
+
+
+@cache
+def woocommerce_example(name: str) -> Any:
+    """One of WooCommerce's documented response bodies, by its file's stem, e.g.
+    ``orders--list-all-orders--1`` (parsed once; treat it as read-only)."""
+    path = WOOCOMMERCE_EXAMPLES / f"{name}.json"
+    if not path.is_file():
+        raise ReferenceMissing(f"{path} is missing from the project")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def woocommerce_example_names() -> list[str]:
+    """The stems of every WooCommerce example kept here, sorted."""
+    return sorted(path.stem for path in WOOCOMMERCE_EXAMPLES.glob("*.json"))
 
 
 def shopify_introspection() -> dict[str, Any]:

@@ -53,6 +53,13 @@ SOURCES: Final = {
         "licence": "ISC (LICENSE)",
         "licence_files": ["LICENSE"],
     },
+    "woocommerce": {
+        "source": "WooCommerce REST API v3 documentation (woocommerce/woocommerce-rest-api-docs,"
+        " wp-api-v3): its response examples, as JSON",
+        "version": "commit 13d6196",
+        "licence": "Apache-2.0 (LICENSE, NOTICE; kept here, the source folder has none)",
+        "licence_files": [],
+    },
 }
 """Update ``version`` here when regenerating from newer files."""
 
@@ -128,6 +135,11 @@ def build(source: Path, target: Path = TARGET) -> dict[str, Any]:
     with written.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as handle:
         handle.write(_dumps(compact_shopify_schema(introspection), indent=None).encode())
     outputs[f"shopify/{SHOPIFY_SCHEMA}"] = (shopify / SHOPIFY_SCHEMA, written)
+    # WooCommerce's documented response bodies are payloads: copied as they are.
+    for example in sorted((source / "woocommerce" / "examples").glob("*.json")):
+        written = target / "woocommerce" / "examples" / example.name
+        _write_json(written, _read_json(example))
+        outputs[f"woocommerce/examples/{example.name}"] = (example, written)
     for system, facts in SOURCES.items():
         for licence in facts["licence_files"]:
             shutil.copyfile(source / system / licence, target / system / licence)
@@ -174,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         for system, names in (
             ("amazon", [f"models/{m}" for m in AMAZON_MODELS] + ["LICENSE", "NOTICE"]),
             ("shopify", [SHOPIFY_SCHEMA, "LICENSE"]),
+            ("woocommerce", ["examples/orders--list-all-orders--1.json"]),
         )
         for name in names
         if not (arguments.source / system / name).is_file()

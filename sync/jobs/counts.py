@@ -43,6 +43,9 @@ class RunCount(StrEnum):
     """Items the channel refused (stock, reconcile, fulfilments): the run is partial."""
     HELD = "held"
     """Listings held back within the channel's daily revision limit (still dirty)."""
+    UNTRACKED = "untracked"
+    """Listings whose stock the channel does not count (WooCommerce's manage_stock off):
+    reported by the listings job, never pushed."""
     # fulfilments
     PUSHED = "pushed"
     # tracking

@@ -4,7 +4,9 @@ A listing is linked here when its channel SKU equals a hub SKU code (LinkMethod
 `sku`, core/listing_links.py); anything else is kept unlinked and reported, never
 guessed: an operator links it (`listings link`, `auto-link --by barcode`, `catalog
 import`). A listing an operator unlinked stays unlinked. Each listing keeps the
-channel's title, barcode and the quantity it showed. Every listing is stored: one without
+channel's title, barcode and the quantity it showed, and why the channel does not count
+its stock where it does not (WooCommerce's manage_stock off: reported, never pushed, never
+taken as drift). Every listing is stored: one without
 a SKU under the channel's own name for it (ChannelListing.own_key, the name its
 order lines carry), renamed to its SKU once the channel gives it one. A newly
 bound listing is dirty, so the channel gets our quantity at the next push, and
@@ -57,6 +59,14 @@ def pull_listings(ctx: JobContext) -> None:
             ctx.counts[RunCount.WITHOUT_SKU],
             ctx.counts[RunCount.UNKNOWN_SKU],
         )
+    if ctx.counts[RunCount.UNTRACKED]:
+        log.warning(
+            "%s: %d listing(s) whose stock the channel does not count: nothing is pushed to"
+            " them (`omnisync listings list --channel %s` says why)",
+            ctx.name,
+            ctx.counts[RunCount.UNTRACKED],
+            ctx.name,
+        )
 
 
 def _channel(session: Session, ctx: JobContext) -> Channel:
@@ -83,10 +93,18 @@ def _store(session: Session, ctx: JobContext, chunk: list[ChannelListing]) -> No
         listing.barcode = (item.barcode or "").strip()[:64] or None
         listing.seen_quantity = item.quantity
         listing.seen_at = ctx.now()
+        listing.untracked_stock = item.untracked_stock
+        if item.untracked_stock:
+            ctx.counts[RunCount.UNTRACKED] += 1
+            _note(ctx, f"listing {item.key or item.channel_ids}: {item.untracked_stock}")
         listing.updated_at = ctx.now()
         if listing.sku_id is None:
             _bind(session, ctx, channel, listing, item, skus)
-        elif item.quantity is not None and item.quantity != listing.last_ack_quantity:
+        elif (
+            item.quantity is not None
+            and not item.untracked_stock
+            and item.quantity != listing.last_ack_quantity
+        ):
             # The channel shows something else than we last set: push ours again.
             listing.last_ack_quantity = item.quantity
             mark_dirty(listing, ctx.now())

@@ -7,7 +7,9 @@ is cleared only if no stock change touched it since it was read (its
 change_seq), so a sale during a push is never lost (invariant 6). An item the
 channel refuses keeps its error and backs off; the others go on.
 
-reconcile pushes every bound listing, dirty or not: the backstop for drift.
+reconcile pushes every bound listing, dirty or not: the backstop for drift. A listing whose
+stock the channel does not count (WooCommerce's manage_stock off) is never pushed: its
+dirty flag is cleared and the listings job reports it.
 plan_stock_push is the reading half of both, callable alone (b2_plan times it).
 
 A channel with a daily revision limit per listing (eBay) spends it through
@@ -61,6 +63,9 @@ class StockPlan:
 
     push: list[tuple[Listing, int]] = field(default_factory=list)
     unchanged: list[Listing] = field(default_factory=list)
+    untracked: list[Listing] = field(default_factory=list)
+    """Listings whose stock the channel does not count (Listing.untracked_stock): their
+    dirty flag is cleared and nothing is sent."""
 
 
 def plan_stock_push(
@@ -90,7 +95,9 @@ def plan_stock_push(
     plan = StockPlan()
     for listing in listings:
         quantity = available[listing.sku_id or 0]
-        if not everything and quantity == listing.last_ack_quantity:
+        if listing.untracked_stock:
+            plan.untracked.append(listing)
+        elif not everything and quantity == listing.last_ack_quantity:
             plan.unchanged.append(listing)
         else:
             plan.push.append((listing, quantity))
@@ -112,7 +119,8 @@ def _push(ctx: JobContext, *, everything: bool) -> None:
     planned = plan_stock_push(ctx.engine, ctx.channel_id, everything=everything, now=ctx.now())
     plan, unchanged = planned.push, planned.unchanged
     ctx.counts[RunCount.UNCHANGED] += len(unchanged)
-    _clear_unchanged(ctx, unchanged)
+    ctx.counts[RunCount.UNTRACKED] += len(planned.untracked)
+    _clear_unchanged(ctx, unchanged + planned.untracked)
     budget = _budget(ctx)
     notes: dict[int, str | None] = {}
     if budget is not None:

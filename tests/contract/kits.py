@@ -35,23 +35,30 @@ class ContractKit:
     orders: Route
     listings: Route
     stock: Route
-    orders_body: Callable[[], dict[str, Any]]
+    orders_body: Callable[[], Any]
     """A recorded page of orders (a fresh copy on each call)."""
-    listings_body: Callable[[], dict[str, Any]]
+    listings_body: Callable[[], Any]
     stock_body: Callable[[], dict[str, Any]]
     """The recorded answer to pushing `stock_updates`."""
     stock_updates: list[tuple[str, int]]
     expected_stock_ok: list[bool]
-    break_one_order: Callable[[dict[str, Any]], None]
+    break_one_order: Callable[[Any], None]
     """Damage one order of a page body in place, the way a channel might."""
     expected_orders: int
     expected_listings: int
-    point_orders_to: Callable[[dict[str, Any], str], None]
+    point_orders_to: Callable[[Any, str], None]
     """Make an orders page body say, in the channel's way, that the page `token` names
     comes next."""
-    point_listings_to: Callable[[dict[str, Any], str], None]
+    point_listings_to: Callable[[Any, str], None]
     """The same for a listings page body."""
     secrets: list[str] = field(default_factory=list)
+    next_page_headers: Callable[[str], dict[str, str]] | None = None
+    """For a channel whose response headers, not its body, say which page comes next
+    (WooCommerce's `Link`): the headers of a page after which the page `token` comes.
+    The `point_*_to` hooks are not used then."""
+    stock_channel_ids: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The `channel_ids` of each stock update's listing, by SKU, for a channel that
+    pushes stock by its own ids (none: the SKU is enough)."""
     connector_options: Callable[[], dict[str, Any]] = dict
     """Keyword arguments the connector is built with besides its settings."""
 
@@ -148,6 +155,39 @@ def _ebay_next_page(path: str) -> Callable[[dict[str, Any], str], None]:
 def _break_ebay_order(body: dict[str, Any]) -> None:
     body["orders"][0]["creationDate"] = "yesterday-ish"
 
+
+class WooCommerceKitAnswers(httpx.BaseTransport):
+    """What the shared contract cannot route for WooCommerce, answered from recorded
+    payloads: the variations of the variable product the listings hold, and the read
+    of the products a stock push makes before it writes (`include=`). Every other
+    request goes on to the network transport, which respx mocks in the contract tests."""
+
+    def __init__(self) -> None:
+        self._network = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == f"{WOO_REST}/products/30/variations":
+            return httpx.Response(200, json=recorded("woocommerce", "variations_30.json"))
+        if path == f"{WOO_REST}/products" and "include" in request.url.params:
+            return httpx.Response(200, json=recorded("woocommerce", "products_read.json"))
+        return self._network.handle_request(request)
+
+
+def _woocommerce_next_page(token: str) -> dict[str, str]:
+    return {"Link": f'<{WOO_URL}{WOO_REST}/orders?page={token}>; rel="next"'}
+
+
+def _never_in_the_body(body: Any, token: str) -> None:
+    raise AssertionError("WooCommerce says which page comes next in headers")
+
+
+def _break_woocommerce_order(body: Any) -> None:
+    body[0]["date_created_gmt"] = "yesterday-ish"
+
+
+WOO_URL = "https://shop.contract.test"
+WOO_REST = "/wp-json/wc/v3"
 
 EBAY_URL = "https://api.ebay.contract.test"
 EBAY_ORDERS = "/sell/fulfillment/v1/order"
@@ -272,6 +312,37 @@ KITS = {
             recorded("ebay", "token.json")["access_token"],
         ],
         connector_options=lambda: {"transport": EbayKitAnswers()},
+    ),
+    "woocommerce": ContractKit(
+        type="woocommerce",
+        base_url=WOO_URL,
+        settings={
+            "url": WOO_URL,
+            "consumer_key": "ck_kit0123456789abcdef0123456789abcdef01",
+            "consumer_secret": "cs_kit0123456789abcdef0123456789abcdef01",
+            "webhook_secret": "kit-webhook-secret-5e",
+        },
+        orders=Route("GET", f"{WOO_REST}/orders"),
+        listings=Route("GET", f"{WOO_REST}/products"),
+        stock=Route("POST", f"{WOO_REST}/products/batch"),
+        orders_body=lambda: recorded("woocommerce", "orders_page.json"),
+        listings_body=lambda: recorded("woocommerce", "products_page.json"),
+        stock_body=lambda: recorded("woocommerce", "products_batch.json"),
+        stock_updates=[("MUG", 3), ("LID", 0)],
+        expected_stock_ok=[True, False],
+        break_one_order=_break_woocommerce_order,
+        expected_orders=3,
+        expected_listings=4,
+        point_orders_to=_never_in_the_body,
+        point_listings_to=_never_in_the_body,
+        next_page_headers=_woocommerce_next_page,
+        stock_channel_ids={"MUG": {"product_id": 11}, "LID": {"product_id": 12}},
+        secrets=[
+            "ck_kit0123456789abcdef0123456789abcdef01",
+            "cs_kit0123456789abcdef0123456789abcdef01",
+            "kit-webhook-secret-5e",
+        ],
+        connector_options=lambda: {"transport": WooCommerceKitAnswers()},
     ),
 }
 

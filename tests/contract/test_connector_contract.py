@@ -102,21 +102,35 @@ def test_recorded_listings_map(kit: ContractKit, router: respx.MockRouter) -> No
     assert all(isinstance(listing, ChannelListing) for listing in listings)
 
 
+def stock_update(kit: ContractKit, sku: str, quantity: int) -> StockUpdate:
+    return StockUpdate(
+        channel_sku=sku, quantity=quantity, channel_ids=kit.stock_channel_ids.get(sku, {})
+    )
+
+
 def test_stock_push_gives_one_result_per_update(kit: ContractKit, router: respx.MockRouter) -> None:
     router.route(method=kit.stock.method, path=kit.stock.path).respond(json=kit.stock_body())
-    updates = [StockUpdate(channel_sku=sku, quantity=q) for sku, q in kit.stock_updates]
+    updates = [stock_update(kit, sku, q) for sku, q in kit.stock_updates]
     results = kit.connector().push_stock(updates)
     assert [result.key for result in results] == [sku for sku, _ in kit.stock_updates]
     assert [result.ok for result in results] == kit.expected_stock_ok
     assert all(result.error for result in results if not result.ok)
 
 
+def pointing_to(
+    kit: ContractKit, body: Any, token: str, point_to: Callable[[Any, str], None]
+) -> httpx.Response:
+    """A page answer that says, in the channel's way, that the page `token` comes next."""
+    if kit.next_page_headers is not None:
+        return httpx.Response(200, json=body, headers=kit.next_page_headers(token))
+    point_to(body, token)
+    return httpx.Response(200, json=body)
+
+
 def test_following_page_tokens_reads_every_page(kit: ContractKit, router: respx.MockRouter) -> None:
-    first, last = kit.orders_body(), kit.orders_body()
-    kit.point_orders_to(first, "page-2")
-    router.route(method=kit.orders.method, path=kit.orders.path).mock(
-        side_effect=[httpx.Response(200, json=first), httpx.Response(200, json=last)]
-    )
+    first = pointing_to(kit, kit.orders_body(), "page-2", kit.point_orders_to)
+    last = httpx.Response(200, json=kit.orders_body())
+    router.route(method=kit.orders.method, path=kit.orders.path).mock(side_effect=[first, last])
     pages = list(kit.connector().fetch_orders(None))
     assert len(pages) == 2
     second = router.calls[-1].request
@@ -131,9 +145,10 @@ def at_most(items: Iterable[object], count: int) -> list[object]:
 def test_a_channel_repeating_its_orders_page_token_fails_the_read(
     kit: ContractKit, router: respx.MockRouter
 ) -> None:
-    body = kit.orders_body()
-    kit.point_orders_to(body, "the-same-token")
-    route = router.route(method=kit.orders.method, path=kit.orders.path).respond(json=body)
+    answer = pointing_to(kit, kit.orders_body(), "the-same-token", kit.point_orders_to)
+    route = router.route(method=kit.orders.method, path=kit.orders.path).mock(
+        side_effect=lambda request: answer
+    )
     with pytest.raises(RepeatedPageToken, match="repeated the page token 'the-same-token'"):
         at_most(kit.connector().fetch_orders(None), 10)
     assert route.call_count == 2
@@ -142,9 +157,10 @@ def test_a_channel_repeating_its_orders_page_token_fails_the_read(
 def test_a_channel_repeating_its_listings_page_token_fails_the_read(
     kit: ContractKit, router: respx.MockRouter
 ) -> None:
-    body = kit.listings_body()
-    kit.point_listings_to(body, "the-same-token")
-    route = router.route(method=kit.listings.method, path=kit.listings.path).respond(json=body)
+    answer = pointing_to(kit, kit.listings_body(), "the-same-token", kit.point_listings_to)
+    route = router.route(method=kit.listings.method, path=kit.listings.path).mock(
+        side_effect=lambda request: answer
+    )
     with pytest.raises(RepeatedPageToken, match="repeated the page token 'the-same-token'"):
         at_most(kit.connector().fetch_listings(), 10 * kit.expected_listings)
     assert route.call_count == 2
@@ -180,7 +196,7 @@ def test_failures_become_the_right_errors(
     def call() -> object:
         if operation == "orders":
             return list(connector.fetch_orders(None))
-        return connector.push_stock([StockUpdate(channel_sku="MUG", quantity=1)])
+        return connector.push_stock([stock_update(kit, "MUG", 1)])
 
     with pytest.raises(expected) as raised:
         call()

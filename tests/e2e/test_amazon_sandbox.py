@@ -43,6 +43,7 @@ from omnisync.hub.bootstrap import Hub
 from omnisync.sandbox.amazon import AmazonSimulator
 from omnisync.sandbox.marketplace import SandboxMarketplace
 from omnisync.sync.engine import SyncEngine
+from tests.support.e2e_runs import run_ok
 from tests.support.hub_setup import (
     amazon_env,
     engine_for,
@@ -104,12 +105,6 @@ def ats(hub: Hub, channel_name: str, codes: list[str]) -> dict[str, int]:
         ids = dict(session.exec(select(Sku.code, Sku.id).where(col(Sku.code).in_(codes))).all())
         available = available_to_sell(session, channel, [ids[code] or 0 for code in codes])
         return {code: available[ids[code] or 0] for code in codes}
-
-
-def run_ok(sync: SyncEngine, channel: str, job: str) -> dict[str, int]:
-    outcome = sync.run(channel, job)
-    assert outcome.status == "succeeded", (channel, job, outcome.error)
-    return {count.value: value for count, value in outcome.counts.items()}
 
 
 def pull_until_created(sync: SyncEngine, channel: str, count: int) -> None:

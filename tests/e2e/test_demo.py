@@ -103,18 +103,24 @@ def test_the_demo_loses_and_duplicates_nothing_and_ends_reconciled(tmp_path: Pat
         }
         assert channel["pushes"] > 0
     assert sum(c["orders_ingested"] for c in report["channels"]) == report["orders_total"]
-    for kind in ("shopify", "amazon", "ebay"):
+    for kind in ("shopify", "amazon", "ebay", "woocommerce"):
         chosen = [c for c in report["channels"] if c["type"] == kind]
         assert chosen, kind
         assert chosen[0]["orders_ingested"] > 0, chosen
     # Amazon's orders came by ORDER_CHANGE notifications over moto's SQS (installed with
-    # dev); Shopify's and eBay's by signed webhooks (eBay's notifications) to the hub's
-    # HTTP server; the sandbox's by polling.
+    # dev); Shopify's, eBay's and WooCommerce's by signed webhooks (eBay's notifications)
+    # to the hub's HTTP server, WooCommerce's each delivered three times; the sandbox's by
+    # polling.
     assert report["notices"] == []
     amazon = channel_of_type(report, "amazon")
     assert amazon["intake"] == "notifications"
     assert amazon["events_taken"] > 0
-    expected = {"shopify": "webhook", "ebay": "webhook", "sandbox": "polling"}
+    expected = {
+        "shopify": "webhook",
+        "ebay": "webhook",
+        "woocommerce": "webhook",
+        "sandbox": "polling",
+    }
     for channel in report["channels"]:
         if channel is not amazon:
             assert (channel["intake"], channel["events_taken"]) == (
@@ -157,7 +163,8 @@ def test_a_marketplace_failing_every_call_ends_the_demo_with_one_line(
     it by the deadline (`--timeout 5`) instead of retrying for minutes, exit code 1, and
     stderr is one line naming the channel, the job and the error."""
     path = tmp_path / "report.json"
-    short = ["--duration", "3", "--seed", "7", "--timeout", "5"]
+    # Three marketplaces are enough for the two that fail (the demo's default has four).
+    short = ["--duration", "3", "--seed", "7", "--timeout", "5", "--channels", "3"]
     completed = run_demo(*short, "--fault", fault, "--report", str(path))
     assert completed.returncode == 1, completed.stderr
     assert completed.stderr.count("\n") == 1, completed.stderr
@@ -187,7 +194,7 @@ def test_the_last_table_printed_counts_what_the_report_counts(tmp_path: Path) ->
     """The live table's last frame is drawn before the final sync; the table printed after
     it agrees with the report (and the summary printed from it)."""
     path = tmp_path / "demo.json"
-    short = ["--duration", "3", "--seed", "7", "--report", str(path)]
+    short = ["--duration", "3", "--seed", "7", "--channels", "2", "--report", str(path)]
     completed = subprocess.run(
         [sys.executable, "-m", "omnisync.hub.cli", "demo", *short],
         capture_output=True,
@@ -224,7 +231,9 @@ def test_without_moto_the_demo_polls_amazon_and_says_so_once(tmp_path: Path) -> 
     """moto comes with the dev and demo extras only: a plain install has none, and the
     demo then polls Amazon, loses nothing, and says why on its console and in the report."""
     path = tmp_path / "demo.json"
-    completed = run_demo("--duration", "3", "--seed", "7", "--report", str(path), moto=False)
+    completed = run_demo(
+        "--duration", "3", "--seed", "7", "--channels", "2", "--report", str(path), moto=False
+    )
     assert completed.returncode == 0, completed.stderr
     report = json.loads(path.read_text(encoding="utf-8"))
     assert completed.stdout.count(NOTIFICATIONS_OFF) == 1

@@ -38,13 +38,12 @@ from omnisync.sandbox.clock import ManualClock as SimulatorClock
 from omnisync.sandbox.ebay import EbaySimulator
 from omnisync.sandbox.shopify import ShopifySimulator
 from omnisync.sync.engine import SyncEngine
+from tests.support.e2e_runs import open_stocked_hub, run_ok, stored_order, synced_engine
 from tests.support.ebay_contracts import check_request, check_response
 from tests.support.hub_setup import (
     amazon_env,
     ebay_channel,
     ebay_env,
-    engine_for,
-    open_test_hub,
     settling_amazon_channel,
     shopify_channel,
     write_config,
@@ -135,34 +134,17 @@ def hub(
         "shop": shopify_channel(shop.url),
         "amz": settling_amazon_channel(amazon, timedelta(seconds=0.5)),
     }
-    hub = open_test_hub(write_config(tmp_path / "config", channels), empty_database_url)
-    with transaction(hub.engine) as session:
-        main = location_by_code(session, "main")
-        for code in CODES:
-            count_stock(session, upsert_sku(session, code), main, 10)
+    hub = open_stocked_hub(
+        write_config(tmp_path / "config", channels), empty_database_url, CODES, 10
+    )
     yield hub
     hub.engine.dispose()
 
 
 @pytest.fixture
 def sync(hub: Hub) -> Iterator[SyncEngine]:
-    engine = engine_for(hub)
-    for channel in ("bay", "shop", "amz"):
-        run_ok(engine, channel, "listings")
-        run_ok(engine, channel, "stock")
-    yield engine
-    engine.close()
-
-
-def run_ok(sync: SyncEngine, channel: str, job: str) -> dict[str, int]:
-    outcome = sync.run(channel, job)
-    assert outcome.status == "succeeded", (channel, job, outcome.error)
-    return {count.value: value for count, value in outcome.counts.items()}
-
-
-def stored_order(hub: Hub, external_id: str) -> Order | None:
-    with Session(hub.engine) as session:
-        return session.exec(select(Order).where(Order.external_id == external_id)).first()
+    with synced_engine(hub, ("bay", "shop", "amz")) as engine:
+        yield engine
 
 
 def test_an_ebay_order_reserves_stock_and_lowers_shopify_and_amazon(
@@ -314,12 +296,9 @@ def capped(
         hub = bootstrap(config, database_url=empty_database_url, create=True, clock=hub_clock)
         with transaction(hub.engine) as session:
             count_stock(session, upsert_sku(session, "MUG"), location_by_code(session, "main"), 10)
-        sync = engine_for(hub)
-        run_ok(sync, "bay", "listings")
-        run_ok(sync, "bay", "stock")
-        assert simulator.stock() == {"MUG": 10}
-        yield Capped(simulator, hub, sync, hub_clock, ebay_clock)
-        sync.close()
+        with synced_engine(hub, ("bay",)) as sync:
+            assert simulator.stock() == {"MUG": 10}
+            yield Capped(simulator, hub, sync, hub_clock, ebay_clock)
         assert_conforming(simulator)
         hub.engine.dispose()
 

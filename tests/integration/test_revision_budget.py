@@ -26,20 +26,20 @@ from omnisync.sync.calls import RetryPolicy
 from omnisync.sync.channels import SyncChannel
 from omnisync.sync.engine import SyncEngine
 from omnisync.sync.jobs.counts import RunCount
+from tests.support.recording_push import RecordingPushes
 from tests.support.world import build_world, list_sku, set_count
 
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
 @register
-class CappedConnector(Connector):
+class CappedConnector(RecordingPushes, Connector):
     """Takes every quantity, and remembers each; `refuse_for_limit` refuses them all as a
     channel whose listing was revised elsewhere too would."""
 
     channel_type: ClassVar[str] = "capped"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.STOCK})
     daily_revision_limit: ClassVar[int | None] = 10
-    pushed: ClassVar[list[tuple[str, int]]] = []
     refuse_for_limit: ClassVar[bool] = False
 
     def push_stock(self, updates: Sequence[StockUpdate]) -> list[PushResult]:
@@ -48,8 +48,7 @@ class CappedConnector(Connector):
                 PushResult(key=u.channel_sku, ok=False, error="limit", daily_limit_reached=True)
                 for u in updates
             ]
-        type(self).pushed.extend((u.channel_sku, u.quantity) for u in updates)
-        return [PushResult(key=u.channel_sku, ok=True, quantity=u.quantity) for u in updates]
+        return super().push_stock(updates)
 
 
 @pytest.fixture

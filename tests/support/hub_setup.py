@@ -10,6 +10,7 @@ from pathlib import Path
 from omnisync.hub.bootstrap import Hub, bootstrap, engine_channels
 from omnisync.sandbox.amazon import AmazonSimulator
 from omnisync.sandbox.ebay import EbaySimulator
+from omnisync.sandbox.woocommerce import WooCommerceSimulator
 from omnisync.sync.calls import RetryPolicy
 from omnisync.sync.engine import SyncEngine
 
@@ -162,4 +163,34 @@ def ebay_env(simulator: EbaySimulator) -> dict[str, str]:
         "EBAY_CLIENT_ID": credentials.client_id,
         "EBAY_CLIENT_SECRET": credentials.client_secret,
         "EBAY_REFRESH_TOKEN": credentials.refresh_token,
+    }
+
+
+WOOCOMMERCE_VARIABLES = {
+    "consumer_key": "WOO_CONSUMER_KEY",
+    "consumer_secret": "WOO_CONSUMER_SECRET",
+    "webhook_secret": "WOO_WEBHOOK_SECRET",
+}
+"""woocommerce_channel's secret fields and the variables they come from (`woocommerce_env`)."""
+
+
+def woocommerce_channel(simulator: WooCommerceSimulator, *, extra: str = "") -> str:
+    """A WooCommerce channel file for the shop `simulator` serves (keys from
+    WOO_CONSUMER_KEY, WOO_CONSUMER_SECRET and WOO_WEBHOOK_SECRET: `woocommerce_env`)."""
+    secrets = "".join(
+        f"{field}: ${{{variable}}}\n" for field, variable in WOOCOMMERCE_VARIABLES.items()
+    )
+    pace = (
+        "requests_per_second: 1000\nburst: 1000\ntimeout_seconds: 5\n"
+        "sync: {lag: 2m, backfill: 1d, item_backoff: 30s}\n"
+    )
+    return f"type: woocommerce\nurl: {simulator.url}\n" + secrets + pace + extra
+
+
+def woocommerce_env(simulator: WooCommerceSimulator) -> dict[str, str]:
+    """The environment woocommerce_channel's keys come from, set to `simulator`'s."""
+    return {
+        "WOO_CONSUMER_KEY": simulator.consumer_key,
+        "WOO_CONSUMER_SECRET": simulator.consumer_secret,
+        "WOO_WEBHOOK_SECRET": simulator.webhook_secret,
     }

@@ -179,6 +179,13 @@ def test_a_restarted_marketplace_keeps_its_state_and_url():
         market.stop()
 
 
+def _ctrl_c_stops_it() -> None:
+    """In the child before it starts: Ctrl-C's default action, whatever the tests were
+    started with (a shell's background job, `make test &`, inherits SIGINT ignored, and
+    Python then never turns Ctrl-C into KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_python_dash_m_sandbox_prints_its_url_and_serves():
     process = subprocess.Popen(
         [sys.executable, "-m", "omnisync.sandbox", "--port", "0", "--token", "T"],
@@ -186,6 +193,7 @@ def test_python_dash_m_sandbox_prints_its_url_and_serves():
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_stops_it,
     )
     try:
         assert process.stdout is not None
@@ -195,4 +203,10 @@ def test_python_dash_m_sandbox_prints_its_url_and_serves():
         assert response.json() == {"listings": [], "next_page_token": None}
     finally:
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0
+        try:
+            _, errors = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never left behind, serving
+            process.communicate()
+            raise
+    assert process.returncode == 0, errors
