@@ -109,7 +109,7 @@ def test_the_demo_loses_and_duplicates_nothing_and_ends_reconciled(tmp_path: Pat
         assert chosen[0]["orders_ingested"] > 0, chosen
     # Amazon's orders came by ORDER_CHANGE notifications over moto's SQS (installed with
     # dev); Shopify's, eBay's and WooCommerce's by signed webhooks (eBay's notifications)
-    # to the hub's HTTP server, WooCommerce's each delivered three times; the sandbox's by
+    # to the hub's HTTP server, WooCommerce's each delivered twice; the sandbox's by
     # polling.
     assert report["notices"] == []
     amazon = channel_of_type(report, "amazon")

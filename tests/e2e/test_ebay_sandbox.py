@@ -38,7 +38,13 @@ from omnisync.sandbox.clock import ManualClock as SimulatorClock
 from omnisync.sandbox.ebay import EbaySimulator
 from omnisync.sandbox.shopify import ShopifySimulator
 from omnisync.sync.engine import SyncEngine
-from tests.support.e2e_runs import open_stocked_hub, run_ok, stored_order, synced_engine
+from tests.support.e2e_runs import (
+    listing_shop,
+    open_stocked_hub,
+    run_ok,
+    stored_order,
+    synced_engine,
+)
 from tests.support.ebay_contracts import check_request, check_response
 from tests.support.hub_setup import (
     amazon_env,
@@ -91,9 +97,7 @@ def conforming_exchanges(ebay: EbaySimulator) -> Iterator[EbaySimulator]:
 
 @pytest.fixture
 def shop() -> Iterator[ShopifySimulator]:
-    with ShopifySimulator(SHOP_TOKEN, client_secret=SHOP_SECRET) as simulator:
-        simulator.add_location(LOCATION)
-        simulator.set_catalogue([{"sku": c, "title": c, "quantity": {LOCATION: 0}} for c in CODES])
+    with listing_shop(SHOP_TOKEN, SHOP_SECRET, CODES, LOCATION) as simulator:
         yield simulator
 
 

@@ -30,7 +30,13 @@ from omnisync.sandbox.ebay import EbaySimulator
 from omnisync.sandbox.shopify import ShopifySimulator
 from omnisync.sandbox.woocommerce import WooCommerceSimulator
 from omnisync.sync.engine import SyncEngine
-from tests.support.e2e_runs import open_stocked_hub, run_ok, stored_order, synced_engine
+from tests.support.e2e_runs import (
+    listing_shop,
+    open_stocked_hub,
+    run_ok,
+    stored_order,
+    synced_engine,
+)
 from tests.support.hub_setup import (
     ebay_channel,
     ebay_env,
@@ -57,9 +63,7 @@ served_ebay, ebay = served_fixtures("ebay", lambda: EbaySimulator(name="bay"))
 
 @pytest.fixture
 def shop() -> Iterator[ShopifySimulator]:
-    with ShopifySimulator(SHOP_TOKEN, client_secret=SHOP_SECRET) as simulator:
-        simulator.add_location(LOCATION)
-        simulator.set_catalogue([{"sku": c, "title": c, "quantity": {LOCATION: 0}} for c in CODES])
+    with listing_shop(SHOP_TOKEN, SHOP_SECRET, CODES, LOCATION) as simulator:
         yield simulator
 
 

@@ -1,6 +1,7 @@
-"""The steps the end-to-end tests of a marketplace take against the hub alike: open a
-hub whose SKUs hold stock, sync listings and stock of every channel once, run a job that
-must succeed, and read back the order a channel's external id names."""
+"""The steps the end-to-end tests of a marketplace take against the hub alike: serve a
+Shopify shop beside the marketplace, open a hub whose SKUs hold stock, sync listings and
+stock of every channel once, run a job that must succeed, and read back the order a
+channel's external id names."""
 
 from __future__ import annotations
 
@@ -15,8 +16,21 @@ from omnisync.core.db import transaction
 from omnisync.core.ledger import count_stock
 from omnisync.core.models import Order
 from omnisync.hub.bootstrap import Hub
+from omnisync.sandbox.shopify import ShopifySimulator
 from omnisync.sync.engine import SyncEngine
 from tests.support.hub_setup import engine_for, open_test_hub
+
+
+@contextmanager
+def listing_shop(
+    token: str, secret: str, codes: Iterable[str], location: str
+) -> Iterator[ShopifySimulator]:
+    """A Shopify shop served on loopback, one location, a variant of each of `codes` with
+    nothing in stock yet (the hub's first push gives it its figures)."""
+    with ShopifySimulator(token, client_secret=secret) as simulator:
+        simulator.add_location(location)
+        simulator.set_catalogue([{"sku": c, "title": c, "quantity": {location: 0}} for c in codes])
+        yield simulator
 
 
 def open_stocked_hub(
