@@ -28,7 +28,7 @@ HUB_BURST: Final = 100
 DUPLICATE_DELIVERIES: Final = 1
 """Each new order is delivered twice (woocommerce/woocommerce#28329). Every delivery is a
 write transaction of its own, taken in and found to change nothing; measured on the
-2-core development machine, a second copy of every WooCommerce order adds about a second
+2-core development machine, a third copy of every WooCommerce order added about a second
 to the demo's p95 from the sale (the e2e test takes three deliveries of one order)."""
 
 
