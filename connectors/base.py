@@ -11,6 +11,10 @@ pydantic model of the channel file's own keys; secrets as SecretStr),
     ORDER_CANCEL cancel_order(external_id, reason) -> PushResult (the channel cancels it)
     TRACKING   track(numbers) -> list[TrackingInfo]
     WEBHOOKS   parse_webhook(headers, body) -> WebhookEvents (orders, observed quantities)
+    RETURNS    fetch_returns(since) -> Iterator[ReturnPage], and push_return(update) ->
+               PushResult for the `return_actions` the type declares (approve, decline,
+               process, refund); a type that cannot refund says where the seller does
+               (`refund_hint`)
     ORDER_EVENTS receive_order_events(wait) -> list[OrderEvent], with
                acknowledge_order_events(receipts), fetch_order(external_id),
                event_queue() and event_audience(): a queue the hub long-polls
@@ -75,11 +79,14 @@ from omnisync.core.dto import (
     OrderEvent,
     OrderPage,
     PushResult,
+    ReturnPage,
+    ReturnUpdate,
     StockUpdate,
     TrackingInfo,
     WebhookEvents,
 )
 from omnisync.core.redaction import redact
+from omnisync.core.types import ReturnAction
 
 T = TypeVar("T")
 
@@ -97,6 +104,7 @@ class Capability(StrEnum):
     TRACKING = "tracking"
     WEBHOOKS = "webhooks"
     ORDER_EVENTS = "order_events"
+    RETURNS = "returns"
 
 
 MARKETPLACE: frozenset[Capability] = frozenset(
@@ -114,6 +122,7 @@ CAPABILITY_METHODS: Mapping[Capability, str] = {
     Capability.TRACKING: "track",
     Capability.WEBHOOKS: "parse_webhook",
     Capability.ORDER_EVENTS: "receive_order_events",
+    Capability.RETURNS: "fetch_returns",
 }
 
 
@@ -251,6 +260,13 @@ class Connector(Generic[S]):
     """For a channel type without ORDER_CANCEL: where an operator cancels an order
     instead, in words (shown when the hub cancelled an order the channel still shows)."""
 
+    return_actions: ClassVar[frozenset[ReturnAction]] = frozenset()
+    """RETURNS: what the channel can be told of its returns (push_return); the hub
+    records the rest itself."""
+    refund_hint: ClassVar[str] = ""
+    """For a channel type that takes no refund (no ReturnAction.REFUND): where the seller
+    issues one instead, in words (kept on the return, shown by `returns show`)."""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for base in cls.__dict__.get("__orig_bases__", ()):
@@ -316,6 +332,18 @@ class Connector(Generic[S]):
         """One TrackingInfo per number asked (found=False for numbers the carrier does not
         know); raises only when the whole call failed."""
         raise PermanentError(f"{self.channel_type} does not track parcels")
+
+    def fetch_returns(self, since: datetime | None) -> Iterator[ReturnPage]:
+        """RETURNS: returns changed since `since` (None: every one the channel keeps), in
+        pages whose `cursor` is the change time the page completes."""
+        raise PermanentError(f"{self.channel_type} does not read returns")
+
+    def push_return(self, update: ReturnUpdate) -> PushResult:
+        """RETURNS: tell the channel what became of one of its returns (an action among
+        `return_actions`). Idempotent by `update.idempotency_key`: a retry after a lost
+        answer changes nothing more. A refusal comes back as ok=False with the channel's
+        words (retriable when it may pass)."""
+        raise PermanentError(f"{self.channel_type} takes no return updates")
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvents:
         """Verify the signature (InvalidSignature if it does not match), then map."""

@@ -11,7 +11,14 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from omnisync.core.types import OrderStatus, ShipmentStatus
+from omnisync.core.types import (
+    OrderStatus,
+    RefundState,
+    ReturnAction,
+    ReturnDisposition,
+    ReturnStatus,
+    ShipmentStatus,
+)
 
 
 class NormalisedOrderLine(BaseModel):
@@ -78,6 +85,14 @@ QUARANTINED_NOTIFICATION = "notification"
 ORDER_CHANGE over SQS): its body as it came."""
 
 
+QUARANTINED_RETURN = "return"
+"""The quarantine kind of a return the channel's mapping could not read (its raw JSON as
+the channel sent it)."""
+QUARANTINED_UNMATCHED_RETURN = "unmatched_return"
+"""The quarantine kind of a return read but not placed (its order is not in the hub):
+its raw text is the NormalisedReturn as JSON, taken in again as it is on a retry."""
+
+
 class OrderEvent(BaseModel):
     """One message of a channel's order-event queue: an order changed on the channel.
 
@@ -132,6 +147,107 @@ class OrderPage(BaseModel):
     cursor: AwareDatetime | None = None
 
 
+class NormalisedReturnLine(BaseModel):
+    """One line of a return as the channel reports it: units of one order line."""
+
+    model_config = ConfigDict(frozen=True)
+
+    external_line_id: str = Field(min_length=1)
+    """The channel's id of the return line (Shopify: the ReturnLineItem gid; Amazon,
+    which has none: the seller SKU within the RMA)."""
+    quantity: int = Field(gt=0)
+    order_external_line_id: str | None = None
+    """The order line the units came from, in the channel's line ids; None when the
+    channel names only the SKU (Amazon's report): the hub finds the line by it."""
+    channel_sku: str | None = None
+    """The SKU of the returned units as the channel has it (needed when the order line
+    is not named)."""
+    reason: str | None = None
+    customer_note: str | None = None
+
+    @model_validator(mode="after")
+    def _names_its_order_line(self) -> NormalisedReturnLine:
+        if not self.order_external_line_id and not self.channel_sku:
+            raise ValueError("a return line names neither its order line nor a SKU")
+        return self
+
+
+class NormalisedReturn(BaseModel):
+    """A return as the channel reports it, keyed by the channel's return id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    external_id: str = Field(min_length=1)
+    order_external_id: str = Field(min_length=1)
+    name: str | None = Field(default=None, max_length=200)
+    status: ReturnStatus
+    channel_status: str = ""
+    reason: str | None = None
+    customer_note: str | None = None
+    requested_at: AwareDatetime
+    updated_at: AwareDatetime
+    """The channel's own change time of the return (a report row's date when it has no
+    other): a stored return at least this new is not changed by the report."""
+    tracking_number: str | None = None
+    """The parcel on its way back, when the channel knows it."""
+    refund_state: RefundState | None = None
+    """What the channel says of the money (Amazon's resolution column); None: nothing."""
+    lines: tuple[NormalisedReturnLine, ...] = ()
+    raw: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _unique_line_ids(self) -> NormalisedReturn:
+        ids = [line.external_line_id for line in self.lines]
+        if len(ids) != len(set(ids)):
+            raise ValueError("duplicate external_line_id in return lines")
+        return self
+
+
+class ReturnPage(BaseModel):
+    """One page of returns and the cursor value it completes (as OrderPage)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    returns: tuple[NormalisedReturn, ...] = ()
+    rejected: tuple[RejectedPayload, ...] = ()
+    cursor: AwareDatetime | None = None
+
+
+class ReturnUpdateLine(BaseModel):
+    """Units of one return line and what became of them, as the channel is told."""
+
+    model_config = ConfigDict(frozen=True)
+
+    external_line_id: str = Field(min_length=1)
+    """The channel's return line id."""
+    quantity: int = Field(gt=0)
+    disposition: ReturnDisposition
+    location: str | None = None
+    """The hub location code the units were restocked at (RESTOCK only)."""
+    told_before: int = Field(default=0, ge=0)
+    """Units of this return line that earlier pushes told the channel of: with it, a
+    channel whose call takes no idempotency key (Shopify's returnProcess) tells a retry
+    of this push that went through from a new one."""
+
+
+class ReturnUpdate(BaseModel):
+    """What the channel is told of one of its returns (core/returns.py writes them as
+    an outbox, sync/jobs/returns.py pushes them)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: ReturnAction
+    return_external_id: str = Field(min_length=1)
+    order_external_id: str = Field(min_length=1)
+    lines: tuple[ReturnUpdateLine, ...] = ()
+    """PROCESS: the inspected units."""
+    refund: bool = False
+    """PROCESS and REFUND: refund the returned units (the channel works out the amount)."""
+    reason: str | None = None
+    """DECLINE: the operator's words."""
+    idempotency_key: str
+
+
 class ObservedQuantity(BaseModel):
     """A quantity the channel says it now holds for one listing (e.g. Shopify's
     ``inventory_levels/update``). The listing is the one whose ``channel_ids[key]``
@@ -151,6 +267,8 @@ class WebhookEvents(BaseModel):
 
     orders: tuple[NormalisedOrder, ...] = ()
     quantities: tuple[ObservedQuantity, ...] = ()
+    returns: tuple[NormalisedReturn, ...] = ()
+    """Returns the delivery reports (Shopify's returns/* topics), taken in as polled ones."""
     erased_buyers: tuple[str, ...] = ()
     """Buyers (their `NormalisedOrder.buyer_ref`) whose personal data the channel asks
     every app to erase (eBay's MARKETPLACE_ACCOUNT_DELETION): their orders keep their

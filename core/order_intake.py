@@ -548,7 +548,12 @@ def _merge_line(
     line.quantity = item.quantity
     if item.unit_price is not None:
         line.unit_price = item.unit_price
-    line.quantity_cancelled = max(line.quantity_cancelled, item.quantity_cancelled)
+    # A unit that left is never cancelled after: Shopify counts refunded units (a return)
+    # out of a line's current quantity, which reads as cancelled units.
+    cancellable = max(line.quantity - shipped_before, 0)
+    line.quantity_cancelled = max(
+        line.quantity_cancelled, min(item.quantity_cancelled, cancellable)
+    )
     reported = item.quantity_shipped
     if reported is None:
         fully = order.status in _FULLY_SHIPPED

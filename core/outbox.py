@@ -7,10 +7,10 @@ the dirty flag is itself committed data (invariant 6).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import BindParameter, bindparam, func, or_, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from omnisync.core.clock import clock_of
 from omnisync.core.models import BundleComponent, Channel, Listing, Location
@@ -92,6 +92,25 @@ def mark_listings_dirty(
         return _mark(session, changed, None)
     channel_ids = channels_selling_from(session, location_ids)
     return _mark(session, changed, channel_ids) if channel_ids else 0
+
+
+def note_channel_raised(session: Session, channel_id: int, raised: Mapping[int, int]) -> int:
+    """The channel raised its own quantity of these SKUs' listings by these units (Shopify
+    restocks what a return's RESTOCKED disposition names). What it holds now is what it
+    last acknowledged plus those units; the listings are marked dirty so the hub's
+    figure, which counted the units already, goes out again, compared against what the
+    channel holds. How many listings were marked."""
+    for sku_id, units in raised.items():
+        session.execute(
+            update(Listing)
+            .where(
+                col(Listing.channel_id) == channel_id,
+                col(Listing.sku_id) == sku_id,
+                col(Listing.last_ack_quantity).is_not(None),
+            )
+            .values(last_ack_quantity=col(Listing.last_ack_quantity) + units)
+        )
+    return _mark(session, set(raised), [channel_id]) if raised else 0
 
 
 def mark_touched_dirty(session: Session, touched: Iterable[tuple[int, int]]) -> int:

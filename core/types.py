@@ -184,6 +184,87 @@ class ShipmentStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
+class ReturnStatus(StrEnum):
+    """Where a return is: asked for, agreed, on its way back, in the warehouse, done.
+
+    requested -> approved -> in_transit -> partially_received / received -> closed;
+    declined (the seller said no) and cancelled (the buyer or the channel withdrew it)
+    end a return nothing of which was received."""
+
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    IN_TRANSIT = "in_transit"
+    PARTIALLY_RECEIVED = "partially_received"
+    RECEIVED = "received"
+    CLOSED = "closed"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the return may still change (receipts, refunds, a close)."""
+        return self not in _ENDED_RETURNS
+
+    @property
+    def progress(self) -> int:
+        """How far along the way the status is (an ended status is furthest)."""
+        return _RETURN_PROGRESS[self]
+
+
+_ENDED_RETURNS = frozenset({ReturnStatus.CLOSED, ReturnStatus.DECLINED, ReturnStatus.CANCELLED})
+_RETURN_PROGRESS = {status: rank for rank, status in enumerate(ReturnStatus)}
+
+
+class ReturnDisposition(StrEnum):
+    """What the warehouse found of one returned unit."""
+
+    RESTOCK = "restock"
+    """Sellable: back on the shelf at a chosen location, a return_restock movement."""
+    DAMAGED = "damaged"
+    """Came back unsellable: recorded, no stock change."""
+    MISSING = "missing"
+    """Should have been in the parcel and was not."""
+    NOT_RETURNED = "not_returned"
+    """The buyer kept it (a return settled without the goods)."""
+
+    @property
+    def received(self) -> bool:
+        """Whether the unit physically came back."""
+        return self in (ReturnDisposition.RESTOCK, ReturnDisposition.DAMAGED)
+
+
+class RefundState(StrEnum):
+    """The money side of a return, a step of its own: receiving never waits on it."""
+
+    NONE = "none"
+    PENDING = "pending"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+
+
+class ReturnAction(StrEnum):
+    """What the hub tells a channel of a return (connectors declare those they take)."""
+
+    APPROVE = "approve"
+    DECLINE = "decline"
+    PROCESS = "process"
+    """The inspected units with their dispositions, and the refund when one is asked."""
+    REFUND = "refund"
+    """A refund asked for after the units were processed."""
+
+
+class OrderReturnState(StrEnum):
+    """How much of an order came back, over its returns that were not declined or
+    cancelled (core/returns.py keeps it)."""
+
+    NONE = "none"
+    REQUESTED = "requested"
+    """A return is open and nothing of it has come back yet."""
+    PARTIALLY_RETURNED = "partially_returned"
+    RETURNED = "returned"
+    """Every shipped unit came back."""
+
+
 class PushState(StrEnum):
     """Whether the channel the order came from has been told of a shipment."""
 

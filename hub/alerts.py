@@ -27,6 +27,7 @@ def alert_rules(config: AlertRulesConfig) -> AlertRules:
         push_backlog_age=config.push_backlog_age,
         repeat_after=config.repeat_after,
         unlinked_after=config.unlinked_after,
+        return_open_after=config.return_open_after,
     )
 
 

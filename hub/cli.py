@@ -19,6 +19,8 @@ from omnisync.hub.commands import (
     listings,
     orders,
     quarantine,
+    report,
+    returns,
     skus,
     stock,
 )
@@ -77,6 +79,8 @@ app.add_typer(skus.app, name="skus")
 app.add_typer(stock.app, name="stock")
 app.add_typer(orders.orders_app, name="orders")
 app.add_typer(orders.channels_app, name="channels")
+app.add_typer(returns.app, name="returns")
+app.add_typer(report.app, name="report")
 app.add_typer(listings.app, name="listings")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(quarantine.app, name="quarantine")

@@ -120,6 +120,9 @@ class AlertRulesConfig(_Strict):
     line bound to no SKU is named at once)."""
     evaluate_every: Interval = timedelta(seconds=5)
     """How often the rules are evaluated and notifications sent."""
+    return_open_after: Interval = timedelta(days=7)
+    """A return in transit or received (in part or whole) and not closed for this long is
+    named by the return_waiting alert."""
 
 
 def _email_address(value: str) -> str:

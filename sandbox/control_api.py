@@ -148,7 +148,7 @@ def order_control_routes(name: str, sim_type: str, desk: OrderDesk) -> list[Rout
     """``/_control`` of a marketplace called ``name`` (of channel type ``sim_type``)."""
 
     def place(body: JSON) -> Answer:
-        lines = _order_lines(body.get("lines"))
+        lines = order_lines(body.get("lines"))
         offered = desk.stock()
         unknown = sorted({sku for sku, _ in lines if sku not in offered})
         if unknown:
@@ -159,13 +159,13 @@ def order_control_routes(name: str, sim_type: str, desk: OrderDesk) -> list[Rout
         return 200, {"orders": [view.to_json() for view in desk.orders()]}
 
     def cancel(body: JSON) -> Answer:
-        return 200, {"order": desk.cancel(_text(body, "order_id")).to_json()}
+        return 200, {"order": desk.cancel(required_text(body, "order_id")).to_json()}
 
     def ship(body: JSON) -> Answer:
         shipped = desk.ship(
-            _text(body, "order_id"),
-            _optional_text(body, "tracking_number"),
-            _optional_text(body, "carrier"),
+            required_text(body, "order_id"),
+            optional_text(body, "tracking_number"),
+            optional_text(body, "carrier"),
         )
         return 200, {"order": shipped.to_json()}
 
@@ -174,11 +174,11 @@ def order_control_routes(name: str, sim_type: str, desk: OrderDesk) -> list[Rout
 
     return [
         _kind_route(desk.kind, name, sim_type, ORDER_COMMANDS),
-        _route("/orders", "POST", place),
-        _route("/orders", "GET", listed),
-        _route("/cancel", "POST", cancel),
-        _route("/ship", "POST", ship),
-        _route("/stock", "GET", stock),
+        control_route("/orders", "POST", place),
+        control_route("/orders", "GET", listed),
+        control_route("/cancel", "POST", cancel),
+        control_route("/ship", "POST", ship),
+        control_route("/stock", "GET", stock),
     ]
 
 
@@ -186,9 +186,7 @@ def parcel_control_routes(name: str, sim_type: str, desk: ParcelDesk) -> list[Ro
     """``/_control`` of the carriers' simulator."""
 
     def create(body: JSON) -> Answer:
-        made = desk.create(
-            _optional_text(body, "provider"), _optional_text(body, "tracking_number")
-        )
+        made = desk.create(optional_text(body, "provider"), optional_text(body, "tracking_number"))
         return 201, {"parcel": made.to_json()}
 
     def listed(body: JSON) -> Answer:
@@ -198,28 +196,34 @@ def parcel_control_routes(name: str, sim_type: str, desk: ParcelDesk) -> list[Ro
         seconds = body.get("seconds")
         if seconds is not None and not _is_finite_number(seconds):
             raise ControlRefused(400, "invalid_request", "seconds must be a number")
-        moved = desk.advance(_optional_text(body, "tracking_number"), seconds)
+        moved = desk.advance(optional_text(body, "tracking_number"), seconds)
         return 200, {"parcels": [view.to_json() for view in moved]}
 
     def outcome(body: JSON) -> Answer:
-        view = desk.set_outcome(_text(body, "tracking_number"), _text(body, "outcome"))
+        view = desk.set_outcome(
+            required_text(body, "tracking_number"), required_text(body, "outcome")
+        )
         return 200, {"parcel": view.to_json()}
 
     return [
         _kind_route(desk.kind, name, sim_type, PARCEL_COMMANDS),
-        _route("/parcels", "POST", create),
-        _route("/parcels", "GET", listed),
-        _route("/advance", "POST", advance),
-        _route("/outcome", "POST", outcome),
+        control_route("/parcels", "POST", create),
+        control_route("/parcels", "GET", listed),
+        control_route("/advance", "POST", advance),
+        control_route("/outcome", "POST", outcome),
     ]
 
 
 def _kind_route(kind: str, name: str, sim_type: str, commands: Sequence[str]) -> Route:
     described = {"kind": kind, "name": name, "type": sim_type, "commands": list(commands)}
-    return _route("/kind", "GET", lambda body: (200, described))
+    return control_route("/kind", "GET", lambda body: (200, described))
 
 
-def _route(path: str, method: str, handle: Callable[[JSON], Answer]) -> Route:
+def control_route(path: str, method: str, handle: Callable[[JSON], Answer]) -> Route:
+    """``PREFIX + path``: ``handle`` given the request's JSON object (``{}`` for a GET or
+    an empty body) answers ``(status, body)``; a :class:`ControlRefused` it raises is
+    answered as the refusal."""
+
     async def endpoint(request: Request) -> Response:
         try:
             body = await _json_body(request) if method == "POST" else {}
@@ -244,7 +248,9 @@ async def _json_body(request: Request) -> JSON:
     return body
 
 
-def _order_lines(raw: Any) -> list[tuple[str, int]]:
+def order_lines(raw: Any) -> list[tuple[str, int]]:
+    """``[{"sku", "quantity"?}]`` (quantity 1 when left out) as ``(sku, quantity)``
+    pairs; 400 for anything else."""
     if not isinstance(raw, list) or not raw:
         raise ControlRefused(400, "invalid_request", "lines must be a non-empty list")
     lines: list[tuple[str, int]] = []
@@ -259,15 +265,17 @@ def _order_lines(raw: Any) -> list[tuple[str, int]]:
     return lines
 
 
-def _text(body: JSON, name: str) -> str:
+def required_text(body: JSON, name: str) -> str:
+    """The body's ``name``, a non-empty string; 400 otherwise."""
     value = body.get(name)
     if not isinstance(value, str) or not value.strip():
         raise ControlRefused(400, "invalid_request", f"{name} must be a non-empty string")
     return value
 
 
-def _optional_text(body: JSON, name: str) -> str | None:
-    return None if body.get(name) is None else _text(body, name)
+def optional_text(body: JSON, name: str) -> str | None:
+    """The body's ``name`` when given (then a non-empty string, 400 otherwise), else None."""
+    return None if body.get(name) is None else required_text(body, name)
 
 
 def _is_finite_number(value: Any) -> bool:

@@ -20,6 +20,18 @@ Rules evaluated here, one alert per (rule, channel), thresholds from hub.yaml
   that crossed `unlinked_after`, is renamed, and resolves once nothing is unlinked.
   Every channel is looked at, watched or not: open lines of a disabled channel still
   reserve nothing.
+- `return_waiting`: a return of the channel has been in transit, or received in part or
+  whole, and not closed for longer than `return_open_after`, counted from its first
+  receipt, else from when it went in transit. The message counts them and names the
+  oldest few.
+- `refund_failed`: the channel refused the refund of a return (its words in the
+  message); resolves once no return's refund is failed (a new `returns refund` asks
+  again).
+- `return_push_failed`: the channel refused what the hub told it of a return (approve,
+  decline, process, refund), kept on the return_pushes row and retried with backoff;
+  resolves once no push of the channel is failed.
+  The three look at every channel, watched or not: the warehouse and the buyer wait
+  whatever the channel's state.
 
 They watch enabled, unpaused, configured channels only: a paused channel has
 its `auth_failure` alert, and the alerts of a channel that stops being watched
@@ -44,7 +56,8 @@ condition still holds opens again, as a new row. The watching rules do that on
 the next evaluation as they would anyway; the first four above, and
 `auth_failure` of an enabled channel still paused, here, when the last row of
 their (rule, channel) is the one resolved by hand (`REOPENED_HERE`);
-`unlinked_listings` on the next evaluation, as any refresh of it does;
+`unlinked_listings` and the three return rules on the next evaluation, as any refresh
+of them does;
 `tracking_unknown` on the tracking job's next run. `carrier_exception` stays
 resolved: a new one opens for a parcel that enters trouble afterwards.
 
@@ -82,11 +95,11 @@ from omnisync.core.alerting import (
 )
 from omnisync.core.clock import iso
 from omnisync.core.db import count_where, exists_where, run_in_transaction
-from omnisync.core.models import Alert, Channel, Order
+from omnisync.core.models import Alert, Channel, Order, Return, ReturnPush
 from omnisync.core.redaction import redact
 from omnisync.core.reservations import HOLDING_STATUSES
 from omnisync.core.revision_cap import count_held_listings, has_held_listings
-from omnisync.core.types import AlertSeverity, AlertState
+from omnisync.core.types import AlertSeverity, AlertState, PushState, RefundState, ReturnStatus
 from omnisync.core.unlinked import UNLINKED_AFTER, has_unlinked, refresh_unlinked_alert
 from omnisync.sync.engine import SyncEngine
 from omnisync.sync.health import (
@@ -104,6 +117,16 @@ RULE_CONSECUTIVE_FAILURES = "consecutive_failures"
 RULE_STALE = "stale"
 RULE_PUSH_BACKLOG = "push_backlog"
 WATCHING_RULES = (RULE_CONSECUTIVE_FAILURES, RULE_STALE, RULE_PUSH_BACKLOG)
+RULE_RETURN_WAITING = "return_waiting"
+RULE_REFUND_FAILED = "refund_failed"
+RULE_RETURN_PUSH_FAILED = "return_push_failed"
+NAMED_IN_MESSAGE = 5
+"""How many returns (the oldest) or pushes a return alert's message and details name."""
+_WAITING_RETURNS = (
+    ReturnStatus.IN_TRANSIT,
+    ReturnStatus.PARTIALLY_RECEIVED,
+    ReturnStatus.RECEIVED,
+)
 
 
 @dataclass(frozen=True)
@@ -116,6 +139,8 @@ class AlertRules:
     """Read by the dispatcher: how long an open alert waits for its reminder."""
     unlinked_after: timedelta = UNLINKED_AFTER
     """How long a listing may stay unlinked before `unlinked_listings` names it."""
+    return_open_after: timedelta = timedelta(days=7)
+    """How long a return may wait in transit or received before `return_waiting` names it."""
 
 
 @dataclass
@@ -164,6 +189,13 @@ def evaluate_rules(
         if not (channel.enabled and channel.name in schedules):
             _resolve(session, result, RULE_AUTH, channel.id, channel.name)
         _refresh_unlinked(session, result, channel, rules)
+        returns = {
+            RULE_RETURN_WAITING: _waiting_returns(session, channel, rules, now),
+            RULE_REFUND_FAILED: _failed_refunds(session, channel, secret_values),
+            RULE_RETURN_PUSH_FAILED: _refused_return_pushes(session, channel, secret_values),
+        }
+        for rule, finding in returns.items():
+            _apply(session, result, rule, channel, finding)
     _resolve_cleared(session, result)
     _reopen_resolved_by_hand(session, result)
     return result
@@ -299,6 +331,139 @@ def _push_backlog(channel: ChannelHealth, rules: AlertRules) -> _Finding | None:
         return (known or {}).get("oldest_dirty_since") != details["oldest_dirty_since"]
 
     return _Finding(message, details, AlertSeverity.WARNING, new_evidence)
+
+
+def _waiting_returns(
+    session: Session, channel: ChannelHealth, rules: AlertRules, now: datetime
+) -> _Finding | None:
+    waiting_since = func.coalesce(Return.received_at, Return.status_changed_at)
+    waiting = (
+        Return.channel_id == channel.id,
+        col(Return.status).in_(_WAITING_RETURNS),
+        waiting_since < now - rules.return_open_after,
+    )
+    count = count_where(session, Return, *waiting)
+    if not count:
+        return None
+    oldest = session.exec(
+        select(Return, waiting_since)
+        .where(*waiting)
+        .order_by(waiting_since, col(Return.id))
+        .limit(NAMED_IN_MESSAGE)
+    ).all()
+    named = [
+        {
+            "id": ret.id,
+            "name": _return_name(ret),
+            "status": ret.status.value,
+            "waiting_since": iso(since),
+        }
+        for ret, since in oldest
+    ]
+    first, first_since = oldest[0]
+    message = (
+        f"{channel.name}: {_counted(count, 'return')} in transit or received and not closed "
+        f"for more than {describe_duration(rules.return_open_after)}; the oldest, "
+        f"{_return_name(first)}, {first.status.value} for {describe_duration(now - first_since)}: "
+        + _names_and_more([str(item["name"]) for item in named], count)
+    )
+    details = {"count": count, "returns": named}
+    return _Finding(message, details, AlertSeverity.WARNING, _new_items(details, "returns"))
+
+
+def _failed_refunds(
+    session: Session, channel: ChannelHealth, secrets: frozenset[str]
+) -> _Finding | None:
+    failed = (Return.channel_id == channel.id, Return.refund_state == RefundState.FAILED)
+    count = count_where(session, Return, *failed)
+    if not count:
+        return None
+    rows = session.exec(
+        select(Return)
+        .where(*failed)
+        .order_by(col(Return.updated_at), col(Return.id))
+        .limit(NAMED_IN_MESSAGE)
+    ).all()
+    named = [
+        {
+            "id": ret.id,
+            "name": _return_name(ret),
+            "error": redact(ret.refund_error or "refused", secrets),
+        }
+        for ret in rows
+    ]
+    message = (
+        f"{channel.name}: the refund of {_counted(count, 'return')} failed: "
+        + "; ".join(f"{item['name']}: {item['error']}" for item in named)
+        + (f"; and {count - len(named)} more" if count > len(named) else "")
+    )
+    details = {"count": count, "returns": named}
+    return _Finding(message, details, AlertSeverity.CRITICAL, _new_items(details, "returns"))
+
+
+def _refused_return_pushes(
+    session: Session, channel: ChannelHealth, secrets: frozenset[str]
+) -> _Finding | None:
+    refused = (
+        Return.channel_id == channel.id,
+        col(ReturnPush.push_state) == PushState.FAILED,
+    )
+    count = int(
+        session.exec(
+            select(func.count())
+            .select_from(ReturnPush)
+            .join(Return, col(Return.id) == ReturnPush.return_id)
+            .where(*refused)
+        ).one()
+    )
+    if not count:
+        return None
+    rows = session.exec(
+        select(ReturnPush, Return)
+        .join(Return, col(Return.id) == ReturnPush.return_id)
+        .where(*refused)
+        .order_by(col(ReturnPush.created_at), col(ReturnPush.id))
+        .limit(NAMED_IN_MESSAGE)
+    ).all()
+    named = [
+        {
+            "id": push.id,
+            "return_id": ret.id,
+            "return": _return_name(ret),
+            "action": push.action.value,
+            "attempts": push.push_attempts,
+            "error": redact(push.push_error or "refused", secrets),
+        }
+        for push, ret in rows
+    ]
+    message = (
+        f"{channel.name} refused {_counted(count, 'return update')}: "
+        + "; ".join(f"{item['return']} {item['action']}: {item['error']}" for item in named)
+        + (f"; and {count - len(named)} more" if count > len(named) else "")
+    )
+    details = {"count": count, "pushes": named}
+    return _Finding(message, details, AlertSeverity.WARNING, _new_items(details, "pushes"))
+
+
+def _return_name(ret: Return) -> str:
+    return ret.name or ret.external_id or f"return {ret.id}"
+
+
+def _names_and_more(names: list[str], count: int) -> str:
+    more = f" and {count - len(names)} more" if count > len(names) else ""
+    return ", ".join(names) + more
+
+
+def _new_items(details: dict[str, Any], key: str) -> Callable[[dict[str, Any] | None], bool]:
+    """New evidence: an item (return, push) the open alert did not name, or more of them."""
+
+    def new_evidence(known: dict[str, Any] | None) -> bool:
+        before = known or {}
+        known_ids = {item.get("id") for item in before.get(key) or []}
+        grew = int(details["count"]) > int(before.get("count") or 0)
+        return grew or any(item["id"] not in known_ids for item in details[key])
+
+    return new_evidence
 
 
 def _new_jobs(details: dict[str, Any]) -> Callable[[dict[str, Any] | None], bool]:

@@ -21,6 +21,8 @@ from omnisync.sync.incremental import moves_forward
 class CursorStream(StrEnum):
     ORDERS = "orders"
     """Orders by the channel's updated-at time (sync/jobs/orders.py)."""
+    RETURNS = "returns"
+    """Returns by the channel's change time (sync/jobs/returns.py)."""
 
 
 def read_cursor(session: Session, channel_id: int, stream: CursorStream) -> datetime | None:

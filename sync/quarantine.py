@@ -9,16 +9,18 @@ it is, and the error says why.
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from pydantic import ValidationError
+from sqlmodel import Session, select
 
-from omnisync.connectors.base import ConnectorError
+from omnisync.connectors.base import Connector, ConnectorError, PayloadError
 from omnisync.core.db import transaction
-from omnisync.core.dto import WebhookEvents
+from omnisync.core.dto import QUARANTINED_UNMATCHED_RETURN, NormalisedReturn, WebhookEvents
 from omnisync.core.errors import InvalidRequest
-from omnisync.core.models import Channel
+from omnisync.core.models import Channel, Return
 from omnisync.core.quarantine import Resolution, mark_resolved, open_payload
 from omnisync.core.redaction import redact
 from omnisync.sync.engine import SyncEngine
+from omnisync.sync.returns import channel_returns
 from omnisync.sync.webhooks import ingest_events
 
 
@@ -28,8 +30,9 @@ def retry_payload(sync: SyncEngine, payload_id: int, *, by: str) -> Resolution:
         payload = open_payload(session, payload_id)
         channel = _configured_channel(session, sync, payload_id, payload.channel_id)
         kind, raw = payload.kind, payload.raw
+    connector = sync.connector(channel)
     try:
-        events = sync.connector(channel).map_quarantined(kind, raw)
+        events = _mapped(connector, kind, raw)
     except ConnectorError as error:
         reason = redact(f"{type(error).__name__}: {error}", sync.secrets)
         raise InvalidRequest(
@@ -39,9 +42,38 @@ def retry_payload(sync: SyncEngine, payload_id: int, *, by: str) -> Resolution:
         payload = open_payload(session, payload_id)  # locked: resolved meanwhile, it stops here
         row = session.get(Channel, payload.channel_id)
         assert row is not None
-        ingest_events(session, row, events)
+        ingest_events(session, row, events, channel_returns(connector))
+        if kind == QUARANTINED_UNMATCHED_RETURN and not _placed(session, row, events):
+            raise InvalidRequest(
+                f"quarantined payload {payload_id}: its order is still not in the hub; "
+                "it stays quarantined"
+            )
         taken = tuple(order.external_id for order in events.orders)
         return mark_resolved(session, payload, by=by, note=_retried_note(events), orders=taken)
+
+
+def _mapped(connector: Connector, kind: str, raw: str) -> WebhookEvents:
+    """What the payload carries: a return the hub could not place was read already and
+    is kept as read; anything else goes through the channel's mapping again."""
+    if kind == QUARANTINED_UNMATCHED_RETURN:
+        try:
+            return WebhookEvents(returns=(NormalisedReturn.model_validate_json(raw),))
+        except ValidationError as error:
+            raise PayloadError(f"the kept return does not read: {error}") from None
+    return connector.map_quarantined(kind, raw)
+
+
+def _placed(session: Session, channel: Channel, events: WebhookEvents) -> bool:
+    """Whether every return of `events` is in the hub now."""
+    return all(
+        session.exec(
+            select(Return.id).where(
+                Return.channel_id == channel.id, Return.external_id == ret.external_id
+            )
+        ).first()
+        is not None
+        for ret in events.returns
+    )
 
 
 def _configured_channel(
@@ -61,6 +93,7 @@ def _configured_channel(
 
 def _retried_note(events: WebhookEvents) -> str:
     taken = [f"order {order.external_id}" for order in events.orders]
+    taken += [f"return {ret.external_id}" for ret in events.returns]
     taken += [f"quantity of {seen.value}" for seen in events.quantities]
     if not taken:
         return "retried: it carries nothing to take in"

@@ -26,7 +26,9 @@ from omnisync.core.erasure import erase_buyers
 from omnisync.core.models import Channel, WebhookReceipt
 from omnisync.core.models.tables import table_of
 from omnisync.core.order_intake import upsert_order
+from omnisync.core.return_state import ChannelReturns
 from omnisync.sync.engine import SyncEngine
+from omnisync.sync.returns import channel_returns, take_in_returns
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +78,19 @@ def accept_webhook(
                 external_id=rejected.external_id,
             )
             return WebhookOutcome("quarantined")
-        drifted = ingest_events(session, channel, events)
+        drifted = ingest_events(session, channel, events, channel_returns(connector))
     return WebhookOutcome("accepted", len(events.orders), drifted)
 
 
-def ingest_events(session: Session, channel: Channel, events: WebhookEvents) -> int:
+def ingest_events(
+    session: Session,
+    channel: Channel,
+    events: WebhookEvents,
+    returns: ChannelReturns | None = None,
+) -> int:
     """Take in what a delivery carries, in the caller's transaction: its orders through
-    order intake, the buyers whose data the channel asks to erase (core/erasure.py), its
+    order intake, then its returns (sync/returns.py; `returns` is what the channel's type
+    takes of them), the buyers whose data the channel asks to erase (core/erasure.py), its
     quantities checked for drift. How many listings drifted.
 
     Orders delivered before any orders run took the channel over take it over at the
@@ -92,6 +100,8 @@ def ingest_events(session: Session, channel: Channel, events: WebhookEvents) -> 
         take_over_orders(session, channel, min(first_change, clock_of(session).now()))
     for order in events.orders:
         upsert_order(session, channel, order)
+    if events.returns:
+        take_in_returns(session, channel, events.returns, returns or ChannelReturns())
     if events.erased_buyers:
         assert channel.id is not None
         erased = erase_buyers(session, channel.id, events.erased_buyers)

@@ -20,12 +20,14 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.support.databases import (
+    MIGRATED_POSTGRES,
     POSTGRES_URL,
+    empty_again,
     fresh_engine,
+    migrated_sqlite_file,
     postgres_schema,
     postgres_schema_url,
     sqlite_url,
-    truncate_all,
 )
 from tests.support.sqs import sqs_server_fixture
 
@@ -97,9 +99,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
         return
     url = request.getfixturevalue("postgres_url")
-    engine = fresh_engine(url)
-    truncate_all(engine)
-    engine.dispose()
+    empty_again(url)
     yield url
 
 
@@ -121,6 +121,20 @@ def clocked(database_url: str, request: pytest.FixtureRequest) -> Iterator[Engin
     engine = make_engine(database_url, clock=request.getfixturevalue("clock"))
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def migrated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database as `omnisync init` leaves it (migrated to the newest revision, no rows),
+    per backend, for a test that starts from `init` but is not about the migrations (those
+    take `empty_database_url`): a SQLite file copied from one this process migrated, and
+    this process's migrated PostgreSQL schema, emptied. `omnisync init` and
+    `bootstrap(create=True)` find nothing to do on it."""
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path)
+        migrated_sqlite_file(url)
+        return url
+    return MIGRATED_POSTGRES.open()
 
 
 @pytest.fixture(params=BACKENDS)

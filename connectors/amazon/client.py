@@ -32,6 +32,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -41,6 +42,7 @@ from sp_api.api import (
     Notifications,
     OrdersV0,
     OrdersV20260101,
+    Reports,
 )
 from sp_api.base import ApiResponse, Marketplaces, SellingApiException
 from sp_api.base._transport_httpx import HttpxTransport
@@ -110,7 +112,9 @@ def _stop_bad_answers(response: httpx.Response) -> None:
 class SpApi:
     """One channel's SP-API clients: Orders 2026-01-01 (reading orders), Orders v0 (only
     confirmShipment, which 2026-01-01 does not have), Listings Items 2021-08-01, Feeds
-    2021-06-30 and Notifications v1 (its destination calls are grantless)."""
+    2021-06-30, Reports 2021-06-30 and Notifications v1 (its destination calls are
+    grantless); and `plain_http` (no hooks, no Amazon headers) for LWA and for the
+    presigned URLs of report documents."""
 
     def __init__(
         self,
@@ -136,8 +140,9 @@ class SpApi:
             follow_redirects=False,
             event_hooks={"request": [_address_host], "response": [_stop_bad_answers]},
         )
-        # LWA answers are read by the library's token client, errors included: no hooks.
-        self.lwa_http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+        # No hooks: LWA answers are read by the library's token client, errors included,
+        # and a report document's bytes are neither JSON nor Amazon's errors.
+        self.plain_http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
         self.tokens = AccessTokens()
         credentials = settings.credentials
         self._secrets = [
@@ -158,7 +163,7 @@ class SpApi:
                 ChannelTokenClient,
                 tokens=self.tokens,
                 token_url=token_url(settings.lwa_endpoint),
-                http=self.lwa_http,
+                http=self.plain_http,
             ),
             "timeout": timeout,
         }
@@ -167,6 +172,13 @@ class SpApi:
         self.listings: Any = self._on_our_transport(ListingsItemsV20210801(**options))
         self.feeds: Any = self._on_our_transport(FeedsV20210630(**options))
         self.notifications: Any = self._on_our_transport(Notifications(**options))
+        self._options = options
+
+    @functools.cached_property
+    def reports(self) -> Any:
+        """Reports 2021-06-30, made when first used: a library client costs the making of
+        an httpx client, and only the returns job asks for reports."""
+        return self._on_our_transport(Reports(**self._options))
 
     def _on_our_transport(self, client: Any) -> Any:
         client._transport.close()  # the library's own httpx client, never used
@@ -178,7 +190,7 @@ class SpApi:
 
     def close(self) -> None:
         self.http.close()
-        self.lwa_http.close()
+        self.plain_http.close()
 
     def access_token(self) -> str:
         """A valid LWA access token (fetched if none is kept): what check() tries first."""
@@ -254,6 +266,25 @@ class SpApi:
 
     def _scrubbed(self, error: ConnectorError) -> ConnectorError:
         return redacted(error, [*self._secrets, *self.tokens.secrets()])
+
+
+def sp_api_time(moment: datetime) -> str:
+    """ISO 8601 in UTC to the second, as SP-API takes times (`2026-11-22T10:00:00Z`)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def payload_of(answer: Any) -> dict[str, Any]:
+    """The JSON object of a library answer ({} when it carries none)."""
+    payload = getattr(answer, "payload", None)
+    return payload if isinstance(payload, dict) else {}
+
+
+def required_text(payload: Mapping[str, Any], key: str, operation: str) -> str:
+    """`payload[key]` as text; TransientError when the answer lacks it."""
+    value = payload.get(key)
+    if not value:
+        raise TransientError(f"{operation}: the answer has no {key}")
+    return str(value)
 
 
 def library_error(operation: str, error: SellingApiException) -> ConnectorError:

@@ -1,4 +1,5 @@
-"""The Amazon connector: ORDERS, LISTINGS, STOCK, FULFILMENT over the Selling Partner API."""
+"""The Amazon connector: ORDERS, LISTINGS, STOCK, FULFILMENT, ORDER_EVENTS and RETURNS over
+the Selling Partner API."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, ClassVar, Unpack
 
 import httpx
 
-from omnisync.connectors.amazon.client import SpApi
+from omnisync.connectors.amazon.client import SpApi, sp_api_time
 from omnisync.connectors.amazon.feeds import (
     FEED_SUBMISSIONS,
     MAX_MESSAGES,
@@ -31,6 +32,13 @@ from omnisync.connectors.amazon.notifications import (
     order_change,
     order_event,
 )
+from omnisync.connectors.amazon.reports import read_report
+from omnisync.connectors.amazon.returns_report import (
+    RETURNS_REPORT,
+    ReturnsReport,
+    kept_return,
+    returns_from_report,
+)
 from omnisync.connectors.amazon.settings import AmazonSettings
 from omnisync.connectors.base import (
     MARKETPLACE,
@@ -48,15 +56,18 @@ from omnisync.connectors.parsing import kept_json, order_page
 from omnisync.connectors.registry import register
 from omnisync.core.dto import (
     QUARANTINED_NOTIFICATION,
+    QUARANTINED_RETURN,
     ChannelListing,
     Fulfilment,
     NormalisedOrder,
     OrderEvent,
     OrderPage,
     PushResult,
+    ReturnPage,
     StockUpdate,
     WebhookEvents,
 )
+from omnisync.core.types import ReturnAction
 
 ORDERS_PER_PAGE = 100
 INCLUDED_DATA = ["BUYER", "RECIPIENT", "PROCEEDS", "CANCELLATION", "FULFILLMENT"]
@@ -84,14 +95,22 @@ PUBLISHED_LIMITS: dict[str, RateLimit] = {
     "getDestinations": RateLimit(1.0, 5),
     "createSubscription": RateLimit(1.0, 5),
     "getSubscription": RateLimit(1.0, 5),
+    "createReport": RateLimit(0.0167, 15),
+    "getReport": RateLimit(2.0, 15),
+    "getReportDocument": RateLimit(0.0167, 15),
 }
 """Amazon's default usage plans; `x-amzn-RateLimit-Limit` answers refine them."""
+REPORT_SPAN = timedelta(days=60)
+"""The most days of data one returns report may cover (Amazon's Returns reports page)."""
 
 
 @register
 class AmazonConnector(Connector[AmazonSettings]):
     channel_type: ClassVar[str] = "amazon"
-    capabilities: ClassVar[frozenset[Capability]] = MARKETPLACE | {Capability.ORDER_EVENTS}
+    capabilities: ClassVar[frozenset[Capability]] = MARKETPLACE | {
+        Capability.ORDER_EVENTS,
+        Capability.RETURNS,
+    }
     published_limits = PUBLISHED_LIMITS
     stock_batch_size: ClassVar[int] = MAX_MESSAGES
     """A whole feed's worth: below `feed_threshold` the batch goes out as patches."""
@@ -99,6 +118,13 @@ class AmazonConnector(Connector[AmazonSettings]):
     manual_cancel_hint: ClassVar[str] = (
         "Amazon's Orders API gives a seller no way to cancel a merchant-fulfilled "
         "order: cancel it in Seller Central (Orders > Manage Orders > Cancel order)"
+    )
+    return_actions: ClassVar[frozenset[ReturnAction]] = frozenset()
+    """Amazon's API takes nothing of a merchant-fulfilled return: no approval, no receipt,
+    no refund. Returns are read from the returns report only."""
+    refund_hint: ClassVar[str] = (
+        "Amazon has no refund call for merchant-fulfilled orders: issue the refund in "
+        "Seller Central (Orders > Manage Returns)"
     )
 
     def __init__(
@@ -148,8 +174,8 @@ class AmazonConnector(Connector[AmazonSettings]):
         if after >= before:
             return
         query = {
-            "lastUpdatedAfter": _iso(after),
-            "lastUpdatedBefore": _iso(before),
+            "lastUpdatedAfter": sp_api_time(after),
+            "lastUpdatedBefore": sp_api_time(before),
             "marketplaceIds": [self.api.marketplace_id],
             "maxResultsPerPage": ORDERS_PER_PAGE,
             "includedData": INCLUDED_DATA,
@@ -186,7 +212,10 @@ class AmazonConnector(Connector[AmazonSettings]):
 
     def map_quarantined(self, kind: str, raw: str) -> WebhookEvents:
         """A searchOrders Order kept when its mapping failed; an ORDER_CHANGE notification
-        kept when its order could not be read (it is read again)."""
+        kept when its order could not be read (it is read again); an RMA's rows of the
+        returns report (TSV with its header) kept when they could not be read."""
+        if kind == QUARANTINED_RETURN:
+            return WebhookEvents(returns=(kept_return(raw),))
         if kind == QUARANTINED_NOTIFICATION:
             try:
                 change = order_change(raw)
@@ -201,6 +230,34 @@ class AmazonConnector(Connector[AmazonSettings]):
                 )
             return WebhookEvents(orders=(self.fetch_order(change.order_id),))
         return WebhookEvents(orders=(order_from_payload(kept_json(raw)),))
+
+    # returns ------------------------------------------------------------------------
+
+    def fetch_returns(self, since: datetime | None) -> Iterator[ReturnPage]:
+        """The returns report (GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE) of the return
+        requests made from `since`, and always of the last `returns_window_days` (a
+        return changes after its request date, and the report is by request date), up
+        to now: a page per report, one report per 60 days at most (Amazon's limit), its
+        cursor the report's end. A report Amazon cancels for want of data is a page
+        with no returns."""
+        now = datetime.now(UTC).replace(microsecond=0)  # SP-API times are to the second
+        start = now - timedelta(days=self.settings.returns_window_days)
+        if since is not None:
+            start = min(start, since.astimezone(UTC).replace(microsecond=0))
+        while start < now:
+            end = min(start + REPORT_SPAN, now)
+            text = read_report(
+                self.api,
+                RETURNS_REPORT,
+                start,
+                end,
+                poll_seconds=self.settings.report_poll_seconds,
+                timeout_seconds=self.settings.report_timeout_seconds,
+                clock=self.clock,
+            )
+            report = ReturnsReport() if text is None else returns_from_report(text)
+            yield ReturnPage(returns=report.returns, rejected=report.rejected, cursor=end)
+            start = end
 
     # order events -------------------------------------------------------------------
 
@@ -334,10 +391,6 @@ class AmazonConnector(Connector[AmazonSettings]):
         except PermanentError as error:
             return PushResult(key=fulfilment.order_external_id, ok=False, error=str(error))
         return PushResult(key=fulfilment.order_external_id, ok=True)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _next_token(answer: Any) -> str | None:

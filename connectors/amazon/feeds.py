@@ -8,8 +8,8 @@ document, more are split into several documents.
 Submission (every step through SpApi.call, so throttled and retried):
 createFeedDocument and the upload to its URL (the library's create_feed_document
 does both), one of the five JSON_LISTINGS_FEED submissions per five minutes,
-createFeed, getFeed every `poll_seconds` (waiting through the call policy) until
-DONE, FATAL or CANCELLED or `timeout_seconds`, then getFeedDocument and the
+createFeed, getFeed until DONE, FATAL or CANCELLED or `timeout_seconds` (waiting as
+waiting.py does, through the call policy), then getFeedDocument and the
 download of the processing report (the library's get_feed_document, which
 un-gzips when compressionAlgorithm says so).
 
@@ -27,8 +27,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from omnisync.connectors.amazon.client import SpApi
+from omnisync.connectors.amazon.client import SpApi, payload_of, required_text
 from omnisync.connectors.amazon.mapping import issue_text, quantity_patches
+from omnisync.connectors.amazon.waiting import FINAL_STATUSES as FINAL_STATUSES
+from omnisync.connectors.amazon.waiting import wait_until_processed
 from omnisync.connectors.base import AuthError, ConnectorError, TransientError
 from omnisync.core.dto import PushResult, StockUpdate
 
@@ -39,9 +41,6 @@ CONTENT_TYPE = "application/json; charset=UTF-8"
 FEED_VERSION = "2.0"
 MAX_MESSAGES = 25_000
 MAX_BYTES = 10 * 1024 * 1024
-FINAL_STATUSES = frozenset({"DONE", "FATAL", "CANCELLED"})
-FIRST_POLL_SECONDS = 1.0
-POLL_GROWTH = 0.1
 
 
 @dataclass(frozen=True)
@@ -132,14 +131,14 @@ def _submit(api: SpApi, document: FeedDocument) -> str:
             # The library reads an upload refusal as JSON; S3 answers in XML.
             raise TransientError("createFeedDocument: the upload was refused") from None
 
-    created = _payload(api.call("createFeedDocument", create_and_upload))
-    document_id = _required(created, "feedDocumentId", "createFeedDocument")
+    created = payload_of(api.call("createFeedDocument", create_and_upload))
+    document_id = required_text(created, "feedDocumentId", "createFeedDocument")
     api.calls.call(FEED_SUBMISSIONS, lambda: None)  # books one submission slot
     answer = api.call(
         "createFeed",
         lambda: api.feeds.create_feed(FEED_TYPE, document_id, marketplaceIds=[api.marketplace_id]),
     )
-    return _required(_payload(answer), "feedId", "createFeed")
+    return required_text(payload_of(answer), "feedId", "createFeed")
 
 
 def _wait_for(
@@ -149,21 +148,13 @@ def _wait_for(
     timeout_seconds: float,
     clock: Callable[[], float],
 ) -> dict[str, Any]:
-    started = clock()
-    deadline = started + timeout_seconds
-    while True:
-        feed = _payload(api.call("getFeed", lambda: api.feeds.get_feed(feed_id)))
-        now = clock()
-        if feed.get("processingStatus") in FINAL_STATUSES or now >= deadline:
-            return feed
-        api.calls.pause(poll_wait(now - started, poll_seconds))
-
-
-def poll_wait(waited: float, longest: float) -> float:
-    """The pause before the next getFeed: short at first, then a tenth of the time waited
-    so far, up to `longest`. A feed done after T seconds is then seen at most about T/10
-    late (a fixed 15 s poll added 7.5 s on average to every small feed)."""
-    return min(longest, max(FIRST_POLL_SECONDS, waited * POLL_GROWTH))
+    return wait_until_processed(
+        lambda: payload_of(api.call("getFeed", lambda: api.feeds.get_feed(feed_id))),
+        pause=api.calls.pause,
+        clock=clock,
+        poll_seconds=poll_seconds,
+        timeout_seconds=timeout_seconds,
+    )
 
 
 def _outcome(
@@ -260,15 +251,3 @@ def failed_all(messages: Sequence[FeedMessage], reason: str) -> dict[int, PushRe
 
 def _issues(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [issue for issue in report.get("issues") or [] if isinstance(issue, dict)]
-
-
-def _payload(answer: Any) -> dict[str, Any]:
-    payload = getattr(answer, "payload", None)
-    return payload if isinstance(payload, dict) else {}
-
-
-def _required(payload: Mapping[str, Any], key: str, operation: str) -> str:
-    value = payload.get(key)
-    if not value:
-        raise TransientError(f"{operation}: the answer has no {key}")
-    return str(value)

@@ -44,6 +44,15 @@ class AmazonSettings(ConnectorSettings):
     """How far before now searchOrders' lastUpdatedBefore is put. Amazon refuses anything
     less than 120 seconds (the default leaves ten spare for clock skew); lower it only
     for a simulator that asks less (the Amazon simulator's `orders_lag`)."""
+    returns_window_days: int = Field(default=60, ge=1, le=60)
+    """How many days of return requests every read of the returns report covers, however
+    recent the last read: the report is by request date, and a return's status, tracking
+    and refund change after its request date. Amazon gives at most 60 days a report."""
+    report_poll_seconds: float = Field(default=30.0, ge=0)
+    """The longest wait between two getReport calls while Amazon builds a report (the
+    first polls come every second, then every tenth of the time waited so far)."""
+    report_timeout_seconds: float = Field(default=1800.0, gt=0)
+    """How long to wait for a report before the read fails (and is tried again)."""
     notifications: NotificationSettings | None = None
     """The SQS queue ORDER_CHANGE notifications arrive on (`omnisync channels
     amazon-subscribe` makes the subscription). Without it orders are only polled."""

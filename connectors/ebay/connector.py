@@ -110,6 +110,10 @@ class EbayConnector(Connector[EbaySettings]):
         "eBay cancels orders through its Post-Order API, which the hub does not use: cancel "
         "it in Seller Hub (Orders > the order > More actions > Cancel order)"
     )
+    refund_hint: ClassVar[str] = (
+        "eBay refunds go through its Post-Order API, which the hub does not use: the refund "
+        "is issued in Seller Hub (Orders > the order > Issue refund)"
+    )
 
     def __init__(
         self,

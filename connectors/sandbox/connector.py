@@ -47,6 +47,9 @@ class SandboxConnector(Connector[SandboxSettings]):
         }
     )
     stock_batch_size: ClassVar[int] = 100
+    refund_hint: ClassVar[str] = (
+        "the sandbox marketplace takes no refunds: it is issued outside the hub"
+    )
 
     def __init__(self, settings: SandboxSettings, **options: Unpack[ConnectorOptions]) -> None:
         super().__init__(settings, **options)

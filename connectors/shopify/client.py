@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from omnisync.connectors.base import (
     TransientError,
 )
 from omnisync.connectors.http import check_status, json_body, make_client, send
+from omnisync.connectors.pagination import walk_pages
 
 DEFAULT_QUERY_COST = 50.0
 MUTATION_COST = 10.0
@@ -154,6 +156,35 @@ class ShopifyClient:
         requested = cost.get("requestedQueryCost")
         if isinstance(requested, int | float):
             self._costs[operation] = float(requested)
+
+
+def updated_since(since: datetime | None) -> str:
+    """The orders search query for orders updated at or after `since` (all: None)."""
+    moment = (since or datetime(2000, 1, 1, tzinfo=UTC)).astimezone(UTC)
+    return f"updated_at:>='{moment.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
+
+
+def end_cursor(connection: Any) -> str | None:
+    """The cursor after a connection's page; None on its last page."""
+    info = connection["pageInfo"]
+    if not info.get("hasNextPage"):
+        return None
+    cursor = info["endCursor"]
+    if not cursor:
+        raise TransientError("Shopify said there is a next page but gave no endCursor")
+    return str(cursor)
+
+
+def connection_nodes(operation: str, first: Any, read_after: Callable[[str], Any]) -> list[Any]:
+    """Every node of a connection whose first page came with its parent (`first`), each
+    further page read by `read_after(cursor)` (the `operation` that reads it names the
+    walk)."""
+
+    def page_after(after: str | None) -> Any:
+        return first if after is None else read_after(after)
+
+    pages = walk_pages(operation, page_after, end_cursor)
+    return [node for page in pages for node in page["nodes"]]
 
 
 def _raise_for_errors(operation: str, payload: dict[str, Any], bucket: CostBucket) -> None:

@@ -1,5 +1,5 @@
-"""The Shopify connector: ORDERS, LISTINGS, STOCK, FULFILMENT, ORDER_CANCEL, WEBHOOKS over
-Admin GraphQL."""
+"""The Shopify connector: ORDERS, LISTINGS, STOCK, FULFILMENT, ORDER_CANCEL, WEBHOOKS and
+RETURNS (returns.py) over Admin GraphQL."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import hmac
 import json
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, Unpack
 
 from omnisync.connectors.base import (
@@ -20,20 +20,33 @@ from omnisync.connectors.base import (
     InvalidSignature,
     PayloadError,
     PermanentError,
-    TransientError,
 )
 from omnisync.connectors.pagination import walk_pages
-from omnisync.connectors.parsing import MAPPING_ERRORS, kept_json, mapping_failure, order_page
+from omnisync.connectors.parsing import (
+    MAPPING_ERRORS,
+    kept_json,
+    mapping_failure,
+    order_page,
+    timestamp,
+)
 from omnisync.connectors.registry import register
 from omnisync.connectors.shopify import documents
-from omnisync.connectors.shopify.client import CostBucket, ShopifyClient
+from omnisync.connectors.shopify.client import (
+    CostBucket,
+    ShopifyClient,
+    connection_nodes,
+    end_cursor,
+    updated_since,
+)
 from omnisync.connectors.shopify.mapping import (
     cancel_errors,
     cancel_reason,
     listing_from_variant,
     order_from_node,
     order_from_webhook,
+    user_errors,
 )
+from omnisync.connectors.shopify.returns import RETURN_TOPICS, ShopifyReturns
 from omnisync.connectors.shopify.settings import ShopifySettings
 from omnisync.core.dto import (
     QUARANTINED_ORDER,
@@ -46,6 +59,7 @@ from omnisync.core.dto import (
     StockUpdate,
     WebhookEvents,
 )
+from omnisync.core.types import ReturnAction
 
 MAX_QUANTITIES = 250
 ORDERS_PER_PAGE = 10  # with 10 line items each: under Shopify's 1,000 cost per query
@@ -57,7 +71,7 @@ STALE = "CHANGE_FROM_QUANTITY_STALE"
 
 
 @register
-class ShopifyConnector(Connector[ShopifySettings]):
+class ShopifyConnector(ShopifyReturns, Connector[ShopifySettings]):
     channel_type: ClassVar[str] = "shopify"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {
@@ -67,9 +81,13 @@ class ShopifyConnector(Connector[ShopifySettings]):
             Capability.FULFILMENT,
             Capability.ORDER_CANCEL,
             Capability.WEBHOOKS,
+            Capability.RETURNS,
         }
     )
     stock_batch_size: ClassVar[int] = MAX_QUANTITIES
+    return_actions: ClassVar[frozenset[ReturnAction]] = frozenset(
+        {ReturnAction.APPROVE, ReturnAction.DECLINE, ReturnAction.PROCESS, ReturnAction.REFUND}
+    )
 
     def __init__(self, settings: ShopifySettings, **options: Unpack[ConnectorOptions]) -> None:
         super().__init__(settings, **options)
@@ -102,8 +120,7 @@ class ShopifyConnector(Connector[ShopifySettings]):
     # orders -------------------------------------------------------------------------
 
     def fetch_orders(self, since: datetime | None) -> Iterator[OrderPage]:
-        moment = (since or datetime(2000, 1, 1, tzinfo=UTC)).astimezone(UTC)
-        query = f"updated_at:>='{moment.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
+        query = updated_since(since)
 
         def orders_after(after: str | None) -> Any:
             variables = {
@@ -113,7 +130,7 @@ class ShopifyConnector(Connector[ShopifySettings]):
             }
             return self.client.execute("Orders", documents.ORDERS, variables)["orders"]
 
-        for connection in walk_pages("Orders", orders_after, _end_cursor):
+        for connection in walk_pages("Orders", orders_after, end_cursor):
             yield self._page(connection["nodes"])
 
     def _page(self, nodes: list[Any]) -> OrderPage:
@@ -132,15 +149,12 @@ class ShopifyConnector(Connector[ShopifySettings]):
         first = (node or {}).get("lineItems") or {}
         first = {"nodes": first.get("nodes") or [], "pageInfo": first.get("pageInfo") or {}}
 
-        def line_items_after(after: str | None) -> Any:
-            if after is None:
-                return first
+        def line_items_after(after: str) -> Any:
             variables = {"id": node["id"], "first": LINE_ITEMS_PER_PAGE, "after": after}
             data = self.client.execute("OrderLineItems", documents.ORDER_LINE_ITEMS, variables)
             return data["order"]["lineItems"]
 
-        pages = walk_pages("OrderLineItems", line_items_after, _end_cursor)
-        return [line for page in pages for line in page["nodes"]]
+        return connection_nodes("OrderLineItems", first, line_items_after)
 
     # listings -----------------------------------------------------------------------
 
@@ -151,7 +165,7 @@ class ShopifyConnector(Connector[ShopifySettings]):
             variables = {"first": min(self.settings.page_size, VARIANTS_PER_PAGE), "after": after}
             return self.client.execute("Variants", documents.VARIANTS, variables)["productVariants"]
 
-        for connection in walk_pages("Variants", variants_after, _end_cursor):
+        for connection in walk_pages("Variants", variants_after, end_cursor):
             for node in connection["nodes"]:
                 listing = listing_from_variant(node)
                 level = listing.channel_ids.get("levels", {}).get(location)
@@ -370,10 +384,9 @@ class ShopifyConnector(Connector[ShopifySettings]):
                 }
             },
         )
-        errors = (data.get("fulfillmentCreate") or {}).get("userErrors") or []
-        if errors:
-            message = "; ".join(str(error.get("message")) for error in errors)
-            return PushResult(key=fulfilment.order_external_id, ok=False, error=message)
+        refused = user_errors(data.get("fulfillmentCreate"))
+        if refused is not None:
+            return PushResult(key=fulfilment.order_external_id, ok=False, error=refused)
         return PushResult(key=fulfilment.order_external_id, ok=True)
 
     # cancellations ------------------------------------------------------------------
@@ -415,8 +428,8 @@ class ShopifyConnector(Connector[ShopifySettings]):
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvents:
         self.verify_webhook(headers, body)
-        topic = _header(headers, "X-Shopify-Topic")
-        if topic not in ORDER_TOPICS and topic != LEVEL_TOPIC:
+        topic = _header(headers, "X-Shopify-Topic") or ""
+        if topic not in ORDER_TOPICS | RETURN_TOPICS and topic != LEVEL_TOPIC:
             return WebhookEvents()
         try:
             payload = json.loads(body)
@@ -426,12 +439,19 @@ class ShopifyConnector(Connector[ShopifySettings]):
             ) from None
         if topic == LEVEL_TOPIC:
             return WebhookEvents(quantities=self._observed_level(payload))
+        if topic in RETURN_TOPICS:
+            triggered = _triggered_at(headers)
+            return self.returns_webhook(topic, payload, triggered, body.decode(errors="replace"))
         return WebhookEvents(orders=(order_from_webhook(payload),))
 
     def map_quarantined(self, kind: str, raw: str) -> WebhookEvents:
-        """An order node of a page (its further line items read again), or a webhook's
+        """A return (a page's Return node, or a returns delivery: its return read again),
+        an order node of a page (its further line items read again), or a webhook's
         payload: an inventory level or a REST-shaped order."""
         payload = kept_json(raw)
+        returned = self.quarantined_return(kind, payload)
+        if returned is not None:
+            return returned
         if kind == QUARANTINED_ORDER:
             return WebhookEvents(orders=(self._order(payload),))
         if isinstance(payload, dict) and "inventory_item_id" in payload:
@@ -454,23 +474,22 @@ class ShopifyConnector(Connector[ShopifySettings]):
         return (ObservedQuantity(key="inventory_item_id", value=item, quantity=int(available)),)
 
 
-def _end_cursor(connection: Any) -> str | None:
-    """The cursor after a connection's page; None on its last page."""
-    info = connection["pageInfo"]
-    if not info.get("hasNextPage"):
-        return None
-    cursor = info["endCursor"]
-    if not cursor:
-        raise TransientError("Shopify said there is a next page but gave no endCursor")
-    return str(cursor)
-
-
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     lowered = name.lower()
     for key, value in headers.items():
         if key.lower() == lowered:
             return value
     return None
+
+
+def _triggered_at(headers: Mapping[str, str]) -> datetime | None:
+    """X-Shopify-Triggered-At: when the change a delivery reports happened (None when
+    absent or unreadable)."""
+    given = _header(headers, "X-Shopify-Triggered-At")
+    try:
+        return timestamp(given.replace("Z", "+00:00")) if given else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _quantity_index(field: Any) -> int | None:

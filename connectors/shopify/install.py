@@ -15,6 +15,7 @@ from omnisync.connectors.shopify.settings import ShopifySettings
 
 SCOPES = (
     "read_orders",
+    "write_orders",
     "read_products",
     "read_inventory",
     "write_inventory",
@@ -23,6 +24,8 @@ SCOPES = (
     "write_merchant_managed_fulfillment_orders",
     "read_fulfillments",
     "write_fulfillments",
+    "read_returns",
+    "write_returns",
 )
 
 

@@ -187,7 +187,13 @@ def cancel_reason(words: str | None) -> str:
 
 def cancel_errors(payload: Any) -> str | None:
     """The orderCancel payload's user errors in one line; None when there are none."""
-    errors = (payload or {}).get("orderCancelUserErrors") or []
+    return user_errors(payload, "orderCancelUserErrors")
+
+
+def user_errors(payload: Any, key: str = "userErrors") -> str | None:
+    """A mutation payload's user errors (under `key`) in one line; None when there are
+    none."""
+    errors = (payload or {}).get(key) or []
     if not errors:
         return None
     return "; ".join(str(error.get("message") or error.get("code")) for error in errors)

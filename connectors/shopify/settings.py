@@ -23,4 +23,7 @@ class ShopifySettings(ConnectorSettings):
     """Shopify location gid or name to push stock to (overrides the rule above)."""
     page_size: int = Field(default=50, ge=1, le=250)
     notify_customer: bool = True
+    notify_customer_on_return: bool = True
+    """Whether Shopify tells the buyer when the hub approves, declines, processes or
+    refunds one of their returns."""
     timeout_seconds: float = Field(default=30.0, gt=0)

@@ -103,6 +103,9 @@ class WooCommerceConnector(Connector[WooCommerceSettings]):
         "cancel it in the shop's admin (WooCommerce > Orders > the order > Status: "
         "Cancelled); the hub reads the change back"
     )
+    refund_hint: ClassVar[str] = (
+        "the refund is issued in the shop's admin (WooCommerce > Orders > the order > Refund)"
+    )
 
     def __init__(
         self,

@@ -13,6 +13,7 @@ from omnisync.core.models.operations import (
     WebhookReceipt,
 )
 from omnisync.core.models.orders import Order, OrderLine
+from omnisync.core.models.returns import Return, ReturnInspection, ReturnLine, ReturnPush
 from omnisync.core.models.shipments import Shipment, TrackingEvent
 from omnisync.core.models.stock import Reservation, StockLevel, StockMovement
 
@@ -29,6 +30,10 @@ __all__ = [
     "OrderLine",
     "QuarantinedPayload",
     "Reservation",
+    "Return",
+    "ReturnInspection",
+    "ReturnLine",
+    "ReturnPush",
     "Shipment",
     "Sku",
     "StockLevel",

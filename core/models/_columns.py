@@ -21,8 +21,17 @@ def money_column(*, nullable: bool = True) -> Any:
     return Column(Money(), nullable=nullable)
 
 
-def enum_column(enum_type: type[StrEnum], *, index: bool = False, nullable: bool = False) -> Any:
-    return Column(EnumText(enum_type), nullable=nullable, index=index)
+def enum_column(
+    enum_type: type[StrEnum],
+    *,
+    index: bool = False,
+    nullable: bool = False,
+    server_default: StrEnum | None = None,
+) -> Any:
+    """`server_default`: the value rows written without the column get (rows that were
+    there before it, and inserts that name only some columns)."""
+    default = None if server_default is None else server_default.value
+    return Column(EnumText(enum_type), nullable=nullable, index=index, server_default=default)
 
 
 def json_column(*, nullable: bool = True) -> Any:

@@ -17,7 +17,7 @@ from omnisync.core.models._columns import (
     text_column,
     utc_column,
 )
-from omnisync.core.types import OrderStatus
+from omnisync.core.types import OrderReturnState, OrderStatus
 
 
 class Order(SQLModel, table=True):
@@ -63,6 +63,11 @@ class Order(SQLModel, table=True):
     """Cancelled by an operator in the hub (core/cancellation.py): a hub fact that no later
     report of the channel undoes (core/order_status.py)."""
     hub_cancel_reason: str | None = Field(default=None, sa_column=text_column())
+    return_state: OrderReturnState = Field(
+        default=OrderReturnState.NONE,
+        sa_column=enum_column(OrderReturnState, server_default=OrderReturnState.NONE),
+    )
+    """How much of the order came back (core/returns.py): returned in part or whole."""
 
 
 class OrderLine(SQLModel, table=True):

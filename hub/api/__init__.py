@@ -6,8 +6,8 @@
 - errors.py: every error as `{"error": "..."}`, masked, with the status it deserves.
 - probes.py: GET /healthz, /readyz and /metrics (no token).
 - v1.py: /api/v1 under the token, assembled from one router per resource:
-  orders.py, stock.py, channels.py (with /status), listings.py, runs.py, alerts.py,
-  quarantine.py;
+  orders.py, returns.py, stock.py, channels.py (with /status), listings.py, runs.py,
+  alerts.py, quarantine.py;
   paging.py pages their lists by key.
 - messages.py: request bodies and the API's own replies; the JSON objects the CLI
   prints too are hub/views/shapes.py.

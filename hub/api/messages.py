@@ -8,11 +8,12 @@ shapes of hub/views/shapes.py, defined once for both.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from omnisync.core.types import LinkMethod
+from omnisync.core.types import LinkMethod, ReturnDisposition
 
 
 class ErrorOut(BaseModel):
@@ -114,4 +115,63 @@ class AutoLinkIn(RequestBody):
         min_length=1,
         description="The rules to link by: `sku` (the channel SKU is a hub SKU's code), "
         "then `barcode` (one hub SKU and one listing of the channel have it).",
+    )
+
+
+class ReturnLineIn(RequestBody):
+    sku: str = Field(min_length=1, max_length=200, description="The channel's SKU or the hub's.")
+    quantity: int = Field(ge=1, le=1_000_000)
+
+
+def units_by_sku(lines: Iterable[ShipmentLineIn | ReturnLineIn]) -> dict[str, int]:
+    """A body's lines as SKU -> units, a SKU named twice added up (as `--line SKU:QTY`)."""
+    units: dict[str, int] = {}
+    for line in lines:
+        units[line.sku] = units.get(line.sku, 0) + line.quantity
+    return units
+
+
+class ReturnIn(RequestBody):
+    """`omnisync returns create ORDER --line SKU:QTY ... --reason R [--note N]` as JSON."""
+
+    order: str = Field(
+        min_length=1, max_length=400, description="The order as GET /orders/{order_id} names it."
+    )
+    lines: list[ReturnLineIn] = Field(min_length=1, description="Units coming back.")
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"^[^\x00]*$")
+    note: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=r"^[^\x00]*$",
+        description="The buyer's words, if any.",
+    )
+
+
+class DeclineIn(RequestBody):
+    """`omnisync returns decline ID --reason R` as JSON."""
+
+    reason: str = Field(
+        min_length=1,
+        max_length=2000,
+        pattern=r"^[^\x00]*$",
+        description="Why, in words (the channel is told).",
+    )
+
+
+class ReceiptIn(ReturnLineIn):
+    disposition: ReturnDisposition
+    location: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Where restocked units go (restock only); omitted: where they shipped from.",
+    )
+
+
+class ReceiveIn(RequestBody):
+    """`omnisync returns receive ID --line SKU:QTY:DISPOSITION ... [--refund]` as JSON,
+    with the location per line."""
+
+    lines: list[ReceiptIn] = Field(min_length=1)
+    refund: bool = Field(
+        default=False, description="Refund with the receipt (one call to a channel that refunds)."
     )

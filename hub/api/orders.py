@@ -7,10 +7,9 @@ cancellation is committed in the hub before its channel is asked (hub/cancellati
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AwareDatetime
 
 from omnisync.core.cancellation import cancel_in_hub
@@ -19,15 +18,8 @@ from omnisync.core.holds import hold_order, release_order
 from omnisync.core.models import Channel
 from omnisync.core.types import OrderStatus
 from omnisync.hub.api.dependencies import Clean, Config, Hub, Reading, Writing
-from omnisync.hub.api.messages import CancelIn, ErrorOut, HoldIn, ShipmentIn
-from omnisync.hub.api.paging import (
-    BAD_CURSOR,
-    ChannelFilter,
-    CursorParam,
-    Limit,
-    decode_cursor,
-    page,
-)
+from omnisync.hub.api.messages import CancelIn, ErrorOut, HoldIn, ShipmentIn, units_by_sku
+from omnisync.hub.api.paging import ChannelFilter, CursorParam, Limit, page, time_id_cursor
 from omnisync.hub.cancellation import channel_not_told, push_cancellation
 from omnisync.hub.order_lookup import find_order
 from omnisync.hub.shipping import ShipRequest, ship_order
@@ -58,13 +50,6 @@ def list_orders(
     cursor: CursorParam = None,
 ) -> Any:
     """Orders, newest placed first: `omnisync orders list --json`."""
-    before = None
-    if cursor is not None:
-        placed_at, order_id = decode_cursor(cursor, str, int)
-        try:
-            before = (datetime.fromisoformat(placed_at), order_id)
-        except ValueError:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, BAD_CURSOR) from None
     rows = order_list(
         session,
         channel=channel,
@@ -72,7 +57,7 @@ def list_orders(
         updated_after=updated_after,
         oversold=oversold,
         limit=limit + 1,
-        before=before,
+        before=time_id_cursor(cursor),
     )
     return clean(page(rows, limit, request, response, lambda row: (row.placed_at, row.id)))
 
@@ -96,16 +81,11 @@ def show_order(order_id: str, session: Reading, clean: Clean) -> Any:
 def ship(order_id: str, body: ShipmentIn, session: Writing, settings: Config, clean: Clean) -> Any:
     """Record a parcel of the order (`omnisync orders ship`); the channel is told after.
     The order is named as in `GET /orders/{order_id}`."""
-    lines: dict[str, int] | None = None
-    if body.lines is not None:
-        lines = {}
-        for line in body.lines:
-            lines[line.sku] = lines.get(line.sku, 0) + line.quantity
     request = ShipRequest(
         order=order_id,
         carrier=body.carrier,
         tracking_number=body.tracking_number,
-        lines=lines,
+        lines=None if body.lines is None else units_by_sku(body.lines),
         service=body.service,
         tracking_url=body.tracking_url,
     )

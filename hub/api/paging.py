@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import HTTPException, Query, Request, Response, status
@@ -57,6 +58,18 @@ def decode_cursor(text: str, *kinds: type) -> list[Any]:
 def id_cursor(cursor: str | None) -> int | None:
     """The id a list of rows newest first continues below."""
     return None if cursor is None else int(decode_cursor(cursor, int)[0])
+
+
+def time_id_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """The (time, id) a list of rows newest first continues below; 422 for a cursor this
+    API did not give out."""
+    if cursor is None:
+        return None
+    moment, row_id = decode_cursor(cursor, str, int)
+    try:
+        return datetime.fromisoformat(moment), row_id
+    except ValueError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, BAD_CURSOR) from None
 
 
 def page(

@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from omnisync.hub.api import alerts, channels, listings, orders, quarantine, runs, stock
+from omnisync.hub.api import (
+    alerts,
+    channels,
+    listings,
+    orders,
+    quarantine,
+    returns,
+    runs,
+    stock,
+)
 from omnisync.hub.api.dependencies import reject_unknown_query, require_token
 from omnisync.hub.api.messages import ErrorOut
 
@@ -29,6 +38,6 @@ def api_router() -> APIRouter:
             503: {"model": ErrorOut, "description": "No api_token configured, or no database."},
         },
     )
-    for resource in (orders, stock, listings, channels, runs, alerts, quarantine):
+    for resource in (orders, returns, stock, listings, channels, runs, alerts, quarantine):
         router.include_router(resource.router)
     return router

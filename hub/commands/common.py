@@ -36,6 +36,9 @@ console = Console(width=None if sys.stdout.isatty() else 200)
 errors = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ChannelFilterOption = Annotated[str | None, typer.Option(help="Only this channel.")]
+LimitOption = Annotated[int, typer.Option(min=1, help="At most this many, newest first.")]
+OffsetOption = Annotated[int, typer.Option(min=0, help="Skip this many first.")]
 
 
 @dataclass

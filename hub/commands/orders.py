@@ -21,7 +21,10 @@ from omnisync.hub.bootstrap import Hub
 from omnisync.hub.cancellation import ChannelCancellation, channel_not_told, push_cancellation
 from omnisync.hub.commands.common import (
     EXIT_USAGE,
+    ChannelFilterOption,
     JsonOption,
+    LimitOption,
+    OffsetOption,
     console,
     fail,
     failing_on_domain_errors,
@@ -35,6 +38,7 @@ from omnisync.hub.commands.sync import make_sync_engine
 from omnisync.hub.order_lookup import HUB_ID_PREFIX, find_order
 from omnisync.hub.shipping import ShipRequest, UnknownCarrier, ship_order
 from omnisync.hub.views import cancellation_view, channel_list, order_detail, order_list
+from omnisync.hub.views.returns import order_return_summary
 from omnisync.hub.views.shapes import OrderDetailOut, ShippedOut
 
 orders_app = typer.Typer(help="Orders from every channel.", no_args_is_help=True)
@@ -53,10 +57,10 @@ OrderArgument = Annotated[
 @orders_app.command("list")
 def list_orders(
     ctx: typer.Context,
-    channel: Annotated[str | None, typer.Option(help="Only this channel.")] = None,
+    channel: ChannelFilterOption = None,
     status: Annotated[OrderStatus | None, typer.Option(help="Only this status.")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 100,
-    offset: Annotated[int, typer.Option(min=0, help="Skip this many first.")] = 0,
+    limit: LimitOption = 100,
+    offset: OffsetOption = 0,
     json_output: JsonOption = False,
 ) -> None:
     """Orders, newest first."""
@@ -87,13 +91,15 @@ def show_order(
     order_id: OrderArgument,
     json_output: JsonOption = False,
 ) -> None:
-    """One order with its lines, its shipments and their tracking events."""
+    """One order with its lines, its returns, its shipments and their tracking events."""
     with hub_session(ctx, read_only=True) as (_, session):
-        row = order_detail(session, *find_order(session, order_id))
+        order, channel_name = find_order(session, order_id)
+        row = order_detail(session, order, channel_name)
+        returned = order_return_summary(session, row.id, row.return_state)
     if json_output:
         print_json(row)
         return
-    _print_order(row)
+    _print_order(row, returned)
 
 
 @orders_app.command("ship")
@@ -119,7 +125,7 @@ def ship(
 ) -> None:
     """Record a parcel that left: the stock goes, the order becomes shipped or partially
     shipped, and the fulfilment is queued for the channel the order came from."""
-    wanted = _parse_lines(lines)
+    wanted = parse_sku_lines(lines)
     with hub_session(ctx, channel=carrier) as (hub, session):
         request = ShipRequest(
             order=order_id,
@@ -276,7 +282,9 @@ def release(ctx: typer.Context, order_id: OrderArgument, json_output: JsonOption
     )
 
 
-def _parse_lines(values: list[str] | None) -> dict[str, int] | None:
+def parse_sku_lines(values: list[str] | None) -> dict[str, int] | None:
+    """`--line SKU:QTY` values as SKU -> units (a SKU named twice adds up); None for none.
+    A value that cannot be read is bad usage (exit 2)."""
     if not values:
         return None
     wanted: dict[str, int] = {}
@@ -284,19 +292,24 @@ def _parse_lines(values: list[str] | None) -> dict[str, int] | None:
         sku, colon, quantity = value.rpartition(":")
         if not colon or not sku.strip():
             raise typer.BadParameter(f"{value!r} is not SKU:QTY", param_hint="'--line'")
-        try:
-            units = int(quantity)
-        except ValueError:
-            raise typer.BadParameter(
-                f"{value!r}: QTY must be a whole number", param_hint="'--line'"
-            ) from None
-        if units < 1:
-            raise typer.BadParameter(f"{value!r}: QTY must be at least 1", param_hint="'--line'")
-        wanted[sku.strip()] = wanted.get(sku.strip(), 0) + units
+        wanted[sku.strip()] = wanted.get(sku.strip(), 0) + line_units(value, quantity)
     return wanted
 
 
-def _print_order(row: OrderDetailOut) -> None:
+def line_units(value: str, quantity: str) -> int:
+    """The QTY of a `--line` value: a whole number, at least 1 (else exit 2)."""
+    try:
+        units = int(quantity)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r}: QTY must be a whole number", param_hint="'--line'"
+        ) from None
+    if units < 1:
+        raise typer.BadParameter(f"{value!r}: QTY must be at least 1", param_hint="'--line'")
+    return units
+
+
+def _print_order(row: OrderDetailOut, returned: str | None) -> None:
     say(
         f"order {row.id} ({row.channel} {row.external_id}): {row.status}"
         + (" OVERSOLD" if row.oversold else "")
@@ -309,6 +322,11 @@ def _print_order(row: OrderDetailOut) -> None:
         say(f"on hold since {row.held_at}" + _because(row.hold_reason))
     if row.cancelled_by_hub_at:
         say(f"cancelled in the hub at {row.cancelled_by_hub_at}" + _because(row.hub_cancel_reason))
+    if returned:
+        say(returned)
+    if row.returns:
+        named = ", ".join(f"{item.name or item.id} ({item.status})" for item in row.returns)
+        say(f"returns: {named} (`omnisync returns show ID`)")
     table = Table("channel sku", "sku", "quantity", "unit price")
     for line in row.lines:
         table.add_row(

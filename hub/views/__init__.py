@@ -3,7 +3,10 @@
 - shapes.py: every output object as a pydantic model, each defined once; read its
   rules (keys added, never renamed; times and money as text) before changing one.
 - catalog.py: SKUs, stock levels and availability, stock movements.
-- orders.py: orders with their lines, parcels and tracking events; cancellations.
+- orders.py: orders with their lines, returns, parcels and tracking events; cancellations.
+- returns.py: returns with their lines, inspections, outbox and order; how much of an
+  order came back, in words.
+- return_rates.py: `report returns`, the return rate per channel and SKU over a period.
 - channels.py: channels with their listings, their health (`status`), or both.
 - operations.py: job runs, alerts and their deliveries, quarantined payloads.
 

@@ -1,8 +1,8 @@
-"""Orders, their lines and their parcels as the CLI prints them and the API serves them.
+"""Orders, their lines, returns and parcels as the CLI prints them and the API serves them.
 
 A list is newest placed first and pages by key (`before`), never by offset alone: an
-order arriving between two pages would shift the second one. Lines and parcels are
-read for the whole page at once, a fixed number of queries however long it is.
+order arriving between two pages would shift the second one. Lines, returns and parcels
+are read for the whole page at once, a fixed number of queries however long it is.
 """
 
 from __future__ import annotations
@@ -12,14 +12,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from omnisync.core.cancellation import HubCancellation
 from omnisync.core.clock import iso
-from omnisync.core.models import Channel, Order, OrderLine, Shipment, Sku, TrackingEvent
+from omnisync.core.models import (
+    Channel,
+    Order,
+    OrderLine,
+    Return,
+    Shipment,
+    Sku,
+    TrackingEvent,
+)
 from omnisync.core.types import OrderStatus
 from omnisync.hub.cancellation import ChannelCancellation
+from omnisync.hub.views.paging import newest_first
 from omnisync.hub.views.shapes import (
     CancellationOut,
     CancelledLineOut,
@@ -28,6 +36,7 @@ from omnisync.hub.views.shapes import (
     OrderDetailOut,
     OrderLineOut,
     OrderOut,
+    OrderReturnOut,
     ShipmentLineOut,
     ShipmentOut,
     TrackingEventOut,
@@ -60,15 +69,7 @@ def order_list(
         query = query.where(col(Order.updated_at) >= updated_after)
     if oversold is not None:
         query = query.where(Order.oversold == oversold)
-    if before is not None:
-        placed_at, order_id = before
-        query = query.where(
-            or_(
-                col(Order.placed_at) < placed_at,
-                and_(col(Order.placed_at) == placed_at, col(Order.id) < order_id),
-            )
-        )
-    query = query.order_by(col(Order.placed_at).desc(), col(Order.id).desc())
+    query = newest_first(query, col(Order.placed_at), col(Order.id), before)
     rows = session.exec(query.offset(offset).limit(limit)).all()
     return order_views(session, [(order, name) for order, name in rows])
 
@@ -83,6 +84,7 @@ def order_views(session: Session, orders: Sequence[tuple[Order, str]]) -> list[O
         lines[line.order_id].append(line)
     sku_ids = {line.sku_id for group in lines.values() for line in group if line.sku_id}
     codes = dict(session.exec(select(Sku.id, Sku.code).where(col(Sku.id).in_(sku_ids))).all())
+    returns = order_returns(session, [order.id for order, _ in orders if order.id is not None])
     views = []
     for order, channel_name in orders:
         assert order.id is not None
@@ -111,9 +113,26 @@ def order_views(session: Session, orders: Sequence[tuple[Order, str]]) -> list[O
                     )
                     for line in lines[order.id]
                 ],
+                return_state=order.return_state,
+                returns=returns[order.id],
             )
         )
     return views
+
+
+def order_returns(session: Session, order_ids: Sequence[int]) -> dict[int, list[OrderReturnOut]]:
+    """The returns of each order, oldest first, in one query."""
+    found: dict[int, list[OrderReturnOut]] = defaultdict(list)
+    if not order_ids:
+        return found
+    for return_id, order_id, name, status in session.exec(
+        select(Return.id, Return.order_id, Return.name, Return.status)
+        .where(col(Return.order_id).in_(order_ids))
+        .order_by(col(Return.id))
+    ):
+        assert return_id is not None
+        found[order_id].append(OrderReturnOut(id=return_id, name=name, status=status))
+    return found
 
 
 def order_detail(session: Session, order: Order, channel_name: str) -> OrderDetailOut:

@@ -28,8 +28,13 @@ from omnisync.core.types import (
     LinkAction,
     LinkMethod,
     MovementKind,
+    OrderReturnState,
     OrderStatus,
     PushState,
+    RefundState,
+    ReturnAction,
+    ReturnDisposition,
+    ReturnStatus,
     ShipmentStatus,
     SyncRunStatus,
 )
@@ -134,6 +139,14 @@ class OrderLineOut(Shape):
     unit_price: Money | None
 
 
+class OrderReturnOut(Shape):
+    """A return of the order, as the order lists it (`returns show ID` has the rest)."""
+
+    id: int
+    name: str | None
+    status: ReturnStatus
+
+
 class OrderOut(Shape):
     """`omnisync orders list --json`."""
 
@@ -156,6 +169,12 @@ class OrderOut(Shape):
     )
     hub_cancel_reason: str | None
     lines: list[OrderLineOut]
+    return_state: OrderReturnState = Field(
+        description="How much of the order came back over its returns not declined or "
+        "cancelled: none; requested (a return is open, nothing back yet); "
+        "partially_returned; returned (every shipped unit)."
+    )
+    returns: list[OrderReturnOut] = Field(description="The order's returns, oldest first.")
 
 
 class ShipmentLineOut(Shape):
@@ -230,6 +249,134 @@ class CancellationOut(Shape):
     order: OrderDetailOut
     cancellation: HubCancellationOut
     channel: ChannelCancellationOut
+
+
+# Returns (`omnisync returns ...`, /api/v1/returns, `omnisync report returns`)
+
+
+class ReturnInspectionOut(Shape):
+    """Units of a return line inspected together, and what became of them."""
+
+    at: Timestamp
+    disposition: ReturnDisposition
+    quantity: int
+    location: str | None = Field(
+        description="The location restocked units went to; null for the other dispositions."
+    )
+    by: str | None = Field(description="Who recorded it.")
+
+
+class ReturnLineOut(Shape):
+    """Units of one order line in a return, and what the inspection found of them."""
+
+    id: int
+    external_line_id: str = Field(
+        description="The channel's id of the return line; in a return made in the hub, "
+        "the order line's."
+    )
+    order_line: str = Field(description="The `external_line_id` of the order line.")
+    channel_sku: str
+    sku: str | None
+    requested: int
+    restocked: int
+    damaged: int
+    missing: int
+    not_returned: int
+    left: int = Field(description="Units not inspected yet.")
+    reason: str | None
+    customer_note: str | None
+    inspections: list[ReturnInspectionOut]
+
+
+class ReturnPushOut(Shape):
+    """What the channel is (or was) told of the return, from the outbox."""
+
+    id: int
+    action: ReturnAction
+    refund: bool = Field(description="The channel is asked to refund with it.")
+    reason: str | None
+    state: PushState
+    attempts: int = Field(description="Attempts the channel refused.")
+    error: str | None = Field(description="The channel's words when it last refused it.")
+    created_at: Timestamp
+    pushed_at: Timestamp | None
+    next_attempt_at: Timestamp | None
+
+
+class ReturnOut(Shape):
+    """`omnisync returns list --json`."""
+
+    id: int
+    name: str | None
+    channel: str
+    external_id: str | None = Field(
+        description="The channel's id of the return; null for a return made in the hub."
+    )
+    order_id: int
+    order_external_id: str
+    order_name: str | None
+    status: ReturnStatus
+    channel_status: str
+    reason: str | None
+    customer_note: str | None
+    tracking_number: str | None
+    units_requested: int
+    units_restocked: int
+    units_damaged: int
+    units_missing: int
+    units_not_returned: int
+    refund_state: RefundState
+    refund_note: str | None = Field(
+        description="Where the refund is issued when the hub cannot issue it (Amazon: "
+        "Seller Central), and who recorded it as refunded."
+    )
+    refund_error: str | None = Field(description="The channel's words on a failed refund.")
+    requested_at: Timestamp
+    status_changed_at: Timestamp
+    received_at: Timestamp | None
+    closed_at: Timestamp | None
+    updated_at: Timestamp
+    created_by: str | None = Field(description="Who made it in the hub; null: the channel's.")
+
+
+class ReturnDetailOut(ReturnOut):
+    """`omnisync returns show ID --json`: with its lines and their inspections, what the
+    channel is told, and the order it belongs to."""
+
+    lines: list[ReturnLineOut]
+    pushes: list[ReturnPushOut]
+    order: OrderOut
+
+
+class ReturnRateOut(Shape):
+    """Figures of `omnisync report returns` for one channel and SKU, one channel (`sku`
+    null) or every channel (both null)."""
+
+    channel: str | None
+    sku: str | None = Field(
+        description="The hub SKU; null in a SKU row: order lines bound to no hub SKU."
+    )
+    orders_shipped: int
+    units_shipped: int
+    units_returned: int = Field(description="Units asked back (returns not declined or cancelled).")
+    units_received: int = Field(description="Units that came back: restocked and damaged.")
+    units_restocked: int
+    units_damaged: int
+    return_rate: float | None = Field(
+        description="units_returned / units_shipped (0 to 1, four decimals); null: none shipped."
+    )
+
+
+class ReturnsReportOut(Shape):
+    """`omnisync report returns --json`: the orders placed in the period, their units
+    shipped and what of them was asked back and came back."""
+
+    since: Timestamp
+    until: Timestamp
+    rate_of: str = Field(description="What the return rate is of, in words.")
+    total: ReturnRateOut
+    channels: list[ReturnRateOut]
+    skus: list[ReturnRateOut]
 
 
 # Channels and their health (`channels list`, `status`, /api/v1/channels, /api/v1/status)

@@ -2,8 +2,8 @@
 buyers, and what tests read back.
 
 A mixin of :class:`sandbox.amazon.AmazonSimulator`. Everything runs under the
-simulator's lock and first lets due feeds finish, so a read never sees a feed that
-should be done as still pending. Refusals raise
+simulator's lock and first lets due feeds and reports finish, so a read never sees one
+that should be done as still pending. Refusals raise
 :class:`~sandbox.amazon.http.AmazonSimulatorError`.
 """
 
@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
-from omnisync.sandbox.amazon.feeds import FINISHED, FeedDesk, feed_json
+from omnisync.sandbox.amazon.feeds import FeedDesk, feed_json
 from omnisync.sandbox.amazon.http import (
     JSON,
     AmazonSimulatorError,
@@ -37,6 +37,8 @@ from omnisync.sandbox.amazon.orders import (
     order_item_json,
     order_json,
 )
+from omnisync.sandbox.amazon.processing import FINISHED
+from omnisync.sandbox.amazon.reports import ReportDesk, report_json
 from omnisync.sandbox.clock import Clock
 
 DEFAULT_ORDER_PRICE: Final = Decimal("10.00")
@@ -52,9 +54,10 @@ class SellerControls:
         orders_book: OrderBook
         catalogue: Catalogue
         feed_desk: FeedDesk
+        report_desk: ReportDesk
         listing_patches_log: list[JSON]
 
-        def _advance_feeds(self) -> None: ...
+        def _advance_processing(self) -> None: ...
 
     # listings -------------------------------------------------------------------------
 
@@ -90,18 +93,18 @@ class SellerControls:
     def quantity(self, sku: str) -> int:
         """The merchant-fulfilled quantity Amazon holds for ``sku``."""
         with self._lock:
-            self._advance_feeds()
+            self._advance_processing()
             return self.catalogue.listing(sku).quantity
 
     def quantities(self) -> dict[str, int]:
         with self._lock:
-            self._advance_feeds()
+            self._advance_processing()
             return {sku: listing.quantity for sku, listing in self.catalogue.listings.items()}
 
     def listing(self, sku: str) -> JSON:
         """The listing with every data set (summaries, attributes, issues, ...)."""
         with self._lock:
-            self._advance_feeds()
+            self._advance_processing()
             return self.catalogue.item_json(self.catalogue.listing(sku), ITEM_DATA)
 
     def set_listing_issues(self, sku: str, issues: Sequence[Mapping[str, Any]]) -> None:
@@ -307,7 +310,7 @@ class SellerControls:
     def feeds(self) -> list[JSON]:
         """Every feed as getFeed shows it, with ``report`` (the processing report) once done."""
         with self._lock:
-            self._advance_feeds()
+            self._advance_processing()
             return [
                 {**feed_json(feed), "report": copy.deepcopy(feed.report)}
                 for feed in self.feed_desk.feeds.values()
@@ -315,7 +318,7 @@ class SellerControls:
 
     def feed_report(self, feed_id: str) -> JSON | None:
         with self._lock:
-            self._advance_feeds()
+            self._advance_processing()
             return copy.deepcopy(self.feed_desk.feed(feed_id).report)
 
     def feed_document_content(self, document_id: str) -> bytes | None:
@@ -332,9 +335,29 @@ class SellerControls:
         deadline = time.monotonic() + timeout
         while True:
             with self._lock:
-                self._advance_feeds()
+                self._advance_processing()
                 if all(feed.status in FINISHED for feed in self.feed_desk.feeds.values()):
                     return True
             if time.monotonic() >= deadline:
                 return False
             time.sleep(WAIT_SLICE_S)
+
+    # reports --------------------------------------------------------------------------
+
+    def set_report_delay(self, seconds: float) -> None:
+        """How long a report takes from createReport to its end, on the simulator's clock."""
+        if seconds < 0:
+            raise AmazonSimulatorError("a report delay cannot be negative")
+        with self._lock:
+            self.report_desk.delay = timedelta(seconds=seconds)
+
+    def fail_next_report(self, count: int = 1) -> None:
+        """The next ``count`` reports to finish end FATAL."""
+        with self._lock:
+            self.report_desk.fail_next(count)
+
+    def reports(self) -> list[JSON]:
+        """Every report as getReport shows it."""
+        with self._lock:
+            self._advance_processing()
+            return [report_json(report) for report in self.report_desk.reports.values()]

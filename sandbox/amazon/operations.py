@@ -4,8 +4,9 @@ are in :mod:`sandbox.amazon.notifier`).
 A mixin of :class:`sandbox.amazon.AmazonSimulator`: each ``_<operation>`` method takes
 the request's parameters (typed by :func:`sandbox.amazon.static.request_parameters`,
 the body under ``"body"``), runs under the simulator's lock, and returns
-``(status, body)`` or raises :class:`~sandbox.amazon.http.SpApiError`. The feed
-documents' presigned URLs (upload and download, S3's XML errors) are served here too.
+``(status, body)`` or raises :class:`~sandbox.amazon.http.SpApiError`. The documents'
+presigned URLs (feed documents up and down, report documents down; S3's XML errors)
+are served here too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 from starlette.requests import Request
 from starlette.responses import Response
 
+from omnisync.sandbox.amazon.documents import DocumentStore
 from omnisync.sandbox.amazon.feed_report import FeedOutcome, process_listings_feed
 from omnisync.sandbox.amazon.feeds import LISTINGS_FEED, Feed, FeedDesk, feed_json
 from omnisync.sandbox.amazon.http import (
@@ -45,20 +47,24 @@ from omnisync.sandbox.amazon.order_query import (
 )
 from omnisync.sandbox.amazon.order_search import OrderSearchPosition, get_order, search_orders
 from omnisync.sandbox.amazon.orders import OrderBook
+from omnisync.sandbox.amazon.reports import Report, ReportContent, ReportDesk, report_json
+from omnisync.sandbox.amazon.returns import ReturnBook
+from omnisync.sandbox.amazon.returns_report import CONTENT_TYPE, flat_file
 from omnisync.sandbox.amazon.static import linked_order_case
 from omnisync.sandbox.clock import Clock
 from omnisync.sandbox.faults import HTTP_FAULTS, Fault
 
 UPLOAD: Final = "feedDocumentUpload"
 DOWNLOAD: Final = "feedDocumentDownload"
+REPORT_DOWNLOAD: Final = "reportDocumentDownload"
 
 Answer = tuple[int, Any]
 """(HTTP status, JSON body or None for no body)."""
 
 
 class SpApiOperations:
-    """Orders (v0 and 2026-01-01), Listings Items and Feeds operations of one seller's
-    account."""
+    """Orders (v0 and 2026-01-01), Listings Items, Feeds and Reports operations of one
+    seller's account."""
 
     if TYPE_CHECKING:
         _lock: threading.RLock
@@ -73,6 +79,9 @@ class SpApiOperations:
         orders_book: OrderBook
         catalogue: Catalogue
         feed_desk: FeedDesk
+        report_desk: ReportDesk
+        returns_book: ReturnBook
+        currency: str
         listing_patches_log: list[JSON]
         _order_tokens: PageTokens[OrdersPosition]
         _order_search_tokens: PageTokens[OrderSearchPosition]
@@ -135,7 +144,7 @@ class SpApiOperations:
 
     def _create_document(self, params: dict[str, Any]) -> Answer:
         document = self.feed_desk.create_document(params.get("body"))
-        url = self.feed_desk.document_url(self.url, document)
+        url = self.feed_desk.documents.url(self.url, document)
         return 201, {"feedDocumentId": document.document_id, "url": url}
 
     def _get_document(self, params: dict[str, Any]) -> Answer:
@@ -158,11 +167,39 @@ class SpApiOperations:
         self.feed_desk.cancel(params["feedId"], self.clock.now())
         return 200, None
 
-    # feeds ---------------------------------------------------------------------------
+    def _create_report(self, params: dict[str, Any]) -> Answer:
+        now = self.clock.now()
+        report_type, markets, start, end = self.report_desk.check_request(
+            params.get("body"), [self.marketplace_id], now
+        )
+        report = self.report_desk.add(report_type, markets, start, end, now)
+        return 202, {"reportId": report.report_id}
 
-    def _advance_feeds(self) -> None:
-        """Let due feeds move on (called under the lock before answers and reads)."""
-        self.feed_desk.advance(self.clock.now(), self._process_feed)
+    def _get_report(self, params: dict[str, Any]) -> Answer:
+        return 200, report_json(self.report_desk.report(params["reportId"]))
+
+    def _cancel_report(self, params: dict[str, Any]) -> Answer:
+        self.report_desk.cancel(params["reportId"], self.clock.now())
+        return 200, None
+
+    def _get_report_document(self, params: dict[str, Any]) -> Answer:
+        return 200, self.report_desk.document_json(self.url, params["reportDocumentId"])
+
+    # feeds and reports ---------------------------------------------------------------
+
+    def _advance_processing(self) -> None:
+        """Let due feeds and reports move on (called under the lock before answers and
+        reads)."""
+        now = self.clock.now()
+        self.feed_desk.advance(now, self._process_feed)
+        self.report_desk.advance(now, self._build_report)
+
+    def _build_report(self, report: Report) -> ReportContent:
+        """The returns report over the report's span, by request date; no returns, no data."""
+        returns = self.returns_book.requested_between(report.data_start, report.data_end)
+        if not returns:
+            return ReportContent(None, CONTENT_TYPE)
+        return ReportContent(flat_file(returns, self.currency), CONTENT_TYPE)
 
     def _process_feed(self, feed: Feed, content: bytes | None) -> FeedOutcome:
         return process_listings_feed(
@@ -176,8 +213,18 @@ class SpApiOperations:
             for feed in self.feed_desk.feeds.values():
                 self.feed_desk.finish(feed, self._process_feed, now)
 
-    async def _document_content(self, request: Request) -> Response:
+    async def _feed_document_content(self, request: Request) -> Response:
         operation = UPLOAD if request.method == "PUT" else DOWNLOAD
+        return await self._document_content(request, self.feed_desk.documents, operation)
+
+    async def _report_document_content(self, request: Request) -> Response:
+        return await self._document_content(request, self.report_desk.documents, REPORT_DOWNLOAD)
+
+    async def _document_content(
+        self, request: Request, store: DocumentStore, operation: str
+    ) -> Response:
+        """A presigned URL of ``store``: GET downloads, PUT uploads; ``operation`` names it
+        for the counters and faults."""
         with self._lock:
             self._requests[operation] += 1
         fault = self.faults.take(operation, HTTP_FAULTS)
@@ -188,7 +235,7 @@ class SpApiOperations:
         key = request.query_params.get("X-Amz-Signature", "")
         content = await request.body() if request.method == "PUT" else b""
         with self._lock:
-            document = self.feed_desk.signed_document(request.path_params["documentId"], key)
+            document = store.signed(request.path_params["documentId"], key)
             if document is None:
                 return s3_error(403, "AccessDenied", "Access Denied")
             if request.method == "GET":

@@ -17,6 +17,10 @@ describe them (the project's copy, :mod:`sandbox.reference`):
 - Feeds 2021-06-30: createFeedDocument, createFeed, getFeed, cancelFeed,
   getFeedDocument, plus the documents' upload / download URLs
   (:mod:`sandbox.amazon.feeds`, :mod:`sandbox.amazon.feed_report`).
+- Reports 2021-06-30: createReport, getReport, cancelReport, getReportDocument and the
+  documents' download URLs, for GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE built from
+  the returns of the seller's orders (:mod:`sandbox.amazon.reports`,
+  :mod:`sandbox.amazon.returns`, :mod:`sandbox.amazon.returns_report`).
 - Notifications v1: destinations (grantless) and subscriptions; with an ORDER_CHANGE
   subscription and an ``sqs_endpoint`` (moto's server, :mod:`sandbox.sqs`), every new
   or changed order is published to the subscription's SQS queue
@@ -29,14 +33,15 @@ from the simulator's state. Each operation has its published rate limit
 (:mod:`sandbox.amazon.limits`, scaled by ``rate_scale``); every SP-API answer carries
 ``x-amzn-RequestId`` and ``x-amzn-RateLimit-Limit``. Faults (:mod:`sandbox.faults`)
 are injected per operation name (``"getOrders"``, ``"patchListingsItem"``, ...,
-``"*"`` for all; ``"lwaToken"``, ``"feedDocumentUpload"``, ``"feedDocumentDownload"``
-for the non-SP-API routes). Orders v0 and 2026-01-01 both name an operation
-``getOrder``: here ``"getOrder"`` is the 2026-01-01 one (what the hub calls it) and
-v0's is ``"getOrderV0"`` (:mod:`sandbox.amazon.static`).
+``"*"`` for all; ``"lwaToken"``, ``"feedDocumentUpload"``, ``"feedDocumentDownload"``,
+``"reportDocumentDownload"`` for the non-SP-API routes). Orders v0 and 2026-01-01 both
+name an operation ``getOrder``: here ``"getOrder"`` is the 2026-01-01 one (what the hub
+calls it) and v0's is ``"getOrderV0"`` (:mod:`sandbox.amazon.static`).
 
 Control: ``GET /_simulator/state`` and ``/_simulator/health``, the ``/_control``
-routes every simulator serves (:mod:`sandbox.control_api`, :mod:`sandbox.amazon.desk`)
-and ``/_control/notifications`` (:mod:`sandbox.amazon.notification_control`).
+routes every simulator serves (:mod:`sandbox.control_api`, :mod:`sandbox.amazon.desk`),
+``/_control/notifications`` (:mod:`sandbox.amazon.notification_control`) and
+``/_control/returns`` (:mod:`sandbox.amazon.return_control`).
 """
 
 from __future__ import annotations
@@ -81,6 +86,10 @@ from omnisync.sandbox.amazon.order_query import (
 )
 from omnisync.sandbox.amazon.order_search import OrderSearchPosition
 from omnisync.sandbox.amazon.orders import OrderBook
+from omnisync.sandbox.amazon.reports import DOCUMENTS_PATH as REPORT_DOCUMENTS_PATH
+from omnisync.sandbox.amazon.reports import ReportDesk
+from omnisync.sandbox.amazon.return_control import return_control_routes
+from omnisync.sandbox.amazon.returns import ReturnBook, ReturnControls, return_json
 from omnisync.sandbox.amazon.sqs_publisher import SqsPublisher
 from omnisync.sandbox.amazon.static import match_static, request_parameters
 from omnisync.sandbox.base import SimulatedMarketplace
@@ -99,14 +108,17 @@ ORDERS_LAG: Final = timedelta(minutes=2)
 _ALL_METHODS: Final = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
-class AmazonSimulator(SpApiOperations, SellerControls, NotifierControls, SimulatedMarketplace):
+class AmazonSimulator(
+    SpApiOperations, SellerControls, ReturnControls, NotifierControls, SimulatedMarketplace
+):
     """One seller's Amazon account, served over HTTP.
 
     ``rate_scale`` multiplies every operation's published rate (bursts stay);
     ``orders_lag`` is how far before now a getOrders ``*Before`` bound must be
-    (Amazon: two minutes); ``feed_delay`` is how long a feed takes to be processed, on
-    ``clock``; ``compress_reports`` gzips processing reports; ``order_items_page_size``
-    pages getOrderItems. ``clock`` is also the time source of the rate limits and the
+    (Amazon: two minutes); ``feed_delay`` and ``report_delay`` are how long a feed and a
+    report take to be processed, on ``clock``; ``compress_reports`` gzips feed
+    processing reports and report documents; ``order_items_page_size`` pages
+    getOrderItems. ``clock`` is also the time source of the rate limits and the
     feed quota (a test passes a :class:`~sandbox.clock.ManualClock` and steps it).
     ``sqs_endpoint`` is the base URL of the SQS (moto) that serves the queues an
     ORDER_CHANGE subscription names; without it nothing is published.
@@ -125,6 +137,7 @@ class AmazonSimulator(SpApiOperations, SellerControls, NotifierControls, Simulat
         rate_scale: float = 1.0,
         orders_lag: timedelta = ORDERS_LAG,
         feed_delay: float = 1.0,
+        report_delay: float = 1.0,
         compress_reports: bool = False,
         order_items_page_size: int = 100,
         sqs_endpoint: str | None = None,
@@ -151,6 +164,7 @@ class AmazonSimulator(SpApiOperations, SellerControls, NotifierControls, Simulat
         self.order_items_page_size = order_items_page_size
         self.limits = OperationLimits(rate_scale, monotonic=self.clock.monotonic)
         self._feed_delay = timedelta(seconds=feed_delay)
+        self._report_delay = timedelta(seconds=report_delay)
         self._compress_reports = compress_reports
         self.sqs_endpoint = sqs_endpoint
         self.application_id = application_id
@@ -163,6 +177,8 @@ class AmazonSimulator(SpApiOperations, SellerControls, NotifierControls, Simulat
         )
         self.catalogue = Catalogue(self.stamper, self.marketplace_id, self.currency)
         self.feed_desk = FeedDesk(self._feed_delay, self._compress_reports)
+        self.report_desk = ReportDesk(self._report_delay, self._compress_reports)
+        self.returns_book = ReturnBook()
         self.listing_patches_log: list[JSON] = []
         self._order_tokens: PageTokens[OrdersPosition] = PageTokens()
         self._order_search_tokens: PageTokens[OrderSearchPosition] = PageTokens()
@@ -172,6 +188,7 @@ class AmazonSimulator(SpApiOperations, SellerControls, NotifierControls, Simulat
 
     def _reset_state(self) -> None:
         self._feed_delay = self.feed_desk.delay
+        self._report_delay = self.report_desk.delay
         self._new_state()
         self.limits.refill()
 
@@ -266,15 +283,41 @@ class AmazonSimulator(SpApiOperations, SellerControls, NotifierControls, Simulat
             self._route(
                 "/feeds/2021-06-30/feeds/{feedId}", "DELETE", "cancelFeed", self._cancel_feed
             ),
-            Route(DOCUMENTS_PATH + "/{documentId}", self._document_content, methods=["GET", "PUT"]),
+            Route(
+                DOCUMENTS_PATH + "/{documentId}",
+                self._feed_document_content,
+                methods=["GET", "PUT"],
+            ),
+            *self._report_routes(),
             *self._notification_routes(),
             Route("/_simulator/health", self._health, methods=["GET"]),
             Route("/_simulator/state", self._state, methods=["GET"]),
             *order_control_routes(self.name, self.type, AmazonDesk(self)),
             *notification_control_routes(self),
+            *return_control_routes(self),
             Route("/{path:path}", self._not_found, methods=_ALL_METHODS),
         ]
         return Router(routes=routes, redirect_slashes=False)
+
+    def _report_routes(self) -> list[Route]:
+        """The Reports API 2021-06-30 (:mod:`sandbox.amazon.reports`) and its documents."""
+        reports = "/reports/2021-06-30/reports"
+        return [
+            self._route(reports, "POST", "createReport", self._create_report),
+            self._route(reports + "/{reportId}", "GET", "getReport", self._get_report),
+            self._route(reports + "/{reportId}", "DELETE", "cancelReport", self._cancel_report),
+            self._route(
+                "/reports/2021-06-30/documents/{reportDocumentId}",
+                "GET",
+                "getReportDocument",
+                self._get_report_document,
+            ),
+            Route(
+                REPORT_DOCUMENTS_PATH + "/{documentId}",
+                self._report_document_content,
+                methods=["GET"],
+            ),
+        ]
 
     def _notification_routes(self) -> list[Route]:
         """The Notifications API v1 (:mod:`sandbox.amazon.notifier`)."""
@@ -338,7 +381,7 @@ class AmazonSimulator(SpApiOperations, SellerControls, NotifierControls, Simulat
             return self._respond(operation, case.status, case.body)
         try:
             with self._lock:
-                self._advance_feeds()
+                self._advance_processing()
                 status, body = answer(params)
         except SpApiError as error:
             return self._respond(operation, error.status, error.body())
@@ -448,6 +491,10 @@ class AmazonSimulator(SpApiOperations, SellerControls, NotifierControls, Simulat
             "shipment_confirmations": self.shipment_confirmations(),
             "listing_patches": self.listing_patches(),
             "feeds": self.feeds(),
+            "reports": self.reports(),
+            "returns": [
+                return_json(ret, self.currency) for ret in self.returns_book.returns.values()
+            ],
             "tokens_issued": self.lwa.issued,
             "notifications": self.notifications_state(),
             **self.traffic(),

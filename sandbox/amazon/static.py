@@ -41,6 +41,7 @@ MODEL_FILES: Final = (
     "listingsItems_2021-08-01.json",
     "feeds_2021-06-30.json",
     "notifications.json",
+    "reports_2021-06-30.json",
 )
 RENAMED: Final = {("ordersV0.json", "getOrder"): "getOrderV0"}
 """(model file, operationId) -> the simulator's name for an operation whose id clashes."""

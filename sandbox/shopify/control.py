@@ -3,7 +3,8 @@
 A mixin of :class:`sandbox.shopify.ShopifySimulator`: each operation runs on the
 shop's state under the simulator's lock, then the webhooks it triggered go out.
 Orders are named by gid, number or name (``gid://shopify/Order/1001``, ``1001``,
-``"#1001"``); refusals raise :class:`~sandbox.shopify.model.ShopifySimulatorError`.
+``"#1001"``), returns by gid or number; refusals raise
+:class:`~sandbox.shopify.model.ShopifySimulatorError`.
 """
 
 from __future__ import annotations
@@ -189,3 +190,47 @@ class ShopControls:
             else:
                 chosen = list(self.state.order(order_id).fulfillments)
             return [fulfillment_json(fulfillment) for fulfillment in chosen]
+
+    # control: returns -----------------------------------------------------------------
+
+    def request_return(
+        self,
+        order_id: str | int,
+        lines: Sequence[tuple[str, int]],
+        reason: str = "UNWANTED",
+        note: str = "",
+        customer_note: str | None = None,
+    ) -> JSON:
+        """The buyer asks to return ``(line, quantity)`` pairs of a fulfilled order (a line
+        by its LineItem gid, SKU or variant gid), for ``reason`` (a ReturnReason or a
+        reason handle): the return, REQUESTED, and ``returns/request`` goes out."""
+        return self._change(
+            lambda state: state.return_json(
+                state.request_return(order_id, lines, reason, note, customer_note)
+            )
+        )
+
+    def ship_return(
+        self, return_id: str | int, tracking_number: str, carrier: str | None = None
+    ) -> JSON:
+        """The buyer sends the parcel back: a reverse delivery with this tracking number."""
+        return self._change(
+            lambda state: state.return_json(state.ship_return(return_id, tracking_number, carrier))
+        )
+
+    def cancel_return(self, return_id: str | int) -> JSON:
+        """The buyer withdraws a return nothing of which was processed."""
+        return self._change(lambda state: state.return_json(state.cancel_return(return_id)))
+
+    def get_return(self, return_id: str | int) -> JSON:
+        """A return's state: status, lines with their dispositions (type, quantity,
+        location), refunds and what the buyer was to be told of each action."""
+        with self._lock:
+            return self.state.return_json(self.state.return_record(return_id))
+
+    def returns(self, order_id: str | int | None = None) -> list[JSON]:
+        with self._lock:
+            records = list(self.state.returns.values())
+            if order_id is not None:
+                records = self.state.returns_of(self.state.order(order_id))
+            return [self.state.return_json(record) for record in records]

@@ -4,6 +4,18 @@ Orders go through the shop's control methods (:class:`sandbox.shopify.control.Sh
 so webhooks go out as for any other change. An order is named by its gid (what the
 hub stores), its number or its name (``gid://shopify/Order/1001``, ``1001``, ``#1001``);
 a line names its variant by SKU, or by the variant's gid when it has no SKU.
+
+Returns, the Shopify simulator's own commands:
+
+``POST /_control/returns`` ``{"order_id", "line", "quantity"?, "reason"?, "note"?}``
+    the buyer asks to return units of a fulfilled line (by LineItem gid, SKU or variant
+    gid; one unit by default; reason a ReturnReason or handle, UNWANTED by default):
+    ``201 {"return": {...}}``, the return REQUESTED
+``GET /_control/returns``
+    ``{"returns": [...]}``: each with its status, lines (processed and refunded
+    quantities, dispositions with their location), refunds and notices
+``POST /_control/returns/ship`` ``{"return_id", "tracking_number", "carrier"?}``
+    the buyer sends the parcel back (a reverse delivery with its tracking)
 """
 
 from __future__ import annotations
@@ -11,7 +23,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from omnisync.sandbox.control_api import ControlRefused, OrderView, refused_as
+from starlette.routing import Route
+
+from omnisync.sandbox.control_api import (
+    Answer,
+    ControlRefused,
+    OrderView,
+    control_route,
+    optional_text,
+    refused_as,
+    required_text,
+)
 from omnisync.sandbox.shopify.model import JSON, ShopifySimulatorError
 
 if TYPE_CHECKING:
@@ -51,6 +73,36 @@ class ShopifyDesk:
     def _known(self, order_id: str) -> None:
         with refused_as(ShopifySimulatorError, 404, "not_found"):
             self.shop.get_order(order_id)
+
+
+def return_control_routes(shop: ShopifySimulator) -> list[Route]:
+    """``/_control/returns``: the buyer's returns, and what became of them."""
+
+    def request(body: JSON) -> Answer:
+        quantity = body.get("quantity", 1)
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise ControlRefused(400, "invalid_request", "quantity must be 1 or more")
+        order_id, line = required_text(body, "order_id"), required_text(body, "line")
+        reason = optional_text(body, "reason") or "UNWANTED"
+        note = optional_text(body, "note") or ""
+        with refused_as(ShopifySimulatorError, 409, "refused"):
+            made = shop.request_return(order_id, [(line, quantity)], reason, note)
+        return 201, {"return": made}
+
+    def listed(body: JSON) -> Answer:
+        return 200, {"returns": shop.returns()}
+
+    def ship(body: JSON) -> Answer:
+        return_id = required_text(body, "return_id")
+        number, carrier = required_text(body, "tracking_number"), optional_text(body, "carrier")
+        with refused_as(ShopifySimulatorError, 409, "refused"):
+            return 200, {"return": shop.ship_return(return_id, number, carrier)}
+
+    return [
+        control_route("/returns", "POST", request),
+        control_route("/returns", "GET", listed),
+        control_route("/returns/ship", "POST", ship),
+    ]
 
 
 def _view(order: JSON, tracking_number: str | None = None) -> OrderView:

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from graphql import GraphQLError, GraphQLResolveInfo, OperationType
-from graphql.execution.values import get_directive_values
 
 from omnisync.sandbox.clock import isoformat
 from omnisync.sandbox.faults import FaultKind, FaultQueue
@@ -31,6 +30,8 @@ from omnisync.sandbox.shopify.model import (
     time_filters,
 )
 from omnisync.sandbox.shopify.nodes import ALL_SCOPES, NodeBuilder, granted_scopes
+from omnisync.sandbox.shopify.return_graph import ReturnResolvers
+from omnisync.sandbox.shopify.schema import idempotency_key
 from omnisync.sandbox.shopify.state import ShopState
 
 __all__ = ["ALL_SCOPES", "ShopGraph", "granted_scopes"]
@@ -57,7 +58,7 @@ def _too_many(count: int) -> GraphQLError:
     )
 
 
-class ShopGraph(NodeBuilder):
+class ShopGraph(ReturnResolvers, NodeBuilder):
     """Root values over one :class:`ShopState`, for one request (scopes as granted now)."""
 
     def __init__(
@@ -77,13 +78,16 @@ class ShopGraph(NodeBuilder):
         self.on_fault = on_fault
 
     def root(self, operation: OperationType) -> JSON:
+        return_queries, return_mutations = self.return_roots()
         if operation == OperationType.MUTATION:
             return {
                 "inventorySetQuantities": self._set_quantities,
                 "fulfillmentCreate": self._fulfillment_create,
                 "orderCancel": self._order_cancel,
+                **return_mutations,
             }
         return {
+            **return_queries,
             "shop": self._shop,
             "locations": self._locations,
             "location": self._location,
@@ -208,7 +212,7 @@ class ShopGraph(NodeBuilder):
         quantities = input["quantities"]
         if len(quantities) > MAX_PAGE_SIZE:
             raise _too_many(len(quantities))
-        key = _idempotency_key(info)
+        key = idempotency_key(info)
         for index, entry in enumerate(quantities):
             if "changeFromQuantity" not in entry:
                 raise GraphQLError(
@@ -263,24 +267,3 @@ def _cancel_refused(code: str, message: str) -> JSON:
         "orderCancelUserErrors": [error],
         "userErrors": [{"field": error["field"], "message": message}],
     }
-
-
-def _idempotency_key(info: Info) -> str:
-    """The ``@idempotent(key:)`` on the mutation field; required from 2026-04."""
-    directive = info.schema.get_directive("idempotent")
-    values = None
-    if directive is not None:
-        values = get_directive_values(directive, info.field_nodes[0], info.variable_values)
-    if values is None:
-        raise GraphQLError(
-            f"The @idempotent directive is required for {info.field_name} from API version "
-            '2026-04: add @idempotent(key: "<a UUID>") to the mutation field.',
-            extensions={"code": "BAD_REQUEST"},
-        )
-    key = values.get("key")
-    if not isinstance(key, str) or not key.strip():
-        raise GraphQLError(
-            "The idempotency key cannot be an empty string or whitespace only.",
-            extensions={"code": "BAD_REQUEST"},
-        )
-    return key

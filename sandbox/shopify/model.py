@@ -92,6 +92,8 @@ class Event:
     order: int | None = None
     level: tuple[int, int] | None = None
     """(inventory item number, location number) for ``inventory_levels/update``."""
+    return_number: int | None = None
+    """The return a ``returns/*`` topic is about."""
 
 
 # records ------------------------------------------------------------------------------
@@ -174,8 +176,11 @@ class LineItem:
     price: Decimal
     location_number: int
     removed: int = 0
-    """Units cancelled or refunded: no longer part of the order."""
+    """Units cancelled or refunded before they were fulfilled: no longer part of the order."""
     fulfilled: int = 0
+    refunded_fulfilled: int = 0
+    """Fulfilled units refunded since (a return's refund): gone from ``currentQuantity``,
+    which excludes every refunded unit, and still fulfilled."""
 
     @property
     def gid(self) -> str:
@@ -183,11 +188,11 @@ class LineItem:
 
     @property
     def current_quantity(self) -> int:
-        return self.quantity - self.removed
+        return self.quantity - self.removed - self.refunded_fulfilled
 
     @property
     def unfulfilled_quantity(self) -> int:
-        return max(self.current_quantity - self.fulfilled, 0)
+        return max(self.quantity - self.removed - self.fulfilled, 0)
 
 
 @dataclass
@@ -229,10 +234,29 @@ class Fulfillment:
     tracking_url: str | None
     notify_customer: bool
     status: str = "SUCCESS"
+    line_numbers: list[int] = field(default_factory=list)
+    """The number of each line's FulfillmentLineItem (what a return line names)."""
 
     @property
     def gid(self) -> str:
         return gid("Fulfillment", self.number)
+
+
+@dataclass
+class Transaction:
+    """Money moving on an order: the buyer's payment (SALE) or a refund of it (REFUND)."""
+
+    number: int
+    order_number: int
+    kind: str
+    amount: Decimal
+    gateway: str
+    created_at: datetime
+    parent: Transaction | None = None
+
+    @property
+    def gid(self) -> str:
+        return gid("OrderTransaction", self.number)
 
 
 @dataclass

@@ -5,11 +5,13 @@ graphql-core's default resolver reads dict keys and calls callables with
 (connections, ``inventoryLevel(locationId)``, ``quantities(names)``, ...) are
 callables; nodes below a connection are built page by page. Fields needing an access
 scope the app was not granted raise Shopify's ``ACCESS_DENIED`` error. No document
-the hub sends selects an interface or a union, so nodes carry no ``__typename``.
+the hub sends selects an interface or a union outside returns, whose nodes carry
+``__typename`` (:mod:`sandbox.shopify.return_nodes`).
 
 Fields beyond those the hub's documents select are filled in where cheap; a query
 selecting a non-null field that is not here gets graphql-core's "Cannot return null
-for non-nullable field" error.
+for non-nullable field" error. Returns, refunds and payments are
+:mod:`sandbox.shopify.return_nodes`.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from omnisync.sandbox.shopify.model import (
     money,
     money_bag,
 )
+from omnisync.sandbox.shopify.return_nodes import ReturnNodes
+from omnisync.sandbox.shopify.return_records import CLOSED, OPEN, REQUESTED
 from omnisync.sandbox.shopify.state import ShopState
 
 if TYPE_CHECKING:
@@ -55,6 +59,8 @@ ALL_SCOPES: Final = (
     "write_assigned_fulfillment_orders",
     "read_fulfillments",
     "write_fulfillments",
+    "read_returns",
+    "write_returns",
 )
 _READ_FULFILLMENT_ORDERS: Final = (
     "read_merchant_managed_fulfillment_orders",
@@ -80,6 +86,12 @@ FIELD_SCOPES: Final[dict[tuple[str, str], tuple[str, ...]]] = {
     ("Mutation", "inventorySetQuantities"): ("write_inventory",),
     ("Mutation", "fulfillmentCreate"): _WRITE_FULFILLMENT_ORDERS,
     ("Mutation", "orderCancel"): ("write_orders",),
+    ("QueryRoot", "return"): ("read_returns",),
+    ("Order", "returns"): ("read_returns",),
+    ("Mutation", "returnApproveRequest"): ("write_returns",),
+    ("Mutation", "returnDeclineRequest"): ("write_returns",),
+    ("Mutation", "returnProcess"): ("write_returns",),
+    ("Mutation", "refundCreate"): ("write_orders",),
 }
 """(type, field) -> the scopes of which one is needed (any of them)."""
 
@@ -105,7 +117,7 @@ def access_denied(field: str, alternatives: Collection[str]) -> GraphQLError:
     )
 
 
-class NodeBuilder:
+class NodeBuilder(ReturnNodes):
     """Nodes over one :class:`ShopState`, with the scopes granted when it was made."""
 
     def __init__(self, state: ShopState, *, scopes: frozenset[str]) -> None:
@@ -185,7 +197,38 @@ class NodeBuilder:
             "fulfillments": lambda info, first=None: [
                 self.fulfillment_node(f) for f in order.fulfillments[:first]
             ],
+            "returnStatus": self._return_status(order),
+            "returns": self._guarded(
+                lambda info, **arguments: connection(
+                    self.state.returns_of(order),
+                    self.return_node,
+                    lambda record: [record.number],
+                    arguments,
+                )
+            ),
+            "refunds": lambda info, first=None: [
+                self.refund_node(r)
+                for r in self.state.refunds.values()
+                if r.order_number == order.number
+            ][:first],
+            "transactions": lambda info, first=None, **_: [
+                self.transaction_node(t)
+                for t in self.state.transactions
+                if t.order_number == order.number
+            ][:first],
+            "suggestedRefund": lambda info, **arguments: self.suggested_refund_node(
+                order, arguments
+            ),
         }
+
+    def _return_status(self, order: Order) -> str:
+        """``Order.returnStatus``: the most pressing state among its returns."""
+        states = {record.status for record in self.state.returns_of(order)}
+        if REQUESTED in states:
+            return "RETURN_REQUESTED"
+        if OPEN in states:
+            return "IN_PROGRESS"
+        return "RETURNED" if CLOSED in states else "NO_RETURN"
 
     def line_node(self, line: LineItem) -> JSON:
         currency = self.state.currency

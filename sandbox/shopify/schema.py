@@ -20,11 +20,13 @@ from typing import Any, Final
 from graphql import (
     DocumentNode,
     GraphQLError,
+    GraphQLResolveInfo,
     GraphQLSchema,
     build_client_schema,
     specified_rules,
     validate,
 )
+from graphql.execution.values import get_directive_values
 
 from omnisync.sandbox.reference import shopify_introspection
 
@@ -119,3 +121,27 @@ def format_error(error: GraphQLError, code: str | None = None) -> JSON:
     if extensions:
         shaped["extensions"] = extensions
     return shaped
+
+
+# directives ---------------------------------------------------------------------------
+
+
+def idempotency_key(info: GraphQLResolveInfo[Any]) -> str:
+    """The ``@idempotent(key:)`` on the mutation field; required from 2026-04."""
+    directive = info.schema.get_directive("idempotent")
+    values = None
+    if directive is not None:
+        values = get_directive_values(directive, info.field_nodes[0], info.variable_values)
+    if values is None:
+        raise GraphQLError(
+            f"The @idempotent directive is required for {info.field_name} from API version "
+            '2026-04: add @idempotent(key: "<a UUID>") to the mutation field.',
+            extensions={"code": "BAD_REQUEST"},
+        )
+    key = values.get("key")
+    if not isinstance(key, str) or not key.strip():
+        raise GraphQLError(
+            "The idempotency key cannot be an empty string or whitespace only.",
+            extensions={"code": "BAD_REQUEST"},
+        )
+    return key

@@ -8,7 +8,11 @@ and executed by graphql-core over the simulated shop (:mod:`sandbox.shopify.grap
 ``shop``, ``locations``, ``orders`` (``updated_at``/``created_at`` filters, sort keys
 UPDATED_AT, CREATED_AT, ID), ``order`` with ``lineItems`` and ``fulfillmentOrders``,
 ``productVariants`` with inventory levels, ``inventoryItem.inventoryLevel``,
-``inventorySetQuantities``, ``fulfillmentCreate`` and ``orderCancel``.
+``inventorySetQuantities``, ``fulfillmentCreate`` and ``orderCancel``; for returns,
+``Order.returns`` and ``return`` with their line items, reverse fulfillment orders
+(dispositions, reverse deliveries) and refunds, ``Return.suggestedFinancialOutcome``,
+``Order.suggestedRefund``, ``returnApproveRequest``, ``returnDeclineRequest``,
+``returnProcess`` and ``refundCreate`` (:mod:`sandbox.shopify.state_returns` has the rules).
 
 Rate limiting is Shopify's: a leaky bucket of query cost (1000 points, 100 restored
 per second by default). The requested cost of a document comes from Shopify's
@@ -25,12 +29,15 @@ Faults (:mod:`sandbox.faults`): HTTP faults for endpoint ``"graphql"`` (any docu
 or an operation name (``"SetQuantities"``); ``malformed_order`` and
 ``duplicate_across_pages`` for endpoint ``"orders"`` (the ``orders`` connection).
 
-Control: ``GET /_simulator/state`` and ``/_simulator/health``, and the ``/_control``
-routes every simulator serves (:mod:`sandbox.control_api`, :mod:`sandbox.shopify.desk`).
+Control: ``GET /_simulator/state`` and ``/_simulator/health``, the ``/_control``
+routes every simulator serves (:mod:`sandbox.control_api`, :mod:`sandbox.shopify.desk`),
+and ``/_control/returns`` for the buyer's returns.
 
 Webhooks (:mod:`sandbox.shopify.webhooks`): with ``webhook_url`` set, order changes
-post signed ``orders/create``, ``orders/updated`` and ``orders/cancelled`` deliveries
-(add ``inventory_levels/update`` to ``webhook_topics`` for level changes).
+post signed ``orders/create``, ``orders/updated`` and ``orders/cancelled`` deliveries,
+and returns their ``returns/*`` topics (each with ``orders/updated``: a return changes
+its order's ``updatedAt``) and ``reverse_deliveries/attach_deliverable`` (add
+``inventory_levels/update`` to ``webhook_topics`` for level changes).
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ from omnisync.sandbox.control_api import order_control_routes
 from omnisync.sandbox.faults import HTTP_FAULTS
 from omnisync.sandbox.shopify.control import ShopControls
 from omnisync.sandbox.shopify.cost import CostBucket, CostCalculator
-from omnisync.sandbox.shopify.desk import ShopifyDesk
+from omnisync.sandbox.shopify.desk import ShopifyDesk, return_control_routes
 from omnisync.sandbox.shopify.graph import ALL_SCOPES, ShopGraph, granted_scopes
 from omnisync.sandbox.shopify.model import JSON, Event, ShopifySimulatorError
 from omnisync.sandbox.shopify.schema import format_error, load_schema, validation_errors
@@ -66,14 +73,30 @@ from omnisync.sandbox.shopify.webhooks import (
     WebhookSender,
     level_payload,
     order_payload,
+    return_payload,
 )
 
-__all__ = ["ALL_SCOPES", "API_VERSION", "ShopifySimulator", "ShopifySimulatorError"]
+__all__ = [
+    "ALL_SCOPES",
+    "API_VERSION",
+    "RETURN_TOPICS",
+    "ShopifySimulator",
+    "ShopifySimulatorError",
+]
 
 DEFAULT_ACCESS_TOKEN: Final = "shpat_simulator_token"  # noqa: S105 (a loopback test server's default)
 DEFAULT_CLIENT_SECRET: Final = "shpss_simulator_secret"  # noqa: S105
 DEFAULT_SHOP: Final = "omnisync-demo.myshopify.com"
 ORDER_TOPICS: Final = ("orders/create", "orders/updated", "orders/cancelled")
+RETURN_TOPICS: Final = (
+    "returns/request",
+    "returns/approve",
+    "returns/decline",
+    "returns/cancel",
+    "returns/close",
+    "returns/process",
+    "reverse_deliveries/attach_deliverable",
+)
 GRAPHQL: Final = "graphql"
 GRAPHQL_PATH: Final = f"/admin/api/{API_VERSION}/graphql.json"
 MAX_QUERY_COST: Final = 1000
@@ -114,7 +137,7 @@ class ShopifySimulator(ShopControls, SimulatedMarketplace):
         max_query_cost: int | None = MAX_QUERY_COST,
         webhook_url: str | None = None,
         client_secret: str = DEFAULT_CLIENT_SECRET,
-        webhook_topics: Iterable[str] = ORDER_TOPICS,
+        webhook_topics: Iterable[str] = ORDER_TOPICS + RETURN_TOPICS,
         currency: str = "USD",
         clock: Clock | None = None,
         host: str = DEFAULT_HOST,
@@ -168,6 +191,7 @@ class ShopifySimulator(ShopControls, SimulatedMarketplace):
                 Route("/_simulator/health", self._health, methods=["GET"]),
                 Route("/_simulator/state", self._state, methods=["GET"]),
                 *order_control_routes(self.name, self.type, ShopifyDesk(self)),
+                *return_control_routes(self),
                 Route("/{path:path}", self._not_found, methods=_ALL_METHODS),
             ],
             redirect_slashes=False,
@@ -351,7 +375,11 @@ class ShopifySimulator(ShopControls, SimulatedMarketplace):
         for event in events:
             if event.topic not in self.webhook_topics:
                 continue
-            if event.order is not None:
+            if event.return_number is not None:
+                record = self.state.returns[event.return_number]
+                order = self.state.orders[record.order_number]
+                out.append((event.topic, return_payload(event.topic, record, order)))
+            elif event.order is not None:
                 out.append((event.topic, order_payload(self.state.orders[event.order], self.shop)))
             elif event.level is not None:
                 item, location = event.level
@@ -449,6 +477,7 @@ class ShopifySimulator(ShopControls, SimulatedMarketplace):
                 "products": [state.variant_json(v) for v in state.variants.values()],
                 "orders": [state.order_json(state.orders[n]) for n in sorted(state.orders)],
                 "fulfillments": [fulfillment_json(f) for f in state.fulfillments.values()],
+                "returns": [state.return_json(r) for r in state.returns.values()],
                 "inventory_pushes": json.loads(json.dumps(state.adjustments)),
                 **self.traffic(),
             }

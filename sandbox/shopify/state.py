@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -27,12 +27,15 @@ from omnisync.sandbox.shopify.model import (
     Location,
     Order,
     ShopifySimulatorError,
+    Transaction,
     Variant,
     gid,
     gid_number,
     graphql_time,
 )
+from omnisync.sandbox.shopify.return_records import Refund, ReturnRecord
 from omnisync.sandbox.shopify.state_orders import OrderOperations
+from omnisync.sandbox.shopify.state_returns import ReturnOperations
 
 DEFAULT_PRICE: Final = Decimal("10.00")
 MAX_QUANTITY: Final = 1_000_000_000
@@ -61,8 +64,8 @@ INVENTORY_REASONS: Final = frozenset(
 )
 
 
-class ShopState(OrderOperations):
-    """Locations, catalogue, inventory, orders and fulfilments of one shop."""
+class ShopState(ReturnOperations, OrderOperations):
+    """Locations, catalogue, inventory, orders, fulfilments and returns of one shop."""
 
     def __init__(self, stamper: MonotonicStamper, *, currency: str) -> None:
         self.stamper = stamper
@@ -78,6 +81,9 @@ class ShopState(OrderOperations):
         self.fulfillment_order_lines: dict[int, FulfillmentOrderLine] = {}
         self.fulfillments: dict[int, Fulfillment] = {}
         self.adjustments: list[JSON] = []
+        self.transactions: list[Transaction] = []
+        self.returns: dict[int, ReturnRecord] = {}
+        self.refunds: dict[int, Refund] = {}
         # idempotency key -> (fingerprint of the input, payload, whether it failed)
         self.idempotency: dict[str, tuple[str, JSON, bool]] = {}
         self.events: list[Event] = []
@@ -236,23 +242,41 @@ class ShopState(OrderOperations):
 
     # inventorySetQuantities -------------------------------------------------------------
 
-    def set_quantities(self, request: Mapping[str, Any], key: str) -> JSON:
-        """The ``inventorySetQuantities`` payload: all or nothing, replayable by ``key``."""
+    def once(
+        self,
+        key: str,
+        request: Mapping[str, Any],
+        run: Callable[[], tuple[JSON, bool]],
+        refusal: Callable[[str, str], JSON],
+    ) -> JSON:
+        """A mutation carrying ``@idempotent(key:)``: ``run`` (its payload and whether it
+        failed) the first time; the same payload again for the same key and input, and
+        Shopify's refusals (``refusal(code, message)``, in the mutation's payload shape)
+        for the key reused with another input or after a failure."""
         fingerprint = json.dumps(request, sort_keys=True, default=str)
         if key in self.idempotency:
             first, replay, failed = self.idempotency[key]
             if first != fingerprint:
-                return _refusal(
+                return refusal(
                     "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
                     "The same idempotency key cannot be used with different operation parameters.",
                 )
             if failed:
-                return _refusal(
+                return refusal(
                     "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED",
                     "A previous request with this idempotency key failed. "
                     "Retry with a new idempotency key.",
                 )
             return copy.deepcopy(replay)
+        payload, failed = run()
+        self.idempotency[key] = (fingerprint, payload, failed)
+        return copy.deepcopy(payload)
+
+    def set_quantities(self, request: Mapping[str, Any], key: str) -> JSON:
+        """The ``inventorySetQuantities`` payload: all or nothing, replayable by ``key``."""
+        return self.once(key, request, lambda: self._set_quantities(request, key), _refusal)
+
+    def _set_quantities(self, request: Mapping[str, Any], key: str) -> tuple[JSON, bool]:
         name, reason = str(request["name"]), str(request["reason"])
         errors: list[JSON] = []
         if name not in SETTABLE_NAMES:
@@ -285,7 +309,6 @@ class ShopState(OrderOperations):
                 "inventoryAdjustmentGroup": self._apply(changes, name, request),
                 "userErrors": [],
             }
-        self.idempotency[key] = (fingerprint, payload, bool(errors))
         self.adjustments.append(
             {
                 "time": isoformat(self.stamper.stamp()),
@@ -297,7 +320,7 @@ class ShopState(OrderOperations):
                 "codes": sorted({str(error["code"]) for error in errors}),
             }
         )
-        return copy.deepcopy(payload)
+        return payload, bool(errors)
 
     def _check_quantity(
         self, index: int, entry: Mapping[str, Any], name: str, seen: set[tuple[int, int]]

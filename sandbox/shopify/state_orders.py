@@ -25,6 +25,7 @@ from omnisync.sandbox.shopify.model import (
     Location,
     Order,
     ShopifySimulatorError,
+    Transaction,
     Variant,
     gid_number,
     money,
@@ -44,6 +45,8 @@ FINANCIAL_STATUSES: Final = frozenset(
 )
 CANCEL_REASONS: Final = frozenset({"CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF"})
 FIRST_ORDER_NUMBER: Final = 1001
+PAYMENT_GATEWAY: Final = "bogus"
+"""Shopify's test payment gateway: every paid order of the simulated shop went through it."""
 
 
 class OrderOperations:
@@ -58,6 +61,7 @@ class OrderOperations:
         fulfillment_orders: dict[int, FulfillmentOrder]
         fulfillment_order_lines: dict[int, FulfillmentOrderLine]
         fulfillments: dict[int, Fulfillment]
+        transactions: list[Transaction]
         events: list[Event]
 
         def next_id(self, kind: str, start: int = 1) -> int: ...
@@ -119,8 +123,19 @@ class OrderOperations:
         for location in dict.fromkeys(allocation):
             self._open_fulfillment_order(order, location, moment)
         self.orders[number] = order
+        if financial_status == "PAID":
+            self.record_payment(order)
         self.events.append(Event("orders/create", order=number))
         return order
+
+    def record_payment(self, order: Order) -> None:
+        """The buyer paid the whole order: one SALE transaction (refunds name it as parent)."""
+        if any(t.order_number == order.number and t.kind == "SALE" for t in self.transactions):
+            return
+        number = self.next_id("OrderTransaction")
+        moment = self.stamper.stamp()
+        sale = Transaction(number, order.number, "SALE", order.total(), PAYMENT_GATEWAY, moment)
+        self.transactions.append(sale)
 
     def _allocate(self, wanted: Sequence[tuple[Variant, int]]) -> list[int] | None:
         """The location number each line takes its units from, or None (out of stock)."""
@@ -265,6 +280,8 @@ class OrderOperations:
             raise ShopifySimulatorError(f"unknown financial status {status!r}")
         order = self.order(ref)
         order.financial_status = status
+        if status == "PAID":
+            self.record_payment(order)
         order.updated_at = self.stamper.stamp()
         self.events.append(Event("orders/updated", order=order.number))
         return order
@@ -384,6 +401,7 @@ class OrderOperations:
             tracking_number=tracking.get("number") or (numbers[0] if numbers else None),
             tracking_url=tracking.get("url") or (urls[0] if urls else None),
             notify_customer=bool(request.get("notifyCustomer")),
+            line_numbers=[self.next_id("FulfillmentLineItem") for _ in entries],
         )
         self.fulfillments[fulfillment.number] = fulfillment
         order = self.orders[first.order_number]

@@ -36,6 +36,7 @@ from omnisync.sandbox.shopify.model import (
     money,
     rest_time,
 )
+from omnisync.sandbox.shopify.return_records import ReturnRecord
 
 API_VERSION: Final = "2026-10"
 DELIVERY_TIMEOUT_S: Final = 2.0
@@ -210,6 +211,67 @@ def level_payload(item: InventoryItem, location: int) -> JSON:
         "admin_graphql_api_id": (
             f"gid://shopify/InventoryLevel/{location}?inventory_item_id={item.number}"
         ),
+    }
+
+
+def return_payload(topic: str, record: ReturnRecord, order: Order) -> JSON:
+    """A return as its ``returns/*`` topic delivers it: ``returns/request`` and
+    ``returns/approve`` with the return line items (their fulfillment line item and its
+    order line), ``returns/decline`` with the decline, the others the return's ids and
+    status only (``returns/process`` its ids only), and
+    ``reverse_deliveries/attach_deliverable`` the delivery with the return it is for."""
+    ids = {"id": record.number, "admin_graphql_api_id": record.gid}
+    if topic == "returns/process":
+        return ids
+    if topic == "reverse_deliveries/attach_deliverable":
+        delivery = record.reverse.deliveries[-1] if record.reverse else None
+        return {
+            "id": delivery.number if delivery else None,
+            "admin_graphql_api_id": delivery.gid if delivery else None,
+            "return": ids,
+            "shipping_deliverable": {
+                "tracking": {
+                    "carrier_name": delivery.carrier if delivery else None,
+                    "tracking_number": delivery.tracking_number if delivery else None,
+                    "tracking_url": None,
+                },
+                "label": None,
+            },
+        }
+    status = {**ids, "status": record.status.lower()}
+    owner = {"id": order.number, "admin_graphql_api_id": order.gid}
+    if topic == "returns/decline":
+        reason, note = record.decline or ("other", None)
+        return {**status, "order": owner, "decline": {"reason": reason.lower(), "note": note}}
+    if topic not in ("returns/request", "returns/approve"):
+        return {**status, "order_id": order.number}
+    return {
+        **status,
+        "name": record.name,
+        "order": owner,
+        "total_return_line_items": len(record.lines),
+        "return_line_items": [
+            {
+                "id": line.number,
+                "admin_graphql_api_id": line.gid,
+                "fulfillment_line_item": {
+                    "id": line.fulfillment.line_numbers[line.position],
+                    "admin_graphql_api_id": line.fulfillment_line_gid,
+                    "line_item": {
+                        "id": line.line_item.number,
+                        "admin_graphql_api_id": line.line_item.gid,
+                    },
+                },
+                "quantity": line.quantity,
+                "return_reason": line.reason.lower(),
+                "return_reason_note": line.reason_note,
+                "customer_note": line.customer_note,
+            }
+            for line in record.lines
+        ],
+        "return_shipping_fees": [],
+        "exchange_line_items": [],
+        "total_exchange_line_items": 0,
     }
 
 

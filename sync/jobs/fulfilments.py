@@ -14,17 +14,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
 from omnisync.connectors.base import PermanentError
 from omnisync.core.db import transaction
 from omnisync.core.dto import Fulfilment, FulfilmentLine, PushResult
 from omnisync.core.models import Order, Shipment
-from omnisync.core.types import PushState
-from omnisync.sync.jobs.backoff import item_backoff
 from omnisync.sync.jobs.context import JobContext
 from omnisync.sync.jobs.counts import RunCount
+from omnisync.sync.jobs.push_rows import due, keep_outcome
 
 
 def idempotency_key(shipment: Shipment) -> str:
@@ -62,16 +60,7 @@ def _due_shipments(ctx: JobContext, now: datetime) -> list[tuple[Shipment, str]]
             .where(
                 Order.channel_id == ctx.channel_id,
                 col(Order.held_at).is_(None),
-                or_(
-                    col(Shipment.push_state) == PushState.PENDING,
-                    and_(
-                        col(Shipment.push_state) == PushState.FAILED,
-                        or_(
-                            col(Shipment.next_push_at).is_(None),
-                            col(Shipment.next_push_at) <= now,
-                        ),
-                    ),
-                ),
+                due(Shipment, now),
             )
             .order_by(col(Shipment.created_at), col(Shipment.id))
         ).all()
@@ -84,17 +73,6 @@ def _record(ctx: JobContext, read: Shipment, result: PushResult) -> None:
         shipment = session.get(Shipment, read.id, with_for_update=True)
         if shipment is None:
             return
-        if result.ok:
-            shipment.push_state = PushState.PUSHED
-            shipment.pushed_at = now
-            shipment.push_error = None
-            shipment.next_push_at = None
-        else:
-            shipment.push_state = PushState.FAILED
-            shipment.push_attempts += 1
-            shipment.push_error = (result.error or "refused")[:2000]
-            shipment.next_push_at = now + item_backoff(
-                ctx.channel.item_backoff, shipment.push_attempts
-            )
+        keep_outcome(shipment, result, now, ctx.channel.item_backoff)
         session.add(shipment)
     ctx.counts[RunCount.PUSHED if result.ok else RunCount.FAILED] += 1

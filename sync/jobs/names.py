@@ -20,3 +20,4 @@ class JobName(StrEnum):
     FULFILMENTS = "fulfilments"
     RECONCILE = "reconcile"
     TRACKING = "tracking"
+    RETURNS = "returns"

@@ -23,6 +23,7 @@ from omnisync.sync.jobs.fulfilments import push_fulfilments
 from omnisync.sync.jobs.listings import pull_listings
 from omnisync.sync.jobs.names import JobName
 from omnisync.sync.jobs.orders import pull_orders
+from omnisync.sync.jobs.returns import sync_returns
 from omnisync.sync.jobs.stock import push_stock, reconcile
 from omnisync.sync.jobs.tracking import poll_tracking
 
@@ -44,6 +45,7 @@ JOBS: Mapping[JobName, JobSpec] = MappingProxyType(
         JobName.FULFILMENTS: JobSpec(Capability.FULFILMENT, push_fulfilments, timedelta(minutes=1)),
         JobName.RECONCILE: JobSpec(Capability.STOCK, reconcile, timedelta(hours=1)),
         JobName.TRACKING: JobSpec(Capability.TRACKING, poll_tracking, timedelta(minutes=15)),
+        JobName.RETURNS: JobSpec(Capability.RETURNS, sync_returns, timedelta(minutes=5)),
     }
 )
 if list(JOBS) != list(JobName):

@@ -2,7 +2,8 @@
 
 Like the running hub (file ignored; the rest keeps running), the CLI leaves the file
 out with one warning on stderr; `check`, a command naming that channel, `run` (which
-serves every channel) and a broken hub.yaml still exit 2. Subprocesses (test_cli.Cli).
+serves every channel) and a broken hub.yaml still exit 2. The commands run in this
+process (test_cli.Cli); `run` as its own process, which a timeout stops should it serve.
 """
 
 from __future__ import annotations

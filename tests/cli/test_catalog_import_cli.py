@@ -77,7 +77,7 @@ served_marketplace, marketplace = served_fixtures(
 
 @pytest.fixture
 def hub(
-    tmp_path: Path, empty_database_url: str, marketplace: SandboxMarketplace
+    tmp_path: Path, migrated_database_url: str, marketplace: SandboxMarketplace
 ) -> Iterator[CatalogHub]:
     config = write_config(
         tmp_path / "config",
@@ -86,7 +86,7 @@ def hub(
             "shop": "type: fake\nshop: shop\napi_key: ${FAKE_API_KEY}\n",
         },
     )
-    hub = CatalogHub(config, empty_database_url, marketplace)
+    hub = CatalogHub(config, migrated_database_url, marketplace)
     hub.ok("init")
     with transaction(hub.engine) as session:
         upsert_sku(session, "SKU-1", title="Hub one")

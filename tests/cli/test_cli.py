@@ -1,9 +1,13 @@
-"""The `omnisync` command line, end to end through subprocesses.
+"""The `omnisync` command line, end to end: config folder, database, exit codes, output.
 
-Each command runs in its own process with cwd=tmp_path, the config folder given by
-OMNISYNC_CONFIG_DIR or --config-dir and the database by OMNISYNC_DATABASE_URL.
-`python -m tests.support.cli_entry` is the real CLI with the test channel type "fake".
-Every run checks that the channels' api_key never shows in stdout or stderr.
+Each command runs with cwd=tmp_path, the config folder given by OMNISYNC_CONFIG_DIR or
+--config-dir and the database by OMNISYNC_DATABASE_URL, and a clean OMNISYNC_*
+environment. `Cli` runs the real CLI with the test channel type "fake" in this process
+(typer's runner: a subprocess costs about 3 s of CPU to import the hub, and the suite
+runs hundreds of commands); `process=True` runs it as its own process
+(`python -m tests.support.cli_entry`) and `script=True` as the installed console script,
+which the tests below use to check the command as an operator starts it. Every run
+checks that the channels' api_key never shows in stdout or stderr.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import BACKENDS
+from tests.support import fake_carrier, fake_connector  # noqa: F401  (they register their types)
+from tests.support.cli_runner import run_cli
 from tests.support.databases import postgres_schema, postgres_schema_url, sqlite_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -52,27 +58,47 @@ class Cli:
     secrets: tuple[str, ...] = (SECRET, OTHER_SECRET)
     extra_env: dict[str, str] = field(default_factory=dict)
 
-    def env(self) -> dict[str, str]:
-        env = {key: value for key, value in os.environ.items() if not key.startswith("OMNISYNC_")}
-        env.update(
-            PYTHONPATH=str(REPO_ROOT),
-            OMNISYNC_DATABASE_URL=self.database_url,
-            FAKE_API_KEY=SECRET,
-            OTHER_API_KEY=OTHER_SECRET,
-            COLUMNS="200",
-        )
+    def variables(self) -> dict[str, str]:
+        """The variables the command gets besides the inherited ones."""
+        variables = {
+            "OMNISYNC_DATABASE_URL": self.database_url,
+            "FAKE_API_KEY": SECRET,
+            "OTHER_API_KEY": OTHER_SECRET,
+            "COLUMNS": "200",
+        }
         if self.config_dir is not None:
-            env["OMNISYNC_CONFIG_DIR"] = str(self.config_dir)
-        env.update(self.extra_env)
+            variables["OMNISYNC_CONFIG_DIR"] = str(self.config_dir)
+        variables.update(self.extra_env)
+        return variables
+
+    def env(self) -> dict[str, str]:
+        """The whole environment of a subprocess."""
+        env = {key: value for key, value in os.environ.items() if not key.startswith("OMNISYNC_")}
+        env.update(PYTHONPATH=str(REPO_ROOT), **self.variables())
         return env
 
-    def __call__(self, *args: str, script: bool = False) -> Result:
-        """`script`: the installed console script (no "fake" type) instead of cli_entry."""
-        (result,) = self.many([args], script=script)
+    def __call__(self, *args: str, process: bool = False, script: bool = False) -> Result:
+        (result,) = self.many([args], process=process, script=script)
         return result
 
-    def many(self, commands: Sequence[Sequence[str]], *, script: bool = False) -> list[Result]:
-        """Run the commands at the same time (only for commands that change nothing)."""
+    def many(
+        self, commands: Sequence[Sequence[str]], *, process: bool = False, script: bool = False
+    ) -> list[Result]:
+        """Run the commands one after the other in this process; with `process`, each in
+        a subprocess (`tests.support.cli_entry`), all at the same time (only for commands
+        that change nothing); with `script`, likewise through the installed console
+        script (no "fake" type)."""
+        if process or script:
+            return self.processes(commands, script=script)
+        unset = dict.fromkeys(key for key in os.environ if key.startswith("OMNISYNC_"))
+        results = []
+        for args in commands:
+            outcome = run_cli(args, env={**unset, **self.variables()}, cwd=self.cwd)
+            result = Result(tuple(args), outcome.exit_code, outcome.stdout, outcome.stderr)
+            results.append(self.checked(result))
+        return results
+
+    def processes(self, commands: Sequence[Sequence[str]], *, script: bool) -> list[Result]:
         program = (
             [str(CONSOLE_SCRIPT)] if script else [sys.executable, "-m", "tests.support.cli_entry"]
         )
@@ -93,15 +119,17 @@ class Cli:
         results = []
         for args, process in processes:
             stdout, stderr = process.communicate(timeout=60)
-            result = Result(args, process.returncode, stdout, stderr)
-            for secret in self.secrets:
-                assert secret not in result.stdout, result
-                assert secret not in result.stderr, result
-            results.append(result)
+            results.append(self.checked(Result(args, process.returncode, stdout, stderr)))
         return results
 
-    def ok(self, *args: str) -> Result:
-        result = self(*args)
+    def checked(self, result: Result) -> Result:
+        for secret in self.secrets:
+            assert secret not in result.stdout, result
+            assert secret not in result.stderr, result
+        return result
+
+    def ok(self, *args: str, process: bool = False) -> Result:
+        result = self(*args, process=process)
         assert result.returncode == 0, result
         return result
 
@@ -418,7 +446,9 @@ def test_bad_config_makes_any_command_exit_2(tmp_path: Path, args: tuple[str, ..
     config_dir = tmp_path / "config"
     hub_file = write(config_dir / "hub.yaml", "locations:\n  - code: main\n    colour: red\n")
     cli = Cli(cwd=tmp_path, database_url=sqlite_url(tmp_path / "var"), config_dir=config_dir)
-    result = cli(*args, script=True)
+    # In this process: the console script's exit code 2 on a bad configuration is the two
+    # tests around this one.
+    result = cli(*args)
     assert result.returncode == 2, result
     assert f"{hub_file}: locations[0].colour: " in result.stderr
     assert not (tmp_path / "var").exists()

@@ -1,6 +1,8 @@
 """A database that cannot be reached is exit code 3 and one line, whatever the command:
 not exit 1 with a traceback, which `status` would share with "an alert is open".
-Subprocesses (test_cli.Cli); the password must never show (Cli checks every output)."""
+The commands run in this process (test_cli.Cli: an exception that escaped would fail the
+test rather than become exit code 1); the password must never show (Cli checks every
+output)."""
 
 from __future__ import annotations
 

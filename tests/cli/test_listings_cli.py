@@ -67,7 +67,7 @@ class Hub:
 
 
 @pytest.fixture
-def hub(tmp_path: Path, empty_database_url: str) -> Iterator[Hub]:
+def hub(tmp_path: Path, migrated_database_url: str) -> Iterator[Hub]:
     """SKUs A (10 at main, barcode BARCODE_A) and B; market sells A under its code;
     shop has SHOP-A (Shopify-like ids, A's barcode as a UPC) and B, both unlinked."""
     config = tmp_path / "config"
@@ -77,7 +77,7 @@ def hub(tmp_path: Path, empty_database_url: str) -> Iterator[Hub]:
             config / "channels" / f"{name}.yaml",
             f"type: fake\nshop: {name}\napi_key: ${{FAKE_API_KEY}}\n",
         )
-    hub = Hub(config, empty_database_url)
+    hub = Hub(config, migrated_database_url)
     hub.ok("init")
     with transaction(hub.engine) as session:
         upsert_sku(session, "A", title="Red shirt", barcode=BARCODE_A)

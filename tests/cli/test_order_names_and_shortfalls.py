@@ -1,7 +1,7 @@
 """`omnisync orders show/ship` by the channel's order name or number (`#1001`, `1001`),
 and a shipment of units the hub did not have, as `stock history` and the log say it.
 
-Every command runs in a subprocess, as an operator runs it. Orders are put in the
+Every command runs in this process (test_cli.Cli). Orders are put in the
 database directly (order intake, as a pull would), named as the Shopify connector
 names them: their gid as the order id and `#N` as the order name.
 """
@@ -105,9 +105,9 @@ def test_a_number_on_two_channels_is_refused_listing_both(tmp_path: Path) -> Non
 
 @pytest.mark.slow
 def test_shipping_a_unit_not_on_hand_shows_in_stock_history(
-    tmp_path: Path, empty_database_url: str
+    tmp_path: Path, migrated_database_url: str
 ) -> None:
-    cli = make_cli(tmp_path, empty_database_url)
+    cli = make_cli(tmp_path, migrated_database_url)
     engine = initialised(cli, 0)
     try:
         ingest(engine, "shop", shopify_order(3003, [("A", 1)]))

@@ -43,13 +43,13 @@ AMAZON_SECRETS = {
 
 
 @pytest.fixture
-def cli(tmp_path: Path, empty_database_url: str) -> Cli:
+def cli(tmp_path: Path, migrated_database_url: str) -> Cli:
     config = tmp_path / "config"
     write(config / "hub.yaml", "locations:\n  - code: main\n")
     write(config / "channels" / "shop.yaml", "type: fake\nshop: shop\napi_key: ${FAKE_API_KEY}\n")
     write(config / "channels" / "amz.yaml", AMAZON)
     write(config / "channels" / "ups.yaml", "type: fake_carrier\nlabel: UPS\n")
-    return Cli(cwd=tmp_path, database_url=empty_database_url, config_dir=config)
+    return Cli(cwd=tmp_path, database_url=migrated_database_url, config_dir=config)
 
 
 def invoke(cli: Cli, *args: str) -> CliResult:

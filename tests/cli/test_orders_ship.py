@@ -47,6 +47,8 @@ ORDER_KEYS = {
     "hold_reason",
     "cancelled_by_hub_at",
     "hub_cancel_reason",
+    "return_state",
+    "returns",
 }
 
 
@@ -83,9 +85,9 @@ def prepared(cli: Cli) -> Engine:
 
 
 @pytest.fixture
-def ship_cli(tmp_path: Path, empty_database_url: str) -> Cli:
+def ship_cli(tmp_path: Path, migrated_database_url: str) -> Cli:
     write_config(tmp_path / "config")
-    return Cli(cwd=tmp_path, database_url=empty_database_url, config_dir=tmp_path / "config")
+    return Cli(cwd=tmp_path, database_url=migrated_database_url, config_dir=tmp_path / "config")
 
 
 def stock(engine: Engine, sku: str) -> dict[str, int]:
@@ -109,7 +111,7 @@ def test_ship_show_and_track_an_order(ship_cli: Cli) -> None:
 
         shipped = cli.ok(
             "orders", "ship", "1001", "--carrier", "ups", "--tracking", "1Z999AA10123456784",
-            "--line", "A:1", "--service", "ground", "--json",
+            "--line", "A:1", "--service", "ground", "--json", process=True,
         ).json()  # fmt: skip
 
         order, shipment = shipped["order"], shipped["shipment"]

@@ -56,16 +56,18 @@ def config_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def database_url(config_dir: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def database_url(
+    config_dir: Path, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> str:
     """The database after `omnisync init`."""
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-    hub = bootstrap(config_dir, database_url=empty_database_url, create=True)
+    hub = bootstrap(config_dir, database_url=migrated_database_url, create=True)
     with transaction(hub.engine) as session:
         upsert_sku(session, "MUG")
     set_count(hub.engine, "MUG", "main", 5)  # the webhook's order binds, not oversold
     hub.engine.dispose()
-    return empty_database_url
+    return migrated_database_url
 
 
 def omnisync(config_dir: Path, database_url: str, *args: str) -> CliResult:
@@ -91,7 +93,7 @@ def test_a_dismissed_payload_lets_status_exit_0_again(config_dir: Path, database
     payload_id = quarantine_a_webhook(config_dir, database_url)
     cli = Cli(cwd=config_dir.parent, database_url=database_url, config_dir=config_dir)
     cli.extra_env.update(ENV)
-    failing = cli("status", "--json")
+    failing = cli("status", "--json", process=True)
     assert failing.returncode == 1, failing
     (alert,) = json.loads(failing.stdout)["channels"][0]["open_alerts"]
     assert alert["rule"] == "quarantined_payload"

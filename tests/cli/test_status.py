@@ -11,12 +11,13 @@ import pytest
 import tests.support.fake_connector  # noqa: F401  (registers type "fake")
 from omnisync.core.clock import utcnow
 from omnisync.core.db import make_engine, run_in_transaction
-from omnisync.hub.bootstrap import bootstrap, engine_channels
+from omnisync.hub.bootstrap import engine_channels
 from omnisync.hub.settings import load_settings
 from omnisync.sync.alerts import RULE_CONSECUTIVE_FAILURES, AlertRules, evaluate_rules
 from omnisync.sync.health import scheduled_jobs
 from tests.cli.test_cli import SECRET, Cli, cli_database_url, write, write_valid_config
 from tests.support.cli_runner import CliResult, invoke_cli
+from tests.support.hub_setup import open_test_hub
 from tests.support.keyed_connector import GOOD_KEY, WRONG_KEY, channel_file
 from tests.support.runs import add_runs
 from tests.support.world import ingest, make_order
@@ -27,7 +28,7 @@ __all__ = ["cli_database_url"]  # the fixture, shared with test_cli
 def initialise(config_dir: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """What `omnisync init` does, in this process (each CLI process costs seconds)."""
     monkeypatch.setenv("FAKE_API_KEY", SECRET)
-    bootstrap(config_dir, database_url=database_url, create=True).engine.dispose()
+    open_test_hub(config_dir, database_url).engine.dispose()
 
 
 def evaluate(config_dir: Path, database_url: str) -> None:

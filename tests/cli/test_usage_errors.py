@@ -1,6 +1,6 @@
 """Bad usage exits 2 and says what is wrong: an unknown channel for `sync`, a negative
-count for `stock set` (read as the number it is, not as an option). Subprocesses, as an
-operator runs them (test_cli.Cli)."""
+count for `stock set` (read as the number it is, not as an option). The commands run in
+this process (test_cli.Cli)."""
 
 from __future__ import annotations
 

@@ -22,13 +22,13 @@ def marketplace() -> Iterator[SandboxMarketplace]:
 @pytest.fixture
 def hub(
     tmp_path: Path,
-    empty_database_url: str,
+    migrated_database_url: str,
     marketplace: SandboxMarketplace,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Hub]:
     monkeypatch.setenv("SB_KEY", TOKEN)
     config = write_config(tmp_path / "config", {"sb": sandbox_channel(marketplace.url)})
-    hub = open_test_hub(config, empty_database_url)
+    hub = open_test_hub(config, migrated_database_url)
     yield hub
     hub.engine.dispose()
 

@@ -140,8 +140,8 @@ def config(
 
 
 @pytest.fixture
-def hub(config: Path, empty_database_url: str) -> Iterator[Hub]:
-    hub = open_test_hub(config, empty_database_url)
+def hub(config: Path, migrated_database_url: str) -> Iterator[Hub]:
+    hub = open_test_hub(config, migrated_database_url)
     with transaction(hub.engine) as session:
         main = location_by_code(session, "main")
         for code in SKUS:
@@ -349,7 +349,7 @@ def test_a_broken_subscription_opens_order_events_missing_until_notifications_fl
 def test_a_hub_killed_before_committing_a_notified_order_loses_nothing(
     hub: Hub,
     config: Path,
-    empty_database_url: str,
+    migrated_database_url: str,
     env: dict[str, str],
     amazon: AmazonSimulator,
     sqs_server: SqsServer,
@@ -358,7 +358,7 @@ def test_a_hub_killed_before_committing_a_notified_order_loses_nothing(
     amazon.inject("getOrder", "slow", count=1, seconds=20)
     process = subprocess.Popen(
         [sys.executable, "-m", "omnisync.hub.cli", "--config-dir", str(config), "run"],
-        env={**os.environ, **env, "OMNISYNC_DATABASE_URL": empty_database_url},
+        env={**os.environ, **env, "OMNISYNC_DATABASE_URL": migrated_database_url},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

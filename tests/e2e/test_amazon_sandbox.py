@@ -75,7 +75,7 @@ served_marketplace, marketplace = served_fixtures(
 @pytest.fixture
 def hub(
     tmp_path: Path,
-    empty_database_url: str,
+    migrated_database_url: str,
     amazon: AmazonSimulator,
     marketplace: SandboxMarketplace,
     monkeypatch: pytest.MonkeyPatch,
@@ -86,7 +86,7 @@ def hub(
         "amz": settling_amazon_channel(amazon, ORDERS_LAG),
         "sb": sandbox_channel(marketplace.url),
     }
-    hub = open_test_hub(write_config(tmp_path / "config", channels), empty_database_url)
+    hub = open_test_hub(write_config(tmp_path / "config", channels), migrated_database_url)
     yield hub
     hub.engine.dispose()
 

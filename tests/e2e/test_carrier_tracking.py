@@ -182,7 +182,7 @@ def make_world(
 @pytest.fixture
 def shop_world(
     tmp_path: Path,
-    empty_database_url: str,
+    migrated_database_url: str,
     shop: ShopifySimulator,
     carriers: CarrierSimulator,
     clock: ManualClock,
@@ -201,7 +201,7 @@ def shop_world(
         "ups": carrier_channel("ups", carriers.url, "UPS"),
         "ups-bad": carrier_channel("ups", carriers.url, "BAD"),
     }
-    world = make_world(tmp_path, empty_database_url, channels, carriers, clock, secrets)
+    world = make_world(tmp_path, migrated_database_url, channels, carriers, clock, secrets)
     yield world
     world.hub.engine.dispose()
 
@@ -286,7 +286,7 @@ def test_a_shopify_order_shipped_with_ups_is_fulfilled_then_delivered(
 @pytest.fixture
 def amazon_world(
     tmp_path: Path,
-    empty_database_url: str,
+    migrated_database_url: str,
     amazon: AmazonSimulator,
     carriers: CarrierSimulator,
     clock: ManualClock,
@@ -308,7 +308,7 @@ def amazon_world(
         "market": IDLE_MARKET,
         "fedex": carrier_channel("fedex", carriers.url, "FEDEX"),
     }
-    world = make_world(tmp_path, empty_database_url, channels, carriers, clock, secrets)
+    world = make_world(tmp_path, migrated_database_url, channels, carriers, clock, secrets)
     yield world
     world.hub.engine.dispose()
 

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,9 @@ WITHOUT_MOTO = (
 SPREAD = {"p50", "p95", "max", "samples"}
 
 
-def run_demo(*args: str, moto: bool = True) -> subprocess.CompletedProcess[str]:
+def run_demo(
+    *args: str, moto: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     python = [sys.executable, "-m", "omnisync.hub.cli"] if moto else [sys.executable, "-c"]
     return subprocess.run(
         [*python, *([] if moto else [WITHOUT_MOTO]), "demo", *args],
@@ -38,6 +41,7 @@ def run_demo(*args: str, moto: bool = True) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=SAFETY_NET_S,
         check=False,
+        env=env,
     )
 
 
@@ -189,22 +193,31 @@ def last_table(stdout: str) -> dict[str, dict[str, int]]:
     return rows
 
 
+@dataclass(frozen=True)
+class TableRun:
+    completed: subprocess.CompletedProcess[str]
+    report: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def short_demo_without_moto(tmp_path_factory: pytest.TempPathFactory) -> TableRun:
+    """One short demo of two channels, in a Python without moto, its table drawn 200
+    columns wide. The two tests below read it: a demo costs tens of seconds, and how
+    Amazon's orders come in changes nothing in the table."""
+    path = tmp_path_factory.mktemp("short-demo") / "demo.json"
+    short = ["--duration", "3", "--seed", "7", "--channels", "2", "--report", str(path)]
+    completed = run_demo(*short, moto=False, env={**os.environ, "COLUMNS": "200"})
+    assert completed.returncode == 0, completed.stderr
+    return TableRun(completed, json.loads(path.read_text(encoding="utf-8")))
+
+
 @pytest.mark.slow
-def test_the_last_table_printed_counts_what_the_report_counts(tmp_path: Path) -> None:
+def test_the_last_table_printed_counts_what_the_report_counts(
+    short_demo_without_moto: TableRun,
+) -> None:
     """The live table's last frame is drawn before the final sync; the table printed after
     it agrees with the report (and the summary printed from it)."""
-    path = tmp_path / "demo.json"
-    short = ["--duration", "3", "--seed", "7", "--channels", "2", "--report", str(path)]
-    completed = subprocess.run(
-        [sys.executable, "-m", "omnisync.hub.cli", "demo", *short],
-        capture_output=True,
-        text=True,
-        timeout=SAFETY_NET_S,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    assert completed.returncode == 0, completed.stderr
-    report = json.loads(path.read_text(encoding="utf-8"))
+    completed, report = short_demo_without_moto.completed, short_demo_without_moto.report
     table = last_table(completed.stdout)
     under = completed.stdout[completed.stdout.rindex("└") :].splitlines()[1:3]
     assert under[0].strip() == "after the final sync"
@@ -227,15 +240,12 @@ def test_the_last_table_printed_counts_what_the_report_counts(tmp_path: Path) ->
 
 
 @pytest.mark.slow
-def test_without_moto_the_demo_polls_amazon_and_says_so_once(tmp_path: Path) -> None:
+def test_without_moto_the_demo_polls_amazon_and_says_so_once(
+    short_demo_without_moto: TableRun,
+) -> None:
     """moto comes with the dev and demo extras only: a plain install has none, and the
     demo then polls Amazon, loses nothing, and says why on its console and in the report."""
-    path = tmp_path / "demo.json"
-    completed = run_demo(
-        "--duration", "3", "--seed", "7", "--channels", "2", "--report", str(path), moto=False
-    )
-    assert completed.returncode == 0, completed.stderr
-    report = json.loads(path.read_text(encoding="utf-8"))
+    completed, report = short_demo_without_moto.completed, short_demo_without_moto.report
     assert completed.stdout.count(NOTIFICATIONS_OFF) == 1
     assert report["notices"] == [NOTIFICATIONS_OFF]
     amazon = channel_of_type(report, "amazon")

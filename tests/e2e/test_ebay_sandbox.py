@@ -115,7 +115,7 @@ def notified_channel(simulator: EbaySimulator) -> str:
 @pytest.fixture
 def hub(
     tmp_path: Path,
-    empty_database_url: str,
+    migrated_database_url: str,
     conforming_exchanges: EbaySimulator,
     amazon: AmazonSimulator,
     shop: ShopifySimulator,
@@ -139,7 +139,7 @@ def hub(
         "amz": settling_amazon_channel(amazon, timedelta(seconds=0.5)),
     }
     hub = open_stocked_hub(
-        write_config(tmp_path / "config", channels), empty_database_url, CODES, 10
+        write_config(tmp_path / "config", channels), migrated_database_url, CODES, 10
     )
     yield hub
     hub.engine.dispose()
@@ -287,7 +287,7 @@ class Capped:
 
 @pytest.fixture
 def capped(
-    tmp_path: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Capped]:
     """An eBay account and a hub alone, both on manual clocks at START, the account's one
     listing linked and showing the hub's 10."""
@@ -297,7 +297,7 @@ def capped(
             monkeypatch.setenv(name, value)
         simulator.seed_listings([{"sku": "MUG", "title": "Mug", "quantity": 0}])
         config = write_config(tmp_path / "config", {"bay": ebay_channel(simulator)})
-        hub = bootstrap(config, database_url=empty_database_url, create=True, clock=hub_clock)
+        hub = bootstrap(config, database_url=migrated_database_url, create=True, clock=hub_clock)
         with transaction(hub.engine) as session:
             count_stock(session, upsert_sku(session, "MUG"), location_by_code(session, "main"), 10)
         with synced_engine(hub, ("bay",)) as sync:

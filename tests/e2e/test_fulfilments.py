@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -26,11 +23,11 @@ from omnisync.hub.bootstrap import Hub
 from omnisync.sandbox.marketplace import SandboxMarketplace
 from omnisync.sync.engine import SyncEngine
 from omnisync.sync.jobs.counts import RunCount
+from tests.support.cli_runner import invoke_cli
 from tests.support.world import check_ledger_invariants
 
 SKUS = ("SHIP-A", "SHIP-B")
 ITEM_BACKOFF = timedelta(seconds=30)  # sandbox_channel's sync.item_backoff
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def seed(hub: Hub, marketplace: SandboxMarketplace, quantity: int = 20) -> None:
@@ -269,31 +266,15 @@ def test_omnisync_sync_fulfilments_pushes_from_the_command_line(
     marketplace: SandboxMarketplace,
     sync_engine: SyncEngine,
     tmp_path: Path,
-    empty_database_url: str,
+    migrated_database_url: str,
 ) -> None:
     seed(hub, marketplace)
     bought = buy(marketplace, (SKUS[1], 1))
     sync_engine.run("sb", "orders")
     ship(hub, bought["id"])
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMNISYNC_DATABASE_URL": empty_database_url}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "omnisync.hub.cli",
-            "--config-dir",
-            str(tmp_path / "config"),
-            "sync",
-            "fulfilments",
-            "--json",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    # In this process (the command's exit code and output as from its own process).
+    result = invoke_cli(tmp_path / "config", migrated_database_url, "sync", "fulfilments", "--json")
+    assert result.exit_code == 0, result.stderr
     (run,) = json.loads(result.stdout)
     assert (run["channel"], run["job"], run["status"]) == ("sb", "fulfilments", "succeeded")
     assert run["counts"] == {"pushed": 1}

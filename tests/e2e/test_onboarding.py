@@ -240,7 +240,7 @@ served_amazon, amazon = served_fixtures(
 @pytest.fixture
 def hub(
     tmp_path: Path,
-    empty_database_url: str,
+    migrated_database_url: str,
     shop: ShopifySimulator,
     amazon: AmazonSimulator,
     monkeypatch: pytest.MonkeyPatch,
@@ -256,8 +256,8 @@ def hub(
         AMAZON: settling_amazon_channel(amazon, ORDERS_LAG),
     }
     config = write_config(tmp_path / "config", channels)
-    open_test_hub(config, empty_database_url).engine.dispose()
-    return Hub(config, empty_database_url)
+    open_test_hub(config, migrated_database_url).engine.dispose()
+    return Hub(config, migrated_database_url)
 
 
 def settled(amazon: AmazonSimulator, order_id: str) -> None:

@@ -60,7 +60,7 @@ def market() -> Iterator[SandboxMarketplace]:
 @pytest.fixture
 def hub(
     tmp_path: Path,
-    empty_database_url: str,
+    migrated_database_url: str,
     shop: ShopifySimulator,
     market: SandboxMarketplace,
     monkeypatch: pytest.MonkeyPatch,
@@ -76,7 +76,7 @@ def hub(
     hub_yaml = config / "hub.yaml"
     with_token = 'http: {port: 0, api_token: "${OMNISYNC_API_TOKEN}"}'
     hub_yaml.write_text(hub_yaml.read_text().replace("http: {port: 0}", with_token))
-    hub = open_test_hub(config, empty_database_url)
+    hub = open_test_hub(config, migrated_database_url)
     with transaction(hub.engine) as session:
         main = location_by_code(session, "main")
         for code in SKUS:

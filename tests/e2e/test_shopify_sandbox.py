@@ -40,14 +40,14 @@ def shop() -> Iterator[ShopifySimulator]:
 @pytest.fixture
 def hub(
     tmp_path: Path,
-    empty_database_url: str,
+    migrated_database_url: str,
     shop: ShopifySimulator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Hub]:
     monkeypatch.setenv("SHOP_TOKEN", TOKEN)
     monkeypatch.setenv("SHOP_SECRET", SECRET)
     config = write_config(tmp_path / "config", {"shop": shopify_channel(shop.url)})
-    hub = open_test_hub(config, empty_database_url)
+    hub = open_test_hub(config, migrated_database_url)
     with transaction(hub.engine) as session:
         main = location_by_code(session, "main")
         for code in SKUS:

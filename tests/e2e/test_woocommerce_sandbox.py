@@ -70,7 +70,7 @@ def shop() -> Iterator[ShopifySimulator]:
 @pytest.fixture
 def hub(
     tmp_path: Path,
-    empty_database_url: str,
+    migrated_database_url: str,
     woo: WooCommerceSimulator,
     ebay: EbaySimulator,
     shop: ShopifySimulator,
@@ -94,7 +94,7 @@ def hub(
         "shop": shopify_channel(shop.url),
     }
     hub = open_stocked_hub(
-        write_config(tmp_path / "config", channels), empty_database_url, CODES, 10
+        write_config(tmp_path / "config", channels), migrated_database_url, CODES, 10
     )
     yield hub
     hub.engine.dispose()

@@ -240,9 +240,9 @@ CARRIERS = {
 
 
 @pytest.fixture
-def hub(tmp_path: Path, empty_database_url: str) -> Iterator[Hub]:
+def hub(tmp_path: Path, migrated_database_url: str) -> Iterator[Hub]:
     FakeCarrier.reset()
-    hub = open_test_hub(write_config(tmp_path / "config", CARRIERS), empty_database_url)
+    hub = open_test_hub(write_config(tmp_path / "config", CARRIERS), migrated_database_url)
     with transaction(hub.engine) as session:
         upsert_sku(session, "A")
     set_count(hub.engine, "A", "main", 10)

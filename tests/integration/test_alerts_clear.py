@@ -218,12 +218,12 @@ def test_quarantined_payload_clears_when_the_last_open_payload_is_resolved(
 
 @pytest.fixture
 def keyed_hub(
-    tmp_path: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Hub, SyncEngine]]:
     """A hub whose channel shop (type keyed) is configured with a wrong API key."""
     monkeypatch.setenv("KEYED_API_KEY", WRONG_KEY)
     config = write_config(tmp_path / "config", {"shop": channel_file()})
-    hub = open_test_hub(config, empty_database_url)
+    hub = open_test_hub(config, migrated_database_url)
     sync = engine_for(hub)
     yield hub, sync
     sync.close()
@@ -319,12 +319,12 @@ keyed_connector_mapping = keyed_connector.order_from_item
 
 
 def test_a_retried_payload_that_maps_now_goes_in_and_clears_the_alert(
-    tmp_path: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KEYED_API_KEY", GOOD_KEY)
     bad = {"id": "K1", "lines": [{"sku": "A", "quantity": 2}]}  # no created_at
     config = write_config(tmp_path / "config", {"shop": channel_file(orders=[bad])})
-    hub = open_test_hub(config, empty_database_url)
+    hub = open_test_hub(config, migrated_database_url)
     with transaction(hub.engine) as session:
         upsert_sku(session, "A")
     set_count(hub.engine, "A", "main", 5)  # the order binds and is not oversold
@@ -346,12 +346,12 @@ def test_a_retried_payload_that_maps_now_goes_in_and_clears_the_alert(
 
 
 def test_a_dismissed_payload_read_again_is_not_quarantined_again(
-    tmp_path: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KEYED_API_KEY", GOOD_KEY)
     bad = {"id": "K2", "lines": []}
     config = write_config(tmp_path / "config", {"shop": channel_file(orders=[bad])})
-    hub = open_test_hub(config, empty_database_url)
+    hub = open_test_hub(config, migrated_database_url)
     with keyed_engine(hub) as sync:
         sync.run("shop", "orders")
         with transaction(hub.engine) as session:

@@ -21,7 +21,9 @@ from omnisync.core.catalog import sku_by_code, upsert_sku
 from omnisync.core.channels import channel_by_name
 from omnisync.core.clock import utcnow
 from omnisync.core.db import make_engine, transaction
-from omnisync.core.models import Listing, StockMovement
+from omnisync.core.models import Listing, Order, StockMovement
+from omnisync.core.return_state import ChannelReturns
+from omnisync.core.returns import create_return
 from omnisync.core.types import OrderStatus, SyncRunStatus
 from omnisync.hub.api import create_app
 from omnisync.hub.settings import ConfigError, load_settings
@@ -44,9 +46,9 @@ from tests.support.world import T0, ingest, level, list_sku, make_order, order_r
 
 @pytest.fixture
 def api(
-    tmp_path: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ApiHub]:
-    with api_hub(tmp_path, empty_database_url, monkeypatch) as hub:
+    with api_hub(tmp_path, migrated_database_url, monkeypatch) as hub:
         yield hub
 
 
@@ -104,6 +106,8 @@ def concrete_get_paths(seeded: dict[str, Any]) -> dict[str, str]:
         "/api/v1/alerts/{alert_id}": f"/api/v1/alerts/{seeded['alert']}",
         "/api/v1/quarantine": "/api/v1/quarantine",
         "/api/v1/quarantine/{payload_id}": f"/api/v1/quarantine/{seeded['quarantined']}",
+        "/api/v1/returns": "/api/v1/returns",
+        "/api/v1/returns/{return_id}": f"/api/v1/returns/{seeded['return']}",
     }
 
 
@@ -117,6 +121,14 @@ POSTS = {
     "/api/v1/quarantine/{payload_id}/retry": None,
     "/api/v1/quarantine/{payload_id}/resolve": {"note": "seen"},
     "/api/v1/alerts/{alert_id}/resolve": {"note": "seen"},
+    "/api/v1/returns": {"order": "S9", "lines": [{"sku": "A", "quantity": 1}], "reason": "r"},
+    "/api/v1/returns/{return_id}/approve": None,
+    "/api/v1/returns/{return_id}/decline": {"reason": "late"},
+    "/api/v1/returns/{return_id}/receive": {
+        "lines": [{"sku": "A", "quantity": 1, "disposition": "restock"}]
+    },
+    "/api/v1/returns/{return_id}/refund": None,
+    "/api/v1/returns/{return_id}/close": None,
 }
 LISTING_LINK = "/api/v1/listings/{channel}/{listing}/link"
 OTHER_METHODS: dict[tuple[str, str], dict[str, str] | None] = {
@@ -125,8 +137,18 @@ OTHER_METHODS: dict[tuple[str, str], dict[str, str] | None] = {
 }
 
 
+def seed_return(api: ApiHub) -> int:
+    """A shipped order S9 of one A, and a return of it made in the hub."""
+    ingest(api.hub.engine, "shop", make_order("S9", [("A", 1)], status=OrderStatus.SHIPPED))
+    with transaction(api.hub.engine) as session:
+        order = session.exec(select(Order).where(Order.external_id == "S9")).one()
+        returned = create_return(session, order, {"A": 1}, ChannelReturns(), reason="too small")
+        assert returned.id is not None
+        return returned.id
+
+
 def test_every_api_route_wants_the_token(api: ApiHub) -> None:
-    seeded = seed(api)
+    seeded = seed(api) | {"return": seed_return(api)}
     gets = concrete_get_paths(seeded)
     document = api.http.get("/openapi.json").json()["paths"]
     routes = {
@@ -146,6 +168,7 @@ def test_every_api_route_wants_the_token(api: ApiHub) -> None:
         concrete = path.replace("{order_id}", str(seeded["oversold"]))
         concrete = concrete.replace("{payload_id}", str(seeded["quarantined"]))
         concrete = concrete.replace("{alert_id}", str(seeded["alert"]))
+        concrete = concrete.replace("{return_id}", str(seeded["return"]))
         for headers in ({}, {"Authorization": "Bearer wrong-token-0000000000"}):
             refused = api.http.post(concrete, json=body, headers=headers)
             assert refused.status_code == 401
@@ -167,9 +190,9 @@ def test_every_api_route_wants_the_token(api: ApiHub) -> None:
 
 
 def test_without_a_configured_token_the_api_is_closed_not_open(
-    tmp_path: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with api_hub(tmp_path, empty_database_url, monkeypatch, with_token=False) as api:
+    with api_hub(tmp_path, migrated_database_url, monkeypatch, with_token=False) as api:
         for headers in ({}, api.auth):
             response = api.http.get("/api/v1/orders", headers=headers)
             assert response.status_code == 503
@@ -179,9 +202,9 @@ def test_without_a_configured_token_the_api_is_closed_not_open(
 
 
 def test_a_reload_that_changes_the_token_applies_to_the_next_request(
-    tmp_path: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with api_hub(tmp_path, empty_database_url, monkeypatch) as api:
+    with api_hub(tmp_path, migrated_database_url, monkeypatch) as api:
         current = {"settings": api.hub.settings}
         app = create_app(api.sync, settings=lambda: current["settings"])
         client = TestClient(app)
@@ -538,11 +561,11 @@ credentials:
 
 
 def test_a_shipment_recorded_over_the_api_consumes_stock_and_shows_on_the_order(
-    tmp_path: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("UPS_SECRET", "ups-client-secret-51f0")
     channels = {**closed_channels("shop", "market"), "ups": UPS}
-    with api_hub(tmp_path, empty_database_url, monkeypatch, channels=channels) as api:
+    with api_hub(tmp_path, migrated_database_url, monkeypatch, channels=channels) as api:
         seed(api)
         order = order_row(api.hub.engine, "shop", "S3")
         on_hand, reserved = level(api.hub.engine, "A", "main")

@@ -20,9 +20,9 @@ from tests.support.world import ingest, make_order, set_count
 
 @pytest.fixture
 def api(
-    tmp_path: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ApiHub]:
-    with api_hub(tmp_path, empty_database_url, monkeypatch) as hub:
+    with api_hub(tmp_path, migrated_database_url, monkeypatch) as hub:
         yield hub
 
 

@@ -38,9 +38,9 @@ SHOPIFY_KEY = "shopify:gid://shopify/ProductVariant/123"
 
 @pytest.fixture
 def api(
-    tmp_path: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ApiHub]:
-    with api_hub(tmp_path, empty_database_url, monkeypatch) as hub:
+    with api_hub(tmp_path, migrated_database_url, monkeypatch) as hub:
         with transaction(hub.hub.engine) as session:
             upsert_sku(session, "A", title="Alpha")
             upsert_sku(session, "B", title="Beta", barcode="4006381333931")

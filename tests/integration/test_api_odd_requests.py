@@ -89,12 +89,12 @@ BODIES = (
 
 @pytest.fixture
 def api(
-    tmp_path: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ApiHub]:
     monkeypatch.setenv("SHOP_TOKEN", "shpat_fuzz_token")
     monkeypatch.setenv("SHOP_SECRET", "shpss_fuzz_secret")
     channels = {**closed_channels("sbx"), "shop": SHOPIFY}
-    with api_hub(tmp_path, empty_database_url, monkeypatch, channels=channels) as hub:
+    with api_hub(tmp_path, migrated_database_url, monkeypatch, channels=channels) as hub:
         with transaction(hub.hub.engine) as session:
             upsert_sku(session, "A")
         set_count(hub.hub.engine, "A", "main", 3)

@@ -26,12 +26,12 @@ SHIP = {"carrier": "ups", "tracking_number": "1Z999AA10123456784"}
 
 @pytest.fixture
 def api(
-    tmp_path: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ApiHub]:
     """A and B at main, listed on "shop" (a sandbox channel nothing answers); order 1001."""
     monkeypatch.setenv("UPS_SECRET", "ups-client-secret-51f0")
     channels = {**closed_channels("shop", "market"), "ups": UPS}
-    with api_hub(tmp_path, empty_database_url, monkeypatch, channels=channels) as hub:
+    with api_hub(tmp_path, migrated_database_url, monkeypatch, channels=channels) as hub:
         engine = hub.hub.engine
         with transaction(engine) as session:
             upsert_sku(session, "A")

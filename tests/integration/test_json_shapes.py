@@ -62,9 +62,11 @@ class Hub:
 
 
 @pytest.fixture
-def api(tmp_path: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
-    with api_hub(tmp_path, empty_database_url, monkeypatch) as hub:
-        yield Hub(hub, tmp_path / "config", empty_database_url)
+def api(
+    tmp_path: Path, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Hub]:
+    with api_hub(tmp_path, migrated_database_url, monkeypatch) as hub:
+        yield Hub(hub, tmp_path / "config", migrated_database_url)
 
 
 def seed(api: Hub) -> dict[str, int]:

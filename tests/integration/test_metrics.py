@@ -52,7 +52,7 @@ def marketplace() -> Iterator[SandboxMarketplace]:
 @pytest.fixture
 def api(
     tmp_path: Path,
-    empty_database_url: str,
+    migrated_database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     marketplace: SandboxMarketplace,
 ) -> Iterator[ApiHub]:
@@ -61,7 +61,7 @@ def api(
         "sb": sandbox_channel(marketplace.url, key_var="SB_MARKET_KEY"),
         **closed_channels("down"),
     }
-    with api_hub(tmp_path, empty_database_url, monkeypatch, channels=channels) as hub:
+    with api_hub(tmp_path, migrated_database_url, monkeypatch, channels=channels) as hub:
         yield hub
 
 

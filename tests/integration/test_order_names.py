@@ -122,11 +122,11 @@ credentials:
 
 
 def test_the_api_takes_the_order_name_or_number_and_refuses_an_ambiguous_one(
-    tmp_path: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("UPS_SECRET", "ups-client-secret-51f0")
     channels = {**closed_channels("shop", "market"), "ups": UPS}
-    with api_hub(tmp_path, empty_database_url, monkeypatch, channels=channels) as api:
+    with api_hub(tmp_path, migrated_database_url, monkeypatch, channels=channels) as api:
         engine = api.hub.engine
         with transaction(engine) as session:
             upsert_sku(session, "A")

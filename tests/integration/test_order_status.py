@@ -63,11 +63,11 @@ label: UPS
 
 @pytest.fixture
 def api(
-    tmp_path: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ApiHub]:
     FakeCarrier.reset()
     channels = {**closed_channels("shop"), "ups": UPS}
-    with api_hub(tmp_path, empty_database_url, monkeypatch, channels=channels) as hub:
+    with api_hub(tmp_path, migrated_database_url, monkeypatch, channels=channels) as hub:
         with transaction(hub.hub.engine) as session:
             for code in ("A", "B"):
                 upsert_sku(session, code)

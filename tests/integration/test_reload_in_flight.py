@@ -37,9 +37,9 @@ def gate() -> Iterator[Gate]:
 
 
 @pytest.fixture
-def hub(tmp_path: Path, empty_database_url: str) -> Iterator[Hub]:
+def hub(tmp_path: Path, migrated_database_url: str) -> Iterator[Hub]:
     config = write_config(tmp_path / "config", {"shop": gated_channel("first")})
-    hub = open_test_hub(config, empty_database_url)
+    hub = open_test_hub(config, migrated_database_url)
     yield hub
     hub.engine.dispose()
 

@@ -53,6 +53,9 @@ class StockMachine(DatabaseMachine):
         )
         self.orders: dict[str, KnownOrder] = {}
         self.clock = 0
+        with Session(self.engine) as session:  # the catalogue never changes after this
+            self.sku_ids = {code: sku_by_code(session, code).id or 0 for code in SKUS}
+            self.kit = bundle_recipes(session, [self.sku_ids["KIT"]])[self.sku_ids["KIT"]]
 
     def _tick(self) -> int:
         self.clock += 1
@@ -82,7 +85,9 @@ class StockMachine(DatabaseMachine):
     @rule(
         sku=st.sampled_from(STOCKED),
         location=st.sampled_from(LOCATIONS),
-        delta=st.integers(-6, 6).filter(bool),
+        # Not integers(-6, 6).filter(bool): a filter that misses three times in a row
+        # throws the whole example away, and a fifth of them went so.
+        delta=st.one_of(st.integers(-6, -1), st.integers(1, 6)),
     )
     def adjust(self, sku: str, location: str, delta: int) -> None:
         self._stock("adjust", sku, location, delta)
@@ -166,9 +171,8 @@ class StockMachine(DatabaseMachine):
 
     @invariant()
     def availability_is_within_free_stock(self) -> None:
+        ids, recipe = self.sku_ids, self.kit
         with Session(self.engine) as session:
-            ids = {code: sku_by_code(session, code).id or 0 for code in SKUS}
-            recipe = bundle_recipes(session, [ids["KIT"]])[ids["KIT"]]
             for channel in session.exec(select(Channel)):
                 locations = selling_location_ids(session, channel)
                 free = free_by_sku(session, ids.values(), locations)

@@ -51,10 +51,10 @@ label: Post
 
 
 @pytest.fixture
-def hub(tmp_path: Path, empty_database_url: str) -> Iterator[Hub]:
+def hub(tmp_path: Path, migrated_database_url: str) -> Iterator[Hub]:
     FakeCarrier.reset()
     config = write_config(tmp_path / "config", {"shop": SHOP, "ups": UPS, "post": POST})
-    hub = open_test_hub(config, empty_database_url)
+    hub = open_test_hub(config, migrated_database_url)
     with transaction(hub.engine) as session:
         for code in ("A", "B"):
             upsert_sku(session, code)

@@ -32,12 +32,12 @@ push_location: gid://shopify/Location/1
 
 @pytest.fixture
 def client(
-    tmp_path: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[TestClient, SyncEngine]]:
     monkeypatch.setenv("SHOP_TOKEN", "shpat_route_token")
     monkeypatch.setenv("SHOP_SECRET", SECRET)
     config = write_config(tmp_path / "config", {"shop": CHANNEL})
-    hub = bootstrap(config, database_url=empty_database_url, create=True)
+    hub = bootstrap(config, database_url=migrated_database_url, create=True)
     sync = SyncEngine(hub.engine, engine_channels(hub.settings))
     with TestClient(create_app(sync)) as test_client:
         yield test_client, sync

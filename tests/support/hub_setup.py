@@ -13,6 +13,7 @@ from omnisync.sandbox.ebay import EbaySimulator
 from omnisync.sandbox.woocommerce import WooCommerceSimulator
 from omnisync.sync.calls import RetryPolicy
 from omnisync.sync.engine import SyncEngine
+from tests.support.databases import migrated_sqlite_file
 
 FAST_RETRIES = RetryPolicy(attempts=4, initial=0.01, maximum=0.05)
 
@@ -53,6 +54,9 @@ def sandbox_channel(
 
 
 def open_test_hub(config_dir: Path, database_url: str) -> Hub:
+    """The hub as after `omnisync init`: the migrations applied (a SQLite file not there yet
+    is a copy of one this process migrated, so the migrations find nothing to do)."""
+    migrated_sqlite_file(database_url)
     return bootstrap(config_dir, database_url=database_url, create=True)
 
 

@@ -195,10 +195,11 @@ def check_ledger_invariants(session: Session) -> None:
             ).group_by(col(StockMovement.sku_id), col(StockMovement.location_id))
         )
     }
-    held: dict[tuple[int, int], int] = {}
-    for reservation in session.exec(
+    active = session.exec(
         select(Reservation).where(Reservation.state == ReservationState.ACTIVE)
-    ):
+    ).all()
+    held: dict[tuple[int, int], int] = {}
+    for reservation in active:
         assert reservation.quantity >= 0
         key = (reservation.sku_id, reservation.location_id)
         held[key] = held.get(key, 0) + reservation.quantity
@@ -213,17 +214,20 @@ def check_ledger_invariants(session: Session) -> None:
     assert not any(held.values()), f"reservations without a stock level: {held}"
     # Every open line of a holding order has exactly one active reservation per stocked SKU.
     active_count: dict[tuple[int, int], int] = {}
-    for reservation in session.exec(
-        select(Reservation).where(Reservation.state == ReservationState.ACTIVE)
-    ):
+    for reservation in active:
         key = (reservation.order_line_id, reservation.sku_id)
         active_count[key] = active_count.get(key, 0) + 1
     assert all(count == 1 for count in active_count.values())
+    parts_of: dict[int, list[tuple[int, int]]] = {}  # a SKU's parts, read once per check
     for line, order in session.exec(
         select(OrderLine, Order).join(Order, col(Order.id) == OrderLine.order_id)
     ):
+        if line.sku_id is None:
+            continue
+        if line.sku_id not in parts_of:
+            parts_of[line.sku_id] = list(stocked_parts(session, line.sku_id))
         needed = units_needed(order, line)
-        for sku_id, _ in stocked_parts(session, line.sku_id) if line.sku_id else []:
+        for sku_id, _ in parts_of[line.sku_id]:
             has = active_count.get((line.id or 0, sku_id), 0)
             assert has == (1 if needed else 0), (
                 f"line {line.external_line_id} needs {needed} and has {has} active reservations"

@@ -1,12 +1,12 @@
 """Issue 5's CLI acceptance against a server that speaks SP-API (the Amazon simulator):
 `sync listings`, `sync orders`, a stock change and `sync stock` send a patchListingsItem
-whose quantity is the hub's available-to-sell, and no credential shows in any output."""
+whose quantity is the hub's available-to-sell, and no credential shows in any output.
+The commands run in this process (tests/support/cli_runner.py), with a clean OMNISYNC_*
+environment, as tests/cli's commands do."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,11 +14,9 @@ from pathlib import Path
 import pytest
 
 from omnisync.sandbox.amazon import AmazonSimulator
+from tests.support.cli_runner import run_cli
 from tests.support.databases import sqlite_url
 from tests.support.hub_setup import amazon_channel
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CONSOLE_SCRIPT = Path(sys.executable).with_name("omnisync")
 
 
 @pytest.fixture
@@ -43,9 +41,10 @@ def test_sync_listings_orders_then_stock_patches_the_available_quantity(
     (config / "channels" / "amz.yaml").write_text(amazon_channel(simulator))
     credentials = simulator.credentials
     secrets = [credentials.refresh_token, credentials.client_id, credentials.client_secret]
-    env = {key: value for key, value in os.environ.items() if not key.startswith("OMNISYNC_")}
+    env: dict[str, str | None] = dict.fromkeys(
+        key for key in os.environ if key.startswith("OMNISYNC_")
+    )
     env.update(
-        PYTHONPATH=str(REPO_ROOT),
         OMNISYNC_CONFIG_DIR=str(config),
         OMNISYNC_DATABASE_URL=sqlite_url(tmp_path / "var"),
         AMZ_REFRESH_TOKEN=credentials.refresh_token,
@@ -55,19 +54,11 @@ def test_sync_listings_orders_then_stock_patches_the_available_quantity(
     )
 
     def omnisync(*args: str) -> str:
-        done = subprocess.run(
-            [str(CONSOLE_SCRIPT), *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = run_cli(args, env=env, cwd=tmp_path)
         for secret in secrets:
             assert secret not in done.stdout
             assert secret not in done.stderr
-        assert done.returncode == 0, (args, done.stdout, done.stderr)
+        assert done.exit_code == 0, (args, done.stdout, done.stderr)
         return done.stdout
 
     omnisync("init")

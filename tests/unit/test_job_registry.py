@@ -14,7 +14,15 @@ from omnisync.sync.jobs.names import JobName
 from omnisync.sync.jobs.registry import JOBS, PUSH_JOBS, job_spec, supports_job
 from omnisync.sync.runs import NotRun, outcome_status
 
-USER_VISIBLE_JOB_NAMES = ["orders", "listings", "stock", "fulfilments", "reconcile", "tracking"]
+USER_VISIBLE_JOB_NAMES = [
+    "orders",
+    "listings",
+    "stock",
+    "fulfilments",
+    "reconcile",
+    "tracking",
+    "returns",
+]
 
 
 def test_every_job_name_has_a_spec_in_the_order_jobs_are_shown() -> None:
@@ -29,6 +37,7 @@ def test_the_schedule_section_has_one_key_per_job_with_the_tables_default() -> N
         job: spec.default_interval for job, spec in JOBS.items()
     }
     assert defaults.interval(JobName.TRACKING) == timedelta(minutes=15)
+    assert defaults.interval(JobName.RETURNS) == timedelta(minutes=5)
 
 
 def test_the_cli_offers_exactly_the_job_names() -> None:
@@ -60,6 +69,7 @@ def test_a_name_that_is_no_job_has_no_spec_and_no_channel_supports_it() -> None:
     assert job_spec("orders") is JOBS[JobName.ORDERS]
     assert not supports_job("sandbox", "inventory")
     assert supports_job("sandbox", "orders")
+    assert not supports_job("sandbox", "returns")  # returns are made in the hub
 
 
 def test_counter_and_status_values_are_the_strings_stored_and_shown() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omnisync.connectors.shopify import connector, documents
+from omnisync.connectors.shopify import connector, documents, returns
 from omnisync.sandbox.shopify import ShopifySimulator
 
 # The variables the connector sends (page sizes from connectors/shopify/connector.py).
@@ -40,6 +40,21 @@ VARIABLES: dict[str, dict[str, Any]] = {
         "restock": False,
         "refundMethod": {"originalPaymentMethodsRefund": True},
     },
+    "OrderReturns": {
+        "first": returns.RETURN_ORDERS_PER_PAGE,
+        "after": None,
+        "query": "updated_at:>='2026-01-01T00:00:00Z'",
+    },
+    "MoreOrderReturns": {"id": "gid://shopify/Order/1", "after": None},
+    "ReturnLines": {"id": "gid://shopify/Return/1", "after": None},
+    "Return": {"id": "gid://shopify/Return/1"},
+    "ReturnState": {"id": "gid://shopify/Return/1"},
+    "ReturnApprove": {"input": {"id": "gid://shopify/Return/1", "notifyCustomer": True}},
+    "ReturnDecline": {"input": {"id": "gid://shopify/Return/1", "declineReason": "OTHER"}},
+    "ReturnRefundOutcome": {"id": "gid://shopify/Return/1", "lines": []},
+    "ReturnProcess": {"input": {"returnId": "gid://shopify/Return/1", "returnLineItems": []}},
+    "SuggestedRefund": {"id": "gid://shopify/Order/1", "lines": []},
+    "RefundCreate": {"input": {"orderId": "gid://shopify/Order/1"}, "key": "k"},
 }
 
 

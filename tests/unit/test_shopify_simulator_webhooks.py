@@ -6,77 +6,12 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import uuid
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
-import pytest
-
-from omnisync.sandbox.shopify import ShopifySimulator
+from tests.support.shopify_webhooks import SECRET, webhook_fixtures
 from tests.unit.test_shopify_simulator import data_of, gql, make_simulator, prepare
 
-SECRET = "shpss_webhook_test_secret"
-
-
-class Receiver:
-    """A loopback HTTP server that keeps every POST (headers, raw body)."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self.status = 200
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with receiver._lock:
-                    receiver.received.append((dict(self.headers.items()), body))
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/shopify/demo"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def topics(self) -> list[str]:
-        with self._lock:
-            return [headers["X-Shopify-Topic"] for headers, _ in self.received]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.close()
-
-
-@pytest.fixture(scope="module")
-def running(receiver: Receiver) -> Iterator[ShopifySimulator]:
-    with make_simulator(
-        name="shopify-webhooks", webhook_url=receiver.url, client_secret=SECRET
-    ) as shop:
-        yield shop
-
-
-@pytest.fixture
-def shop(running: ShopifySimulator, receiver: Receiver) -> ShopifySimulator:
-    prepare(running)
-    running.wait_for_webhooks()
-    receiver.received.clear()
-    receiver.status = 200
-    return running
+receiver, running, shop = webhook_fixtures("shopify-webhooks", make_simulator, prepare)
 
 
 def expected_signature(body: bytes) -> str:
