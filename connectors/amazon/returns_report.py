@@ -37,10 +37,10 @@ TSV text (kind QUARANTINED_RETURN); the other RMAs go on.
 
 Times: the report has dates only (taken as midnight UTC). `requested_at` is the
 earliest request date of the RMA's rows; `updated_at` is the latest date a row shows
-(request or delivery), plus a few seconds for how far the status has come and one
-for a refund shown (STAGES): a status that moves on within a day is then newer, which
-the hub needs to take it in (a return no newer than the one it holds is left alone),
-and reading the same report again gives the same time, so changes nothing.
+(request or delivery). A status or refund that moves on within a day keeps the time
+and changes `raw` (the rows): the hub takes a report of the same time that says
+something else in (core/return_intake.py), and reading the same report again changes
+nothing.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Final
 
 from pydantic import ValidationError
@@ -93,23 +93,14 @@ REQUIRED: Final = (
 """The columns a report must have; the others are read when present."""
 
 
-@dataclass(frozen=True)
-class Stage:
-    status: ReturnStatus
-    rank: int
-    """How far along Amazon's own way the request is (STAGES)."""
-
-
-STATUSES: Final[Mapping[str, Stage]] = {
-    "pending authorization": Stage(ReturnStatus.REQUESTED, 0),
-    "approved": Stage(ReturnStatus.APPROVED, 1),
-    "pending refund": Stage(ReturnStatus.APPROVED, 2),
-    "completed": Stage(ReturnStatus.APPROVED, 3),
-    "closed": Stage(ReturnStatus.CANCELLED, 3),
+STATUSES: Final[Mapping[str, ReturnStatus]] = {
+    "pending authorization": ReturnStatus.REQUESTED,
+    "approved": ReturnStatus.APPROVED,
+    "pending refund": ReturnStatus.APPROVED,
+    "completed": ReturnStatus.APPROVED,
+    "closed": ReturnStatus.CANCELLED,
 }
 """`Return request status` (case aside) -> the hub's status (see the module's words)."""
-STAGE_SECONDS: Final = 2
-"""Seconds of `updated_at` per rank of a status; a refund shown adds one more."""
 REFUND_RESOLUTIONS: Final = frozenset({"standardrefund", "refundatfirstscan"})
 """Resolutions (case aside) that settle a return with a refund."""
 
@@ -223,8 +214,8 @@ def return_from_rows(rma: str, header: Sequence[str], rows: Sequence[Row]) -> No
     if len({column_key(text) for text in said}) > 1:
         raise RowError(f"its rows disagree on the status ({', '.join(sorted(said))})")
     channel_status = min(said)
-    stage = STATUSES.get(column_key(channel_status))
-    if stage is None:
+    status = STATUSES.get(column_key(channel_status))
+    if status is None:
         raise RowError(f"{STATUS} {channel_status!r} is not one the hub knows")
     lines: dict[str, NormalisedReturnLine] = {}
     requested: list[datetime] = []
@@ -244,7 +235,6 @@ def return_from_rows(rma: str, header: Sequence[str], rows: Sequence[Row]) -> No
         refunded = refunded or refund_shown(row.value(REFUNDED_AMOUNT))
         refund_pending = refund_pending or column_key(row.value(RESOLUTION)) in REFUND_RESOLUTIONS
     refund = _refund_state(refunded=refunded, pending=refund_pending)
-    progress = timedelta(seconds=stage.rank * STAGE_SECONDS + (1 if refunded else 0))
     reasons = list(dict.fromkeys(line.reason for line in lines.values() if line.reason))
     trackings = [row.value(TRACKING_ID) for row in rows if row.value(TRACKING_ID)]
     names = [row.value(MERCHANT_RMA_ID) for row in rows if row.value(MERCHANT_RMA_ID)]
@@ -253,11 +243,11 @@ def return_from_rows(rma: str, header: Sequence[str], rows: Sequence[Row]) -> No
             external_id=rma,
             order_external_id=order_ids.pop(),
             name=names[0] if names else None,
-            status=stage.status,
+            status=status,
             channel_status=channel_status,
             reason="; ".join(reasons) or None,
             requested_at=min(requested),
-            updated_at=max(dates) + progress,
+            updated_at=max(dates),
             tracking_number=trackings[0] if trackings else None,
             refund_state=refund,
             lines=tuple(lines.values()),

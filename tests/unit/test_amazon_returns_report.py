@@ -17,7 +17,7 @@ from omnisync.connectors.amazon.returns_report import (
     returns_from_report,
 )
 from omnisync.connectors.base import PayloadError
-from omnisync.core.dto import QUARANTINED_RETURN
+from omnisync.core.dto import QUARANTINED_RETURN, NormalisedReturn
 from omnisync.core.types import RefundState, ReturnStatus
 from tests.unit.test_amazon_connector import make_connector
 
@@ -260,21 +260,22 @@ def test_the_money_is_read_from_the_refunded_amount_and_the_resolution(
     assert ret.refund_state == state
 
 
-def test_updated_at_is_the_latest_date_moved_on_by_how_far_the_return_came() -> None:
-    def read(**cells: str) -> datetime:
+def test_updated_at_is_the_latest_date_and_a_change_within_it_shows_in_raw() -> None:
+    """The report has dates only: a status or refund that moves on within a day keeps
+    the time and changes the rows the return carries (the hub takes that in)."""
+
+    def read(**cells: str) -> NormalisedReturn:
         (ret,) = returns_from_report(report(row(**cells))).returns
-        return ret.updated_at
+        return ret
 
     pending = read(Return_request_status="Pending Authorization")
-    approved = read()
-    refunded = read(Refunded_Amount="21.38")
     completed = read(Return_request_status="Completed", Refunded_Amount="21.38")
     delivered = read(Return_delivery_date="16-Jul-2025")
 
-    assert pending == datetime(2025, 7, 14, tzinfo=UTC)
-    assert pending < approved < refunded < completed < datetime(2025, 7, 15, tzinfo=UTC)
-    assert delivered.date().isoformat() == "2025-07-16"
-    assert read() == approved  # the same report read again is no newer
+    assert pending.updated_at == completed.updated_at == datetime(2025, 7, 14, tzinfo=UTC)
+    assert pending.raw != completed.raw
+    assert delivered.updated_at.date().isoformat() == "2025-07-16"
+    assert read(Return_request_status="Pending Authorization") == pending  # read again
 
 
 def test_requested_at_is_the_earliest_request_date_of_the_rmas_rows() -> None:
