@@ -7,9 +7,12 @@ empty databases from `SQLITE_FILES` and `POSTGRES_SCHEMA`.
 
 Thousands of tests start on an empty database, so making one is kept cheap: a SQLite
 file with every table is a copy of one the process made once (`create_all` costs about
-0.1 s, a copy about 1 ms), one migrated by Alembic likewise (`migrated_sqlite_file`), and
-PostgreSQL's tables are emptied with DELETE and their sequences restarted (TRUNCATE of
-every table costs about 0.6 s, because it makes every table's files anew).
+0.05 s, a copy a few ms), one migrated by Alembic likewise (`migrated_sqlite_file`:
+0.25 s against 0.05 s); PostgreSQL's tables are emptied with DELETE and their sequences
+restarted (TRUNCATE of every table costs 0.2 to 0.6 s, as it makes every table's files
+anew; DELETE of a test's few rows about 0.02 s), and a test that starts from `omnisync
+init` gets the process's migrated schema emptied (`MIGRATED_POSTGRES`) rather than a new
+schema migrated (0.08 s against 0.6 s).
 """
 
 from __future__ import annotations
