@@ -75,12 +75,15 @@ from typing_extensions import TypeVar
 from omnisync.core.dto import (
     ChannelListing,
     Fulfilment,
+    LabelRequest,
     NormalisedOrder,
     OrderEvent,
     OrderPage,
+    PurchasedLabel,
     PushResult,
     ReturnPage,
     ReturnUpdate,
+    ShippingRate,
     StockUpdate,
     TrackingInfo,
     WebhookEvents,
@@ -105,6 +108,8 @@ class Capability(StrEnum):
     WEBHOOKS = "webhooks"
     ORDER_EVENTS = "order_events"
     RETURNS = "returns"
+    LABELS = "labels"
+    """A carrier that quotes rates and sells labels (connectors/carriers)."""
 
 
 MARKETPLACE: frozenset[Capability] = frozenset(
@@ -123,6 +128,7 @@ CAPABILITY_METHODS: Mapping[Capability, str] = {
     Capability.WEBHOOKS: "parse_webhook",
     Capability.ORDER_EVENTS: "receive_order_events",
     Capability.RETURNS: "fetch_returns",
+    Capability.LABELS: "buy_label",
 }
 
 
@@ -332,6 +338,16 @@ class Connector(Generic[S]):
         """One TrackingInfo per number asked (found=False for numbers the carrier does not
         know); raises only when the whole call failed."""
         raise PermanentError(f"{self.channel_type} does not track parcels")
+
+    def rates(self, request: LabelRequest) -> list[ShippingRate]:
+        """LABELS: what the carrier would charge for the parcel, per service (only
+        `request.service` when it names one)."""
+        raise PermanentError(f"{self.channel_type} quotes no rates")
+
+    def buy_label(self, request: LabelRequest) -> PurchasedLabel:
+        """LABELS: buy a label for the parcel; raises ConnectorError when the carrier
+        refuses (its words in the message)."""
+        raise PermanentError(f"{self.channel_type} sells no labels")
 
     def fetch_returns(self, since: datetime | None) -> Iterator[ReturnPage]:
         """RETURNS: returns changed since `since` (None: every one the channel keeps), in

@@ -31,6 +31,9 @@ RULE_REVISION_CAP = "revision_cap"
 (sync/jobs/revision_budget.py); resolves once none is."""
 RULE_AUTH = "auth_failure"
 """Open exactly while the channel is paused for refused credentials (core/channels.py)."""
+RULE_PICK_SHORT = "pick_short"
+"""A picker did not find units on the shelf (core/picking.py, `pick confirm --short`): a
+warning per channel (None for a pick list of every channel); an operator resolves it."""
 NOTED_ORDERS_KEPT = 200
 """Orders a buyer-cancel notice remembers, so re-reading one does not count it again."""
 SHIPPED_NOT_ON_HAND = "shipped_not_on_hand"

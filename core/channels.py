@@ -19,6 +19,7 @@ from omnisync.core.alerting import RULE_AUTH, open_alert, resolve_alert
 from omnisync.core.clock import clock_of
 from omnisync.core.errors import NotFound
 from omnisync.core.models import Channel, Location
+from omnisync.core.routing import RouteLocation
 from omnisync.core.types import AlertSeverity, LocationKind
 
 
@@ -31,6 +32,8 @@ class ChannelSpec:
     stock_rules: dict[str, Any]
     fingerprint: str = ""
     """Digest of the channel's whole config: a change un-pauses a paused channel."""
+    routing: dict[str, Any] | None = None
+    """hub.yaml's `routing:` as it applies to the channel (core/routing.py RoutingRules)."""
 
 
 def sync_channels(
@@ -51,6 +54,7 @@ def sync_channels(
             "locations": list(spec.locations) if spec.locations is not None else None,
             "stock_rules": dict(spec.stock_rules),
             "config_fingerprint": spec.fingerprint,
+            "routing": spec.routing,
         }
         if channel.id is None or any(getattr(channel, k) != v for k, v in wanted.items()):
             if channel.config_fingerprint != spec.fingerprint and channel.id is not None:
@@ -119,17 +123,26 @@ def take_over_orders(session: Session, channel: Channel, at: datetime) -> dateti
 
 def selling_location_ids(session: Session, channel: Channel) -> list[int]:
     """Ids of the locations the channel sells from, in the channel's order of preference."""
+    return [location.id for location in selling_locations(session, channel)]
+
+
+def selling_locations(session: Session, channel: Channel) -> list[RouteLocation]:
+    """The locations the channel sells from (id and code), in its order of preference."""
     if channel.locations is None:
         rows = session.exec(
-            select(Location.id)
+            select(Location.id, Location.code)
             .where(Location.kind != LocationKind.CHANNEL_MANAGED)
             .order_by(col(Location.id))
         )
-        return [location_id for location_id in rows if location_id is not None]
+        return [RouteLocation(location_id, code) for location_id, code in rows if location_id]
     by_code = {
-        location.code: location.id
-        for location in session.exec(
-            select(Location).where(col(Location.code).in_(channel.locations))
+        code: location_id
+        for location_id, code in session.exec(
+            select(Location.id, Location.code).where(col(Location.code).in_(channel.locations))
         )
     }
-    return [by_code[code] for code in channel.locations if by_code.get(code) is not None]  # type: ignore[misc]
+    return [
+        RouteLocation(location_id, code)
+        for code in channel.locations
+        if (location_id := by_code.get(code)) is not None
+    ]

@@ -61,6 +61,9 @@ class NormalisedOrder(BaseModel):
     customer: dict[str, Any] | None = None
     ship_to: dict[str, Any] | None = None
     lines: tuple[NormalisedOrderLine, ...] = ()
+    ship_by: AwareDatetime | None = None
+    """The latest the channel wants the order shipped (Amazon LatestShipDate, eBay
+    shipByDate); None where the channel gives none."""
     buyer_ref: str | None = Field(default=None, max_length=200)
     """The channel's stable name for the buyer (eBay: the username), by which the channel
     asks for a buyer's personal data to be erased (WebhookEvents.erased_buyers)."""
@@ -389,3 +392,75 @@ class TrackingInfo(BaseModel):
     tracking_url: str | None = None
     message: str | None = None
     """The carrier's words when the number is unknown or in trouble."""
+
+
+class Address(BaseModel):
+    """A postal address as a carrier needs it on a label."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = ""
+    company: str | None = None
+    street1: str
+    street2: str | None = None
+    city: str
+    state_code: str | None = None
+    postal_code: str = ""
+    country_code: str = Field(min_length=2, max_length=2)
+    phone: str | None = None
+    email: str | None = None
+
+
+class Parcel(BaseModel):
+    """One box: weight in kg, dimensions in cm (all three or none)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    weight_kg: Decimal = Field(gt=0)
+    length_cm: Decimal | None = Field(default=None, gt=0)
+    width_cm: Decimal | None = Field(default=None, gt=0)
+    height_cm: Decimal | None = Field(default=None, gt=0)
+
+
+class LabelRequest(BaseModel):
+    """What a carrier needs to quote or sell a label for one parcel."""
+
+    model_config = ConfigDict(frozen=True)
+
+    shipper: Address
+    recipient: Address
+    parcel: Parcel
+    service: str | None = None
+    """The carrier's service code as karrio names it (ups_ground, fedex_ground); None:
+    quote every service (rates), or the carrier's default (a label)."""
+    reference: str = ""
+    """Printed on the label: the order's name."""
+    label_format: str = "PDF"
+    """PDF or ZPL."""
+    idempotency_key: str = ""
+
+
+class ShippingRate(BaseModel):
+    """One service a carrier quoted for a parcel."""
+
+    model_config = ConfigDict(frozen=True)
+
+    service: str
+    price: Decimal | None = None
+    currency: str | None = None
+    transit_days: int | None = None
+
+
+class PurchasedLabel(BaseModel):
+    """A label the carrier sold: the parcel's tracking number and the document to print."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tracking_number: str
+    label: bytes
+    label_format: str
+    """PDF or ZPL: what `label` holds."""
+    service: str | None = None
+    carrier_shipment_id: str | None = None
+    price: Decimal | None = None
+    currency: str | None = None

@@ -243,6 +243,31 @@ class LockedStock:
         """(stocked SKU, units per unit of `sku_id`): a bundle's components, else itself."""
         return self._recipes.get(sku_id) or [(sku_id, 1)]
 
+    def free(self, sku_id: int, location_id: int) -> int:
+        """Free units of (sku, location) as this transaction sees them (0 without a level)."""
+        level = self._levels.get((sku_id, location_id))
+        return level.free if level else 0
+
+    def move_line(self, order: OrderState, line: LineState, location_id: int) -> None:
+        """Hold the line at `location_id` only: what it holds elsewhere is released, then it
+        takes what it needs there (oversold there for what is missing)."""
+        if line.sku_id is None or line.id is None:
+            return
+        target = units_needed(order, line)
+        for sku_id, per_unit in self.parts(line.sku_id):
+            held = self._active.get((line.id, sku_id))
+            if held is None:
+                if not target:
+                    continue
+                held = _Held(None, line.id, sku_id, location_id, 0, per_unit)
+                self._active[(line.id, sku_id)] = held
+            elif held.location_id != location_id and held.quantity:
+                self._release(held, held.quantity)
+            held.location_id = location_id
+            self._note(held)
+            if held.quantity < target * per_unit:
+                self._fill(held, target * per_unit, [location_id])
+
     def held(self, line_id: int, sku_id: int) -> int:
         """Units the line's active reservation of `sku_id` holds."""
         row = self._active.get((line_id, sku_id))

@@ -43,12 +43,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session, col
 
 from omnisync.core.alerting import note_buyer_cancel_request
-from omnisync.core.channels import selling_location_ids
+from omnisync.core.channels import selling_location_ids, selling_locations
 from omnisync.core.clock import clock_of
 from omnisync.core.dto import NormalisedOrder, NormalisedOrderLine
 from omnisync.core.locked_stock import LockedStock, StockEffects, forget_loaded, units_needed
 from omnisync.core.models import Channel, Listing, Order, OrderLine, Sku
 from omnisync.core.models.tables import table_of
+from omnisync.core.order_routing import line_location_ids, route_new_order, write_routes
 from omnisync.core.order_status import derive_order_status, parcel_statuses
 from omnisync.core.outbox import mark_touched_dirty
 from omnisync.core.reservations import (
@@ -57,6 +58,7 @@ from omnisync.core.reservations import (
     refresh_oversold,
     settle_line,
 )
+from omnisync.core.routing import RouteLocation, RoutingRules
 from omnisync.core.types import OrderStatus, ShipmentStatus
 from omnisync.core.unlinked import note_unlinked_lines
 
@@ -80,6 +82,7 @@ _HEADER = (
     "buyer_ref",
     "raw",
     "fulfilled_by_channel",
+    "ship_by",
 )
 _JSON_FIELDS = frozenset({"customer", "ship_to", "raw"})
 # An absent document is SQL NULL, as the ORM leaves it, not the JSON text 'null'.
@@ -137,6 +140,9 @@ class _OrderRow:
     personal_data_erased_at: datetime | None = None
     """Read, never written here: the buyer's data was erased at the channel's request
     (core/erasure.py); a later report of the order does not bring it back."""
+    ship_by: datetime | None = None
+    route: dict[str, Any] | None = None
+    """Written once, when the new order is routed (core/order_routing.py)."""
 
     def header(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in _HEADER)
@@ -270,11 +276,11 @@ def intake_orders(
     """Upsert `orders` (a page) in the caller's transaction; one result per order, in order."""
     assert channel.id is not None
     session.flush()  # ORM changes pending in the session go first
-    location_ids = selling_location_ids(session, channel)
+    allowed = selling_locations(session, channel)
     results: list[IntakeResult] = []
     effects = StockEffects()
     for run in _runs_without_repeats(orders):
-        results.extend(_intake_run(session, channel, location_ids, run, effects))
+        results.extend(_intake_run(session, channel, allowed, run, effects))
     mark_touched_dirty(session, effects.touched)
     forget_loaded(session, (Order, OrderLine))  # written behind the session's back
     return results
@@ -301,7 +307,7 @@ def _runs_without_repeats(orders: Sequence[NormalisedOrder]) -> Iterator[list[No
 def _intake_run(
     session: Session,
     channel: Channel,
-    location_ids: list[int],
+    allowed: list[RouteLocation],
     run: list[NormalisedOrder],
     effects: StockEffects,
 ) -> list[IntakeResult]:
@@ -326,7 +332,7 @@ def _intake_run(
     _insert_lines(session, [entry for entry in applied if entry.created])
     first = 0
     while first < len(applied):
-        first = _settle_stock(session, channel, location_ids, applied, first, effects, now)
+        first = _settle_stock(session, channel, allowed, applied, first, effects, now)
     for entry in applied:
         _note_cancel_requests(session, channel.id, entry)
         _note_unlinked_lines(session, channel.id, entry)
@@ -361,7 +367,7 @@ def _set_history_aside(live_since: datetime | None, entries: list[_Intake]) -> N
 def _settle_stock(
     session: Session,
     channel: Channel,
-    location_ids: list[int],
+    allowed: list[RouteLocation],
     applied: list[_Intake],
     first: int,
     effects: StockEffects,
@@ -385,10 +391,20 @@ def _settle_stock(
     if first:
         _read_oversold(session, [entry for entry in rest if not entry.created])
     done: list[_Intake] = []
+    location_ids = [location.id for location in allowed]
+    rules = RoutingRules.from_mapping(channel.routing)
+    routes: dict[int, dict[str, Any]] = {}
     for entry in rest:
         if entry.has_new_lines and not entry.created:
             _insert_lines(session, [entry])
         before = stock.changes
+        route = entry.order.route
+        if entry.created:
+            route = route_new_order(
+                stock, entry.order, entry.lines, allowed, entry.order.ship_to, rules, now
+            )
+            if route is not None:
+                routes[entry.order.id] = entry.order.route = route
         reference = f"{channel.name}:{entry.order.external_id}"
         # By SKU, then line: the lock order of shipping (core/shipping.py).
         for line, shipped_before in sorted(
@@ -403,7 +419,9 @@ def _settle_stock(
                 reference=reference,
                 channel_id=channel.id,
             )
-            stock.settle(entry.order, line, location_ids)
+            stock.settle(
+                entry.order, line, line_location_ids(route, line.external_line_id, allowed)
+            )
         entry.stock_changed = stock.changes != before
         entry.short = stock.shortage(entry.order, entry.lines)
         done.append(entry)
@@ -412,6 +430,7 @@ def _settle_stock(
     processed = len(done)
     _write_known(session, [entry for entry in done if not entry.created], now)
     pass_effects = stock.write(session)
+    write_routes(session, routes, now)
     if not pass_effects.freed:
         _write_oversold(session, channel.id, done, now)
     else:
@@ -519,6 +538,7 @@ def _apply_header(order: _OrderRow, incoming: NormalisedOrder) -> None:
     order.placed_at = incoming.placed_at
     order.updated_at = incoming.updated_at
     order.fulfilled_by_channel = incoming.fulfilled_by_channel
+    order.ship_by = incoming.ship_by or order.ship_by
     # Channels omit some fields early (Amazon: no prices while pending): keep what we had.
     order.currency = incoming.currency or order.currency
     order.total = incoming.total if incoming.total is not None else order.total

@@ -4,8 +4,11 @@ Each open line of a holding order has exactly one active reservation per
 stocked SKU (a bundle line: one per component). Its `quantity` is what is held
 now; when stock is short the line is oversold and the reservation waits, and
 new stock goes to waiting lines oldest order first. A line reserves at one
-location: the first of the channel's locations that has all of it, else the one
-with the most free stock.
+location: where the order's route puts it (core/routing.py decides when the order
+comes in); an order without a route (taken in before routing existed) reserves at the
+first of the channel's locations that has all of it, else the one with the most free
+stock. A waiting line takes new stock where its route allows
+(core/order_routing.py may_take_waiting).
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from omnisync.core.levels import reserve_free, unreserve
 from omnisync.core.locked_stock import LineState, LockedStock, OrderState
 from omnisync.core.locked_stock import StockEffects as StockEffects
 from omnisync.core.locked_stock import units_needed as units_needed
-from omnisync.core.models import Channel, Order, OrderLine, Reservation
+from omnisync.core.models import Channel, Location, Order, OrderLine, Reservation
+from omnisync.core.order_routing import may_take_waiting, moved_line
 from omnisync.core.types import AlertSeverity, OrderStatus, ReservationState
 
 log = logging.getLogger(__name__)
@@ -137,18 +141,25 @@ def allocate_waiting(session: Session, sku_id: int, location_id: int) -> StockEf
     ).all()
     channels: dict[int, list[int]] = {}
     changed_orders: dict[int, Order] = {}
+    location = session.get(Location, location_id)
+    code = location.code if location else ""
     for reservation, line, order in waiting:
         if order.channel_id not in channels:
             channel = session.get(Channel, order.channel_id)
             channels[order.channel_id] = selling_location_ids(session, channel) if channel else []
         if location_id not in channels[order.channel_id]:
             continue
+        if not may_take_waiting(order.route, line.external_line_id, code):
+            continue  # routed elsewhere: only its own location's stock goes to it
         short = units_needed(order, line) * reservation.per_unit - reservation.quantity
         if short <= 0:
             continue
         taken = _take_for_waiting(session, reservation, location_id, short, effects)
         if taken:
             changed_orders[order.id or 0] = order
+            routed = (order.route or {}).get("lines", {}).get(line.external_line_id)
+            if order.route and routed != code:
+                order.route = moved_line(order.route, line.external_line_id, line.channel_sku, code)
         if taken < short:
             break  # the location has no free units left for anyone after this line
     for order in changed_orders.values():

@@ -5,7 +5,8 @@ consumed (on_hand and reserved both drop by the shipped units, so what other
 channels may sell does not move), the lines' shipped quantities rise, a Shipment
 row is written with its push pending, and the order's status is derived again with
 the new parcel among its own (core/order_status.py: shipped or partially_shipped;
-delivered stays delivered when the channel said so). The fulfilment push reads that
+delivered stays delivered when the channel said so), and the scans that packed the
+parcel (core/packing.py) become the shipment's. The fulfilment push reads that
 row after commit (sync/), so a crash between the two loses nothing.
 
 An order on hold (core/holds.py) is refused with Conflict until it is released: the
@@ -20,12 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, select, update
 
 from omnisync.core.channels import selling_location_ids
 from omnisync.core.clock import clock_of
 from omnisync.core.errors import Conflict, InvalidRequest
-from omnisync.core.models import Channel, Order, OrderLine, Shipment
+from omnisync.core.models import Channel, Order, OrderLine, PackScan, Shipment, Sku
 from omnisync.core.order_status import rederive_order_status
 from omnisync.core.outbox import mark_touched_dirty
 from omnisync.core.reservations import (
@@ -69,7 +70,7 @@ def record_shipment(
     if not tracking_number:
         raise InvalidRequest("a shipment needs a tracking number")
     order = lock_order(session, order)
-    _check_order(order)
+    check_shippable(order)
     order_lines = list(
         session.exec(
             select(OrderLine)
@@ -124,6 +125,7 @@ def record_shipment(
     )
     session.add(shipment)
     session.flush()
+    _claim_pack_scans(session, order, shipment)
     rederive_order_status(session, order)  # with the new parcel among the order's parcels
     # order.updated_at stays the channel's own change time: order intake compares it
     # with the channel's next report, which must not look stale because of us.
@@ -133,6 +135,44 @@ def record_shipment(
     mark_touched_dirty(session, effects.touched)
     session.flush()
     return shipment
+
+
+def _claim_pack_scans(session: Session, order: Order, shipment: Shipment) -> None:
+    """The parcel being packed (core/packing.py) is the one leaving: its scans become this
+    shipment's, and the order's next parcel starts empty and unpacked."""
+    session.execute(
+        update(PackScan)
+        .where(col(PackScan.order_id) == order.id, col(PackScan.shipment_id).is_(None))
+        .values(shipment_id=shipment.id)
+    )
+    order.packed_at = None
+
+
+def units_to_ship(
+    session: Session, order: Order, lines: Mapping[str, int] | None
+) -> list[tuple[OrderLine, int]]:
+    """The (line, units) pairs `record_shipment` would ship, refused as it refuses them
+    (InvalidRequest, Conflict for a hold), without locking or changing anything: for
+    work done before the shipment is recorded, such as buying its label."""
+    check_shippable(order)
+    order_lines = list(
+        session.exec(
+            select(OrderLine).where(OrderLine.order_id == order.id).order_by(col(OrderLine.id))
+        )
+    )
+    return _units_to_ship(order, order_lines, lines)
+
+
+def lines_with_sku_codes(session: Session, order_id: int) -> list[tuple[OrderLine, str | None]]:
+    """The order's lines in line order, each with its hub SKU's code (None: unbound)."""
+    return list(
+        session.exec(
+            select(OrderLine, Sku.code)
+            .join(Sku, col(Sku.id) == OrderLine.sku_id, isouter=True)
+            .where(OrderLine.order_id == order_id)
+            .order_by(col(OrderLine.id))
+        ).all()
+    )
 
 
 def lock_order(session: Session, order: Order) -> Order:
@@ -150,7 +190,9 @@ def lock_order(session: Session, order: Order) -> Order:
     return locked
 
 
-def _check_order(order: Order) -> None:
+def check_shippable(order: Order) -> None:
+    """Raise InvalidRequest (cancelled, returned, fulfilled by the channel) or Conflict (on
+    hold) when nothing of the order may leave: shipping, packing and labels all ask."""
     reason = _NOT_SHIPPABLE.get(order.status)
     if reason is not None:
         raise InvalidRequest(f"order {order.external_id} {reason}: it cannot be shipped")

@@ -125,6 +125,9 @@ class MovementKind(StrEnum):
     """Units shipped that were not on hand: a movement of 0 whose reason says so, because
     on hand stops at zero and must stay the sum of the movements (invariant 1)."""
     RETURN_RESTOCK = "return_restock"
+    PICK_SHORT = "pick_short"
+    """Units a picker did not find on the shelf (`pick confirm --short`): they leave on
+    hand and the reservation that held them."""
 
 
 class ReservationState(StrEnum):
@@ -271,3 +274,25 @@ class PushState(StrEnum):
     PENDING = "pending"
     PUSHED = "pushed"
     FAILED = "failed"
+
+
+class SplitPolicy(StrEnum):
+    """Whether an order may ship from several locations (hub.yaml `routing:`)."""
+
+    NEVER = "never"
+    """The whole order ships from one location, oversold there for what it lacks."""
+    WHEN_NEEDED = "when_needed"
+    """Split over locations when no single one can ship it all."""
+
+
+class RouteSource(StrEnum):
+    AUTO = "auto"
+    """Routed by the rules when the order came in."""
+    OPERATOR = "operator"
+    """Routed by hand (`orders route`)."""
+
+
+class PickListState(StrEnum):
+    OPEN = "open"
+    PICKED = "picked"
+    CANCELLED = "cancelled"

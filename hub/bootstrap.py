@@ -94,6 +94,7 @@ def apply_config(engine: Engine, settings: Settings, *, disable_unlisted: bool =
                     locations=channel.locations,
                     stock_rules=channel.stock.model_dump(),
                     fingerprint=channel_fingerprint(channel),
+                    routing=settings.routing_rules(channel.name),
                 )
                 for channel in settings.channels
             ],

@@ -18,6 +18,7 @@ from omnisync.hub.commands import (
     ebay,  # noqa: F401  (registers `channels ebay-install` on channels_app)
     listings,
     orders,
+    pick,
     quarantine,
     report,
     returns,
@@ -39,6 +40,7 @@ from omnisync.hub.commands.common import (
     state,
 )
 from omnisync.hub.commands.database_errors import DATABASE_ERRORS, describe_database_failure
+from omnisync.hub.commands.pack import pack
 from omnisync.hub.commands.status import status
 from omnisync.hub.commands.sync import sync
 from omnisync.hub.demo.watch import DEFAULT_TIMEOUT_S, DemoFailed
@@ -85,9 +87,11 @@ app.add_typer(listings.app, name="listings")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(pick.app, name="pick")
 app.command("sync")(sync)
 app.command("check")(check)
 app.command("status")(status)
+app.command("pack")(pack)
 
 
 @app.callback()

@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from omnisync.connectors.base import Capability
 from omnisync.connectors.registry import connector_for
 from omnisync.core.channels import channel_by_name
 from omnisync.core.errors import InvalidRequest
-from omnisync.core.models import Order, OrderLine, Shipment, Sku
-from omnisync.core.shipping import record_shipment
+from omnisync.core.models import Order, Shipment
+from omnisync.core.shipping import lines_with_sku_codes, record_shipment
 from omnisync.hub.order_lookup import find_order
 from omnisync.hub.settings import ChannelConfig, Settings
 
@@ -103,12 +103,7 @@ def lines_by_sku(session: Session, order: Order, wanted: Mapping[str, int]) -> d
     fills them in line order; SKUs match the channel's SKU or the hub's."""
     if not wanted:
         raise InvalidRequest("name at least one line to ship")
-    rows = session.exec(
-        select(OrderLine, Sku.code)
-        .join(Sku, col(Sku.id) == OrderLine.sku_id, isouter=True)
-        .where(OrderLine.order_id == order.id)
-        .order_by(col(OrderLine.id))
-    ).all()
+    rows = lines_with_sku_codes(session, order.id or 0)
     shipping: dict[str, int] = {}
     for sku, units in wanted.items():
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:

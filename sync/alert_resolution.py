@@ -15,6 +15,8 @@ alert opens again as a new row, so notifiers hear `resolved` of this one once an
 - `carrier_exception`: stays resolved. A returned parcel is final and never
   listed again; a parcel that enters exception or is returned afterwards opens a
   new alert.
+- `pick_short`: stays resolved. A short pick is a past event (its orders are oversold
+  alerts of their own while they lack stock); the next short pick opens a new one.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from omnisync.core.alerting import resolve_alert_by_hand
+from omnisync.core.alerting import RULE_PICK_SHORT, resolve_alert_by_hand
 from omnisync.core.models import Alert, Channel
 from omnisync.core.tracking import (
     RULE_CARRIER_EXCEPTION,
@@ -42,6 +44,11 @@ GONE = "its condition no longer holds"
 STAYS_RESOLVED = (
     "it stays resolved: the parcels it lists raise no alert again unless their status "
     "changes, and a parcel that enters exception or is returned to the sender opens a new one"
+)
+
+PICK_SHORT_STAYS_RESOLVED = (
+    "it stays resolved: a short pick is a past event (orders left without stock are "
+    "oversold alerts of their own); the next short pick opens a new one"
 )
 
 
@@ -90,6 +97,8 @@ def outlook(session: Session, alert: Alert) -> Outlook:
         return _still_holds(f"{unknown} {numbers} still unknown to the carrier", NEXT_TRACKING_RUN)
     if alert.rule == RULE_CARRIER_EXCEPTION:
         return Outlook(False, STAYS_RESOLVED)
+    if alert.rule == RULE_PICK_SHORT:
+        return Outlook(False, PICK_SHORT_STAYS_RESOLVED)
     return Outlook(None, REEVALUATED)
 
 

@@ -107,10 +107,17 @@ def order_from_payload(order: Any) -> NormalisedOrder:
             ship_to=recipient.get("deliveryAddress") or None,
             lines=lines,
             fulfilled_by_channel=fulfillment.get("fulfilledBy") == FULFILLED_BY_AMAZON,
+            ship_by=_ship_by(fulfillment),
             raw=order,
         )
     except MAPPING_ERRORS as error:
         raise mapping_failure(order, error, _order_id(order)) from None
+
+
+def _ship_by(fulfillment: Mapping[str, Any]) -> datetime | None:
+    """The end of the order's `shipByWindow`: the latest Amazon wants it shipped."""
+    latest = (fulfillment.get("shipByWindow") or {}).get("latestDateTime")
+    return timestamp(latest) if latest else None
 
 
 def order_line(item: Mapping[str, Any]) -> NormalisedOrderLine:

@@ -1,4 +1,5 @@
-"""One carrier channel's karrio gateway, and karrio's Tracking API run for one batch.
+"""One carrier channel's karrio gateway, and karrio's Tracking, Rating and Shipment APIs
+run through it (one batch of numbers, one parcel quoted, one label bought).
 
 The gateway is karrio's own (``karrio.gateway[provider].create(...)``), with three
 things of the channel's: its settings class answers ``server_url`` with the channel's
@@ -12,7 +13,7 @@ nothing (karrio's keeps every request, headers included, for the life of the gat
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from omnisync.connectors.carriers.karrio_http import observe
@@ -29,13 +30,28 @@ class CarrierGateway:
     def track(self, numbers: Sequence[str]) -> KarrioAnswer:
         api = karrio()
         request = api.models.TrackingRequest(tracking_numbers=list(numbers))
+        return self._ask(lambda gateway: api.sdk.Tracking.fetch(request).from_(gateway))
+
+    def rates(self, request: Any) -> KarrioAnswer:
+        """karrio's Rating API for a karrio RateRequest: details are RateDetails."""
+        return self._ask(lambda gateway: karrio().sdk.Rating.fetch(request).from_(gateway))
+
+    def ship(self, request: Any) -> KarrioAnswer:
+        """karrio's Shipment API for a karrio ShipmentRequest: the details are the one
+        ShipmentDetails, when the carrier sold the label."""
+        return self._ask(lambda gateway: karrio().sdk.Shipment.create(request).from_(gateway))
+
+    def _ask(self, call: Callable[[Any], Any]) -> KarrioAnswer:
+        """``call(gateway)`` gives karrio's lazy answer; parsed here, with the requests made."""
         with observe(self.settings.timeout_seconds) as log:
             try:
-                details, messages = api.sdk.Tracking.fetch(request).from_(self._karrio()).parse()
+                details, messages = call(self._karrio()).parse()
             except Exception as error:
                 return KarrioAnswer(
                     exchanges=log.exchanges, fault=f"{type(error).__name__}: {error}"
                 )
+        if details is not None and not isinstance(details, list | tuple):
+            details = [details]  # a shipment: one ShipmentDetails
         return KarrioAnswer(tuple(details or ()), tuple(messages or ()), log.exchanges)
 
     def forget_tokens(self) -> None:

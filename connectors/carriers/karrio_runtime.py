@@ -90,8 +90,18 @@ def installed_providers() -> list[str]:
 
 def tracks_parcels(provider: str) -> bool:
     """Whether karrio's proxy for the provider implements tracking."""
+    return "get_tracking" in _proxy_methods(provider)
+
+
+def sells_labels(provider: str) -> bool:
+    """Whether karrio's proxy for the provider quotes rates and buys labels (dhl_universal
+    only tracks)."""
+    return {"get_rates", "create_shipment"} <= _proxy_methods(provider)
+
+
+def _proxy_methods(provider: str) -> set[str]:
     references = importlib.import_module("karrio.references")
-    return "get_tracking" in references.detect_proxy_methods(karrio().providers[provider].Proxy)
+    return set(references.detect_proxy_methods(karrio().providers[provider].Proxy))
 
 
 @dataclass(frozen=True)

@@ -67,10 +67,12 @@ FOLDED_CODES: Final[Mapping[tuple[str, str], ShipmentStatus]] = {
 
 @dataclass(frozen=True)
 class KarrioAnswer:
-    """What one call into karrio's Tracking API gave, and the requests it made for it."""
+    """What one call into karrio (Tracking, Rating, Shipment) gave, and the requests it
+    made for it."""
 
     details: tuple[Any, ...] = ()
-    """karrio TrackingDetails, one per parcel the carrier knows."""
+    """karrio TrackingDetails (one per parcel the carrier knows), RateDetails (one per
+    service quoted) or the one ShipmentDetails of a label sold."""
     messages: tuple[Any, ...] = ()
     """karrio Messages: errors and warnings, in the carrier's words."""
     exchanges: tuple[Exchange, ...] = ()

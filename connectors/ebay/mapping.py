@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Any, Final, TypeVar
 
@@ -178,6 +179,7 @@ def order_from_payload(order: Any) -> NormalisedOrder:
             buyer_ref=str(username) if username else None,
             ship_to=ship_to,
             lines=tuple(_line(item, requested, reason) for item in order["lineItems"]),
+            ship_by=_ship_by(order["lineItems"]),
             raw=order,
         )
     except MAPPING_ERRORS as error:
@@ -191,6 +193,16 @@ def _channel_status(cancel_state: str, payment: str, fulfilment: str) -> str:
     if cancel_state != "NONE_REQUESTED":
         words.append(f"CANCEL_{cancel_state}")
     return "/".join(words)
+
+
+def _ship_by(items: Sequence[Mapping[str, Any]]) -> datetime | None:
+    """The earliest `shipByDate` of the line items: the order is late once it passes."""
+    dates = [
+        timestamp(found)
+        for item in items
+        if (found := (item.get("lineItemFulfillmentInstructions") or {}).get("shipByDate"))
+    ]
+    return min(dates) if dates else None
 
 
 def _ship_to(order: dict[str, Any]) -> dict[str, Any] | None:

@@ -16,6 +16,13 @@ from omnisync.core.models.orders import Order, OrderLine
 from omnisync.core.models.returns import Return, ReturnInspection, ReturnLine, ReturnPush
 from omnisync.core.models.shipments import Shipment, TrackingEvent
 from omnisync.core.models.stock import Reservation, StockLevel, StockMovement
+from omnisync.core.models.warehouse import (
+    PackagingBarcode,
+    PackScan,
+    PickList,
+    PickListLine,
+    SkuBin,
+)
 
 __all__ = [
     "Alert",
@@ -28,6 +35,10 @@ __all__ = [
     "Order",
     "OrderEventIntake",
     "OrderLine",
+    "PackScan",
+    "PackagingBarcode",
+    "PickList",
+    "PickListLine",
     "QuarantinedPayload",
     "Reservation",
     "Return",
@@ -36,6 +47,7 @@ __all__ = [
     "ReturnPush",
     "Shipment",
     "Sku",
+    "SkuBin",
     "StockLevel",
     "StockMovement",
     "SyncCursor",

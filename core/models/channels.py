@@ -31,6 +31,9 @@ class Channel(SQLModel, table=True):
     enabled: bool = True
     locations: list[str] | None = Field(default=None, sa_column=json_column())
     stock_rules: dict[str, Any] | None = Field(default=None, sa_column=json_column())
+    routing: dict[str, Any] | None = Field(default=None, sa_column=json_column())
+    """hub.yaml's `routing:` as it applies to this channel (core/routing.py RoutingRules);
+    None: the defaults."""
     paused_reason: str | None = Field(default=None, sa_column=text_column())
     config_fingerprint: str = Field(
         default="", max_length=64, sa_column_kwargs={"server_default": ""}

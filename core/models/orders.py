@@ -68,6 +68,17 @@ class Order(SQLModel, table=True):
         sa_column=enum_column(OrderReturnState, server_default=OrderReturnState.NONE),
     )
     """How much of the order came back (core/returns.py): returned in part or whole."""
+    route: dict[str, Any] | None = Field(default=None, sa_column=json_column())
+    """Where the order ships from and why (core/routing.py): {"locations": [codes],
+    "lines": {external line id: code}, "reason", "split", "source", "at"}; None: not
+    routed (nothing to reserve, or taken in before routing existed)."""
+    routed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    ship_by: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    """The latest the channel wants it shipped, where the channel says (pick lists take
+    the earliest first)."""
+    packed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    """When every open unit was scanned into the parcel (core/packing.py); cleared when
+    the parcel ships."""
 
 
 class OrderLine(SQLModel, table=True):

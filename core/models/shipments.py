@@ -55,6 +55,11 @@ class Shipment(SQLModel, table=True):
     unknown_since: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     tracking_message: str | None = Field(default=None, sa_column=text_column())
     """The carrier's own words on the last answer (unknown number, exception reason)."""
+    label_path: str | None = Field(default=None, sa_column=text_column())
+    """The label file bought for the parcel (under the data folder), None: no label bought
+    through the hub."""
+    label_format: str | None = Field(default=None, max_length=16)
+    """PDF or ZPL."""
 
 
 class TrackingEvent(SQLModel, table=True):

@@ -7,7 +7,8 @@
 - probes.py: GET /healthz, /readyz and /metrics (no token).
 - v1.py: /api/v1 under the token, assembled from one router per resource:
   orders.py, returns.py, stock.py, channels.py (with /status), listings.py, runs.py,
-  alerts.py, quarantine.py;
+  alerts.py, quarantine.py, picking.py (pick lists), warehouse.py (a SKU's bins and
+  packaging barcodes);
   paging.py pages their lists by key.
 - messages.py: request bodies and the API's own replies; the JSON objects the CLI
   prints too are hub/views/shapes.py.

@@ -9,11 +9,14 @@ shapes of hub/views/shapes.py, defined once for both.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from omnisync.core.types import LinkMethod, ReturnDisposition
+from omnisync.hub.labels import LabelOptions
 
 
 class ErrorOut(BaseModel):
@@ -53,6 +56,12 @@ class HoldIn(RequestBody):
     reason: Reason = None
 
 
+class RouteIn(RequestBody):
+    """`omnisync orders route ID --location L` as JSON."""
+
+    location: str = Field(min_length=1, description="The code of the location to ship from.")
+
+
 class ShipmentLineIn(RequestBody):
     sku: str = Field(min_length=1, description="The channel's SKU or the hub's.")
     quantity: int = Field(ge=1)
@@ -66,6 +75,63 @@ class ShipmentIn(RequestBody):
     )
     service: str | None = Field(default=None, max_length=100)
     tracking_url: str | None = None
+
+
+PositiveSize = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=3)]
+
+
+class RatesIn(RequestBody):
+    """`omnisync orders rates ID --carrier C --weight W [--dimensions LxWxH]` as JSON."""
+
+    carrier: str = Field(
+        min_length=1, max_length=100, description="A carrier channel that sells labels."
+    )
+    weight_kg: PositiveSize = Field(description="The parcel's weight in kg.")
+    dimensions_cm: tuple[PositiveSize, PositiveSize, PositiveSize] | None = Field(
+        default=None, description="Length, width and height in cm."
+    )
+
+    def options(self) -> LabelOptions:
+        """The parcel as hub/labels.py takes it."""
+        return LabelOptions(
+            carrier=self.carrier, weight_kg=self.weight_kg, dimensions_cm=self.dimensions_cm
+        )
+
+
+class LabelIn(RatesIn):
+    """`omnisync orders label ID --carrier C [--service S] --weight W [--dimensions LxWxH]
+    [--format PDF|ZPL]` as JSON."""
+
+    service: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="The service as the rates name it (ups_ground); omitted: the cheapest.",
+    )
+    label_format: Literal["PDF", "ZPL"] = "PDF"
+
+    def options(self) -> LabelOptions:
+        return replace(super().options(), service=self.service, label_format=self.label_format)
+
+
+class PackIn(RequestBody):
+    """`omnisync pack ORDER --scan CODE ... [--location L]` as JSON."""
+
+    scans: list[Annotated[str, Field(max_length=200, pattern=r"^[^\x00]*$")]] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Barcodes scanned (a SKU's, its code, or a packaging's), in order.",
+    )
+    location: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Pack only the lines reserved at this location; omitted: every line.",
+    )
+    label: LabelIn | None = Field(
+        default=None,
+        description="Once the parcel is packed, buy this label for the units scanned "
+        "(`POST /orders/{order_id}/label`'s body); omitted: no label.",
+    )
 
 
 class AdjustmentIn(RequestBody):
@@ -123,7 +189,7 @@ class ReturnLineIn(RequestBody):
     quantity: int = Field(ge=1, le=1_000_000)
 
 
-def units_by_sku(lines: Iterable[ShipmentLineIn | ReturnLineIn]) -> dict[str, int]:
+def units_by_sku(lines: Iterable[ShipmentLineIn | ReturnLineIn | ShortIn]) -> dict[str, int]:
     """A body's lines as SKU -> units, a SKU named twice added up (as `--line SKU:QTY`)."""
     units: dict[str, int] = {}
     for line in lines:
@@ -175,3 +241,48 @@ class ReceiveIn(RequestBody):
     refund: bool = Field(
         default=False, description="Refund with the receipt (one call to a channel that refunds)."
     )
+
+
+NoNul = r"^[^\x00]*$"
+
+
+class BinIn(RequestBody):
+    """`omnisync stock bins import` of one row as JSON: the SKU and location are the path."""
+
+    bin: str = Field(min_length=1, max_length=64, pattern=NoNul)
+    sequence: int | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000_000,
+        description="Its place on the picker's walk (lower first); omitted: after every "
+        "numbered bin.",
+    )
+
+
+class PackagingBarcodeIn(RequestBody):
+    """`omnisync skus barcodes add SKU BARCODE --quantity N [--name NAME]` as JSON."""
+
+    barcode: str = Field(min_length=1, max_length=64, pattern=NoNul)
+    quantity: int = Field(ge=1, le=1_000_000, description="Units of the SKU a scan counts.")
+    name: str = Field(default="", max_length=100, pattern=NoNul)
+
+
+class PickListIn(RequestBody):
+    """`omnisync pick create --location L [--channel C] [--max-orders N]` as JSON."""
+
+    location: str = Field(min_length=1, max_length=64, pattern=NoNul)
+    channel: str | None = Field(
+        default=None, max_length=100, pattern=NoNul, description="Only this channel's orders."
+    )
+    max_orders: int | None = Field(default=None, ge=1, le=10_000)
+
+
+class ShortIn(RequestBody):
+    sku: str = Field(min_length=1, max_length=128, pattern=NoNul)
+    quantity: int = Field(ge=1, le=1_000_000, description="Units not found on the shelf.")
+
+
+class PickConfirmIn(RequestBody):
+    """`omnisync pick confirm ID [--short SKU:QTY ...]` as JSON."""
+
+    shorts: list[ShortIn] = Field(default=[], description="Units not found on the shelf.")

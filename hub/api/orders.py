@@ -16,9 +16,17 @@ from omnisync.core.cancellation import cancel_in_hub
 from omnisync.core.db import transaction
 from omnisync.core.holds import hold_order, release_order
 from omnisync.core.models import Channel
+from omnisync.core.rerouting import reroute_order
 from omnisync.core.types import OrderStatus
 from omnisync.hub.api.dependencies import Clean, Config, Hub, Reading, Writing
-from omnisync.hub.api.messages import CancelIn, ErrorOut, HoldIn, ShipmentIn, units_by_sku
+from omnisync.hub.api.messages import (
+    CancelIn,
+    ErrorOut,
+    HoldIn,
+    RouteIn,
+    ShipmentIn,
+    units_by_sku,
+)
 from omnisync.hub.api.paging import ChannelFilter, CursorParam, Limit, page, time_id_cursor
 from omnisync.hub.cancellation import channel_not_told, push_cancellation
 from omnisync.hub.order_lookup import find_order
@@ -121,6 +129,21 @@ def cancel(order_id: str, sync: Hub, clean: Clean, body: CancelIn | None = None)
             channel, channel_type, view.external_id, push_how, already=cancellation.already
         )
     return clean(cancellation_view(view, cancellation, told))
+
+
+@router.post(
+    "/orders/{order_id}/route",
+    response_model=OrderDetailOut,
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+)
+def route(order_id: str, body: RouteIn, session: Writing, clean: Clean) -> Any:
+    """Route the order by hand (`omnisync orders route`): its open lines move to the
+    location in one transaction, oversold there for what it lacks. 422 when the channel
+    does not sell from it or the order cannot ship; 409 when it is on hold or on an open
+    pick list."""
+    order, channel = find_order(session, order_id.strip())
+    rerouted = reroute_order(session, order, body.location.strip(), actor="api")
+    return clean(order_detail(session, rerouted.order, channel))
 
 
 @router.post(

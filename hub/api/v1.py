@@ -15,12 +15,16 @@ from fastapi import APIRouter, Depends
 from omnisync.hub.api import (
     alerts,
     channels,
+    labels,
     listings,
     orders,
+    packing,
+    picking,
     quarantine,
     returns,
     runs,
     stock,
+    warehouse,
 )
 from omnisync.hub.api.dependencies import reject_unknown_query, require_token
 from omnisync.hub.api.messages import ErrorOut
@@ -40,4 +44,8 @@ def api_router() -> APIRouter:
     )
     for resource in (orders, returns, stock, listings, channels, runs, alerts, quarantine):
         router.include_router(resource.router)
+    router.include_router(labels.router)
+    router.include_router(packing.router)
+    router.include_router(picking.router)
+    router.include_router(warehouse.router)
     return router

@@ -3,6 +3,10 @@ cancelling, holding and releasing an order."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -16,6 +20,7 @@ from omnisync.core.cancellation import HubCancellation, cancel_in_hub
 from omnisync.core.db import transaction
 from omnisync.core.holds import describe_hold, hold_order, release_order
 from omnisync.core.models import Channel, Order
+from omnisync.core.rerouting import reroute_order
 from omnisync.core.types import OrderStatus
 from omnisync.hub.bootstrap import Hub
 from omnisync.hub.cancellation import ChannelCancellation, channel_not_told, push_cancellation
@@ -35,11 +40,20 @@ from omnisync.hub.commands.common import (
     say,
 )
 from omnisync.hub.commands.sync import make_sync_engine
+from omnisync.hub.labels import LabelOptions, buy_label, rates_for_order
 from omnisync.hub.order_lookup import HUB_ID_PREFIX, find_order
 from omnisync.hub.shipping import ShipRequest, UnknownCarrier, ship_order
 from omnisync.hub.views import cancellation_view, channel_list, order_detail, order_list
+from omnisync.hub.views.labels import label_view, rate_views
 from omnisync.hub.views.returns import order_return_summary
-from omnisync.hub.views.shapes import OrderDetailOut, ShippedOut
+from omnisync.hub.views.shapes import OrderDetailOut, OrderLabelOut, ShippedOut
+from omnisync.sync.engine import SyncEngine
+
+
+class LabelFormatChoice(StrEnum):
+    PDF = "PDF"
+    ZPL = "ZPL"
+
 
 orders_app = typer.Typer(help="Orders from every channel.", no_args_is_help=True)
 channels_app = typer.Typer(help="Configured channels and their state.", no_args_is_help=True)
@@ -282,6 +296,158 @@ def release(ctx: typer.Context, order_id: OrderArgument, json_output: JsonOption
     )
 
 
+@orders_app.command("route")
+def route(
+    ctx: typer.Context,
+    order_id: OrderArgument,
+    location: Annotated[
+        str, typer.Option("--location", "-l", help="The location to ship it from (its code).")
+    ],
+    json_output: JsonOption = False,
+) -> None:
+    """Route an order by hand: its open lines move to LOCATION in one transaction (what
+    it held elsewhere is freed; it is oversold there for what LOCATION lacks), and it
+    waits for stock there only."""
+    with hub_session(ctx) as (_, session):
+        order, channel_name = find_order(session, order_id.strip())
+        rerouted = reroute_order(session, order, location.strip(), actor="cli")
+        row = order_detail(session, rerouted.order, channel_name)
+    if json_output:
+        print_json(row)
+        return
+    oversold = f"; oversold by {rerouted.short_units} unit(s)" if rerouted.short_units else ""
+    say(f"order {row.id} ({row.channel} {row.external_id}) ships from {location}{oversold}")
+
+
+CarrierOption = Annotated[
+    str, typer.Option("--carrier", help="The carrier channel to buy from (UPS, FedEx).")
+]
+WeightOption = Annotated[str, typer.Option("--weight", help="The parcel's weight in kg.")]
+DimensionsOption = Annotated[
+    str | None,
+    typer.Option("--dimensions", metavar="LxWxH", help="The parcel's size in cm, e.g. 30x20x10."),
+]
+
+
+@orders_app.command("label")
+def label(
+    ctx: typer.Context,
+    order_id: OrderArgument,
+    carrier: CarrierOption,
+    weight: WeightOption,
+    service: Annotated[
+        str | None,
+        typer.Option(help="The service as `orders rates` names it (default: the cheapest)."),
+    ] = None,
+    dimensions: DimensionsOption = None,
+    label_format: Annotated[
+        LabelFormatChoice, typer.Option("--format", help="The label's file format.")
+    ] = LabelFormatChoice.PDF,
+    json_output: JsonOption = False,
+) -> None:
+    """Buy the label for every open unit of an order from a carrier channel, save it under
+    the data folder (hub.yaml `data_dir`, labels/), and record the parcel as `orders ship`
+    does: the stock goes, the fulfilment is queued, the carrier channel tracks it."""
+    options = LabelOptions(
+        carrier=carrier,
+        service=service,
+        weight_kg=parse_weight(weight),
+        dimensions_cm=parse_dimensions(dimensions),
+        label_format=label_format.value,
+    )
+    with carrier_engine(ctx, carrier) as (hub, engine):
+        outcome = buy_label(engine, hub.settings, order_id, options, actor="cli")
+        with failing_on_domain_errors(), transaction(hub.engine, read_only=True) as session:
+            order, channel_name = find_order(session, f"{HUB_ID_PREFIX}{outcome.order_id}")
+            row = order_detail(session, order, channel_name)
+            bought = label_view(session, outcome)
+    if json_output:
+        print_json(OrderLabelOut(order=row, shipment=bought))
+        return
+    price = f", {outcome.price} {outcome.currency or ''}".rstrip() if outcome.price else ""
+    say(
+        f"order {row.id} ({row.channel} {row.external_id}): label {outcome.tracking_number} "
+        f"bought from {outcome.carrier} ({outcome.service or 'default service'}{price}); "
+        f"the order is {row.status}"
+    )
+    say(f"label file ({outcome.label_format}): {outcome.label_path}")
+    say(f"the fulfilment for {row.channel} is queued; {outcome.carrier} tracks the parcel")
+
+
+@orders_app.command("rates")
+def rates(
+    ctx: typer.Context,
+    order_id: OrderArgument,
+    carrier: CarrierOption,
+    weight: WeightOption,
+    dimensions: DimensionsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """What a carrier channel would charge for the order's parcel, per service, cheapest
+    first; nothing is bought (`orders label --service` buys one)."""
+    options = LabelOptions(
+        carrier=carrier, weight_kg=parse_weight(weight), dimensions_cm=parse_dimensions(dimensions)
+    )
+    with carrier_engine(ctx, carrier) as (hub, engine):
+        rows = rate_views(rates_for_order(engine, hub.settings, order_id, options))
+    if json_output:
+        print_json(rows)
+        return
+    table = Table("service", "price", "currency", "transit days")
+    for row in rows:
+        days = str(row.transit_days) if row.transit_days is not None else ""
+        table.add_row(row.service, row.price or "", row.currency or "", days)
+    console.print(table)
+
+
+@contextmanager
+def carrier_engine(ctx: typer.Context, carrier: str) -> Iterator[tuple[Hub, SyncEngine]]:
+    """The hub and a sync engine to reach `carrier` through; domain errors become exit 1,
+    a channel that is not a carrier selling labels exit 2."""
+    hub = open_hub(ctx, channel=carrier)
+    engine = make_sync_engine(hub)
+    try:
+        with failing_on_domain_errors():
+            try:
+                yield hub, engine
+            except UnknownCarrier as error:
+                fail(str(error), EXIT_USAGE)
+    finally:
+        engine.close()
+        hub.engine.dispose()
+
+
+def parse_weight(value: str) -> Decimal:
+    """`--weight` in kg: a number above 0 (else exit 2)."""
+    weight = _positive_number(value)
+    if weight is None:
+        raise typer.BadParameter(
+            f"{value!r} is not a weight in kg above 0", param_hint="'--weight'"
+        )
+    return weight
+
+
+def parse_dimensions(value: str | None) -> tuple[Decimal, Decimal, Decimal] | None:
+    """`--dimensions LxWxH` in cm, each above 0 (else exit 2); None when not given."""
+    if value is None:
+        return None
+    sides = [_positive_number(side) for side in value.lower().split("x")]
+    if len(sides) != 3 or any(side is None for side in sides):
+        raise typer.BadParameter(
+            f"{value!r} is not LxWxH in cm (e.g. 30x20x10)", param_hint="'--dimensions'"
+        )
+    length, width, height = (side for side in sides if side is not None)
+    return length, width, height
+
+
+def _positive_number(text: str) -> Decimal | None:
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() and number > 0 else None
+
+
 def parse_sku_lines(values: list[str] | None) -> dict[str, int] | None:
     """`--line SKU:QTY` values as SKU -> units (a SKU named twice adds up); None for none.
     A value that cannot be read is bad usage (exit 2)."""
@@ -322,18 +488,23 @@ def _print_order(row: OrderDetailOut, returned: str | None) -> None:
         say(f"on hold since {row.held_at}" + _because(row.hold_reason))
     if row.cancelled_by_hub_at:
         say(f"cancelled in the hub at {row.cancelled_by_hub_at}" + _because(row.hub_cancel_reason))
+    if row.packed_at:
+        say(f"packed at {row.packed_at}: every open unit scanned (`omnisync pack {row.id}`)")
     if returned:
         say(returned)
+    if row.route:
+        say(f"route: {', '.join(row.route.locations)} ({row.route.source}): {row.route.reason}")
     if row.returns:
         named = ", ".join(f"{item.name or item.id} ({item.status})" for item in row.returns)
         say(f"returns: {named} (`omnisync returns show ID`)")
-    table = Table("channel sku", "sku", "quantity", "unit price")
+    table = Table("channel sku", "sku", "quantity", "unit price", "ships from")
     for line in row.lines:
         table.add_row(
             line.channel_sku,
             line.sku or "(unmapped)",
             str(line.quantity),
             line.unit_price or "",
+            row.route.lines.get(line.external_line_id, "") if row.route else "",
         )
     console.print(table)
     if not row.shipments:
@@ -353,6 +524,10 @@ def _print_order(row: OrderDetailOut, returned: str | None) -> None:
             f"{last.at} {last.description or last.code}" if last else "",
         )
     console.print(shipments)
+    for shipment in row.shipments:
+        if shipment.label_path:
+            said = f"{shipment.label_path} ({shipment.label_format})"
+            say(f"label of {shipment.tracking_number}: {said}")
 
 
 def _because(reason: str | None) -> str:

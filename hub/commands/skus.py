@@ -20,6 +20,7 @@ from omnisync.core.catalog import (
     upsert_sku,
 )
 from omnisync.core.errors import DomainError, InvalidRequest
+from omnisync.hub.commands import barcodes
 from omnisync.hub.commands.common import (
     EXIT_USAGE,
     JsonOption,
@@ -35,6 +36,7 @@ from omnisync.hub.views import sku_list
 app = typer.Typer(
     help="Add, import, edit, retire and list SKUs (bundles included).", no_args_is_help=True
 )
+app.add_typer(barcodes.app, name="barcodes")
 
 
 def parse_components(values: list[str], where: str = "--component") -> dict[str, int]:

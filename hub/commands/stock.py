@@ -14,11 +14,13 @@ from omnisync.core.catalog import location_by_code, sku_by_code
 from omnisync.core.errors import DomainError, InvalidRequest
 from omnisync.core.ledger import adjust_stock, count_stock
 from omnisync.core.models import Sku
+from omnisync.hub.commands import bins
 from omnisync.hub.commands.common import JsonOption, console, fail, hub_session, print_json
 from omnisync.hub.csv_imports import repeated_keys
 from omnisync.hub.views import movement_list, stock_list
 
 app = typer.Typer(help="Count, adjust, import and inspect stock.", no_args_is_help=True)
+app.add_typer(bins.app, name="bins")
 
 LocationOption = Annotated[
     str | None,
@@ -147,7 +149,8 @@ def show(
     sku: Annotated[str | None, typer.Argument(help="One SKU (default: all).")] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Stock per location, free total and what each channel may sell."""
+    """Stock per location (with the SKU's bin there), free total and what each channel may
+    sell."""
     with hub_session(ctx, read_only=True) as (_, session):
         skus = (
             [sku_by_code(session, sku)]
@@ -158,15 +161,20 @@ def show(
     if json_output:
         print_json(rows)
         return
-    table = Table("sku", "location", "on hand", "reserved", "free", "free total", "channels")
+    table = Table("sku", "location", "bin", "on hand", "reserved", "free", "free total", "channels")
     for row in rows:
         channels = " ".join(f"{c.channel}={c.available}" for c in row.channels)
+        shelves = {
+            shelf.location: shelf.bin + ("" if shelf.sequence is None else f" (#{shelf.sequence})")
+            for shelf in row.bins
+        }
         label = row.sku + (" (bundle)" if row.bundle else "")
         for index, level in enumerate(row.locations or [None]):
             first = index == 0
             table.add_row(
                 label if first else "",
                 level.location if level else "-",
+                shelves.get(level.location, "") if level else "",
                 str(level.on_hand) if level else "-",
                 str(level.reserved) if level else "-",
                 str(level.free) if level else "-",

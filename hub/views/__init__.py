@@ -9,6 +9,9 @@
 - return_rates.py: `report returns`, the return rate per channel and SKU over a period.
 - channels.py: channels with their listings, their health (`status`), or both.
 - operations.py: job runs, alerts and their deliveries, quarantined payloads.
+- warehouse.py: bins (in walking order) and packaging barcodes.
+- picking.py: pick lists and their walk; the printable page (hub/templates/pick_list.html).
+- packing.py: the parcel being packed (`pack`), what each scan did, and its label.
 
 A view reads the database and returns shapes; the CLI prints `shapes.json_data(...)`
 of them (or reads their attributes for a table), and the API returns them.

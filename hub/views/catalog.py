@@ -16,10 +16,12 @@ from sqlmodel import Session, col, select
 from omnisync.connectors.base import Capability
 from omnisync.connectors.registry import connector_for
 from omnisync.core.availability import available_to_sell
+from omnisync.core.bins import bins_of
 from omnisync.core.catalog import bundle_recipes
 from omnisync.core.clock import iso
 from omnisync.core.models import Channel, Location, Sku, StockLevel, StockMovement
 from omnisync.hub.views.shapes import (
+    BinOut,
     ChannelAvailabilityOut,
     LocationLevelOut,
     MovementHistoryOut,
@@ -71,6 +73,8 @@ def stock_list(session: Session, skus: Sequence[Sku]) -> list[StockOut]:
         if _sells_stock(channel.type)
     ]
     available = {channel.name: available_to_sell(session, channel, ids) for channel in channels}
+    codes = {location.id: location.code for location in locations}
+    bins = bins_of(session, ids)
 
     def free_total(sku_id: int) -> int:
         return sum(level.free for level in levels[sku_id].values())
@@ -96,6 +100,10 @@ def stock_list(session: Session, skus: Sequence[Sku]) -> list[StockOut]:
                         channel=channel.name, available=available[channel.name][sku.id]
                     )
                     for channel in channels
+                ],
+                bins=[
+                    BinOut(location=codes[row.location_id], bin=row.bin, sequence=row.sequence)
+                    for row in bins.get(sku.id, [])
                 ],
             )
         )

@@ -8,9 +8,10 @@ are read for the whole page at once, a fixed number of queries however long it i
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -25,7 +26,7 @@ from omnisync.core.models import (
     Sku,
     TrackingEvent,
 )
-from omnisync.core.types import OrderStatus
+from omnisync.core.types import OrderStatus, RouteSource, SplitPolicy
 from omnisync.hub.cancellation import ChannelCancellation
 from omnisync.hub.views.paging import newest_first
 from omnisync.hub.views.shapes import (
@@ -37,6 +38,7 @@ from omnisync.hub.views.shapes import (
     OrderLineOut,
     OrderOut,
     OrderReturnOut,
+    RouteOut,
     ShipmentLineOut,
     ShipmentOut,
     TrackingEventOut,
@@ -106,6 +108,7 @@ def order_views(session: Session, orders: Sequence[tuple[Order, str]]) -> list[O
                 hub_cancel_reason=order.hub_cancel_reason,
                 lines=[
                     OrderLineOut(
+                        external_line_id=line.external_line_id,
                         channel_sku=line.channel_sku,
                         sku=codes.get(line.sku_id) if line.sku_id else None,
                         quantity=line.quantity,
@@ -138,7 +141,26 @@ def order_returns(session: Session, order_ids: Sequence[int]) -> dict[int, list[
 def order_detail(session: Session, order: Order, channel_name: str) -> OrderDetailOut:
     """`orders show --json`: the `orders list` shape plus the order's shipments."""
     (row,) = order_views(session, [(order, channel_name)])
-    return OrderDetailOut(**dict(row), shipments=shipment_views(session, order.id or 0))
+    return OrderDetailOut(
+        **dict(row),
+        shipments=shipment_views(session, order.id or 0),
+        route=route_view(order.route),
+        packed_at=iso(order.packed_at),
+    )
+
+
+def route_view(route: Mapping[str, Any] | None) -> RouteOut | None:
+    """Order.route as `orders show` shows it (core/order_routing.py writes it)."""
+    if not route:
+        return None
+    return RouteOut(
+        locations=list(route.get("locations", ())),
+        lines=dict(route.get("lines", {})),
+        reason=str(route.get("reason", "")),
+        split=route.get("split", SplitPolicy.WHEN_NEEDED),
+        source=route.get("source", RouteSource.AUTO),
+        at=iso(datetime.fromisoformat(route["at"])) if route.get("at") else "",
+    )
 
 
 def shipment_views(session: Session, order_id: int) -> list[ShipmentOut]:
@@ -191,6 +213,8 @@ def shipment_views(session: Session, order_id: int) -> list[ShipmentOut]:
                     )
                     for event in events[shipment.id]
                 ],
+                label_path=shipment.label_path,
+                label_format=shipment.label_format,
             )
         )
     return views

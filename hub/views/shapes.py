@@ -30,12 +30,15 @@ from omnisync.core.types import (
     MovementKind,
     OrderReturnState,
     OrderStatus,
+    PickListState,
     PushState,
     RefundState,
     ReturnAction,
     ReturnDisposition,
     ReturnStatus,
+    RouteSource,
     ShipmentStatus,
+    SplitPolicy,
     SyncRunStatus,
 )
 from omnisync.hub.cancellation import ChannelAnswer
@@ -88,15 +91,25 @@ class ChannelAvailabilityOut(Shape):
     available: int
 
 
+class BinOut(Shape):
+    """A SKU's bin at one location, and its place on the picker's walk (`sequence`: lower
+    first; null: after every numbered bin)."""
+
+    location: str
+    bin: str
+    sequence: int | None
+
+
 class StockOut(Shape):
     """`omnisync stock show --json`: per SKU its levels (none for a bundle), its free
-    total and what each channel that sells may offer."""
+    total, what each channel that sells may offer, and its bins (none for a bundle)."""
 
     sku: str
     bundle: bool
     locations: list[LocationLevelOut]
     free_total: int
     channels: list[ChannelAvailabilityOut]
+    bins: list[BinOut]
 
 
 class MovementHistoryOut(Shape):
@@ -133,6 +146,7 @@ class AdjustmentOut(Shape):
 
 
 class OrderLineOut(Shape):
+    external_line_id: str = Field(description="The channel's id of the line.")
     channel_sku: str
     sku: str | None
     quantity: int
@@ -204,12 +218,39 @@ class ShipmentOut(Shape):
     lines: list[ShipmentLineOut]
     fulfilment_push: PushState
     events: list[TrackingEventOut]
+    label_path: str | None = Field(
+        default=None,
+        description="The label file bought for the parcel (`orders label`); null: no "
+        "label bought through the hub.",
+    )
+    label_format: str | None = Field(default=None, description="PDF or ZPL; null: no label.")
+
+
+class RouteOut(Shape):
+    """Where the order ships from and why (hub.yaml `routing:`, or `orders route`)."""
+
+    locations: list[str] = Field(description="Location codes, in the order of the lines.")
+    lines: dict[str, str] = Field(description="The channel's line id -> location code.")
+    reason: str
+    split: SplitPolicy = Field(description="The channel's `split:` when it was routed.")
+    source: RouteSource = Field(description="auto (the rules) or operator (`orders route`).")
+    at: Timestamp
 
 
 class OrderDetailOut(OrderOut):
     """`omnisync orders show --json`: the `orders list` shape plus the shipments."""
 
     shipments: list[ShipmentOut]
+    route: RouteOut | None = Field(
+        default=None,
+        description="Where the order ships from and why; null: not routed (nothing to "
+        "reserve when it came in, or it came in before routing existed).",
+    )
+    packed_at: Timestamp | None = Field(
+        default=None,
+        description="When every open unit was scanned into its parcel (`omnisync pack`); "
+        "null: not packed (cleared when the parcel ships).",
+    )
 
 
 class ShippedOut(Shape):
@@ -217,6 +258,34 @@ class ShippedOut(Shape):
 
     order: OrderDetailOut
     shipment: ShipmentOut
+
+
+class LabelOut(ShipmentOut):
+    """`POST /api/v1/orders/{id}/label`: the parcel recorded with the label bought for it
+    (its file in `label_path`), and what the carrier quoted for it."""
+
+    price: Money | None = Field(
+        description="The carrier's quote for the service (a label bought without a "
+        "service: the cheapest quoted); null when no quote was asked."
+    )
+    currency: str | None
+
+
+class OrderLabelOut(Shape):
+    """`omnisync orders label --json`: the order as shipped and the parcel with its label."""
+
+    order: OrderDetailOut
+    shipment: LabelOut
+
+
+class RateOut(Shape):
+    """`omnisync orders rates --json`, `POST /api/v1/orders/{id}/rates`: one service the
+    carrier quoted for the parcel, cheapest first."""
+
+    service: str = Field(description="karrio's name for it (ups_ground): `--service` takes it.")
+    price: Money | None
+    currency: str | None
+    transit_days: int | None
 
 
 class CancelledLineOut(Shape):
@@ -249,6 +318,68 @@ class CancellationOut(Shape):
     order: OrderDetailOut
     cancellation: HubCancellationOut
     channel: ChannelCancellationOut
+
+
+# Packing (`omnisync pack`, /api/v1/orders/{id}/pack)
+
+
+class PackLineOut(Shape):
+    """An order line as the parcel being packed holds it."""
+
+    external_line_id: str
+    channel_sku: str
+    sku: str | None = Field(description="The hub SKU; null: bound to none, it cannot be scanned.")
+    title: str
+    needed: int = Field(description="Open units: neither shipped nor cancelled.")
+    scanned: int = Field(description="Units scanned into the parcel being packed.")
+    remaining: int
+
+
+class PackingOut(Shape):
+    """`GET /api/v1/orders/{id}/pack`: the parcel being packed."""
+
+    order: int = Field(description="The hub's order id.")
+    order_name: str = Field(description="The channel's order name, else its order id.")
+    location: str | None = Field(
+        description="Only the lines reserved at this location are packed; null: every line."
+    )
+    packed: bool = Field(description="Every open unit of the lines scanned, none too many.")
+    packed_at: Timestamp | None
+    lines: list[PackLineOut]
+
+
+class PackScanOut(Shape):
+    """A scan accepted: `units` of `sku` counted into the parcel."""
+
+    code: str
+    sku: str
+    units: int
+    scanned: int = Field(description="Units of the SKU in the parcel now.")
+    needed: int = Field(description="Open units of the SKU in the order.")
+
+
+class PackRefusalOut(Shape):
+    """A scan refused: nothing was counted."""
+
+    code: str
+    message: str
+
+
+class PackOut(PackingOut):
+    """`omnisync pack --json` and `POST /api/v1/orders/{id}/pack`: the parcel after the
+    scans, which were accepted and which refused."""
+
+    accepted: list[PackScanOut] = Field(description="The scans counted, in order.")
+    refused: list[PackRefusalOut] = Field(description="The scans refused, in order.")
+    label: LabelOut | None = Field(
+        default=None,
+        description="The label bought once the parcel was packed (a label was asked for), "
+        "with the parcel recorded for the units scanned; null: none bought.",
+    )
+    label_error: str | None = Field(
+        default=None,
+        description="Why the label asked for was not bought (the scans stand); null: no error.",
+    )
 
 
 # Returns (`omnisync returns ...`, /api/v1/returns, `omnisync report returns`)
@@ -647,3 +778,82 @@ class QuarantineResolutionOut(Shape):
     payload: QuarantineOut
     alert_resolved: bool
     orders: list[str]
+
+
+# Bins, packaging barcodes and pick lists (`stock bins`, `skus barcodes`, `pick`, /api/v1)
+
+
+class SkuBinOut(Shape):
+    """`omnisync stock bins list --json`: one SKU's bin at one location."""
+
+    sku: str
+    location: str
+    bin: str
+    sequence: int | None
+    updated_at: Timestamp
+
+
+class PackagingBarcodeOut(Shape):
+    """`omnisync skus barcodes list SKU --json`: a barcode that counts `quantity` units of
+    the SKU when scanned (a case of 6)."""
+
+    sku: str
+    barcode: str
+    quantity: int
+    name: str
+    created_at: Timestamp
+
+
+class PickOrderOut(Shape):
+    """One order's part of a row of the walk."""
+
+    order_id: int
+    order: str = Field(description="The order's name or number, else the channel's id.")
+    channel: str
+    units: int
+    short: int = Field(description="Units of these not found on the shelf.")
+
+
+class PickRowOut(Shape):
+    """One stop of the walk: what to take of one SKU from one bin, split per order."""
+
+    sequence: int | None
+    bin: str | None
+    sku: str
+    title: str
+    units: int
+    short: int
+    orders: list[PickOrderOut]
+
+
+class PickListOut(Shape):
+    """`omnisync pick list --json`: a pick list and its totals."""
+
+    id: int
+    location: str
+    channel: str | None = Field(description="Only this channel's orders; null: every channel.")
+    state: PickListState
+    created_at: Timestamp
+    created_by: str
+    picked_at: Timestamp | None
+    cancelled_at: Timestamp | None
+    orders: int
+    units: int
+    short: int
+    note: str | None = Field(description="What confirming it did (units short, orders oversold).")
+
+
+class PickListDetailOut(PickListOut):
+    """`omnisync pick show ID --json`: the list with its walk, in walking order (picking
+    sequence, null last; then bin, null last; then SKU)."""
+
+    rows: list[PickRowOut]
+
+
+class PickCreatedOut(Shape):
+    """`omnisync pick create --json`: the list made (null: nothing to pick) and the orders
+    left out because they are oversold (they cannot ship whole)."""
+
+    pick_list: PickListDetailOut | None
+    oversold_skipped: int
+    message: str

@@ -17,6 +17,7 @@ order is not priced (Pending), and the delivery address while Amazon would not s
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
@@ -79,6 +80,10 @@ CLOSED: Final = frozenset({CANCELED, UNFULFILLABLE})
 """Statuses in which no unit is left to fulfil."""
 
 
+SHIP_WITHIN = timedelta(days=2)
+"""The simulated seller's handling time: the end of `shipByWindow` after the purchase."""
+
+
 def money_2026(amount: Decimal, currency: str) -> JSON:
     return {"amount": str(amount.quantize(CENT, ROUND_HALF_UP)), "currencyCode": currency}
 
@@ -108,6 +113,10 @@ def order_2026_json(order: AmazonOrder, included: Collection[str] = ()) -> JSON:
             "fulfillmentStatus": FULFILLMENT_STATUS[order.status],
             "fulfilledBy": FULFILLED_BY[order.fulfillment_channel],
             "fulfillmentServiceLevel": "STANDARD",
+            "shipByWindow": {
+                "earliestDateTime": amazon_time(order.purchased_at),
+                "latestDateTime": amazon_time(order.purchased_at + SHIP_WITHIN),
+            },
         }
     body["orderItems"] = [_item(order, line, included) for line in order.lines]
     if "PACKAGES" in included:

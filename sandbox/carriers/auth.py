@@ -5,6 +5,12 @@ UPS and FedEx hand out bearer tokens from their OAuth client-credentials endpoin
 every call. :meth:`Gatekeeper.expire_tokens` makes every token issued so far
 refused, the way a carrier revokes tokens (the client must fetch a new one);
 :meth:`Gatekeeper.revoke` stops an account's credentials working altogether.
+
+Buying labels takes more than tracking (:data:`LABEL_CREDENTIALS`): UPS bills the
+shipper number (``account_number``) of the account; FedEx's Ship and Rate APIs belong
+to another project than its Track API, with a key pair of its own (``api_key``,
+``secret_key``) and the account number. A FedEx token carries the scope of the pair it
+was issued to: ``track`` or ``ship``; UPS's tokens open every UPS API.
 """
 
 from __future__ import annotations
@@ -22,6 +28,10 @@ UPS_CLIENT_ID: Final = "fake-ups-client-id"
 UPS_CLIENT_SECRET: Final = "fake-ups-client-secret"  # noqa: S105 (a loopback fake)
 FEDEX_TRACK_API_KEY: Final = "fake-fedex-track-api-key"
 FEDEX_TRACK_SECRET_KEY: Final = "fake-fedex-track-secret-key"  # noqa: S105
+FEDEX_API_KEY: Final = "fake-fedex-ship-api-key"
+FEDEX_SECRET_KEY: Final = "fake-fedex-ship-secret-key"  # noqa: S105
+FEDEX_ACCOUNT_NUMBER: Final = "740561073"
+UPS_ACCOUNT_NUMBER: Final = "A1B2C3"
 DHL_API_KEY: Final = "fake-dhl-api-key"
 DHL_API_SECRET: Final = "fake-dhl-api-secret"  # noqa: S105
 
@@ -53,12 +63,32 @@ CHANNEL_CREDENTIALS: Final[Mapping[Provider, Mapping[str, str]]] = {
 }
 """What a carrier channel's ``credentials:`` holds to be let in (karrio's field names)."""
 
+SHIPPING_ACCOUNTS: Final[Mapping[Provider, ClientCredentials]] = {
+    "fedex": ClientCredentials(FEDEX_API_KEY, FEDEX_SECRET_KEY),
+}
+"""Key pairs of shipping projects, where a carrier gives them apart from tracking's."""
+
+LABEL_CREDENTIALS: Final[Mapping[Provider, Mapping[str, str]]] = {
+    "ups": {"account_number": UPS_ACCOUNT_NUMBER},
+    "fedex": {
+        "api_key": FEDEX_API_KEY,
+        "secret_key": FEDEX_SECRET_KEY,
+        "account_number": FEDEX_ACCOUNT_NUMBER,
+    },
+}
+"""What a carrier channel's ``credentials:`` holds besides :data:`CHANNEL_CREDENTIALS` to
+buy labels (DHL sells none here)."""
+
+TRACK_SCOPE: Final = "track"
+SHIP_SCOPE: Final = "ship"
+
 
 class Gatekeeper:
     """The accounts each carrier lets in and the bearer tokens it issued; thread-safe."""
 
     def __init__(self) -> None:
-        self._tokens: dict[str, Provider] = {}
+        self._tokens: dict[str, tuple[Provider, str | None]] = {}
+        """Token -> (carrier, scope); scope None opens every API of the carrier."""
         self._revoked: set[Provider] = set()
         self._lock = threading.Lock()
         self.issued: dict[Provider, int] = {"ups": 0, "fedex": 0}
@@ -74,10 +104,22 @@ class Gatekeeper:
             revoked = provider in self._revoked
         return same(key, ACCOUNTS[provider].client_id) and not revoked
 
-    def issue(self, provider: Provider) -> str:
+    def scope_for(self, provider: Provider, client_id: str, client_secret: str) -> str | None:
+        """The scope a key pair gets a token for: ``track`` (the tracking account),
+        ``ship`` (the shipping project's pair), or None when neither is the pair given."""
+        if self.admits(provider, client_id, client_secret):
+            return TRACK_SCOPE
+        shipping = SHIPPING_ACCOUNTS.get(provider)
+        with self._lock:
+            revoked = provider in self._revoked
+        if shipping is not None and shipping.matches(client_id, client_secret) and not revoked:
+            return SHIP_SCOPE
+        return None
+
+    def issue(self, provider: Provider, scope: str | None = None) -> str:
         token = secrets.token_urlsafe(48)
         with self._lock:
-            self._tokens[token] = provider
+            self._tokens[token] = (provider, scope)
             self.issued[provider] = self.issued.get(provider, 0) + 1
         return token
 
@@ -85,7 +127,14 @@ class Gatekeeper:
         if not token:
             return False
         with self._lock:
-            return self._tokens.get(token) == provider
+            found = self._tokens.get(token)
+        return found is not None and found[0] == provider
+
+    def scope_of(self, token: str | None) -> str | None:
+        """The scope of a token issued here (None: every API, or not a token of ours)."""
+        with self._lock:
+            found = self._tokens.get(token or "")
+        return found[1] if found is not None else None
 
     def issued_tokens(self) -> list[str]:
         with self._lock:
@@ -93,7 +142,7 @@ class Gatekeeper:
 
     def expire_tokens(self, provider: Provider | None = None) -> None:
         with self._lock:
-            for token, owner in list(self._tokens.items()):
+            for token, (owner, _) in list(self._tokens.items()):
                 if provider is None or owner == provider:
                     del self._tokens[token]
 

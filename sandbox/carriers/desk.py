@@ -2,7 +2,8 @@
 
 Labels and parcel moves go through the simulator's control methods
 (``create_shipment``, ``advance``, ``set_outcome``); "one step" is a parcel's own
-``seconds_per_step``.
+``seconds_per_step``. ``labels`` lists the labels sold through the UPS and FedEx
+shipping APIs (``GET /_control/labels``).
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ class CarrierDesk:
 
     def parcels(self) -> list[ParcelView]:
         return [_view(parcel) for parcel in self.carriers.parcels()]
+
+    def labels(self) -> list[dict[str, Any]]:
+        return self.carriers.labels()
 
     def _parcel(self, tracking_number: str) -> ParcelView:
         for parcel in self.carriers.parcels():

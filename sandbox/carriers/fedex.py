@@ -85,13 +85,15 @@ def throttled() -> Answer:
 
 
 def token_answer(form: Mapping[str, str], gate: Gatekeeper) -> Answer:
-    """POST /oauth/token."""
+    """POST /oauth/token: the Track API pair gets a ``track`` token, the Ship API
+    project's pair a ``ship`` one (auth.py)."""
     if form.get("grant_type") != "client_credentials":
         return 400, errors("BAD.REQUEST.ERROR", "The given grant_type is not supported.")
-    if not gate.admits("fedex", form.get("client_id", ""), form.get("client_secret", "")):
+    scope = gate.scope_for("fedex", form.get("client_id", ""), form.get("client_secret", ""))
+    if scope is None:
         return 401, errors("NOT.AUTHORIZED.ERROR", BAD_CLIENT)
     return 200, {
-        "access_token": gate.issue("fedex"),
+        "access_token": gate.issue("fedex", scope),
         "token_type": "bearer",
         "expires_in": TOKEN_LIFETIMES_S["fedex"],
         "scope": "CXS-TP",

@@ -1,4 +1,5 @@
-"""The ``carrier`` simulator: UPS, FedEx and DHL tracking on one loopback server.
+"""The ``carrier`` simulator: UPS, FedEx and DHL tracking, and UPS's and FedEx's labels,
+on one loopback server.
 
 One server speaks the three carriers' own APIs, at the paths karrio calls, so any
 carrier channel points its ``endpoint`` at the same URL::
@@ -14,6 +15,7 @@ carrier channel points its ``endpoint`` at the same URL::
     simulator.inject("ups.track", 500, count=3)           # faults, see below
     simulator.expire_tokens()                             # every issued token is refused now
     simulator.revoke_credentials("ups")                   # the account stops working
+    simulator.labels()                    # every label sold: [{"tracking_number", ...}]
     simulator.stop()
 
 A channel file for it (``provider`` is ups, fedex or dhl_universal)::
@@ -30,6 +32,10 @@ A channel file for it (``provider`` is ups, fedex or dhl_universal)::
                    track_secret_key fake-fedex-track-secret-key
     dhl_universal  consumer_key fake-dhl-api-key, consumer_secret fake-dhl-api-secret
 
+Buying labels takes more: ``simulator.label_credentials(provider)`` (UPS: the
+shipper's ``account_number``; FedEx: the Ship API project's ``api_key`` and
+``secret_key``, and ``account_number``), added to the same ``credentials:``.
+
 Anything else is refused the way the carrier refuses it (UPS and FedEx at their OAuth
 token endpoints, DHL on every call).
 
@@ -41,6 +47,16 @@ Endpoints (the names faults are injected for, ``"*"`` for all):
     fedex.track  POST /track/v1/trackingnumbers    (up to 30 numbers)
     fedex.pod    POST /track/v1/trackingdocuments  (proof of delivery: needs a token)
     dhl.track    GET  /track/shipments?trackingNumber=...   (DHL-API-Key header)
+    ups.rate     POST /api/rating/{version}/{option}  (Shop or Rate; ups_shipping.py)
+    ups.ship     POST /api/shipments/{version}/ship    (a label per package)
+    fedex.rate   POST /rate/v1/rates/quotes            (a ship-scope token; fedex_shipping.py)
+    fedex.ship   POST /ship/v1/shipments
+
+A label sold is a fresh tracking number in the carrier's format (UPS ``1Z...``, FedEx
+12 digits) that the tracking endpoints know at once, as a parcel whose label was
+created; its document is a PDF (FedEx), a PNG that karrio turns into a PDF (UPS), or
+ZPL text, as asked (documents.py). ``labels()`` (and ``GET /_control/labels``) lists
+what was sold.
 
 Shipments move from label_created to in_transit, out_for_delivery and delivered, one
 step every ``seconds_per_step`` of the simulator's clock (per shipment if given to
@@ -50,7 +66,8 @@ found" answer. Faults (:mod:`sandbox.faults`: 429, 500, 503, slow, timeout,
 malformed_json) answer in the dialect of the endpoint they hit.
 
 ``/_control`` (:mod:`sandbox.control_api`, :mod:`sandbox.carriers.desk`) makes labels
-and moves parcels over HTTP, for ``python -m omnisync.sandbox control``.
+and moves parcels over HTTP, for ``python -m omnisync.sandbox control``; ``GET
+/_control/labels`` answers ``{"labels": [...]}``, the labels sold through the APIs.
 """
 
 from __future__ import annotations
@@ -68,9 +85,16 @@ from starlette.types import ASGIApp
 
 from omnisync.hub.http_server import DEFAULT_HOST
 from omnisync.sandbox.base import JSON, SimulatedMarketplace
-from omnisync.sandbox.carriers import dhl, fedex, ups
-from omnisync.sandbox.carriers.auth import CHANNEL_CREDENTIALS, Gatekeeper, bearer_token
+from omnisync.sandbox.carriers import dhl, fedex, fedex_shipping, ups, ups_shipping
+from omnisync.sandbox.carriers.auth import (
+    CHANNEL_CREDENTIALS,
+    LABEL_CREDENTIALS,
+    SHIP_SCOPE,
+    Gatekeeper,
+    bearer_token,
+)
 from omnisync.sandbox.carriers.desk import CarrierDesk
+from omnisync.sandbox.carriers.shipping import BoughtLabel, LabelOrder, Refused
 from omnisync.sandbox.carriers.state import (
     CarrierSimulatorError,
     Outcome,
@@ -79,7 +103,7 @@ from omnisync.sandbox.carriers.state import (
     provider_named,
 )
 from omnisync.sandbox.clock import Clock
-from omnisync.sandbox.control_api import parcel_control_routes
+from omnisync.sandbox.control_api import control_route, parcel_control_routes
 from omnisync.sandbox.oauth import token_form
 from omnisync.sandbox.ratelimit import format_retry_after
 
@@ -110,7 +134,8 @@ def _always(request: Request) -> bool:
 
 
 class CarrierSimulator(SimulatedMarketplace):
-    """UPS, FedEx and DHL tracking (and the OAuth endpoints in front of it) on loopback."""
+    """UPS, FedEx and DHL tracking, UPS's and FedEx's rates and labels (and the OAuth
+    endpoints in front of them) on loopback."""
 
     type: ClassVar[str] = "carrier"
 
@@ -137,6 +162,7 @@ class CarrierSimulator(SimulatedMarketplace):
         )
         self.shipments = ShipmentBook(seconds_per_step)
         self.gate = Gatekeeper()
+        self._labels: list[BoughtLabel] = []
         ups_dialect = _Dialect(
             self._ups_authorised,
             lambda: ups.BAD_TOKEN,
@@ -154,9 +180,13 @@ class CarrierSimulator(SimulatedMarketplace):
         self._dialects: dict[str, _Dialect] = {
             "ups.token": replace(ups_dialect, authorised=_always),
             "ups.track": ups_dialect,
+            "ups.rate": ups_dialect,
+            "ups.ship": ups_dialect,
             "fedex.token": replace(fedex_dialect, authorised=_always),
             "fedex.track": fedex_dialect,
             "fedex.pod": fedex_dialect,
+            "fedex.rate": fedex_dialect,
+            "fedex.ship": fedex_dialect,
             "dhl.track": _Dialect(
                 self._dhl_authorised,
                 lambda: dhl.BAD_KEY,
@@ -215,6 +245,19 @@ class CarrierSimulator(SimulatedMarketplace):
         """The ``credentials:`` of a channel the simulator lets in, for ``provider``."""
         return dict(CHANNEL_CREDENTIALS[provider_named(provider)])
 
+    def label_credentials(self, provider: str) -> dict[str, str]:
+        """What a channel's ``credentials:`` adds to :meth:`credentials` to buy labels
+        (empty for DHL: the simulator sells no DHL labels)."""
+        return dict(LABEL_CREDENTIALS.get(provider_named(provider), {}))
+
+    def labels(self) -> list[JSON]:
+        """Every label sold through the APIs, oldest first: ``provider``,
+        ``tracking_number``, ``service`` (the carrier's code), ``label_format``,
+        ``reference``, ``shipper``, ``recipient``, ``weight_kg``, ``price``, ``currency``,
+        ``bought_at``."""
+        with self._lock:
+            return [label.to_json() for label in self._labels]
+
     def expire_tokens(self) -> None:
         """Every token issued so far is refused from now on."""
         self.gate.expire_tokens()
@@ -229,10 +272,12 @@ class CarrierSimulator(SimulatedMarketplace):
     def _reset_state(self) -> None:
         self.shipments = ShipmentBook(self.shipments.seconds_per_step)
         self.gate = Gatekeeper()
+        self._labels = []
 
     # pipeline ---------------------------------------------------------------------------
 
     def build_app(self) -> ASGIApp:
+        desk = CarrierDesk(self)
         return Router(
             routes=[
                 Route(ups.TOKEN_PATH, self._ups_token, methods=["POST"]),
@@ -241,7 +286,12 @@ class CarrierSimulator(SimulatedMarketplace):
                 Route(fedex.TRACK_PATH, self._fedex_track, methods=["POST"]),
                 Route(fedex.PROOF_OF_DELIVERY_PATH, self._fedex_pod, methods=["POST"]),
                 Route(dhl.TRACK_PATH, self._dhl_track, methods=["GET"]),
-                *parcel_control_routes(self.name, self.type, CarrierDesk(self)),
+                Route(ups_shipping.RATE_PATH, self._ups_rate, methods=["POST"]),
+                Route(ups_shipping.SHIP_PATH, self._ups_ship, methods=["POST"]),
+                Route(fedex_shipping.RATE_PATH, self._fedex_rate, methods=["POST"]),
+                Route(fedex_shipping.SHIP_PATH, self._fedex_ship, methods=["POST"]),
+                *parcel_control_routes(self.name, self.type, desk),
+                control_route("/labels", "GET", lambda body: (200, {"labels": desk.labels()})),
             ]
         )
 
@@ -313,14 +363,10 @@ class CarrierSimulator(SimulatedMarketplace):
         return self._answer(fedex.token_answer(form, self.gate))
 
     async def _fedex_track(self, request: Request) -> Response:
-        raw = await request.body()
+        body = _json_or_none(await request.body())
         refusal = await self._admitted(request, "fedex.track")
         if refusal is not None:
             return refusal
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
         with self._lock:
             now = self.clock.now()
             answer = fedex.track_answer(
@@ -341,3 +387,81 @@ class CarrierSimulator(SimulatedMarketplace):
             shipment = self.shipments.find(number, "dhl_universal") if number else None
             answer = dhl.track_answer(number, shipment, self.clock.now())
         return self._answer(answer)
+
+    async def _ups_rate(self, request: Request) -> Response:
+        body = _json_or_none(await request.body())
+        refusal = await self._admitted(request, "ups.rate")
+        if refusal is not None:
+            return refusal
+        option = request.path_params["option"]
+        if request.query_params.get("additionalinfo") == "timeintransit":
+            option += "timeintransit"
+        return self._answer(ups_shipping.rate_answer(body, option, self.clock.now()))
+
+    async def _ups_ship(self, request: Request) -> Response:
+        body = _json_or_none(await request.body())
+        refusal = await self._admitted(request, "ups.ship")
+        if refusal is not None:
+            return refusal
+        try:
+            order = ups_shipping.read_shipment(body)
+        except Refused as refused:
+            return self._answer(refused.answer)
+        return self._answer(ups_shipping.ship_answer(order, self._sell("ups", order)))
+
+    async def _fedex_rate(self, request: Request) -> Response:
+        body = _json_or_none(await request.body())
+        refusal = await self._admitted(request, "fedex.rate") or self._fedex_shipping(request)
+        if refusal is not None:
+            return refusal
+        return self._answer(fedex_shipping.rate_answer(body, self.clock.now()))
+
+    async def _fedex_ship(self, request: Request) -> Response:
+        body = _json_or_none(await request.body())
+        refusal = await self._admitted(request, "fedex.ship") or self._fedex_shipping(request)
+        if refusal is not None:
+            return refusal
+        try:
+            order = fedex_shipping.read_shipment(body)
+        except Refused as refused:
+            return self._answer(refused.answer)
+        labels = self._sell("fedex", order)
+        return self._answer(fedex_shipping.ship_answer(order, labels, self.clock.now()))
+
+    def _fedex_shipping(self, request: Request) -> Response | None:
+        """FedEx's Rate and Ship APIs belong to the Ship API project: a Track API token
+        is refused."""
+        token = bearer_token(request.headers.get("authorization"))
+        if self.gate.scope_of(token) != SHIP_SCOPE:
+            return self._answer(fedex_shipping.forbidden())
+        return None
+
+    def _sell(self, provider: str, order: LabelOrder) -> list[BoughtLabel]:
+        """One label per package: a fresh parcel each, known to tracking at once."""
+        with self._lock:
+            now = self.clock.now()
+            sold = [
+                BoughtLabel(
+                    provider=provider_named(provider),
+                    tracking_number=self.shipments.create(provider, now).number,
+                    service=order.service.code,
+                    label_format=order.label_format,
+                    reference=order.reference,
+                    shipper=order.shipper,
+                    recipient=order.recipient,
+                    weight_kg=weight,
+                    price=order.service.price(weight),
+                    currency=order.currency,
+                    bought_at=now,
+                )
+                for weight in order.weights_kg
+            ]
+            self._labels.extend(sold)
+            return sold
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None

@@ -91,6 +91,10 @@ def _payment_summary(order: Order) -> JSON:
     }
 
 
+HANDLING_TIME = timedelta(days=3)
+"""The simulated seller's handling time: each line's shipByDate after the order."""
+
+
 def _line_json(order: Order, line: LineItem) -> JSON:
     cost = amount(line.unit_price * line.quantity, order.currency)
     refunds: list[JSON] = []
@@ -106,6 +110,10 @@ def _line_json(order: Order, line: LineItem) -> JSON:
         "total": cost,
         "deliveryCost": {"shippingCost": amount(Decimal(0), order.currency)},
         "lineItemFulfillmentStatus": line.status,
+        "lineItemFulfillmentInstructions": {
+            "shipByDate": ebay_time(order.created_at + HANDLING_TIME),
+            "guaranteedDelivery": False,
+        },
         "soldFormat": FIXED_PRICE,
         "listingMarketplaceId": order.marketplace_id,
         "purchaseMarketplaceId": order.marketplace_id,

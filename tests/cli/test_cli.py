@@ -328,6 +328,7 @@ def test_init_skus_stock_and_the_json_shapes(tmp_path: Path, cli_database_url: s
                 {"channel": "outlet", "available": 7},
                 {"channel": "shop", "available": 11},
             ],
+            "bins": [],
         },
         {
             "sku": "B",
@@ -338,6 +339,7 @@ def test_init_skus_stock_and_the_json_shapes(tmp_path: Path, cli_database_url: s
                 {"channel": "outlet", "available": 3},
                 {"channel": "shop", "available": 5},
             ],
+            "bins": [],
         },
         {
             "sku": "BUN",
@@ -348,6 +350,7 @@ def test_init_skus_stock_and_the_json_shapes(tmp_path: Path, cli_database_url: s
                 {"channel": "outlet", "available": 3},  # min(7 // 2, 3 // 1)
                 {"channel": "shop", "available": 5},
             ],
+            "bins": [],
         },
     ]
 

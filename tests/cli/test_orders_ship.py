@@ -158,7 +158,7 @@ def test_ship_show_and_track_an_order(ship_cli: Cli) -> None:
         )
         assert shown.json() == by_hub_id.json()
         detail = shown.json()
-        assert set(detail) == ORDER_KEYS | {"shipments"}
+        assert set(detail) == ORDER_KEYS | {"shipments", "route", "packed_at"}
         assert {key: detail[key] for key in ORDER_KEYS} == listed.json()[0]
         (entry,) = detail["shipments"]
         assert {"carrier", "tracking_number", "status", "shipped_at", "delivered_at"} <= set(entry)

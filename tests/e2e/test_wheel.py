@@ -85,6 +85,7 @@ def test_the_wheel_holds_the_omnisync_package_and_nothing_beside_it(wheel: Path)
         assert f"omnisync/{module}/__init__.py" in shipped
     assert "omnisync/hub/demo/run.py" in shipped
     assert "omnisync/config/hub.yaml" in shipped
+    assert "omnisync/hub/templates/pick_list.html" in shipped  # package data of omnisync.hub
 
 
 def test_the_installed_command_runs_the_demo_and_loses_nothing(

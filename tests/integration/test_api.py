@@ -22,6 +22,7 @@ from omnisync.core.channels import channel_by_name
 from omnisync.core.clock import utcnow
 from omnisync.core.db import make_engine, transaction
 from omnisync.core.models import Listing, Order, StockMovement
+from omnisync.core.picking import create_pick_list
 from omnisync.core.return_state import ChannelReturns
 from omnisync.core.returns import create_return
 from omnisync.core.types import OrderStatus, SyncRunStatus
@@ -95,6 +96,7 @@ def concrete_get_paths(seeded: dict[str, Any]) -> dict[str, str]:
     return {
         "/api/v1/orders": "/api/v1/orders",
         "/api/v1/orders/{order_id}": f"/api/v1/orders/{seeded['oversold']}",
+        "/api/v1/orders/{order_id}/pack": f"/api/v1/orders/{seeded['oversold']}/pack",
         "/api/v1/stock": "/api/v1/stock",
         "/api/v1/stock/{sku}": "/api/v1/stock/KIT/2",
         "/api/v1/listings": "/api/v1/listings",
@@ -108,6 +110,10 @@ def concrete_get_paths(seeded: dict[str, Any]) -> dict[str, str]:
         "/api/v1/quarantine/{payload_id}": f"/api/v1/quarantine/{seeded['quarantined']}",
         "/api/v1/returns": "/api/v1/returns",
         "/api/v1/returns/{return_id}": f"/api/v1/returns/{seeded['return']}",
+        "/api/v1/pick-lists": "/api/v1/pick-lists",
+        "/api/v1/pick-lists/{pick_list_id}": f"/api/v1/pick-lists/{seeded['pick_list']}",
+        "/api/v1/pick-lists/{pick_list_id}/html": f"/api/v1/pick-lists/{seeded['pick_list']}/html",
+        "/api/v1/skus/{sku}/barcodes": "/api/v1/skus/KIT/2/barcodes",
     }
 
 
@@ -118,6 +124,10 @@ POSTS = {
     "/api/v1/orders/{order_id}/cancel": {"push": False, "reason": "mistake"},
     "/api/v1/orders/{order_id}/hold": {"reason": "fraud review"},
     "/api/v1/orders/{order_id}/release": None,
+    "/api/v1/orders/{order_id}/route": {"location": "main"},
+    "/api/v1/orders/{order_id}/pack": {"scans": ["B"]},
+    "/api/v1/orders/{order_id}/label": {"carrier": "ups", "weight_kg": 1},
+    "/api/v1/orders/{order_id}/rates": {"carrier": "ups", "weight_kg": 1},
     "/api/v1/quarantine/{payload_id}/retry": None,
     "/api/v1/quarantine/{payload_id}/resolve": {"note": "seen"},
     "/api/v1/alerts/{alert_id}/resolve": {"note": "seen"},
@@ -129,11 +139,17 @@ POSTS = {
     },
     "/api/v1/returns/{return_id}/refund": None,
     "/api/v1/returns/{return_id}/close": None,
+    "/api/v1/pick-lists": {"location": "main"},
+    "/api/v1/pick-lists/{pick_list_id}/confirm": {"shorts": []},
+    "/api/v1/pick-lists/{pick_list_id}/cancel": None,
+    "/api/v1/skus/{sku}/barcodes": {"barcode": "1234", "quantity": 6},
 }
 LISTING_LINK = "/api/v1/listings/{channel}/{listing}/link"
 OTHER_METHODS: dict[tuple[str, str], dict[str, str] | None] = {
     ("put", LISTING_LINK): {"sku": "B"},
     ("delete", LISTING_LINK): None,
+    ("put", "/api/v1/skus/{sku}/bins/{location}"): {"bin": "A-1"},
+    ("delete", "/api/v1/orders/{order_id}/pack"): None,
 }
 
 
@@ -147,8 +163,17 @@ def seed_return(api: ApiHub) -> int:
         return returned.id
 
 
+def seed_pick_list(api: ApiHub) -> int:
+    """A pick list of the orders ready at main."""
+    with transaction(api.hub.engine) as session:
+        made = create_pick_list(session, "main")
+        assert made.pick_list is not None
+        assert made.pick_list.id is not None
+        return made.pick_list.id
+
+
 def test_every_api_route_wants_the_token(api: ApiHub) -> None:
-    seeded = seed(api) | {"return": seed_return(api)}
+    seeded = seed(api) | {"return": seed_return(api), "pick_list": seed_pick_list(api)}
     gets = concrete_get_paths(seeded)
     document = api.http.get("/openapi.json").json()["paths"]
     routes = {
@@ -161,6 +186,7 @@ def test_every_api_route_wants_the_token(api: ApiHub) -> None:
     assert routes == documented | set(OTHER_METHODS)
     for (method, path), sent in OTHER_METHODS.items():
         concrete = path.replace("{channel}", "shop").replace("{listing}", "A")
+        concrete = concrete.replace("{sku}", "A").replace("{location}", "main")
         for headers in ({}, {"Authorization": "Bearer wrong-token-0000000000"}):
             refused = api.http.request(method, concrete, json=sent, headers=headers)
             assert refused.status_code == 401
@@ -169,6 +195,8 @@ def test_every_api_route_wants_the_token(api: ApiHub) -> None:
         concrete = concrete.replace("{payload_id}", str(seeded["quarantined"]))
         concrete = concrete.replace("{alert_id}", str(seeded["alert"]))
         concrete = concrete.replace("{return_id}", str(seeded["return"]))
+        concrete = concrete.replace("{pick_list_id}", str(seeded["pick_list"]))
+        concrete = concrete.replace("{sku}", "A")
         for headers in ({}, {"Authorization": "Bearer wrong-token-0000000000"}):
             refused = api.http.post(concrete, json=body, headers=headers)
             assert refused.status_code == 401

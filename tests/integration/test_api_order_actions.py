@@ -97,3 +97,25 @@ def test_a_held_order_cannot_ship_until_released(api: ApiHub) -> None:
     assert api.post("/api/v1/orders/1001/release", None).status_code == 409
     assert api.post("/api/v1/orders/1001/shipments", SHIP).status_code == 201
     assert level(api.hub.engine, "A", "main") == (8, 0)
+
+
+def test_route_moves_the_order_and_refuses_what_it_cannot(api: ApiHub) -> None:
+    set_count(api.hub.engine, "A", "backup", 1)
+    moved = api.post("/api/v1/orders/1001/route", {"location": "backup"})
+    assert moved.status_code == 200, moved.text
+    route = moved.json()["route"]
+    assert route["locations"] == ["backup"]
+    assert route["source"] == "operator"
+    assert route["reason"] == "routed by hand to backup by api (2 unit(s) oversold there)"
+    assert moved.json()["oversold"] is True
+    assert level(api.hub.engine, "A", "main") == (10, 0)
+    assert level(api.hub.engine, "A", "backup") == (1, 1)
+
+    unknown = api.post("/api/v1/orders/1001/route", {"location": "moon"})
+    assert unknown.status_code == 422
+    assert "does not sell from 'moon'" in unknown.json()["error"]
+    assert api.post("/api/v1/orders/1001/route", {}).status_code == 422
+    assert api.post("/api/v1/orders/1001/hold", None).status_code == 200
+    held = api.post("/api/v1/orders/1001/route", {"location": "main"})
+    assert held.status_code == 409
+    assert "on hold" in held.json()["error"]

@@ -6,6 +6,7 @@ of orders_2026-01-01.json), so the tests cannot drift from the shape Amazon send
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -353,3 +354,12 @@ def test_package_references_are_positive_numbers_stable_per_key() -> None:
     assert odd == package_reference("shipment-abc")
     assert package_reference("shipment-0").isdigit()
     assert package_reference("shipment-0") != "0"
+
+
+def test_the_end_of_the_ship_by_window_is_the_orders_ship_by_date() -> None:
+    window = {"earliestDateTime": "2026-03-01T08:00:00Z", "latestDateTime": "2026-03-03T07:59:59Z"}
+    mapped = order_from_payload(
+        order("UNSHIPPED", fulfillment={"fulfillmentStatus": "UNSHIPPED", "shipByWindow": window})
+    )
+    assert mapped.ship_by == datetime(2026, 3, 3, 7, 59, 59, tzinfo=UTC)
+    assert order_from_payload(order("UNSHIPPED")).ship_by is None

@@ -245,6 +245,10 @@ def test_sections_come_only_when_included_data_asks_for_them(sim, api, clock):
         "fulfillmentStatus": "UNSHIPPED",
         "fulfilledBy": "MERCHANT",
         "fulfillmentServiceLevel": "STANDARD",
+        "shipByWindow": {  # two days of handling after the purchase
+            "earliestDateTime": full["createdTime"],
+            "latestDateTime": "2026-11-24T10:15:10Z",
+        },
     }
     assert full["packages"] == []
     first, second = full["orderItems"]

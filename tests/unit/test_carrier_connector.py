@@ -90,9 +90,9 @@ def wrong_credentials(simulator: CarrierSimulator, provider: str) -> dict[str, s
 # tracking ----------------------------------------------------------------------------------
 
 
-def test_the_connector_is_registered_as_a_tracking_only_type() -> None:
+def test_the_connector_is_registered_as_a_tracking_and_labels_type() -> None:
     assert connector_for("carrier") is CarrierConnector
-    assert CarrierConnector.capabilities == frozenset({Capability.TRACKING})
+    assert CarrierConnector.capabilities == frozenset({Capability.TRACKING, Capability.LABELS})
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

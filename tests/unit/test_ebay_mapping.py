@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -356,3 +357,23 @@ def test_a_listing_past_its_daily_revisions_is_held_and_ebays_own_trouble_retrie
     assert (mug.ok, mug.daily_limit_reached, mug.retriable) == (False, True, False)
     assert (lid.daily_limit_reached, lid.retriable) == (False, True)
     assert (cup.daily_limit_reached, cup.retriable) == (False, False)
+
+
+def test_the_earliest_ship_by_date_of_the_lines_is_the_orders() -> None:
+    order = an_order()
+    first, *_ = order["lineItems"]
+    order["lineItems"] = [
+        {
+            **first,
+            "lineItemId": "1",
+            "lineItemFulfillmentInstructions": {"shipByDate": "2026-03-05T23:59:59.000Z"},
+        },
+        {
+            **first,
+            "lineItemId": "2",
+            "lineItemFulfillmentInstructions": {"shipByDate": "2026-03-04T23:59:59.000Z"},
+        },
+    ]
+    assert order_from_payload(order).ship_by == datetime(2026, 3, 4, 23, 59, 59, tzinfo=UTC)
+    order["lineItems"] = [{**first, "lineItemFulfillmentInstructions": {}}]
+    assert order_from_payload(order).ship_by is None

@@ -1,0 +1,119 @@
+"""Packing as `omnisync pack` and `/api/v1/orders/{id}/pack` both do it: the order named
+as an operator names it (hub/order_lookup.py), each scan in its own transaction (a
+refused scan records nothing and stops none of the others), and the label bought once
+the parcel is packed (hub/labels.py), for exactly the units scanned into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from omnisync.core.db import run_in_transaction, transaction
+from omnisync.core.errors import InvalidRequest
+from omnisync.core.models import Order
+from omnisync.core.packing import PackingState, ScanOutcome, ScanRefused, packing_state, reset, scan
+from omnisync.hub.labels import LabelOptions, LabelOutcome, buy_label
+from omnisync.hub.order_lookup import HUB_ID_PREFIX, find_order
+from omnisync.hub.settings import Settings
+from omnisync.hub.shipping import carrier_channel
+from omnisync.sync.engine import SyncEngine
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    message: str
+
+
+@dataclass
+class ScanRun:
+    """What a batch of scans did: accepted in order, refused with why, and the parcel after."""
+
+    state: PackingState
+    accepted: list[ScanOutcome] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PackingOrder:
+    """The order being packed, found once by the reference an operator gave."""
+
+    order_id: int
+    location: str | None = None
+
+    def state(self, engine: Engine) -> PackingState:
+        with transaction(engine, read_only=True) as session:
+            return packing_state(session, self._order(session), location=self.location)
+
+    def scan(self, engine: Engine, code: str, *, actor: str) -> ScanOutcome:
+        """One scan in its own transaction; raises ScanRefused (nothing recorded), or the
+        domain error of an order that cannot ship."""
+        return run_in_transaction(
+            engine,
+            lambda session: scan(
+                session, self._order(session), code, actor=actor, location=self.location
+            ),
+        )
+
+    def scan_all(self, engine: Engine, codes: Iterable[str], *, actor: str) -> ScanRun:
+        """Each code in turn; a refused one is kept with its message and the next goes on."""
+        accepted: list[ScanOutcome] = []
+        refused: list[Refusal] = []
+        for code in codes:
+            try:
+                accepted.append(self.scan(engine, code, actor=actor))
+            except ScanRefused as refusal:
+                refused.append(Refusal(code, refusal.message))
+        return ScanRun(self.state(engine), accepted, refused)
+
+    def reset(self, engine: Engine) -> PackingState:
+        with transaction(engine) as session:
+            return reset(session, self._order(session), location=self.location)
+
+    def _order(self, session: Session) -> Order:
+        order = session.get(Order, self.order_id)
+        assert order is not None  # orders are never deleted
+        return order
+
+
+def packing_order(engine: Engine, reference: str, *, location: str | None = None) -> PackingOrder:
+    """The order `reference` names (NotFound, or InvalidRequest when it names several),
+    and the location checked (NotFound)."""
+    with transaction(engine, read_only=True) as session:
+        order, _ = find_order(session, reference.strip())
+        assert order.id is not None
+        found = PackingOrder(order.id, location)
+        packing_state(session, order, location=location)  # an unknown location fails here
+    return found
+
+
+def check_label_carrier(settings: Settings, options: LabelOptions) -> None:
+    """Refuse a carrier that is no carrier channel (UnknownCarrier) before any scan is
+    counted: bad input changes nothing."""
+    carrier_channel(settings, options.carrier.strip())
+
+
+def buy_parcel_label(
+    engine: SyncEngine,
+    settings: Settings,
+    state: PackingState,
+    options: LabelOptions,
+    *,
+    actor: str,
+) -> LabelOutcome:
+    """The label for exactly the units scanned into the packed parcel (hub/labels.py):
+    recording its shipment claims the scans (core/shipping.py)."""
+    if not state.packed:
+        raise InvalidRequest(f"order {state.order_name} is not packed: no label is bought")
+    return buy_label(
+        engine,
+        settings,
+        f"{HUB_ID_PREFIX}{state.order_id}",
+        options,
+        lines=state.scanned_lines,
+        actor=actor,
+    )
