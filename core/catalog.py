@@ -32,6 +32,7 @@ from omnisync.core.models import (
     StockLevel,
 )
 from omnisync.core.outbox import mark_listings_dirty
+from omnisync.core.packaging import refuse_packaging_barcode
 from omnisync.core.types import LocationKind, OrderStatus
 
 SKU_CODE_MAX_LENGTH = 100
@@ -110,7 +111,8 @@ def upsert_sku(
     components: Mapping[str, int] | None = None,
 ) -> Sku:
     """Create or update a SKU; `components` (code -> quantity) makes it a bundle. A new
-    code must pass `validate_sku_code`; an existing one is taken as it is."""
+    code must pass `validate_sku_code`; an existing one is taken as it is. A new code or
+    a new barcode that is a packaging barcode is a Conflict (core/packaging.py)."""
     code = code.strip()
     if not code:
         raise InvalidRequest("SKU code must not be empty")
@@ -118,7 +120,10 @@ def upsert_sku(
         raise InvalidRequest(f"safety stock of {code!r} must not be negative")
     sku = session.exec(select(Sku).where(Sku.code == code)).first()
     if sku is None:
-        sku = Sku(code=validate_sku_code(code), created_at=clock_of(session).now())
+        refuse_packaging_barcode(session, validate_sku_code(code), "SKU code")
+        sku = Sku(code=code, created_at=clock_of(session).now())
+    if barcode and barcode != sku.barcode:
+        refuse_packaging_barcode(session, barcode, "barcode")
     if title is not None:
         sku.title = title
     if barcode is not None:
@@ -177,7 +182,8 @@ def edit_sku(
 ) -> SkuEdit:
     """Change a SKU in place (its row id stays, so its stock, history, listings and order
     lines stay linked). `barcode=""` clears the barcode. A new code must pass
-    `validate_sku_code` and be free; a new safety stock marks its listings dirty."""
+    `validate_sku_code` and be free; a new code or barcode must be no packaging barcode
+    (Conflict); a new safety stock marks its listings dirty."""
     sku = _locked_sku(session, code)
     previous_code = sku.code
     if safety_stock is not None and safety_stock < 0:
@@ -192,6 +198,10 @@ def edit_sku(
     if safety_stock is not None:
         wanted["safety_stock"] = safety_stock
     changed = tuple(name for name, value in wanted.items() if getattr(sku, name) != value)
+    if "code" in changed and new_code is not None:
+        refuse_packaging_barcode(session, new_code, "SKU code")
+    if "barcode" in changed:
+        refuse_packaging_barcode(session, barcode, "barcode")
     for name in changed:
         setattr(sku, name, wanted[name])
     session.add(sku)

@@ -437,7 +437,6 @@ class LabelRequest(BaseModel):
     """Printed on the label: the order's name."""
     label_format: str = "PDF"
     """PDF or ZPL."""
-    idempotency_key: str = ""
 
 
 class ShippingRate(BaseModel):
@@ -462,5 +461,7 @@ class PurchasedLabel(BaseModel):
     """PDF or ZPL: what `label` holds."""
     service: str | None = None
     carrier_shipment_id: str | None = None
+    """The carrier's id of the shipment (what voiding the label takes), kept on the hub's
+    shipment; karrio's `shipment_identifier`, else the tracking number."""
     price: Decimal | None = None
     currency: str | None = None

@@ -340,6 +340,50 @@ class LockedStock:
         self.effects.touched.add((level.sku_id, level.location_id))
         self.changes += 1
 
+    def write_off(
+        self,
+        line: LineState,
+        sku_id: int,
+        units: int,
+        location_id: int,
+        *,
+        reason: str,
+        reference: str,
+        kind: MovementKind = MovementKind.PICK_SHORT,
+    ) -> None:
+        """`units` of `sku_id` the line held at `location_id` are not there (a short pick):
+        they leave on hand there and the line's reservation there in one change (on hand
+        and reserved both drop, free stays as it was), with a movement saying why.
+
+        On hand stops at zero; the reservation gives up only what it holds at that
+        location. The line is not settled again here: the caller does (`settle`).
+        """
+        level = self._levels.get((sku_id, location_id))
+        held = self._active.get((line.id, sku_id)) if line.id is not None else None
+        leaving = min(units, level.on_hand) if level else 0
+        released = min(units, held.quantity) if held and held.location_id == location_id else 0
+        if level is None or not (leaving or released):
+            return
+        level.on_hand -= leaving
+        level.on_hand_delta -= leaving
+        level.reserved -= released
+        level.reserved_delta -= released
+        if held is not None and released:
+            held.quantity -= released
+            self._note(held)
+        self._movements.append(
+            {
+                "sku_id": sku_id,
+                "location_id": location_id,
+                "delta": -leaving,
+                "kind": kind,
+                "reason": reason,
+                "reference": reference,
+            }
+        )
+        self.effects.touched.add((sku_id, location_id))
+        self.changes += 1
+
     def settle(self, order: OrderState, line: LineState, location_ids: Sequence[int]) -> None:
         """Bring the line's reservations to what it needs now: release excess, fill shortfall."""
         if line.sku_id is None or line.id is None:

@@ -43,13 +43,18 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session, col
 
 from omnisync.core.alerting import note_buyer_cancel_request
-from omnisync.core.channels import selling_location_ids, selling_locations
+from omnisync.core.channels import selling_locations
 from omnisync.core.clock import clock_of
 from omnisync.core.dto import NormalisedOrder, NormalisedOrderLine
 from omnisync.core.locked_stock import LockedStock, StockEffects, forget_loaded, units_needed
 from omnisync.core.models import Channel, Listing, Order, OrderLine, Sku
 from omnisync.core.models.tables import table_of
-from omnisync.core.order_routing import line_location_ids, route_new_order, write_routes
+from omnisync.core.order_routing import (
+    line_location_ids,
+    route_if_unrouted,
+    route_new_order,
+    write_routes,
+)
 from omnisync.core.order_status import derive_order_status, parcel_statuses
 from omnisync.core.outbox import mark_touched_dirty
 from omnisync.core.reservations import (
@@ -777,7 +782,8 @@ def map_unmapped_lines(
     ).all()
     if not rows:
         return MappedLines()
-    location_ids = selling_location_ids(session, channel)
+    allowed = selling_locations(session, channel)
+    rules = RoutingRules.from_mapping(channel.routing)
     effects = StockEffects()
     units = 0
     for line, order in rows:
@@ -785,7 +791,9 @@ def map_unmapped_lines(
         units += units_needed(order, line)
         session.add(line)
         session.flush()
-        effects.merge(settle_line(session, order, line, location_ids))
+        route_if_unrouted(session, order, allowed, rules)
+        where = line_location_ids(order.route, line.external_line_id, allowed)
+        effects.merge(settle_line(session, order, line, where))
         refresh_oversold(session, order)
     effects.merge(reallocate_freed(session, effects))
     mark_touched_dirty(session, effects.touched)

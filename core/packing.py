@@ -15,14 +15,16 @@ and what the buyer receives, so its components' barcodes are refused, with a hin
 naming the bundle.
 
 An accepted scan is a PackScan row per line it fills (a SKU on two lines fills them in
-line order). The scans not yet in a shipment are the parcel being packed: when every
-open unit of the lines in scope is scanned, `Order.packed_at` is set. Recording the
-shipment (core/shipping.py `record_shipment`) claims the scans and clears `packed_at`,
-so a partly shipped order's next parcel starts empty. `reset` drops the parcel's scans
-when the packer starts over.
+line order). The scans not yet in a shipment are the parcel being packed; it is packed
+when every open unit of the lines in scope is scanned, and `Order.packed_at` says since
+when a parcel of the order is (core/parcels.py). Recording a shipment
+(core/shipping.py `record_shipment`) claims the scans of the units it ships, so a
+partly shipped order's next parcel starts from what is left. `reset` drops the parcel's
+scans when the packer starts over.
 
 `location` narrows a split order's parcel to the lines reserved at that location (an
-active reservation there): a packer at one warehouse packs only what is kept there.
+active reservation there, core/parcels.py `line_locations`): a packer at one warehouse
+packs only what is kept there.
 
 Every write locks the order row first (core/shipping.py `lock_order`), so two scanners
 on one order never both take its last unit.
@@ -30,8 +32,7 @@ on one order never both take its last unit.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -40,16 +41,10 @@ from sqlmodel import Session, col, delete, select
 from omnisync.core.catalog import bundle_recipes, location_by_code
 from omnisync.core.clock import clock_of
 from omnisync.core.errors import InvalidRequest
-from omnisync.core.models import (
-    Order,
-    PackagingBarcode,
-    PackScan,
-    Reservation,
-    Sku,
-)
+from omnisync.core.models import Order, PackagingBarcode, PackScan, Sku
 from omnisync.core.packaging import resolve_barcode
+from omnisync.core.parcels import line_locations, refresh_packed, scanned_units
 from omnisync.core.shipping import check_shippable, lines_with_sku_codes, lock_order
-from omnisync.core.types import ReservationState
 
 _BARCODE_LENGTH = 64
 """PackScan.barcode's length: a longer scan (a SKU code may be 128 long) is kept cut."""
@@ -71,6 +66,8 @@ class PackLine:
     """Open units: neither shipped nor cancelled."""
     scanned: int
     """Units scanned into the parcel being packed."""
+    locations: frozenset[str] = frozenset()
+    """The locations the line is reserved at: the parcels it is packed in."""
 
     @property
     def remaining(self) -> int:
@@ -87,7 +84,8 @@ class PackingState:
     location: str | None
     """The location the parcel is packed at (its lines are reserved there); None: all."""
     lines: tuple[PackLine, ...]
-    packed_at: datetime | None
+    order_packed_at: datetime | None
+    """`Order.packed_at`: since when a parcel of the order is packed (core/parcels.py)."""
 
     @property
     def packed(self) -> bool:
@@ -95,10 +93,30 @@ class PackingState:
         return bool(self.lines) and all(line.scanned == line.needed for line in self.lines)
 
     @property
+    def packed_at(self) -> datetime | None:
+        """Since when the order is packed, while this parcel is; None while it is not."""
+        return self.order_packed_at if self.packed else None
+
+    @property
     def scanned_lines(self) -> dict[str, int]:
         """The channel's line id -> units scanned: what the parcel holds, as
         `record_shipment` and labels take it."""
         return {line.external_line_id: line.scanned for line in self.lines if line.scanned}
+
+    def at(self, location: str | None) -> PackingState:
+        """This parcel narrowed to the lines reserved at `location` (None: as it is)."""
+        if location is None:
+            return self
+        lines = tuple(line for line in self.lines if location in line.locations)
+        return replace(self, location=location, lines=lines)
+
+    def with_scans(self, units: Mapping[int, int]) -> PackingState:
+        """The parcel with `units` (order line id -> units) scanned into it as well."""
+        lines = tuple(
+            replace(line, scanned=line.scanned + units.get(line.order_line_id, 0))
+            for line in self.lines
+        )
+        return replace(self, lines=lines)
 
 
 @dataclass(frozen=True)
@@ -115,7 +133,7 @@ class ScanOutcome:
     """Open units of the SKU over its lines in scope."""
     state: PackingState
     packed_now: bool
-    """This scan completed the parcel."""
+    """This scan packed the parcel (an accepted scan never finds it packed already)."""
 
 
 class ScanRefused(InvalidRequest):
@@ -130,39 +148,11 @@ class ScanRefused(InvalidRequest):
 
 def packing_state(session: Session, order: Order, *, location: str | None = None) -> PackingState:
     """The parcel being packed: the order's open lines (those reserved at `location`
-    when given), each with its open units and the units scanned so far."""
-    if order.id is None:
-        raise InvalidRequest("the order is not stored yet")
-    location_id = location_by_code(session, location).id if location is not None else None
-    rows = lines_with_sku_codes(session, order.id)
-    scanned = _scanned_units(session, order.id)
-    in_scope = (
-        _lines_at(session, [line.id for line, _ in rows if line.id is not None], location_id)
-        if location_id is not None
-        else None
-    )
-    lines = tuple(
-        PackLine(
-            order_line_id=line.id or 0,
-            external_line_id=line.external_line_id,
-            channel_sku=line.channel_sku,
-            sku_id=line.sku_id,
-            sku=code,
-            title=line.title,
-            needed=line.open_quantity,
-            scanned=scanned.get(line.id or 0, 0),
-        )
-        for line, code in rows
-        if (line.open_quantity or scanned.get(line.id or 0))
-        and (in_scope is None or line.id in in_scope)
-    )
-    return PackingState(
-        order_id=order.id,
-        order_name=order.display_name or order.external_id,
-        location=location,
-        lines=lines,
-        packed_at=order.packed_at,
-    )
+    when given; NotFound for an unknown location), each with its open units and the units
+    scanned so far."""
+    if location is not None:
+        location_by_code(session, location)
+    return _whole_order(session, order).at(location)
 
 
 def scan(
@@ -176,7 +166,10 @@ def scan(
     """
     order = lock_order(session, order)
     check_shippable(order)
-    state = packing_state(session, order, location=location)
+    if location is not None:
+        location_by_code(session, location)
+    whole = _whole_order(session, order)
+    state = whole.at(location)
     if not any(line.needed for line in state.lines):
         where = f" at {location}" if location is not None else ""
         raise InvalidRequest(f"order {state.order_name} has nothing left to pack{where}")
@@ -194,7 +187,7 @@ def scan(
     assert sku is not None
     lines = [line for line in state.lines if line.sku_id == sku_id]
     if not lines:
-        raise ScanRefused(_not_in_order(session, order, state, sku), state)
+        raise ScanRefused(_not_in_order(session, whole, state, sku), state)
     needed = sum(line.needed for line in lines)
     already = sum(line.scanned for line in lines)
     room = sum(line.remaining for line in lines)
@@ -203,6 +196,7 @@ def scan(
 
     now = clock_of(session).now()
     left = units
+    taken: dict[int, int] = {}
     for line in lines:
         take = min(left, line.remaining)
         if take:
@@ -217,12 +211,13 @@ def scan(
                     scanned_at=now,
                 )
             )
+            taken[line.order_line_id] = take
             left -= take
-    session.flush()
-    after = packing_state(session, order, location=location)
-    packed_now = after.packed and order.packed_at is None
-    order.packed_at = (order.packed_at or now) if after.packed else None
-    session.add(order)
+    after = state.with_scans(taken)
+    if after.packed and order.packed_at is None:
+        # A scan only fills lines of its own parcel, so no other parcel stops being packed.
+        order.packed_at = now
+        session.add(order)
     session.flush()
     return ScanOutcome(
         code=code,
@@ -230,15 +225,15 @@ def scan(
         units=units,
         scanned=already + units,
         needed=needed,
-        state=replace(after, packed_at=order.packed_at),
-        packed_now=packed_now,
+        state=replace(after, order_packed_at=order.packed_at),
+        packed_now=after.packed,
     )
 
 
 def reset(session: Session, order: Order, *, location: str | None = None) -> PackingState:
     """Drop the parcel's scans (the packer starts over; at `location`: the scans of its
-    lines only) and the packed mark (in the caller's transaction); the scans of parcels
-    that shipped stay theirs."""
+    lines only) in the caller's transaction, and the packed mark unless another parcel of
+    the order stays packed; the scans of parcels that shipped stay theirs."""
     order = lock_order(session, order)
     dropping = delete(PackScan).where(
         col(PackScan.order_id) == order.id, col(PackScan.shipment_id).is_(None)
@@ -249,44 +244,50 @@ def reset(session: Session, order: Order, *, location: str | None = None) -> Pac
         ]
         dropping = dropping.where(col(PackScan.order_line_id).in_(in_scope))
     session.execute(dropping)
-    order.packed_at = None
-    session.add(order)
+    refresh_packed(session, order, clock_of(session).now())
     session.flush()
     return packing_state(session, order, location=location)
 
 
-def _scanned_units(session: Session, order_id: int) -> dict[int, int]:
-    """Units scanned per order line into the parcel not yet shipped."""
-    units: dict[int, int] = defaultdict(int)
-    for line_id, count in session.exec(
-        select(PackScan.order_line_id, PackScan.units).where(
-            PackScan.order_id == order_id, col(PackScan.shipment_id).is_(None)
+def _whole_order(session: Session, order: Order) -> PackingState:
+    """The whole order as one parcel: its open lines (and any line with scans not
+    shipped), each with the locations it is reserved at."""
+    if order.id is None:
+        raise InvalidRequest("the order is not stored yet")
+    rows = lines_with_sku_codes(session, order.id)
+    scanned = scanned_units(session, order.id)
+    kept_at = line_locations(session, [line.id for line, _ in rows if line.id is not None])
+    lines = tuple(
+        PackLine(
+            order_line_id=line.id or 0,
+            external_line_id=line.external_line_id,
+            channel_sku=line.channel_sku,
+            sku_id=line.sku_id,
+            sku=code,
+            title=line.title,
+            needed=line.open_quantity,
+            scanned=scanned.get(line.id or 0, 0),
+            locations=kept_at.get(line.id or 0, frozenset()),
         )
-    ):
-        units[line_id] += count
-    return units
-
-
-def _lines_at(session: Session, line_ids: Iterable[int], location_id: int) -> set[int]:
-    """The lines holding an active reservation at the location."""
-    return set(
-        session.exec(
-            select(Reservation.order_line_id).where(
-                col(Reservation.order_line_id).in_(list(line_ids)),
-                Reservation.location_id == location_id,
-                Reservation.state == ReservationState.ACTIVE,
-            )
-        ).all()
+        for line, code in rows
+        if line.open_quantity or scanned.get(line.id or 0)
+    )
+    return PackingState(
+        order_id=order.id,
+        order_name=order.display_name or order.external_id,
+        location=None,
+        lines=lines,
+        order_packed_at=order.packed_at,
     )
 
 
-def _not_in_order(session: Session, order: Order, state: PackingState, sku: Sku) -> str:
-    """`A is not in order N`, with what the packer may have meant."""
+def _not_in_order(session: Session, whole: PackingState, state: PackingState, sku: Sku) -> str:
+    """`A is not in order N`, with what the packer may have meant (`whole`: the order's
+    every line, `state`: the parcel scanned into)."""
     message = f"{sku.code} is not in order {state.order_name}"
-    if state.location is not None:
-        everywhere = packing_state(session, order)
-        if any(line.sku_id == sku.id and line.needed for line in everywhere.lines):
-            return f"{message}'s parcel at {state.location}: it is not reserved there"
+    elsewhere = any(line.sku_id == sku.id and line.needed for line in whole.lines)
+    if state.location is not None and elsewhere:
+        return f"{message}'s parcel at {state.location}: it is not reserved there"
     bundles = [line for line in state.lines if line.sku_id is not None and line.needed]
     recipes = bundle_recipes(session, {line.sku_id for line in bundles if line.sku_id})
     holding = sorted(

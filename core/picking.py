@@ -17,19 +17,26 @@ made: the printed walk is the one the picker follows.
 A short pick (`confirm_pick_list` with shorts): the missing units of a SKU are taken
 from the list's orders newest first, so the oldest orders keep their stock. For each
 order line shorted, the units leave on hand at the location (a `pick_short` movement,
-invariant 1) and its reservation releases them in the same statement (on hand and
-reserved both drop, free stays as it was); the line is then settled again over the
-locations its channel sells from as far as its route lets a waiting line go (not
-for `split: never` or an order routed by hand), taking stock elsewhere where any is
-free (the route then says the line moved, and why), and the order is marked oversold
-(and alerted) when none is. Every short raises the
-`pick_short` warning naming the list, SKU, bin, units and orders, and the listings of
-the SKU are marked dirty in the same transaction.
+invariant 1) and its reservation releases them in the same change (on hand and
+reserved both drop, free stays as it was); the line is then settled again. A line
+that still has units picked (on this list or another live one, not short and not
+shipped) stays at the list's location: those units are in the tote, so it tops up
+there or waits there, oversold (and core/reservations.py allocate_waiting leaves it
+there too). Only a line shorted completely may take stock elsewhere: over the
+locations its channel sells from as far as its route lets a waiting line go (not for
+`split: never` or an order routed by hand), where any is free (the route then says
+the line moved, and why). An order that finds too little is marked oversold (and
+alerted). Every short raises the `pick_short` warning naming the list, SKU, bin,
+units and orders, and the listings of the SKU are marked dirty in the same
+transaction.
 
 Locks, in the order order intake and shipping take them: the list's row (or, making
 one, the location's row, so two lists made at once at one location never take the
 same units), then the orders' rows, then stock levels by (SKU, location), then
-reservations.
+reservations. Confirming takes the levels and reservations once, up front, for every
+shorted line (core/locked_stock.py LockedStock: a bundle's components with it); its
+callers run it in core.db.run_in_transaction, so a PostgreSQL deadlock victim is run
+again.
 """
 
 from __future__ import annotations
@@ -45,10 +52,10 @@ from sqlmodel import Session, col, select
 from omnisync.core.alerting import RULE_PICK_SHORT, current_alert, open_alert
 from omnisync.core.bins import bins_at
 from omnisync.core.catalog import location_by_code
-from omnisync.core.channels import channel_by_name, selling_location_ids
+from omnisync.core.channels import channel_by_name, selling_locations
 from omnisync.core.clock import clock_of
 from omnisync.core.errors import Conflict, InvalidRequest, NotFound
-from omnisync.core.levels import move_stock
+from omnisync.core.locked_stock import LockedStock, StockEffects
 from omnisync.core.models import (
     Channel,
     Location,
@@ -59,20 +66,14 @@ from omnisync.core.models import (
     Reservation,
     Shipment,
     Sku,
-    StockLevel,
 )
-from omnisync.core.order_routing import may_take_waiting, moved_line
+from omnisync.core.order_routing import may_take_waiting, moved_line, pinned_by_pick_lists
 from omnisync.core.outbox import mark_touched_dirty
-from omnisync.core.reservations import (
-    StockEffects,
-    reallocate_freed,
-    refresh_oversold,
-    settle_line,
-)
+from omnisync.core.reservations import reallocate_freed, refresh_oversold
+from omnisync.core.routing import RouteLocation
 from omnisync.core.shipping import lock_order
 from omnisync.core.types import (
     AlertSeverity,
-    MovementKind,
     OrderStatus,
     PickListState,
     ReservationState,
@@ -378,36 +379,48 @@ def _apply_shorts(
             select(Order).where(col(Order.id).in_({line.order_id for line in lines}))
         )
     }
-    # Newest order first: the oldest orders keep their stock.
-    newest_first = sorted(
-        (line for line in lines if line.sku_id in wanted),
-        key=lambda line: (orders[line.order_id].placed_at, line.order_id, line.id or 0),
-        reverse=True,
-    )
-    taking: list[tuple[PickListLine, int]] = []
-    left = {sku_id: units for sku_id, (_, units) in wanted.items()}
-    for line in newest_first:
-        units = min(left[line.sku_id], line.quantity - line.short)
-        if units > 0:
-            taking.append((line, units))
-            left[line.sku_id] -= units
-    # Locks as order intake takes them: orders, then levels by (SKU, location).
+    taking = _newest_first(lines, orders, wanted)
+    # Each lock once, in the module's order: the orders by id, then one LockedStock over
+    # every shorted line (levels by (SKU, location), a bundle's components included,
+    # then the lines' reservations).
     locked = {
         order_id: lock_order(session, orders[order_id])
-        for order_id in sorted({line.order_id for line, _ in taking})
+        for order_id in sorted({entry.order_id for entry, _ in taking})
     }
-    _lock_levels(session, wanted)
-    effects = StockEffects()
-    shorts = {sku_id: Short(sku.code, None, units) for sku_id, (sku, units) in wanted.items()}
-    for line, units in taking:
-        line.short += units
-        session.add(line)
-        order = locked[line.order_id]
-        effects.merge(_take_off_the_books(session, pick_list, order, line, units))
-        shorts[line.sku_id].bin = line.bin
-        shorts[line.sku_id].orders.append(
-            ShortOrder(order.id or 0, order.display_name or order.external_id, units, False)
+    shorted = {
+        line.id or 0: line
+        for line in session.exec(
+            select(OrderLine).where(
+                col(OrderLine.id).in_({entry.order_line_id for entry, _ in taking})
+            )
         )
+    }
+    for entry, units in taking:
+        entry.short += units
+        session.add(entry)
+    stock = LockedStock.lock(
+        session,
+        {entry.sku_id for entry, _ in taking}
+        | {line.sku_id for line in shorted.values() if line.sku_id is not None},
+        shorted.keys(),
+    )
+    shorts = {sku_id: Short(sku.code, None, units) for sku_id, (sku, units) in wanted.items()}
+    for entry, units in taking:
+        order = locked[entry.order_id]
+        name = order.display_name or order.external_id
+        shelf = f"bin {entry.bin}" if entry.bin else "no bin"
+        stock.write_off(
+            shorted[entry.order_line_id],
+            entry.sku_id,
+            units,
+            pick_list.location_id,
+            reason=f"not on the shelf when pick list {pick_list.id} was picked "
+            f"({shelf}, order {name})",
+            reference=f"pick-list:{pick_list.id}",
+        )
+        shorts[entry.sku_id].bin = entry.bin
+        shorts[entry.sku_id].orders.append(ShortOrder(order.id or 0, name, units, False))
+    effects = _settle_shorted(session, stock, pick_list, taking, locked, shorted)
     effects.merge(reallocate_freed(session, effects))
     for order in locked.values():
         refresh_oversold(session, order)
@@ -422,81 +435,104 @@ def _apply_shorts(
     return done
 
 
-def _lock_levels(session: Session, sku_ids: Iterable[int]) -> None:
-    session.exec(
-        select(StockLevel.id)
-        .where(col(StockLevel.sku_id).in_(sorted(set(sku_ids))))
-        .order_by(col(StockLevel.sku_id), col(StockLevel.location_id))
-        .with_for_update()
-    ).all()
+def _newest_first(
+    lines: Sequence[PickListLine],
+    orders: Mapping[int, Order],
+    wanted: Mapping[int, tuple[Sku, int]],
+) -> list[tuple[PickListLine, int]]:
+    """The list lines that lose units to the shorts, and how many: newest order first,
+    so the oldest orders keep their stock."""
+    newest_first = sorted(
+        (line for line in lines if line.sku_id in wanted),
+        key=lambda line: (orders[line.order_id].placed_at, line.order_id, line.id or 0),
+        reverse=True,
+    )
+    taking: list[tuple[PickListLine, int]] = []
+    left = {sku_id: units for sku_id, (_, units) in wanted.items()}
+    for line in newest_first:
+        units = min(left[line.sku_id], line.quantity - line.short)
+        if units > 0:
+            taking.append((line, units))
+            left[line.sku_id] -= units
+    return taking
 
 
-def _take_off_the_books(
-    session: Session, pick_list: PickList, order: Order, entry: PickListLine, units: int
+def _settle_shorted(
+    session: Session,
+    stock: LockedStock,
+    pick_list: PickList,
+    taking: Sequence[tuple[PickListLine, int]],
+    orders: Mapping[int, Order],
+    shorted: Mapping[int, OrderLine],
 ) -> StockEffects:
-    """`units` of the list line were not on the shelf: they leave on hand at the list's
-    location and the line's reservation there, then the order line settles again."""
-    location_id = pick_list.location_id
-    level = session.exec(
-        select(StockLevel)
-        .where(StockLevel.sku_id == entry.sku_id, StockLevel.location_id == location_id)
-        .execution_options(populate_existing=True)
-    ).first()
-    held = session.exec(
-        select(Reservation)
-        .where(
-            Reservation.order_line_id == entry.order_line_id,
-            Reservation.sku_id == entry.sku_id,
-            Reservation.state == ReservationState.ACTIVE,
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
-    leaving = min(units, level.on_hand) if level is not None else 0
-    released = min(units, held.quantity) if held and held.location_id == location_id else 0
-    effects = StockEffects()
-    if leaving or released:
-        where = f"bin {entry.bin}" if entry.bin else "no bin"
-        move_stock(
-            session,
-            entry.sku_id,
-            location_id,
-            -leaving,
-            MovementKind.PICK_SHORT,
-            reason=f"not on the shelf when pick list {pick_list.id} was picked "
-            f"({where}, order {order.display_name or order.external_id})",
-            reference=f"pick-list:{pick_list.id}",
-            consumed_reservation=released,
-        )
-        effects.touched.add((entry.sku_id, location_id))
-    if held is not None and released:
-        held.quantity -= released
-        held.updated_at = clock_of(session).now()
-        session.add(held)
-    line = session.get(OrderLine, entry.order_line_id)
-    assert line is not None
-    effects.merge(settle_line(session, order, line, _locations_allowed(session, order, line)))
-    _note_move(session, pick_list, order, line, entry.sku_id)
+    """Settle each shorted order line again on the locked stock (see the module: a line
+    with units in a tote stays at the list's location), write it all, and note in each
+    route a line that moved."""
+    selling = _selling_locations(session, orders.values())
+    in_totes = _in_totes(session, stock, shorted.values())
+    for line_id in dict.fromkeys(entry.order_line_id for entry, _ in taking):
+        line = shorted[line_id]
+        order = orders[line.order_id]
+        if line_id in in_totes:
+            stock.settle(order, line, [pick_list.location_id])
+        else:
+            stock.settle(order, line, _locations_allowed(selling[order.channel_id], order, line))
+    effects = stock.write(session)
+    codes = {place.id: place.code for places in selling.values() for place in places}
+    for line_id, sku_id in dict.fromkeys(
+        (entry.order_line_id, entry.sku_id) for entry, _ in taking
+    ):
+        line = shorted[line_id]
+        _note_move(session, pick_list, orders[line.order_id], line, sku_id, codes)
     return effects
 
 
-def _locations_allowed(session: Session, order: Order, line: OrderLine) -> list[int]:
-    """Where the shorted line may take stock again: its channel's locations, in the
-    channel's order, as far as its route lets a waiting line go (a `split: never` order
-    or one routed by hand stays where it is)."""
-    channel = session.get(Channel, order.channel_id)
-    assert channel is not None
-    ids = selling_location_ids(session, channel)
-    codes = _location_codes(session, ids)
+def _selling_locations(session: Session, orders: Iterable[Order]) -> dict[int, list[RouteLocation]]:
+    """The locations each of the orders' channels sells from, by channel id."""
+    selling: dict[int, list[RouteLocation]] = {}
+    for order in orders:
+        if order.channel_id not in selling:
+            channel = session.get(Channel, order.channel_id)
+            selling[order.channel_id] = selling_locations(session, channel) if channel else []
+    return selling
+
+
+def _in_totes(session: Session, stock: LockedStock, lines: Iterable[OrderLine]) -> set[int]:
+    """The shorted lines that still have units picked on a live list (the list's own
+    units not short, or another list's not shipped yet): those units are in a tote at
+    the list's location, so the line stays there."""
+    by_sku: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for line in lines:
+        if line.sku_id is None or line.id is None:
+            continue
+        for sku_id, per_unit in stock.parts(line.sku_id):
+            by_sku[sku_id].append((line.id, line.quantity_shipped * per_unit))
+    pinned: set[int] = set()
+    for sku_id, shipped in by_sku.items():
+        pinned |= pinned_by_pick_lists(session, sku_id, shipped)
+    return pinned
+
+
+def _locations_allowed(
+    selling: Sequence[RouteLocation], order: Order, line: OrderLine
+) -> list[int]:
+    """Where a line shorted completely may take stock again: its channel's locations, in
+    the channel's order, as far as its route lets a waiting line go (a `split: never`
+    order or one routed by hand stays where it is)."""
     return [
-        location_id
-        for location_id in ids
-        if may_take_waiting(order.route, line.external_line_id, codes[location_id])
+        place.id
+        for place in selling
+        if may_take_waiting(order.route, line.external_line_id, place.code)
     ]
 
 
 def _note_move(
-    session: Session, pick_list: PickList, order: Order, line: OrderLine, sku_id: int
+    session: Session,
+    pick_list: PickList,
+    order: Order,
+    line: OrderLine,
+    sku_id: int,
+    codes: Mapping[int, str],
 ) -> None:
     """A routed line that took stock at another location: its route says so, and why."""
     if not order.route:
@@ -509,23 +545,17 @@ def _note_move(
             Reservation.quantity > 0,
         )
     ).first()
-    if now_at is None or now_at == pick_list.location_id:
+    if now_at is None or now_at == pick_list.location_id or now_at not in codes:
         return
-    codes = _location_codes(session, [now_at, pick_list.location_id])
+    location = session.get(Location, pick_list.location_id)
+    short_at = location.code if location else str(pick_list.location_id)
     moved = moved_line(order.route, line.external_line_id, line.channel_sku, codes[now_at])
     reason = (
         f"{order.route.get('reason', '')}; {line.channel_sku} moved to {codes[now_at]}: "
-        f"short at {codes[pick_list.location_id]} on pick list {pick_list.id}"
+        f"short at {short_at} on pick list {pick_list.id}"
     )
     order.route = {**moved, "reason": reason.lstrip("; ")}
     session.add(order)
-
-
-def _location_codes(session: Session, location_ids: Iterable[int]) -> dict[int, str]:
-    rows = session.exec(
-        select(Location.id, Location.code).where(col(Location.id).in_(set(location_ids)))
-    )
-    return {location_id: code for location_id, code in rows if location_id is not None}
 
 
 def _note(shorts: Sequence[Short]) -> str | None:

@@ -20,7 +20,7 @@ from omnisync.core.locked_stock import LockedStock, units_needed
 from omnisync.core.models import Channel, Order, OrderLine, PickList, PickListLine
 from omnisync.core.outbox import mark_touched_dirty
 from omnisync.core.reservations import reallocate_freed, refresh_oversold
-from omnisync.core.routing import RoutingRules
+from omnisync.core.routing import RouteDecision, RoutingRules
 from omnisync.core.shipping import check_shippable, lock_order
 from omnisync.core.types import PickListState, RouteSource
 
@@ -37,7 +37,8 @@ def reroute_order(session: Session, order: Order, location_code: str, *, actor: 
     """Move the order's open lines to `location_code` (in the caller's transaction).
 
     InvalidRequest when the order cannot ship or the channel does not sell from that
-    location; Conflict when it is on hold or on an open pick list (cancel it first).
+    location; Conflict when it is on hold or its open lines are on a live pick list
+    (open or picked: cancel it first).
     """
     order = lock_order(session, order)
     check_shippable(order)
@@ -49,12 +50,6 @@ def reroute_order(session: Session, order: Order, location_code: str, *, actor: 
         codes = ", ".join(location.code for location in allowed) or "none"
         raise InvalidRequest(
             f"channel {channel.name} does not sell from {location_code!r} (its locations: {codes})"
-        )
-    picking = _open_pick_list(session, order)
-    if picking is not None:
-        raise Conflict(
-            f"order {order.external_id} is on open pick list {picking}: "
-            f"cancel it (`omnisync pick cancel {picking}`) before routing the order again"
         )
     lines = [
         line
@@ -68,6 +63,13 @@ def reroute_order(session: Session, order: Order, location_code: str, *, actor: 
     ]
     if not lines:
         raise InvalidRequest(f"order {order.external_id} has nothing left to route")
+    picking = _live_pick_list(session, [line.id for line in lines if line.id is not None])
+    if picking is not None:
+        raise Conflict(
+            f"order {order.external_id} is on pick list {picking}, whose units are picked at "
+            f"its location: cancel it (`omnisync pick cancel {picking}`) before routing the "
+            "order again"
+        )
     stock = LockedStock.lock(
         session,
         [line.sku_id for line in lines if line.sku_id],
@@ -81,18 +83,14 @@ def reroute_order(session: Session, order: Order, location_code: str, *, actor: 
     reason = f"routed by hand to {target.code} by {actor}"
     if short:
         reason += f" ({short} unit(s) oversold there)"
-    previous = order.route or {}
-    order.route = {
-        "locations": [target.code],
-        "lines": {
-            **previous.get("lines", {}),
-            **{line.external_line_id: target.code for line in lines},
-        },
-        "reason": reason,
-        "split": RoutingRules.from_mapping(channel.routing).split.value,
-        "source": RouteSource.OPERATOR.value,
-        "at": now.isoformat(),
-    }
+    decision = RouteDecision(
+        lines={line.external_line_id: target for line in lines},
+        reason=reason,
+        split=RoutingRules.from_mapping(channel.routing).split,
+        short_units=short,
+        locations=[target],
+    )
+    order.route = decision.as_route(RouteSource.OPERATOR, now)
     order.routed_at = now
     order.modified_at = now
     session.add(order)
@@ -103,9 +101,14 @@ def reroute_order(session: Session, order: Order, location_code: str, *, actor: 
     return Rerouted(order, order.route, short)
 
 
-def _open_pick_list(session: Session, order: Order) -> int | None:
+def _live_pick_list(session: Session, line_ids: list[int]) -> int | None:
+    """A live (open or picked) pick list with units of these lines on it, if any."""
     return session.exec(
         select(PickList.id)
         .join(PickListLine, col(PickListLine.pick_list_id) == PickList.id)
-        .where(PickListLine.order_id == order.id, PickList.state == PickListState.OPEN)
+        .where(
+            col(PickListLine.order_line_id).in_(line_ids),
+            col(PickList.state).in_([PickListState.OPEN, PickListState.PICKED]),
+            PickListLine.quantity > PickListLine.short,
+        )
     ).first()

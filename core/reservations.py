@@ -19,14 +19,14 @@ from sqlmodel import Session, col, select
 
 from omnisync.core.alerting import RULE_OVERSOLD, keep_shipped_not_on_hand, open_alert
 from omnisync.core.catalog import bundle_recipes
-from omnisync.core.channels import selling_location_ids
+from omnisync.core.channels import selling_locations
 from omnisync.core.clock import clock_of
 from omnisync.core.levels import reserve_free, unreserve
 from omnisync.core.locked_stock import LineState, LockedStock, OrderState
 from omnisync.core.locked_stock import StockEffects as StockEffects
 from omnisync.core.locked_stock import units_needed as units_needed
-from omnisync.core.models import Channel, Location, Order, OrderLine, Reservation
-from omnisync.core.order_routing import may_take_waiting, moved_line
+from omnisync.core.models import Channel, Order, OrderLine, Reservation
+from omnisync.core.order_routing import may_take_waiting, moved_line, pinned_by_pick_lists
 from omnisync.core.types import AlertSeverity, OrderStatus, ReservationState
 
 log = logging.getLogger(__name__)
@@ -139,18 +139,29 @@ def allocate_waiting(session: Session, sku_id: int, location_id: int) -> StockEf
         .with_for_update(of=Reservation)
         .execution_options(populate_existing=True)
     ).all()
-    channels: dict[int, list[int]] = {}
+    channels: dict[int, dict[int, str]] = {}
     changed_orders: dict[int, Order] = {}
-    location = session.get(Location, location_id)
-    code = location.code if location else ""
+    pinned = pinned_by_pick_lists(
+        session,
+        sku_id,
+        [
+            (line.id, line.quantity_shipped * reservation.per_unit)
+            for reservation, line, _ in waiting
+            if line.id is not None and reservation.location_id != location_id
+        ],
+    )
     for reservation, line, order in waiting:
         if order.channel_id not in channels:
             channel = session.get(Channel, order.channel_id)
-            channels[order.channel_id] = selling_location_ids(session, channel) if channel else []
-        if location_id not in channels[order.channel_id]:
+            selling = selling_locations(session, channel) if channel else []
+            channels[order.channel_id] = {place.id: place.code for place in selling}
+        code = channels[order.channel_id].get(location_id)
+        if code is None:
             continue
         if not may_take_waiting(order.route, line.external_line_id, code):
             continue  # routed elsewhere: only its own location's stock goes to it
+        if line.id in pinned:
+            continue  # units of it are picked at its location: the line stays there
         short = units_needed(order, line) * reservation.per_unit - reservation.quantity
         if short <= 0:
             continue

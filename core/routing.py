@@ -129,9 +129,6 @@ def decide_route(
     rank = _ranking(allowed, country, rules)
     preferred = rules.preference(country)
 
-    def covers(location: RouteLocation, line: RouteLine) -> bool:
-        return all(free(sku, location.id) >= units for sku, units in _needs([line]).items())
-
     def units_at(location: RouteLocation, some: Sequence[RouteLine]) -> int:
         needs = _needs(some)
         return sum(min(max(free(sku, location.id), 0), n) for sku, n in needs.items())
@@ -153,7 +150,7 @@ def decide_route(
             f"{best.code}, which has {held} of its {total} unit(s) ({short} oversold there)"
         )
         return _decided(lines, {line.key: best for line in lines}, rules.split, short, reason)
-    return _split(lines, allowed, rank, covers, units_at, rules)
+    return _split(lines, allowed, rank, free, rules)
 
 
 def _needs(lines: Sequence[RouteLine]) -> dict[int, int]:
@@ -169,12 +166,39 @@ def _split(
     lines: Sequence[RouteLine],
     allowed: Sequence[RouteLocation],
     rank: Callable[[RouteLocation], tuple[int, int]],
-    covers: Callable[[RouteLocation, RouteLine], bool],
-    units_at: Callable[[RouteLocation, Sequence[RouteLine]], int],
+    free: FreeStock,
     rules: RoutingRules,
 ) -> RouteDecision:
     """Greedy fewest locations: take the location that ships most of the lines left
-    whole, until none ships any; each line left goes where most of it is."""
+    whole, until none ships any; each line left goes where most of it is. Stock a line
+    placed takes is not there for the next (two lines of one SKU may not both count
+    the same units)."""
+    taken: dict[tuple[int, int], int] = {}
+
+    def left_at(sku: int, location: RouteLocation) -> int:
+        return max(free(sku, location.id) - taken.get((sku, location.id), 0), 0)
+
+    def take(location: RouteLocation, line: RouteLine) -> int:
+        """Place the line's units there; returns how many it lacks."""
+        lacking = 0
+        for sku, units in line.needs:
+            got = min(left_at(sku, location), units)
+            taken[(sku, location.id)] = taken.get((sku, location.id), 0) + got
+            lacking += units - got
+        return lacking
+
+    def fitting(location: RouteLocation, some: Sequence[RouteLine]) -> list[RouteLine]:
+        """The lines the location ships whole, one after another, in line order."""
+        spare: dict[int, int] = {}
+        fit = []
+        for line in some:
+            needs = _needs([line])
+            if all(spare.get(sku, left_at(sku, location)) >= n for sku, n in needs.items()):
+                for sku, n in needs.items():
+                    spare[sku] = spare.get(sku, left_at(sku, location)) - n
+                fit.append(line)
+        return fit
+
     placed: dict[str, RouteLocation] = {}
     left = list(lines)
     short = 0
@@ -182,21 +206,25 @@ def _split(
         best = min(
             allowed,
             key=lambda loc: (
-                -sum(covers(loc, line) for line in left),
-                -units_at(loc, left),
+                -len(fitting(loc, left)),
+                -sum(min(left_at(sku, loc), n) for sku, n in _needs(left).items()),
                 rank(loc),
             ),
         )
-        taken = [line for line in left if covers(best, line)]
-        if not taken:
+        shipped = fitting(best, left)
+        if not shipped:
             break
-        for line in taken:
+        for line in shipped:
+            take(best, line)
             placed[line.key] = best
         left = [line for line in left if line.key not in placed]
     for line in left:
-        best = min(allowed, key=lambda loc: (-units_at(loc, [line]), rank(loc)))
+        best = min(
+            allowed,
+            key=lambda loc: (-sum(min(left_at(sku, loc), n) for sku, n in line.needs), rank(loc)),
+        )
         placed[line.key] = best
-        short += sum(units for _, units in line.needs) - units_at(best, [line])
+        short += take(best, line)
     used = _in_order(placed, lines)
     if len(used) == 1:
         reason = f"no location can ship the whole order; {used[0].code} has the most of it"

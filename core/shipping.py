@@ -5,8 +5,8 @@ consumed (on_hand and reserved both drop by the shipped units, so what other
 channels may sell does not move), the lines' shipped quantities rise, a Shipment
 row is written with its push pending, and the order's status is derived again with
 the new parcel among its own (core/order_status.py: shipped or partially_shipped;
-delivered stays delivered when the channel said so), and the scans that packed the
-parcel (core/packing.py) become the shipment's. The fulfilment push reads that
+delivered stays delivered when the channel said so), and the scans of the units shipped
+(core/packing.py) become the shipment's. The fulfilment push reads that
 row after commit (sync/), so a crash between the two loses nothing.
 
 An order on hold (core/holds.py) is refused with Conflict until it is released: the
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, select
 
 from omnisync.core.channels import selling_location_ids
 from omnisync.core.clock import clock_of
@@ -29,6 +29,7 @@ from omnisync.core.errors import Conflict, InvalidRequest
 from omnisync.core.models import Channel, Order, OrderLine, PackScan, Shipment, Sku
 from omnisync.core.order_status import rederive_order_status
 from omnisync.core.outbox import mark_touched_dirty
+from omnisync.core.parcels import refresh_packed
 from omnisync.core.reservations import (
     StockEffects,
     consume_shipped,
@@ -125,7 +126,7 @@ def record_shipment(
     )
     session.add(shipment)
     session.flush()
-    _claim_pack_scans(session, order, shipment)
+    _claim_pack_scans(session, order, shipment, shipping)
     rederive_order_status(session, order)  # with the new parcel among the order's parcels
     # order.updated_at stays the channel's own change time: order intake compares it
     # with the channel's next report, which must not look stale because of us.
@@ -137,15 +138,48 @@ def record_shipment(
     return shipment
 
 
-def _claim_pack_scans(session: Session, order: Order, shipment: Shipment) -> None:
-    """The parcel being packed (core/packing.py) is the one leaving: its scans become this
-    shipment's, and the order's next parcel starts empty and unpacked."""
-    session.execute(
-        update(PackScan)
-        .where(col(PackScan.order_id) == order.id, col(PackScan.shipment_id).is_(None))
-        .values(shipment_id=shipment.id)
+def _claim_pack_scans(
+    session: Session, order: Order, shipment: Shipment, shipping: list[tuple[OrderLine, int]]
+) -> None:
+    """The scans of the units leaving (core/packing.py) become this shipment's: per line
+    shipped, its scans not shipped yet, oldest first, up to the units it ships (a scan of
+    more units than are left to claim is split, its rest staying unshipped). The scans of
+    other lines stay where they are, another location's parcel among them, and
+    `packed_at` is what they make of it (core/parcels.py)."""
+    left = {line.id: units for line, units in shipping}
+    scans = session.exec(
+        select(PackScan)
+        .where(
+            PackScan.order_id == order.id,
+            col(PackScan.shipment_id).is_(None),
+            col(PackScan.order_line_id).in_(list(left)),
+        )
+        .order_by(col(PackScan.id))
+    ).all()
+    for scan in scans:
+        units = left[scan.order_line_id]
+        if not units:
+            continue
+        claimed = scan if scan.units <= units else _split_off(scan, units)
+        claimed.shipment_id = shipment.id
+        left[scan.order_line_id] = units - claimed.units
+        session.add(claimed)
+    session.flush()
+    refresh_packed(session, order, clock_of(session).now())
+
+
+def _split_off(scan: PackScan, units: int) -> PackScan:
+    """`units` of the scan as a scan of their own; the scan keeps the rest."""
+    scan.units -= units
+    return PackScan(
+        order_id=scan.order_id,
+        order_line_id=scan.order_line_id,
+        sku_id=scan.sku_id,
+        barcode=scan.barcode,
+        units=units,
+        actor=scan.actor,
+        scanned_at=scan.scanned_at,
     )
-    order.packed_at = None
 
 
 def units_to_ship(

@@ -2,6 +2,12 @@
 as an operator names it (hub/order_lookup.py), each scan in its own transaction (a
 refused scan records nothing and stops none of the others), and the label bought once
 the parcel is packed (hub/labels.py), for exactly the units scanned into it.
+
+A label asked with a batch of scans is bought only for a parcel those scans packed, or
+one packed before them (`ScanRun.label_due`): a batch that finds the parcel packed by
+another packer's scans meanwhile leaves its label to that packer's request. Two requests
+that both buy are settled by the label claim (hub/labels.py): one buys, the other is
+refused, and no parcel is paid for twice.
 """
 
 from __future__ import annotations
@@ -13,10 +19,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from omnisync.core.db import run_in_transaction, transaction
-from omnisync.core.errors import InvalidRequest
 from omnisync.core.models import Order
 from omnisync.core.packing import PackingState, ScanOutcome, ScanRefused, packing_state, reset, scan
-from omnisync.hub.labels import LabelOptions, LabelOutcome, buy_label
+from omnisync.hub.labels import LabelOptions, LabelOutcome, ParcelScope, buy_label
 from omnisync.hub.order_lookup import HUB_ID_PREFIX, find_order
 from omnisync.hub.settings import Settings
 from omnisync.hub.shipping import carrier_channel
@@ -34,8 +39,26 @@ class ScanRun:
     """What a batch of scans did: accepted in order, refused with why, and the parcel after."""
 
     state: PackingState
+    packed_before: bool
+    """The parcel was packed before the batch's first scan."""
     accepted: list[ScanOutcome] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
+
+    @property
+    def label_due(self) -> bool:
+        """A label asked with the batch is bought: its scans packed the parcel, or it was
+        packed before them."""
+        packed_now = any(outcome.packed_now for outcome in self.accepted)
+        return self.state.packed and (self.packed_before or packed_now)
+
+    @property
+    def why_no_label(self) -> str:
+        """Why a label asked is not bought although the parcel is packed (not label_due)."""
+        return (
+            f"order {self.state.order_name}'s parcel was packed meanwhile by scans of "
+            "another request, which buys its label if it asked for one: no label is bought "
+            "by this one (ask again once that request is done)"
+        )
 
 
 @dataclass(frozen=True)
@@ -61,6 +84,7 @@ class PackingOrder:
 
     def scan_all(self, engine: Engine, codes: Iterable[str], *, actor: str) -> ScanRun:
         """Each code in turn; a refused one is kept with its message and the next goes on."""
+        before = self.state(engine)
         accepted: list[ScanOutcome] = []
         refused: list[Refusal] = []
         for code in codes:
@@ -68,7 +92,8 @@ class PackingOrder:
                 accepted.append(self.scan(engine, code, actor=actor))
             except ScanRefused as refusal:
                 refused.append(Refusal(code, refusal.message))
-        return ScanRun(self.state(engine), accepted, refused)
+        after = self.state(engine) if accepted or refused else before
+        return ScanRun(after, before.packed, accepted, refused)
 
     def reset(self, engine: Engine) -> PackingState:
         with transaction(engine) as session:
@@ -105,15 +130,14 @@ def buy_parcel_label(
     *,
     actor: str,
 ) -> LabelOutcome:
-    """The label for exactly the units scanned into the packed parcel (hub/labels.py):
-    recording its shipment claims the scans (core/shipping.py)."""
-    if not state.packed:
-        raise InvalidRequest(f"order {state.order_name} is not packed: no label is bought")
+    """The label for exactly the units scanned into the packed parcel (hub/labels.py),
+    refused (InvalidRequest) unless it is packed still: recording its shipment claims the
+    scans (core/shipping.py)."""
     return buy_label(
         engine,
         settings,
         f"{HUB_ID_PREFIX}{state.order_id}",
         options,
-        lines=state.scanned_lines,
+        ParcelScope(location=state.location, packed=True),
         actor=actor,
     )

@@ -9,7 +9,7 @@
           locations: [eu, main]
         - countries: [US, CA]
           locations: [main]
-      priority: [main, eu]        # the last tie-break (default: the order of `locations:`)
+      priority: [main, eu]        # the last tie-break (default: each channel's `locations:` order)
 
 The rules themselves live in core/routing.py; each channel's row carries them as they
 apply to it (`rules_for`), so a reload of hub.yaml changes routing at once.
@@ -109,7 +109,7 @@ class RoutingConfig(_Strict):
                 found.append(("routing.priority", f"unknown location {code!r}"))
         return found
 
-    def rules_for(self, channel: str, location_codes: list[str]) -> dict[str, Any]:
+    def rules_for(self, channel: str) -> dict[str, Any]:
         """The rules as they apply to `channel`, as its row stores them."""
         override = self.channels.get(channel)
         regions = {name.upper(): codes for name, codes in BUILT_IN_REGIONS.items()}
@@ -126,5 +126,5 @@ class RoutingConfig(_Strict):
                 )
                 for rule in self.prefer
             ),
-            priority=tuple(self.priority if self.priority is not None else location_codes),
+            priority=tuple(self.priority or ()),
         ).as_mapping()

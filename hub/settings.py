@@ -356,9 +356,9 @@ class Settings:
         return Path(self.hub.data_dir)
 
     def routing_rules(self, channel: str) -> dict[str, Any]:
-        """hub.yaml's `routing:` as it applies to `channel` (core/routing.py)."""
-        codes = [location.code for location in self.hub.locations]
-        return self.hub.routing.rules_for(channel, codes)
+        """hub.yaml's `routing:` as it applies to `channel` (core/routing.py); without a
+        `priority`, the channel's own `locations:` order breaks the last tie."""
+        return self.hub.routing.rules_for(channel)
 
 
 class ConfigError(Exception):

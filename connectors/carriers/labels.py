@@ -5,9 +5,10 @@ Units: karrio takes the parcel in KG and CM as the hub keeps it, and converts it
 each carrier wants. Every failure is read as tracking's are (mapping.py
 :func:`~connectors.carriers.mapping.call_failure` first), with one more rule for a label:
 a label request that may have reached the carrier without the hub reading its answer
-(no answer after it was sent, or an answer karrio could not read) is
-:class:`LabelUncertain`, which is never retried: the carrier may have sold a label, and
-asking again would buy a second one.
+(no answer after it was sent, a gateway's 502 or 504 in the carrier's stead, or an
+answer the carrier gave that karrio could not read) is :class:`LabelUncertain`, which is
+never retried: the carrier may have sold a label, and asking again would buy a second
+one.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, Final, NoReturn
 
 from omnisync.connectors.base import ConnectorError, PermanentError, TransientError
 from omnisync.connectors.carriers.karrio_http import Exchange
-from omnisync.connectors.carriers.mapping import KarrioAnswer, describe
+from omnisync.connectors.carriers.mapping import KARRIO_OWN_CODES, KarrioAnswer, describe
 from omnisync.connectors.carriers.profiles import CarrierProfile
 from omnisync.core.dto import Address, LabelRequest, PurchasedLabel, ShippingRate
 
@@ -28,6 +29,9 @@ LABEL_FORMATS: Final = {"PDF": "PDF", "ZPL": "ZPL", "ZPLII": "ZPL"}
 """karrio's label types (FedEx says ZPLII) as the hub names the formats it keeps."""
 NOT_SENT: Final = ("ConnectionRefusedError", "gaierror", "SSLCertVerificationError", "SSLError")
 """Transport failures that happen before a request leaves: nothing can have been sold."""
+GATEWAY_LOST: Final = (502, 504)
+"""A gateway's answers for a carrier that failed or did not answer it in time: the
+carrier may have sold the label all the same."""
 CHECK_ACCOUNT: Final = (
     "a label may have been bought: look in the carrier's account before buying another"
 )
@@ -132,10 +136,11 @@ def purchased_label(
     """The label sold; raises when the carrier refused, or when it may have sold one the
     answer does not show (call :func:`call_failure` first)."""
     if not answer.details:
-        if _label_request_answered(profile, answer) and answer.fault:
+        unread = _unread(answer)
+        if unread is not None and _label_request_answered(profile, answer):
             raise LabelUncertain(
                 f"{provider}: the carrier answered the label request but its answer could "
-                f"not be read ({answer.fault}): {CHECK_ACCOUNT}"
+                f"not be read ({unread}): {CHECK_ACCOUNT}"
             )
         _refusal(provider, profile, answer, "sold no label and said nothing")
     (details,) = answer.details
@@ -162,12 +167,24 @@ def uncertain_label(profile: CarrierProfile, answer: KarrioAnswer) -> str | None
     came back. None when it certainly did not (refused before sending, or answered)."""
     for exchange in answer.exchanges:
         if profile.is_label_request(exchange.path) and _lost(exchange):
-            return f"{exchange.method} {exchange.path}: {exchange.failure}"
+            why = exchange.failure or f"HTTP {exchange.status} from a gateway"
+            return f"{exchange.method} {exchange.path}: {why}"
     return None
 
 
 def _lost(exchange: Exchange) -> bool:
+    if exchange.status in GATEWAY_LOST:
+        return True
     return exchange.status is None and not str(exchange.failure or "").startswith(NOT_SENT)
+
+
+def _unread(answer: KarrioAnswer) -> str | None:
+    """Why karrio could not read an answer (its fault, or errors of its own rather than
+    the carrier's); None when it read one."""
+    if answer.fault:
+        return answer.fault
+    own = [describe(item) for item in answer.messages if _is_karrio_own(item)]
+    return "; ".join(own) or None
 
 
 def _label_request_answered(profile: CarrierProfile, answer: KarrioAnswer) -> bool:
@@ -199,6 +216,10 @@ def _refusal(
 
 def _is_error(message: Any) -> bool:
     return str(message.level or "error").lower() == "error"
+
+
+def _is_karrio_own(message: Any) -> bool:
+    return str(message.code or "").startswith(KARRIO_OWN_CODES)
 
 
 def _document(encoded: Any) -> bytes | None:

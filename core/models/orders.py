@@ -77,8 +77,14 @@ class Order(SQLModel, table=True):
     """The latest the channel wants it shipped, where the channel says (pick lists take
     the earliest first)."""
     packed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
-    """When every open unit was scanned into the parcel (core/packing.py); cleared when
-    the parcel ships."""
+    """Since when a parcel of the order is packed: every open unit of the order, or of its
+    lines at one location, scanned and not shipped yet (core/parcels.py); None while no
+    parcel is."""
+    label_requested_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    """A label purchase for the order under way since then (hub/labels.py): set before the
+    carrier is asked, cleared once the parcel is recorded or the carrier certainly sold
+    nothing; kept when the carrier may have sold one unseen. While it is set (and younger
+    than the stale limit) no other label is bought for the order."""
 
 
 class OrderLine(SQLModel, table=True):

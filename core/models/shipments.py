@@ -60,6 +60,9 @@ class Shipment(SQLModel, table=True):
     through the hub."""
     label_format: str | None = Field(default=None, max_length=16)
     """PDF or ZPL."""
+    carrier_shipment_id: str | None = Field(default=None, max_length=200)
+    """The carrier's id of the label bought through the hub (what voiding it at the
+    carrier takes); None: no label bought through the hub."""
 
 
 class TrackingEvent(SQLModel, table=True):

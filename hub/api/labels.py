@@ -20,8 +20,10 @@ from omnisync.hub.views.labels import label_view, rate_views
 from omnisync.hub.views.shapes import LabelOut, RateOut
 
 REFUSED = (
-    "The order cannot ship (held), or the label was bought but its parcel could not be "
-    "recorded: the error names the tracking number and the label's file."
+    "The order cannot ship (held), another label purchase for it is under way (or its "
+    "outcome is unknown: the error says since when, and until when another is refused), "
+    "or the label was bought but its parcel could not be recorded: the error names the "
+    "tracking number and the label's file."
 )
 UNUSABLE = (
     "The order cannot ship, an address is missing, the carrier is not a carrier channel "
@@ -42,10 +44,12 @@ router = APIRouter(tags=["orders"])
     },
 )
 def buy(order_id: str, body: LabelIn, sync: Hub, settings: Config, clean: Clean) -> Any:
-    """Buy the label for every open unit of the order from a carrier channel (`omnisync
-    orders label`): its file is kept under the data folder (`label_path`), and the parcel
+    """Buy the label for the order's parcel from a carrier channel (`omnisync orders
+    label`): every open unit, or the `lines` named, or the parcel at `location` (a split
+    order takes a label per location). Its file is kept under the data folder
+    (`label_path`; null, with `file_error`, when it could not be written), and the parcel
     is recorded as `POST /orders/{order_id}/shipments` records one."""
-    outcome = buy_label(sync, settings, order_id, body.options(), actor="api")
+    outcome = buy_label(sync, settings, order_id, body.options(), body.scope(), actor="api")
     with transaction(sync.database, read_only=True) as session:
         return clean(label_view(session, outcome))
 
@@ -58,4 +62,5 @@ def buy(order_id: str, body: LabelIn, sync: Hub, settings: Config, clean: Clean)
 def quote(order_id: str, body: RatesIn, sync: Hub, settings: Config, clean: Clean) -> Any:
     """What the carrier channel would charge for the order's parcel, per service, cheapest
     first (`omnisync orders rates`); nothing is bought."""
-    return clean(rate_views(rates_for_order(sync, settings, order_id, body.options())))
+    rates = rates_for_order(sync, settings, order_id, body.options(), body.scope())
+    return clean(rate_views(rates))

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from omnisync.core.types import LinkMethod, ReturnDisposition
-from omnisync.hub.labels import LabelOptions
+from omnisync.hub.labels import LabelOptions, ParcelScope
 
 
 class ErrorOut(BaseModel):
@@ -80,8 +80,8 @@ class ShipmentIn(RequestBody):
 PositiveSize = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=3)]
 
 
-class RatesIn(RequestBody):
-    """`omnisync orders rates ID --carrier C --weight W [--dimensions LxWxH]` as JSON."""
+class ParcelIn(RequestBody):
+    """The parcel a label or a quote is for: its carrier channel, weight and size."""
 
     carrier: str = Field(
         min_length=1, max_length=100, description="A carrier channel that sells labels."
@@ -98,9 +98,10 @@ class RatesIn(RequestBody):
         )
 
 
-class LabelIn(RatesIn):
-    """`omnisync orders label ID --carrier C [--service S] --weight W [--dimensions LxWxH]
-    [--format PDF|ZPL]` as JSON."""
+class PackLabelIn(ParcelIn):
+    """The label `POST /orders/{order_id}/pack` buys once the parcel is packed, for the
+    units scanned: `omnisync pack --carrier C [--service S] --weight W [--dimensions
+    LxWxH] [--format PDF|ZPL]` as JSON."""
 
     service: str | None = Field(
         default=None,
@@ -112,6 +113,38 @@ class LabelIn(RatesIn):
 
     def options(self) -> LabelOptions:
         return replace(super().options(), service=self.service, label_format=self.label_format)
+
+
+class ParcelLinesIn(RequestBody):
+    """Which units of the order the parcel holds (`--line SKU:QTY ...`, `--location L`)."""
+
+    lines: list[ShipmentLineIn] | None = Field(
+        default=None,
+        min_length=1,
+        description="The units in the parcel, by SKU; omitted: every open unit (at `location`).",
+    )
+    location: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="The parcel of a split order at this location: the lines reserved there, "
+        "shipped from it; omitted: where the lines are reserved.",
+    )
+
+    def scope(self) -> ParcelScope:
+        """The units as hub/labels.py takes them."""
+        skus = None if self.lines is None else units_by_sku(self.lines)
+        return ParcelScope(skus=skus, location=self.location)
+
+
+class RatesIn(ParcelIn, ParcelLinesIn):
+    """`omnisync orders rates ID --carrier C --weight W [--dimensions LxWxH] [--line
+    SKU:QTY ...] [--location L]` as JSON."""
+
+
+class LabelIn(PackLabelIn, ParcelLinesIn):
+    """`omnisync orders label ID --carrier C [--service S] --weight W [--dimensions LxWxH]
+    [--format PDF|ZPL] [--line SKU:QTY ...] [--location L]` as JSON."""
 
 
 class PackIn(RequestBody):
@@ -127,10 +160,10 @@ class PackIn(RequestBody):
         max_length=100,
         description="Pack only the lines reserved at this location; omitted: every line.",
     )
-    label: LabelIn | None = Field(
+    label: PackLabelIn | None = Field(
         default=None,
-        description="Once the parcel is packed, buy this label for the units scanned "
-        "(`POST /orders/{order_id}/label`'s body); omitted: no label.",
+        description="Once the parcel is packed (by these scans, or before them), buy this "
+        "label for the units scanned; omitted: no label.",
     )
 
 

@@ -4,8 +4,9 @@
 records nothing and stops none of the others: the answer (200) lists which were
 accepted and which refused, and why. An order that cannot ship (on hold: 409;
 cancelled, fulfilled by the channel, nothing left to pack: 422) refuses the request at
-its first scan. With `label`, the label is bought once the parcel is packed
-(hub/labels.py). `GET` reads the parcel; `DELETE` drops its scans (the packer starts over).
+its first scan. With `label`, the label is bought for a parcel the body's scans packed,
+or one packed before them (hub/packing.py `ScanRun.label_due`; hub/labels.py). `GET`
+reads the parcel; `DELETE` drops its scans (the packer starts over).
 """
 
 from __future__ import annotations
@@ -52,9 +53,9 @@ def show_packing(order_id: str, sync: Hub, clean: Clean, location: LocationParam
 def pack(order_id: str, body: PackIn, sync: Hub, settings: Config, clean: Clean) -> Any:
     """Scan into the parcel (`omnisync pack ORDER --scan CODE ...`): each scan in its
     own transaction; `refused` lists those not counted, with why. With `label`, once the
-    parcel is packed its label is bought for the units scanned and the parcel recorded
-    (`label`); a label that could not be bought leaves the scans, and says why in
-    `label_error`."""
+    parcel is packed (by these scans, or before them) its label is bought for the units
+    scanned and the parcel recorded (`label`); a label that could not be bought leaves
+    the scans, and says why in `label_error`."""
     options = body.label.options() if body.label is not None else None
     if options is not None:
         check_label_carrier(settings, options)  # a wrong carrier counts no scan (422)
@@ -62,6 +63,8 @@ def pack(order_id: str, body: PackIn, sync: Hub, settings: Config, clean: Clean)
     run = order.scan_all(sync.database, body.scans, actor=ACTOR)
     if options is None or not run.state.packed:
         return clean(pack_view(run))
+    if not run.label_due:
+        return clean(pack_view(run, label_error=run.why_no_label))
     try:
         outcome = buy_parcel_label(sync, settings, run.state, options, actor=ACTOR)
     except DomainError as error:

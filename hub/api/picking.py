@@ -14,7 +14,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
+from sqlmodel import Session
 
+from omnisync.core.db import run_in_transaction
 from omnisync.core.picking import (
     cancel_pick_list,
     confirm_pick_list,
@@ -22,7 +24,7 @@ from omnisync.core.picking import (
     find_pick_list,
 )
 from omnisync.core.types import PickListState
-from omnisync.hub.api.dependencies import API_RESOLVER, Clean, Reading, Writing
+from omnisync.hub.api.dependencies import API_RESOLVER, Clean, Hub, Reading, Writing
 from omnisync.hub.api.messages import ErrorOut, PickConfirmIn, PickListIn, units_by_sku
 from omnisync.hub.api.paging import CursorParam, Limit, id_cursor, page
 from omnisync.hub.views.picking import (
@@ -114,16 +116,22 @@ def show_page(pick_list_id: PickListId, session: Reading) -> HTMLResponse:
 )
 def confirm(
     pick_list_id: PickListId,
-    session: Writing,
+    sync: Hub,
     clean: Clean,
     body: PickConfirmIn | None = None,
 ) -> Any:
     """Mark the list picked (`omnisync pick confirm`); `shorts` were not on the shelf:
-    they leave the books, the orders that lose them (newest first) take stock elsewhere
-    or are marked oversold, and the `pick_short` alert says so."""
+    they leave the books, the orders that lose them (newest first) top up where their
+    picked units are, take stock elsewhere (a line shorted completely) or are marked
+    oversold, and the `pick_short` alert says so."""
     shorts = units_by_sku(body.shorts) if body is not None else {}
-    done = confirm_pick_list(session, pick_list_id, shorts)
-    return clean(pick_list_detail(session, done.pick_list))
+
+    def confirmed(session: Session) -> PickListDetailOut:
+        done = confirm_pick_list(session, pick_list_id, shorts)
+        return pick_list_detail(session, done.pick_list)
+
+    # Its own transaction, not a Writing session: a PostgreSQL deadlock victim runs again.
+    return clean(run_in_transaction(sync.database, confirmed))
 
 
 @router.post(

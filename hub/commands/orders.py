@@ -40,7 +40,7 @@ from omnisync.hub.commands.common import (
     say,
 )
 from omnisync.hub.commands.sync import make_sync_engine
-from omnisync.hub.labels import LabelOptions, buy_label, rates_for_order
+from omnisync.hub.labels import LabelOptions, ParcelScope, buy_label, rates_for_order
 from omnisync.hub.order_lookup import HUB_ID_PREFIX, find_order
 from omnisync.hub.shipping import ShipRequest, UnknownCarrier, ship_order
 from omnisync.hub.views import cancellation_view, channel_list, order_detail, order_list
@@ -327,6 +327,23 @@ DimensionsOption = Annotated[
     str | None,
     typer.Option("--dimensions", metavar="LxWxH", help="The parcel's size in cm, e.g. 30x20x10."),
 ]
+ParcelLinesOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--line",
+        metavar="SKU:QTY",
+        help="Units in the parcel, by the channel's or the hub's SKU; repeat per SKU "
+        "(default: every open unit, at --location if given).",
+    ),
+]
+ParcelLocationOption = Annotated[
+    str | None,
+    typer.Option(
+        "--location",
+        help="The parcel of a split order at this location: its lines reserved there, "
+        "shipped from it (one label per location).",
+    ),
+]
 
 
 @orders_app.command("label")
@@ -343,11 +360,16 @@ def label(
     label_format: Annotated[
         LabelFormatChoice, typer.Option("--format", help="The label's file format.")
     ] = LabelFormatChoice.PDF,
+    lines: ParcelLinesOption = None,
+    location: ParcelLocationOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Buy the label for every open unit of an order from a carrier channel, save it under
-    the data folder (hub.yaml `data_dir`, labels/), and record the parcel as `orders ship`
-    does: the stock goes, the fulfilment is queued, the carrier channel tracks it."""
+    """Buy the label for an order's parcel (every open unit, the --line units, or the
+    parcel at --location) from a carrier channel, save it under the data folder (hub.yaml
+    `data_dir`, labels/), and record the parcel as `orders ship` does: the stock goes, the
+    fulfilment is queued, the carrier channel tracks it. Exit code 1 when nothing was
+    bought, and when the label was bought and its parcel recorded but its file could not
+    be written (the message says so, with the tracking number)."""
     options = LabelOptions(
         carrier=carrier,
         service=service,
@@ -355,23 +377,27 @@ def label(
         dimensions_cm=parse_dimensions(dimensions),
         label_format=label_format.value,
     )
+    scope = ParcelScope(skus=parse_sku_lines(lines), location=location)
     with carrier_engine(ctx, carrier) as (hub, engine):
-        outcome = buy_label(engine, hub.settings, order_id, options, actor="cli")
+        outcome = buy_label(engine, hub.settings, order_id, options, scope, actor="cli")
         with failing_on_domain_errors(), transaction(hub.engine, read_only=True) as session:
             order, channel_name = find_order(session, f"{HUB_ID_PREFIX}{outcome.order_id}")
             row = order_detail(session, order, channel_name)
             bought = label_view(session, outcome)
     if json_output:
         print_json(OrderLabelOut(order=row, shipment=bought))
-        return
-    price = f", {outcome.price} {outcome.currency or ''}".rstrip() if outcome.price else ""
-    say(
-        f"order {row.id} ({row.channel} {row.external_id}): label {outcome.tracking_number} "
-        f"bought from {outcome.carrier} ({outcome.service or 'default service'}{price}); "
-        f"the order is {row.status}"
-    )
-    say(f"label file ({outcome.label_format}): {outcome.label_path}")
-    say(f"the fulfilment for {row.channel} is queued; {outcome.carrier} tracks the parcel")
+    else:
+        price = f", {outcome.price} {outcome.currency or ''}".rstrip() if outcome.price else ""
+        say(
+            f"order {row.id} ({row.channel} {row.external_id}): label "
+            f"{outcome.tracking_number} bought from {outcome.carrier} "
+            f"({outcome.service or 'default service'}{price}); the order is {row.status}"
+        )
+        if outcome.label_path is not None:
+            say(f"label file ({outcome.label_format}): {outcome.label_path}")
+        say(f"the fulfilment for {row.channel} is queued; {outcome.carrier} tracks the parcel")
+    if outcome.file_error is not None:
+        fail(outcome.file_error)
 
 
 @orders_app.command("rates")
@@ -381,15 +407,19 @@ def rates(
     carrier: CarrierOption,
     weight: WeightOption,
     dimensions: DimensionsOption = None,
+    lines: ParcelLinesOption = None,
+    location: ParcelLocationOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """What a carrier channel would charge for the order's parcel, per service, cheapest
-    first; nothing is bought (`orders label --service` buys one)."""
+    """What a carrier channel would charge for the order's parcel (every open unit, the
+    --line units, or the parcel at --location), per service, cheapest first; nothing is
+    bought (`orders label --service` buys one)."""
     options = LabelOptions(
         carrier=carrier, weight_kg=parse_weight(weight), dimensions_cm=parse_dimensions(dimensions)
     )
+    scope = ParcelScope(skus=parse_sku_lines(lines), location=location)
     with carrier_engine(ctx, carrier) as (hub, engine):
-        rows = rate_views(rates_for_order(engine, hub.settings, order_id, options))
+        rows = rate_views(rates_for_order(engine, hub.settings, order_id, options, scope))
     if json_output:
         print_json(rows)
         return
@@ -489,7 +519,10 @@ def _print_order(row: OrderDetailOut, returned: str | None) -> None:
     if row.cancelled_by_hub_at:
         say(f"cancelled in the hub at {row.cancelled_by_hub_at}" + _because(row.hub_cancel_reason))
     if row.packed_at:
-        say(f"packed at {row.packed_at}: every open unit scanned (`omnisync pack {row.id}`)")
+        say(
+            f"packed at {row.packed_at}: every open unit of a parcel scanned "
+            f"(`omnisync pack {row.id}`)"
+        )
     if returned:
         say(returned)
     if row.route:

@@ -4,7 +4,8 @@ its label.
 With `--scan CODE ...` the codes are applied in order, each in its own transaction; a
 refused one is said on stderr and the next goes on. With no `--scan` on a terminal, the
 packer scans (a USB scanner types the code and Enter) until the parcel is packed. Once
-it is packed, `--carrier` buys the label for exactly the units scanned (hub/labels.py).
+it is packed (by these scans, or before them: hub/packing.py `ScanRun.label_due`),
+`--carrier` buys the label for exactly the units scanned (hub/labels.py).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from omnisync.hub.commands.orders import (
     parse_weight,
 )
 from omnisync.hub.commands.sync import make_sync_engine
-from omnisync.hub.labels import LabelOptions
+from omnisync.hub.labels import LabelOptions, may_ask_again
 from omnisync.hub.packing import (
     PackingOrder,
     Refusal,
@@ -116,9 +117,12 @@ def pack(
             elif _stdin_is_terminal() and not json_output:
                 run = _scanner_loop(hub.engine, order, _read_line)
             else:
-                run = ScanRun(order.state(hub.engine))
+                state = order.state(hub.engine)
+                run = ScanRun(state, packed_before=state.packed)
         label = None
         if options is not None and run.state.packed:
+            if not run.label_due:
+                fail(run.why_no_label)
             label = _buy_label(hub, run, options, quiet=json_output)
     finally:
         hub.engine.dispose()
@@ -126,6 +130,8 @@ def pack(
         print_json(pack_view(run, label))
     elif label is None:
         _say_outcome(run.state, label_asked=options is not None)
+    if label is not None and label.file_error is not None:
+        fail(label.file_error)
     if scans and run.refused:
         raise typer.Exit(EXIT_FAILED)
 
@@ -159,17 +165,13 @@ def _label_options(
 
 def _buy_label(hub: Hub, run: ScanRun, options: LabelOptions, *, quiet: bool) -> LabelOut:
     """The packed parcel's label, bought and recorded; a failure is exit 1, the scans
-    kept."""
+    kept (and a retry suggested only when the carrier certainly sold nothing)."""
     state = run.state
     engine = make_sync_engine(hub)
     try:
         outcome = buy_parcel_label(engine, hub.settings, state, options, actor=ACTOR)
     except DomainError as error:
-        again = f"`omnisync pack {state.order_id} --carrier {options.carrier} --weight ...`"
-        fail(
-            f"order {state.order_id} ({state.order_name}) is packed, but its label was not "
-            f"bought: {error}. The scans are kept: buy it again with {again}"
-        )
+        fail(_not_bought(state, options, error))
     finally:
         engine.close()
     with transaction(hub.engine, read_only=True) as session:
@@ -181,8 +183,23 @@ def _buy_label(hub: Hub, run: ScanRun, options: LabelOptions, *, quiet: bool) ->
             f"{outcome.tracking_number} bought from {outcome.carrier} "
             f"({outcome.service or 'default service'}{price}), the parcel recorded"
         )
-        say(f"label file ({outcome.label_format}): {outcome.label_path}")
+        if outcome.label_path is not None:
+            say(f"label file ({outcome.label_format}): {outcome.label_path}")
     return bought
+
+
+def _not_bought(state: PackingState, options: LabelOptions, error: DomainError) -> str:
+    """Why the packed parcel has no label; how to buy it again only when asking again
+    cannot buy a second one (hub/labels.py `may_ask_again`)."""
+    said = (
+        f"order {state.order_id} ({state.order_name}) is packed, but its label was not "
+        f"bought: {error}. The scans are kept"
+    )
+    if not may_ask_again(error):
+        return said
+    where = f" --location {state.location}" if state.location is not None else ""
+    again = f"`omnisync pack {state.order_id}{where} --carrier {options.carrier} --weight ...`"
+    return f"{said}: buy it again with {again}"
 
 
 def _stdin_is_terminal() -> bool:
@@ -210,7 +227,7 @@ def _scanner_loop(engine: Engine, order: PackingOrder, read: Callable[[], str | 
     """Scan until the parcel is packed, the packer stops (Enter, q, end of input) or
     resets; every scan is committed as it is made."""
     state = order.state(engine)
-    run = ScanRun(state)
+    run = ScanRun(state, packed_before=state.packed)
     _print_state(state)
     if not state.packed:
         say("scan a barcode per line (Enter or q: stop, keeping the scans; reset: start over)")

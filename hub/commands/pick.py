@@ -3,8 +3,9 @@ walking order (core/picking.py decides what a list takes and what a short does).
 
 `pick show` prints the walk as a table, as JSON, or as a printable HTML page
 (`--html FILE`). `pick confirm --short SKU:QTY` records units not found on the shelf:
-they leave the books, the orders that lose them (newest first) take stock elsewhere
-or are marked oversold, and the `pick_short` alert says so.
+they leave the books, the orders that lose them (newest first) top up where their
+picked units are, take stock elsewhere (a line shorted completely) or are marked
+oversold, and the `pick_short` alert says so.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlmodel import Session
 
+from omnisync.core.db import run_in_transaction
 from omnisync.core.picking import (
     MAX_ORDERS,
     Confirmation,
@@ -29,7 +32,9 @@ from omnisync.hub.commands.common import (
     LimitOption,
     console,
     fail,
+    failing_on_domain_errors,
     hub_session,
+    open_hub,
     print_json,
     say,
 )
@@ -151,21 +156,35 @@ def confirm(
 ) -> None:
     """Mark the list picked, with the units not found on the shelf.
 
-    Units short leave the books; the orders that lose them (newest first) take stock
-    elsewhere or are marked oversold, and the pick_short alert says so."""
+    Units short leave the books; the orders that lose them (newest first) top up where
+    their picked units are, take stock elsewhere (a line shorted completely) or are
+    marked oversold, and the pick_short alert says so."""
     try:
         shorts = parse_sku_lines(short) or {}
     except typer.BadParameter as error:
         error.param_hint = "'--short'"
         raise
-    with hub_session(ctx) as (_, session):
-        done = confirm_pick_list(session, pick_list_id, shorts)
-        detail = pick_list_detail(session, done.pick_list)
+    hub = open_hub(ctx)
+    try:
+        with failing_on_domain_errors():
+            # Run again from the start if PostgreSQL aborts it as a deadlock victim.
+            done, detail = run_in_transaction(
+                hub.engine, lambda session: _confirmed(session, pick_list_id, shorts)
+            )
+    finally:
+        hub.engine.dispose()
     if json_output:
         print_json(detail)
         return
     say(f"pick list {detail.id} picked: {detail.units - detail.short} unit(s) taken")
     _say_shorts(done)
+
+
+def _confirmed(
+    session: Session, pick_list_id: int, shorts: dict[str, int]
+) -> tuple[Confirmation, PickListDetailOut]:
+    done = confirm_pick_list(session, pick_list_id, shorts)
+    return done, pick_list_detail(session, done.pick_list)
 
 
 def _say_shorts(done: Confirmation) -> None:

@@ -18,7 +18,12 @@ def label_view(session: Session, outcome: LabelOutcome) -> LabelOut:
     (shipment,) = [
         row for row in shipment_views(session, outcome.order_id) if row.id == outcome.shipment_id
     ]
-    return LabelOut(**dict(shipment), price=money(outcome.price), currency=outcome.currency)
+    return LabelOut(
+        **dict(shipment),
+        price=money(outcome.price),
+        currency=outcome.currency,
+        file_error=outcome.file_error,
+    )
 
 
 def rate_views(rates: Sequence[ShippingRate]) -> list[RateOut]:

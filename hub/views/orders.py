@@ -215,6 +215,7 @@ def shipment_views(session: Session, order_id: int) -> list[ShipmentOut]:
                 ],
                 label_path=shipment.label_path,
                 label_format=shipment.label_format,
+                carrier_shipment_id=shipment.carrier_shipment_id,
             )
         )
     return views

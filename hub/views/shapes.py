@@ -224,6 +224,11 @@ class ShipmentOut(Shape):
         "label bought through the hub.",
     )
     label_format: str | None = Field(default=None, description="PDF or ZPL; null: no label.")
+    carrier_shipment_id: str | None = Field(
+        default=None,
+        description="The carrier's id of the label bought through the hub (what voiding "
+        "it at the carrier takes); null: no label bought through the hub.",
+    )
 
 
 class RouteOut(Shape):
@@ -248,8 +253,9 @@ class OrderDetailOut(OrderOut):
     )
     packed_at: Timestamp | None = Field(
         default=None,
-        description="When every open unit was scanned into its parcel (`omnisync pack`); "
-        "null: not packed (cleared when the parcel ships).",
+        description="Since when a parcel of the order (the whole order, or its lines at one "
+        "location) has every open unit scanned (`omnisync pack`); null: none has (cleared "
+        "once no parcel is packed, as when the packed parcel ships).",
     )
 
 
@@ -269,6 +275,12 @@ class LabelOut(ShipmentOut):
         "service: the cheapest quoted); null when no quote was asked."
     )
     currency: str | None
+    file_error: str | None = Field(
+        default=None,
+        description="Why the label's file could not be written under the data folder "
+        "(`label_path` is then null): the parcel is recorded all the same, print its label "
+        "from the carrier's account; null: the file was written.",
+    )
 
 
 class OrderLabelOut(Shape):

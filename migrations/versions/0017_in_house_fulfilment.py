@@ -179,18 +179,24 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("packed_at", omnisync.core.types.UTCDateTime(), nullable=True)
         )
+        batch_op.add_column(
+            sa.Column("label_requested_at", omnisync.core.types.UTCDateTime(), nullable=True)
+        )
 
     with op.batch_alter_table("shipments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("label_path", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("label_format", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("carrier_shipment_id", sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("shipments", schema=None) as batch_op:
+        batch_op.drop_column("carrier_shipment_id")
         batch_op.drop_column("label_format")
         batch_op.drop_column("label_path")
 
     with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_column("label_requested_at")
         batch_op.drop_column("packed_at")
         batch_op.drop_column("ship_by")
         batch_op.drop_column("routed_at")

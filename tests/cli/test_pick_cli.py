@@ -19,7 +19,9 @@ from sqlmodel import Session, select
 from omnisync.core.catalog import upsert_sku
 from omnisync.core.db import make_engine, transaction
 from omnisync.core.models import SkuBin
+from omnisync.hub.commands import pick as pick_commands
 from tests.cli.test_cli import SECRET, Cli, write
+from tests.integration.test_pick_lists import confirm_deadlocked_once
 from tests.support import fake_connector  # noqa: F401  (registers the "fake" type)
 from tests.support.cli_runner import CliResult, invoke_cli
 from tests.support.world import ingest, level, list_sku, make_order, set_count
@@ -289,3 +291,46 @@ def test_pick_create_says_how_many_oversold_orders_it_skipped(cli: Cli, engine: 
         "oversold_skipped": 1,
         "message": "nothing to pick; 1 oversold order(s) skipped (they cannot ship whole)",
     }
+
+
+def test_a_confirm_that_loses_a_deadlock_is_run_again_from_the_start(
+    cli: Cli, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest(engine, "shop", make_order("3001", [("A", 2)]))
+    number = ok(cli, "pick", "create", "--location", "main", "--json").json()["pick_list"]["id"]
+    calls = confirm_deadlocked_once(monkeypatch, pick_commands)
+
+    confirmed = ok(cli, "pick", "confirm", str(number), "--short", "A:1", "--json").json()
+
+    assert calls == [number, number]  # the first run was rolled back, then run again
+    assert (confirmed["state"], confirmed["short"]) == ("picked", 1)
+    assert level(engine, "A", "main") == (19, 2)  # one unit written off, not two
+    history = ok(cli, "stock", "history", "A", "--json").json()
+    assert [row["kind"] for row in history].count("pick_short") == 1
+
+
+def test_a_skus_barcode_or_new_code_that_is_a_packaging_barcode_is_refused(
+    cli: Cli, engine: Engine
+) -> None:
+    ok(cli, "skus", "barcodes", "add", "A", "14006381333938", "-q", "6", "--name", "case")
+    clash = "'14006381333938' is already the barcode of SKU A's case of 6 (a scan of it counts 6)"
+
+    added = invoke(cli, "skus", "add", "B", "--barcode", "14006381333938")
+    edited = invoke(cli, "skus", "edit", "C", "--barcode", "14006381333938")
+    made = invoke(cli, "skus", "add", "14006381333938")
+    source = str(write(cli.cwd / "skus.csv", "code,barcode\nD,\nE,14006381333938\n"))
+    imported = invoke(cli, "skus", "import", source)
+
+    assert (added.exit_code, added.stderr.strip()) == (
+        1,
+        f"error: barcode {clash}: one code must mean one thing",
+    )
+    assert (edited.exit_code, made.exit_code, imported.exit_code) == (1, 1, 1)
+    assert f"barcode {clash}" in edited.stderr
+    assert f"SKU code {clash}" in made.stderr
+    assert " ".join(imported.stderr.split()) == (  # long lines wrap at the console's width
+        f"error: nothing imported: {source}:3: barcode {clash}: one code must mean one thing"
+    )
+    skus = {row["code"]: row["barcode"] for row in ok(cli, "skus", "list", "--json").json()}
+    assert (skus["B"], skus["C"]) == (None, None)
+    assert {"D", "E", "14006381333938"}.isdisjoint(skus)

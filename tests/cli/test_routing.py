@@ -23,7 +23,15 @@ from omnisync.core.types import ReservationState
 from tests.cli.test_cli import SECRET, Cli, write
 from tests.support import fake_connector  # noqa: F401  (registers the test type)
 from tests.support.cli_runner import CliResult, invoke_cli
-from tests.support.world import ingest, level, list_sku, make_order, order_row, set_count
+from tests.support.world import (
+    add_listing,
+    ingest,
+    level,
+    list_sku,
+    make_order,
+    order_row,
+    set_count,
+)
 
 HUB = """\
 locations:
@@ -270,3 +278,52 @@ def test_a_changed_routing_section_applies_to_the_next_order(cli: Cli, engine: E
     ingest(engine, "strict", order_to("S5"))
     assert held_at(engine, "strict", "S5") == {"A": ("main", 2), "B": ("eu", 1)}
     assert route_of(cli, "S5")["split"] == "when_needed"
+
+
+def test_a_line_bound_after_intake_reserves_where_its_order_is_routed(
+    cli: Cli, engine: Engine
+) -> None:
+    set_count(engine, "A", "main", 2)
+    set_count(engine, "B", "eu", 1)
+    add_listing(engine, "strict", "X-B")  # B under another name: unlinked for now
+    ingest(engine, "strict", make_order("S6", [("A", 2), ("X-B", 1)]))
+    assert route_of(cli, "S6")["lines"] == {"S6-0": "main"}
+
+    linked = invoke(cli, "listings", "link", "strict", "X-B", "B")
+    assert linked.exit_code == 0, linked
+    # split: never: the order stays whole at main, B waits there though eu has one.
+    assert held_at(engine, "strict", "S6") == {"A": ("main", 2), "X-B": ("main", 0)}
+    assert level(engine, "B", "eu") == (1, 0)
+    assert order_row(engine, "strict", "S6").oversold
+
+
+def test_an_order_whose_lines_were_all_unbound_is_routed_when_one_binds(
+    cli: Cli, engine: Engine
+) -> None:
+    set_count(engine, "B", "eu", 1)
+    add_listing(engine, "strict", "X-B")
+    ingest(engine, "strict", make_order("S7", [("X-B", 1)]))
+    assert invoke(cli, "orders", "show", "S7", "--json").json()["route"] is None
+
+    assert invoke(cli, "listings", "link", "strict", "X-B", "B").exit_code == 0
+    assert held_at(engine, "strict", "S7") == {"X-B": ("eu", 1)}
+    assert route_of(cli, "S7")["reason"] == "eu can ship the whole order (the only one that can)"
+
+
+def test_without_a_priority_each_channels_own_location_order_breaks_the_tie(
+    cli: Cli, engine: Engine
+) -> None:
+    assert cli.config_dir is not None
+    write(cli.config_dir / "hub.yaml", HUB.replace("  priority: [main, eu]\n", ""))
+    write(
+        cli.config_dir / "channels" / "shop.yaml",
+        CHANNEL.format(name="shop") + "locations: [eu, main]\n",
+    )
+    assert invoke(cli, "orders", "list").exit_code == 0  # the config applied
+    for location in ("main", "eu"):
+        set_count(engine, "A", location, 5)
+        set_count(engine, "B", location, 5)
+    ingest(engine, "shop", order_to("W4", "US"))
+    ingest(engine, "strict", order_to("S8", "US"))
+    assert held_at(engine, "shop", "W4") == {"A": ("eu", 2), "B": ("eu", 1)}
+    assert held_at(engine, "strict", "S8") == {"A": ("main", 2), "B": ("main", 1)}

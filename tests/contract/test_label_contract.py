@@ -1,8 +1,8 @@
 """The LABELS contract of the carrier connector (rates and buy_label through karrio's
 Rating and Shipment APIs), for UPS and FedEx against the carrier simulator over real
 loopback HTTP: quotes, labels in PDF and ZPL whose numbers tracking then finds, the
-carrier's refusals in its words, outages retried, a lost answer never retried, and
-DHL refused."""
+carrier's refusals in its words, outages retried, a lost or unreadable answer (and a
+gateway's 502 or 504) never retried, and DHL refused."""
 
 from __future__ import annotations
 
@@ -22,7 +22,10 @@ from omnisync.connectors.base import (
     TransientError,
 )
 from omnisync.connectors.carriers.connector import CarrierConnector
-from omnisync.connectors.carriers.labels import LabelUncertain
+from omnisync.connectors.carriers.karrio_http import Exchange
+from omnisync.connectors.carriers.labels import LabelUncertain, uncertain_label
+from omnisync.connectors.carriers.mapping import KarrioAnswer
+from omnisync.connectors.carriers.profiles import profile_for
 from omnisync.connectors.carriers.settings import CarrierSettings
 from omnisync.core.dto import Address, LabelRequest, Parcel
 from omnisync.core.types import ShipmentStatus
@@ -227,6 +230,34 @@ def test_a_label_request_left_unanswered_is_never_retried() -> None:
         with pytest.raises(LabelUncertain, match="look in the carrier's account"):
             carrier.buy_label(parcel_request(service="ups_ground"))
         assert simulator.traffic()["requests"]["ups.ship"] == 1
+
+
+@pytest.mark.parametrize("provider", LABELLING)
+def test_a_label_answer_that_cannot_be_read_is_never_retried(
+    simulator: CarrierSimulator, provider: str
+) -> None:
+    simulator.inject(SHIP_ENDPOINT[provider], "malformed_json")
+    carrier = connector(simulator, provider, attempts=3)
+    with pytest.raises(LabelUncertain, match="answered the label request but its answer could"):
+        carrier.buy_label(parcel_request(service=SERVICES[provider]))
+    assert simulator.traffic()["requests"][SHIP_ENDPOINT[provider]] == 1
+
+
+@pytest.mark.parametrize("provider", LABELLING)
+@pytest.mark.parametrize(("status", "lost"), [(502, True), (504, True), (503, False), (500, False)])
+def test_a_gateways_502_or_504_to_a_label_request_may_have_sold_it(
+    provider: str, status: int, lost: bool
+) -> None:
+    profile = profile_for(provider)
+    assert profile.label_path is not None
+    path = f"/api{profile.label_path}"
+    answer = KarrioAnswer(exchanges=(Exchange("POST", path, status),))
+    why = uncertain_label(profile, answer)
+    assert (why is not None) is lost
+    if lost:
+        assert why == f"POST {path}: HTTP {status} from a gateway"
+    tracking = KarrioAnswer(exchanges=(Exchange("GET", "/api/track/v1/details/1Z", status),))
+    assert uncertain_label(profile, tracking) is None
 
 
 def test_dhl_sells_no_labels(simulator: CarrierSimulator) -> None:

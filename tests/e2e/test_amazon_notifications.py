@@ -33,7 +33,14 @@ from omnisync.core.catalog import location_by_code, upsert_sku
 from omnisync.core.db import transaction
 from omnisync.core.dto import QUARANTINED_NOTIFICATION
 from omnisync.core.ledger import count_stock
-from omnisync.core.models import Alert, Order, QuarantinedPayload, Reservation, SyncRun
+from omnisync.core.models import (
+    Alert,
+    Channel,
+    Order,
+    QuarantinedPayload,
+    Reservation,
+    SyncRun,
+)
 from omnisync.core.order_events import RULE_EVENTS_MISSING
 from omnisync.core.types import AlertSeverity, AlertState
 from omnisync.hub.bootstrap import Hub
@@ -176,12 +183,17 @@ def orders_in_hub(hub: Hub) -> list[Order]:
 
 
 def orders_run_done(hub: Hub) -> bool:
-    """The hub's first orders run of the Amazon channel has ended (it runs at start)."""
+    """The hub's first orders run of the Amazon channel has ended (it runs at start). The
+    sandbox channel's run ends too, at its own pace: only the Amazon channel's counts."""
     with Session(hub.engine) as session:
         return bool(
             session.exec(
-                select(SyncRun.id).where(
-                    SyncRun.job == "orders", col(SyncRun.finished_at).is_not(None)
+                select(SyncRun.id)
+                .join(Channel, col(Channel.id) == SyncRun.channel_id)
+                .where(
+                    Channel.name == "amz",
+                    SyncRun.job == "orders",
+                    col(SyncRun.finished_at).is_not(None),
                 )
             ).first()
         )

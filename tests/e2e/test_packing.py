@@ -4,7 +4,10 @@ times: the second and third refused; a case of 6 of A: refused; then A, A, B), i
 label is bought from the carrier simulator through karrio, the stock leaves as
 `orders ship` takes it, and the fulfilment reaches the marketplace with the label's
 tracking number. Then `omnisync pack --scan ... --carrier` does the same from the CLI.
-Everything over real loopback HTTP, the hub's API in-process."""
+A parcel is never paid for twice: a request whose scans find the parcel packed by
+another's buys no label, a purchase under way refuses the next, and a label the carrier
+may have sold unseen is not offered again. Everything over real loopback HTTP, the hub's
+API in-process."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from omnisync.core.catalog import location_by_code, sku_by_code, upsert_sku
+from omnisync.core.clock import clock_of
 from omnisync.core.db import transaction
 from omnisync.core.ledger import count_stock
 from omnisync.core.models import Order, OrderLine, PackScan, Reservation, Shipment
@@ -26,6 +30,8 @@ from omnisync.core.packaging import add_packaging_barcode
 from omnisync.core.types import OrderStatus, PushState, ReservationState
 from omnisync.hub.api import create_app
 from omnisync.hub.bootstrap import Hub
+from omnisync.hub.order_lookup import find_order
+from omnisync.hub.packing import PackingOrder
 from omnisync.sandbox.carriers import CarrierSimulator
 from omnisync.sandbox.marketplace import SandboxMarketplace
 from omnisync.sync.engine import SyncEngine
@@ -258,3 +264,79 @@ def test_a_label_that_cannot_be_bought_leaves_the_scans(packing: Packing) -> Non
     again = packing.pack(order, label=LABEL)  # packed already: asking again buys it
     assert again["label"]["tracking_number"].startswith("1Z")
     assert level(packing.hub.engine, B, "main") == (19, 0)
+
+
+def claim(packing: Packing, order: str, *, held: bool) -> None:
+    """Another purchase of the order's label under way (held), or none."""
+    with transaction(packing.hub.engine) as session:
+        row = find_order(session, order)[0]
+        row.label_requested_at = clock_of(session).now() if held else None
+        session.add(row)
+
+
+def test_a_parcel_is_labelled_once_however_its_requests_cross(
+    packing: Packing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = packing.buy((B, 1))
+    scan = PackingOrder.scan
+
+    def another_packer_first(self: PackingOrder, engine: Any, code: str, *, actor: str) -> Any:
+        scan(self, engine, code, actor="another packer")  # the same last code, read twice
+        return scan(self, engine, code, actor=actor)
+
+    monkeypatch.setattr(PackingOrder, "scan", another_packer_first)
+    crossed = packing.pack(order, BARCODES[B], label=LABEL)
+    monkeypatch.undo()
+
+    assert (crossed["packed"], crossed["accepted"], crossed["label"]) == (True, [], None)
+    assert [item["code"] for item in crossed["refused"]] == [BARCODES[B]]
+    assert "packed meanwhile by scans of another request" in crossed["label_error"]
+    assert packing.carriers.labels() == []
+
+    claim(packing, order, held=True)  # that other request is buying the label
+    refused = packing.pack(order, BARCODES[B], label=LABEL)
+    assert refused["refused"][0]["message"] == f"order {order} needs 1 of {B}; 1 scanned already"
+    assert refused["label"] is None
+    assert "a label for it has been under way since" in refused["label_error"]
+    assert packing.carriers.labels() == []
+
+    claim(packing, order, held=False)  # it failed for certain: asking again buys it
+    bought = packing.pack(order, label=LABEL)
+    number = bought["label"]["tracking_number"]
+    assert [sold["tracking_number"] for sold in packing.carriers.labels()] == [number]
+    shipped = packing.http.post(
+        f"/api/v1/orders/{order}/pack", json={"scans": [], "label": LABEL}, headers=packing.auth
+    )
+    assert shipped.status_code == 200
+    assert (shipped.json()["lines"], shipped.json()["label"]) == ([], None)
+    assert len(packing.carriers.labels()) == 1
+
+
+def test_a_label_the_carrier_may_have_sold_is_not_offered_again(packing: Packing) -> None:
+    order = packing.buy((A, 1))
+    packing.carriers.inject("ups.ship", "malformed_json")  # an answer karrio cannot read
+    label = ("--carrier", "ups", "--service", "ups_ground", "--weight", "1")
+
+    unsure = packing.cli("pack", order, "--scan", BARCODES[A], *label)
+
+    assert unsure.exit_code == 1
+    said = " ".join(unsure.stderr.split())
+    assert "is packed, but its label was not bought" in said
+    assert "look in the carrier's account before buying another" in said
+    assert "buy it again" not in said
+    assert packing.cli("pack", order, "--json").json()["packed"] is True  # the scans stay
+
+    again = packing.cli("pack", order, *label)
+    assert again.exit_code == 1
+    said = " ".join(again.stderr.split())
+    assert "a label for it has been under way since" in said
+    assert "buy it again" not in said
+    assert packing.carriers.labels() == []
+
+    refused = packing.cli("pack", order, "--carrier", "ups", "--service", "ups_x", "--weight", "1")
+    assert refused.exit_code == 1  # still held: the carrier is not even asked
+    assert "under way since" in refused.stderr
+    claim(packing, order, held=False)  # the operator found no label in the account
+    certain = packing.cli("pack", order, "--carrier", "ups", "--service", "ups_x", "--weight", "1")
+    assert certain.exit_code == 1
+    assert "buy it again with `omnisync pack" in " ".join(certain.stderr.split())

@@ -12,6 +12,8 @@ import pytest
 
 from omnisync.core.catalog import upsert_sku
 from omnisync.core.db import transaction
+from omnisync.hub.api import picking as picking_routes
+from tests.integration.test_pick_lists import confirm_deadlocked_once
 from tests.support.api import ApiHub, api_hub
 from tests.support.world import ingest, level, list_sku, make_order, set_count
 
@@ -159,3 +161,19 @@ def test_pick_lists_are_paged_newest_first(api: ApiHub) -> None:
     rows, pages = api.follow("/api/v1/pick-lists", limit=1)
     assert [row["id"] for row in rows] == sorted(made, reverse=True)
     assert pages == len(made) == 3
+
+
+def test_a_confirm_that_loses_a_deadlock_is_run_again_from_the_start(
+    api: ApiHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number = api.post("/api/v1/pick-lists", {"location": "main"}).json()["pick_list"]["id"]
+    calls = confirm_deadlocked_once(monkeypatch, picking_routes)
+
+    confirmed = api.post(
+        f"/api/v1/pick-lists/{number}/confirm", {"shorts": [{"sku": "B", "quantity": 1}]}
+    )
+
+    assert confirmed.status_code == 200, confirmed.text
+    assert calls == [number, number]  # the first run was rolled back, then run again
+    assert (confirmed.json()["state"], confirmed.json()["short"]) == ("picked", 1)
+    assert level(api.hub.engine, "B", "main") == (4, 1)  # one unit written off, not two

@@ -5,16 +5,19 @@ means one thing only."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
 
 from omnisync.core.bins import set_bin
-from omnisync.core.catalog import location_by_code, sku_by_code, upsert_sku
+from omnisync.core.catalog import edit_sku, location_by_code, sku_by_code, upsert_sku
+from omnisync.core.catalog_import import import_catalog
+from omnisync.core.channels import channel_by_name
 from omnisync.core.db import make_engine, transaction
 from omnisync.core.errors import Conflict, InvalidRequest, NotFound
+from omnisync.core.models import Sku
 from omnisync.core.packaging import (
     add_packaging_barcode,
     packaging_barcodes,
@@ -24,7 +27,7 @@ from omnisync.core.packaging import (
 from omnisync.core.types import LocationKind
 from omnisync.hub.views import stock_list
 from omnisync.hub.views.warehouse import bin_list
-from tests.support.world import build_world
+from tests.support.world import add_listing, build_world
 
 
 @pytest.fixture
@@ -176,3 +179,58 @@ def test_a_packaging_barcode_needs_a_code_and_a_quantity(world: Engine) -> None:
         add(world, "A", "123", 0)
     with pytest.raises(InvalidRequest, match="whitespace"):
         add(world, "A", "12 3", 2)
+
+
+def refused(engine: Engine, problem: str, change: Callable[[Session], object]) -> None:
+    """`change` is a Conflict saying `problem`, and its transaction is rolled back."""
+    with pytest.raises(Conflict, match=re.escape(problem)), transaction(engine) as session:
+        change(session)
+
+
+def test_a_sku_barcode_or_new_code_that_is_a_packaging_barcode_is_a_conflict(
+    world: Engine,
+) -> None:
+    add(world, "A", "14006381333938", 6, "case")
+    clash = "'14006381333938' is already the barcode of SKU A's case of 6 (a scan of it counts 6)"
+    add_listing(world, "shop", "NEW-1", title="New", barcode="14006381333938")
+
+    barcode = f"barcode {clash}: one code must mean one thing"
+    refused(world, barcode, lambda session: upsert_sku(session, "B", barcode="14006381333938"))
+    refused(world, barcode, lambda session: edit_sku(session, "C", barcode=" 14006381333938 "))
+    refused(
+        world, barcode, lambda session: import_catalog(session, channel_by_name(session, "shop"))
+    )
+    code = f"SKU code {clash}: one code must mean one thing"
+    refused(world, code, lambda session: upsert_sku(session, "14006381333938"))
+    refused(world, code, lambda session: edit_sku(session, "C", new_code="14006381333938"))
+
+    with Session(world) as session:
+        skus = session.exec(select(Sku.code, Sku.barcode).order_by(col(Sku.code))).all()
+    assert [tuple(row) for row in skus] == [
+        ("A", "4006381333931"),
+        ("B", "0012345678905"),
+        ("C", None),
+        ("KIT", None),
+    ]
+    assert resolve(world, "14006381333938") == ("A", 6)
+
+
+@pytest.mark.parametrize(
+    ("column", "meaning"),
+    [("barcode", "SKU B's own barcode"), ("code", "the code of SKU 999")],
+    ids=["own barcode", "sku code"],
+)
+def test_a_code_that_means_two_things_is_never_read_as_either(
+    world: Engine, column: str, meaning: str
+) -> None:
+    add(world, "A", "999", 6, "case")
+    with transaction(world) as session:  # made before the checks existed
+        session.execute(update(Sku).where(col(Sku.code) == "B").values({column: "999"}))
+
+    with Session(world) as session, pytest.raises(InvalidRequest) as ambiguous:
+        resolve_barcode(session, "999")
+
+    assert str(ambiguous.value) == (
+        f"barcode '999' means two things: the barcode of SKU A's case of 6 and {meaning}; "
+        "nothing is counted until one of them changes"
+    )

@@ -1,10 +1,12 @@
 """Scan-verified packing (core/packing.py), on SQLite and PostgreSQL: a scan counts only
 what the order still needs, a refused one records nothing, the order is packed when
-every open unit is scanned, and the shipment claims the parcel's scans."""
+every open unit is scanned, and a shipment claims the scans of the units it ships, no
+other (core/shipping.py), `packed_at` following what the scans left (core/parcels.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 import pytest
 from sqlalchemy import Engine
@@ -245,6 +247,81 @@ def test_a_split_order_is_packed_per_location(engine: Engine) -> None:
         at_main = reset(session, order_row(engine, "shop", "20"), location="main")
     assert progress(at_main) == {"20-0": (2, 0)}
     assert progress(state(engine, "20")) == {"20-0": (2, 0), "20-1": (1, 1)}  # B's scan stays
+
+
+def split_world(engine: Engine) -> None:
+    """A and B with barcodes, A at main and B at backup, listed on "shop"."""
+    build_world(engine, skus=("A", "B"))
+    with transaction(engine) as session:
+        for code in ("A", "B"):
+            upsert_sku(session, code, barcode=BARCODES[code])
+    set_count(engine, "A", "main", 5)
+    set_count(engine, "B", "backup", 5)
+    list_sku(engine, "shop", "A", "B")
+
+
+def packed_at(engine: Engine, external_id: str) -> datetime | None:
+    return order_row(engine, "shop", external_id).packed_at
+
+
+def test_shipping_one_locations_parcel_leaves_the_other_locations_scans(engine: Engine) -> None:
+    split_world(engine)
+    ingest(engine, "shop", make_order("21", [("A", 2), ("B", 1)]))  # A at main, B at backup
+    scan_code(engine, "21", BARCODES["A"], "main")  # 1 of 2 A: main's parcel is not packed
+    assert scan_code(engine, "21", BARCODES["B"], "backup").packed_now
+    assert packed_at(engine, "21") is not None
+
+    shipment_id = ship(engine, "21", {"21-1": 1})  # backup's parcel leaves
+
+    assert scans(engine) == [(BARCODES["A"], 1, None), (BARCODES["B"], 1, shipment_id)]
+    assert progress(state(engine, "21", "main")) == {"21-0": (2, 1)}  # the A stays counted
+    assert packed_at(engine, "21") is None  # no parcel is packed now
+    done = scan_code(engine, "21", BARCODES["A"], "main")
+    assert (done.scanned, done.needed, done.packed_now) == (2, 2, True)
+    assert packed_at(engine, "21") is not None
+
+
+def test_packed_at_stays_while_another_parcel_is_packed(engine: Engine) -> None:
+    split_world(engine)
+    ingest(engine, "shop", make_order("22", [("A", 1), ("B", 2)]))  # A at main, B at backup
+    assert scan_code(engine, "22", BARCODES["A"], "main").packed_now
+    since = packed_at(engine, "22")
+    assert since is not None
+    at_backup = scan_code(engine, "22", BARCODES["B"], "backup")  # backup: 1 of 2
+    assert not at_backup.state.packed
+    assert at_backup.state.packed_at is None  # backup's parcel is not packed ...
+    assert packed_at(engine, "22") == since  # ... main's still is
+    assert state(engine, "22", "main").packed_at == since
+
+    with transaction(engine) as session:
+        reset(session, order_row(engine, "shop", "22"), location="backup")
+    assert packed_at(engine, "22") == since
+    with transaction(engine) as session:
+        reset(session, order_row(engine, "shop", "22"), location="main")
+    assert packed_at(engine, "22") is None
+
+    assert scan_code(engine, "22", BARCODES["A"], "main").packed_now
+    scan_code(engine, "22", BARCODES["B"], "backup")
+    assert scan_code(engine, "22", BARCODES["B"], "backup").packed_now
+    ship(engine, "22", {"22-0": 1})  # main's parcel leaves; backup's is packed still
+    assert packed_at(engine, "22") is not None
+    assert state(engine, "22", "backup").packed
+
+
+def test_a_shipment_of_fewer_units_than_a_scan_counted_takes_only_those(world: Engine) -> None:
+    ingest(world, "shop", make_order("23", [("A", 3), ("B", 1)]))
+    scan_code(world, "23", INNER_OF_2)  # one scan of 2 A
+    scan_code(world, "23", BARCODES["B"])
+
+    shipment_id = ship(world, "23", {"23-0": 1})  # 1 A leaves, by hand
+
+    assert scans(world) == [  # the scan of 2 split: its shipped unit is a row of its own
+        (INNER_OF_2, 1, None),
+        (BARCODES["B"], 1, None),
+        (INNER_OF_2, 1, shipment_id),
+    ]
+    assert progress(state(world, "23")) == {"23-0": (2, 1), "23-1": (1, 1)}
+    assert scan_code(world, "23", BARCODES["A"]).packed_now
 
 
 def reset_order(engine: Engine, external_id: str) -> PackingState:

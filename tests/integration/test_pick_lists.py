@@ -4,12 +4,15 @@ the order's oversold flag, the alert and the outbox."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from types import ModuleType
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, event, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from omnisync.core.alerting import RULE_PICK_SHORT
@@ -31,6 +34,7 @@ from omnisync.core.models import (
     StockMovement,
 )
 from omnisync.core.picking import (
+    Confirmation,
     NewPickList,
     cancel_pick_list,
     confirm_pick_list,
@@ -81,6 +85,29 @@ def world(database_url: str, clock: ManualClock) -> Iterator[Engine]:
     list_sku(engine, "shop", *FRUIT)
     yield engine
     engine.dispose()
+
+
+class _DeadlockVictim(Exception):
+    """What psycopg raises for a transaction PostgreSQL aborted to break a deadlock."""
+
+    sqlstate = "40P01"
+
+
+def confirm_deadlocked_once(monkeypatch: pytest.MonkeyPatch, module: ModuleType) -> list[int]:
+    """Make `module`'s confirm_pick_list do all its work and then, the first time only,
+    fail as a deadlock victim does; returns the list ids it was called with."""
+    real: Callable[..., Confirmation] = module.confirm_pick_list
+    calls: list[int] = []
+
+    def confirm(session: Session, pick_list_id: int, shorts: Any = None) -> Confirmation:
+        calls.append(pick_list_id)
+        done = real(session, pick_list_id, shorts)
+        if len(calls) == 1:
+            raise OperationalError("SELECT ... FOR UPDATE", {}, _DeadlockVictim("deadlock"))
+        return done
+
+    monkeypatch.setattr(module, "confirm_pick_list", confirm)
+    return calls
 
 
 def create(engine: Engine, **options: Any) -> NewPickList:
@@ -476,3 +503,81 @@ def test_a_resolved_short_pick_alert_stays_resolved(world: Engine) -> None:
         resolved = resolve_by_hand(session, alert.id or 0, by="cli", note="counted the bin")
     assert resolved.outlook.opens_again is False
     assert resolved.outlook.says.startswith("it stays resolved: a short pick is a past event")
+
+
+def test_units_picked_into_the_tote_stay_reserved_where_they_were_picked(world: Engine) -> None:
+    pick_list_id = short_world(world)
+    with transaction(world) as session:  # NEW loses its 2 (all), MID 1 of its 2
+        confirm_pick_list(session, pick_list_id, {"APPLE": 3})
+    assert held(world, "MID", "APPLE") == ("main", 1)
+
+    set_count(world, "APPLE", "backup", 5)  # stock arrives where the channel sells too
+
+    # MID's picked unit is in the tote at main: MID is not moved to backup (which would
+    # free that unit at main to be sold again); it waits there for its missing unit.
+    assert held(world, "MID", "APPLE") == ("main", 1)
+    assert order_row(world, "shop", "MID").oversold
+    assert held(world, "NEW", "APPLE") == ("backup", 2)  # shorted completely: it may move
+    assert not order_row(world, "shop", "NEW").oversold
+    assert level(world, "APPLE", "main") == (3, 3)
+    assert level(world, "APPLE", "backup") == (5, 2)
+    with Session(world) as session:
+        check_ledger_invariants(session)
+
+
+def test_a_bundle_line_with_components_in_the_tote_waits_where_they_were_picked(
+    world: Engine,
+) -> None:
+    set_count(world, "CHERRY", "main", 1)
+    set_count(world, "CHERRY", "backup", 5)
+    ingest(world, "shop", make_order("B1", [("BOWL", 1)]))
+    made = create(world)
+    assert made.pick_list is not None
+    assert held(world, "B1", "CHERRY") == ("main", 1)
+
+    with transaction(world) as session:
+        done = confirm_pick_list(session, made.pick_list.id or 0, {"CHERRY": 1})
+
+    # Its 2 APPLE are in the tote at main: the bowl is not split between two locations.
+    assert held(world, "B1", "APPLE") == ("main", 2)
+    assert held(world, "B1", "CHERRY") == ("main", 0)
+    assert level(world, "CHERRY", "backup") == (5, 0)
+    assert [item.oversold for item in done.shorts[0].orders] == [True]
+    route = order_row(world, "shop", "B1").route
+    assert route is not None
+    assert route["lines"] == {"B1-0": "main"}
+    with Session(world) as session:
+        check_ledger_invariants(session)
+
+
+def test_confirming_locks_the_stock_once_after_the_orders(world: Engine, database_url: str) -> None:
+    """On PostgreSQL, the row locks confirming takes: the list, the orders by id, then the
+    levels of every shorted line's stock (a bundle's components with them) in one
+    statement, then reservations; never a level after a reservation (order intake's
+    order, so the two never deadlock)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite takes no row locks (BEGIN IMMEDIATE locks the database)")
+    set_count(world, "CHERRY", "main", 2)
+    ingest(world, "shop", make_order("K1", [("BOWL", 1)], placed_minutes=1))
+    ingest(world, "shop", make_order("K2", [("BOWL", 1), ("BANANA", 1)], placed_minutes=2))
+    made = create(world)
+    assert made.pick_list is not None
+    locks: list[str] = []
+
+    def note_lock(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "FOR UPDATE" in statement:
+            locks.append(re.findall(r"\bFROM\s+(\w+)", statement)[0])
+
+    event.listen(world, "before_cursor_execute", note_lock)
+    try:
+        with transaction(world) as session:
+            confirm_pick_list(session, made.pick_list.id or 0, {"CHERRY": 2, "BANANA": 1})
+    finally:
+        event.remove(world, "before_cursor_execute", note_lock)
+
+    assert locks[:5] == ["pick_lists", "orders", "orders", "stock_levels", "reservations"]
+    assert {"pick_lists", "orders", "stock_levels"}.isdisjoint(locks[5:])  # the alerts follow
+    assert held(world, "K1", "CHERRY") == ("main", 0)
+    assert held(world, "K2", "BANANA") == ("main", 1)  # main had 99 more BANANA
+    with Session(world) as session:
+        check_ledger_invariants(session)

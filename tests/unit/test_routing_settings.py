@@ -48,12 +48,12 @@ def test_rules_apply_per_channel_with_regions_resolved(tmp_path: Path) -> None:
         {"countries": ["DK", "NO", "SE"], "locations": ["eu"]},  # a bare NO is Norway
         {"countries": ["CA", "US"], "locations": ["main", "eu"]},
     ]
-    assert shop["priority"] == ["main", "eu"]  # the order of `locations:`
+    assert shop["priority"] == []  # each channel's own `locations:` order decides
 
 
 def test_without_a_routing_section_orders_split_when_needed(tmp_path: Path) -> None:
     rules = settings_with(tmp_path, "").routing_rules("shop")
-    assert rules == {"split": "when_needed", "prefer": [], "priority": ["main", "eu"]}
+    assert rules == {"split": "when_needed", "prefer": [], "priority": []}
 
 
 def test_every_problem_is_named_by_its_field(tmp_path: Path) -> None:
