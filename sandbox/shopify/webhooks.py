@@ -39,7 +39,9 @@ from omnisync.sandbox.shopify.model import (
 from omnisync.sandbox.shopify.return_records import ReturnRecord
 
 API_VERSION: Final = "2026-10"
-DELIVERY_TIMEOUT_S: Final = 2.0
+DELIVERY_TIMEOUT_S: Final = 5.0
+"""Shopify waits five seconds for the receiver's answer before it counts a delivery as
+failed (HTTPS webhook delivery: one second to connect, five in all)."""
 
 _FULFILLMENT_STATUS: Final = {"FULFILLED": "fulfilled", "PARTIALLY_FULFILLED": "partial"}
 

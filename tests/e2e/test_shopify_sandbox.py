@@ -150,7 +150,8 @@ def test_orders_arrive_by_webhook_and_a_wrong_signature_changes_nothing(
             impostor.set_webhook_url(f"{server.url}/webhooks/shopify/shop")
             assert impostor.buy("MUG") is not None
             assert impostor.wait_for_webhooks()
-            assert {d.get("status_code") for d in impostor.webhook_deliveries()} == {401}
+            deliveries = impostor.webhook_deliveries()
+            assert {d.get("status_code") for d in deliveries} == {401}, deliveries
     with Session(hub.engine) as session:
         assert len(session.exec(select(Order)).all()) == 1
 
