@@ -2,8 +2,8 @@
 
 Each measure's section is rendered from its stored figures every time, so the text
 describes what the code measures now; a section whose figures come from an older run
-says so (its commit and date). b3's and b5's sections live in report_propagation.py
-and report_oversell.py.
+says so (its commit and date). b3's, b5's and b6's sections live in report_propagation.py,
+report_oversell.py and report_console.py.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.report_console import console_section
 from bench.report_lines import describe_machine, run_line
 from bench.report_oversell import oversell_section
 from bench.report_propagation import propagation_section
@@ -117,6 +118,8 @@ def render(document: dict[str, Any]) -> str:
         lines += _b4_section(document["b4_bulk_push"])
     if "b5_oversell" in document:
         lines += oversell_section(document["b5_oversell"], document.get("b3_propagation"))
+    if "b6_console" in document:
+        lines += console_section(document["b6_console"])
     return "\n".join(lines) + "\n"
 
 

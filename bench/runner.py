@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bench import bulk_push, ingest, oversell, plan, propagation
+from bench import bulk_push, console_pages, ingest, oversell, plan, propagation
 
 Measure = Callable[[bool, Mapping[str, Any]], dict[str, Any]]
 """(quick, the results of this run so far) -> the measure's results."""
@@ -34,6 +34,7 @@ MEASURES: dict[str, Measure] = {
     "b3_propagation": alone(propagation.run),
     "b4_bulk_push": alone(bulk_push.run),
     "b5_oversell": oversell.run,
+    "b6_console": alone(console_pages.run),
 }
 
 

@@ -3,6 +3,11 @@
 A channel is paused when it refuses our credentials, and its `auth_failure` alert
 is open exactly as long: pause_channel and resume_channel are the only places that
 change `paused_reason`, and each changes the alert with it.
+
+An admin may also pause a channel by hand (pause_channel_by_hand: `paused_by` names
+them, and no alert opens). What lifts the hub's own pause (a changed config, a run that
+succeeds: lift_automatic_pause) leaves a pause by hand in place; only resume_channel,
+a resume by hand, ends it.
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ def sync_channels(
         }
         if channel.id is None or any(getattr(channel, k) != v for k, v in wanted.items()):
             if channel.config_fingerprint != spec.fingerprint and channel.id is not None:
-                resume_channel(session, channel)  # new config: let it try again
+                lift_automatic_pause(session, channel)  # new config: let it try again
             for key, value in wanted.items():
                 setattr(channel, key, value)
             channel.updated_at = now
@@ -74,9 +79,11 @@ def sync_channels(
 
 
 def pause_channel(session: Session, channel: Channel, reason: str) -> None:
-    """Stop the channel's jobs until its config changes or a run succeeds; alert on it."""
-    channel.paused_reason = reason
-    session.add(channel)
+    """Stop the channel's jobs until its config changes or a run succeeds; alert on it.
+    A pause by hand keeps its own words (and stays until a resume by hand)."""
+    if channel.paused_by is None:
+        channel.paused_reason = reason
+        session.add(channel)
     open_alert(
         session,
         RULE_AUTH,
@@ -87,10 +94,38 @@ def pause_channel(session: Session, channel: Channel, reason: str) -> None:
 
 
 def resume_channel(session: Session, channel: Channel) -> None:
-    """Let the channel's jobs run again; its auth_failure alert resolves."""
+    """Let the channel's jobs run again (a pause by hand ends too); its auth_failure alert
+    resolves."""
     channel.paused_reason = None
+    channel.paused_by = None
     session.add(channel)
     resolve_alert(session, RULE_AUTH, channel.id)
+
+
+REASON_LENGTH = 500
+"""The most of a reason for a pause by hand that is kept."""
+
+
+def pause_channel_by_hand(session: Session, channel: Channel, by: str, reason: str | None) -> None:
+    """Stop the channel's jobs until someone resumes it by hand: `paused_reason` reads
+    "paused by NAME: REASON". No alert opens (someone chose it); an auth_failure alert
+    already open stays open until the resume."""
+    who = by.strip()[:100] or "unknown"
+    words = " ".join((reason or "").split())[:REASON_LENGTH]
+    channel.paused_by = who
+    channel.paused_reason = f"paused by {who}: {words}" if words else f"paused by {who}"
+    session.add(channel)
+
+
+def lift_automatic_pause(session: Session, channel: Channel) -> bool:
+    """What a changed config or a successful run does: resume a channel the hub paused
+    itself. A channel paused by hand stays paused (only its auth_failure alert, if one is
+    open, resolves: the credentials work or changed). Returns whether it resumed."""
+    if channel.paused_by is not None:
+        resolve_alert(session, RULE_AUTH, channel.id)
+        return False
+    resume_channel(session, channel)
+    return True
 
 
 def channel_by_name(session: Session, name: str) -> Channel:

@@ -296,3 +296,23 @@ class PickListState(StrEnum):
     OPEN = "open"
     PICKED = "picked"
     CANCELLED = "cancelled"
+
+
+class UserRole(StrEnum):
+    """What a user of the console and the API may do; each role may do what the ones
+    before it may."""
+
+    VIEWER = "viewer"
+    """Reads everything, changes nothing."""
+    OPERATOR = "operator"
+    """Also changes stock, links, picks, packs, shipments and returns."""
+    ADMIN = "admin"
+    """Also manages users and pauses, resumes or syncs channels."""
+
+    @property
+    def rank(self) -> int:
+        return list(UserRole).index(self)
+
+    def may(self, needed: UserRole) -> bool:
+        """Whether this role may do what `needed` may."""
+        return self.rank >= needed.rank

@@ -24,6 +24,7 @@ from omnisync.hub.commands import (
     returns,
     skus,
     stock,
+    users,
 )
 from omnisync.hub.commands.check import check
 from omnisync.hub.commands.common import (
@@ -88,6 +89,7 @@ app.add_typer(catalog.app, name="catalog")
 app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(pick.app, name="pick")
+app.add_typer(users.app, name="users")
 app.command("sync")(sync)
 app.command("check")(check)
 app.command("status")(status)

@@ -74,6 +74,7 @@ class HubRunner:
                     self.sync,
                     settings=lambda: self.settings,  # a reload of hub.yaml rotates the token
                     scheduler_running=lambda: self.scheduler.running,
+                    run_now=self.scheduler.run_now,
                 ),
                 host=http.host,
                 port=http.port,

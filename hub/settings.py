@@ -113,7 +113,12 @@ class HttpConfig(_Strict):
     port: int = Field(default=8080, ge=0, le=65535)
     """0 picks a free port (tests)."""
     api_token: Annotated[SecretStr | None, BeforeValidator(_api_token)] = None
-    """Bearer token of /api/v1; without one the REST API answers 503."""
+    """Bearer token of /api/v1 (an admin); users' own tokens work beside it. With no token
+    of any kind the REST API answers 503."""
+    console: bool = True
+    """The web console under `/` (sign in as a user made with `omnisync users add`)."""
+    session_lifetime: Interval = timedelta(hours=12)
+    """How long a console login lasts."""
 
 
 class AlertRulesConfig(_Strict):

@@ -573,6 +573,7 @@ def _paused_channel(alert: Alert) -> tuple[Any, ...]:
         Channel.id == alert.channel_id,
         col(Channel.enabled),
         col(Channel.paused_reason).is_not(None),
+        col(Channel.paused_by).is_(None),  # a pause by hand raises no auth_failure alert
     )
 
 

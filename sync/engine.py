@@ -6,7 +6,8 @@ the committed cursor or the still-dirty listings). AuthError pauses the
 channel and raises an alert: no job of that channel runs until its config
 changes or an operator runs it by hand and it succeeds. Either way the
 `auth_failure` alert resolves with the pause (core/channels.py), and a success
-resolves one left open on a channel that is no longer paused.
+resolves one left open on a channel that is no longer paused. A pause by hand
+(`paused_by`) is lifted by neither: only a resume by hand ends it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy import Engine
 from omnisync.connectors.base import AuthError, Capability, Connector, ConnectorError
 from omnisync.connectors.registry import connector_for
 from omnisync.core.alerting import RULE_AUTH, has_open_alert
-from omnisync.core.channels import channel_by_name, pause_channel, resume_channel
+from omnisync.core.channels import channel_by_name, lift_automatic_pause, pause_channel
 from omnisync.core.clock import Clock, engine_clock
 from omnisync.core.db import transaction
 from omnisync.core.models import Channel
@@ -286,4 +287,4 @@ class SyncEngine:
         with transaction(self.database) as session:
             row = session.get(Channel, channel_id)
             if row is not None:
-                resume_channel(session, row)
+                lift_automatic_pause(session, row)  # a pause by hand stays

@@ -21,12 +21,13 @@ never overlap (the lease), so a higher run id is a later run.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import func, literal, true, union_all
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from omnisync.core.models import Alert, Channel, Listing, SyncRun
@@ -207,61 +208,83 @@ def _job_health(job: str, runs: _Runs | None, interval: timedelta | None) -> Job
 
 
 def _job_runs(session: Session, channel_ids: Sequence[int]) -> dict[int, dict[str, _Runs]]:
-    """Per channel and job: last success, last failure and its error, failures since."""
+    """Per channel and job: last success, last failure and its error, failures since.
+
+    Read as index seeks, one correlated subquery per (channel, job, status) on
+    ix_sync_run_channel_job_status (channel_id, job, status, id): runs are never pruned,
+    and a GROUP BY over them would read every run a channel ever made (about 14,000 a
+    day at the default intervals) on every status page and console refresh."""
     result: dict[int, dict[str, _Runs]] = defaultdict(lambda: defaultdict(_Runs))
     if not channel_ids:
         return result
-    last_success = _last_run(channel_ids, COMPLETED_STATUSES)
-    last_failure = _last_run(channel_ids, (SyncRunStatus.FAILED,))
-    for channel_id, job, finished in session.exec(
-        select(SyncRun.channel_id, SyncRun.job, SyncRun.finished_at).join(
-            last_success, col(SyncRun.id) == last_success.c.run_id
-        )
-    ):
-        assert channel_id is not None
-        result[channel_id][job].last_success = finished
-    for channel_id, job, finished, error in session.exec(
-        select(SyncRun.channel_id, SyncRun.job, SyncRun.finished_at, SyncRun.error).join(
-            last_failure, col(SyncRun.id) == last_failure.c.run_id
-        )
-    ):
-        assert channel_id is not None
-        result[channel_id][job].last_failure = finished
-        result[channel_id][job].last_error = error
-    streaks = (
-        select(SyncRun.channel_id, SyncRun.job, func.count())
-        .outerjoin(
-            last_success,
-            and_(
-                col(SyncRun.channel_id) == last_success.c.channel_id,
-                col(SyncRun.job) == last_success.c.job,
-            ),
-        )
-        .where(
-            col(SyncRun.channel_id).in_(channel_ids),
-            col(SyncRun.status) == SyncRunStatus.FAILED,
-            or_(last_success.c.run_id.is_(None), col(SyncRun.id) > last_success.c.run_id),
-        )
-        .group_by(col(SyncRun.channel_id), col(SyncRun.job))
+    # A UNION of one-row selects: SQLite takes no column names on a VALUES list.
+    jobs = union_all(*(sql_select(literal(job.value).label("job")) for job in JobName)).subquery(
+        "jobs"
     )
-    for channel_id, job, count in session.exec(streaks):
-        assert channel_id is not None
-        result[channel_id][job].streak = int(count)
-    return result
-
-
-def _last_run(channel_ids: Sequence[int], statuses: Iterable[SyncRunStatus]) -> Any:
-    """Subquery: the id of the last run per (channel, job) with one of `statuses`."""
-    return (
-        select(
-            col(SyncRun.channel_id).label("channel_id"),
-            col(SyncRun.job).label("job"),
-            func.max(SyncRun.id).label("run_id"),
-        )
-        .where(col(SyncRun.channel_id).in_(channel_ids), col(SyncRun.status).in_(list(statuses)))
-        .group_by(col(SyncRun.channel_id), col(SyncRun.job))
+    pairs = (  # every (channel, job): a cross join, on purpose
+        select(col(Channel.id).label("channel_id"), jobs.c.job)
+        .select_from(Channel)
+        .join(jobs, true())
+        .where(col(Channel.id).in_(channel_ids))
         .subquery()
     )
+
+    def last(status: SyncRunStatus) -> Any:
+        return (
+            select(func.max(SyncRun.id))
+            .where(
+                SyncRun.channel_id == pairs.c.channel_id,
+                SyncRun.job == pairs.c.job,
+                SyncRun.status == status,
+            )
+            .scalar_subquery()
+        )
+
+    columns: list[Any] = [pairs.c.channel_id, pairs.c.job]
+    columns += [last(status) for status in COMPLETED_STATUSES]
+    columns.append(last(SyncRunStatus.FAILED))
+    rows = session.execute(sql_select(*columns)).all()
+    last_success: dict[tuple[int, str], int] = {}
+    last_failure: dict[int, tuple[int, str]] = {}
+    for channel_id, job, *ids in rows:
+        succeeded = [run_id for run_id in ids[:-1] if run_id is not None]
+        if succeeded:
+            last_success[(channel_id, job)] = max(succeeded)
+        if ids[-1] is not None:
+            last_failure[ids[-1]] = (channel_id, job)
+    success_of = {run_id: key for key, run_id in last_success.items()}
+    if last_success:
+        for run_id, finished in session.exec(
+            select(SyncRun.id, SyncRun.finished_at).where(
+                col(SyncRun.id).in_(list(last_success.values()))
+            )
+        ):
+            assert run_id is not None
+            channel_id, job = success_of[run_id]
+            result[channel_id][job].last_success = finished
+    if last_failure:
+        for run_id, finished, error in session.exec(
+            select(SyncRun.id, SyncRun.finished_at, SyncRun.error).where(
+                col(SyncRun.id).in_(list(last_failure))
+            )
+        ):
+            assert run_id is not None
+            channel_id, job = last_failure[run_id]
+            result[channel_id][job].last_failure = finished
+            result[channel_id][job].last_error = error
+    for run_id, (channel_id, job) in last_failure.items():
+        since = last_success.get((channel_id, job))
+        if since is not None and since > run_id:
+            continue  # succeeded after its last failure: no streak
+        streak = select(func.count()).where(
+            SyncRun.channel_id == channel_id,
+            SyncRun.job == job,
+            SyncRun.status == SyncRunStatus.FAILED,
+        )
+        if since is not None:
+            streak = streak.where(col(SyncRun.id) > since)
+        result[channel_id][job].streak = int(session.exec(streak).one())
+    return result
 
 
 def _dirty_listings(

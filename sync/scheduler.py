@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 
 from omnisync.core.clock import SYSTEM_CLOCK
 from omnisync.core.db import HubSession, transaction
+from omnisync.core.errors import Conflict, NotFound
 from omnisync.core.models import Channel, Listing
 from omnisync.core.outbox import LISTINGS_MARKED
 from omnisync.sync.channels import SyncChannel
@@ -147,6 +148,34 @@ class Scheduler:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def run_now(self, name: str) -> list[str]:
+        """Sync now: make each scheduled job of channel `name` due at once (APScheduler
+        starts it within moments; one still running is not doubled) and look at the push
+        outbox now. Returns the jobs' names, in JobName's order. NotFound for a channel
+        this hub does not run; Conflict when it is disabled or paused, or the scheduler
+        is not running."""
+        channel = self.sync.channels.get(name)
+        if channel is None:
+            raise NotFound(f"unknown channel {name!r}: this hub does not run it")
+        if not channel.enabled:
+            raise Conflict(f"channel {name} is disabled: it has no jobs to run")
+        if not self.running:
+            raise Conflict("the scheduler is not running: nothing can be synced now")
+        with transaction(self.sync.database, read_only=True) as session:
+            paused = session.exec(select(Channel.paused_reason).where(Channel.name == name)).first()
+        if paused:
+            raise Conflict(f"channel {name} is paused ({paused}): resume it first")
+        now = SYSTEM_CLOCK.now()  # APScheduler fires on the wall clock
+        jobs = []
+        for job in self._scheduler.get_jobs():
+            owner, job_name = job.args  # as _schedule gave them
+            if owner == name:
+                job.modify(next_run_time=now)
+                jobs.append(str(job_name))
+        self._wake.set()
+        order = list(JobName)
+        return sorted(jobs, key=lambda job: order.index(JobName(job)))
 
     def _schedule(self, channel: SyncChannel) -> None:
         if not channel.enabled:

@@ -38,6 +38,7 @@ TIERS: Final = {
     "integration": "integration",
     "cli": "integration",
     "e2e": "e2e",
+    "browser": "browser",
 }
 """The tier marker of each folder of tests/."""
 

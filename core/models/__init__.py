@@ -16,6 +16,14 @@ from omnisync.core.models.orders import Order, OrderLine
 from omnisync.core.models.returns import Return, ReturnInspection, ReturnLine, ReturnPush
 from omnisync.core.models.shipments import Shipment, TrackingEvent
 from omnisync.core.models.stock import Reservation, StockLevel, StockMovement
+from omnisync.core.models.users import (
+    ApiToken,
+    ConsoleSession,
+    LoginAttempt,
+    SigningKey,
+    User,
+    UserAction,
+)
 from omnisync.core.models.warehouse import (
     PackagingBarcode,
     PackScan,
@@ -27,11 +35,14 @@ from omnisync.core.models.warehouse import (
 __all__ = [
     "Alert",
     "AlertDelivery",
+    "ApiToken",
     "BundleComponent",
     "Channel",
+    "ConsoleSession",
     "Listing",
     "ListingLinkEvent",
     "Location",
+    "LoginAttempt",
     "Order",
     "OrderEventIntake",
     "OrderLine",
@@ -46,6 +57,7 @@ __all__ = [
     "ReturnLine",
     "ReturnPush",
     "Shipment",
+    "SigningKey",
     "Sku",
     "SkuBin",
     "StockLevel",
@@ -54,5 +66,7 @@ __all__ = [
     "SyncLease",
     "SyncRun",
     "TrackingEvent",
+    "User",
+    "UserAction",
     "WebhookReceipt",
 ]

@@ -20,6 +20,9 @@ class Sku(SQLModel, table=True):
     title: str = Field(default="", max_length=500)
     barcode: str | None = Field(default=None, max_length=64, index=True)
     safety_stock: int = Field(default=0)
+    low_stock_below: int | None = None
+    """The console's "low stock" names the SKU when its free units fall under this (None:
+    under its safety stock)."""
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     retired_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     """No longer sold (core/catalog.py retire_sku): offered as 0, takes no stock."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint, true
+from sqlalchemy import Index, UniqueConstraint, text, true
 from sqlmodel import Field, SQLModel
 
 from omnisync.core.clock import utcnow
@@ -35,6 +35,10 @@ class Channel(SQLModel, table=True):
     """hub.yaml's `routing:` as it applies to this channel (core/routing.py RoutingRules);
     None: the defaults."""
     paused_reason: str | None = Field(default=None, sa_column=text_column())
+    paused_by: str | None = Field(default=None, max_length=100)
+    """Who paused the channel by hand (console, API or CLI); None for a pause of the hub's
+    own (credentials refused), which a config change or a successful run lifts. A pause by
+    hand lasts until someone resumes the channel."""
     config_fingerprint: str = Field(
         default="", max_length=64, sa_column_kwargs={"server_default": ""}
     )
@@ -58,6 +62,14 @@ class Listing(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("channel_id", "channel_sku", name="uq_listing_channel_sku"),
         Index("ix_listing_channel_dirty", "channel_id", "dirty"),
+        # The console's unlinked listings, by channel and key, without reading the linked.
+        Index(
+            "ix_listing_unlinked",
+            "channel_id",
+            "channel_sku",
+            postgresql_where=text("sku_id IS NULL"),
+            sqlite_where=text("sku_id IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -1,7 +1,7 @@
 """/api/v1/alerts: what the hub raised, open and resolved, and resolving one by hand
 (`omnisync alerts list|show|resolve`).
 
-A resolve through the API is recorded as by "api" (its one token has no name). If the
+A resolve through the API is recorded as by the caller (`api` for hub.yaml's token). If the
 alert's condition still holds, its rule opens it again (sync/alert_resolution.py):
 the answer says whether (`opens_again`) and why (`outlook`).
 """
@@ -13,7 +13,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from omnisync.core.types import AlertState
-from omnisync.hub.api.dependencies import API_RESOLVER, Clean, Reading, Writing
+from omnisync.core.users import record_action
+from omnisync.hub.api.dependencies import Clean, CurrentActor, Reading, Writing
 from omnisync.hub.api.messages import AlertResolveIn, ErrorOut
 from omnisync.hub.api.paging import ChannelFilter, CursorParam, Limit, id_cursor, page
 from omnisync.hub.views import alert_list, alert_resolution_view, find_alert
@@ -65,10 +66,15 @@ def show_alert(alert_id: AlertId, session: Reading, clean: Clean) -> Any:
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": ALERT_RESOLVED}},
 )
 def resolve_open_alert(
-    alert_id: AlertId, session: Writing, clean: Clean, body: AlertResolveIn | None = None
+    alert_id: AlertId,
+    session: Writing,
+    clean: Clean,
+    actor: CurrentActor,
+    body: AlertResolveIn | None = None,
 ) -> Any:
     """Resolve the alert by hand (`omnisync alerts resolve`), with an optional note; if its
     condition still holds its rule opens it again (`opens_again`, `outlook`)."""
     note = body.note if body is not None else None
-    resolution = resolve_by_hand(session, alert_id, by=API_RESOLVER, note=note)
+    resolution = resolve_by_hand(session, alert_id, by=actor.name, note=note)
+    record_action(session, actor, "alert.resolve", f"alert {alert_id}", {"note": note})
     return clean(alert_resolution_view(resolution))

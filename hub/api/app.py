@@ -1,4 +1,5 @@
-"""The HTTP app of one hub process: probes, /metrics, /api/v1, webhooks and the docs.
+"""The HTTP app of one hub process: probes, /metrics, /api/v1, webhooks, the docs and the
+web console (hub/web/).
 
 Settings may be given as a callable, read on every request, so a reload (SIGHUP, a
 changed channel file) applies to the API token and the secrets at once, with no
@@ -27,16 +28,20 @@ def create_app(
     *,
     settings: Settings | Callable[[], Settings | None] | None = None,
     scheduler_running: Callable[[], bool] | None = None,
+    run_now: Callable[[str], list[str]] | None = None,
 ) -> FastAPI:
     """The app of one hub process. `settings` (or a callable giving the current ones,
     so a reload applies) supplies the API token, the default location and the
     secrets; without settings the REST API stays disabled. `scheduler_running` tells
-    /readyz whether the scheduler works; without it the process is never ready."""
+    /readyz whether the scheduler works; without it the process is never ready.
+    `run_now` is the scheduler's "sync now" of a channel (Scheduler.run_now); without
+    it the console and the API say no scheduler runs in this process."""
     context = ApiContext(
         sync=sync,
         settings=_settings_source(settings),
         scheduler_running=scheduler_running,
         metrics=metrics_registry(sync.database),
+        run_now=run_now,
     )
     app = FastAPI(
         title="omnisync",
@@ -51,6 +56,10 @@ def create_app(
     app.include_router(probes.router)
     app.include_router(api_router())
     app.include_router(webhooks.router)
+    # Imported here: the console's pages import this package's dependencies module.
+    from omnisync.hub.web.console import install_console
+
+    install_console(app, context)  # last: its pages take `/` and whatever the rest left
     return app
 
 

@@ -10,7 +10,6 @@ hears of it, and a failed commit is answered as an error, never as a success.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -24,14 +23,15 @@ from sqlmodel import Session
 
 from omnisync.core.db import transaction
 from omnisync.core.redaction import redact_data
+from omnisync.core.types import UserRole
+from omnisync.core.users import Actor
 from omnisync.hub.settings import Settings
 from omnisync.hub.views.shapes import json_data
+from omnisync.hub.web.identity import API_DISABLED, api_actor, needed_role, refuse_unless
 from omnisync.sync.engine import SyncEngine
 
 SettingsSource = Callable[[], Settings | None]
-DISABLED = "the REST API is disabled until http.api_token is set in hub.yaml"
-API_RESOLVER = "api"
-"""`resolved_by` of what is resolved through the API (its one token has no name)."""
+DISABLED = API_DISABLED
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,9 @@ class ApiContext:
     """The current settings (a reload applies); None: the REST API stays disabled."""
     scheduler_running: Callable[[], bool] | None
     metrics: CollectorRegistry
+    run_now: Callable[[str], list[str]] | None = None
+    """The scheduler's "sync now" (Scheduler.run_now) of the process serving; None: no
+    scheduler runs in this process, and syncing now is refused."""
 
     def secrets(self) -> frozenset[str]:
         current = self.settings()
@@ -107,26 +110,50 @@ def redactor(context: Context, _settings: Config) -> Redactor:
 
 Clean = Annotated[Redactor, Depends(redactor)]
 
-_bearer = HTTPBearer(auto_error=False, description="The `http.api_token` of hub.yaml.")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="hub.yaml's `http.api_token` (an admin), or a user's own token "
+    "(`omnisync users token NAME`), which has that user's role.",
+)
 
 
 def require_token(
+    request: Request,
     context: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    """The bearer token of every /api/v1 route: 503 while none is configured."""
+) -> Actor:
+    """The bearer token of every /api/v1 route and the role its method needs (reading:
+    viewer; changing: operator). 503 while no token of any kind exists; the actor is kept
+    on `request.state.actor` for the routes (`CurrentActor`)."""
     current = context.settings()
     expected = current.hub.http.api_token if current is not None else None
-    if expected is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, DISABLED)
-    given = credentials.credentials if credentials is not None else ""
-    # Compared as bytes in constant time: how far a guess matches must not show.
-    if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing or wrong bearer token" if given else "missing bearer token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    actor = api_actor(
+        request,
+        context.sync.database,
+        expected.get_secret_value() if expected is not None else None,
+        credentials.credentials if credentials is not None else "",
+    )
+    refuse_unless(actor, needed_role(request.method))
+    request.state.actor = actor
+    return actor
+
+
+def current_actor(request: Request) -> Actor:
+    actor = getattr(request.state, "actor", None)
+    assert isinstance(actor, Actor), "require_token runs before every /api/v1 route"
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+"""Who calls: record what they change under `actor.name`."""
+
+
+def admin_only(actor: CurrentActor) -> None:
+    """Routes for admins alone: users, pausing, resuming and syncing channels."""
+    refuse_unless(actor, UserRole.ADMIN)
+
+
+AdminOnly = Depends(admin_only)
 
 
 def _query_names(dependant: Dependant) -> set[str]:

@@ -24,6 +24,7 @@ from omnisync.core.errors import Conflict, DomainError, InsufficientStock, NotFo
 from omnisync.core.redaction import redact
 from omnisync.hub.api.dependencies import ApiContext
 from omnisync.hub.api.probes import DATABASE_DOWN
+from omnisync.hub.web.error_pages import error_page, is_console_page
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +33,19 @@ def install_error_handlers(app: FastAPI, context: ApiContext) -> None:
     def masked(message: str) -> str:
         return redact(message, context.secrets())
 
-    def error(status_code: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+    def error(
+        status_code: int,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        request: Request | None = None,
+    ) -> Response:
+        if request is not None and is_console_page(request):  # a browser: a page, not JSON
+            return error_page(request, status_code, masked(message))
         return JSONResponse({"error": masked(message)}, status_code=status_code, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
-        return error(exc.status_code, str(exc.detail), exc.headers)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return error(exc.status_code, str(exc.detail), exc.headers, request)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> Response:
@@ -57,12 +65,12 @@ def install_error_handlers(app: FastAPI, context: ApiContext) -> None:
         return error(422, f"a value of the request cannot be used: {reason}")
 
     @app.exception_handler(DomainError)
-    async def refused(_request: Request, exc: DomainError) -> Response:
+    async def refused(request: Request, exc: DomainError) -> Response:
         if isinstance(exc, NotFound):
-            return error(404, str(exc))
+            return error(404, str(exc), request=request)
         if isinstance(exc, InsufficientStock | Conflict):
-            return error(409, str(exc))
-        return error(422, str(exc))
+            return error(409, str(exc), request=request)
+        return error(422, str(exc), request=request)
 
     @app.exception_handler(OperationalError)
     async def database_down(_request: Request, exc: OperationalError) -> Response:

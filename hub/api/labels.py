@@ -13,7 +13,8 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from omnisync.core.db import transaction
-from omnisync.hub.api.dependencies import Clean, Config, Hub
+from omnisync.core.users import record_action
+from omnisync.hub.api.dependencies import Clean, Config, CurrentActor, Hub
 from omnisync.hub.api.messages import ErrorOut, LabelIn, RatesIn
 from omnisync.hub.labels import buy_label, rates_for_order
 from omnisync.hub.views.labels import label_view, rate_views
@@ -43,14 +44,23 @@ router = APIRouter(tags=["orders"])
         422: {"model": ErrorOut, "description": UNUSABLE},
     },
 )
-def buy(order_id: str, body: LabelIn, sync: Hub, settings: Config, clean: Clean) -> Any:
+def buy(
+    order_id: str,
+    body: LabelIn,
+    sync: Hub,
+    settings: Config,
+    clean: Clean,
+    actor: CurrentActor,
+) -> Any:
     """Buy the label for the order's parcel from a carrier channel (`omnisync orders
     label`): every open unit, or the `lines` named, or the parcel at `location` (a split
     order takes a label per location). Its file is kept under the data folder
     (`label_path`; null, with `file_error`, when it could not be written), and the parcel
     is recorded as `POST /orders/{order_id}/shipments` records one."""
-    outcome = buy_label(sync, settings, order_id, body.options(), body.scope(), actor="api")
-    with transaction(sync.database, read_only=True) as session:
+    outcome = buy_label(sync, settings, order_id, body.options(), body.scope(), actor=actor.name)
+    with transaction(sync.database) as session:  # bought outside any transaction: record now
+        detail = {"carrier": outcome.carrier, "tracking_number": outcome.tracking_number}
+        record_action(session, actor, "order.label", f"order {order_id.strip()}", detail)
         return clean(label_view(session, outcome))
 
 

@@ -12,7 +12,8 @@ channel and the trailing `/link`, slashes and all; `/listings/history` and
 A link change goes through hub/linking.py as the CLI's does: the listing's waiting
 order lines bind and reserve (or release, on unlink), the channel's
 `unlinked_listings` alert is refreshed with hub.yaml's `alert_rules.unlinked_after`,
-all in the route's one transaction, and the change is recorded as by "api".
+all in the route's one transaction, and the change is recorded as by the caller (`api`
+for hub.yaml's token).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from omnisync.core.channels import channel_by_name
-from omnisync.core.listing_links import ACTOR_API
-from omnisync.hub.api.dependencies import Clean, Config, Reading, Writing
+from omnisync.core.users import record_action
+from omnisync.hub.api.dependencies import Clean, Config, CurrentActor, Reading, Writing
 from omnisync.hub.api.messages import AutoLinkIn, ErrorOut, LinkIn
 from omnisync.hub.api.paging import ChannelFilter, CursorParam, Limit, decode_cursor, page
 from omnisync.hub.linking import auto_link_channel, link, unlink
@@ -95,16 +96,20 @@ def link_history(
 @router.post(
     "/listings/auto-link", response_model=AutoLinkOut, responses={404: {"model": ErrorOut}}
 )
-def auto_link(body: AutoLinkIn, session: Writing, settings: Config, clean: Clean) -> Any:
+def auto_link(
+    body: AutoLinkIn, session: Writing, settings: Config, clean: Clean, actor: CurrentActor
+) -> Any:
     """Link every unlinked listing of the channel a rule of `by` matches; listings an
     operator unlinked are left alone (`omnisync listings auto-link`)."""
     report = auto_link_channel(
         session,
         body.channel,
         by=body.by,
-        actor=ACTOR_API,
+        actor=actor.name,
         unlinked_after=settings.hub.alert_rules.unlinked_after,
     )
+    by = [method.value for method in body.by]
+    record_action(session, actor, "listing.auto_link", body.channel, {"by": by})
     return clean(report)
 
 
@@ -120,6 +125,7 @@ def link_listing(
     session: Writing,
     settings: Config,
     clean: Clean,
+    actor: CurrentActor,
 ) -> Any:
     """Link the listing to the SKU (`omnisync listings link`): its waiting order lines bind
     and reserve. Linked to it already: `changed` is false."""
@@ -128,9 +134,10 @@ def link_listing(
         channel,
         listing,
         body.sku,
-        actor=ACTOR_API,
+        actor=actor.name,
         unlinked_after=settings.hub.alert_rules.unlinked_after,
     )
+    record_action(session, actor, "listing.link", f"{channel} {listing}", {"sku": body.sku})
     return clean(change)
 
 
@@ -140,7 +147,12 @@ def link_listing(
     responses={404: {"model": ErrorOut}},
 )
 def unlink_listing(
-    channel: ChannelName, listing: ListingName, session: Writing, settings: Config, clean: Clean
+    channel: ChannelName,
+    listing: ListingName,
+    session: Writing,
+    settings: Config,
+    clean: Clean,
+    actor: CurrentActor,
 ) -> Any:
     """Undo the listing's link (`omnisync listings unlink`): its open lines free what they
     hold, and it stays apart from automatic linking until linked again by hand."""
@@ -148,7 +160,8 @@ def unlink_listing(
         session,
         channel,
         listing,
-        actor=ACTOR_API,
+        actor=actor.name,
         unlinked_after=settings.hub.alert_rules.unlinked_after,
     )
+    record_action(session, actor, "listing.unlink", f"{channel} {listing}")
     return clean(change)

@@ -179,7 +179,8 @@ class AdjustmentIn(RequestBody):
 
 
 class ResolveIn(RequestBody):
-    """A resolve by hand as JSON: why, optionally; the resolver is "api"."""
+    """A resolve by hand as JSON: why, optionally; the resolver is the caller's name (`api`
+    for hub.yaml's token)."""
 
     note: str | None = Field(
         default=None,
@@ -190,11 +191,11 @@ class ResolveIn(RequestBody):
 
 
 class QuarantineResolveIn(ResolveIn):
-    """`omnisync quarantine resolve ID --note TEXT` as JSON; the resolver is "api"."""
+    """`omnisync quarantine resolve ID --note TEXT` as JSON; the resolver is the caller."""
 
 
 class AlertResolveIn(ResolveIn):
-    """`omnisync alerts resolve ID --note TEXT` as JSON; the resolver is "api"."""
+    """`omnisync alerts resolve ID --note TEXT` as JSON; the resolver is the caller."""
 
 
 class LinkIn(RequestBody):

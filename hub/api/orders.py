@@ -18,7 +18,8 @@ from omnisync.core.holds import hold_order, release_order
 from omnisync.core.models import Channel
 from omnisync.core.rerouting import reroute_order
 from omnisync.core.types import OrderStatus
-from omnisync.hub.api.dependencies import Clean, Config, Hub, Reading, Writing
+from omnisync.core.users import record_action
+from omnisync.hub.api.dependencies import Clean, Config, CurrentActor, Hub, Reading, Writing
 from omnisync.hub.api.messages import (
     CancelIn,
     ErrorOut,
@@ -86,7 +87,14 @@ def show_order(order_id: str, session: Reading, clean: Clean) -> Any:
     status_code=status.HTTP_201_CREATED,
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": HELD}},
 )
-def ship(order_id: str, body: ShipmentIn, session: Writing, settings: Config, clean: Clean) -> Any:
+def ship(
+    order_id: str,
+    body: ShipmentIn,
+    session: Writing,
+    settings: Config,
+    clean: Clean,
+    actor: CurrentActor,
+) -> Any:
     """Record a parcel of the order (`omnisync orders ship`); the channel is told after.
     The order is named as in `GET /orders/{order_id}`."""
     request = ShipRequest(
@@ -98,6 +106,8 @@ def ship(order_id: str, body: ShipmentIn, session: Writing, settings: Config, cl
         tracking_url=body.tracking_url,
     )
     shipment = ship_order(session, settings, request)
+    detail = {"carrier": body.carrier, "tracking_number": body.tracking_number}
+    record_action(session, actor, "order.ship", f"order {order_id.strip()}", detail)
     (view,) = [row for row in shipment_views(session, shipment.order_id) if row.id == shipment.id]
     return clean(view)
 
@@ -107,7 +117,9 @@ def ship(order_id: str, body: ShipmentIn, session: Writing, settings: Config, cl
     response_model=CancellationOut,
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": UNCANCELLABLE}},
 )
-def cancel(order_id: str, sync: Hub, clean: Clean, body: CancelIn | None = None) -> Any:
+def cancel(
+    order_id: str, sync: Hub, clean: Clean, actor: CurrentActor, body: CancelIn | None = None
+) -> Any:
     """Cancel the order in the hub (`omnisync orders cancel`): its units that have not
     shipped are cancelled and their stock released. With `push`, the channel is asked
     to cancel it too, where its API allows. 200 whatever the channel answers
@@ -118,6 +130,8 @@ def cancel(order_id: str, sync: Hub, clean: Clean, body: CancelIn | None = None)
     with transaction(sync.database) as session:
         order, channel = find_order(session, order_id.strip())
         cancellation = cancel_in_hub(session, order, wanted.reason)
+        detail = {"reason": wanted.reason, "push": wanted.push}
+        record_action(session, actor, "order.cancel", f"order {order_id.strip()}", detail)
         view = order_detail(session, cancellation.order, channel)
         channel_row = session.get(Channel, cancellation.order.channel_id)
         channel_type = channel_row.type if channel_row is not None else None
@@ -136,13 +150,15 @@ def cancel(order_id: str, sync: Hub, clean: Clean, body: CancelIn | None = None)
     response_model=OrderDetailOut,
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
 )
-def route(order_id: str, body: RouteIn, session: Writing, clean: Clean) -> Any:
+def route(order_id: str, body: RouteIn, session: Writing, clean: Clean, actor: CurrentActor) -> Any:
     """Route the order by hand (`omnisync orders route`): its open lines move to the
     location in one transaction, oversold there for what it lacks. 422 when the channel
     does not sell from it or the order cannot ship; 409 when it is on hold or on an open
     pick list."""
     order, channel = find_order(session, order_id.strip())
-    rerouted = reroute_order(session, order, body.location.strip(), actor="api")
+    rerouted = reroute_order(session, order, body.location.strip(), actor=actor.name)
+    detail = {"location": body.location.strip()}
+    record_action(session, actor, "order.route", f"order {order_id.strip()}", detail)
     return clean(order_detail(session, rerouted.order, channel))
 
 
@@ -151,11 +167,15 @@ def route(order_id: str, body: RouteIn, session: Writing, clean: Clean) -> Any:
     response_model=OrderDetailOut,
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": UNHOLDABLE}},
 )
-def hold(order_id: str, session: Writing, clean: Clean, body: HoldIn | None = None) -> Any:
+def hold(
+    order_id: str, session: Writing, clean: Clean, actor: CurrentActor, body: HoldIn | None = None
+) -> Any:
     """Hold the order (`omnisync orders hold`): its stock stays reserved, but it cannot
     be shipped (409) and none of its fulfilments is pushed until it is released."""
     order, channel = find_order(session, order_id.strip())
-    held = hold_order(session, order, body.reason if body is not None else None)
+    reason = body.reason if body is not None else None
+    held = hold_order(session, order, reason)
+    record_action(session, actor, "order.hold", f"order {order_id.strip()}", {"reason": reason})
     return clean(order_detail(session, held, channel))
 
 
@@ -164,7 +184,9 @@ def hold(order_id: str, session: Writing, clean: Clean, body: HoldIn | None = No
     response_model=OrderDetailOut,
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": NOT_HELD}},
 )
-def release(order_id: str, session: Writing, clean: Clean) -> Any:
+def release(order_id: str, session: Writing, clean: Clean, actor: CurrentActor) -> Any:
     """Lift the order's hold (`omnisync orders release`): it can be shipped again."""
     order, channel = find_order(session, order_id.strip())
-    return clean(order_detail(session, release_order(session, order), channel))
+    released = release_order(session, order)
+    record_action(session, actor, "order.release", f"order {order_id.strip()}")
+    return clean(order_detail(session, released, channel))

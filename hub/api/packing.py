@@ -17,14 +17,14 @@ from fastapi import APIRouter, Query
 
 from omnisync.core.db import transaction
 from omnisync.core.errors import DomainError
-from omnisync.hub.api.dependencies import Clean, Config, Hub
+from omnisync.core.users import record_action
+from omnisync.hub.api.dependencies import Clean, Config, CurrentActor, Hub
 from omnisync.hub.api.messages import ErrorOut, PackIn
 from omnisync.hub.packing import buy_parcel_label, check_label_carrier, packing_order
 from omnisync.hub.views.labels import label_view
 from omnisync.hub.views.packing import pack_view, packing_view
 from omnisync.hub.views.shapes import PackingOut, PackOut
 
-ACTOR = "api"
 CANNOT_SHIP = "The order is on hold: release it first."
 
 router = APIRouter(tags=["packing"])
@@ -50,7 +50,14 @@ def show_packing(order_id: str, sync: Hub, clean: Clean, location: LocationParam
     response_model=PackOut,
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": CANNOT_SHIP}},
 )
-def pack(order_id: str, body: PackIn, sync: Hub, settings: Config, clean: Clean) -> Any:
+def pack(
+    order_id: str,
+    body: PackIn,
+    sync: Hub,
+    settings: Config,
+    clean: Clean,
+    actor: CurrentActor,
+) -> Any:
     """Scan into the parcel (`omnisync pack ORDER --scan CODE ...`): each scan in its
     own transaction; `refused` lists those not counted, with why. With `label`, once the
     parcel is packed (by these scans, or before them) its label is bought for the units
@@ -60,23 +67,35 @@ def pack(order_id: str, body: PackIn, sync: Hub, settings: Config, clean: Clean)
     if options is not None:
         check_label_carrier(settings, options)  # a wrong carrier counts no scan (422)
     order = packing_order(sync.database, order_id, location=body.location)
-    run = order.scan_all(sync.database, body.scans, actor=ACTOR)
+    run = order.scan_all(sync.database, body.scans, actor=actor.name)
+    if run.accepted:  # each scan took its own transaction; a refused one changed nothing
+        with transaction(sync.database) as session:
+            detail = {"scans": len(run.accepted), "refused": len(run.refused)}
+            target = f"order {run.state.order_name}"
+            record_action(session, actor, "pack.scan", target, detail)
     if options is None or not run.state.packed:
         return clean(pack_view(run))
     if not run.label_due:
         return clean(pack_view(run, label_error=run.why_no_label))
     try:
-        outcome = buy_parcel_label(sync, settings, run.state, options, actor=ACTOR)
+        outcome = buy_parcel_label(sync, settings, run.state, options, actor=actor.name)
     except DomainError as error:
         return clean(pack_view(run, label_error=str(error)))
-    with transaction(sync.database, read_only=True) as session:
+    with transaction(sync.database) as session:
+        bought = {"carrier": outcome.carrier, "tracking_number": outcome.tracking_number}
+        record_action(session, actor, "pack.label", f"order {run.state.order_name}", bought)
         return clean(pack_view(run, label_view(session, outcome)))
 
 
 @router.delete(
     "/orders/{order_id}/pack", response_model=PackingOut, responses={404: {"model": ErrorOut}}
 )
-def reset_packing(order_id: str, sync: Hub, clean: Clean, location: LocationParam = None) -> Any:
+def reset_packing(
+    order_id: str, sync: Hub, clean: Clean, actor: CurrentActor, location: LocationParam = None
+) -> Any:
     """Drop the parcel's scans: the packer starts over (scans of shipped parcels stay)."""
     order = packing_order(sync.database, order_id, location=location)
-    return clean(packing_view(order.reset(sync.database)))
+    state = order.reset(sync.database)
+    with transaction(sync.database) as session:
+        record_action(session, actor, "pack.reset", f"order {state.order_name}")
+    return clean(packing_view(state))

@@ -24,7 +24,8 @@ from omnisync.core.picking import (
     find_pick_list,
 )
 from omnisync.core.types import PickListState
-from omnisync.hub.api.dependencies import API_RESOLVER, Clean, Hub, Reading, Writing
+from omnisync.core.users import record_action
+from omnisync.hub.api.dependencies import Clean, CurrentActor, Hub, Reading, Writing
 from omnisync.hub.api.messages import ErrorOut, PickConfirmIn, PickListIn, units_by_sku
 from omnisync.hub.api.paging import CursorParam, Limit, id_cursor, page
 from omnisync.hub.views.picking import (
@@ -51,7 +52,9 @@ router = APIRouter(tags=["picking"])
         404: {"model": ErrorOut},
     },
 )
-def create(body: PickListIn, response: Response, session: Writing, clean: Clean) -> Any:
+def create(
+    body: PickListIn, response: Response, session: Writing, clean: Clean, actor: CurrentActor
+) -> Any:
     """Make a pick list of the paid orders ready to pick at `location` (`omnisync pick
     create`): ship-by dates first, then oldest first; orders on hold, oversold or already
     on a live list are left out."""
@@ -60,10 +63,13 @@ def create(body: PickListIn, response: Response, session: Writing, clean: Clean)
         body.location,
         channel=body.channel,
         max_orders=body.max_orders,
-        by=API_RESOLVER,
+        by=actor.name,
     )
     if made.pick_list is None:
         response.status_code = status.HTTP_200_OK
+    else:
+        target = f"pick list {made.pick_list.id}"
+        record_action(session, actor, "pick.create", target, {"location": body.location})
     return clean(pick_created_view(session, made))
 
 
@@ -118,6 +124,7 @@ def confirm(
     pick_list_id: PickListId,
     sync: Hub,
     clean: Clean,
+    actor: CurrentActor,
     body: PickConfirmIn | None = None,
 ) -> Any:
     """Mark the list picked (`omnisync pick confirm`); `shorts` were not on the shelf:
@@ -128,6 +135,8 @@ def confirm(
 
     def confirmed(session: Session) -> PickListDetailOut:
         done = confirm_pick_list(session, pick_list_id, shorts)
+        detail = {"shorts": dict(shorts)}
+        record_action(session, actor, "pick.confirm", f"pick list {pick_list_id}", detail)
         return pick_list_detail(session, done.pick_list)
 
     # Its own transaction, not a Writing session: a PostgreSQL deadlock victim runs again.
@@ -139,6 +148,8 @@ def confirm(
     response_model=PickListDetailOut,
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": CANCELLED}},
 )
-def cancel(pick_list_id: PickListId, session: Writing, clean: Clean) -> Any:
+def cancel(pick_list_id: PickListId, session: Writing, clean: Clean, actor: CurrentActor) -> Any:
     """Cancel the list (`omnisync pick cancel`): its units can go on another list."""
-    return clean(pick_list_detail(session, cancel_pick_list(session, pick_list_id)))
+    cancelled = cancel_pick_list(session, pick_list_id)
+    record_action(session, actor, "pick.cancel", f"pick list {pick_list_id}")
+    return clean(pick_list_detail(session, cancelled))

@@ -4,7 +4,7 @@ dismissing one (`omnisync quarantine list|show|retry|resolve`).
 Lists leave the bodies out (they may be large): one payload's route has it. A retry
 maps the kept body again and takes in what it carries as a webhook delivery would
 (sync/quarantine.py, in its own transactions); either way the payload is recorded
-as resolved by "api".
+as resolved by the caller (`api` for hub.yaml's token).
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 
+from omnisync.core.db import transaction
 from omnisync.core.quarantine import resolve_payload
-from omnisync.hub.api.dependencies import API_RESOLVER, Clean, Hub, Reading, Writing
+from omnisync.core.users import record_action
+from omnisync.hub.api.dependencies import Clean, CurrentActor, Hub, Reading, Writing
 from omnisync.hub.api.messages import ErrorOut, QuarantineResolveIn
 from omnisync.hub.api.paging import ChannelFilter, CursorParam, Limit, id_cursor, page
 from omnisync.hub.views import find_quarantined, quarantine_list, quarantine_resolution_view
@@ -65,10 +67,13 @@ def show_quarantined(payload_id: PayloadId, session: Reading, clean: Clean) -> A
     response_model=QuarantineResolutionOut,
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": RESOLVED}},
 )
-def retry_quarantined(payload_id: PayloadId, sync: Hub, clean: Clean) -> Any:
+def retry_quarantined(payload_id: PayloadId, sync: Hub, clean: Clean, actor: CurrentActor) -> Any:
     """Map the kept body again (`omnisync quarantine retry`): what maps now goes in as
     a webhook delivery would and the payload is resolved; 422 says why it still fails."""
-    return clean(quarantine_resolution_view(retry_payload(sync, payload_id, by=API_RESOLVER)))
+    resolution = retry_payload(sync, payload_id, by=actor.name)
+    with transaction(sync.database) as session:  # the retry took its own transactions
+        record_action(session, actor, "quarantine.retry", f"payload {payload_id}")
+    return clean(quarantine_resolution_view(resolution))
 
 
 @router.post(
@@ -77,10 +82,15 @@ def retry_quarantined(payload_id: PayloadId, sync: Hub, clean: Clean) -> Any:
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": RESOLVED}},
 )
 def resolve_quarantined(
-    payload_id: PayloadId, session: Writing, clean: Clean, body: QuarantineResolveIn | None = None
+    payload_id: PayloadId,
+    session: Writing,
+    clean: Clean,
+    actor: CurrentActor,
+    body: QuarantineResolveIn | None = None,
 ) -> Any:
     """Dismiss the payload (`omnisync quarantine resolve`): kept, nothing of it goes in;
     the channel's quarantine alert resolves with its last open payload."""
     note = body.note if body is not None else None
-    resolution = resolve_payload(session, payload_id, by=API_RESOLVER, note=note)
+    resolution = resolve_payload(session, payload_id, by=actor.name, note=note)
+    record_action(session, actor, "quarantine.resolve", f"payload {payload_id}", {"note": note})
     return clean(quarantine_resolution_view(resolution))

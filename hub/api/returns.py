@@ -5,7 +5,7 @@ returns` command (hub/returns.py does both).
 A return is named as `omnisync returns show` names it: the hub's id, the return's name
 (`#1001-R1`, sent as `%231001-R1`) or the channel's id of it. Each step answers the
 return as GET /returns/{return_id} shows it; what a step records of who did it is
-"api" (the API's one token has no name). A step the return's status does not take is
+the caller's name (`api` for hub.yaml's token). A step the return's status does not take is
 409; a line, quantity or location that does not fit is 422 (404 for an unknown
 location), and nothing is changed.
 """
@@ -16,9 +16,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from omnisync.core.models import Return
 from omnisync.core.returns import Receipt, find_return
 from omnisync.core.types import ReturnStatus
-from omnisync.hub.api.dependencies import API_RESOLVER, Clean, Reading, Writing
+from omnisync.core.users import record_action
+from omnisync.hub.api.dependencies import Clean, CurrentActor, Reading, Writing
 from omnisync.hub.api.messages import DeclineIn, ErrorOut, ReceiveIn, ReturnIn, units_by_sku
 from omnisync.hub.api.paging import ChannelFilter, CursorParam, Limit, page, time_id_cursor
 from omnisync.hub.returns import NewReturn, approve, close, decline, open_return, receive, refund
@@ -31,6 +33,11 @@ NO_REFUND = "The return was declined or cancelled, or its refund is pending or d
 CLOSED = "The return is closed, declined or cancelled already."
 
 router = APIRouter(tags=["returns"])
+
+
+def _named(ret: Return) -> str:
+    """The return as the record of changes names it (as the console's returns screen)."""
+    return ret.name or ret.external_id or str(ret.id)
 
 
 def _step(description: str) -> dict[int | str, dict[str, Any]]:
@@ -74,13 +81,15 @@ def show_return(return_id: str, session: Reading, clean: Clean) -> Any:
     status_code=status.HTTP_201_CREATED,
     responses={404: {"model": ErrorOut}},
 )
-def create(body: ReturnIn, session: Writing, clean: Clean) -> Any:
+def create(body: ReturnIn, session: Writing, clean: Clean, actor: CurrentActor) -> Any:
     """Make a return of a shipped order in the hub (`omnisync returns create`): for a
     channel without a returns API. It starts approved. 422 for a SKU the order does not
     have or more units than it shipped and other returns do not claim already."""
     units = units_by_sku(body.lines)
     request = NewReturn(order=body.order, units=units, reason=body.reason, note=body.note)
-    return clean(return_detail(session, open_return(session, request, by=API_RESOLVER)))
+    made = open_return(session, request, by=actor.name)
+    record_action(session, actor, "return.create", _named(made), {"order": body.order})
+    return clean(return_detail(session, made))
 
 
 @router.post(
@@ -88,10 +97,12 @@ def create(body: ReturnIn, session: Writing, clean: Clean) -> Any:
     response_model=ReturnDetailOut,
     responses=_step(NOT_REQUESTED),
 )
-def approve_return(return_id: str, session: Writing, clean: Clean) -> Any:
+def approve_return(return_id: str, session: Writing, clean: Clean, actor: CurrentActor) -> Any:
     """Agree to a requested return (`omnisync returns approve`); the channel is told
     where it takes that (Shopify)."""
-    return clean(return_detail(session, approve(session, return_id, by=API_RESOLVER)))
+    approved = approve(session, return_id, by=actor.name)
+    record_action(session, actor, "return.approve", _named(approved))
+    return clean(return_detail(session, approved))
 
 
 @router.post(
@@ -99,9 +110,12 @@ def approve_return(return_id: str, session: Writing, clean: Clean) -> Any:
     response_model=ReturnDetailOut,
     responses=_step(NOT_REQUESTED),
 )
-def decline_return(return_id: str, body: DeclineIn, session: Writing, clean: Clean) -> Any:
+def decline_return(
+    return_id: str, body: DeclineIn, session: Writing, clean: Clean, actor: CurrentActor
+) -> Any:
     """Refuse a requested return with a reason (`omnisync returns decline`)."""
-    ret = decline(session, return_id, reason=body.reason, by=API_RESOLVER)
+    ret = decline(session, return_id, reason=body.reason, by=actor.name)
+    record_action(session, actor, "return.decline", _named(ret), {"reason": body.reason})
     return clean(return_detail(session, ret))
 
 
@@ -110,7 +124,9 @@ def decline_return(return_id: str, body: DeclineIn, session: Writing, clean: Cle
     response_model=ReturnDetailOut,
     responses=_step(NOT_RECEIVABLE),
 )
-def receive_return(return_id: str, body: ReceiveIn, session: Writing, clean: Clean) -> Any:
+def receive_return(
+    return_id: str, body: ReceiveIn, session: Writing, clean: Clean, actor: CurrentActor
+) -> Any:
     """Record what came back, a disposition per unit (`omnisync returns receive`):
     restocked units go back on the shelf at `location` (else where they shipped from)
     and every channel is offered them within seconds; damaged, missing and kept units
@@ -118,7 +134,9 @@ def receive_return(return_id: str, body: ReceiveIn, session: Writing, clean: Cle
     receipts = [
         Receipt(line.sku, line.quantity, line.disposition, line.location) for line in body.lines
     ]
-    ret, _ = receive(session, return_id, receipts, refund=body.refund, by=API_RESOLVER)
+    ret, _ = receive(session, return_id, receipts, refund=body.refund, by=actor.name)
+    lines = [f"{line.sku} x{line.quantity} {line.disposition.value}" for line in body.lines]
+    record_action(session, actor, "return.receive", _named(ret), {"lines": lines})
     return clean(return_detail(session, ret))
 
 
@@ -127,11 +145,13 @@ def receive_return(return_id: str, body: ReceiveIn, session: Writing, clean: Cle
     response_model=ReturnDetailOut,
     responses=_step(NO_REFUND),
 )
-def refund_return(return_id: str, session: Writing, clean: Clean) -> Any:
+def refund_return(return_id: str, session: Writing, clean: Clean, actor: CurrentActor) -> Any:
     """Refund the return (`omnisync returns refund`): asked of a channel that refunds
     through its API (pending until it answers), else recorded as refunded where its
     seller refunds (`refund_note`)."""
-    return clean(return_detail(session, refund(session, return_id, by=API_RESOLVER)))
+    refunded = refund(session, return_id, by=actor.name)
+    record_action(session, actor, "return.refund", _named(refunded))
+    return clean(return_detail(session, refunded))
 
 
 @router.post(
@@ -139,6 +159,8 @@ def refund_return(return_id: str, session: Writing, clean: Clean) -> Any:
     response_model=ReturnDetailOut,
     responses=_step(CLOSED),
 )
-def close_return(return_id: str, session: Writing, clean: Clean) -> Any:
+def close_return(return_id: str, session: Writing, clean: Clean, actor: CurrentActor) -> Any:
     """End the return (`omnisync returns close`): units not inspected are not coming back."""
-    return clean(return_detail(session, close(session, return_id, by=API_RESOLVER)))
+    closed = close(session, return_id, by=actor.name)
+    record_action(session, actor, "return.close", _named(closed))
+    return clean(return_detail(session, closed))

@@ -16,7 +16,8 @@ from sqlmodel import col, select
 from omnisync.core.catalog import location_by_code, sku_by_code
 from omnisync.core.ledger import adjust_stock
 from omnisync.core.models import Sku
-from omnisync.hub.api.dependencies import Clean, Config, Reading, Writing
+from omnisync.core.users import record_action
+from omnisync.hub.api.dependencies import Clean, Config, CurrentActor, Reading, Writing
 from omnisync.hub.api.messages import AdjustmentIn, ErrorOut
 from omnisync.hub.api.paging import CursorParam, Limit, decode_cursor, page
 from omnisync.hub.views import movement_view, stock_list
@@ -55,12 +56,21 @@ def show_stock(sku: str, session: Reading, clean: Clean) -> Any:
     status_code=status.HTTP_201_CREATED,
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
 )
-def adjust(body: AdjustmentIn, session: Writing, settings: Config, clean: Clean) -> Any:
+def adjust(
+    body: AdjustmentIn, session: Writing, settings: Config, clean: Clean, actor: CurrentActor
+) -> Any:
     """Change on hand by `delta` (`omnisync stock adjust`); the channels are pushed to
     within a second, as after any stock change."""
     location = location_by_code(session, body.location or settings.default_location)
     sku = sku_by_code(session, body.sku)
     movement = adjust_stock(session, sku, location, body.delta, reason=body.reason)
+    record_action(
+        session,
+        actor,
+        "stock.adjust",
+        f"{sku.code} at {location.code}",
+        {"delta": body.delta, "reason": body.reason},
+    )
     (stock,) = stock_list(session, [sku])
     return clean(
         AdjustmentOut(movement=movement_view(movement, sku.code, location.code), stock=stock)

@@ -16,7 +16,8 @@ from fastapi import APIRouter, Path, status
 from omnisync.core.bins import set_bin
 from omnisync.core.catalog import location_by_code, sku_by_code
 from omnisync.core.packaging import add_packaging_barcode, packaging_barcodes
-from omnisync.hub.api.dependencies import Clean, Reading, Writing
+from omnisync.core.users import record_action
+from omnisync.hub.api.dependencies import Clean, CurrentActor, Reading, Writing
 from omnisync.hub.api.messages import BinIn, ErrorOut, PackagingBarcodeIn
 from omnisync.hub.views.shapes import PackagingBarcodeOut, SkuBinOut
 from omnisync.hub.views.warehouse import barcode_list, barcode_view, bin_view
@@ -34,12 +35,18 @@ router = APIRouter(tags=["stock"])
     responses={404: {"model": ErrorOut}},
 )
 def put_bin(
-    sku: SkuCode, location: LocationCode, body: BinIn, session: Writing, clean: Clean
+    sku: SkuCode,
+    location: LocationCode,
+    body: BinIn,
+    session: Writing,
+    clean: Clean,
+    actor: CurrentActor,
 ) -> Any:
     """Keep the SKU in `bin` at the location, at `sequence` on the picker's walk (a row of
     `omnisync stock bins import`)."""
     owner, where = sku_by_code(session, sku), location_by_code(session, location)
     row = set_bin(session, owner, where, body.bin, body.sequence)
+    record_action(session, actor, "sku.bin", f"{owner.code} at {where.code}", {"bin": body.bin})
     return clean(bin_view(row, owner.code, where.code))
 
 
@@ -60,9 +67,13 @@ def list_barcodes(sku: SkuCode, session: Reading, clean: Clean) -> Any:
     status_code=status.HTTP_201_CREATED,
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": BARCODE_TAKEN}},
 )
-def add_barcode(sku: SkuCode, body: PackagingBarcodeIn, session: Writing, clean: Clean) -> Any:
+def add_barcode(
+    sku: SkuCode, body: PackagingBarcodeIn, session: Writing, clean: Clean, actor: CurrentActor
+) -> Any:
     """Give the SKU a packaging barcode that counts `quantity` units when scanned
     (`omnisync skus barcodes add`)."""
     owner = sku_by_code(session, sku)
     row = add_packaging_barcode(session, owner, body.barcode, body.quantity, body.name)
+    detail = {"barcode": body.barcode, "quantity": body.quantity}
+    record_action(session, actor, "sku.barcode", owner.code, detail)
     return clean(barcode_view(row, owner.code))

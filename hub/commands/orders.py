@@ -21,7 +21,9 @@ from omnisync.core.db import transaction
 from omnisync.core.holds import describe_hold, hold_order, release_order
 from omnisync.core.models import Channel, Order
 from omnisync.core.rerouting import reroute_order
-from omnisync.core.types import OrderStatus
+from omnisync.core.types import OrderStatus, UserRole
+from omnisync.core.users import Actor
+from omnisync.hub import channel_control
 from omnisync.hub.bootstrap import Hub
 from omnisync.hub.cancellation import ChannelCancellation, channel_not_told, push_cancellation
 from omnisync.hub.commands.common import (
@@ -39,6 +41,7 @@ from omnisync.hub.commands.common import (
     print_json,
     say,
 )
+from omnisync.hub.commands.resolving import operator_name
 from omnisync.hub.commands.sync import make_sync_engine
 from omnisync.hub.labels import LabelOptions, ParcelScope, buy_label, rates_for_order
 from omnisync.hub.order_lookup import HUB_ID_PREFIX, find_order
@@ -588,6 +591,38 @@ def list_channels(ctx: typer.Context, json_output: JsonOption = False) -> None:
             row.paused_reason or "",
         )
     console.print(table)
+
+
+def _cli_actor() -> Actor:
+    """Who runs a channel command: the OS user, with the database's own rights (an admin)."""
+    return Actor(name=operator_name(), role=UserRole.ADMIN, via="cli")
+
+
+@channels_app.command("pause")
+def pause_channel_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The channel's name.")],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why, in words (shown with the pause).")
+    ] = None,
+) -> None:
+    """Pause a channel by hand: none of its jobs runs (the running hub too) until
+    `omnisync channels resume NAME`; a changed config or a good run does not lift it."""
+    with hub_session(ctx) as (_, session):
+        channel = channel_control.pause(session, _cli_actor(), name, reason)
+        said = channel.paused_reason
+    say(f"channel {name} is paused ({said}); `omnisync channels resume {name}` lifts it")
+
+
+@channels_app.command("resume")
+def resume_channel_command(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The channel's name.")]
+) -> None:
+    """Resume a paused channel (paused by hand, or by the hub when its credentials were
+    refused): its jobs run again on their schedule."""
+    with hub_session(ctx) as (_, session):
+        channel_control.resume(session, _cli_actor(), name)
+    say(f"channel {name} is resumed: its jobs run again on their schedule")
 
 
 @channels_app.command("shopify-install")

@@ -10,8 +10,12 @@ marketplaces hold with what the hub knows.
 
 Every wait has a deadline (hub/demo/watch.py): a channel that keeps failing stops the
 demo with DemoFailed instead of holding it. The report is written as JSON to a file.
-Besides propagation from each stock change's commit, it measures, per channel the
-buyer bought on, the time from the sale to the hub's intake and to every other channel
+While the buyers buy, the hub's web console is served with its API: the demo makes a
+user `demo` (an admin, with a fresh random password, in the demo's own database) and
+prints where to sign in.
+
+Besides propagation from each stock change's commit, it measures, per channel the buyer
+bought on, the time from the sale to the hub's intake and to every other channel
 holding the new quantity (hub/demo/from_sale.py), and says how each channel's orders
 came in.
 """
@@ -21,7 +25,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import secrets as token_source
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -45,7 +51,8 @@ from omnisync.core.db import transaction
 from omnisync.core.ledger import count_stock
 from omnisync.core.models import Channel, Listing, Order, SyncRun
 from omnisync.core.reservations import shortage_units
-from omnisync.core.types import SyncRunStatus
+from omnisync.core.types import SyncRunStatus, UserRole
+from omnisync.core.users import add_user
 from omnisync.hub.api import create_app
 from omnisync.hub.bootstrap import Hub, bootstrap, engine_channels
 from omnisync.hub.demo.config_folder import write_config_folder
@@ -66,10 +73,13 @@ from omnisync.hub.demo.watch import (
     run_until_done,
 )
 from omnisync.hub.http_server import DEFAULT_HOST, ServerRunner
+from omnisync.hub.web.passwords import hash_password
 from omnisync.sandbox.faults import HTTP_FAULTS
 from omnisync.sync.engine import SyncEngine
 from omnisync.sync.scheduler import Scheduler
 
+CONSOLE_USER = "demo"
+"""The console's user in the demo's database: an admin, its password made per run."""
 TOKEN_VARIABLE = "OMNISYNC_DEMO_TOKEN"  # noqa: S105 (the name of a variable, not a secret)
 SIMPLE_SKUS = 180
 BUNDLES = 20
@@ -183,6 +193,10 @@ class Demo:
         self.buyers_stopped = 0.0
         """When the last buyer stopped (monotonic)."""
         self.notices: list[str] = []
+        self.console_password = ""
+        """The console user's password, made when the hub is (printed, never reported)."""
+        self.console_url: str | None = None
+        """Where the hub served its console while the buyers bought."""
         """Said once on the console and kept in the report (features left off)."""
 
     def run(self) -> dict[str, Any]:
@@ -210,6 +224,8 @@ class Demo:
             stack.callback(hub.engine.dispose)
             secrets.update(hub.settings.secrets)
             self._seed_catalogue(hub)
+            self._add_console_user(hub)
+            secrets.add(self.console_password)
             engine = SyncEngine(
                 hub.engine,
                 engine_channels(hub.settings),
@@ -269,6 +285,23 @@ class Demo:
             channels,
         )
 
+    def _add_console_user(self, hub: Hub) -> None:
+        self.console_password = token_source.token_urlsafe(12)
+        password_hash = hash_password(self.console_password)
+        with transaction(hub.engine) as session:
+            add_user(session, CONSOLE_USER, UserRole.ADMIN, password_hash)
+
+    def _say_console(self) -> None:
+        """One line: where the console is, and the login. On the console's terminal, else
+        (`--json`, whose stdout is the report) on stderr."""
+        login = f"{CONSOLE_USER} / {self.console_password}"
+        line = f"console: {self.console_url}  (sign in as {login})"
+        if self.console is not None:
+            self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        else:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+
     def _seed_catalogue(self, hub: Hub) -> None:
         rnd = self.random
         simple = [f"DEMO-{n:03d}" for n in range(1, SIMPLE_SKUS + 1)]
@@ -302,7 +335,10 @@ class Demo:
         # The hub's HTTP server, as `omnisync run` serves it: Shopify's webhooks arrive here.
         server = ServerRunner(
             create_app(
-                engine, settings=lambda: hub.settings, scheduler_running=lambda: scheduler.running
+                engine,
+                settings=lambda: hub.settings,
+                scheduler_running=lambda: scheduler.running,
+                run_now=scheduler.run_now,
             ),
             host=DEFAULT_HOST,
             port=0,
@@ -311,6 +347,8 @@ class Demo:
         for market in self.markets.values():
             market.send_webhooks_to(url)
         scheduler.start()
+        self.console_url = f"{url}/"
+        self._say_console()
         stop = threading.Event()
         buyers = threading.Thread(target=self._buy_until, args=(stop,), name="buyers")
         shipper = threading.Thread(
@@ -497,6 +535,7 @@ class Demo:
             ],
             "shipping": shipping,
             "notices": self.notices,
+            "console_url": self.console_url,
         }
 
 

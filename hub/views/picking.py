@@ -56,6 +56,11 @@ def pick_list_list(
     return _summaries(session, lists)
 
 
+def pick_list_summaries(session: Session, lists: Sequence[PickList]) -> list[PickListOut]:
+    """The summaries of lists a caller read itself (the console's own order), in its order."""
+    return _summaries(session, lists)
+
+
 def _summaries(session: Session, lists: Sequence[PickList]) -> list[PickListOut]:
     ids = [pick_list.id for pick_list in lists]
     totals = {

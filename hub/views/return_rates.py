@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import null
 from sqlalchemy import select as sa_select  # sqlmodel's select takes at most 4 columns
 from sqlmodel import Session, col, func, select
 
@@ -64,10 +65,18 @@ class _Figures:
 
 
 def returns_report(
-    session: Session, since: datetime, until: datetime, *, channel: str | None = None
+    session: Session,
+    since: datetime,
+    until: datetime,
+    *,
+    channel: str | None = None,
+    per_sku: bool = True,
 ) -> ReturnsReportOut:
-    """The figures of the orders placed from `since` up to `until`, on `channel` or all."""
+    """The figures of the orders placed from `since` up to `until`, on `channel` or all;
+    without `per_sku`, the channels' and the total only (`skus` is empty)."""
     period: list[Any] = [col(Order.placed_at) >= since, col(Order.placed_at) <= until]
+    sku_column: Any = col(OrderLine.sku_id) if per_sku else null()
+    sku_group = (col(OrderLine.sku_id),) if per_sku else ()
     if channel is not None:
         period.append(Channel.name == channel)
     by_sku: dict[tuple[str, int | None], _Figures] = defaultdict(_Figures)
@@ -75,21 +84,21 @@ def returns_report(
     for name, sku_id, orders, units in session.exec(
         select(
             Channel.name,
-            OrderLine.sku_id,
+            sku_column,
             func.count(func.distinct(Order.id)),
             func.sum(OrderLine.quantity_shipped),
         )
         .join(Order, col(Order.id) == OrderLine.order_id)
         .join(Channel, col(Channel.id) == Order.channel_id)
         .where(*shipped_lines)
-        .group_by(col(Channel.name), col(OrderLine.sku_id))
+        .group_by(col(Channel.name), *sku_group)
     ):
         figures = by_sku[(name, sku_id)]
         figures.orders_shipped, figures.units_shipped = int(orders), int(units)
     for name, sku_id, asked, restocked, damaged in session.execute(
         sa_select(
             col(Channel.name),
-            col(OrderLine.sku_id),
+            sku_column,
             func.sum(ReturnLine.quantity),
             func.sum(ReturnLine.quantity_restocked),
             func.sum(ReturnLine.quantity_damaged),
@@ -99,20 +108,24 @@ def returns_report(
         .join(Order, col(Order.id) == OrderLine.order_id)
         .join(Channel, col(Channel.id) == Order.channel_id)
         .where(*period, col(Return.status).notin_(LIVE_ENDINGS))
-        .group_by(col(Channel.name), col(OrderLine.sku_id))
+        .group_by(col(Channel.name), *sku_group)
     ):
         figures = by_sku[(name, sku_id)]
         figures.units_returned = int(asked)
         figures.units_restocked, figures.units_damaged = int(restocked), int(damaged)
         figures.units_received = int(restocked) + int(damaged)
-    orders_by_channel = dict(
-        session.exec(
-            select(Channel.name, func.count(func.distinct(Order.id)))
-            .join(Order, col(Order.channel_id) == Channel.id)
-            .join(OrderLine, col(OrderLine.order_id) == Order.id)
-            .where(*shipped_lines)
-            .group_by(col(Channel.name))
-        ).all()
+    orders_by_channel = (
+        dict(
+            session.exec(
+                select(Channel.name, func.count(func.distinct(Order.id)))
+                .join(Order, col(Order.channel_id) == Channel.id)
+                .join(OrderLine, col(OrderLine.order_id) == Order.id)
+                .where(*shipped_lines)
+                .group_by(col(Channel.name))
+            ).all()
+        )
+        if per_sku
+        else {name: figures.orders_shipped for (name, _), figures in by_sku.items()}
     )
     total = _Figures(orders_shipped=sum(int(count) for count in orders_by_channel.values()))
     channels: dict[str, _Figures] = {}
@@ -123,12 +136,16 @@ def returns_report(
         per_channel.add(figures)
         total.add(figures)
     codes = _sku_codes(session, {sku_id for _, sku_id in by_sku if sku_id is not None})
-    sku_rows = sorted(
-        (
-            (name, codes.get(sku_id) if sku_id is not None else None, figures)
-            for (name, sku_id), figures in by_sku.items()
-        ),
-        key=lambda row: (row[0], row[1] is None, row[1] or ""),
+    sku_rows = (
+        []
+        if not per_sku
+        else sorted(
+            (
+                (name, codes.get(sku_id) if sku_id is not None else None, figures)
+                for (name, sku_id), figures in by_sku.items()
+            ),
+            key=lambda row: (row[0], row[1] is None, row[1] or ""),
+        )
     )
     return ReturnsReportOut(
         since=iso(since),

@@ -40,6 +40,7 @@ from omnisync.core.types import (
     ShipmentStatus,
     SplitPolicy,
     SyncRunStatus,
+    UserRole,
 )
 from omnisync.hub.cancellation import ChannelAnswer
 
@@ -869,3 +870,29 @@ class PickCreatedOut(Shape):
     pick_list: PickListDetailOut | None
     oversold_skipped: int
     message: str
+
+
+# Users and what they changed (`omnisync users list`, `users actions`)
+
+
+class UserOut(Shape):
+    """`omnisync users list --json`: a user of the console and the API (never a password
+    or a token)."""
+
+    name: str
+    role: UserRole
+    created_at: Timestamp
+    disabled_at: Timestamp | None
+    api_tokens: int = Field(description="Live API tokens of the user.")
+
+
+class UserActionOut(Shape):
+    """`omnisync users actions --json`: one change made through the console or the API."""
+
+    id: int
+    at: Timestamp
+    user: str
+    via: str = Field(description="console, api or cli.")
+    action: str
+    target: str
+    detail: dict[str, Any] | None

@@ -14,8 +14,10 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import PIPE
 from typing import Any
 
+import httpx
 import pytest
 
 from omnisync.hub.demo.amazon import NOTIFICATIONS_OFF
@@ -29,6 +31,10 @@ WITHOUT_MOTO = (
 )
 """The demo's CLI in a Python where moto cannot be imported, as after `pip install omnisync`."""
 SPREAD = {"p50", "p95", "max", "samples"}
+CONSOLE_LINE = re.compile(
+    r"console: (http://127\.0\.0\.1:\d+/)  \(sign in as demo / ([A-Za-z0-9_-]{10,})\)"
+)
+"""What the demo prints once its hub serves the console: where, and the login."""
 
 
 def run_demo(
@@ -43,6 +49,55 @@ def run_demo(
         check=False,
         env=env,
     )
+
+
+@dataclass(frozen=True)
+class Visit:
+    """What the console showed the demo's user, signed in while the buyers bought."""
+
+    login: int
+    home: str
+    stock: str
+    channels: str
+    users: str
+
+
+def visit_console(url: str, password: str) -> Visit:
+    with httpx.Client(base_url=url, timeout=30, headers={"Accept": "text/html"}) as client:
+        form = client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None, form.text
+        data = {"name": "demo", "password": password, "csrf_token": token.group(1), "next": "/"}
+        login = client.post("/login", data=data)
+        return Visit(
+            login.status_code,
+            client.get("/").text,
+            client.get("/stock").text,
+            client.get("/channels").text,
+            client.get("/users").text,
+        )
+
+
+def run_demo_visiting_console(*args: str) -> tuple[subprocess.CompletedProcess[str], Visit]:
+    """`omnisync demo --json ...`, signing in to its console (from the line on stderr)
+    while its buyers buy, then waiting for its end."""
+    command = [sys.executable, "-m", "omnisync.hub.cli", "demo", "--json", *args]
+    with subprocess.Popen(command, stdout=PIPE, stderr=PIPE, text=True) as process:
+        assert process.stderr is not None
+        said: list[str] = []
+        visit: Visit | None = None
+        for line in process.stderr:  # the report, on stdout, comes only at the end
+            said.append(line)
+            found = CONSOLE_LINE.fullmatch(line.rstrip("\n"))
+            if found is not None:
+                visit = visit_console(found.group(1), found.group(2))
+                break
+        stdout, rest = process.communicate(timeout=SAFETY_NET_S)
+    completed = subprocess.CompletedProcess(
+        command, process.returncode, stdout, "".join(said) + rest
+    )
+    assert visit is not None, completed.stderr
+    return completed, visit
 
 
 def channel_of_type(report: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -67,9 +122,27 @@ def assert_measured_from_each_sale(report: dict[str, Any]) -> None:
 @pytest.mark.slow
 def test_the_demo_loses_and_duplicates_nothing_and_ends_reconciled(tmp_path: Path) -> None:
     path = tmp_path / "reports" / "demo.json"
-    completed = run_demo("--duration", "6", "--seed", "7", "--json", "--report", str(path))
+    completed, visit = run_demo_visiting_console(
+        "--duration", "6", "--seed", "7", "--report", str(path)
+    )
     assert completed.returncode == 0, completed.stderr
     report = json.loads(completed.stdout)
+    # The console served the demo's hub while the buyers bought, to the user it printed
+    # (whose password the report leaves out).
+    (console_line,) = [
+        line for line in completed.stderr.splitlines() if line.startswith("console:")
+    ]
+    found = CONSOLE_LINE.fullmatch(console_line)
+    assert found is not None, console_line
+    assert report["console_url"] == found.group(1)
+    assert found.group(2) not in completed.stdout
+    assert visit.login == 303
+    assert '<span id="signed-in-as">demo' in visit.home
+    assert "Needs action" in visit.home
+    assert "DEMO-001" in visit.stock
+    for channel in report["channels"]:
+        assert channel["name"] in visit.channels
+    assert 'data-user="demo"' in visit.users
     # The same report is in the file, and the last line on stderr says where (stdout
     # stays the JSON alone).
     assert json.loads(path.read_text(encoding="utf-8")) == report
@@ -87,6 +160,7 @@ def test_the_demo_loses_and_duplicates_nothing_and_ends_reconciled(tmp_path: Pat
         "channels",
         "shipping",
         "notices",
+        "console_url",
     }
     assert report["orders_total"] > 0
     assert report["orders_lost"] == 0
@@ -247,6 +321,12 @@ def test_without_moto_the_demo_polls_amazon_and_says_so_once(
     demo then polls Amazon, loses nothing, and says why on its console and in the report."""
     completed, report = short_demo_without_moto.completed, short_demo_without_moto.report
     assert completed.stdout.count(NOTIFICATIONS_OFF) == 1
+    # The console's address and login, once, on the demo's terminal.
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("console: ")]
+    assert len(lines) == 1, lines
+    found = CONSOLE_LINE.fullmatch(lines[0])
+    assert found is not None, lines
+    assert report["console_url"] == found.group(1)
     assert report["notices"] == [NOTIFICATIONS_OFF]
     amazon = channel_of_type(report, "amazon")
     assert (amazon["intake"], amazon["events_taken"]) == ("polling", 0)

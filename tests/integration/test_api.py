@@ -143,6 +143,9 @@ POSTS = {
     "/api/v1/pick-lists/{pick_list_id}/confirm": {"shorts": []},
     "/api/v1/pick-lists/{pick_list_id}/cancel": None,
     "/api/v1/skus/{sku}/barcodes": {"barcode": "1234", "quantity": 6},
+    "/api/v1/channels/{name}/pause": {"reason": "stock take"},
+    "/api/v1/channels/{name}/resume": None,
+    "/api/v1/channels/{name}/sync": None,
 }
 LISTING_LINK = "/api/v1/listings/{channel}/{listing}/link"
 OTHER_METHODS: dict[tuple[str, str], dict[str, str] | None] = {
@@ -196,7 +199,7 @@ def test_every_api_route_wants_the_token(api: ApiHub) -> None:
         concrete = concrete.replace("{alert_id}", str(seeded["alert"]))
         concrete = concrete.replace("{return_id}", str(seeded["return"]))
         concrete = concrete.replace("{pick_list_id}", str(seeded["pick_list"]))
-        concrete = concrete.replace("{sku}", "A")
+        concrete = concrete.replace("{sku}", "A").replace("{name}", "shop")
         for headers in ({}, {"Authorization": "Bearer wrong-token-0000000000"}):
             refused = api.http.post(concrete, json=body, headers=headers)
             assert refused.status_code == 401

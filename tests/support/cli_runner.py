@@ -41,16 +41,20 @@ class CliResult:
 
 
 def run_cli(
-    args: Sequence[str], *, env: Mapping[str, str | None], cwd: Path | None = None
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str | None],
+    cwd: Path | None = None,
+    stdin: str | None = None,
 ) -> CliResult:
     """Run `omnisync ARGS...` with these environment variables set (None: unset) for the
-    time of the command, in `cwd` if given. An unexpected exception propagates, with its
-    traceback, instead of exit code 1."""
+    time of the command, in `cwd` if given, reading `stdin`. An unexpected exception
+    propagates, with its traceback, instead of exit code 1."""
     with (
         chdir(cwd) if cwd is not None else nullcontext(),
         mock.patch.object(typer.testing, "_get_command", command_of),
     ):
-        outcome = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
+        outcome = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False, input=stdin)
     return CliResult(tuple(args), outcome.exit_code, outcome.stdout, outcome.stderr)
 
 
@@ -60,12 +64,15 @@ def invoke_cli(
     *args: str,
     env: Mapping[str, str] | None = None,
     secrets: Iterable[str] = (),
+    stdin: str | None = None,
 ) -> CliResult:
-    """Run `omnisync --config-dir CONFIG_DIR ARGS...`; no secret may show in the output.
-    An unexpected exception propagates, with its traceback, instead of exit code 1."""
+    """Run `omnisync --config-dir CONFIG_DIR ARGS...` (reading `stdin`); no secret may show
+    in the output. An unexpected exception propagates, with its traceback, instead of
+    exit code 1."""
     outcome = run_cli(
         ["--config-dir", str(config_dir), *args],
         env={"OMNISYNC_DATABASE_URL": database_url, "COLUMNS": "200", **(env or {})},
+        stdin=stdin,
     )
     result = CliResult(tuple(args), outcome.exit_code, outcome.stdout, outcome.stderr)
     for secret in secrets:
