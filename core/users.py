@@ -55,7 +55,15 @@ class Actor:
         return self.role.may(needed)
 
 
+LABEL_LENGTH = 100
+RESERVED_NAMES = frozenset({"api", "cli", "hub", "the hub", "system"})
+"""Names the record of changes uses for what no user did (hub.yaml's API token, the
+command line): no user may take one."""
+
+
 def check_user_name(name: str) -> str:
+    if name.lower() in RESERVED_NAMES:
+        raise InvalidRequest(f"user name {name!r} is reserved (the record of changes uses it)")
     if not USER_NAME.match(name):
         raise InvalidRequest(
             f"user name {name!r}: letters, digits and . _ @ - only, starting with a letter "
@@ -91,12 +99,14 @@ def list_users(session: Session) -> list[User]:
 
 
 def disable_user(session: Session, name: str) -> User:
-    """The user signs in no more: sessions end and API tokens stop at once."""
+    """The user signs in no more: sessions end and API tokens are revoked at once (for
+    good: enabling the user again does not bring back a token that may have leaked)."""
     user = user_by_name(session, name)
     if user.disabled_at is None:
         user.disabled_at = _now(session)
         session.add(user)
     session.exec(delete(ConsoleSession).where(col(ConsoleSession.user_id) == user.id))
+    revoke_api_tokens(session, user)
     return user
 
 
@@ -125,6 +135,8 @@ def set_password_hash(session: Session, name: str, password_hash: str) -> User:
 
 def add_api_token(session: Session, user: User, label: str = "") -> str:
     """A new bearer token for `user`: returned once, kept only as its digest."""
+    if len(label) > LABEL_LENGTH:
+        raise InvalidRequest(f"a token's label is at most {LABEL_LENGTH} characters")
     token = new_token(TOKEN_PREFIX)
     assert user.id is not None
     session.add(

@@ -2,9 +2,9 @@
 `omnisync channels pause|resume`: each in the caller's transaction, recorded in
 user_actions with who did it (core/users.py record_action).
 
-A pause by hand lasts until a resume by hand (core/channels.py); "sync now" makes the
-channel's scheduled jobs due at once through the scheduler of the process serving, so
-it needs one (`omnisync run`, `omnisync demo`).
+A pause by hand lasts until a resume by hand (core/channels.py); "sync now" runs each of
+the channel's scheduled jobs once, at once (or once its run going now ends), through the
+scheduler of the process serving, so it needs one (`omnisync run`, `omnisync demo`).
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def resume(session: Session, actor: Actor, name: str) -> Channel:
 
 
 def sync_now(session: Session, actor: Actor, name: str, run_now: RunNow | None) -> list[str]:
-    """Make the channel's scheduled jobs due now; returns their names. Conflict without a
+    """Run the channel's scheduled jobs once now; returns a line per job (Scheduler.run_now:
+    its name, and what it waits for when a run of it is going). Conflict without a
     scheduler in this process, or for a disabled or paused channel; NotFound for an
     unknown one."""
     channel_by_name(session, name)

@@ -21,6 +21,7 @@ from sqlmodel import Session
 from omnisync.core.db import run_in_transaction, transaction
 from omnisync.core.models import Order
 from omnisync.core.packing import PackingState, ScanOutcome, ScanRefused, packing_state, reset, scan
+from omnisync.core.users import Actor, record_action
 from omnisync.hub.labels import LabelOptions, LabelOutcome, ParcelScope, buy_label
 from omnisync.hub.order_lookup import HUB_ID_PREFIX, find_order
 from omnisync.hub.settings import Settings
@@ -72,32 +73,53 @@ class PackingOrder:
         with transaction(engine, read_only=True) as session:
             return packing_state(session, self._order(session), location=self.location)
 
-    def scan(self, engine: Engine, code: str, *, actor: str) -> ScanOutcome:
+    def scan(
+        self, engine: Engine, code: str, *, actor: str, audit: Actor | None = None
+    ) -> ScanOutcome:
         """One scan in its own transaction; raises ScanRefused (nothing recorded), or the
-        domain error of an order that cannot ship."""
-        return run_in_transaction(
-            engine,
-            lambda session: scan(
-                session, self._order(session), code, actor=actor, location=self.location
-            ),
-        )
+        domain error of an order that cannot ship. With `audit`, the user's action
+        (`pack.scan`) is recorded in that same transaction."""
 
-    def scan_all(self, engine: Engine, codes: Iterable[str], *, actor: str) -> ScanRun:
-        """Each code in turn; a refused one is kept with its message and the next goes on."""
+        def scanned(session: Session) -> ScanOutcome:
+            outcome = scan(session, self._order(session), code, actor=actor, location=self.location)
+            if audit is not None:
+                detail = {
+                    "code": outcome.code,
+                    "sku": outcome.sku,
+                    "units": outcome.units,
+                    "location": self.location,
+                }
+                target = f"order {outcome.state.order_name}"
+                record_action(session, audit, "pack.scan", target, detail)
+            return outcome
+
+        return run_in_transaction(engine, scanned)
+
+    def scan_all(
+        self, engine: Engine, codes: Iterable[str], *, actor: str, audit: Actor | None = None
+    ) -> ScanRun:
+        """Each code in turn; a refused one is kept with its message and the next goes on.
+        With `audit`, each accepted scan is recorded in its own transaction."""
         before = self.state(engine)
         accepted: list[ScanOutcome] = []
         refused: list[Refusal] = []
         for code in codes:
             try:
-                accepted.append(self.scan(engine, code, actor=actor))
+                accepted.append(self.scan(engine, code, actor=actor, audit=audit))
             except ScanRefused as refusal:
                 refused.append(Refusal(code, refusal.message))
         after = self.state(engine) if accepted or refused else before
         return ScanRun(after, before.packed, accepted, refused)
 
-    def reset(self, engine: Engine) -> PackingState:
+    def reset(self, engine: Engine, *, audit: Actor | None = None) -> PackingState:
+        """Drop the parcel's scans; with `audit`, the user's action (`pack.reset`) is
+        recorded in the same transaction."""
         with transaction(engine) as session:
-            return reset(session, self._order(session), location=self.location)
+            state = reset(session, self._order(session), location=self.location)
+            if audit is not None:
+                detail = {"location": self.location}
+                record_action(session, audit, "pack.reset", f"order {state.order_name}", detail)
+            return state
 
     def _order(self, session: Session) -> Order:
         order = session.get(Order, self.order_id)

@@ -119,6 +119,9 @@ class HttpConfig(_Strict):
     """The web console under `/` (sign in as a user made with `omnisync users add`)."""
     session_lifetime: Interval = timedelta(hours=12)
     """How long a console login lasts."""
+    secure_cookies: bool = False
+    """Mark the console's cookie Secure even when the hub itself hears plain HTTP (behind a
+    TLS proxy on another machine); over HTTPS it is Secure anyway."""
 
 
 class AlertRulesConfig(_Strict):

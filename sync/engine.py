@@ -44,6 +44,11 @@ from omnisync.sync.runs import COMPLETED_STATUSES, NotRun, OutcomeStatus, finish
 
 log = logging.getLogger(__name__)
 
+ALREADY_RUNNING = "already running"
+"""A skipped outcome's error: this process runs the job for the channel now."""
+RUNNING_ELSEWHERE = "running in another process"
+"""A skipped outcome's error: another process holds the job's lease."""
+
 
 @dataclass(eq=False)
 class _Lent:
@@ -170,6 +175,11 @@ class SyncEngine:
     def supports(self, name: str, job: str) -> bool:
         return supports_job(self.channels[name].type, job)
 
+    def is_running(self, name: str, job: str) -> bool:
+        """True while this process runs `job` for channel `name` (other processes: the lease)."""
+        with self._lock:
+            return (name, job) in self._running
+
     def has_capability(self, name: str, capability: Capability) -> bool:
         cls = connector_for(self.channels[name].type)
         return cls is not None and capability in cls.capabilities
@@ -205,14 +215,14 @@ class SyncEngine:
             return RunOutcome(name, job, NotRun.SKIPPED, error=f"paused: {paused}")
         with self._lock:
             if (name, job) in self._running:  # the lease is per process; this is per thread
-                return RunOutcome(name, job, NotRun.SKIPPED, error="already running")
+                return RunOutcome(name, job, NotRun.SKIPPED, error=ALREADY_RUNNING)
             self._running.add((name, job))
         try:
             with Lease(
                 self.database, channel_id, job, self.holder, self.lease_ttl, clock=self.clock.now
             ) as lease:
                 if not lease.acquired:
-                    return RunOutcome(name, job, NotRun.SKIPPED, error="running in another process")
+                    return RunOutcome(name, job, NotRun.SKIPPED, error=RUNNING_ELSEWHERE)
                 return self._run_held(channel, channel_id, job, resume_on_success, lease, progress)
         finally:
             with self._lock:

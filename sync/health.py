@@ -207,6 +207,23 @@ def _job_health(job: str, runs: _Runs | None, interval: timedelta | None) -> Job
     )
 
 
+def channel_job_pairs(channel_ids: Sequence[int]) -> Any:
+    """Subquery (channel_id, job): every job name for each of the channels, a cross join
+    on purpose, for one index seek per pair (runs are never pruned: a GROUP BY over them
+    reads every run a channel ever made)."""
+    # A UNION of one-row selects: SQLite takes no column names on a VALUES list.
+    jobs = union_all(*(sql_select(literal(job.value).label("job")) for job in JobName)).subquery(
+        "jobs"
+    )
+    return (
+        select(col(Channel.id).label("channel_id"), jobs.c.job)
+        .select_from(Channel)
+        .join(jobs, true())
+        .where(col(Channel.id).in_(channel_ids))
+        .subquery("pairs")
+    )
+
+
 def _job_runs(session: Session, channel_ids: Sequence[int]) -> dict[int, dict[str, _Runs]]:
     """Per channel and job: last success, last failure and its error, failures since.
 
@@ -217,17 +234,7 @@ def _job_runs(session: Session, channel_ids: Sequence[int]) -> dict[int, dict[st
     result: dict[int, dict[str, _Runs]] = defaultdict(lambda: defaultdict(_Runs))
     if not channel_ids:
         return result
-    # A UNION of one-row selects: SQLite takes no column names on a VALUES list.
-    jobs = union_all(*(sql_select(literal(job.value).label("job")) for job in JobName)).subquery(
-        "jobs"
-    )
-    pairs = (  # every (channel, job): a cross join, on purpose
-        select(col(Channel.id).label("channel_id"), jobs.c.job)
-        .select_from(Channel)
-        .join(jobs, true())
-        .where(col(Channel.id).in_(channel_ids))
-        .subquery()
-    )
+    pairs = channel_job_pairs(channel_ids)
 
     def last(status: SyncRunStatus) -> Any:
         return (

@@ -139,6 +139,27 @@ def release(
         )
 
 
+def held_elsewhere(
+    engine: Engine,
+    channel_id: int,
+    holder: str,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> set[str]:
+    """The channel's jobs whose lease a live holder other than `holder` has now."""
+    now = _now(engine, clock)
+    with transaction(engine, read_only=True) as session:
+        rows = session.execute(
+            select(_c.job, _c.holder).where(
+                _c.channel_id == channel_id,
+                _c.holder != "",
+                _c.holder != holder,
+                _c.expires_at >= now,
+            )
+        ).all()
+    return {job for job, other in rows if not holder_is_dead(other)}
+
+
 class Lease:
     """Hold (channel, job) for the length of a `with` block, renewing it in the background."""
 

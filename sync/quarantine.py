@@ -19,13 +19,18 @@ from omnisync.core.errors import InvalidRequest
 from omnisync.core.models import Channel, Return
 from omnisync.core.quarantine import Resolution, mark_resolved, open_payload
 from omnisync.core.redaction import redact
+from omnisync.core.users import Actor, record_action
 from omnisync.sync.engine import SyncEngine
 from omnisync.sync.returns import channel_returns
 from omnisync.sync.webhooks import ingest_events
 
 
-def retry_payload(sync: SyncEngine, payload_id: int, *, by: str) -> Resolution:
-    """Map the unresolved payload again and take it in; InvalidRequest if it still fails."""
+def retry_payload(
+    sync: SyncEngine, payload_id: int, *, by: str, audit: Actor | None = None
+) -> Resolution:
+    """Map the unresolved payload again and take it in; InvalidRequest if it still fails.
+    With `audit`, the user's action (`quarantine.retry`) is recorded in the transaction
+    that takes the payload in and resolves it (a retry that fails records nothing)."""
     with transaction(sync.database, read_only=True) as session:
         payload = open_payload(session, payload_id)
         channel = _configured_channel(session, sync, payload_id, payload.channel_id)
@@ -49,7 +54,12 @@ def retry_payload(sync: SyncEngine, payload_id: int, *, by: str) -> Resolution:
                 "it stays quarantined"
             )
         taken = tuple(order.external_id for order in events.orders)
-        return mark_resolved(session, payload, by=by, note=_retried_note(events), orders=taken)
+        resolution = mark_resolved(
+            session, payload, by=by, note=_retried_note(events), orders=taken
+        )
+        if audit is not None:
+            record_action(session, audit, "quarantine.retry", f"payload {payload_id}")
+        return resolution
 
 
 def _mapped(connector: Connector, kind: str, raw: str) -> WebhookEvents:

@@ -12,6 +12,10 @@ The "at once" hears only this hub's own transactions (CommitWake): a process may
 hold other engines (tests, tools, a second hub), and their commits say nothing
 about this hub's outbox.
 
+"Sync now" (run_now) adds a one-off run of each of the channel's jobs beside its interval
+job, which keeps its schedule; a one-off that finds its job running (here, or under
+another process's lease) asks again a moment later until it runs.
+
 Channels that hear orders by events get a listener per queue
 (sync/order_events.py), started with the scheduler and kept in step with reloads.
 """
@@ -21,9 +25,11 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from contextlib import suppress
+from datetime import datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, event, func, or_
 from sqlmodel import Session, col, select
@@ -34,13 +40,17 @@ from omnisync.core.errors import Conflict, NotFound
 from omnisync.core.models import Channel, Listing
 from omnisync.core.outbox import LISTINGS_MARKED
 from omnisync.sync.channels import SyncChannel
-from omnisync.sync.engine import RunOutcome, SyncEngine
+from omnisync.sync.engine import ALREADY_RUNNING, RUNNING_ELSEWHERE, RunOutcome, SyncEngine
 from omnisync.sync.jobs.names import JobName
+from omnisync.sync.leases import held_elsewhere
 from omnisync.sync.order_events import EventListeners
+from omnisync.sync.runs import NotRun
 
 log = logging.getLogger(__name__)
 PUSH_JOB = JobName.STOCK
 """The job the outbox watcher starts for a channel with due dirty listings."""
+ASKED_RETRY = timedelta(seconds=1)
+"""How soon a "sync now" run that found its job running asks again (until it runs)."""
 
 
 class CommitWake:
@@ -150,11 +160,13 @@ class Scheduler:
         self._wake.set()
 
     def run_now(self, name: str) -> list[str]:
-        """Sync now: make each scheduled job of channel `name` due at once (APScheduler
-        starts it within moments; one still running is not doubled) and look at the push
-        outbox now. Returns the jobs' names, in JobName's order. NotFound for a channel
-        this hub does not run; Conflict when it is disabled or paused, or the scheduler
-        is not running."""
+        """Sync now: a one-off run at once of each scheduled job of channel `name`, and a
+        look at the push outbox now. The interval jobs keep their schedule. A job running
+        at that moment is not doubled: the one-off waits for that run's end, then runs
+        (ASKED_RETRY). Returns a line per job, in JobName's order: the job's name, then
+        `(running now: ...)` or `(running in another process: ...)` for one that waits.
+        NotFound for a channel this hub does not run; Conflict when it is disabled or
+        paused, or the scheduler is not running."""
         channel = self.sync.channels.get(name)
         if channel is None:
             raise NotFound(f"unknown channel {name!r}: this hub does not run it")
@@ -163,27 +175,76 @@ class Scheduler:
         if not self.running:
             raise Conflict("the scheduler is not running: nothing can be synced now")
         with transaction(self.sync.database, read_only=True) as session:
-            paused = session.exec(select(Channel.paused_reason).where(Channel.name == name)).first()
+            row = session.exec(
+                select(Channel.id, Channel.paused_reason).where(Channel.name == name)
+            ).first()
+        channel_id, paused = row if row is not None else (None, None)
         if paused:
             raise Conflict(f"channel {name} is paused ({paused}): resume it first")
-        now = SYSTEM_CLOCK.now()  # APScheduler fires on the wall clock
-        jobs = []
-        for job in self._scheduler.get_jobs():
-            owner, job_name = job.args  # as _schedule gave them
-            if owner == name:
-                job.modify(next_run_time=now)
-                jobs.append(str(job_name))
+        elsewhere = (
+            held_elsewhere(
+                self.sync.database, channel_id, self.sync.holder, clock=self.sync.clock.now
+            )
+            if channel_id is not None
+            else set()
+        )
+        said = []
+        for job in self._scheduled_jobs(channel):
+            if self.sync.is_running(name, job):
+                said.append(f"{job} (running now: runs again once that run ends)")
+            elif job in elsewhere:
+                said.append(f"{job} (running in another process: runs here once that run ends)")
+            else:
+                said.append(str(job))
+            self._ask(name, job, SYSTEM_CLOCK.now())  # APScheduler fires on the wall clock
         self._wake.set()
-        order = list(JobName)
-        return sorted(jobs, key=lambda job: order.index(JobName(job)))
+        return said
+
+    def next_run_time(self, name: str, job: str) -> datetime | None:
+        """When the interval job `job` of channel `name` runs next (None: not scheduled)."""
+        scheduled = self._scheduler.get_job(f"{name}:{job}")
+        return None if scheduled is None else scheduled.next_run_time
+
+    def _ask(self, name: str, job: str, at: datetime) -> None:
+        """A one-off run of `job` for `name` at `at` (wall clock), beside its interval job."""
+        self._scheduler.add_job(
+            self._run_asked,
+            "date",
+            args=(name, job),
+            id=f"{name}:{job}:now",
+            run_date=at,
+            replace_existing=True,
+            # The one-off still holding the job, and one asked meanwhile that waits for it.
+            max_instances=2,
+        )
+
+    def _run_asked(self, name: str, job: str) -> RunOutcome | None:
+        """The one-off run of "sync now". One that finds the job running (here, or under
+        another process's lease) asks again ASKED_RETRY later, so the request is neither
+        lost nor doubled; any other skip (paused, disabled) ends it."""
+        outcome = self._run(name, job)
+        if (
+            outcome is not None
+            and outcome.status == NotRun.SKIPPED
+            and outcome.error in (ALREADY_RUNNING, RUNNING_ELSEWHERE)
+            and not self.sync.stop.is_set()
+        ):
+            self._ask(name, job, SYSTEM_CLOCK.now() + ASKED_RETRY)
+        return outcome
+
+    def _scheduled_jobs(self, channel: SyncChannel) -> list[JobName]:
+        """The channel's jobs on an interval, in JobName's order (none when disabled)."""
+        if not channel.enabled:
+            return []
+        return [
+            job
+            for job in JobName
+            if channel.intervals.get(job) is not None and self.sync.supports(channel.name, job)
+        ]
 
     def _schedule(self, channel: SyncChannel) -> None:
-        if not channel.enabled:
-            return
-        for job in JobName:
-            interval = channel.intervals.get(job)
-            if interval is None or not self.sync.supports(channel.name, job):
-                continue
+        for job in self._scheduled_jobs(channel):
+            interval = channel.intervals[job]
             self._scheduler.add_job(
                 self._run,
                 "interval",
@@ -198,7 +259,8 @@ class Scheduler:
     def _unschedule(self, name: str) -> None:
         for job in self._scheduler.get_jobs():
             if job.id.startswith(f"{name}:"):
-                job.remove()
+                with suppress(JobLookupError):  # a "sync now" one-off that fired meanwhile
+                    job.remove()
 
     def _run(self, name: str, job: str) -> RunOutcome | None:
         if name not in self.sync.channels or self.sync.stop.is_set():

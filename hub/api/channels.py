@@ -126,7 +126,8 @@ def resume_channel(
     },
 )
 def sync_channel(name: ChannelName, session: Writing, context: Context, actor: CurrentActor) -> Any:
-    """Sync now (admins): every scheduled job of the channel starts within moments, and
-    its push backlog is looked at at once. Needs the scheduler of `omnisync run`."""
+    """Sync now (admins): every scheduled job of the channel runs once within moments
+    (one running already runs again once that run ends: the answer says which), and its
+    push backlog is looked at at once. Needs the scheduler of `omnisync run`."""
     jobs = channel_control.sync_now(session, actor, name, context.run_now)
     return ChannelSyncOut(channel=name, jobs=jobs)

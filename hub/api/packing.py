@@ -67,12 +67,8 @@ def pack(
     if options is not None:
         check_label_carrier(settings, options)  # a wrong carrier counts no scan (422)
     order = packing_order(sync.database, order_id, location=body.location)
-    run = order.scan_all(sync.database, body.scans, actor=actor.name)
-    if run.accepted:  # each scan took its own transaction; a refused one changed nothing
-        with transaction(sync.database) as session:
-            detail = {"scans": len(run.accepted), "refused": len(run.refused)}
-            target = f"order {run.state.order_name}"
-            record_action(session, actor, "pack.scan", target, detail)
+    # Each scan takes its own transaction, with its record; a refused one changes nothing.
+    run = order.scan_all(sync.database, body.scans, actor=actor.name, audit=actor)
     if options is None or not run.state.packed:
         return clean(pack_view(run))
     if not run.label_due:
@@ -95,7 +91,5 @@ def reset_packing(
 ) -> Any:
     """Drop the parcel's scans: the packer starts over (scans of shipped parcels stay)."""
     order = packing_order(sync.database, order_id, location=location)
-    state = order.reset(sync.database)
-    with transaction(sync.database) as session:
-        record_action(session, actor, "pack.reset", f"order {state.order_name}")
+    state = order.reset(sync.database, audit=actor)
     return clean(packing_view(state))

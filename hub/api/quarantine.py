@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 
-from omnisync.core.db import transaction
 from omnisync.core.quarantine import resolve_payload
 from omnisync.core.users import record_action
 from omnisync.hub.api.dependencies import Clean, CurrentActor, Hub, Reading, Writing
@@ -70,9 +69,7 @@ def show_quarantined(payload_id: PayloadId, session: Reading, clean: Clean) -> A
 def retry_quarantined(payload_id: PayloadId, sync: Hub, clean: Clean, actor: CurrentActor) -> Any:
     """Map the kept body again (`omnisync quarantine retry`): what maps now goes in as
     a webhook delivery would and the payload is resolved; 422 says why it still fails."""
-    resolution = retry_payload(sync, payload_id, by=actor.name)
-    with transaction(sync.database) as session:  # the retry took its own transactions
-        record_action(session, actor, "quarantine.retry", f"payload {payload_id}")
+    resolution = retry_payload(sync, payload_id, by=actor.name, audit=actor)
     return clean(quarantine_resolution_view(resolution))
 
 

@@ -22,6 +22,7 @@ import logging
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from omnisync.connectors.base import (
     Capability,
@@ -56,7 +57,13 @@ UNAVAILABLE_RETRY_S = 30
 async def webhook(channel_type: str, channel: str, request: Request, sync: Hub) -> Response:
     """A channel's signed delivery (Shopify: X-Shopify-Hmac-Sha256; eBay: X-EBAY-SIGNATURE)."""
     connector_type = _webhook_connector(sync, channel_type, channel)
-    body = await request.body()  # the raw bytes: the signature covers exactly these
+    try:
+        body = await request.body()  # the raw bytes: the signature covers exactly these
+    except ClientDisconnect:
+        # The sender gave up before its body arrived (its own timeout): nothing to take
+        # in, nobody to answer; it delivers again. Not an error of ours to trace.
+        log.info("webhook for %s: the sender hung up before its body arrived", channel)
+        return Response(status_code=400)
     headers = dict(request.headers)
     try:
         outcome = await run_in_threadpool(accept_webhook, sync, channel, headers, body)

@@ -98,11 +98,11 @@ def list_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
 
 @app.command("disable")
 def disable(ctx: typer.Context, name: NameArgument) -> None:
-    """The user can sign in no more: their sessions end and their API tokens stop."""
+    """The user can sign in no more: their sessions end and their API tokens are revoked."""
     with hub_session(ctx) as (_, session):
         disable_user(session, name)
         record_action(session, CLI_ACTOR, "user.disable", name)
-    say(f"user {name} disabled: sessions ended, API tokens refused")
+    say(f"user {name} disabled: sessions ended, API tokens revoked")
 
 
 @app.command("enable")

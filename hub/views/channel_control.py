@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, func, select
 
 from omnisync.core.clock import clock_of
@@ -20,17 +21,19 @@ from omnisync.hub.views.channels import channel_list, channels_with_health
 from omnisync.hub.views.operations import sync_run_view
 from omnisync.hub.views.shapes import ChannelOut, Shape, SyncRunOut
 from omnisync.sync.channels import SyncChannel
-from omnisync.sync.health import channel_health, scheduled_jobs
+from omnisync.sync.health import channel_health, channel_job_pairs, scheduled_jobs
 
 Schedules = dict[str, dict[str, timedelta]]
 
 
 class ChannelSyncOut(Shape):
-    """POST /api/v1/channels/{name}/sync: the jobs made due now."""
+    """POST /api/v1/channels/{name}/sync: the jobs asked to run now."""
 
     channel: str
     jobs: list[str]
-    """The channel's scheduled jobs, each started within moments."""
+    """A line per scheduled job of the channel: its name when it starts within moments;
+    its name and "(running now: ...)" or "(running in another process: ...)" when a run of
+    it is going, and it runs again once that run ends."""
 
 
 def schedules_of(channels: Mapping[str, SyncChannel]) -> Schedules:
@@ -57,17 +60,23 @@ def paused_by(session: Session) -> dict[str, str]:
 
 
 def latest_runs(session: Session, channel_ids: list[int]) -> dict[tuple[str, str], SyncRunOut]:
-    """The last run of each (channel name, job), running or finished, of these channels."""
+    """The last run of each (channel name, job), running or finished, of these channels.
+
+    Read as index seeks, one correlated subquery per (channel, job) on
+    ix_sync_run_channel_job_started (channel_id, job, ...), as sync/health.py reads the
+    health: runs are never pruned, and a GROUP BY over them would read every run a
+    channel ever made on every load and refresh of /channels."""
     if not channel_ids:
         return {}
+    pairs = channel_job_pairs(channel_ids)
     last = (
         select(func.max(SyncRun.id))
-        .where(col(SyncRun.channel_id).in_(channel_ids))
-        .group_by(col(SyncRun.channel_id), col(SyncRun.job))
+        .where(SyncRun.channel_id == pairs.c.channel_id, SyncRun.job == pairs.c.job)
+        .scalar_subquery()
     )
     rows = session.exec(
         select(SyncRun, Channel.name)
         .join(Channel, col(Channel.id) == SyncRun.channel_id)
-        .where(col(SyncRun.id).in_(last))
+        .where(col(SyncRun.id).in_(sql_select(last).select_from(pairs)))
     ).all()
     return {(name, run.job): sync_run_view(run, name) for run, name in rows}

@@ -44,6 +44,14 @@ def session_lifetime(context: ApiContext) -> timedelta:
     return current.hub.http.session_lifetime if current is not None else DEFAULT_SESSION_LIFETIME
 
 
+def secure_cookies(request: Request, context: ApiContext) -> bool:
+    """Secure cookies when the page came over HTTPS, or always with `http.secure_cookies`
+    (a TLS proxy on another machine, whose X-Forwarded-Proto uvicorn does not trust)."""
+    current = context.settings()
+    forced = current is not None and current.hub.http.secure_cookies
+    return forced or request.url.scheme == "https"
+
+
 def console_enabled(context: Context) -> None:
     """hub.yaml `http.console: false` takes the console away (404), API untouched."""
     current = context.settings()

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from omnisync.core.clock import utcnow
+from omnisync.core.redaction import redact
 from omnisync.hub.web.identity import ConsoleIdentity
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -85,7 +86,9 @@ def render(
         "flash": _read_flash(flash),
         **(values or {}),
     }
-    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    response = mask_secrets(
+        request, templates.TemplateResponse(request, template, context, status_code=status_code)
+    )
     if flash is not None:
         response.delete_cookie(FLASH_COOKIE, path="/")
     # Pages show stock, orders and names: never kept by a shared cache, never framed.
@@ -95,6 +98,21 @@ def render(
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
         "frame-ancestors 'none'; form-action 'self'"
     )
+    return response
+
+
+def mask_secrets(request: Request, response: HTMLResponse) -> HTMLResponse:
+    """The page with every configured secret value masked, whatever row it slipped into
+    (a run's error, an alert, a pause reason): the last guard before the browser."""
+    context = getattr(request.app.state, "omnisync", None)
+    secrets = context.secrets() if context is not None else frozenset()
+    if not secrets:
+        return response
+    page = bytes(response.body).decode("utf-8")
+    masked = redact(page, secrets)
+    if masked != page:
+        response.body = masked.encode("utf-8")
+        response.headers["content-length"] = str(len(response.body))
     return response
 
 

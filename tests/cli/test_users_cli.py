@@ -102,21 +102,34 @@ def test_users_from_the_command_line(
         assert console.login("nina", PASSWORD).status_code == 401
         assert console.login("nina", NEW_PASSWORD).status_code == 303
 
-        # Disabled: no token, no session, no new token; enabled: the token works again.
+        # Revoked: that token is refused (another user's keeps the API open).
+        admin = users(api, tmp_path, "add", "ada", "--role", "admin", stdin=PASSWORD + "\n")
+        assert admin.exit_code == 0, admin
+        other = users(api, tmp_path, "token", "ada")
+        assert other.exit_code == 0, other
+        second = users(api, tmp_path, "token", "nina").stdout.strip()
+        revoked = users(api, tmp_path, "revoke-tokens", "nina")
+        assert revoked.stdout == "user nina: 2 API token(s) revoked\n"
+        assert orders(api, second) == 401
+
+        # Disabled: no session, no new token, and the live token is revoked for good:
+        # enabling the user again does not bring back a token that may have leaked.
+        fresh = users(api, tmp_path, "token", "nina").stdout.strip()
+        assert orders(api, fresh) == 200
         assert users(api, tmp_path, "disable", "nina").exit_code == 0
-        assert orders(api, token) == 401
+        assert orders(api, fresh) == 401
         assert console.get("/").status_code == 303
         assert listed(api, tmp_path)["nina"]["disabled_at"] is not None
+        assert listed(api, tmp_path)["nina"]["api_tokens"] == 0
         refused = users(api, tmp_path, "token", "nina")
         assert refused.exit_code == 1
         assert "user nina is disabled; enable them first" in refused.stderr
         assert users(api, tmp_path, "enable", "nina").exit_code == 0
-        assert orders(api, token) == 200
+        assert orders(api, fresh) == 401
 
-        # Revoked: no token is left, and without http.api_token the API is closed again.
-        revoked = users(api, tmp_path, "revoke-tokens", "nina")
-        assert revoked.stdout == "user nina: 1 API token(s) revoked\n"
-        assert orders(api, token) == 503
+        # No token of any kind left, and no http.api_token: the API is closed again.
+        assert users(api, tmp_path, "revoke-tokens", "ada").exit_code == 0
+        assert orders(api, fresh) == 503
         unknown = users(api, tmp_path, "disable", "nobody")
         assert unknown.exit_code == 1
         assert "unknown user 'nobody'" in unknown.stderr
@@ -126,19 +139,26 @@ def test_users_from_the_command_line(
         assert token not in record.stdout
         rows = record.json()
         assert [(row["user"], row["via"], row["action"], row["target"]) for row in rows] == [
-            ("cli", "cli", action, "nina")
-            for action in (
-                "user.revoke_tokens",
-                "user.enable",
-                "user.disable",
-                "user.password",
-                "user.role",
-                "user.token",
-                "user.add",
+            ("cli", "cli", action, target)
+            for action, target in (
+                ("user.revoke_tokens", "ada"),
+                ("user.enable", "nina"),
+                ("user.disable", "nina"),
+                ("user.token", "nina"),
+                ("user.revoke_tokens", "nina"),
+                ("user.token", "nina"),
+                ("user.token", "ada"),
+                ("user.add", "ada"),
+                ("user.password", "nina"),
+                ("user.role", "nina"),
+                ("user.token", "nina"),
+                ("user.add", "nina"),
             )
         ]
-        assert rows[0]["detail"] == {"revoked": 1}
-        assert rows[4]["detail"] == {"from": "operator", "to": "viewer"}
+        assert rows[4]["detail"] == {"revoked": 2}
+        assert rows[9]["detail"] == {"from": "operator", "to": "viewer"}
+        assert second not in record.stdout
+        assert fresh not in record.stdout
         assert users(api, tmp_path, "actions", "--json", "--user", "nina").json() == []
         table = users(api, tmp_path, "list")
         assert re.search(r"nina\s+.*viewer", table.stdout), table.stdout

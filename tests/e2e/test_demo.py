@@ -35,6 +35,12 @@ CONSOLE_LINE = re.compile(
     r"console: (http://127\.0\.0\.1:\d+/)  \(sign in as demo / ([A-Za-z0-9_-]{10,})\)"
 )
 """What the demo prints once its hub serves the console: where, and the login."""
+VISIT_WINDOW_S = "12"
+"""The demo's console is served only while its buyers buy (`--duration`): the visit (a
+sign-in, whose password hash is slow on purpose, and four pages) must fit in it on a
+loaded machine. About 2 s on two busy cores; 12 s leaves room for several times that
+(6 s did not), and each second more costs the test about 1.5 s (more orders to buy,
+sync and ship)."""
 
 
 def run_demo(
@@ -123,7 +129,7 @@ def assert_measured_from_each_sale(report: dict[str, Any]) -> None:
 def test_the_demo_loses_and_duplicates_nothing_and_ends_reconciled(tmp_path: Path) -> None:
     path = tmp_path / "reports" / "demo.json"
     completed, visit = run_demo_visiting_console(
-        "--duration", "6", "--seed", "7", "--report", str(path)
+        "--duration", VISIT_WINDOW_S, "--seed", "7", "--report", str(path)
     )
     assert completed.returncode == 0, completed.stderr
     report = json.loads(completed.stdout)

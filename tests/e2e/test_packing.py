@@ -280,9 +280,11 @@ def test_a_parcel_is_labelled_once_however_its_requests_cross(
     order = packing.buy((B, 1))
     scan = PackingOrder.scan
 
-    def another_packer_first(self: PackingOrder, engine: Any, code: str, *, actor: str) -> Any:
+    def another_packer_first(
+        self: PackingOrder, engine: Any, code: str, *, actor: str, audit: Any = None
+    ) -> Any:
         scan(self, engine, code, actor="another packer")  # the same last code, read twice
-        return scan(self, engine, code, actor=actor)
+        return scan(self, engine, code, actor=actor, audit=audit)
 
     monkeypatch.setattr(PackingOrder, "scan", another_packer_first)
     crossed = packing.pack(order, BARCODES[B], label=LABEL)

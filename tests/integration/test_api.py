@@ -21,7 +21,7 @@ from omnisync.core.catalog import sku_by_code, upsert_sku
 from omnisync.core.channels import channel_by_name
 from omnisync.core.clock import utcnow
 from omnisync.core.db import make_engine, transaction
-from omnisync.core.models import Listing, Order, StockMovement
+from omnisync.core.models import Listing, Order, StockMovement, UserAction
 from omnisync.core.picking import create_pick_list
 from omnisync.core.return_state import ChannelReturns
 from omnisync.core.returns import create_return
@@ -473,7 +473,7 @@ def test_quarantine_lists_without_bodies_and_shows_one_with_it(api: ApiHub) -> N
 
 
 def test_a_quarantined_payload_is_retried_or_resolved_and_its_alert_resolves(
-    api: ApiHub,
+    api: ApiHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seeded = seed(api)
     fixed = {  # what the sandbox's mapping takes: as if the order had been mapped anew
@@ -494,12 +494,29 @@ def test_a_quarantined_payload_is_retried_or_resolved_and_its_alert_resolves(
     assert "still does not map" in still.json()["error"]
     assert api.get(f"/api/v1/quarantine/{never.id}").json()["resolved_at"] is None
 
+    def failing_record(*_: Any) -> None:
+        raise RuntimeError("the record could not be written")
+
+    # The retry is recorded in the transaction that takes the payload in: when the
+    # record fails, nothing of the payload went in and it stays quarantined.
+    with monkeypatch.context() as patched:
+        patched.setattr("omnisync.sync.quarantine.record_action", failing_record)
+        with pytest.raises(RuntimeError):
+            api.post(f"/api/v1/quarantine/{mapped_now.id}/retry", None)
+    assert api.get(f"/api/v1/quarantine/{mapped_now.id}").json()["resolved_at"] is None
+    assert api.get("/api/v1/orders/Q1").status_code == 404
+
     retried = api.post(f"/api/v1/quarantine/{mapped_now.id}/retry", None)
     assert retried.status_code == 200, retried.text
     assert retried.json()["orders"] == ["Q1"]
     assert retried.json()["alert_resolved"] is False  # Q2 is still open
     assert retried.json()["payload"]["resolved_by"] == "api"
     assert api.get("/api/v1/orders/Q1").status_code == 200
+    with Session(api.hub.engine) as session:
+        made = session.exec(select(UserAction).order_by(col(UserAction.id))).all()
+        assert [(row.user_name, row.action, row.target) for row in made] == [
+            ("api", "quarantine.retry", f"payload {mapped_now.id}")  # not the failed one
+        ]
 
     dismissed = api.post(f"/api/v1/quarantine/{never.id}/resolve", {"note": "a test order"})
     assert dismissed.status_code == 200, dismissed.text

@@ -1,5 +1,6 @@
 """GET, POST and DELETE /api/v1/orders/{id}/pack (SQLite and PostgreSQL): each scan in
-its own transaction, the refused ones listed with why and counted nowhere."""
+its own transaction, the refused ones listed with why and counted nowhere; each accepted
+scan and a reset recorded (record_action) in the transaction of the change."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from omnisync.core.catalog import sku_by_code, upsert_sku
 from omnisync.core.db import transaction
-from omnisync.core.models import PackScan
+from omnisync.core.models import PackScan, UserAction
 from omnisync.core.packaging import add_packaging_barcode
 from tests.support.api import ApiHub, api_hub
 from tests.support.world import ingest, list_sku, make_order, set_count
@@ -49,12 +50,24 @@ def remaining(body: dict[str, Any]) -> dict[str, int]:
     return {line["sku"]: line["remaining"] for line in body["lines"]}
 
 
+def recorded(api: ApiHub) -> list[tuple[str, str, str, Any]]:
+    with Session(api.hub.engine) as session:
+        rows = session.exec(select(UserAction).order_by(col(UserAction.id))).all()
+        return [(row.user_name, row.action, row.target, row.detail) for row in rows]
+
+
+def failing_record(*_: Any) -> None:
+    raise RuntimeError("the record could not be written")
+
+
 def scan_count(api: ApiHub) -> int:
     with Session(api.hub.engine) as session:
         return len(session.exec(select(PackScan)).all())
 
 
-def test_scans_are_applied_one_by_one_and_the_refused_ones_listed(api: ApiHub) -> None:
+def test_scans_are_applied_one_by_one_and_the_refused_ones_listed(
+    api: ApiHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = pack(api, B, B, CASE_OF_6, "nothing-known", A)
     assert [(item["code"], item["sku"], item["scanned"]) for item in first["accepted"]] == [
         (B, "B", 1),
@@ -78,6 +91,22 @@ def test_scans_are_applied_one_by_one_and_the_refused_ones_listed(api: ApiHub) -
     assert shown.json() == {key: first[key] for key in shown.json()}
     assert set(first) - set(shown.json()) == {"accepted", "refused", "label", "label_error"}
     assert (first["label"], first["label_error"]) == (None, None)
+    scanned = {"code": B, "sku": "B", "units": 1, "location": None}
+    assert recorded(api) == [  # each accepted scan, none of the refused ones
+        ("api", "pack.scan", "order 1001", scanned),
+        ("api", "pack.scan", "order 1001", {**scanned, "code": A, "sku": "A"}),
+    ]
+
+    # The record is written in the change's own transaction: when it fails, the scan
+    # and the reset are undone with it.
+    with monkeypatch.context() as patched:
+        patched.setattr("omnisync.hub.packing.record_action", failing_record)
+        with pytest.raises(RuntimeError):
+            api.post("/api/v1/orders/1001/pack", {"scans": ["A"]})
+        with pytest.raises(RuntimeError):
+            api.http.delete("/api/v1/orders/1001/pack", headers=api.auth)
+    assert scan_count(api) == 2
+    assert len(recorded(api)) == 2
 
     done = pack(api, "A")
     assert done["packed"] is True
@@ -91,6 +120,8 @@ def test_scans_are_applied_one_by_one_and_the_refused_ones_listed(api: ApiHub) -
     assert remaining(reset.json()) == {"A": 2, "B": 1}
     assert scan_count(api) == 0
     assert api.get("/api/v1/orders/1001").json()["packed_at"] is None
+    assert [action for _, action, _, _ in recorded(api)] == ["pack.scan"] * 3 + ["pack.reset"]
+    assert recorded(api)[-1] == ("api", "pack.reset", "order 1001", {"location": None})
 
 
 def test_a_location_narrows_the_parcel(api: ApiHub) -> None:

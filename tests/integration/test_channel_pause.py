@@ -1,11 +1,14 @@
 """Pausing a channel by hand (SQLite and PostgreSQL): a pause by hand says who and why,
 opens no alert, and survives what lifts the hub's own pause (a run that succeeds, a
 changed config) until someone resumes it; alike from the CLI (`omnisync channels
-pause|resume`) and the API (admins only). "Sync now" (Scheduler.run_now) makes the
-channel's scheduled jobs due at once, and refuses what it cannot run."""
+pause|resume`) and the API (admins only). "Sync now" (Scheduler.run_now) runs the
+channel's scheduled jobs once at once, beside their untouched schedule: one running at
+that moment runs again once that run ends; it refuses what it cannot run."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,12 +24,14 @@ from omnisync.core.types import AlertState
 from omnisync.hub.bootstrap import apply_config, engine_channels
 from omnisync.hub.commands.resolving import operator_name
 from omnisync.hub.settings import load_settings
-from omnisync.sync.engine import SyncEngine
+from omnisync.sync.engine import ALREADY_RUNNING, RUNNING_ELSEWHERE, RunOutcome, SyncEngine
+from omnisync.sync.leases import release, try_acquire
 from omnisync.sync.scheduler import Scheduler
 from tests.support import keyed_connector
 from tests.support.api import API_TOKEN, CLOSED_PORT_URL, SANDBOX_KEY, closed_channels
 from tests.support.cli_runner import invoke_cli
 from tests.support.console import ADMIN, OPERATOR, VIEWER, console_hub, user_token
+from tests.support.gated_connector import Gate, GatedConnector
 from tests.support.hub_setup import engine_for, open_test_hub, sandbox_channel, write_config
 from tests.support.keyed_connector import GOOD_KEY, WRONG_KEY, channel_file
 from tests.support.polling import eventually
@@ -170,7 +175,19 @@ def test_the_api_pauses_resumes_and_syncs_for_admins_only(
         ]
 
 
-def test_run_now_makes_the_channels_jobs_due_and_refuses_what_it_cannot_run(
+def finished_runs(engine: Engine, job: str, channel: str = "shop") -> int:
+    """Finished runs of the channel's job."""
+    with Session(engine) as session:
+        channel_id = channel_by_name(session, channel).id
+        query = select(func.count()).where(
+            SyncRun.channel_id == channel_id,
+            SyncRun.job == job,
+            col(SyncRun.finished_at).is_not(None),
+        )
+        return int(session.exec(query).one())
+
+
+def test_run_now_runs_the_channels_jobs_and_refuses_what_it_cannot_run(
     tmp_path: Path, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SB_KEY", SANDBOX_KEY)
@@ -187,15 +204,7 @@ def test_run_now_makes_the_channels_jobs_due_and_refuses_what_it_cannot_run(
         assert jobs
 
         def runs(job: str) -> int:
-            """Finished runs of the job (a run still going is not doubled by run_now)."""
-            with Session(hub.engine) as session:
-                shop = channel_by_name(session, "shop").id
-                query = select(func.count()).where(
-                    SyncRun.channel_id == shop,
-                    SyncRun.job == job,
-                    col(SyncRun.finished_at).is_not(None),
-                )
-                return int(session.exec(query).one())
+            return finished_runs(hub.engine, job)
 
         assert eventually(lambda: all(runs(job) >= 1 for job in jobs)), "the first runs"
         done = {job: runs(job) for job in jobs}  # every 1h from now on: none due by itself
@@ -203,10 +212,10 @@ def test_run_now_makes_the_channels_jobs_due_and_refuses_what_it_cannot_run(
         def ran_again() -> bool:
             return all(runs(job) > done[job] for job in jobs)
 
+        # A job whose run is still ending at that moment is named with "(running now: ...)"
+        # and runs again once that run ends: one call is enough either way.
         started = scheduler.run_now("shop")
-        assert set(jobs) <= set(started)
-        if not eventually(ran_again, timeout=5):  # a run was still ending at that moment
-            scheduler.run_now("shop")
+        assert set(jobs) <= {line.split(" ")[0] for line in started}
         assert eventually(ran_again), "a run of each job"
 
         with pytest.raises(NotFound, match="unknown channel 'nope'"):
@@ -218,6 +227,76 @@ def test_run_now_makes_the_channels_jobs_due_and_refuses_what_it_cannot_run(
         with pytest.raises(Conflict, match=r"market is paused \(paused by ada: audit\)"):
             scheduler.run_now("market")
     finally:
+        scheduler.stop()
+        sync.close()
+        hub.engine.dispose()
+
+
+@pytest.fixture
+def gate() -> Iterator[Gate]:
+    GatedConnector.reset()
+    gate = GatedConnector.gate = Gate()
+    yield gate
+    gate.opened.set()  # a failed test leaves no pull waiting
+    GatedConnector.reset()
+
+
+def test_run_now_while_the_job_runs_waits_for_that_run_and_keeps_the_schedule(
+    tmp_path: Path, migrated_database_url: str, gate: Gate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    channel = "type: gated\nlabel: first\nschedule: {orders: 1h}\n"
+    hub = open_test_hub(write_config(tmp_path / "config", {"shop": channel}), migrated_database_url)
+    sync = engine_for(hub)
+    skipped: list[str | None] = []
+    engine_run = sync.run
+
+    def run(name: str, job: str) -> RunOutcome:
+        outcome = engine_run(name, job)
+        if outcome.status == "skipped":
+            skipped.append(outcome.error)
+        return outcome
+
+    monkeypatch.setattr(sync, "run", run)
+    scheduler = Scheduler(sync, push_poll=0.05)
+    scheduler.start()
+    try:
+        assert gate.reached.wait(20), "the interval run never reached the gate"
+        assert sync.is_running("shop", "orders")
+        due = scheduler.next_run_time("shop", "orders")
+        assert due is not None  # an hour after the held run started
+
+        said = scheduler.run_now("shop")
+        assert said == ["orders (running now: runs again once that run ends)"]
+        # The one-off found the job running: skipped, not doubled, and it asks again.
+        assert eventually(lambda: ALREADY_RUNNING in skipped), "the one-off never tried"
+        assert scheduler.next_run_time("shop", "orders") == due  # not postponed
+        assert finished_runs(hub.engine, "orders") == 0
+        assert GatedConnector.requests == ["first"]  # the held run's first page only
+
+        gate.opened.set()
+        assert eventually(lambda: finished_runs(hub.engine, "orders") == 2), "no one-off run"
+        assert scheduler.next_run_time("shop", "orders") == due
+
+        assert scheduler.run_now("shop") == ["orders"]  # idle: it starts at once
+        assert eventually(lambda: finished_runs(hub.engine, "orders") == 3)
+
+        with Session(hub.engine) as session:
+            shop = channel_by_name(session, "shop").id
+        assert shop is not None
+        other = "elsewhere:1:test"  # another machine's live process holds the lease
+        assert try_acquire(hub.engine, shop, "orders", other, timedelta(minutes=5))
+        said = scheduler.run_now("shop")
+        assert said == ["orders (running in another process: runs here once that run ends)"]
+        assert eventually(lambda: RUNNING_ELSEWHERE in skipped), "the one-off never tried"
+        assert finished_runs(hub.engine, "orders") == 3
+        release(hub.engine, shop, "orders", other)
+        assert eventually(lambda: finished_runs(hub.engine, "orders") == 4), "no run after"
+        assert scheduler.next_run_time("shop", "orders") == due
+        with Session(hub.engine) as session:
+            statuses = session.exec(select(SyncRun.status).where(SyncRun.job == "orders")).all()
+        assert sorted(statuses) == ["succeeded"] * 4
+    finally:
+        gate.opened.set()
         scheduler.stop()
         sync.close()
         hub.engine.dispose()

@@ -296,3 +296,26 @@ def test_a_disabled_user_is_signed_out_and_their_tokens_stop_at_once(
         assert live.status_code == 401
         assert api(console, "GET", "/api/v1/stock", token) == 401
         assert console.client().login(VIEWER).status_code == 401
+
+
+def test_a_user_disabled_while_their_login_is_checked_stays_disabled_and_gets_no_session(
+    sqlite_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The password is checked outside any transaction (argon2 is slow): an admin's
+    disable made meanwhile must win over the login, not be undone by it."""
+    from omnisync.hub.web.passwords import password_matches
+
+    with console_hub(tmp_path, sqlite_database, monkeypatch) as console:
+
+        def disabled_meanwhile(password_hash: str, password: str) -> bool:
+            with transaction(console.engine) as session:
+                disable_user(session, OPERATOR)
+            return password_matches(password_hash, password)
+
+        monkeypatch.setattr("omnisync.hub.web.pages.auth.password_matches", disabled_meanwhile)
+        answer = console.client().login(OPERATOR)
+        assert answer.status_code == 401
+        with Session(console.engine) as session:
+            user = session.exec(select(User).where(User.name == OPERATOR)).one()
+            assert user.disabled_at is not None
+            assert session.exec(select(ConsoleSession)).all() == []

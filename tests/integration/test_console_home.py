@@ -1,10 +1,12 @@
 """The console's home, "needs action" (SQLite and PostgreSQL): its counts match the
-seeded world and each links to the filtered list; late orders come first; a failing
+seeded world and each, of the hub or of a channel, links to a list of as many rows
+(held and oversold late orders among them); late orders come first; a failing
 channel shows its last error; the live parts are fragments that answer 401 without a
 session. And hub/views/low_stock.py, which the home and /stock?low=1 share."""
 
 from __future__ import annotations
 
+import html as html_module
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -18,11 +20,14 @@ from omnisync.core.catalog import retire_sku, sku_by_code, upsert_sku
 from omnisync.core.channels import channel_by_name
 from omnisync.core.clock import clock_of
 from omnisync.core.db import transaction
+from omnisync.core.holds import hold_order
 from omnisync.core.models import Alert, Order, SyncRun
-from omnisync.core.types import AlertState, SyncRunStatus
+from omnisync.core.return_state import ChannelReturns
+from omnisync.core.returns import create_return
+from omnisync.core.types import AlertState, OrderStatus, SyncRunStatus
 from omnisync.hub.views.low_stock import LowStockRow, low_stock_count, low_stock_rows
-from tests.support.console import ConsoleHub, console_hub, seed_console_world
-from tests.support.world import order_row
+from tests.support.console import ConsoleClient, ConsoleHub, console_hub, seed_console_world
+from tests.support.world import ingest, list_sku, make_order, order_row
 
 FRAGMENT = {"X-Omnisync-Fragment": "1"}
 
@@ -45,19 +50,81 @@ def count_of(page: str, element_id: str) -> tuple[int, str]:
     return int(found.group(2)), found.group(1)
 
 
+ROW_CLASS = {
+    "/orders": "order-row",
+    "/listings": "listing-row",
+    "/stock": "sku-row",
+    "/returns": "return-row",
+    "/channels": "alert-row",
+}
+"""The class of one row of each list a count of the home opens."""
+_NEXT_PAGE = re.compile(r'<a href="([^"]+)" rel="next"')
+_PER_CHANNEL = re.compile(r'<a class="(ready-link|late-link)" href="([^"]+)">(\d+)</a>')
+
+
+def rows_behind(client: ConsoleClient, href: str) -> int:
+    """How many rows the list `href` opens holds, over all its pages."""
+    url, rows = html_module.unescape(href).split("#")[0], 0
+    for _ in range(20):
+        page = client.get(url)
+        assert page.status_code == 200, (url, page.status_code)
+        path = url.split("?")[0]
+        rows += page.text.count(f'class="{ROW_CLASS[path]}')
+        following = _NEXT_PAGE.search(page.text)
+        if following is None:
+            return rows
+        url = html_module.unescape(following.group(1))
+    raise AssertionError(f"{href}: more than 20 pages")
+
+
+def per_channel_counts(page: str) -> dict[tuple[str, str], tuple[int, str]]:
+    """(channel, "ready-link" or "late-link") -> the count and its link, from the
+    ready-to-ship table of the home."""
+    table = page[page.index('id="ready-by-channel"') : page.index("</table>")]
+    found = {}
+    for row in table.split("<tr")[2:]:  # past the head row
+        channel = re.search(r'data-channel="([^"]+)"', row)
+        assert channel is not None, row
+        for kind, href, count in _PER_CHANNEL.findall(row):
+            found[(channel.group(1), kind)] = (int(count), href)
+    return found
+
+
 def test_home_counts_link_to_their_lists(console: ConsoleHub) -> None:
     engine = console.engine
-    with transaction(engine) as session:  # 1003 is late: due an hour ago
-        late = session.get(Order, order_row(engine, "shop", "1003").id)
-        assert late is not None
-        late.ship_by = clock_of(session).now() - timedelta(hours=1)
-        session.add(late)
+    list_sku(engine, "market", "A")
+    ingest(engine, "market", make_order("2001", [("A", 1)], minutes=5))
+    ingest(engine, "shop", make_order("1005", [("A", 1)], minutes=6))
+    ingest(engine, "shop", make_order("1006", [("A", 1)], minutes=7, status=OrderStatus.SHIPPED))
+    # Late, due an hour ago: 1003 and 2001 (ready), 1002 (oversold) and 1005 (held).
+    late_ones = [
+        order_row(engine, channel, name).id
+        for channel, name in (
+            ("shop", "1003"),
+            ("shop", "1002"),
+            ("shop", "1005"),
+            ("market", "2001"),
+        )
+    ]
+    held, shipped_id = order_row(engine, "shop", "1005").id, order_row(engine, "shop", "1006").id
+    with transaction(engine) as session:
+        now = clock_of(session).now()
+        for order_id in late_ones:
+            order = session.get(Order, order_id)
+            assert order is not None
+            order.ship_by = now - timedelta(hours=1)
+            session.add(order)
+            if order_id == held:
+                hold_order(session, order, "address check")
+        shipped = session.get(Order, shipped_id)
+        assert shipped is not None
+        create_return(session, shipped, {"A": 1}, ChannelReturns(), reason="too big")
         session.add(  # market's orders job failed twice in a row
             SyncRun(
                 channel_id=channel_by_name(session, "market").id,
                 job="orders",
                 status=SyncRunStatus.FAILED,
-                finished_at=clock_of(session).now(),
+                finished_at=now,
                 error="market could not be reached: connection refused",
             )
         )
@@ -69,21 +136,38 @@ def test_home_counts_link_to_their_lists(console: ConsoleHub) -> None:
     page = console.client("vera").get("/")  # any role reads it
     assert page.status_code == 200
     html = page.text
-    assert count_of(html, "ready-count") == (2, "/orders?ready=1")  # 1001 and 1003
+    assert count_of(html, "ready-count") == (3, "/orders?ready=1")  # 1001, 1003, 2001
     assert count_of(html, "oversold-count") == (1, "/orders?oversold=1")  # 1002
-    assert count_of(html, "late-count") == (1, "/orders?late=1")
+    assert count_of(html, "late-count") == (4, "/orders?late=1")  # held and oversold too
     assert count_of(html, "unlinked-count") == (1, "/listings?unlinked=1")  # NEW-1
     assert count_of(html, "low-stock-count") == (1, "/stock?low=1")  # C: 0 free, safety 2
-    assert count_of(html, "returns-waiting-count") == (0, "/returns?waiting=1")
+    assert count_of(html, "returns-waiting-count") == (1, "/returns?waiting=1")  # 1006's
     assert count_of(html, "alerts-count") == (open_alerts, "/channels#alerts")
     assert open_alerts >= 1  # 1002's oversold alert
-    # Ready per channel, with the late one, linking to the channel's filtered lists.
-    assert 'href="/orders?ready=1&amp;channel=shop">2</a>' in html
-    assert 'href="/orders?late=1&amp;channel=shop">1</a>' in html
+    # Ready per channel, with the late ones among them (held and oversold orders are
+    # late but not ready: not counted here).
+    channels = per_channel_counts(html)
+    assert {key: count for key, (count, _) in channels.items()} == {
+        ("market", "ready-link"): 1,
+        ("market", "late-link"): 1,
+        ("shop", "ready-link"): 2,
+        ("shop", "late-link"): 1,
+    }
+    # Every count, of the whole hub and per channel, is the number of rows of the list
+    # its link opens.
+    operator = console.client("otto")
+    counted = [
+        count_of(html, found)
+        for found in re.findall(r'class="count[^"]*" href="[^"]+" id="([^"]+)"', html)
+    ]
+    assert len(counted) == 7, counted
+    for count, href in [*counted, *channels.values()]:
+        assert rows_behind(operator, href) == count, (href, count)
     # The late order comes first among those to ship next.
     next_up = html[html.index('id="next-up"') :]
     assert next_up.index(">1003</a>") < next_up.index(">1001</a>")
     assert ">1002</a>" not in next_up  # oversold: not ready
+    assert ">1005</a>" not in next_up  # held: not ready
     # The failing channel and its last error; the push backlog of shop (its orders moved
     # stock); the oversold alert.
     assert 'data-channel="market"' in html
@@ -92,16 +176,20 @@ def test_home_counts_link_to_their_lists(console: ConsoleHub) -> None:
     assert "/fragments/home/backlog" in html
 
     # The counted lists hold what was counted.
-    operator = console.client("otto")
     ready = operator.get("/orders", ready="1", channel="shop").text
     assert f'href="/orders/{order_row(engine, "shop", "1001").id}"' in ready
     assert ">1002</a>" not in ready
+    assert ">2001</a>" not in ready
     oversold = operator.get("/orders", oversold="1").text
     assert ">1002</a>" in oversold
     assert ">1001</a>" not in oversold
     late_list = operator.get("/orders", late="1").text
-    assert ">1003</a>" in late_list
+    for late_one in ("1002", "1003", "1005", "2001"):
+        assert f">{late_one}</a>" in late_list, late_one
     assert ">1001</a>" not in late_list
+    shop_late = operator.get(html_module.unescape(channels[("shop", "late-link")][1])).text
+    assert ">1003</a>" in shop_late
+    assert ">1005</a>" not in shop_late
 
 
 def test_live_parts_are_fragments_refused_without_a_session(console: ConsoleHub) -> None:

@@ -5,7 +5,8 @@ added later is covered without an edit here):
 - a viewer reads every page but the users screen, and sees no form that changes
   anything;
 - no page shows a secret: hub.yaml's API token, a channel's key, a password hash, an
-  API token or its digest;
+  API token or its digest, not even where a row holds one raw (a run's error, an
+  alert, a listing's or a return's push error, a pause reason): those show it masked;
 - every post is refused, and changes nothing, from a viewer (with a valid CSRF token),
   from an admin without the CSRF token or with a forged one, and without a session.
 """
@@ -16,9 +17,19 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
 
+from omnisync.core.alerting import open_alert
+from omnisync.core.channels import channel_by_name
+from omnisync.core.clock import clock_of
+from omnisync.core.db import transaction
+from omnisync.core.models import Listing, Return, ReturnPush, SyncRun
+from omnisync.core.redaction import MASK
+from omnisync.core.types import PushState, ReturnAction, SyncRunStatus
 from omnisync.core.users import token_digest
 from omnisync.hub.web.pages.auth import LOGIN_CSRF_COOKIE
+from tests.support.api import API_TOKEN, SANDBOX_KEY
 from tests.support.console import (
     ADMIN,
     PASSWORD,
@@ -73,11 +84,67 @@ def sqlite_database(tmp_path: Path) -> str:
     return url
 
 
+def seed_leaked_secrets(engine: Engine) -> list[str]:
+    """Rows that carry hub.yaml's API token and the channels' key RAW, as a connector's
+    or a job's unmasked error would: a failed run of `shop`, an open alert, a listing's
+    last push error, a return's push error, a channel's pause reason. What each should
+    read as on a page, the secrets masked."""
+    said = f"key={SANDBOX_KEY} token={API_TOKEN}"
+    texts = {
+        "run": f"run-leak 401 {said}",
+        "alert": f"alert-leak refused {said}",
+        "listing": f"listing-leak 403 {said}",
+        "return": f"return-leak 401 {said}",
+        "paused": f"paused-leak credentials refused {said}",
+    }
+    with transaction(engine) as session:
+        now = clock_of(session).now()
+        shop = channel_by_name(session, "shop")
+        market = channel_by_name(session, "market")
+        session.add(
+            SyncRun(
+                channel_id=shop.id,
+                job="orders",
+                status=SyncRunStatus.FAILED,
+                started_at=now,
+                finished_at=now,
+                error=texts["run"],
+            )
+        )
+        alert = open_alert(session, "auth_failed", market.id, "placeholder")
+        alert.message = texts["alert"]
+        session.add(alert)
+        listing = session.exec(
+            select(Listing).where(Listing.channel_id == shop.id, Listing.channel_sku == "A")
+        ).one()
+        listing.last_error = texts["listing"]
+        listing.dirty = True
+        listing.dirty_since = now
+        session.add(listing)
+        returned = session.exec(select(Return)).first()
+        assert returned is not None
+        assert returned.id is not None
+        session.add(
+            ReturnPush(
+                return_id=returned.id,
+                action=ReturnAction.APPROVE,
+                push_state=PushState.FAILED,
+                push_attempts=3,
+                push_error=texts["return"],
+                created_at=now,
+            )
+        )
+        market.paused_reason = texts["paused"]
+        session.add(market)
+    return [text.replace(SANDBOX_KEY, MASK).replace(API_TOKEN, MASK) for text in texts.values()]
+
+
 def test_every_page_wants_a_session_hides_no_secret_and_a_viewer_reads_all_but_users(
     tmp_path: Path, sqlite_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with console_hub(tmp_path, sqlite_database, monkeypatch) as console:
         seeded = seed_everything(console.engine)
+        shown_masked = seed_leaked_secrets(console.engine)
         token = user_token(console.engine, "otto")
         admin = console.client(ADMIN)
         app = console.http.app
@@ -97,10 +164,15 @@ def test_every_page_wants_a_session_hides_no_secret_and_a_viewer_reads_all_but_u
             "$argon2",
         }
         assert len(secrets) >= 6  # hub.yaml's API token and the channels' key among them
+        assert {API_TOKEN, SANDBOX_KEY} <= secrets
+        leaks = []
         for url, response in seen.pages.items():
             assert response.status_code == 200, (url, response.status_code, response.text[:500])
-            for secret in secrets:
-                assert secret not in response.text, (url, secret[:6])
+            leaks += [(url, secret[:6]) for secret in secrets if secret in response.text]
+        assert leaks == [], leaks
+        # The seeded rows were shown, masked: the check above read them.
+        every_page = "\n".join(response.text for response in seen.pages.values())
+        assert [text for text in shown_masked if text not in every_page] == []
 
         signed_out = console.client()
         viewer = console.client(VIEWER)

@@ -30,7 +30,12 @@ from omnisync.core.users import (
 )
 from omnisync.hub.api.dependencies import ApiContext, Context
 from omnisync.hub.web.cookies import COOKIE_NAME
-from omnisync.hub.web.dependencies import ConsoleUser, console_state, session_lifetime
+from omnisync.hub.web.dependencies import (
+    ConsoleUser,
+    console_state,
+    secure_cookies,
+    session_lifetime,
+)
 from omnisync.hub.web.forms import CSRF_FIELD, PostedForm, text, tokens_match
 from omnisync.hub.web.identity import console_identity
 from omnisync.hub.web.passwords import (
@@ -136,13 +141,22 @@ def _log_in(request: Request, context: ApiContext, form: FormData) -> Response:
         one_login_at_a_time(session)
         tidy(session)
         throttled = login_throttled(session, name, client)
+        # The user as they are now, not as read before argon2 ran: a disable, a new
+        # password or a new role made meanwhile wins (merging the old copy would undo it).
+        current = session.get(User, known.id) if known is not None and matched else None
+        still_valid = (
+            current is not None
+            and known is not None
+            and current.disabled_at is None
+            and current.password_hash == known.password_hash
+        )
         if throttled is None:
-            record_login_attempt(session, name, client, succeeded=known is not None and matched)
-            if known is not None and matched:
-                row = session.merge(known)
+            record_login_attempt(session, name, client, succeeded=still_valid)
+            if still_valid and current is not None:
                 if rehashed is not None:
-                    row.password_hash = rehashed
-                token, _row = start_session(session, row, lifetime)
+                    current.password_hash = rehashed
+                    session.add(current)
+                token, _row = start_session(session, current, lifetime)
     if throttled is not None:
         return _login_form(request, error=throttled.message, name=name, status_code=429)
     if token is None:
@@ -154,7 +168,7 @@ def _log_in(request: Request, context: ApiContext, form: FormData) -> Response:
         max_age=int(lifetime.total_seconds()),
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=secure_cookies(request, context),
         path="/",
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")

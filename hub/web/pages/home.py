@@ -28,7 +28,7 @@ from omnisync.hub.web.needs_action import (
     order_work,
     push_backlog,
 )
-from omnisync.hub.web.rendering import render, templates
+from omnisync.hub.web.rendering import mask_secrets, render, templates
 
 router = APIRouter()
 
@@ -84,10 +84,13 @@ def _fragment(
 ) -> Response:
     """A partial template, without the page around it (and leaving the one-time message
     of the last action for the page that shows it)."""
-    response = templates.TemplateResponse(
+    response = mask_secrets(
         request,
-        template,
-        {"me": me.actor, "csrf_token": me.csrf_token, **values},
+        templates.TemplateResponse(
+            request,
+            template,
+            {"me": me.actor, "csrf_token": me.csrf_token, **values},
+        ),
     )
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"

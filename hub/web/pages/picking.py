@@ -42,7 +42,7 @@ from omnisync.connectors.registry import connector_for
 from omnisync.core.db import run_in_transaction, transaction
 from omnisync.core.errors import DomainError, InvalidRequest, NotFound
 from omnisync.core.models import Channel, Location, Order, OrderLine, PickList, Reservation
-from omnisync.core.packing import PackingState, ScanOutcome, ScanRefused, reset, scan
+from omnisync.core.packing import PackingState, ScanOutcome, ScanRefused, packing_state, reset, scan
 from omnisync.core.picking import (
     MAX_ORDERS,
     PAID_STATUSES,
@@ -52,6 +52,7 @@ from omnisync.core.picking import (
     find_pick_list,
 )
 from omnisync.core.redaction import redact
+from omnisync.core.shipping import lock_order
 from omnisync.core.types import PickListState, ReservationState, UserRole
 from omnisync.core.users import record_action
 from omnisync.hub.api.dependencies import ApiContext, Context
@@ -485,20 +486,22 @@ def pack_ship(order_id: OrderId, me: Operator, form: PostedForm, context: Contex
     if not carrier or not tracking:
         return redirect(here, "Give the carrier and the tracking number.", error=True)
     try:
-        state = _packed_state(context, order_id, location)
-        units: dict[str, int] = {}
-        for line in state.lines:
-            sku = line.sku or line.channel_sku
-            units[sku] = units.get(sku, 0) + line.scanned
-        shipping = ShipRequest(
-            order=f"{HUB_ID_PREFIX}{order_id}",
-            carrier=carrier,
-            tracking_number=tracking[:200],
-            lines=units,
-            service=text(form, "service")[:100] or None,
-            tracking_url=text(form, "tracking_url")[:2000] or None,
-        )
+        # The packed state is read in the shipment's own transaction: a scan or reset
+        # made meanwhile cannot make it ship other units than those scanned.
         with transaction(context.sync.database) as session:
+            state = _packed_state_in(session, order_id, location)
+            units: dict[str, int] = {}
+            for line in state.lines:
+                sku = line.sku or line.channel_sku
+                units[sku] = units.get(sku, 0) + line.scanned
+            shipping = ShipRequest(
+                order=f"{HUB_ID_PREFIX}{order_id}",
+                carrier=carrier,
+                tracking_number=tracking[:200],
+                lines=units,
+                service=text(form, "service")[:100] or None,
+                tracking_url=text(form, "tracking_url")[:2000] or None,
+            )
             shipment = ship_order(session, settings, shipping)
             record_action(
                 session,
@@ -523,6 +526,21 @@ def _packed_state(context: ApiContext, order_id: int, location: str | None) -> P
     state = packing_order(
         context.sync.database, f"{HUB_ID_PREFIX}{order_id}", location=location
     ).state(context.sync.database)
+    return _packed(state)
+
+
+def _packed_state_in(session: Session, order_id: int, location: str | None) -> PackingState:
+    """The parcel's state read in the caller's transaction, as _packed_state checks it,
+    with the order's row locked first (as every scan and reset does): none of them can
+    change it before the caller's transaction ends."""
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFound(f"no order {HUB_ID_PREFIX}{order_id}")
+    order = lock_order(session, order)
+    return _packed(packing_state(session, order, location=location))
+
+
+def _packed(state: PackingState) -> PackingState:
     if not state.packed:
         raise InvalidRequest(f"order {state.order_name} is not packed yet: scan every unit first")
     return state

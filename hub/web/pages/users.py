@@ -155,7 +155,7 @@ def disable(name: str, me: Admin, _form: PostedForm, context: Context) -> Respon
     def change(session: Session) -> str:
         disable_user(session, name)
         record_action(session, me.actor, "user.disable", name)
-        return f"{name} is disabled: signed out everywhere, API tokens refused."
+        return f"{name} is disabled: signed out everywhere, API tokens revoked."
 
     return _change(context, change)
 
