@@ -110,8 +110,15 @@ class _Queued:
 class NotificationSender(DeliveryQueue[_Queued]):
     """Records every notification; delivers each to ``url`` (when set) from one thread."""
 
-    def __init__(self, key: SigningKey, clock: Clock, url: str | None = None) -> None:
-        super().__init__(thread_name="ebay-notifications", timeout_s=DELIVERY_TIMEOUT_S)
+    def __init__(
+        self,
+        key: SigningKey,
+        clock: Clock,
+        url: str | None = None,
+        *,
+        timeout_s: float = DELIVERY_TIMEOUT_S,
+    ) -> None:
+        super().__init__(thread_name="ebay-notifications", timeout_s=timeout_s)
         self.key = key
         self.clock = clock
         self.url = url

@@ -82,7 +82,11 @@ from omnisync.sandbox.ebay.errors import (
 from omnisync.sandbox.ebay.exchanges import Exchange, ExchangeLog, masked
 from omnisync.sandbox.ebay.inventory import Catalogue
 from omnisync.sandbox.ebay.model import JSON
-from omnisync.sandbox.ebay.notifications import NotificationSender, SigningKey
+from omnisync.sandbox.ebay.notifications import (
+    DELIVERY_TIMEOUT_S,
+    NotificationSender,
+    SigningKey,
+)
 from omnisync.sandbox.ebay.order_query import OrderFeed
 from omnisync.sandbox.ebay.order_view import order_json
 from omnisync.sandbox.ebay.orders import OrderBook
@@ -153,15 +157,20 @@ class EbaySimulator(EbayOperations, EbayControls, SimulatedMarketplace):
         currency: str | None = None,
         seller_id: str = DEFAULT_SELLER,
         notification_url: str | None = None,
+        delivery_timeout_s: float = DELIVERY_TIMEOUT_S,
         **serving: Unpack[Serving],
     ) -> None:
+        """`delivery_timeout_s`: how long a notification's delivery waits for the receiver
+        (tests whose receiver retries a failing eBay call on a loaded machine need longer)."""
         super().__init__(**serving_with(serving, name="ebay", rate=50.0, burst=100))
         self.credentials = EbayCredentials(client_id, client_secret, refresh_token, ru_name)
         self.marketplace_id = marketplace_id
         self.currency = currency or CURRENCIES.get(marketplace_id, "USD")
         self.seller_id = seller_id
         self.signing_key = SigningKey()
-        self.sender = NotificationSender(self.signing_key, self.clock, notification_url)
+        self.sender = NotificationSender(
+            self.signing_key, self.clock, notification_url, timeout_s=delivery_timeout_s
+        )
         self.exchange_log = ExchangeLog()
         self.issuer = TokenIssuer(self.credentials, self.clock)
         self._new_state()

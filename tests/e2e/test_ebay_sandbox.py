@@ -64,7 +64,12 @@ PUBLIC_ENDPOINT = "https://hub.example.com/webhooks/ebay/bay"
 NOTIFICATION_WAIT_S = 10.0
 LOCATION = "Main warehouse"
 
-served_ebay, ebay = served_fixtures("ebay", lambda: EbaySimulator(name="bay"))
+# The hub answers a notification after reading its order with getOrder, retries included:
+# on a loaded machine that can outlast the simulator's usual 2 s, and the delivery would be
+# recorded as unanswered rather than with the hub's answer.
+served_ebay, ebay = served_fixtures(
+    "ebay", lambda: EbaySimulator(name="bay", delivery_timeout_s=10.0)
+)
 served_amazon, amazon = served_fixtures(
     "amazon",
     lambda: AmazonSimulator(rate_scale=100.0, orders_lag=timedelta(seconds=0.5), feed_delay=0.0),
