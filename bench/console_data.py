@@ -40,6 +40,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.types import TypeEngine
 from sqlmodel import SQLModel, col, select
 
+from bench.fixtures import movement_row
 from omnisync.core.clock import utcnow
 from omnisync.core.db import transaction
 from omnisync.core.models import (
@@ -437,15 +438,15 @@ class _Builder:
             movements = self.rows["stock_movements"]
             if received:
                 movements.append(
-                    _movement(sku_id, self.main, received, MovementKind.RECEIPT, self.start)
+                    movement_row(sku_id, self.main, received, MovementKind.RECEIPT, self.start)
                 )
             for quantity, at, order_id in moves:
-                movement = _movement(sku_id, self.main, -quantity, MovementKind.SHIPMENT, at)
+                movement = movement_row(sku_id, self.main, -quantity, MovementKind.SHIPMENT, at)
                 movement["reference"] = f"order {order_id}"
                 movements.append(movement)
             for number, (delta, kind) in enumerate(adjustments):
                 at = self.now - timedelta(days=3 - number)
-                movements.append(_movement(sku_id, self.main, delta, kind, at))
+                movements.append(movement_row(sku_id, self.main, delta, kind, at))
             backup = rnd.randrange(0, 40)
             self.rows["stock_levels"].append(
                 {
@@ -458,7 +459,7 @@ class _Builder:
             )
             if backup:
                 movements.append(
-                    _movement(
+                    movement_row(
                         sku_id,
                         self.locations[LOCATIONS[1]],
                         backup,
@@ -884,20 +885,6 @@ def _uniform(model: type[SQLModel], rows: list[dict[str, Any]]) -> list[dict[str
     for key in {key for row in rows for key in row}:
         fill.setdefault(key, None)
     return [{**fill, **row} for row in rows]
-
-
-def _movement(
-    sku_id: int, location_id: int, delta: int, kind: MovementKind, at: datetime
-) -> dict[str, Any]:
-    return {
-        "sku_id": sku_id,
-        "location_id": location_id,
-        "delta": delta,
-        "kind": kind,
-        "reason": "bench set-up",
-        "reference": None,
-        "at": at,
-    }
 
 
 def fill_console_world(

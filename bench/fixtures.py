@@ -67,7 +67,7 @@ def insert_catalogue(
                 ],
             )
             movements = [
-                _movement(ids[code], location_id, on_hand[code], MovementKind.RECEIPT, now)
+                movement_row(ids[code], location_id, on_hand[code], MovementKind.RECEIPT, now)
                 for code in part
                 if on_hand[code]
             ]
@@ -133,7 +133,7 @@ def change_stock(
                 raise ValueError("every SKU needs a stock level at the location first")
             session.execute(
                 insert(StockMovement),
-                [_movement(sku_id, location_id, delta, kind, now) for sku_id in part],
+                [movement_row(sku_id, location_id, delta, kind, now) for sku_id in part],
             )
             mark_listings_dirty(session, part, [location_id])
 
@@ -170,16 +170,18 @@ def database_url(backend: str) -> Iterator[str]:
         yield postgres_schema_url(schema)
 
 
-def _movement(
-    sku_id: int, location_id: int, delta: int, kind: MovementKind, now: Any
+def movement_row(
+    sku_id: int, location_id: int, delta: int, kind: MovementKind, at: Any
 ) -> dict[str, Any]:
+    """A stock movement as a row for a bulk insert (every key, so rows share one shape)."""
     return {
         "sku_id": sku_id,
         "location_id": location_id,
         "delta": delta,
         "kind": kind,
         "reason": "bench set-up",
-        "at": now,
+        "reference": None,
+        "at": at,
     }
 
 
