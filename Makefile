@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast test-sqlite lint bench clean
+.PHONY: install demo test test-fast test-sqlite test-e2e-workers lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,15 @@ test: $(STAMP)
 # folders spares collecting, then deselecting, the other tiers.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m "unit and not slow" tests/unit tests/contract
+
+# The e2e tier again under hub.yaml `runner: procrastinate` (tests/support/queue_mode.py):
+# every job a procrastinate task that a real worker runs. PostgreSQL only, so it needs
+# OMNISYNC_TEST_POSTGRES_URL; the SQLite cases and the single runner's own tests are
+# deselected (`make test` runs them).
+test-e2e-workers: $(STAMP)
+	@test -n "$$OMNISYNC_TEST_POSTGRES_URL" || { echo "test-e2e-workers: set OMNISYNC_TEST_POSTGRES_URL" >&2; exit 2; }
+	$(BIN)/python -m compileall -q -j 0 $(COMPILED) >/dev/null
+	OMNISYNC_TEST_RUNNER=procrastinate PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n 2 --dist loadfile tests/e2e
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

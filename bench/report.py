@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.queue_report import workers_section
 from bench.report_console import console_section
 from bench.report_lines import describe_machine, run_line
 from bench.report_oversell import oversell_section
@@ -120,6 +121,8 @@ def render(document: dict[str, Any]) -> str:
         lines += oversell_section(document["b5_oversell"], document.get("b3_propagation"))
     if "b6_console" in document:
         lines += console_section(document["b6_console"])
+    if "b7_workers" in document:
+        lines += workers_section(document["b7_workers"])
     return "\n".join(lines) + "\n"
 
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bench import bulk_push, console_pages, ingest, oversell, plan, propagation
+from bench import bulk_push, console_pages, ingest, oversell, plan, propagation, queue_scale
 
 Measure = Callable[[bool, Mapping[str, Any]], dict[str, Any]]
 """(quick, the results of this run so far) -> the measure's results."""
@@ -35,6 +35,7 @@ MEASURES: dict[str, Measure] = {
     "b4_bulk_push": alone(bulk_push.run),
     "b5_oversell": oversell.run,
     "b6_console": alone(console_pages.run),
+    "b7_workers": alone(queue_scale.run),
 }
 
 

@@ -34,15 +34,28 @@ T = TypeVar("T")
 READ_ONLY_OPTION = "omnisync_read_only"
 
 
-def make_engine(database_url: str, *, echo: bool = False, clock: Clock | None = None) -> Engine:
+def make_engine(
+    database_url: str,
+    *,
+    echo: bool = False,
+    clock: Clock | None = None,
+    pool_size: int | None = None,
+) -> Engine:
     """The hub's engine. It carries `clock` (SystemClock by default): every session on it
-    reads the time from that clock (`clock_of(session)`), never from the wall clock."""
+    reads the time from that clock (`clock_of(session)`), never from the wall clock.
+    `pool_size`: PostgreSQL connections kept open (as many again may open for a while);
+    SQLAlchemy's 5 by default."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         engine = _sqlite_engine(database_url, echo=echo)
     else:
+        sizes = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": pool_size}
         engine = create_engine(
-            database_url, echo=echo, pool_pre_ping=True, connect_args=_connect_args(url)
+            database_url,
+            echo=echo,
+            pool_pre_ping=True,
+            connect_args=_connect_args(url),
+            **sizes,
         )
     engine.update_execution_options(**{CLOCK_OPTION: clock or SYSTEM_CLOCK})
     return engine

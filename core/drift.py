@@ -19,7 +19,7 @@ from omnisync.core.availability import available_to_sell
 from omnisync.core.clock import clock_of
 from omnisync.core.dto import ObservedQuantity
 from omnisync.core.models import Channel, Listing
-from omnisync.core.outbox import LISTINGS_MARKED
+from omnisync.core.outbox import note_marked
 from omnisync.core.types import UTCDateTime
 
 
@@ -61,7 +61,7 @@ def observe_quantity(session: Session, channel: Channel, seen: ObservedQuantity)
             next_attempt_at=None,
             updated_at=now,
         )
-        session.info[LISTINGS_MARKED] = True
+        note_marked(session, [listing.channel_id])
     session.execute(update(Listing).where(col(Listing.id) == listing.id).values(**values))
     if not drifted:
         return None

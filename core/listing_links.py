@@ -41,7 +41,7 @@ from omnisync.core.errors import Conflict, DomainError, InvalidRequest, NotFound
 from omnisync.core.locked_stock import StockEffects
 from omnisync.core.models import Channel, Listing, ListingLinkEvent, Order, OrderLine, Sku
 from omnisync.core.order_intake import map_unmapped_lines
-from omnisync.core.outbox import mark_touched_dirty
+from omnisync.core.outbox import mark_touched_dirty, note_marked
 from omnisync.core.reservations import (
     HOLDING_STATUSES,
     reallocate_freed,
@@ -245,6 +245,7 @@ def link_listing(
     listing.unlinked_since = None
     listing.auto_link = True
     mark_dirty(listing, now)
+    note_marked(session, [listing.channel_id])
     session.add(listing)
     session.flush()
     assert sku.id is not None

@@ -15,7 +15,7 @@ from omnisync.hub.settings import (
     WebhookNotifierConfig,
     notifier_name,
 )
-from omnisync.sync.alerts import AlertMonitor, AlertRules
+from omnisync.sync.alerts import AlertMonitor, AlertRules, QueueRules
 from omnisync.sync.engine import SyncEngine
 from omnisync.sync.notify import Dispatcher, EmailNotifier, LogNotifier, Notifier, WebhookNotifier
 
@@ -61,4 +61,22 @@ def alert_monitor(settings: Settings, sync: SyncEngine) -> AlertMonitor:
         secrets=settings.secrets,
         clock=sync.clock,
     )
-    return AlertMonitor(sync, alert_rules(rules), dispatcher, every=rules.evaluate_every)
+    return AlertMonitor(
+        sync,
+        alert_rules(rules),
+        dispatcher,
+        every=rules.evaluate_every,
+        queue=queue_rules(settings),
+    )
+
+
+def queue_rules(settings: Settings) -> QueueRules | None:
+    """The queue's alert thresholds under runner `procrastinate` (None under `single`)."""
+    if settings.hub.runner != "procrastinate":
+        return None
+    workers = settings.hub.workers
+    return QueueRules(
+        stalled_after=workers.stalled_after,
+        queue_age_alert=workers.queue_age_alert,
+        tick_stopped_after=workers.tick_stopped_after,
+    )

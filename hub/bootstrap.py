@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,12 @@ from omnisync.core.clock import Clock, SystemClock, engine_clock
 from omnisync.core.db import make_engine, transaction
 from omnisync.hub.database import head_revision, migrate, schema_revision
 from omnisync.hub.settings import ChannelConfig, Settings, channel_fingerprint, load_settings
+from omnisync.sync.calls import RetryPolicy
 from omnisync.sync.channels import SyncChannel
+from omnisync.sync.engine import SyncEngine
+from omnisync.sync.queue.guard import advisory_guard
+from omnisync.sync.queue.hook import install_push_hook
+from omnisync.sync.queue.targets import Targets
 
 
 class NotInitialised(Exception):
@@ -25,6 +31,9 @@ class NotInitialised(Exception):
 class Hub:
     settings: Settings
     engine: Engine
+    targets: Targets | None = None
+    """Runner `procrastinate`: the channels tasks are deferred for (a transaction marking
+    listings dirty defers their pushes before it commits: sync/queue/hook.py)."""
 
     @property
     def clock(self) -> Clock:
@@ -50,12 +59,18 @@ def bootstrap(
     return bootstrap_with(settings, create=create, clock=clock)
 
 
-def bootstrap_with(settings: Settings, *, create: bool = False, clock: Clock | None = None) -> Hub:
+def bootstrap_with(
+    settings: Settings,
+    *,
+    create: bool = False,
+    clock: Clock | None = None,
+    pool_size: int | None = None,
+) -> Hub:
     """bootstrap() with the settings loaded already (by the CLI, which may leave a
     broken channel file out)."""
     if not create and _missing_sqlite_file(settings.database_url):
         raise NotInitialised("the database does not exist yet; run `omnisync init`")
-    engine = make_engine(settings.database_url, clock=clock or SystemClock())
+    engine = make_engine(settings.database_url, clock=clock or SystemClock(), pool_size=pool_size)
     if create:
         migrate(engine)
     else:
@@ -66,7 +81,11 @@ def bootstrap_with(settings: Settings, *, create: bool = False, clock: Clock | N
             raise NotInitialised(f"the database {state}; run `omnisync init`")
     # The channel of a file left out as broken cannot be told from one that is gone.
     apply_config(engine, settings, disable_unlisted=not settings.skipped)
-    return Hub(settings, engine)
+    targets = None
+    if settings.hub.runner == "procrastinate":
+        targets = Targets(engine_channels(settings))
+        install_push_hook(engine, targets)
+    return Hub(settings, engine, targets)
 
 
 def _missing_sqlite_file(database_url: str) -> bool:
@@ -102,6 +121,25 @@ def apply_config(engine: Engine, settings: Settings, *, disable_unlisted: bool =
         )
 
 
+def sync_engine(
+    hub: Hub, *, retry: RetryPolicy | None = None, wait_for_lock: bool = False
+) -> SyncEngine:
+    """The hub's engine for job runs in this process. Under runner `procrastinate` a run
+    takes its task's advisory lock, so it never runs beside a worker's run of that job:
+    a worker waits for it (`wait_for_lock`), anyone else (the CLI, the API) tries once."""
+    stop = threading.Event()
+    return SyncEngine(
+        hub.engine,
+        engine_channels(hub.settings),
+        secrets=hub.settings.secrets,
+        clock=hub.clock,
+        retry=retry,
+        unlinked_after=hub.settings.hub.alert_rules.unlinked_after,
+        stop=stop,
+        guard=None if hub.targets is None else advisory_guard(hub.engine, stop, wait=wait_for_lock),
+    )
+
+
 def engine_channels(settings: Settings) -> list[SyncChannel]:
     """What the engine needs of every channel's config."""
     return [sync_channel(channel, settings) for channel in settings.channels]
@@ -127,4 +165,5 @@ def sync_channel(channel: ChannelConfig, settings: Settings) -> SyncChannel:
         item_backoff=channel.sync.item_backoff,
         tracking_unknown_after=channel.sync.tracking_unknown_after,
         locations=tuple((location.code, location.name or location.code) for location in selling),
+        account=channel.account,
     )

@@ -159,6 +159,68 @@ def run(
         raise typer.Exit(EXIT_USAGE) from None
 
 
+@app.command()
+def worker(
+    ctx: typer.Context,
+    queues: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--queues",
+            help="Take only these marketplaces' tasks (repeat, or comma-separate: "
+            "--queues amazon,ebay); the periodic ticks are always taken. Default: all.",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=256, help="Tasks this worker runs at once.")
+    ] = 4,
+    log_level: Annotated[LogLevel, typer.Option(case_sensitive=False)] = LogLevel.INFO,
+    metrics_port: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Serve this worker's task durations and failures on "
+            "http://HOST:PORT/metrics (Prometheus). Default 0: off.",
+        ),
+    ] = 0,
+    metrics_host: Annotated[
+        str, typer.Option(help="Where --metrics-port listens (0.0.0.0 in a container).")
+    ] = "127.0.0.1",
+) -> None:
+    """Run channel jobs as tasks from the PostgreSQL queue (hub.yaml `runner: procrastinate`).
+
+    Start any number, on any machine reaching the database; `omnisync run` serves HTTP and
+    webhooks beside them. SIGTERM or SIGINT finishes the tasks in flight, then exits 0.
+    """
+    set_log_level(log_level)
+    # Each running task holds a connection for its run's advisory lock, and uses another.
+    hub = open_hub(ctx, every_channel=True, pool_size=2 * concurrency + 4)
+    if hub.targets is None:
+        hub.engine.dispose()
+        fail(
+            f"{state(ctx).config_dir / 'hub.yaml'}: runner: is `single`, so `omnisync run` runs "
+            "every job itself; set `runner: procrastinate` (PostgreSQL) to use workers",
+            code=EXIT_USAGE,
+        )
+    from omnisync.hub.worker import (  # procrastinate: only workers
+        MetricsUnavailable,
+        Worker,
+        WorkerOptions,
+    )
+
+    chosen = tuple(q.strip() for item in queues or [] for q in item.split(",") if q.strip())
+    options = WorkerOptions(
+        queues=chosen,
+        concurrency=concurrency,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
+    )
+    try:
+        Worker(hub, options).run()
+    except MetricsUnavailable as error:
+        fail(str(error), code=EXIT_USAGE)
+
+
 DEMO_REPORT = Path("var") / "demo-report.json"
 
 

@@ -1,7 +1,9 @@
 """The metrics GET /metrics exports, as Prometheus scrapes them.
 
 One list for the exporter (hub/metrics.py), the Prometheus alert rules
-(deploy/prometheus/alerts.yml) and the test that keeps the two in step.
+(deploy/prometheus/alerts.yml) and the test that keeps the two in step. The
+omnisync_queue_* gauges are on the hub's /metrics under runner `procrastinate` only;
+the omnisync_worker_* series are each `omnisync worker --metrics-port`'s own.
 """
 
 from __future__ import annotations
@@ -59,6 +61,32 @@ ORDER_EVENTS = Metric("omnisync_order_events_taken_total", MetricKind.COUNTER, (
 LAST_ORDER_EVENT = Metric(
     "omnisync_last_order_event_timestamp_seconds", MetricKind.GAUGE, ("channel",)
 )
+QUEUE_WAITING = Metric("omnisync_queue_waiting_jobs", MetricKind.GAUGE, ("queue",))
+QUEUE_SCHEDULED = Metric("omnisync_queue_scheduled_jobs", MetricKind.GAUGE, ("queue",))
+QUEUE_RUNNING = Metric("omnisync_queue_running_jobs", MetricKind.GAUGE, ("queue",))
+QUEUE_OLDEST_WAITING = Metric(
+    "omnisync_queue_oldest_waiting_age_seconds", MetricKind.GAUGE, ("queue",)
+)
+QUEUE_STALLED_JOBS = Metric("omnisync_queue_stalled_jobs", MetricKind.GAUGE)
+QUEUE_WORKERS_ALIVE = Metric("omnisync_queue_workers_alive", MetricKind.GAUGE)
+QUEUE_TICK_AGE = Metric("omnisync_queue_tick_age_seconds", MetricKind.GAUGE, ("job",))
+WORKER_TASK_DURATION = Metric(
+    "omnisync_worker_task_duration_seconds", MetricKind.HISTOGRAM, ("task",)
+)
+WORKER_TASK_FAILURES = Metric("omnisync_worker_task_failures_total", MetricKind.COUNTER, ("task",))
+
+QUEUE_METRICS = (
+    QUEUE_WAITING,
+    QUEUE_SCHEDULED,
+    QUEUE_RUNNING,
+    QUEUE_OLDEST_WAITING,
+    QUEUE_STALLED_JOBS,
+    QUEUE_WORKERS_ALIVE,
+    QUEUE_TICK_AGE,
+)
+"""The hub's /metrics under runner `procrastinate` (read from the queue's tables)."""
+WORKER_METRICS = (WORKER_TASK_DURATION, WORKER_TASK_FAILURES)
+"""A worker's own /metrics (`omnisync worker --metrics-port N`), counted in its memory."""
 
 METRICS = (
     SYNC_RUNS,
@@ -73,6 +101,8 @@ METRICS = (
     ALERTS_OPEN,
     ORDER_EVENTS,
     LAST_ORDER_EVENT,
+    *QUEUE_METRICS,
+    *WORKER_METRICS,
 )
 BY_SERIES = {series: metric for metric in METRICS for series in metric.series}
 """Every sample name a scrape shows, to the metric it belongs to."""

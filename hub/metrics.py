@@ -22,6 +22,16 @@ Definitions:
   is set once and kept when stock later arrives).
 - omnisync_quarantined_payloads_total{channel}: quarantined payload rows.
 - omnisync_alerts_open: alerts in state open.
+- Under runner `procrastinate` only (sync/queue/state.py, the queue's own tables):
+  omnisync_queue_waiting_jobs{queue} (due now, not started),
+  omnisync_queue_scheduled_jobs{queue} (waiting for a later time: a retry after a
+  refusal), omnisync_queue_running_jobs{queue}, omnisync_queue_oldest_waiting_age_seconds
+  {queue} (0: none waits), each for every channel type's queue and the ticks' queue;
+  omnisync_queue_stalled_jobs (running on a worker silent for workers.stalled_after, or
+  whose worker row is gone), omnisync_queue_workers_alive (heartbeat within
+  stalled_after), omnisync_queue_tick_age_seconds{job} (since the job kind's periodic tick
+  was last deferred; absent: never). The workers' task durations and failures are on each
+  worker's own /metrics (`omnisync worker --metrics-port`, hub/worker.py).
 
 Cost: the run-derived series fold over every finished run. A process keeps the
 fold of the *settled* runs (ids below the oldest run still running: finished
@@ -39,7 +49,7 @@ import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -65,9 +75,12 @@ from omnisync.core.models import (
 )
 from omnisync.core.types import AlertState, SyncRunStatus
 from omnisync.hub import metric_names as names
+from omnisync.hub.settings import Settings
 from omnisync.sync.health import channel_health
 from omnisync.sync.jobs.counts import RunCount
 from omnisync.sync.jobs.registry import PUSH_JOBS
+from omnisync.sync.queue.names import TICK_QUEUE, queue_of
+from omnisync.sync.queue.state import queue_state
 from omnisync.sync.runs import COMPLETED_STATUSES
 
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
@@ -268,19 +281,98 @@ class Families:
         return [getattr(self, name) for name in self.__dataclass_fields__]
 
 
-class DatabaseCollector:
-    """A prometheus-client collector that reads the hub's database on every collect()."""
+@dataclass
+class QueueFamilies:
+    """The queue's series (runner `procrastinate`), empty until filled."""
 
-    def __init__(self, engine: Engine, history: RunHistory | None = None) -> None:
+    waiting: GaugeMetricFamily = field(
+        default_factory=lambda: _gauge(names.QUEUE_WAITING, "Tasks due now and not started.")
+    )
+    scheduled: GaugeMetricFamily = field(
+        default_factory=lambda: _gauge(
+            names.QUEUE_SCHEDULED, "Tasks waiting for a later time (a retry after a refusal)."
+        )
+    )
+    running: GaugeMetricFamily = field(
+        default_factory=lambda: _gauge(names.QUEUE_RUNNING, "Tasks a worker runs now.")
+    )
+    oldest_waiting: GaugeMetricFamily = field(
+        default_factory=lambda: _gauge(
+            names.QUEUE_OLDEST_WAITING,
+            "How long the oldest task due has waited for a worker (0: none waits).",
+        )
+    )
+    stalled_jobs: GaugeMetricFamily = field(
+        default_factory=lambda: _gauge(
+            names.QUEUE_STALLED_JOBS,
+            "Tasks running on a worker taken for dead (the sweep fails and re-defers them).",
+        )
+    )
+    workers_alive: GaugeMetricFamily = field(
+        default_factory=lambda: _gauge(
+            names.QUEUE_WORKERS_ALIVE, "Workers whose heartbeat is within workers.stalled_after."
+        )
+    )
+    tick_age: GaugeMetricFamily = field(
+        default_factory=lambda: _gauge(
+            names.QUEUE_TICK_AGE, "Seconds since the job kind's periodic tick was last deferred."
+        )
+    )
+
+    def all(self) -> list[Metric]:
+        return [getattr(self, name) for name in self.__dataclass_fields__]
+
+
+def queue_stalled_after(settings: Settings | None) -> timedelta | None:
+    """workers.stalled_after when hub.yaml says runner `procrastinate` (None: no queue)."""
+    if settings is None or settings.hub.runner != "procrastinate":
+        return None
+    return settings.hub.workers.stalled_after
+
+
+def queue_families(session: Session, stalled_after: timedelta) -> QueueFamilies:
+    state = queue_state(session, stalled_after)
+    channel_queues = {queue_of(kind) for kind in session.exec(select(Channel.type)).all()}
+    out = QueueFamilies()
+    for queue in sorted(channel_queues | {TICK_QUEUE} | set(state.queues)):
+        counts = state.queues.get(queue)
+        out.waiting.add_metric([queue], counts.waiting if counts else 0)
+        out.scheduled.add_metric([queue], counts.scheduled if counts else 0)
+        out.running.add_metric([queue], counts.running if counts else 0)
+        out.oldest_waiting.add_metric([queue], counts.oldest_waiting_seconds if counts else 0.0)
+    out.stalled_jobs.add_metric([], state.stalled_jobs)
+    out.workers_alive.add_metric([], state.workers_alive)
+    for job, age in sorted(state.tick_age_seconds.items()):
+        if age is not None:
+            out.tick_age.add_metric([str(job)], age)
+    return out
+
+
+class DatabaseCollector:
+    """A prometheus-client collector that reads the hub's database on every collect().
+    `queue` gives workers.stalled_after while the runner is `procrastinate` (read on every
+    scrape, so a reload is followed) and None otherwise: the queue's series only then."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        history: RunHistory | None = None,
+        queue: Callable[[], timedelta | None] | None = None,
+    ) -> None:
         self.engine = engine
         self.history = history or RunHistory()
+        self.queue = queue or (lambda: None)
 
     def describe(self) -> Iterable[Metric]:
         return Families().all()
 
     def collect(self) -> Iterable[Metric]:
+        stalled_after = self.queue()
         with transaction(self.engine, read_only=True) as session:
-            return self._read(session).all()
+            families = self._read(session).all()
+            if stalled_after is not None:
+                families += queue_families(session, stalled_after).all()
+            return families
 
     def _read(self, session: Session) -> Families:
         channel_names: dict[int | None, str] = {None: ""}
@@ -352,8 +444,14 @@ def _by_labels(item: tuple[tuple[Any, ...], Any]) -> tuple[str, ...]:
     return tuple(str(part) for part in item[0])
 
 
-def metrics_registry(engine: Engine, history: RunHistory | None = None) -> CollectorRegistry:
-    """A registry of the app's own (never the process-global one)."""
+def metrics_registry(
+    engine: Engine,
+    history: RunHistory | None = None,
+    *,
+    queue: Callable[[], timedelta | None] | None = None,
+) -> CollectorRegistry:
+    """A registry of the app's own (never the process-global one); `queue`: see
+    DatabaseCollector."""
     registry = CollectorRegistry()
-    registry.register(DatabaseCollector(engine, history))
+    registry.register(DatabaseCollector(engine, history, queue))
     return registry

@@ -13,11 +13,13 @@ from types import FrameType
 
 from omnisync.hub.alerts import alert_monitor
 from omnisync.hub.api import create_app
-from omnisync.hub.bootstrap import Hub, apply_config, engine_channels
+from omnisync.hub.bootstrap import Hub, apply_config, engine_channels, sync_engine
 from omnisync.hub.http_server import ServerRunner
 from omnisync.hub.settings import ConfigError, Settings, load_settings
 from omnisync.sync.calls import RetryPolicy
 from omnisync.sync.engine import SyncEngine
+from omnisync.sync.queue.runner import QueueRunner, SweepOptions
+from omnisync.sync.runners import JobRunner
 from omnisync.sync.scheduler import Scheduler
 
 log = logging.getLogger("omnisync.run")
@@ -50,6 +52,19 @@ class HttpUnavailable(Exception):
         return cls(f"http: cannot listen on {host}:{port}: {error.strerror or error}")
 
 
+def job_runner(hub: Hub, sync: SyncEngine, *, push_poll: float = 0.25) -> JobRunner:
+    """What runs the jobs hub.yaml's `runner` names: this process (`single`), or the
+    workers, this process sweeping and hearing order events (`procrastinate`)."""
+    if hub.targets is None:
+        return Scheduler(sync, push_poll=push_poll)
+    workers = hub.settings.hub.workers
+    return QueueRunner(
+        sync,
+        hub.targets,
+        SweepOptions(every=workers.sweep_every, stalled_after=workers.stalled_after),
+    )
+
+
 class HubRunner:
     def __init__(
         self, hub: Hub, *, push_poll: float = 0.25, retry: RetryPolicy | None = None
@@ -58,15 +73,10 @@ class HubRunner:
         self.settings = hub.settings
         self.stop_requested = threading.Event()
         self.reload_requested = threading.Event()
-        self.sync = SyncEngine(
-            hub.engine,
-            engine_channels(hub.settings),
-            secrets=hub.settings.secrets,
-            clock=hub.clock,
-            retry=retry,
-            unlinked_after=hub.settings.hub.alert_rules.unlinked_after,
-        )
-        self.scheduler = Scheduler(self.sync, push_poll=push_poll)
+        # Runner procrastinate: a job run here (none is, but the API could) takes the
+        # workers' lock, never running beside theirs.
+        self.sync = sync_engine(hub, retry=retry)
+        self.scheduler: JobRunner = job_runner(hub, self.sync, push_poll=push_poll)
         http = hub.settings.hub.http
         self.server = (
             ServerRunner(

@@ -210,8 +210,41 @@ def notifier_name(notifier: NotifierConfig) -> str:
     return notifier.name or notifier.type
 
 
+RUNNERS = ("single", "procrastinate")
+"""hub.yaml `runner`: `single` (one `omnisync run` runs every job, APScheduler; SQLite or
+PostgreSQL) or `procrastinate` (jobs are tasks on PostgreSQL that `omnisync worker`
+processes run, on any number of machines)."""
+
+
+class WorkersConfig(_Strict):
+    """hub.yaml `workers`: how the procrastinate runner watches its workers."""
+
+    heartbeat: Interval = timedelta(seconds=1)
+    """How often each worker says it is alive (procrastinate's worker heartbeat)."""
+    stalled_after: Interval = timedelta(seconds=10)
+    """A worker silent this long is taken for dead: its running jobs are failed and
+    deferred again, and the worker_stalled alert opens."""
+    sweep_every: Interval = timedelta(seconds=1)
+    """How often `omnisync run` looks for dirty listings without a push job and for stalled
+    jobs."""
+    queue_age_alert: Interval = timedelta(minutes=5)
+    """A job waiting this long past its time opens the queue_backlog alert."""
+    tick_stopped_after: Interval = timedelta(minutes=1)
+    """A periodic tick (one per job kind, every second) not seen this long opens the
+    tick_stopped alert."""
+
+    @model_validator(mode="after")
+    def _stalled_after_heartbeats(self) -> WorkersConfig:
+        if self.stalled_after < self.heartbeat * 3:
+            raise ValueError("stalled_after must be at least 3 heartbeats")
+        return self
+
+
 class HubConfig(_Strict):
     database_url: str = DEFAULT_DATABASE_URL
+    runner: Literal["single", "procrastinate"] = "single"
+    """See RUNNERS; `procrastinate` needs a PostgreSQL database_url."""
+    workers: WorkersConfig = WorkersConfig()
     data_dir: str = DEFAULT_DATA_DIR
     """Where the hub keeps files (labels/), relative to the working directory."""
     http: HttpConfig = HttpConfig()
@@ -300,6 +333,9 @@ class ChannelEnvelope(_Strict):
     name: Code
     type: str
     enabled: bool = True
+    account: Code | None = None
+    """Channels naming one account share its rate limit: with runner `procrastinate` each
+    job runs for one of them at a time (by default each channel is its own account)."""
     locations: list[Code] | None = None
     stock: StockRulesConfig = StockRulesConfig()
     schedule: ScheduleConfig = ScheduleConfig()
@@ -326,6 +362,7 @@ class ChannelConfig:
     sync: SyncOptions
     settings: ConnectorSettings
     source: Path
+    account: str | None = None
 
 
 @dataclass(frozen=True)
@@ -458,6 +495,14 @@ def load_settings(
     if fatal or hub is None:
         raise ConfigError(problems.lines)
     url = database_url or env.get("OMNISYNC_DATABASE_URL") or hub.database_url
+    if hub.runner == "procrastinate" and _backend(url) != "postgresql":
+        raise ConfigError(
+            [
+                f"{hub_file}: runner: `procrastinate` keeps its queue in PostgreSQL, and the "
+                f"database is {_backend(url) or 'not a database URL'}: set a postgresql+psycopg:// "
+                "database_url, or runner: single"
+            ]
+        )
     return Settings(config_dir, hub, channels, url, skipped=problems.lines[hub_problems:])
 
 
@@ -550,6 +595,7 @@ def _load_channel(
         sync=envelope.sync,
         settings=settings,
         source=source,
+        account=envelope.account,
     )
 
 
@@ -671,6 +717,13 @@ def _secret_values(value: Any) -> Iterator[str]:
     elif isinstance(value, list | tuple):
         for item in value:
             yield from _secret_values(item)
+
+
+def _backend(database_url: str) -> str | None:
+    try:
+        return make_url(database_url).get_backend_name()
+    except ArgumentError:
+        return None
 
 
 def _database_password(database_url: str) -> str | None:

@@ -7,6 +7,7 @@ from sqlalchemy import Connection, engine_from_config, pool
 from sqlmodel import SQLModel
 
 import omnisync.core.models  # noqa: F401  (registers every table)
+from omnisync.core.models.tables import is_hub_table
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -18,6 +19,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=is_hub_table,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -33,6 +33,21 @@ Rules evaluated here, one alert per (rule, channel), thresholds from hub.yaml
   The three look at every channel, watched or not: the warehouse and the buyer wait
   whatever the channel's state.
 
+Under runner `procrastinate` (hub.yaml `workers:`, QueueRules) three rules watch the
+queue itself (sync/queue/state.py), one alert each, of no channel:
+
+- `worker_stalled` (critical): a task is running on a worker whose heartbeat is older
+  than `stalled_after` (or whose worker row is gone), or workers are registered, none is
+  alive and tasks wait.
+- `queue_backlog`: the oldest task due in some queue has waited longer than
+  `queue_age_alert` for a worker.
+- `tick_stopped` (critical): a job kind's periodic tick was not deferred for
+  `tick_stopped_after` while the queue was active all along (a worker alive within that
+  time, or tasks waiting): its jobs are not scheduled. Counted from when this monitor
+  first saw the queue active (QueueWatch), so a worker starting after a quiet spell
+  raises nothing before its first ticks.
+Each resolves once its condition ends; under runner `single` an open one resolves.
+
 They watch enabled, unpaused, configured channels only: a paused channel has
 its `auth_failure` alert, and the alerts of a channel that stops being watched
 resolve.
@@ -110,6 +125,7 @@ from omnisync.sync.health import (
     scheduled_jobs,
 )
 from omnisync.sync.notify import Dispatcher
+from omnisync.sync.queue.state import QueueState, queue_state
 
 log = logging.getLogger("omnisync.alerts")
 
@@ -120,6 +136,11 @@ WATCHING_RULES = (RULE_CONSECUTIVE_FAILURES, RULE_STALE, RULE_PUSH_BACKLOG)
 RULE_RETURN_WAITING = "return_waiting"
 RULE_REFUND_FAILED = "refund_failed"
 RULE_RETURN_PUSH_FAILED = "return_push_failed"
+RULE_WORKER_STALLED = "worker_stalled"
+RULE_QUEUE_BACKLOG = "queue_backlog"
+RULE_TICK_STOPPED = "tick_stopped"
+QUEUE_RULES = (RULE_WORKER_STALLED, RULE_QUEUE_BACKLOG, RULE_TICK_STOPPED)
+"""The rules of runner `procrastinate`'s queue (evaluate_queue_rules)."""
 NAMED_IN_MESSAGE = 5
 """How many returns (the oldest) or pushes a return alert's message and details name."""
 _WAITING_RETURNS = (
@@ -141,6 +162,23 @@ class AlertRules:
     """How long a listing may stay unlinked before `unlinked_listings` names it."""
     return_open_after: timedelta = timedelta(days=7)
     """How long a return may wait in transit or received before `return_waiting` names it."""
+
+
+@dataclass(frozen=True)
+class QueueRules:
+    """hub.yaml `workers:` thresholds (hub/settings.py WorkersConfig)."""
+
+    stalled_after: timedelta = timedelta(seconds=10)
+    queue_age_alert: timedelta = timedelta(minutes=5)
+    tick_stopped_after: timedelta = timedelta(minutes=1)
+
+
+@dataclass
+class QueueWatch:
+    """What the monitor remembers between passes of the queue rules."""
+
+    active_since: datetime | None = None
+    """Since when a worker has been alive (or tasks waiting) at every pass; None: not now."""
 
 
 @dataclass
@@ -473,6 +511,161 @@ def _new_jobs(details: dict[str, Any]) -> Callable[[dict[str, Any] | None], bool
     return new_evidence
 
 
+def evaluate_queue_rules(
+    session: Session, rules: QueueRules, watch: QueueWatch, now: datetime
+) -> Evaluation:
+    """Apply the queue's rules once (PostgreSQL, runner `procrastinate`); `watch` is
+    updated for the next pass."""
+    state = queue_state(session, rules.stalled_after)
+    result = Evaluation()
+    findings = {
+        RULE_WORKER_STALLED: _stalled_workers(state, rules),
+        RULE_QUEUE_BACKLOG: _queue_backlog(state, rules),
+        RULE_TICK_STOPPED: _stopped_ticks(state, rules, watch, now),
+    }
+    for rule, finding in findings.items():
+        _apply_to_hub(session, result, rule, finding)
+    return result
+
+
+def resolve_queue_rules(session: Session) -> Evaluation:
+    """Runner `single`: no queue to watch; what its rules left open resolves."""
+    result = Evaluation()
+    for rule in QUEUE_RULES:
+        _resolve(session, result, rule, None, None)
+    return result
+
+
+def _apply_to_hub(
+    session: Session, result: Evaluation, rule: str, finding: _Finding | None
+) -> None:
+    if finding is None:
+        _resolve(session, result, rule, None, None)
+        return
+    alert = current_alert(session, rule, None)
+    if alert is None:
+        result.opened.append((rule, None))
+    open_alert(
+        session,
+        rule,
+        None,
+        finding.message,
+        severity=finding.severity,
+        details=finding.details,
+        new_occurrence=alert is None or finding.new_evidence(alert.details),
+    )
+
+
+def _waiting(state: QueueState) -> int:
+    return sum(counts.waiting for counts in state.queues.values())
+
+
+def _stalled_workers(state: QueueState, rules: QueueRules) -> _Finding | None:
+    waiting = _waiting(state)
+    silent = describe_duration(rules.stalled_after)
+    if state.stalled_jobs:
+        message = (
+            f"{_counted(state.stalled_jobs, 'task')} running on a worker silent for more "
+            f"than {silent} (or gone); the sweep fails and defers them again"
+        )
+    elif state.workers_stalled and not state.workers_alive and waiting:
+        message = (
+            f"no worker alive: {_counted(state.workers_stalled, 'worker')} silent for more "
+            f"than {silent} while {_counted(waiting, 'task')} wait"
+        )
+    else:
+        return None
+    details = {
+        "stalled_jobs": state.stalled_jobs,
+        "workers_alive": state.workers_alive,
+        "workers_stalled": state.workers_stalled,
+        "waiting": waiting,
+    }
+
+    def new_evidence(known: dict[str, Any] | None) -> bool:
+        before = known or {}
+        return any(
+            int(details[key]) > int(before.get(key) or 0)
+            for key in ("stalled_jobs", "workers_stalled")
+        )
+
+    return _Finding(message, details, AlertSeverity.CRITICAL, new_evidence)
+
+
+def _queue_backlog(state: QueueState, rules: QueueRules) -> _Finding | None:
+    limit = rules.queue_age_alert.total_seconds()
+    late = {
+        queue: counts
+        for queue, counts in sorted(state.queues.items())
+        if counts.waiting and counts.oldest_waiting_seconds > limit
+    }
+    if not late:
+        return None
+    details: dict[str, Any] = {
+        "queues": {
+            queue: {
+                "waiting": counts.waiting,
+                "oldest_waiting_seconds": counts.oldest_waiting_seconds,
+            }
+            for queue, counts in late.items()
+        },
+        "workers_alive": state.workers_alive,
+    }
+    message = (
+        "; ".join(
+            f"queue {queue}: {_counted(counts.waiting, 'task')} wait, the oldest for "
+            f"{describe_duration(timedelta(seconds=counts.oldest_waiting_seconds))}"
+            for queue, counts in late.items()
+        )
+        + f" ({_counted(state.workers_alive, 'worker')} alive)"
+    )
+
+    def new_evidence(known: dict[str, Any] | None) -> bool:
+        return bool(set(details["queues"]) - set((known or {}).get("queues") or {}))
+
+    return _Finding(message, details, AlertSeverity.WARNING, new_evidence)
+
+
+def _stopped_ticks(
+    state: QueueState, rules: QueueRules, watch: QueueWatch, now: datetime
+) -> _Finding | None:
+    limit = rules.tick_stopped_after.total_seconds()
+    heartbeat = state.newest_heartbeat_age_seconds
+    if not ((heartbeat is not None and heartbeat <= limit) or _waiting(state)):
+        watch.active_since = None
+        return None
+    if watch.active_since is None or watch.active_since > now:
+        watch.active_since = now
+    active_for = (now - watch.active_since).total_seconds()
+    stopped = {
+        str(job): age
+        for job, age in sorted(state.tick_age_seconds.items())
+        if min(age if age is not None else float("inf"), active_for) > limit
+    }
+    if not stopped:
+        return None
+    details: dict[str, Any] = {
+        "ticks": stopped,
+        "workers_alive": state.workers_alive,
+        "waiting": _waiting(state),
+    }
+    message = (
+        f"periodic ticks not deferred for more than {describe_duration(rules.tick_stopped_after)}"
+        f" ({_counted(state.workers_alive, 'worker')} alive): "
+        + ", ".join(
+            f"{job} (never)"
+            if age is None
+            else f"{job} ({describe_duration(timedelta(seconds=age))} ago)"
+            for job, age in stopped.items()
+        )
+    )
+
+    def new_evidence(known: dict[str, Any] | None) -> bool:
+        return bool(set(details["ticks"]) - set((known or {}).get("ticks") or {}))
+
+    return _Finding(message, details, AlertSeverity.CRITICAL, new_evidence)
+
+
 @dataclass(frozen=True)
 class Condition:
     """What keeps an alert raised elsewhere true, read from the database."""
@@ -625,11 +818,15 @@ class AlertMonitor:
         dispatcher: Dispatcher,
         *,
         every: timedelta = timedelta(seconds=5),
+        queue: QueueRules | None = None,
     ) -> None:
         self.sync = sync
         self.rules = rules
         self.dispatcher = dispatcher
         self.every = every
+        self.queue = queue
+        """The queue's thresholds under runner `procrastinate`; None: runner `single`."""
+        self.queue_watch = QueueWatch()
         self.watching_since = sync.clock.now()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="alerts", daemon=True)
@@ -652,17 +849,27 @@ class AlertMonitor:
         schedules = {
             name: scheduled_jobs(channel) for name, channel in dict(self.sync.channels).items()
         }
-        evaluation = run_in_transaction(
-            self.sync.database,
-            lambda session: evaluate_rules(
+        queue = self.queue
+
+        def evaluate(session: Session) -> Evaluation:
+            evaluation = evaluate_rules(
                 session,
                 self.rules,
                 now,
                 schedules=schedules,
                 watching_since=self.watching_since,
                 secrets=self.sync.secrets,
-            ),
-        )
+            )
+            on_queue = (
+                evaluate_queue_rules(session, queue, self.queue_watch, now)
+                if queue is not None
+                else resolve_queue_rules(session)
+            )
+            evaluation.opened += on_queue.opened
+            evaluation.resolved += on_queue.resolved
+            return evaluation
+
+        evaluation = run_in_transaction(self.sync.database, evaluate)
         for rule, channel in evaluation.opened:
             log.warning("alert opened: %s", rule, extra={"channel": channel})
         for rule, channel in evaluation.resolved:

@@ -25,3 +25,5 @@ class SyncChannel:
     """Carrier channels: how long a number may stay unknown to the carrier before an alert."""
     locations: tuple[tuple[str, str], ...] = ()
     """(code, name) of the hub locations the channel sells from, in config order."""
+    account: str | None = None
+    """Channels naming one account share its rate limit (queued jobs lock by it)."""

@@ -37,7 +37,7 @@ from omnisync.sync.channels import SyncChannel
 from omnisync.sync.jobs.context import JobContext, LeaseLost, PushObserver
 from omnisync.sync.jobs.counts import RunCount
 from omnisync.sync.jobs.registry import job_spec, supports_job
-from omnisync.sync.leases import DEFAULT_TTL, Lease, new_holder_id
+from omnisync.sync.leases import DEFAULT_TTL, HeldRun, Lease, new_holder_id
 from omnisync.sync.log_context import mask_in_logs, run_context
 from omnisync.sync.ratelimit import ChannelLimiter
 from omnisync.sync.runs import COMPLETED_STATUSES, NotRun, OutcomeStatus, finish_run, start_run
@@ -70,6 +70,8 @@ class RunOutcome:
     counts: Counter[RunCount] = field(default_factory=Counter)
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    failure: ConnectorError | None = None
+    """The channel's error that failed the run (the queue runner paces retries by it)."""
 
     @property
     def failed(self) -> bool:
@@ -95,8 +97,13 @@ class SyncEngine:
         on_push: PushObserver | None = None,
         clock: Clock | None = None,
         unlinked_after: timedelta = UNLINKED_AFTER,
+        guard: Callable[[int, SyncChannel, str], HeldRun] | None = None,
     ) -> None:
+        """`guard(channel_id, channel, job)`: what keeps a (channel, job) to one run at a
+        time across processes; a lease row by default (runner `procrastinate` passes the
+        task's advisory lock: sync/queue/guard.py)."""
         self.database = database
+        self.guard = guard
         """The hub's SQLAlchemy engine (runs, leases, cursors, stock)."""
         self.clock = clock or engine_clock(database)
         """Where jobs, leases and run records read the time: the database engine's clock
@@ -218,9 +225,19 @@ class SyncEngine:
                 return RunOutcome(name, job, NotRun.SKIPPED, error=ALREADY_RUNNING)
             self._running.add((name, job))
         try:
-            with Lease(
-                self.database, channel_id, job, self.holder, self.lease_ttl, clock=self.clock.now
-            ) as lease:
+            held: HeldRun = (
+                self.guard(channel_id, channel, job)
+                if self.guard is not None
+                else Lease(
+                    self.database,
+                    channel_id,
+                    job,
+                    self.holder,
+                    self.lease_ttl,
+                    clock=self.clock.now,
+                )
+            )
+            with held as lease:
                 if not lease.acquired:
                     return RunOutcome(name, job, NotRun.SKIPPED, error=RUNNING_ELSEWHERE)
                 return self._run_held(channel, channel_id, job, resume_on_success, lease, progress)
@@ -234,7 +251,7 @@ class SyncEngine:
         channel_id: int,
         job: str,
         resume_on_success: bool,
-        lease: Lease,
+        lease: HeldRun,
         progress: Callable[[JobContext], None] | None,
     ) -> RunOutcome:
         run_id = start_run(self.database, channel_id, job, clock=self.clock)
@@ -258,6 +275,7 @@ class SyncEngine:
     ) -> RunOutcome:
         channel, channel_id = ctx.channel, ctx.channel_id
         error: str | None = None
+        failure: ConnectorError | None = None
         try:
             spec = job_spec(job)
             assert spec is not None  # run() skipped a job no channel supports
@@ -267,22 +285,24 @@ class SyncEngine:
             )
             if resume_on_success:
                 self._resume(channel_id)
-        except AuthError as failure:
-            status, error = SyncRunStatus.FAILED, self._say(failure)
+        except AuthError as denied:
+            status, error = SyncRunStatus.FAILED, self._say(denied)
             self._pause(channel_id, error)
         except Cancelled:
             status, error = SyncRunStatus.CANCELLED, "stopped by shutdown"
-        except (ConnectorError, LeaseLost) as failure:
-            status, error = SyncRunStatus.FAILED, self._say(failure)
-        except Exception as failure:
+        except ConnectorError as refused:
+            status, error, failure = SyncRunStatus.FAILED, self._say(refused), refused
+        except LeaseLost as lost:
+            status, error = SyncRunStatus.FAILED, self._say(lost)
+        except Exception as unexpected:
             log.exception("%s %s: unexpected failure", channel.name, job)
-            status, error = SyncRunStatus.FAILED, self._say(failure)
+            status, error = SyncRunStatus.FAILED, self._say(unexpected)
         finish_run(self.database, run_id, status, ctx.counts, error, clock=self.clock)
         if status == SyncRunStatus.CANCELLED:
             log.info("%s %s: cancelled by shutdown", channel.name, job)
         elif error:
             log.warning("%s %s: %s: %s", channel.name, job, status.value, error)
-        return RunOutcome(channel.name, job, status, run_id, ctx.counts, error, ctx.notes)
+        return RunOutcome(channel.name, job, status, run_id, ctx.counts, error, ctx.notes, failure)
 
     def _say(self, failure: BaseException) -> str:
         return redact(f"{type(failure).__name__}: {failure}", self.secrets)

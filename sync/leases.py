@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import TracebackType
+from typing import Protocol
 
 from sqlalchemy import Engine, or_, select, update
 
@@ -223,3 +224,21 @@ class Lease:
             self._heartbeat.join()
         if self.acquired and not self.lost.is_set():
             release(self.engine, self.channel_id, self.job, self.holder, clock=self.clock)
+
+
+class HeldRun(Protocol):
+    """What keeps a run to itself while it lasts (a Lease; sync/queue/guard.py's advisory
+    lock): entered before the run, left after it."""
+
+    acquired: bool
+    lost: threading.Event
+    """Set when the hold was lost mid-run (the run stops at its next safe point)."""
+
+    def __enter__(self) -> HeldRun: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...

@@ -36,7 +36,7 @@ from sqlmodel import Session, col, select
 
 from omnisync.core.clock import SYSTEM_CLOCK
 from omnisync.core.db import HubSession, transaction
-from omnisync.core.errors import Conflict, NotFound
+from omnisync.core.errors import Conflict
 from omnisync.core.models import Channel, Listing
 from omnisync.core.outbox import LISTINGS_MARKED
 from omnisync.sync.channels import SyncChannel
@@ -44,6 +44,7 @@ from omnisync.sync.engine import ALREADY_RUNNING, RUNNING_ELSEWHERE, RunOutcome,
 from omnisync.sync.jobs.names import JobName
 from omnisync.sync.leases import held_elsewhere
 from omnisync.sync.order_events import EventListeners
+from omnisync.sync.runners import channel_changes, channel_to_run_now
 from omnisync.sync.runs import NotRun
 
 log = logging.getLogger(__name__)
@@ -127,17 +128,12 @@ class Scheduler:
         after = {channel.name: channel for channel in channels}
         self.sync.set_channels(channels, secrets)
         changes = []
-        for name in sorted(before.keys() | after.keys()):
-            if name not in after:
+        for name, change in channel_changes(before, after):
+            if change != "added":
                 self._unschedule(name)
-                changes.append(f"channel {name} removed")
-            elif name not in before:
+            if change != "removed":
                 self._schedule(after[name])
-                changes.append(f"channel {name} added")
-            elif before[name] != after[name]:
-                self._unschedule(name)
-                self._schedule(after[name])
-                changes.append(f"channel {name} changed")
+            changes.append(f"channel {name} {change}")
         return changes + self._refresh_events()
 
     def _refresh_events(self) -> list[str]:
@@ -166,14 +162,8 @@ class Scheduler:
         (ASKED_RETRY). Returns a line per job, in JobName's order: the job's name, then
         `(running now: ...)` or `(running in another process: ...)` for one that waits.
         NotFound for a channel this hub does not run; Conflict when it is disabled or
-        paused, or the scheduler is not running."""
-        channel = self.sync.channels.get(name)
-        if channel is None:
-            raise NotFound(f"unknown channel {name!r}: this hub does not run it")
-        if not channel.enabled:
-            raise Conflict(f"channel {name} is disabled: it has no jobs to run")
-        if not self.running:
-            raise Conflict("the scheduler is not running: nothing can be synced now")
+        paused, or the hub is not running."""
+        channel = channel_to_run_now(self.sync.channels, name, running=self.running)
         with transaction(self.sync.database, read_only=True) as session:
             row = session.exec(
                 select(Channel.id, Channel.paused_reason).where(Channel.name == name)

@@ -5,6 +5,7 @@ from omnisync.core.models.channels import Channel, Listing, ListingLinkEvent
 from omnisync.core.models.operations import (
     Alert,
     AlertDelivery,
+    JobSchedule,
     OrderEventIntake,
     QuarantinedPayload,
     SyncCursor,
@@ -39,6 +40,7 @@ __all__ = [
     "BundleComponent",
     "Channel",
     "ConsoleSession",
+    "JobSchedule",
     "Listing",
     "ListingLinkEvent",
     "Location",

@@ -146,6 +146,26 @@ class SyncLease(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=utc_column())
 
 
+class JobSchedule(SQLModel, table=True):
+    """When (channel, job) runs next under runner `procrastinate`: the job kind's periodic
+    tick defers the channels whose `next_run_at` has come; a run the channel refused (429,
+    5xx) waits until `next_attempt_at`, `failures` in a row lengthening the wait."""
+
+    __tablename__ = "job_schedules"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "job", name="uq_job_schedule_channel_job"),
+        Index("ix_job_schedule_job_next_run", "job", "next_run_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="channels.id")
+    job: str = Field(max_length=50)
+    next_run_at: datetime = Field(sa_column=utc_column())
+    next_attempt_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    failures: int = 0
+    last_deferred_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
 class WebhookReceipt(SQLModel, table=True):
     """A webhook delivery already taken in: a channel's redelivery of it changes nothing."""
 

@@ -19,3 +19,12 @@ def table_of(model: type[SQLModel]) -> Table:
     if not isinstance(table, Table):
         raise TypeError(f"{model.__name__} is not a table model (declare it with table=True)")
     return table
+
+
+QUEUE_TABLE_PREFIX = "procrastinate_"
+"""procrastinate's own tables (migration 0019): not described by our models."""
+
+
+def is_hub_table(name: str | None, type_: str, *_: object) -> bool:
+    """Alembic's include_name: compare only the hub's own tables with the models."""
+    return not (type_ == "table" and name is not None and name.startswith(QUEUE_TABLE_PREFIX))

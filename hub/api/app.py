@@ -18,7 +18,7 @@ from omnisync.hub.api.dependencies import ApiContext, SettingsSource
 from omnisync.hub.api.docs import install_docs
 from omnisync.hub.api.errors import install_error_handlers
 from omnisync.hub.api.v1 import api_router
-from omnisync.hub.metrics import metrics_registry
+from omnisync.hub.metrics import metrics_registry, queue_stalled_after
 from omnisync.hub.settings import Settings
 from omnisync.sync.engine import SyncEngine
 
@@ -36,11 +36,12 @@ def create_app(
     /readyz whether the scheduler works; without it the process is never ready.
     `run_now` is the scheduler's "sync now" of a channel (Scheduler.run_now); without
     it the console and the API say no scheduler runs in this process."""
+    source = _settings_source(settings)
     context = ApiContext(
         sync=sync,
-        settings=_settings_source(settings),
+        settings=source,
         scheduler_running=scheduler_running,
-        metrics=metrics_registry(sync.database),
+        metrics=metrics_registry(sync.database, queue=lambda: queue_stalled_after(source())),
         run_now=run_now,
     )
     app = FastAPI(

@@ -20,6 +20,7 @@ from omnisync.hub import channel_control
 from omnisync.hub.api.dependencies import (
     AdminOnly,
     Clean,
+    Config,
     Context,
     CurrentActor,
     Hub,
@@ -29,6 +30,7 @@ from omnisync.hub.api.dependencies import (
 from omnisync.hub.api.messages import ErrorOut, RequestBody
 from omnisync.hub.views import channel_list, channels_with_health, status_view
 from omnisync.hub.views.channel_control import ChannelSyncOut, channel_view, schedules_of
+from omnisync.hub.views.channels import hub_queue
 from omnisync.hub.views.shapes import ChannelOut, StatusOut
 from omnisync.sync.engine import SyncEngine
 from omnisync.sync.health import channel_health, hub_health, scheduled_jobs
@@ -49,11 +51,11 @@ def list_channels(session: Reading, sync: Hub, clean: Clean) -> Any:
 
 
 @router.get("/status", response_model=StatusOut)
-def hub_status(session: Reading, sync: Hub, clean: Clean) -> Any:
-    """`omnisync status --json`: every channel's health and the open alerts."""
-    return clean(
-        status_view(hub_health(session, clock_of(session).now(), schedules=_schedules(sync)))
-    )
+def hub_status(session: Reading, sync: Hub, clean: Clean, settings: Config) -> Any:
+    """`omnisync status --json`: every channel's health and the open alerts (and the
+    queue, under runner `procrastinate`)."""
+    health = hub_health(session, clock_of(session).now(), schedules=_schedules(sync))
+    return clean(status_view(health, hub_queue(session, settings)))
 
 
 ChannelName = Annotated[str, Path(max_length=100, description="The channel's name.")]

@@ -27,7 +27,7 @@ from omnisync.core.channels import channel_by_name
 from omnisync.core.db import transaction
 from omnisync.core.errors import NotFound
 from omnisync.core.unlinked import refresh_unlinked_alert
-from omnisync.hub.bootstrap import Hub
+from omnisync.hub.bootstrap import Hub, sync_engine
 from omnisync.hub.commands.common import (
     EXIT_USAGE,
     JsonOption,
@@ -38,7 +38,6 @@ from omnisync.hub.commands.common import (
     print_json,
     say,
 )
-from omnisync.hub.commands.sync import make_sync_engine
 from omnisync.hub.views.listings import catalog_import_view
 from omnisync.hub.views.shapes import CatalogImportOut, ListingsReadOut
 from omnisync.sync.jobs.counts import RunCount
@@ -93,7 +92,7 @@ def import_command(
     if location is not None and not stock:
         fail("--location needs --stock", EXIT_USAGE)
     hub = open_hub(ctx, channel=channel)
-    engine = make_sync_engine(hub)
+    engine = sync_engine(hub)
     try:
         if channel not in engine.channels:
             known = ", ".join(sorted(engine.channels)) or "none"

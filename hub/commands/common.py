@@ -104,11 +104,12 @@ def open_hub(
     create: bool = False,
     channel: str | None = None,
     every_channel: bool = False,
+    pool_size: int | None = None,
 ) -> Hub:
     """The hub, for a command that needs the channel `channel`, or `every_channel`."""
     settings = load_cli_settings(ctx, channel=channel, every_channel=every_channel)
     try:
-        return bootstrap_with(settings, create=create)
+        return bootstrap_with(settings, create=create, pool_size=pool_size)
     except NotInitialised as error:
         fail(str(error))
 

@@ -24,7 +24,7 @@ from omnisync.core.rerouting import reroute_order
 from omnisync.core.types import OrderStatus, UserRole
 from omnisync.core.users import Actor
 from omnisync.hub import channel_control
-from omnisync.hub.bootstrap import Hub
+from omnisync.hub.bootstrap import Hub, sync_engine
 from omnisync.hub.cancellation import ChannelCancellation, channel_not_told, push_cancellation
 from omnisync.hub.commands.common import (
     EXIT_USAGE,
@@ -42,7 +42,6 @@ from omnisync.hub.commands.common import (
     say,
 )
 from omnisync.hub.commands.resolving import operator_name
-from omnisync.hub.commands.sync import make_sync_engine
 from omnisync.hub.labels import LabelOptions, ParcelScope, buy_label, rates_for_order
 from omnisync.hub.order_lookup import HUB_ID_PREFIX, find_order
 from omnisync.hub.shipping import ShipRequest, UnknownCarrier, ship_order
@@ -232,7 +231,7 @@ def _channel_type(session: Session, order: Order) -> str | None:
 def _push_cancellation(
     hub: Hub, channel: str, external_id: str, reason: str | None
 ) -> ChannelCancellation:
-    engine = make_sync_engine(hub)
+    engine = sync_engine(hub)
     try:
         return push_cancellation(engine, channel, external_id, reason)
     finally:
@@ -438,7 +437,7 @@ def carrier_engine(ctx: typer.Context, carrier: str) -> Iterator[tuple[Hub, Sync
     """The hub and a sync engine to reach `carrier` through; domain errors become exit 1,
     a channel that is not a carrier selling labels exit 2."""
     hub = open_hub(ctx, channel=carrier)
-    engine = make_sync_engine(hub)
+    engine = sync_engine(hub)
     try:
         with failing_on_domain_errors():
             try:

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from omnisync.core.db import transaction
 from omnisync.core.errors import DomainError
 from omnisync.core.packing import PackingState, ScanOutcome, ScanRefused
-from omnisync.hub.bootstrap import Hub
+from omnisync.hub.bootstrap import Hub, sync_engine
 from omnisync.hub.commands.common import (
     EXIT_FAILED,
     EXIT_USAGE,
@@ -41,7 +41,6 @@ from omnisync.hub.commands.orders import (
     parse_dimensions,
     parse_weight,
 )
-from omnisync.hub.commands.sync import make_sync_engine
 from omnisync.hub.labels import LabelOptions, may_ask_again
 from omnisync.hub.packing import (
     PackingOrder,
@@ -167,7 +166,7 @@ def _buy_label(hub: Hub, run: ScanRun, options: LabelOptions, *, quiet: bool) ->
     """The packed parcel's label, bought and recorded; a failure is exit 1, the scans
     kept (and a retry suggested only when the carrier certainly sold nothing)."""
     state = run.state
-    engine = make_sync_engine(hub)
+    engine = sync_engine(hub)
     try:
         outcome = buy_parcel_label(engine, hub.settings, state, options, actor=ACTOR)
     except DomainError as error:

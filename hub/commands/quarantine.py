@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from omnisync.core.quarantine import Resolution, resolve_payload
+from omnisync.hub.bootstrap import sync_engine
 from omnisync.hub.commands.common import (
     JsonOption,
     console,
@@ -28,7 +29,6 @@ from omnisync.hub.commands.common import (
     say,
 )
 from omnisync.hub.commands.resolving import ByOption, resolution_text, who_resolves
-from omnisync.hub.commands.sync import make_sync_engine
 from omnisync.hub.views import find_quarantined, quarantine_list, quarantine_resolution_view
 from omnisync.hub.views.shapes import QuarantineOut
 from omnisync.sync.quarantine import retry_payload
@@ -101,12 +101,12 @@ def retry(
     goes in as a webhook delivery's would and the payload is resolved; if not, it stays
     quarantined and the error says why (exit code 1)."""
     hub = open_hub(ctx)
-    sync_engine = make_sync_engine(hub)
+    engine = sync_engine(hub)
     try:
         with failing_on_domain_errors():
-            resolution = retry_payload(sync_engine, payload_id, by=who_resolves(by))
+            resolution = retry_payload(engine, payload_id, by=who_resolves(by))
     finally:
-        sync_engine.close()
+        engine.close()
         hub.engine.dispose()
     _report(resolution, json_output)
 

@@ -2,12 +2,14 @@
 
 Exits 1 while any alert is open, 0 otherwise, and 3 when the database cannot be
 reached (nothing was checked), so cron jobs and Nagios-style checks can run it as
-is. Only reads the database.
+is. Only reads the database. Under runner `procrastinate` it shows the queue too: the
+workers alive, each queue's waiting/scheduled/running tasks, the oldest wait, the
+stalled tasks (JSON: `queue`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import typer
 from rich.table import Table
@@ -18,6 +20,7 @@ from omnisync.core.redaction import redact, redact_data
 from omnisync.hub.bootstrap import sync_channel
 from omnisync.hub.commands.common import EXIT_FAILED, JsonOption, console, hub_session, print_json
 from omnisync.hub.views import status_view
+from omnisync.hub.views.channels import hub_queue
 from omnisync.hub.views.shapes import json_data
 from omnisync.sync.health import (
     ChannelHealth,
@@ -27,6 +30,7 @@ from omnisync.sync.health import (
     hub_health,
     scheduled_jobs,
 )
+from omnisync.sync.queue.state import QueueState
 
 
 def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
@@ -38,12 +42,15 @@ def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
             for channel in hub.settings.channels
         }
         health = hub_health(session, clock_of(session).now(), schedules=schedules)
+        queue = hub_queue(session, hub.settings)
         secrets = hub.settings.secrets
     if json_output:
         # Errors were masked when recorded; mask again with today's secrets.
-        print_json(redact_data(json_data(status_view(health)), secrets))
+        print_json(redact_data(json_data(status_view(health, queue)), secrets))
     else:
         _print_tables(health, secrets)
+        if queue is not None:
+            _print_queue(queue)
     if health.open_alerts:
         raise typer.Exit(EXIT_FAILED)
 
@@ -83,6 +90,28 @@ def _print_tables(health: HubHealth, secrets: frozenset[str]) -> None:
         console.print(_alert_table(alerts, now, secrets))
     console.print(
         f"{len(alerts)} open alert(s)" if alerts else "no open alerts",
+        markup=False,
+        highlight=False,
+    )
+
+
+def _print_queue(queue: QueueState) -> None:
+    table = Table("queue", "waiting", "scheduled", "running", "oldest waiting")
+    for name, counts in sorted(queue.queues.items()):
+        oldest = counts.oldest_waiting_seconds
+        table.add_row(
+            name,
+            str(counts.waiting),
+            str(counts.scheduled),
+            str(counts.running),
+            describe_duration(timedelta(seconds=oldest)) if counts.waiting else "",
+        )
+    if queue.queues:
+        console.print(table)
+    console.print(
+        f"workers alive: {queue.workers_alive}, silent: {queue.workers_stalled}; "
+        f"stalled tasks: {queue.stalled_jobs}"
+        + ("" if queue.queues else "; no task waiting or running"),
         markup=False,
         highlight=False,
     )

@@ -8,8 +8,11 @@ from typing import Annotated
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlmodel import col, select
 
-from omnisync.hub.bootstrap import Hub, engine_channels
+from omnisync.core.db import transaction
+from omnisync.core.models import Channel
+from omnisync.hub.bootstrap import Hub, sync_engine
 from omnisync.hub.commands.common import (
     EXIT_FAILED,
     EXIT_USAGE,
@@ -22,16 +25,8 @@ from omnisync.hub.commands.common import (
 from omnisync.sync.engine import RunOutcome, SyncEngine
 from omnisync.sync.jobs.context import JobContext
 from omnisync.sync.jobs.names import JobName
-
-
-def make_sync_engine(hub: Hub) -> SyncEngine:
-    return SyncEngine(
-        hub.engine,
-        engine_channels(hub.settings),
-        secrets=hub.settings.secrets,
-        clock=hub.clock,
-        unlinked_after=hub.settings.hub.alert_rules.unlinked_after,
-    )
+from omnisync.sync.queue.defer import defer
+from omnisync.sync.queue.targets import Deferral, Targets
 
 
 def sync(
@@ -44,7 +39,7 @@ def sync(
 ) -> None:
     """Run a sync job now: pull orders or listings, push stock, or reconcile everything."""
     hub = open_hub(ctx, channel=channel)
-    engine = make_sync_engine(hub)
+    engine = sync_engine(hub)
     try:
         if channel is not None and channel not in engine.channels:
             known = ", ".join(sorted(engine.channels)) or "none"
@@ -56,10 +51,15 @@ def sync(
             if channel
             else [name for name, config in engine.channels.items() if config.enabled]
         )
+        names = [name for name in names if engine.supports(name, job.value)]
+        if hub.targets is not None:
+            _defer_to_workers(
+                hub, hub.targets, names, job, named=channel is not None, json_output=json_output
+            )
+            return
         outcomes = [
             _run_one(engine, name, job.value, force=channel is not None, quiet=json_output)
             for name in names
-            if engine.supports(name, job.value)
         ]
     finally:
         engine.close()
@@ -70,6 +70,67 @@ def sync(
         _print_table(outcomes)
     if any(outcome.failed for outcome in outcomes):
         raise typer.Exit(EXIT_FAILED)
+
+
+def _defer_to_workers(
+    hub: Hub,
+    targets: Targets,
+    names: list[str],
+    job: JobName,
+    *,
+    json_output: bool,
+    named: bool = False,
+) -> None:
+    """Runner `procrastinate`: the workers run jobs (one per channel and job at a time), so
+    the command asks them to, at once, rather than running the job here beside them. The
+    workers run no paused or disabled channel: one named with --channel is refused."""
+    with transaction(hub.engine) as session:
+        by_name = {target.channel.name: target for target in targets.by_id(session).values()}
+        paused = dict(
+            session.exec(
+                select(Channel.name, Channel.paused_reason).where(
+                    col(Channel.name).in_(names), col(Channel.paused_reason).is_not(None)
+                )
+            ).all()
+        )
+        enabled = {channel.name: channel.enabled for channel in hub.settings.channels}
+        for name in names if named else []:
+            why = (
+                f"is paused ({paused[name]}): resume it first"
+                if name in paused
+                else "is disabled in its channel file"
+                if not enabled.get(name, False)
+                else None
+            )
+            if why:
+                fail(f"channel {name} {why}; under runner procrastinate the workers run its jobs")
+        asked = [Deferral(job, by_name[name]) for name in names if name in by_name]
+        deferred = {
+            deferral.target.channel.name
+            for deferral in defer(
+                session, [d for d in asked if d.target.channel.name not in paused]
+            )
+        }
+    rows = [
+        {
+            "channel": deferral.target.channel.name,
+            "job": str(job),
+            "status": "paused"
+            if deferral.target.channel.name in paused
+            else "deferred"
+            if deferral.target.channel.name in deferred
+            else "already_waiting",
+        }
+        for deferral in asked
+    ]
+    if json_output:
+        print_json(rows)
+        return
+    table = Table("channel", "job", "status")
+    for row in rows:
+        table.add_row(row["channel"], row["job"], row["status"].replace("_", " "))
+    console.print(table)
+    console.print("runner procrastinate: the workers run these now", markup=False)
 
 
 def _run_one(engine: SyncEngine, name: str, job: str, *, force: bool, quiet: bool) -> RunOutcome:

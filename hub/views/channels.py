@@ -14,15 +14,19 @@ from sqlmodel import Session, col, select
 from omnisync.core.clock import iso
 from omnisync.core.models import Channel, Listing
 from omnisync.core.types import AlertSeverity
+from omnisync.hub.settings import Settings
 from omnisync.hub.views.shapes import (
     ChannelHealthOut,
     ChannelOut,
     ChannelSummaryOut,
     JobHealthOut,
     OpenAlertOut,
+    QueueCountsOut,
+    QueueStatusOut,
     StatusOut,
 )
 from omnisync.sync.health import ChannelHealth, HubHealth, OpenAlert, seconds
+from omnisync.sync.queue.state import QueueState, queue_state
 
 
 def channel_list(session: Session) -> list[ChannelSummaryOut]:
@@ -94,14 +98,44 @@ def channel_health_view(channel: ChannelHealth) -> ChannelHealthOut:
     )
 
 
-def status_view(health: HubHealth) -> StatusOut:
+def status_view(health: HubHealth, queue: QueueState | None = None) -> StatusOut:
     """`status --json` and GET /api/v1/status: every channel's health and the open
-    alerts of no channel; `open_alerts` counts all of them."""
+    alerts of no channel; `open_alerts` counts all of them; `queue` under runner
+    `procrastinate` (hub_queue)."""
     return StatusOut(
         checked_at=iso(health.checked_at),
         open_alerts=health.open_alerts,
         channels=[channel_health_view(channel) for channel in health.channels],
         alerts=[open_alert_view(alert) for alert in health.hub_alerts],
+        queue=queue_view(queue) if queue is not None else None,
+    )
+
+
+def hub_queue(session: Session, settings: Settings) -> QueueState | None:
+    """The queue as SQL sees it under runner `procrastinate`; None under `single`."""
+    if settings.hub.runner != "procrastinate":
+        return None
+    return queue_state(session, settings.hub.workers.stalled_after)
+
+
+def queue_view(state: QueueState) -> QueueStatusOut:
+    return QueueStatusOut(
+        workers_alive=state.workers_alive,
+        workers_stalled=state.workers_stalled,
+        stalled_jobs=state.stalled_jobs,
+        oldest_waiting_seconds=max(
+            (counts.oldest_waiting_seconds for counts in state.queues.values()), default=0.0
+        ),
+        queues={
+            queue: QueueCountsOut(
+                waiting=counts.waiting,
+                scheduled=counts.scheduled,
+                running=counts.running,
+                oldest_waiting_seconds=counts.oldest_waiting_seconds,
+            )
+            for queue, counts in sorted(state.queues.items())
+        },
+        tick_age_seconds={str(job): age for job, age in state.tick_age_seconds.items()},
     )
 
 

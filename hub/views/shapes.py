@@ -692,14 +692,46 @@ class ChannelOut(ChannelSummaryOut):
     open_alerts: list[OpenAlertOut]
 
 
+class QueueCountsOut(Shape):
+    """One queue (a marketplace type, or the ticks' `omnisync_ticks`) of runner
+    `procrastinate`."""
+
+    waiting: int
+    """Tasks due now and not started."""
+    scheduled: int
+    """Tasks waiting for a later time (a retry after a refusal)."""
+    running: int
+    oldest_waiting_seconds: float
+    """How long the oldest task due has waited (0: none waits)."""
+
+
+class QueueStatusOut(Shape):
+    """The queue of runner `procrastinate` in `omnisync status --json`."""
+
+    workers_alive: int
+    """Workers whose heartbeat is within hub.yaml workers.stalled_after."""
+    workers_stalled: int
+    """Worker rows silent for longer (dead, or not yet pruned)."""
+    stalled_jobs: int
+    """Tasks running on a silent worker (the sweep fails and re-defers them)."""
+    oldest_waiting_seconds: float
+    """The largest of the queues' oldest_waiting_seconds."""
+    queues: dict[str, QueueCountsOut]
+    """Only queues with a task waiting, scheduled or running."""
+    tick_age_seconds: dict[str, float | None]
+    """Per job kind: seconds since its periodic tick was last deferred (null: never)."""
+
+
 class StatusOut(Shape):
     """`omnisync status --json`: `open_alerts` counts the channels' ones too; `alerts`
-    are the open alerts of no channel."""
+    are the open alerts of no channel; `queue` is there under runner `procrastinate`
+    only."""
 
     checked_at: Timestamp
     open_alerts: int
     channels: list[ChannelHealthOut]
     alerts: list[OpenAlertOut]
+    queue: QueueStatusOut | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 # Runs, alerts and quarantined payloads (`sync`, `alerts`, `quarantine`, /api/v1)

@@ -102,7 +102,8 @@ class _Api:
         return await self._handle(request, LISTINGS, self._listings)
 
     async def inventory(self, request: Request) -> Response:
-        return await self._handle(request, INVENTORY, self._inventory)
+        with self.market.inventory_request():
+            return await self._handle(request, INVENTORY, self._inventory)
 
     async def fulfilments(self, request: Request) -> Response:
         return await self._handle(request, FULFILMENTS, self._fulfilments)
@@ -162,6 +163,7 @@ class _Api:
         return self.market.json_response({"listings": page.listings, "next_page_token": next_token})
 
     async def _inventory(self, request: Request) -> Response:
+        await self.market.inventory_gate()
         body = await _json_body(request)
         updates = body.get("updates")
         if not isinstance(updates, list):

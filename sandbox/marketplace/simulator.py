@@ -9,9 +9,12 @@ callable in-process (tests, the demo) or through the ``/_sandbox`` control route
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hmac
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -21,7 +24,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp
 
 from omnisync.hub.http_server import DEFAULT_HOST
-from omnisync.sandbox.base import JSON, SimulatedMarketplace
+from omnisync.sandbox.base import JSON, PAUSE_SLICE_S, SimulatedMarketplace
 from omnisync.sandbox.clock import Clock, as_utc, isoformat
 from omnisync.sandbox.faults import ORDER_PAGE_FAULTS, FaultKind
 from omnisync.sandbox.marketplace.api import build_sandbox_app
@@ -184,6 +187,12 @@ class SandboxMarketplace(SimulatedMarketplace):
             port=port,
         )
         self.token = token
+        # Inventory requests being served now, and the most ever at once (not state: a
+        # reset while requests are in flight leaves them counted).
+        self._inventory_in_flight = 0
+        self._inventory_peak = 0
+        self._inventory_open = threading.Event()
+        self._inventory_open.set()
         self._init_state()
 
     def _init_state(self) -> None:
@@ -609,6 +618,42 @@ class SandboxMarketplace(SimulatedMarketplace):
             return copy.deepcopy(fulfilment)
 
     # inspection ----------------------------------------------------------------
+
+    @contextmanager
+    def inventory_request(self) -> Iterator[None]:
+        """Count one inventory request in flight, from its arrival (before any fault's
+        pause) until its answer."""
+        with self._lock:
+            self._inventory_in_flight += 1
+            self._inventory_peak = max(self._inventory_peak, self._inventory_in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._inventory_in_flight -= 1
+
+    def hold_inventory(self, held: bool = True) -> None:
+        """While held, inventory requests arrive (counted, in flight, past any fault) but
+        wait for `hold_inventory(False)` before they are applied."""
+        if held:
+            self._inventory_open.clear()
+        else:
+            self._inventory_open.set()
+
+    async def inventory_gate(self) -> None:
+        """Wait while inventory is held (or until the server stops)."""
+        while not self._inventory_open.is_set() and not self._closing.is_set():
+            await asyncio.sleep(PAUSE_SLICE_S)
+
+    def inventory_in_flight(self) -> tuple[int, int]:
+        """Inventory requests in flight now, and the most ever at once since the start
+        or the last `reset_inventory_peak`."""
+        with self._lock:
+            return self._inventory_in_flight, self._inventory_peak
+
+    def reset_inventory_peak(self) -> None:
+        with self._lock:
+            self._inventory_peak = self._inventory_in_flight
 
     def snapshot(self) -> JSON:
         """Everything, JSON-ready and detached from the live state."""

@@ -32,6 +32,7 @@ from omnisync.core.dto import ChannelListing
 from omnisync.core.listing_links import ACTOR_LISTINGS_JOB, link_listing, mark_dirty
 from omnisync.core.models import Channel, Listing, Sku
 from omnisync.core.order_intake import channel_sku_bindings, map_unmapped_lines
+from omnisync.core.outbox import note_marked
 from omnisync.core.types import LinkMethod
 from omnisync.core.unlinked import refresh_unlinked_alert, unbound_channel_skus
 from omnisync.sync.jobs.context import JobContext
@@ -108,6 +109,7 @@ def _store(session: Session, ctx: JobContext, chunk: list[ChannelListing]) -> No
             # The channel shows something else than we last set: push ours again.
             listing.last_ack_quantity = item.quantity
             mark_dirty(listing, ctx.now())
+            note_marked(session, [listing.channel_id])
             ctx.counts[RunCount.DRIFTED] += 1
         session.add(listing)
 

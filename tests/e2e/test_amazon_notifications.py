@@ -57,6 +57,7 @@ from tests.support.hub_setup import (
     sandbox_channel,
     write_config,
 )
+from tests.support.queue_mode import hub_workers
 from tests.support.simulators import served_fixtures
 from tests.support.sqs import Queue, fresh_queue, waiting_messages
 
@@ -367,23 +368,24 @@ def test_a_hub_killed_before_committing_a_notified_order_loses_nothing(
     sqs_server: SqsServer,
     queue: Queue,
 ) -> None:
-    amazon.inject("getOrder", "slow", count=1, seconds=20)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "omnisync.hub.cli", "--config-dir", str(config), "run"],
-        env={**os.environ, **env, "OMNISYNC_DATABASE_URL": migrated_database_url},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for("the orders run at start", lambda: orders_run_done(hub))
-        order = amazon.buy("NT-1", 1)
-        assert order is not None
-        # The hub has the message (in flight on the queue) and waits on getOrder.
-        wait_for("the hub reading the order", lambda: requests(amazon, "getOrder") == 1)
-        assert waiting_messages(sqs_server, queue) == 1
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=WAIT_S)
+    with hub_workers(config, migrated_database_url, config.parent / "workers", env=env):
+        amazon.inject("getOrder", "slow", count=1, seconds=20)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "omnisync.hub.cli", "--config-dir", str(config), "run"],
+            env={**os.environ, **env, "OMNISYNC_DATABASE_URL": migrated_database_url},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for("the orders run at start", lambda: orders_run_done(hub))
+            order = amazon.buy("NT-1", 1)
+            assert order is not None
+            # The hub has the message (in flight on the queue) and waits on getOrder.
+            wait_for("the hub reading the order", lambda: requests(amazon, "getOrder") == 1)
+            assert waiting_messages(sqs_server, queue) == 1
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=WAIT_S)
     assert orders_in_hub(hub) == []
     engine = engine_for(hub)
     listeners = EventListeners(engine, wait_seconds=1)

@@ -18,6 +18,7 @@ from tests.support.databases import sqlite_url
 from tests.support.hub_setup import write_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.single_runner("a hub on SQLite: the single runner")
 
 
 @pytest.fixture

@@ -60,6 +60,10 @@ def market() -> Iterator[SandboxMarketplace]:
 
 
 @pytest.mark.slow
+@pytest.mark.single_runner(
+    "`omnisync sync` runs the job itself only under the single runner (under procrastinate it"
+    " defers; a worker killed mid-task: tests/integration/test_queue_workers.py)"
+)
 def test_killed_order_pulls_and_stock_pushes_lose_nothing(
     tmp_path: Path,
     empty_database_url: str,

@@ -35,6 +35,7 @@ CONSOLE_LINE = re.compile(
     r"console: (http://127\.0\.0\.1:\d+/)  \(sign in as demo / ([A-Za-z0-9_-]{10,})\)"
 )
 """What the demo prints once its hub serves the console: where, and the login."""
+DEMO_RUNNER = "the demo runs on SQLite, in-process: the single runner by design"
 VISIT_WINDOW_S = "12"
 """The demo's console is served only while its buyers buy (`--duration`): the visit (a
 sign-in, whose password hash is slow on purpose, and four pages) must fit in it on a
@@ -126,6 +127,7 @@ def assert_measured_from_each_sale(report: dict[str, Any]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.single_runner(DEMO_RUNNER)
 def test_the_demo_loses_and_duplicates_nothing_and_ends_reconciled(tmp_path: Path) -> None:
     path = tmp_path / "reports" / "demo.json"
     completed, visit = run_demo_visiting_console(
@@ -227,6 +229,7 @@ def test_the_demo_loses_and_duplicates_nothing_and_ends_reconciled(tmp_path: Pat
 
 
 @pytest.mark.slow
+@pytest.mark.single_runner(DEMO_RUNNER)
 @pytest.mark.parametrize(
     ("fault", "error"),
     [
@@ -292,6 +295,7 @@ def short_demo_without_moto(tmp_path_factory: pytest.TempPathFactory) -> TableRu
 
 
 @pytest.mark.slow
+@pytest.mark.single_runner(DEMO_RUNNER)
 def test_the_last_table_printed_counts_what_the_report_counts(
     short_demo_without_moto: TableRun,
 ) -> None:
@@ -320,6 +324,7 @@ def test_the_last_table_printed_counts_what_the_report_counts(
 
 
 @pytest.mark.slow
+@pytest.mark.single_runner(DEMO_RUNNER)
 def test_without_moto_the_demo_polls_amazon_and_says_so_once(
     short_demo_without_moto: TableRun,
 ) -> None:

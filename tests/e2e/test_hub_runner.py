@@ -24,6 +24,7 @@ from omnisync.hub.runner import HubRunner
 from omnisync.sandbox.marketplace import SandboxMarketplace
 from tests.support.hub_setup import sandbox_channel, write_config
 from tests.support.polling import eventually
+from tests.support.queue_mode import hub_workers
 
 TOKEN = "runner-token-83bd1f"
 FAST = "schedule: {orders: 1s, listings: 1s, stock: 5s, reconcile: 1h}\n"
@@ -92,42 +93,46 @@ def test_a_sale_reaches_the_other_channels_and_channel_files_reload_while_runnin
         {name: sandbox_channel(markets[name].url, extra=FAST) for name in ("a", "b")},
     )
     seed_stock(empty_database_url, config)
-    runner = HubRunner(bootstrap(config, database_url=empty_database_url), push_poll=0.05)
-    thread = threading.Thread(target=runner.run)
-    caplog.set_level(logging.INFO, logger="omnisync.run")
-    thread.start()
-    try:
-        assert eventually(lambda: markets["a"].quantity("X") == markets["b"].quantity("X") == 5), (
-            describe(empty_database_url)
-        )
-        assert markets["a"].buy("X", 2) is not None
-        assert eventually(lambda: markets["b"].quantity("X") == 3), describe(empty_database_url)
-        # The sandbox API sets quantities without compare-and-set: a push of 5 in flight when
-        # the sale happened (the start-up reconcile) can land after it, until the hub has
-        # taken the order in and pushes 3 again.
-        assert eventually(lambda: markets["a"].quantity("X") == 3), describe(empty_database_url)
+    with hub_workers(config, empty_database_url, tmp_path / "workers"):
+        runner = HubRunner(bootstrap(config, database_url=empty_database_url), push_poll=0.05)
+        thread = threading.Thread(target=runner.run)
+        caplog.set_level(logging.INFO, logger="omnisync.run")
+        thread.start()
+        try:
+            assert eventually(
+                lambda: markets["a"].quantity("X") == markets["b"].quantity("X") == 5
+            ), describe(empty_database_url)
+            assert markets["a"].buy("X", 2) is not None
+            assert eventually(lambda: markets["b"].quantity("X") == 3), describe(empty_database_url)
+            # The sandbox API sets quantities without compare-and-set: a push of 5 in flight when
+            # the sale happened (the start-up reconcile) can land after it, until the hub has
+            # taken the order in and pushes 3 again.
+            assert eventually(lambda: markets["a"].quantity("X") == 3), describe(empty_database_url)
 
-        (config / "channels" / "c.yaml").write_text(sandbox_channel(markets["c"].url, extra=FAST))
-        (config / "channels" / "broken.yaml").write_text("type: sandbox\nendpoint: nowhere\n")
-        assert eventually(lambda: markets["c"].quantity("X") == 3)
-        messages = [record.getMessage() for record in caplog.records]
-        assert any("channel c added" in message for message in messages)
-        assert any("broken.yaml" in message and "ignored" in message for message in messages)
+            (config / "channels" / "c.yaml").write_text(
+                sandbox_channel(markets["c"].url, extra=FAST)
+            )
+            (config / "channels" / "broken.yaml").write_text("type: sandbox\nendpoint: nowhere\n")
+            assert eventually(lambda: markets["c"].quantity("X") == 3)
+            messages = [record.getMessage() for record in caplog.records]
+            assert any("channel c added" in message for message in messages)
+            assert any("broken.yaml" in message and "ignored" in message for message in messages)
 
-        (config / "channels" / "c.yaml").unlink()
-        assert eventually(
-            lambda: any("channel c removed" in record.getMessage() for record in caplog.records)
-        )
-        assert markets["b"].buy("Y", 1) is not None
-        assert eventually(lambda: markets["a"].quantity("Y") == 4)
-        assert markets["c"].quantity("Y") == 5  # no longer a channel of the hub
-    finally:
-        runner.stop()
-        thread.join(timeout=30)
+            (config / "channels" / "c.yaml").unlink()
+            assert eventually(
+                lambda: any("channel c removed" in record.getMessage() for record in caplog.records)
+            )
+            assert markets["b"].buy("Y", 1) is not None
+            assert eventually(lambda: markets["a"].quantity("Y") == 4)
+            assert markets["c"].quantity("Y") == 5  # no longer a channel of the hub
+        finally:
+            runner.stop()
+            thread.join(timeout=30)
     assert not thread.is_alive()
     assert live_leases(empty_database_url) == []
 
 
+@pytest.mark.single_runner("a hub on SQLite: the single runner")
 def test_sigterm_stops_the_hub_cleanly_and_sighup_reloads(
     tmp_path: Path, markets: dict[str, SandboxMarketplace], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -52,6 +52,7 @@ from tests.support.carrier_labels import label_carrier_channel, label_hub_yaml, 
 from tests.support.cli_runner import CliResult, invoke_cli
 from tests.support.databases import migrated_sqlite_file
 from tests.support.hub_setup import engine_for, sandbox_channel
+from tests.support.queue_mode import name_the_runner
 from tests.support.world import level
 
 SKUS = ("MUG", "LID")
@@ -118,7 +119,7 @@ def world(
             monkeypatch.setenv(name, value)
         data_dir = tmp_path / "var"
         channels = {"sb": sandbox_channel(marketplace.url), "ups": ups}
-        config = write_label_config(tmp_path / "config", channels, data_dir)
+        config = name_the_runner(write_label_config(tmp_path / "config", channels, data_dir))
         clock = ManualClock(START)
         migrated_sqlite_file(migrated_database_url)
         hub = bootstrap(config, database_url=migrated_database_url, create=True, clock=clock)
@@ -323,6 +324,7 @@ def test_a_parcel_that_cannot_be_recorded_names_its_label(
 
 def test_an_order_split_over_two_locations_takes_a_label_per_location(world: World) -> None:
     (world.config_dir / "hub.yaml").write_text(label_hub_yaml(world.data_dir) + BACKUP_ADDRESS)
+    name_the_runner(world.config_dir)
     with transaction(world.hub.engine) as session:
         main = location_by_code(session, "main")
         backup = location_by_code(session, "backup")

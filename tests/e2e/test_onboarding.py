@@ -34,6 +34,7 @@ from tests.support.hub_setup import (
     write_config,
 )
 from tests.support.polling import eventually
+from tests.support.queue_mode import hub_workers
 from tests.support.simulators import served_fixtures
 
 pytestmark = pytest.mark.slow  # each test drives a few dozen commands over HTTP
@@ -401,7 +402,7 @@ def test_a_shop_of_twenty_variants_becomes_the_catalogue_and_amazon_links_to_it(
 
 
 def test_a_sale_on_an_unlinked_amazon_listing_waits_and_reserves_once_linked(
-    hub: Hub, shop: ShopifySimulator, amazon: AmazonSimulator
+    hub: Hub, shop: ShopifySimulator, amazon: AmazonSimulator, tmp_path: Path
 ) -> None:
     shop.set_catalogue([{"sku": "X", "title": "X", "quantity": 5}])
     amazon.set_listings([{"sku": "AMZ-X-NEW", "title": "X", "quantity": AMAZON_QUANTITY}])
@@ -433,21 +434,22 @@ def test_a_sale_on_an_unlinked_amazon_listing_waits_and_reserves_once_linked(
     assert hub("status").exit_code == 1
     assert amazon.quantity("AMZ-X-NEW") == AMAZON_QUANTITY - 1  # Amazon took the unit off
 
-    runner = HubRunner(bootstrap(hub.config_dir, database_url=hub.database_url), push_poll=0.05)
-    thread = threading.Thread(target=runner.run)
-    thread.start()
-    try:
-        assert eventually(lambda: runner.scheduler.running)
-        linked = hub.json("listings", "link", AMAZON, "AMZ-X-NEW", "X")
-        assert (linked["changed"], linked["lines"], linked["units"]) == (True, 1, 1)
-        assert hub.reserved("X") == 1
-        # The running hub pushes the reservation to Shopify, and its figure to the listing
-        # it now knows the SKU of.
-        assert eventually(lambda: shop.available("X") == 4), shop.quantities()
-        assert eventually(lambda: amazon.quantity("AMZ-X-NEW") == 4), amazon.quantities()
-    finally:
-        runner.stop()
-        thread.join(timeout=30)
+    with hub_workers(hub.config_dir, hub.database_url, tmp_path / "workers"):
+        runner = HubRunner(bootstrap(hub.config_dir, database_url=hub.database_url), push_poll=0.05)
+        thread = threading.Thread(target=runner.run)
+        thread.start()
+        try:
+            assert eventually(lambda: runner.scheduler.running)
+            linked = hub.json("listings", "link", AMAZON, "AMZ-X-NEW", "X")
+            assert (linked["changed"], linked["lines"], linked["units"]) == (True, 1, 1)
+            assert hub.reserved("X") == 1
+            # The running hub pushes the reservation to Shopify, and its figure to the listing
+            # it now knows the SKU of.
+            assert eventually(lambda: shop.available("X") == 4), shop.quantities()
+            assert eventually(lambda: amazon.quantity("AMZ-X-NEW") == 4), amazon.quantities()
+        finally:
+            runner.stop()
+            thread.join(timeout=30)
     assert not thread.is_alive()
     assert hub.open_alerts(UNLINKED) == []
     (resolved,) = hub.json("alerts", "list", "--rule", UNLINKED)

@@ -40,6 +40,7 @@ from tests.e2e.conftest import TOKEN
 from tests.support.carrier_labels import label_carrier_channel, write_label_config
 from tests.support.cli_runner import CliResult, invoke_cli
 from tests.support.hub_setup import engine_for, open_test_hub, sandbox_channel
+from tests.support.queue_mode import name_the_runner
 from tests.support.world import check_ledger_invariants, level
 
 API_TOKEN = "packing-api-token-8c2f61d0e4"
@@ -111,6 +112,7 @@ def packing(
     config = write_label_config(
         tmp_path / "config", channels, tmp_path / "data", api_token_variable="OMNISYNC_API_TOKEN"
     )
+    name_the_runner(config)
     hub = open_test_hub(config, migrated_database_url)
     with transaction(hub.engine) as session:
         main = location_by_code(session, "main")

@@ -32,6 +32,7 @@ from tests.support.api import CLOSED_PORT_URL
 from tests.support.cli_runner import CliResult, invoke_cli
 from tests.support.databases import POSTGRES_URL, postgres_schema, postgres_schema_url, sqlite_url
 from tests.support.polling import eventually
+from tests.support.queue_mode import QUEUE_MODE, RUNNER_YAML, hub_workers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {
@@ -106,6 +107,7 @@ def write_hub(folder: Path, shop: ShopifySimulator, amazon: AmazonSimulator, por
               - type: log
             """
         )
+        + (RUNNER_YAML if QUEUE_MODE else "")
     )
     channels = {
         "shop": f"""\
@@ -238,29 +240,32 @@ def test_no_secret_appears_in_output_logs_or_api_responses(
 
     assert cli(env, seen, "init").exit_code == 0
 
-    hub = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.cli_entry", "--log-format", "json", "run"],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        # every channel refuses the hub's credentials
-        assert cli(env, seen, "check", "--connect").exit_code == 1
-        base_url = f"http://127.0.0.1:{port}"
-        assert eventually(lambda: _answers(f"{base_url}/readyz"), timeout=60)
-        # Every channel fails, the rules open alerts, the notifiers fail in turn.
-        assert eventually(lambda: open_alerts(database_url) >= 3, timeout=60)
-        answers = ask_the_api(base_url, seen)
-    finally:
-        hub.send_signal(signal.SIGTERM)
+    with hub_workers(config, database_url, tmp_path / "workers", env=env) as workers:
+        hub = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.cli_entry", "--log-format", "json", "run"],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
-            hub.wait(timeout=60)
+            # every channel refuses the hub's credentials
+            assert cli(env, seen, "check", "--connect").exit_code == 1
+            base_url = f"http://127.0.0.1:{port}"
+            assert eventually(lambda: _answers(f"{base_url}/readyz"), timeout=60)
+            # Every channel fails, the rules open alerts, the notifiers fail in turn.
+            assert eventually(lambda: open_alerts(database_url) >= 3, timeout=60)
+            answers = ask_the_api(base_url, seen)
         finally:
-            if hub.poll() is None:
-                hub.kill()
+            hub.send_signal(signal.SIGTERM)
+            try:
+                hub.wait(timeout=60)
+            finally:
+                if hub.poll() is None:
+                    hub.kill()
     log = hub.stderr.read() if hub.stderr else ""
     seen.add("omnisync run (log)", log)
+    for worker in workers:  # runner procrastinate: the jobs ran there
+        seen.add("omnisync worker (log)", worker.output())
 
     status = cli(env, seen, "status", "--json")
     cli(env, seen, "status")

@@ -25,6 +25,8 @@ from omnisync.hub.bootstrap import bootstrap
 from omnisync.sandbox.marketplace import SandboxMarketplace
 from tests.support.databases import POSTGRES_URL, postgres_schema, postgres_schema_url
 from tests.support.hub_setup import sandbox_channel, write_config
+from tests.support.polling import eventually
+from tests.support.queue_mode import hub_workers
 
 TOKEN = "two-hubs-token-61c0"
 FAST = (
@@ -56,23 +58,25 @@ def test_two_running_hubs_never_overlap_on_a_job_of_a_channel(
         for n in range(60):
             market.buy(f"T{n % 20}")
         market.inject("*", "slow", count=10_000, seconds=0.05)  # runs take a while
-        env = {**os.environ, "OMNISYNC_DATABASE_URL": database_url}
-        hubs = [
-            subprocess.Popen(
-                [sys.executable, "-m", "omnisync.hub.cli", "--config-dir", str(config), "run"],
-                env=env,
-                stderr=subprocess.DEVNULL,
-            )
-            for _ in range(2)
-        ]
-        # Both hubs run until every job has run a few times (start-up is slow under load).
-        wanted = {"orders", "listings", "stock", "reconcile"}
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and not _ran_enough(hub.engine, wanted):
-            time.sleep(0.5)
-        for process in hubs:
-            process.send_signal(signal.SIGTERM)
-        assert [process.wait(timeout=60) for process in hubs] == [0, 0]
+        with hub_workers(config, database_url, tmp_path / "workers", count=2):
+            env = {**os.environ, "OMNISYNC_DATABASE_URL": database_url}
+            logs = [tmp_path / f"hub-{n}.log" for n in range(2)]
+            command = [sys.executable, "-m", "omnisync.hub.cli", "--config-dir", str(config), "run"]
+            hubs = []
+            for log in logs:
+                with log.open("wb") as out:  # the hub has its own copy of the file
+                    hubs.append(subprocess.Popen(command, env=env, stderr=out))
+            # Both up (their SIGTERM handler in place) before the runs are counted: under
+            # runner procrastinate the workers run the jobs, whether the hubs are up or not.
+            assert eventually(lambda: all("hub running" in log.read_text() for log in logs), 60)
+            # Both hubs run until every job has run a few times (start-up is slow under load).
+            wanted = {"orders", "listings", "stock", "reconcile"}
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and not _ran_enough(hub.engine, wanted):
+                time.sleep(0.5)
+            for process in hubs:
+                process.send_signal(signal.SIGTERM)
+            assert [process.wait(timeout=60) for process in hubs] == [0, 0]
 
     with Session(hub.engine) as session:
         runs = session.exec(select(SyncRun).order_by(col(SyncRun.started_at))).all()

@@ -196,7 +196,7 @@ def test_run_now_runs_the_channels_jobs_and_refuses_what_it_cannot_run(
     hub = open_test_hub(config, migrated_database_url)
     sync = engine_for(hub)
     scheduler = Scheduler(sync, push_poll=0.05)
-    with pytest.raises(Conflict, match="scheduler is not running"):
+    with pytest.raises(Conflict, match="hub is not running"):
         scheduler.run_now("shop")
     scheduler.start()
     try:

@@ -14,7 +14,13 @@ from sqlmodel import Session, SQLModel, select
 
 from omnisync.core.db import make_engine
 from omnisync.core.models import Channel
-from omnisync.hub.database import MIGRATIONS_DIR, head_revision, migrate, schema_revision
+from omnisync.core.models.tables import is_hub_table
+from omnisync.hub.database import (
+    MIGRATIONS_DIR,
+    head_revision,
+    migrate,
+    schema_revision,
+)
 
 
 def test_migrations_create_the_schema_of_the_models(empty_database_url: str) -> None:
@@ -26,7 +32,8 @@ def test_migrations_create_the_schema_of_the_models(empty_database_url: str) -> 
         with engine.connect() as connection, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # expression indexes cannot be reflected on SQLite
             differences = compare_metadata(
-                MigrationContext.configure(connection), SQLModel.metadata
+                MigrationContext.configure(connection, opts={"include_name": is_hub_table}),
+                SQLModel.metadata,
             )
         assert differences == []
         tables = set(inspect(engine).get_table_names())

@@ -14,6 +14,7 @@ from omnisync.sandbox.woocommerce import WooCommerceSimulator
 from omnisync.sync.calls import RetryPolicy
 from omnisync.sync.engine import SyncEngine
 from tests.support.databases import migrated_sqlite_file
+from tests.support.queue_mode import QUEUE_MODE, RUNNER_YAML, QueueSyncEngine
 
 FAST_RETRIES = RetryPolicy(attempts=4, initial=0.01, maximum=0.05)
 
@@ -24,10 +25,11 @@ def write_config(
     *,
     locations: Iterable[str] = ("main", "backup"),
 ) -> Path:
-    """A config folder with `locations` and one channel file per entry (name -> YAML)."""
+    """A config folder with `locations` and one channel file per entry (name -> YAML);
+    under OMNISYNC_TEST_RUNNER=procrastinate, hub.yaml names that runner (queue_mode.py)."""
     (folder / "channels").mkdir(parents=True, exist_ok=True)
     lines = ["http: {port: 0}", "locations:"] + [f"  - code: {code}" for code in locations]
-    (folder / "hub.yaml").write_text("\n".join(lines) + "\n")
+    (folder / "hub.yaml").write_text("\n".join(lines) + "\n" + (RUNNER_YAML if QUEUE_MODE else ""))
     for name, text in channels.items():
         (folder / "channels" / f"{name}.yaml").write_text(textwrap.dedent(text))
     return folder
@@ -61,6 +63,18 @@ def open_test_hub(config_dir: Path, database_url: str) -> Hub:
 
 
 def engine_for(hub: Hub, **kwargs: object) -> SyncEngine:
+    """The engine a test runs jobs with; in the queue mode (a hub of runner `procrastinate`)
+    each run is a task a procrastinate worker runs (queue_mode.QueueSyncEngine)."""
+    if QUEUE_MODE and hub.targets is not None:
+        return QueueSyncEngine(
+            hub.settings.database_url,
+            hub.targets,
+            hub.engine,
+            engine_channels(hub.settings),
+            secrets=hub.settings.secrets,
+            retry=FAST_RETRIES,
+            **kwargs,
+        )
     return SyncEngine(
         hub.engine,
         engine_channels(hub.settings),

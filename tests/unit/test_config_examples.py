@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,17 @@ def stem(example: Path) -> str:
     return example.name.removesuffix(".yaml.example")
 
 
+CHOICES = {"OMNISYNC_RUNNER": "procrastinate"}
+"""Variables whose field takes one of a few values: the value the test sets."""
+POSTGRES = "postgresql+psycopg://omnisync@db:5432/omnisync"
+"""The database URL the loads use where runner `procrastinate` (PostgreSQL only) is set."""
+
+
 def dummy(name: str) -> str:
-    """A value of the shape the variable's field wants: URLs for *_URL, else a string
-    long enough for every token field (the API token needs 16 characters)."""
+    """A value of the shape the variable's field wants: CHOICES, URLs for *_URL, else a
+    string long enough for every token field (the API token needs 16 characters)."""
+    if name in CHOICES:
+        return CHOICES[name]
     if name.endswith("_URL"):
         return f"https://hooks.example.com/{name.lower()}"
     return f"dummy-{name.lower().replace('_', '-')}-0123456789"
@@ -51,12 +60,19 @@ def copy_config(target: Path, texts: dict[str, str]) -> Path:
     return target
 
 
-def load_with_dummies(folder: Path, texts: Iterable[str], *, every_variable: bool) -> Settings:
+def load_with_dummies(
+    folder: Path,
+    texts: Iterable[str],
+    *,
+    every_variable: bool,
+    database_url: str | None = None,
+) -> Settings:
     """Load `folder` with each `${VAR}` of `texts` set; with `every_variable`, those with
     a default too (the default is then not what is tested)."""
     pattern = ANY_VARIABLE if every_variable else REQUIRED_VARIABLE
     names = {name for text in texts for name in pattern.findall(text)}
-    return load_settings(folder, env={name: dummy(name) for name in names})
+    env = {name: dummy(name) for name in names}
+    return load_settings(folder, env=env, database_url=database_url)
 
 
 def shipped_texts() -> dict[str, str]:
@@ -139,10 +155,11 @@ def test_each_channel_example_loads_beside_the_shipped_hub_yaml(
 def test_the_whole_shipped_folder_loads_with_every_variable_set(tmp_path: Path) -> None:
     texts = shipped_texts()
     folder = copy_config(tmp_path / "config", texts)
-    settings = load_with_dummies(folder, texts.values(), every_variable=True)
+    settings = load_with_dummies(folder, texts.values(), every_variable=True, database_url=POSTGRES)
     assert sorted(channel.name for channel in settings.channels) == sorted(
         stem(example) for example in CHANNEL_EXAMPLES
     )
+    assert settings.hub.runner == "procrastinate"  # runner: ${OMNISYNC_RUNNER:-single}
     assert settings.hub.http.api_token is not None
     assert dummy("OMNISYNC_API_TOKEN") in settings.secrets
 
@@ -158,8 +175,13 @@ def test_the_commented_alternatives_load_too(tmp_path: Path) -> None:
         texts[f"channels/{stem(example)}.yaml"] = uncomment(text, channel_keys(text))
     assert "\nalerts:\n" in texts["hub.yaml"]  # the notifiers' block was uncommented
     assert "\nendpoint: " in texts["channels/amazon.yaml"]
+    assert "\nworkers:\n" in texts["hub.yaml"]
     folder = copy_config(tmp_path / "config", texts)
-    settings = load_with_dummies(folder, texts.values(), every_variable=False)
+    settings = load_with_dummies(
+        folder, texts.values(), every_variable=False, database_url=POSTGRES
+    )
+    assert settings.hub.runner == "single"  # OMNISYNC_RUNNER unset
+    assert settings.hub.workers.stalled_after == timedelta(seconds=10)
     assert [notifier.type for notifier in settings.hub.alerts] == ["webhook", "email", "log"]
     assert [location.code for location in settings.hub.locations] == ["main", "overflow"]
     assert len(settings.channels) == len(CHANNEL_EXAMPLES)

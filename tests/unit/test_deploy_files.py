@@ -67,6 +67,16 @@ def test_metric_names_are_the_issues() -> None:
         "omnisync_alerts_open",
         "omnisync_order_events_taken_total",
         "omnisync_last_order_event_timestamp_seconds",
+        # runner `procrastinate`: the hub's queue gauges, each worker's own series
+        "omnisync_queue_waiting_jobs",
+        "omnisync_queue_scheduled_jobs",
+        "omnisync_queue_running_jobs",
+        "omnisync_queue_oldest_waiting_age_seconds",
+        "omnisync_queue_stalled_jobs",
+        "omnisync_queue_workers_alive",
+        "omnisync_queue_tick_age_seconds",
+        "omnisync_worker_task_duration_seconds",
+        "omnisync_worker_task_failures_total",
     }
     assert "omnisync_sync_run_duration_seconds_bucket" in BY_SERIES
     assert BY_SERIES["omnisync_stock_pushes_total"].family == "omnisync_stock_pushes"

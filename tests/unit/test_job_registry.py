@@ -53,6 +53,7 @@ def test_the_envelope_keys_are_the_envelope_models_fields() -> None:
         "name",
         "type",
         "enabled",
+        "account",
         "locations",
         "stock",
         "schedule",

@@ -1,0 +1,147 @@
+"""job_schedules: when each (channel, job) runs next, and how a refused run waits.
+
+The job kind's tick (every second, in one worker) defers the channels whose `next_run_at`
+has come and moves it one interval on; a run the channel refused with 429 or 5xx records
+`next_attempt_at` (Retry-After when the channel gave one, else exponential backoff with
+jitter) and defers, for then (procrastinate's `schedule_in`, not its `retry=`:
+procrastinate#1446, #1543), an unlocked wake-up that defers the job when the wait ends."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlmodel import Session
+
+from omnisync.connectors.base import ConnectorError, RateLimited, TransientError
+from omnisync.core.db import insert_ignoring_conflict
+from omnisync.core.models import Channel, JobSchedule
+from omnisync.core.models.tables import table_of
+from omnisync.core.types import SyncRunStatus
+from omnisync.sync.engine import RunOutcome
+from omnisync.sync.jobs.names import JobName
+from omnisync.sync.queue.defer import defer
+from omnisync.sync.queue.targets import Deferral, Target
+from omnisync.sync.runs import NotRun
+
+_schedules = table_of(JobSchedule)
+_s = _schedules.c
+_channels = table_of(Channel)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    initial: timedelta = timedelta(seconds=1)
+    maximum: timedelta = timedelta(minutes=5)
+
+    def after(self, failures: int, failure: ConnectorError) -> timedelta:
+        """How long the `failures`-th refusal in a row waits: the channel's Retry-After
+        (plus a little jitter), else full jitter up to a doubling ceiling."""
+        if isinstance(failure, RateLimited) and failure.retry_after > 0:
+            return timedelta(seconds=failure.retry_after + random.uniform(0, 0.25))  # noqa: S311
+        ceiling = min(self.maximum, self.initial * (1 << min(max(failures - 1, 0), 20)))
+        seconds = random.uniform(ceiling.total_seconds() / 2, ceiling.total_seconds())  # noqa: S311
+        return timedelta(seconds=seconds)
+
+
+def is_retryable(failure: ConnectorError | None) -> bool:
+    return isinstance(failure, RateLimited | TransientError)
+
+
+def due_and_advance(
+    session: Session,
+    job: JobName,
+    targets: Mapping[int, Target],
+    intervals: Mapping[int, timedelta],
+    now: datetime,
+) -> list[Deferral]:
+    """The tick's work for `job`: make missing schedule rows (due now), defer every channel
+    whose time has come and is not waiting out a refusal or paused, and move each one's
+    next_run_at an interval on. Returns what was deferred."""
+    known = set(
+        session.execute(
+            select(_s.channel_id).where(_s.job == job, _s.channel_id.in_(sorted(intervals)))
+        ).scalars()
+    )
+    for channel_id in sorted(set(intervals) - known):
+        insert_ignoring_conflict(
+            session,
+            _schedules,
+            {"channel_id": channel_id, "job": str(job), "next_run_at": now, "failures": 0},
+            ("channel_id", "job"),
+        )
+    due = session.execute(
+        select(_s.channel_id)
+        .join(_channels, _channels.c.id == _s.channel_id)
+        .where(
+            _s.job == job,
+            _s.next_run_at <= now,
+            or_(_s.next_attempt_at.is_(None), _s.next_attempt_at <= now),
+            _channels.c.paused_reason.is_(None),
+            _s.channel_id.in_(sorted(intervals)),
+        )
+        .order_by(_s.channel_id)
+        .with_for_update(of=_schedules, skip_locked=True)
+    ).scalars()
+    deferrals = [Deferral(job, targets[channel_id]) for channel_id in due]
+    for deferral in deferrals:
+        channel_id = deferral.target.channel_id
+        session.execute(
+            update(_schedules)
+            .where(_s.channel_id == channel_id, _s.job == job)
+            .values(next_run_at=now + intervals[channel_id], last_deferred_at=now)
+        )
+    return defer(session, deferrals)
+
+
+def after_run(
+    session: Session,
+    job: JobName,
+    target: Target,
+    outcome: RunOutcome,
+    now: datetime,
+    backoff: Backoff,
+) -> Deferral | None:
+    """Record how the run went; returns the follow-up deferred, if any.
+
+    - Completed: the count of refusals is cleared.
+    - Cancelled (the worker is stopping): the job is deferred again at once, for another
+      worker.
+    - Refused with 429 or 5xx: the run waits (next_attempt_at: Retry-After, else backoff
+      with jitter) and a wake-up is deferred for then (`schedule_in`), which defers the job
+      itself when the wait ends.
+    """
+    channel_id = target.channel_id
+    where = and_(_s.channel_id == channel_id, _s.job == job)
+    interval = target.channel.intervals.get(job)
+    if interval is not None and outcome.status != NotRun.SKIPPED:
+        # The next scheduled run is an interval after this one ended, not after the tick
+        # queued it: a run that waited in a backlog is not followed at once by the next.
+        session.execute(update(_schedules).where(where).values(next_run_at=now + interval))
+    if outcome.completed:
+        session.execute(update(_schedules).where(where).values(failures=0, next_attempt_at=None))
+        return None
+    if outcome.status == SyncRunStatus.CANCELLED:
+        again = Deferral(job, target)
+        return again if defer(session, [again]) else None
+    failure = outcome.failure
+    if failure is None or not is_retryable(failure):
+        return None
+    insert_ignoring_conflict(
+        session,
+        _schedules,
+        {"channel_id": channel_id, "job": str(job), "next_run_at": now, "failures": 0},
+        ("channel_id", "job"),
+    )
+    failures = 1 + int(
+        session.execute(select(_s.failures).where(where).with_for_update()).scalar_one()
+    )
+    retry_at = now + backoff.after(failures, failure)
+    session.execute(
+        update(_schedules).where(where).values(failures=failures, next_attempt_at=retry_at)
+    )
+    wake = Deferral(job, target, at=retry_at, wake=True)
+    return wake if defer(session, [wake]) else None

@@ -1,0 +1,106 @@
+"""Where each configured channel's tasks go: its id, queue and lock owner."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from omnisync.core.models import Channel
+from omnisync.sync.channels import SyncChannel
+from omnisync.sync.jobs.names import JobName
+from omnisync.sync.queue.names import (
+    TICK_QUEUE,
+    WAKE_TASK,
+    lock_of,
+    queue_of,
+    queueing_lock_of,
+    task_name,
+    wake_lock_of,
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    channel_id: int
+    channel: SyncChannel
+
+    @property
+    def queue(self) -> str:
+        return queue_of(self.channel.type)
+
+
+@dataclass(frozen=True)
+class Deferral:
+    """One task to defer: `job` for `target`'s channel, at `at` (None: now). `wake`: instead,
+    the unlocked task that defers `job` when `at` comes (a run waiting out a refusal: a
+    future-dated task holding the job's lock would hold up every task of that lock queued
+    behind it, procrastinate taking a lock's tasks in order whatever their time)."""
+
+    job: JobName
+    target: Target
+    at: datetime | None = None
+    wake: bool = False
+
+    @property
+    def queueing_lock(self) -> str:
+        if self.wake:
+            return wake_lock_of(self.job, self.target.channel_id)
+        return queueing_lock_of(self.job, self.target.channel_id)
+
+    def row(self) -> dict[str, object]:
+        """The task's columns, args as JSON text."""
+        channel_id = self.target.channel_id
+        if self.wake:
+            return {
+                "queue": TICK_QUEUE,
+                "task": WAKE_TASK,
+                "lock": None,
+                "queueing_lock": self.queueing_lock,
+                "args": json.dumps({"job": str(self.job), "channel_id": channel_id}),
+                "at": self.at,
+            }
+        return {
+            "queue": self.target.queue,
+            "task": task_name(self.job),
+            "lock": lock_of(self.job, channel_id, self.target.channel.account),
+            "queueing_lock": self.queueing_lock,
+            "args": json.dumps({"channel_id": channel_id}),
+            "at": self.at,
+        }
+
+
+class Targets:
+    """The configured channels by id (ids read from the channels table once per name)."""
+
+    def __init__(self, channels: Iterable[SyncChannel]) -> None:
+        self._lock = threading.Lock()
+        self._channels = {channel.name: channel for channel in channels}
+        self._ids: dict[str, int] = {}
+
+    def set_channels(self, channels: Iterable[SyncChannel]) -> None:
+        with self._lock:
+            self._channels = {channel.name: channel for channel in channels}
+
+    def by_id(self, session: Session) -> dict[int, Target]:
+        with self._lock:
+            channels = dict(self._channels)
+            missing = [name for name in channels if name not in self._ids]
+        if missing:
+            rows = session.exec(
+                select(Channel.name, Channel.id).where(col(Channel.name).in_(missing))
+            ).all()
+            with self._lock:
+                self._ids.update({name: channel_id for name, channel_id in rows if channel_id})
+        return {
+            self._ids[name]: Target(self._ids[name], channel)
+            for name, channel in channels.items()
+            if name in self._ids
+        }
+
+    def named(self, session: Session, name: str) -> Target | None:
+        return next((t for t in self.by_id(session).values() if t.channel.name == name), None)

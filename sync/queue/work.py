@@ -1,0 +1,85 @@
+"""What a worker does for each task: run one job for one channel, or tick one job kind."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from omnisync.core.db import transaction
+from omnisync.core.models import JobSchedule
+from omnisync.sync.engine import RunOutcome, SyncEngine
+from omnisync.sync.jobs.names import JobName
+from omnisync.sync.queue.defer import defer
+from omnisync.sync.queue.schedule import Backoff, after_run, due_and_advance
+from omnisync.sync.queue.targets import Deferral, Target, Targets
+
+log = logging.getLogger(__name__)
+WAIT_SLACK = timedelta(seconds=1)
+
+
+class Work:
+    """The worker's side of the queue: `sync` runs the jobs (its guard is a PostgreSQL
+    advisory lock per job and channel, beside the queue's own lock, so a run the sweeper
+    re-deferred never overlaps one still going), `targets` maps channel ids to channels."""
+
+    def __init__(self, sync: SyncEngine, targets: Targets, backoff: Backoff | None = None) -> None:
+        self.sync = sync
+        self.targets = targets
+        self.backoff = backoff or Backoff()
+
+    def _target(self, channel_id: int) -> Target | None:
+        with transaction(self.sync.database, read_only=True) as session:
+            return self.targets.by_id(session).get(channel_id)
+
+    def run(self, job: JobName, channel_id: int) -> RunOutcome | None:
+        """Run `job` for the channel unless it waits out a refusal (its wake-up defers it
+        when the wait ends); record how it went. None: nothing ran."""
+        target = self._target(channel_id)
+        if target is None or target.channel.name not in self.sync.channels:
+            log.info("%s for channel %s: no such channel here; dropped", job, channel_id)
+            return None
+        if self._waits(job, target):
+            return None
+        outcome = self.sync.run(target.channel.name, job)
+        with transaction(self.sync.database) as session:
+            after_run(session, job, target, outcome, self.sync.clock.now(), self.backoff)
+        return outcome
+
+    def wake(self, job: JobName, channel_id: int) -> Deferral | None:
+        """A wait after a refusal ended: defer the job now (unless one waits already)."""
+        with transaction(self.sync.database) as session:
+            target = self.targets.by_id(session).get(channel_id)
+            if target is None:
+                return None
+            deferred = defer(session, [Deferral(job, target)])
+        return deferred[0] if deferred else None
+
+    def _waits(self, job: JobName, target: Target) -> bool:
+        """Whether the (channel, job) is still waiting out a refusal. A task that comes
+        meanwhile (a stock change's push) ends at once: the wake-up, the tick or the sweep
+        defers the job once the wait is over. WAIT_SLACK absorbs a worker clock a little
+        behind the database's, which timed the wake-up."""
+        with transaction(self.sync.database, read_only=True) as session:
+            retry_at = session.execute(
+                select(JobSchedule.next_attempt_at).where(  # type: ignore[call-overload]
+                    JobSchedule.channel_id == target.channel_id, JobSchedule.job == job
+                )
+            ).scalar()
+        return retry_at is not None and retry_at > self.sync.clock.now() + WAIT_SLACK
+
+    def tick(self, job: JobName) -> list[Deferral]:
+        """Defer `job` for every channel whose time has come."""
+        with transaction(self.sync.database) as session:
+            targets = self.targets.by_id(session)
+            intervals: dict[int, timedelta] = {
+                channel_id: interval
+                for channel_id, target in targets.items()
+                if target.channel.enabled
+                and (interval := target.channel.intervals.get(job)) is not None
+                and self.sync.supports(target.channel.name, job)
+            }
+            if not intervals:
+                return []
+            return due_and_advance(session, job, targets, intervals, self.sync.clock.now())
