@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import httpx
@@ -22,6 +24,15 @@ DETAIL_LIMIT = 300
 """Characters of an error body that are not the channel's own error shape, in a message."""
 
 
+@cache
+def tls_context() -> ssl.SSLContext:
+    """The TLS settings every channel's client shares (httpx's defaults: its CA bundle,
+    SSL_CERT_FILE and SSL_CERT_DIR honoured). Each client making its own loads the CA bundle
+    again, about 20 ms of CPU and a megabyte of memory: a process serving 1,000 channels
+    did that 1,000 times, holding up every run meanwhile."""
+    return httpx.create_ssl_context()
+
+
 def make_client(
     base_url: str,
     *,
@@ -33,6 +44,7 @@ def make_client(
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         timeout=timeout,
         follow_redirects=False,
+        verify=tls_context(),
     )
 
 

@@ -8,6 +8,7 @@ Notification (webhook, mail, log) belongs to sync/; the core only records.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +95,20 @@ def current_alert(session: Session, rule: str, channel_id: int | None) -> Alert 
     return _open_alert(session, rule, channel_id)
 
 
+def open_alerts_by_key(
+    session: Session, rules: Collection[str]
+) -> dict[tuple[str, int | None], Alert]:
+    """The open alerts of `rules`, locked as current_alert locks one, by (rule, channel): for
+    a pass over every channel, which reads them once rather than each (rule, channel) in turn."""
+    alerts = session.exec(
+        select(Alert)
+        .where(col(Alert.rule).in_(list(rules)), Alert.state == AlertState.OPEN)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {(alert.rule, alert.channel_id): alert for alert in alerts}
+
+
 def has_open_alert(session: Session, rule: str, channel_id: int | None) -> bool:
     """Whether the (rule, channel) alert is open; reads without locking it."""
     return exists_where(
@@ -107,6 +122,12 @@ def resolve_alert(session: Session, rule: str, channel_id: int | None) -> Alert 
     if alert is not None:
         _close(session, alert)
     return alert
+
+
+def resolve_locked_alert(session: Session, alert: Alert) -> None:
+    """The hub resolves `alert`, read open and locked (current_alert, open_alerts_by_key):
+    its condition cleared."""
+    _close(session, alert)
 
 
 def resolve_alert_by_hand(

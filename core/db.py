@@ -22,13 +22,15 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, create_engine, event, exists, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlmodel import Session, SQLModel, select
 
 import omnisync.core.models  # noqa: F401  (registers every table on the metadata)
 from omnisync.core.clock import CLOCK_OPTION, SYSTEM_CLOCK, Clock, engine_clock
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PING_AFTER_IDLE_S = 5.0
+_IDLE_SINCE = "omnisync_idle_since"
 POSTGRES_CONNECT_TIMEOUT_S = 5
 T = TypeVar("T")
 READ_ONLY_OPTION = "omnisync_read_only"
@@ -50,15 +52,33 @@ def make_engine(
         engine = _sqlite_engine(database_url, echo=echo)
     else:
         sizes = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": pool_size}
-        engine = create_engine(
-            database_url,
-            echo=echo,
-            pool_pre_ping=True,
-            connect_args=_connect_args(url),
-            **sizes,
-        )
+        engine = create_engine(database_url, echo=echo, connect_args=_connect_args(url), **sizes)
+        _ping_when_idle(engine)
     engine.update_execution_options(**{CLOCK_OPTION: clock or SYSTEM_CLOCK})
     return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Pessimistic disconnect handling, as pool_pre_ping does, but only for a connection
+    that sat in the pool longer than PING_AFTER_IDLE_S: one the server may have dropped
+    (a restart, an idle timeout) is replaced before use, and a busy process (a worker
+    runs several transactions per task) does not pay a round trip per transaction."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error:
+            alive = False
+        if not alive:
+            raise DisconnectionError("the pooled connection is gone")  # the pool reconnects
 
 
 def _connect_args(url: URL) -> dict[str, Any]:

@@ -29,12 +29,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import exists
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, func, or_, select
 
 from omnisync.core.alerting import RULE_UNLINKED, current_alert, open_alert, resolve_alert
 from omnisync.core.clock import clock_of
-from omnisync.core.db import exists_where
-from omnisync.core.models import Alert, Listing, Order, OrderLine
+from omnisync.core.models import Alert, Channel, Listing, Order, OrderLine
 from omnisync.core.types import OrderStatus
 
 UNLINKED_AFTER = timedelta(hours=1)
@@ -44,6 +45,8 @@ DETAILS_KEPT = 50
 """Lines and listings an alert lists in its details (the counts say how many in all)."""
 NAMED_IN_MESSAGE = 5
 _HOLDING = [status for status in OrderStatus if status.holds_stock]
+_ChannelKey = int | None | Mapped[int | None]
+"""A channel's id, or the channels table's id column to correlate a subquery with."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ def _first_few(names: Iterable[str], total: int) -> str:
     return ", ".join(shown) + (", ..." if total > len(shown) else "")
 
 
-def _unbound_open_lines(channel_id: int | None) -> tuple[Any, ...]:
+def _unbound_open_lines(channel_id: _ChannelKey) -> tuple[Any, ...]:
     return (
         Order.channel_id == channel_id,
         col(OrderLine.sku_id).is_(None),
@@ -123,7 +126,7 @@ def _unbound_open_lines(channel_id: int | None) -> tuple[Any, ...]:
 
 
 def _unbound_listings(
-    session: Session, channel_id: int | None, unlinked_after: timedelta
+    session: Session, channel_id: _ChannelKey, unlinked_after: timedelta
 ) -> tuple[Any, ...]:
     cutoff = clock_of(session).now() - unlinked_after
     return (
@@ -175,14 +178,17 @@ def unbound_channel_skus(session: Session, channel_id: int | None) -> list[str]:
     )
 
 
-def has_unlinked(
-    session: Session, channel_id: int | None, unlinked_after: timedelta = UNLINKED_AFTER
-) -> bool:
-    """Whether the channel has an unbound open line or a listing unlinked for at least
-    `unlinked_after`."""
-    return exists_where(
-        session, col(Order.id) == OrderLine.order_id, *_unbound_open_lines(channel_id)
-    ) or exists_where(session, *_unbound_listings(session, channel_id, unlinked_after))
+def channels_with_unlinked(
+    session: Session, unlinked_after: timedelta = UNLINKED_AFTER
+) -> set[int]:
+    """The channels that have an unbound open line or a listing unlinked for at least
+    `unlinked_after`, in one query for every channel: an EXISTS of each, correlated with
+    the channel row, stops at its first line or listing."""
+    channel = col(Channel.id)
+    lines = exists().where(col(Order.id) == OrderLine.order_id, *_unbound_open_lines(channel))
+    listings = exists().where(*_unbound_listings(session, channel, unlinked_after))
+    found = session.exec(select(channel).where(or_(lines, listings)))
+    return {channel_id for channel_id in found if channel_id is not None}
 
 
 def note_unlinked_lines(

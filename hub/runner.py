@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -27,18 +28,25 @@ WATCH_INTERVAL = 1.0
 
 
 def config_stamp(config_dir: Path) -> tuple[tuple[str, float, int], ...]:
-    """What the config folder looks like on disk: enough to notice any edit."""
-    files = [config_dir / "hub.yaml"]
-    channels = config_dir / "channels"
-    if channels.is_dir():
-        files += sorted(channels.iterdir())
+    """What the config folder looks like on disk: enough to notice any edit. Read every
+    second by every process, so it stays cheap at a thousand channel files."""
     stamps = []
-    for path in files:
+    try:
+        stat = (config_dir / "hub.yaml").stat()
+        stamps.append(("hub.yaml", stat.st_mtime, stat.st_size))
+    except OSError:
+        pass
+    try:
+        with os.scandir(config_dir / "channels") as entries:
+            files = sorted(entries, key=lambda entry: entry.name)
+    except OSError:
+        files = []
+    for entry in files:
         try:
-            stat = path.stat()
+            stat = entry.stat()
         except OSError:
             continue
-        stamps.append((path.name, stat.st_mtime, stat.st_size))
+        stamps.append((entry.name, stat.st_mtime, stat.st_size))
     return tuple(stamps)
 
 

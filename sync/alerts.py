@@ -80,6 +80,11 @@ Each alert is locked before its condition is read, so a transaction raising it
 again at the same moment either commits first (and is seen) or finds it
 resolved and opens a new one: no occurrence is lost.
 
+A pass costs a handful of queries however many channels there are: the channels' health,
+the open alerts of the per-channel rules (locked, before any condition is read), what is
+unlinked and each return rule's rows are read once for every channel and looked up channel
+by channel; only an alert that opens, changes or resolves costs queries of its own.
+
 `count` of a rule alert is how often new evidence was seen (another failed
 run, another stale job), not how often the rules ran.
 """
@@ -93,6 +98,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Select
 from sqlmodel import Session, col, func, select
 
 from omnisync.core.alerting import (
@@ -105,7 +111,8 @@ from omnisync.core.alerting import (
     current_alert,
     has_unresolved_payloads,
     open_alert,
-    resolve_alert,
+    open_alerts_by_key,
+    resolve_locked_alert,
     unresolved_payload_count,
 )
 from omnisync.core.clock import iso
@@ -115,7 +122,7 @@ from omnisync.core.redaction import redact
 from omnisync.core.reservations import HOLDING_STATUSES
 from omnisync.core.revision_cap import count_held_listings, has_held_listings
 from omnisync.core.types import AlertSeverity, AlertState, PushState, RefundState, ReturnStatus
-from omnisync.core.unlinked import UNLINKED_AFTER, has_unlinked, refresh_unlinked_alert
+from omnisync.core.unlinked import UNLINKED_AFTER, channels_with_unlinked, refresh_unlinked_alert
 from omnisync.sync.engine import SyncEngine
 from omnisync.sync.health import (
     ChannelHealth,
@@ -136,6 +143,9 @@ WATCHING_RULES = (RULE_CONSECUTIVE_FAILURES, RULE_STALE, RULE_PUSH_BACKLOG)
 RULE_RETURN_WAITING = "return_waiting"
 RULE_REFUND_FAILED = "refund_failed"
 RULE_RETURN_PUSH_FAILED = "return_push_failed"
+RETURN_RULES = (RULE_RETURN_WAITING, RULE_REFUND_FAILED, RULE_RETURN_PUSH_FAILED)
+CHANNEL_RULES = (*WATCHING_RULES, RULE_AUTH, RULE_UNLINKED, *RETURN_RULES)
+"""The rules evaluate_rules applies to every channel: their open alerts are read once a pass."""
 RULE_WORKER_STALLED = "worker_stalled"
 RULE_QUEUE_BACKLOG = "queue_backlog"
 RULE_TICK_STOPPED = "tick_stopped"
@@ -198,6 +208,48 @@ class _Finding:
     """Given the open alert's details: is this more than was already known?"""
 
 
+@dataclass(frozen=True)
+class _FirstFew:
+    """A channel's rows for a return rule: how many, and the first NAMED_IN_MESSAGE."""
+
+    count: int
+    rows: list[tuple[Any, ...]]
+    """The selected entities and columns of each row, in the rule's order."""
+
+
+@dataclass(frozen=True)
+class _EveryChannel:
+    """What a pass reads once for every channel and then looks up channel by channel, so
+    that its queries do not grow with the channels."""
+
+    open_alerts: dict[tuple[str, int | None], Alert]
+    """The open alerts of CHANNEL_RULES, locked, by (rule, channel id)."""
+    unlinked: set[int]
+    """The channels with an unbound open line or a listing unlinked too long."""
+    waiting_returns: dict[int, _FirstFew]
+    """(Return, waiting since) rows, the longest waiting first."""
+    failed_refunds: dict[int, _FirstFew]
+    """(Return,) rows, the least recently updated first."""
+    refused_pushes: dict[int, _FirstFew]
+    """(ReturnPush, Return) rows, the oldest push first."""
+
+    @classmethod
+    def read(cls, session: Session, rules: AlertRules, now: datetime) -> _EveryChannel:
+        """The alerts first (arguments are evaluated in order): each is locked before its
+        condition is read."""
+        return cls(
+            open_alerts=open_alerts_by_key(session, CHANNEL_RULES),
+            unlinked=channels_with_unlinked(session, rules.unlinked_after),
+            waiting_returns=_waiting_returns_by_channel(session, rules, now),
+            failed_refunds=_failed_refunds_by_channel(session),
+            refused_pushes=_refused_pushes_by_channel(session),
+        )
+
+    def alert(self, rule: str, channel: ChannelHealth) -> Alert | None:
+        """The channel's open `rule` alert, as read (and locked) at the start of the pass."""
+        return self.open_alerts.get((rule, channel.id))
+
+
 def evaluate_rules(
     session: Session,
     rules: AlertRules,
@@ -211,7 +263,9 @@ def evaluate_rules(
     and the interval of each job the scheduler runs for them (sync.health.scheduled_jobs)."""
     result = Evaluation()
     secret_values = frozenset(secrets)
-    for channel in channel_health(session, now, schedules=schedules):
+    channels = channel_health(session, now, schedules=schedules)
+    known = _EveryChannel.read(session, rules, now)
+    for channel in channels:
         watched = channel.enabled and channel.name in schedules and not channel.paused_reason
         findings = (
             {
@@ -223,17 +277,23 @@ def evaluate_rules(
             else dict.fromkeys(WATCHING_RULES)
         )
         for rule, finding in findings.items():
-            _apply(session, result, rule, channel, finding)
+            _apply(session, result, rule, channel, known.alert(rule, channel), finding)
         if not (channel.enabled and channel.name in schedules):
-            _resolve(session, result, RULE_AUTH, channel.id, channel.name)
-        _refresh_unlinked(session, result, channel, rules)
+            _resolve(session, result, known.alert(RULE_AUTH, channel), channel.name)
+        _refresh_unlinked(session, result, channel, rules, known)
         returns = {
-            RULE_RETURN_WAITING: _waiting_returns(session, channel, rules, now),
-            RULE_REFUND_FAILED: _failed_refunds(session, channel, secret_values),
-            RULE_RETURN_PUSH_FAILED: _refused_return_pushes(session, channel, secret_values),
+            RULE_RETURN_WAITING: _waiting_returns(
+                channel, rules, now, known.waiting_returns.get(channel.id)
+            ),
+            RULE_REFUND_FAILED: _failed_refunds(
+                channel, known.failed_refunds.get(channel.id), secret_values
+            ),
+            RULE_RETURN_PUSH_FAILED: _refused_return_pushes(
+                channel, known.refused_pushes.get(channel.id), secret_values
+            ),
         }
         for rule, finding in returns.items():
-            _apply(session, result, rule, channel, finding)
+            _apply(session, result, rule, channel, known.alert(rule, channel), finding)
     _resolve_cleared(session, result)
     _reopen_resolved_by_hand(session, result)
     return result
@@ -243,19 +303,22 @@ def _apply(
     session: Session,
     result: Evaluation,
     rule: str,
-    channel: ChannelHealth,
+    channel: ChannelHealth | None,
+    alert: Alert | None,
     finding: _Finding | None,
 ) -> None:
+    """Open or refresh the (rule, channel) alert on a finding, else resolve it. `alert`: the
+    open one, read locked; `channel` None: the alert belongs to no channel."""
+    name = channel.name if channel is not None else None
     if finding is None:
-        _resolve(session, result, rule, channel.id, channel.name)
+        _resolve(session, result, alert, name)
         return
-    alert = current_alert(session, rule, channel.id)
     if alert is None:
-        result.opened.append((rule, channel.name))
+        result.opened.append((rule, name))
     open_alert(
         session,
         rule,
-        channel.id,
+        channel.id if channel is not None else None,
         finding.message,
         severity=finding.severity,
         details=finding.details,
@@ -264,11 +327,15 @@ def _apply(
 
 
 def _refresh_unlinked(
-    session: Session, result: Evaluation, channel: ChannelHealth, rules: AlertRules
+    session: Session,
+    result: Evaluation,
+    channel: ChannelHealth,
+    rules: AlertRules,
+    known: _EveryChannel,
 ) -> None:
     """Open, rename or resolve the channel's `unlinked_listings` alert (core/unlinked.py)."""
-    was_open = current_alert(session, RULE_UNLINKED, channel.id) is not None
-    if not was_open and not has_unlinked(session, channel.id, rules.unlinked_after):
+    was_open = known.alert(RULE_UNLINKED, channel) is not None
+    if not was_open and channel.id not in known.unlinked:
         return
     is_open = refresh_unlinked_alert(session, channel.id, rules.unlinked_after)
     if is_open and not was_open:
@@ -277,11 +344,11 @@ def _refresh_unlinked(
         result.resolved.append((RULE_UNLINKED, channel.name))
 
 
-def _resolve(
-    session: Session, result: Evaluation, rule: str, channel_id: int | None, name: str | None
-) -> None:
-    if resolve_alert(session, rule, channel_id) is not None:
-        result.resolved.append((rule, name))
+def _resolve(session: Session, result: Evaluation, alert: Alert | None, name: str | None) -> None:
+    """Resolve `alert`, an open alert read locked, if there is one; `name`: its channel's."""
+    if alert is not None:
+        resolve_locked_alert(session, alert)
+        result.resolved.append((alert.rule, name))
 
 
 def _failing_jobs(
@@ -371,24 +438,86 @@ def _push_backlog(channel: ChannelHealth, rules: AlertRules) -> _Finding | None:
     return _Finding(message, details, AlertSeverity.WARNING, new_evidence)
 
 
-def _waiting_returns(
-    session: Session, channel: ChannelHealth, rules: AlertRules, now: datetime
-) -> _Finding | None:
+def _first_few_by_channel(
+    session: Session,
+    rows: Select[*tuple[Any, ...]],
+    *,
+    key: Any,
+    channel: Any,
+    order: tuple[Any, ...],
+) -> dict[int, _FirstFew]:
+    """`rows` (a rule's rows of every channel: entities, joins, conditions) per channel: how
+    many, and the first NAMED_IN_MESSAGE by `order`, in one query. Window functions number
+    each channel's rows, identified by `key`; `channel` is the rows' channel id."""
+    ranked = rows.with_only_columns(
+        key.label("ranked_key"),
+        func.count().over(partition_by=channel).label("total"),
+        func.row_number().over(partition_by=channel, order_by=order).label("place"),
+    ).subquery("ranked")
+    first_few = (
+        rows.add_columns(channel, ranked.c.total)
+        .join(ranked, ranked.c.ranked_key == key)
+        .where(ranked.c.place <= NAMED_IN_MESSAGE)
+        .order_by(channel, ranked.c.place)
+    )
+    found: dict[int, _FirstFew] = {}
+    for *row, channel_id, total in session.execute(first_few):
+        found.setdefault(channel_id, _FirstFew(total, [])).rows.append(tuple(row))
+    return found
+
+
+def _waiting_returns_by_channel(
+    session: Session, rules: AlertRules, now: datetime
+) -> dict[int, _FirstFew]:
+    """Returns in transit or received and not closed for longer than `return_open_after`."""
     waiting_since = func.coalesce(Return.received_at, Return.status_changed_at)
-    waiting = (
-        Return.channel_id == channel.id,
+    waiting = select(Return, waiting_since).where(
         col(Return.status).in_(_WAITING_RETURNS),
         waiting_since < now - rules.return_open_after,
     )
-    count = count_where(session, Return, *waiting)
-    if not count:
+    return _first_few_by_channel(
+        session,
+        waiting,
+        key=col(Return.id),
+        channel=col(Return.channel_id),
+        order=(waiting_since, col(Return.id)),
+    )
+
+
+def _failed_refunds_by_channel(session: Session) -> dict[int, _FirstFew]:
+    """Returns whose refund the channel refused."""
+    failed = select(Return).where(Return.refund_state == RefundState.FAILED)
+    return _first_few_by_channel(
+        session,
+        failed,
+        key=col(Return.id),
+        channel=col(Return.channel_id),
+        order=(col(Return.updated_at), col(Return.id)),
+    )
+
+
+def _refused_pushes_by_channel(session: Session) -> dict[int, _FirstFew]:
+    """Return pushes the channel refused, with their returns."""
+    refused = (
+        select(ReturnPush, Return)
+        .join(Return, col(Return.id) == ReturnPush.return_id)
+        .where(col(ReturnPush.push_state) == PushState.FAILED)
+    )
+    return _first_few_by_channel(
+        session,
+        refused,
+        key=col(ReturnPush.id),
+        channel=col(Return.channel_id),
+        order=(col(ReturnPush.created_at), col(ReturnPush.id)),
+    )
+
+
+def _waiting_returns(
+    channel: ChannelHealth, rules: AlertRules, now: datetime, waiting: _FirstFew | None
+) -> _Finding | None:
+    if waiting is None:
         return None
-    oldest = session.exec(
-        select(Return, waiting_since)
-        .where(*waiting)
-        .order_by(waiting_since, col(Return.id))
-        .limit(NAMED_IN_MESSAGE)
-    ).all()
+    count = waiting.count
     named = [
         {
             "id": ret.id,
@@ -396,9 +525,9 @@ def _waiting_returns(
             "status": ret.status.value,
             "waiting_since": iso(since),
         }
-        for ret, since in oldest
+        for ret, since in waiting.rows
     ]
-    first, first_since = oldest[0]
+    first, first_since = waiting.rows[0]
     message = (
         f"{channel.name}: {_counted(count, 'return')} in transit or received and not closed "
         f"for more than {describe_duration(rules.return_open_after)}; the oldest, "
@@ -410,25 +539,18 @@ def _waiting_returns(
 
 
 def _failed_refunds(
-    session: Session, channel: ChannelHealth, secrets: frozenset[str]
+    channel: ChannelHealth, failed: _FirstFew | None, secrets: frozenset[str]
 ) -> _Finding | None:
-    failed = (Return.channel_id == channel.id, Return.refund_state == RefundState.FAILED)
-    count = count_where(session, Return, *failed)
-    if not count:
+    if failed is None:
         return None
-    rows = session.exec(
-        select(Return)
-        .where(*failed)
-        .order_by(col(Return.updated_at), col(Return.id))
-        .limit(NAMED_IN_MESSAGE)
-    ).all()
+    count = failed.count
     named = [
         {
             "id": ret.id,
             "name": _return_name(ret),
             "error": redact(ret.refund_error or "refused", secrets),
         }
-        for ret in rows
+        for (ret,) in failed.rows
     ]
     message = (
         f"{channel.name}: the refund of {_counted(count, 'return')} failed: "
@@ -440,29 +562,11 @@ def _failed_refunds(
 
 
 def _refused_return_pushes(
-    session: Session, channel: ChannelHealth, secrets: frozenset[str]
+    channel: ChannelHealth, refused: _FirstFew | None, secrets: frozenset[str]
 ) -> _Finding | None:
-    refused = (
-        Return.channel_id == channel.id,
-        col(ReturnPush.push_state) == PushState.FAILED,
-    )
-    count = int(
-        session.exec(
-            select(func.count())
-            .select_from(ReturnPush)
-            .join(Return, col(Return.id) == ReturnPush.return_id)
-            .where(*refused)
-        ).one()
-    )
-    if not count:
+    if refused is None:
         return None
-    rows = session.exec(
-        select(ReturnPush, Return)
-        .join(Return, col(Return.id) == ReturnPush.return_id)
-        .where(*refused)
-        .order_by(col(ReturnPush.created_at), col(ReturnPush.id))
-        .limit(NAMED_IN_MESSAGE)
-    ).all()
+    count = refused.count
     named = [
         {
             "id": push.id,
@@ -472,7 +576,7 @@ def _refused_return_pushes(
             "attempts": push.push_attempts,
             "error": redact(push.push_error or "refused", secrets),
         }
-        for push, ret in rows
+        for push, ret in refused.rows
     ]
     message = (
         f"{channel.name} refused {_counted(count, 'return update')}: "
@@ -524,7 +628,7 @@ def evaluate_queue_rules(
         RULE_TICK_STOPPED: _stopped_ticks(state, rules, watch, now),
     }
     for rule, finding in findings.items():
-        _apply_to_hub(session, result, rule, finding)
+        _apply(session, result, rule, None, current_alert(session, rule, None), finding)
     return result
 
 
@@ -532,28 +636,8 @@ def resolve_queue_rules(session: Session) -> Evaluation:
     """Runner `single`: no queue to watch; what its rules left open resolves."""
     result = Evaluation()
     for rule in QUEUE_RULES:
-        _resolve(session, result, rule, None, None)
+        _resolve(session, result, current_alert(session, rule, None), None)
     return result
-
-
-def _apply_to_hub(
-    session: Session, result: Evaluation, rule: str, finding: _Finding | None
-) -> None:
-    if finding is None:
-        _resolve(session, result, rule, None, None)
-        return
-    alert = current_alert(session, rule, None)
-    if alert is None:
-        result.opened.append((rule, None))
-    open_alert(
-        session,
-        rule,
-        None,
-        finding.message,
-        severity=finding.severity,
-        details=finding.details,
-        new_occurrence=alert is None or finding.new_evidence(alert.details),
-    )
 
 
 def _waiting(state: QueueState) -> int:
@@ -686,7 +770,7 @@ def _resolve_cleared(session: Session, result: Evaluation) -> None:
     for rule, channel_id, name in candidates:
         alert = current_alert(session, rule, channel_id)  # locked before the condition is read
         if alert is not None and not CLEARED_HERE[rule].holds(session, alert):
-            _resolve(session, result, rule, channel_id, name)
+            _resolve(session, result, alert, name)
 
 
 def _reopen_resolved_by_hand(session: Session, result: Evaluation) -> None:

@@ -144,16 +144,13 @@ class SyncEngine:
 
     def connector(self, name: str) -> Connector:
         """The channel's current connector, for a short use (a run borrows it instead)."""
-        with self._lock:
-            return self._current(name).connector
+        return self._current(name).connector
 
     @contextmanager
     def borrowed(self, name: str) -> Iterator[Connector]:
         """The channel's connector for the length of one run: a reload meanwhile gives later
         runs a new one, and this one stays open until the last run using it ends."""
-        with self._lock:
-            lent = self._current(name)
-            lent.runs += 1
+        lent = self._current(name, borrow=True)
         try:
             yield lent.connector
         finally:
@@ -163,21 +160,36 @@ class SyncEngine:
             if unused:
                 lent.connector.close()
 
-    def _current(self, name: str) -> _Lent:
-        """The channel's connector, made on first use (the caller holds the lock)."""
-        if name not in self._connectors:
-            channel = self.channels[name]
-            cls = connector_for(channel.type)
-            if cls is None:
-                raise KeyError(f"unknown channel type {channel.type!r}")
-            limiter = ChannelLimiter(cls.limits_for(channel.settings))
-            instance = cls(
-                channel.settings,
-                calls=ChannelCalls(name, limiter, self.retry, self.stop),
-                hub_locations=dict(channel.locations),
-            )
-            self._connectors[name] = _Lent(instance)
-        return self._connectors[name]
+    def _current(self, name: str, *, borrow: bool = False) -> _Lent:
+        """The channel's connector, made on first use; `borrow` counts a run using it.
+        It is made outside the lock (other channels' runs go on meanwhile); of two made
+        at once for one channel, the first kept wins and the other is closed, as is one
+        made from settings a reload replaced meanwhile."""
+        while True:
+            with self._lock:
+                lent = self._connectors.get(name)
+                if lent is not None:
+                    lent.runs += borrow
+                    return lent
+                channel = self.channels[name]
+            made = _Lent(self._make_connector(name, channel))
+            with self._lock:
+                if name not in self._connectors and self.channels.get(name) == channel:
+                    self._connectors[name] = made
+                    made.runs += borrow
+                    return made
+            made.connector.close()
+
+    def _make_connector(self, name: str, channel: SyncChannel) -> Connector:
+        cls = connector_for(channel.type)
+        if cls is None:
+            raise KeyError(f"unknown channel type {channel.type!r}")
+        limiter = ChannelLimiter(cls.limits_for(channel.settings))
+        return cls(
+            channel.settings,
+            calls=ChannelCalls(name, limiter, self.retry, self.stop),
+            hub_locations=dict(channel.locations),
+        )
 
     def supports(self, name: str, job: str) -> bool:
         return supports_job(self.channels[name].type, job)

@@ -60,6 +60,7 @@ from omnisync.connectors.base import (
     TransientError,
     redacted,
 )
+from omnisync.connectors.http import tls_context
 
 T = TypeVar("T")
 
@@ -138,11 +139,14 @@ class SpApi:
             timeout=timeout,
             transport=transport,
             follow_redirects=False,
+            verify=tls_context(),
             event_hooks={"request": [_address_host], "response": [_stop_bad_answers]},
         )
         # No hooks: LWA answers are read by the library's token client, errors included,
         # and a report document's bytes are neither JSON nor Amazon's errors.
-        self.plain_http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+        self.plain_http = httpx.Client(
+            timeout=timeout, transport=transport, follow_redirects=False, verify=tls_context()
+        )
         self.tokens = AccessTokens()
         credentials = settings.credentials
         self._secrets = [

@@ -29,7 +29,7 @@ from omnisync.connectors.base import (
     redacted,
 )
 from omnisync.connectors.ebay.auth import THROTTLED_WAIT, EbayTokens, TokenKind
-from omnisync.connectors.http import USER_AGENT, error_for_status, json_body, send
+from omnisync.connectors.http import USER_AGENT, error_for_status, json_body, send, tls_context
 from omnisync.connectors.http import error_detail as http_error_detail
 
 SELL_INVENTORY = "sellInventoryApi"
@@ -92,6 +92,7 @@ def make_http(
         timeout=httpx.Timeout(timeout_seconds, connect=min(5.0, timeout_seconds)),
         follow_redirects=False,
         transport=transport,
+        verify=tls_context(),
     )
 
 

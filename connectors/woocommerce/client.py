@@ -27,7 +27,7 @@ from omnisync.connectors.base import (
     TransientError,
     redacted,
 )
-from omnisync.connectors.http import USER_AGENT, error_for_status, json_body, send
+from omnisync.connectors.http import USER_AGENT, error_for_status, json_body, send, tls_context
 from omnisync.connectors.http import error_detail as http_error_detail
 from omnisync.connectors.woocommerce.settings import SHOP_BUCKET
 
@@ -93,6 +93,7 @@ def make_http(
         timeout=httpx.Timeout(timeout_seconds, connect=min(5.0, timeout_seconds)),
         follow_redirects=False,
         transport=transport,
+        verify=tls_context(),
     )
 
 

@@ -19,6 +19,7 @@ from omnisync.sync.queue.names import (
     tick_lock,
     tick_name,
 )
+from omnisync.sync.queue.pool import idle_checked_pool
 from omnisync.sync.queue.work import Work
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,10 @@ def queue_app(
 ) -> procrastinate.App:
     app = procrastinate.App(
         connector=procrastinate.PsycopgConnector(
-            conninfo=conninfo(database_url), min_size=1, max_size=pool_size
+            conninfo=conninfo(database_url),
+            min_size=1,
+            max_size=pool_size,
+            pool_factory=idle_checked_pool,
         )
     )
     for job in JobName:

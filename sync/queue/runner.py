@@ -20,7 +20,12 @@ from omnisync.sync.jobs.names import JobName
 from omnisync.sync.order_events import EventListeners
 from omnisync.sync.queue.defer import defer, waiting
 from omnisync.sync.queue.names import lock_of
-from omnisync.sync.queue.sweeps import Recovered, sweep_dirty, sweep_stalled
+from omnisync.sync.queue.sweeps import (
+    Recovered,
+    refresh_queue_statistics,
+    sweep_dirty,
+    sweep_stalled,
+)
 from omnisync.sync.queue.targets import Deferral, Target, Targets
 from omnisync.sync.runners import channel_changes, channel_to_run_now
 
@@ -40,6 +45,8 @@ class SweepOptions:
 class Swept:
     pushes: list[Deferral] = field(default_factory=list)
     recovered: list[Recovered] = field(default_factory=list)
+    analysed: bool = False
+    """Whether the task table's statistics were gathered again (sweeps.py)."""
 
 
 class QueueRunner:
@@ -102,6 +109,8 @@ class QueueRunner:
             swept.recovered = sweep_stalled(session, self.options.stalled_after)
         with transaction(self.sync.database) as session:
             swept.pushes = sweep_dirty(session, self.targets, self.sync.clock.now())
+        with transaction(self.sync.database) as session:
+            swept.analysed = refresh_queue_statistics(session)
         return swept
 
     def _sweep_until_stopped(self) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlmodel import Session
 
 from omnisync.connectors.base import ConnectorError, RateLimited, TransientError
@@ -57,23 +57,25 @@ def due_and_advance(
     targets: Mapping[int, Target],
     intervals: Mapping[int, timedelta],
     now: datetime,
+    scheduled: set[int] | None = None,
 ) -> list[Deferral]:
     """The tick's work for `job`: make missing schedule rows (due now), defer every channel
     whose time has come and is not waiting out a refusal or paused, and move each one's
-    next_run_at an interval on. Returns what was deferred."""
-    known = set(
-        session.execute(
-            select(_s.channel_id).where(_s.job == job, _s.channel_id.in_(sorted(intervals)))
-        ).scalars()
-    )
-    for channel_id in sorted(set(intervals) - known):
-        insert_ignoring_conflict(
-            session,
-            _schedules,
-            {"channel_id": channel_id, "job": str(job), "next_run_at": now, "failures": 0},
-            ("channel_id", "job"),
-        )
-    due = session.execute(
+    next_run_at an interval on. Returns what was deferred. `scheduled`: the channels known
+    to have their row (the caller's cache across ticks; rows are made for the others and
+    it is filled in), so a tick reads only the rows due, by the (job, next_run_at) index."""
+    known = scheduled if scheduled is not None else set()
+    if not known >= intervals.keys():
+        known |= set(session.execute(select(_s.channel_id).where(_s.job == job)).scalars())
+        for channel_id in sorted(intervals.keys() - known):
+            insert_ignoring_conflict(
+                session,
+                _schedules,
+                {"channel_id": channel_id, "job": str(job), "next_run_at": now, "failures": 0},
+                ("channel_id", "job"),
+            )
+        known |= intervals.keys()
+    rows = session.execute(
         select(_s.channel_id)
         .join(_channels, _channels.c.id == _s.channel_id)
         .where(
@@ -81,18 +83,22 @@ def due_and_advance(
             _s.next_run_at <= now,
             or_(_s.next_attempt_at.is_(None), _s.next_attempt_at <= now),
             _channels.c.paused_reason.is_(None),
-            _s.channel_id.in_(sorted(intervals)),
         )
         .order_by(_s.channel_id)
         .with_for_update(of=_schedules, skip_locked=True)
     ).scalars()
-    deferrals = [Deferral(job, targets[channel_id]) for channel_id in due]
-    for deferral in deferrals:
-        channel_id = deferral.target.channel_id
-        session.execute(
+    # A row of a channel this process does not schedule (not configured here, disabled,
+    # no such job) stays as it is.
+    deferrals = [Deferral(job, targets[cid]) for cid in rows if cid in intervals]
+    if deferrals:
+        session.connection().execute(
             update(_schedules)
-            .where(_s.channel_id == channel_id, _s.job == job)
-            .values(next_run_at=now + intervals[channel_id], last_deferred_at=now)
+            .where(_s.channel_id == bindparam("cid"), _s.job == job)
+            .values(next_run_at=bindparam("next_run"), last_deferred_at=now),
+            [
+                {"cid": d.target.channel_id, "next_run": now + intervals[d.target.channel_id]}
+                for d in deferrals
+            ],
         )
     return defer(session, deferrals)
 
@@ -117,13 +123,26 @@ def after_run(
     channel_id = target.channel_id
     where = and_(_s.channel_id == channel_id, _s.job == job)
     interval = target.channel.intervals.get(job)
-    if interval is not None and outcome.status != NotRun.SKIPPED:
-        # The next scheduled run is an interval after this one ended, not after the tick
-        # queued it: a run that waited in a backlog is not followed at once by the next.
-        session.execute(update(_schedules).where(where).values(next_run_at=now + interval))
+    # The next scheduled run is an interval after this one ended, not after the tick
+    # queued it: a run that waited in a backlog is not followed at once by the next.
+    moved = (
+        {"next_run_at": now + interval}
+        if interval is not None and outcome.status != NotRun.SKIPPED
+        else {}
+    )
     if outcome.completed:
-        session.execute(update(_schedules).where(where).values(failures=0, next_attempt_at=None))
+        cleared = {"failures": 0, "next_attempt_at": None}
+        # One statement; none at all for a run with no interval and nothing to clear.
+        session.execute(
+            update(_schedules).where(where).values(**moved, **cleared)
+            if moved
+            else update(_schedules)
+            .where(where, or_(_s.failures != 0, _s.next_attempt_at.is_not(None)))
+            .values(**cleared)
+        )
         return None
+    if moved:
+        session.execute(update(_schedules).where(where).values(**moved))
     if outcome.status == SyncRunStatus.CANCELLED:
         again = Deferral(job, target)
         return again if defer(session, [again]) else None

@@ -11,6 +11,8 @@
   does the work instead). procrastinate's own `retry=` is not used:
   retrying a stalled locked job whose key already waits fails on the queueing-lock index
   (procrastinate#1446, #1543).
+- The task table's statistics: gathered again (ANALYZE) once enough tasks came and went,
+  so that the workers' fetches plan for the queue as it is (refresh_queue_statistics).
 """
 
 from __future__ import annotations
@@ -28,27 +30,32 @@ from omnisync.sync.jobs.names import JobName
 from omnisync.sync.jobs.registry import supports_job
 from omnisync.sync.queue.defer import defer, defer_raw
 from omnisync.sync.queue.guard import held_by_a_live_run
-from omnisync.sync.queue.names import TASK_PREFIX, job_of_task, queueing_lock_parts
+from omnisync.sync.queue.names import TASK_PREFIX, job_of_task, queueing_lock_parts, task_name
 from omnisync.sync.queue.targets import Deferral, Targets
 
 log = logging.getLogger(__name__)
 
+# The channels with due dirty listings first (at most one row each), then those of them
+# with no push task, against the push tasks' queueing locks read once (a hashed NOT IN):
+# a backlog of dirty listings or of tasks costs one pass over each, not one per pair.
 _DUE_WITHOUT_PUSH = text(
     """
-    SELECT DISTINCT l.channel_id FROM listings l
-      JOIN channels c ON c.id = l.channel_id
-     WHERE l.dirty AND l.sku_id IS NOT NULL
-       AND (l.next_attempt_at IS NULL OR l.next_attempt_at <= :now)
-       AND (l.held_until IS NULL OR l.held_until <= :now)
-       AND c.paused_reason IS NULL
+    WITH due AS (
+        SELECT DISTINCT l.channel_id FROM listings l
+         WHERE l.dirty AND l.sku_id IS NOT NULL
+           AND (l.next_attempt_at IS NULL OR l.next_attempt_at <= :now)
+           AND (l.held_until IS NULL OR l.held_until <= :now))
+    SELECT d.channel_id FROM due d
+      JOIN channels c ON c.id = d.channel_id
+     WHERE c.paused_reason IS NULL
        AND NOT EXISTS (
            SELECT 1 FROM job_schedules s
-            WHERE s.channel_id = l.channel_id AND s.job = :job AND s.next_attempt_at > :now)
-       AND NOT EXISTS (
-           SELECT 1 FROM procrastinate_jobs j
-            WHERE j.status IN ('todo', 'doing')
-              AND j.queueing_lock = :lock_prefix || l.channel_id || :lock_suffix)
-     ORDER BY l.channel_id
+            WHERE s.channel_id = d.channel_id AND s.job = :job AND s.next_attempt_at > :now)
+       AND :lock_prefix || d.channel_id || :lock_suffix NOT IN (
+           SELECT j.queueing_lock FROM procrastinate_jobs j
+            WHERE j.status IN ('todo', 'doing') AND j.task_name = :task
+              AND j.queueing_lock IS NOT NULL)
+     ORDER BY d.channel_id
     """
 ).bindparams(bindparam("now", type_=UTCDateTime()))
 _STALLED = text(
@@ -65,6 +72,12 @@ _STALLED = text(
     """
 )
 _FAIL = text("SELECT procrastinate_finish_job_v1(:id, 'failed', false)")
+_MODIFIED_SINCE_ANALYZE = text(
+    "SELECT n_mod_since_analyze FROM pg_stat_user_tables"
+    " WHERE relid = 'procrastinate_jobs'::regclass"
+)
+ANALYZE_AFTER_CHANGES = 500
+"""Task rows added, changed or removed before the sweeper analyses the table again."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,7 @@ def sweep_dirty(session: Session, targets: Targets, now: datetime) -> list[Defer
         {
             "now": now,
             "job": str(JobName.STOCK),
+            "task": task_name(JobName.STOCK),
             "lock_prefix": before,
             "lock_suffix": after,
         },
@@ -139,3 +153,17 @@ def sweep_stalled(session: Session, stalled_after: timedelta) -> list[Recovered]
         )
         recovered.append(Recovered(job_id, task, args, worker_id, redeferred))
     return recovered
+
+
+def refresh_queue_statistics(session: Session, *, changes: int = ANALYZE_AFTER_CHANGES) -> bool:
+    """ANALYZE procrastinate_jobs once `changes` rows were added, changed or removed since
+    its statistics were last gathered. procrastinate_fetch_job_v2 is a PL/pgSQL function:
+    each worker's connection keeps the plan it made, from the statistics of then. Planned on
+    a quiet queue (a handful of tasks) and run on a backlog of a thousand, it read every
+    task waiting at each fetch (over 100 ms); PostgreSQL's own autoanalyze comes only once
+    a minute at best. New statistics make every connection plan again. True: analysed."""
+    modified = session.execute(_MODIFIED_SINCE_ANALYZE).scalar()
+    if modified is None or modified < changes:
+        return False
+    session.execute(text("ANALYZE procrastinate_jobs"))
+    return True

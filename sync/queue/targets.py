@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 
 from sqlmodel import Session, col, select
 
@@ -81,26 +82,38 @@ class Targets:
         self._lock = threading.Lock()
         self._channels = {channel.name: channel for channel in channels}
         self._ids: dict[str, int] = {}
+        self._by_id: Mapping[int, Target] | None = None
+        """What by_id answers until the channels or their ids change (every task asks)."""
 
     def set_channels(self, channels: Iterable[SyncChannel]) -> None:
         with self._lock:
             self._channels = {channel.name: channel for channel in channels}
+            self._by_id = None
 
-    def by_id(self, session: Session) -> dict[int, Target]:
+    def by_id(self, session: Session) -> Mapping[int, Target]:
+        """The channels by id: a mapping not to be changed (it is shared)."""
         with self._lock:
-            channels = dict(self._channels)
+            if self._by_id is not None:
+                return self._by_id
+            channels = self._channels  # replaced, never changed, by set_channels
             missing = [name for name in channels if name not in self._ids]
         if missing:
             rows = session.exec(
                 select(Channel.name, Channel.id).where(col(Channel.name).in_(missing))
             ).all()
-            with self._lock:
+        with self._lock:
+            if missing:
                 self._ids.update({name: channel_id for name, channel_id in rows if channel_id})
-        return {
-            self._ids[name]: Target(self._ids[name], channel)
-            for name, channel in channels.items()
-            if name in self._ids
-        }
+            by_id = MappingProxyType(
+                {
+                    self._ids[name]: Target(self._ids[name], channel)
+                    for name, channel in channels.items()
+                    if name in self._ids
+                }
+            )
+            if channels is self._channels and len(by_id) == len(channels):
+                self._by_id = by_id  # every channel has its id: nothing left to read
+            return by_id
 
     def named(self, session: Session, name: str) -> Target | None:
         return next((t for t in self.by_id(session).values() if t.channel.name == name), None)

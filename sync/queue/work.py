@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlmodel import Session
 
 from omnisync.core.db import transaction
 from omnisync.core.models import JobSchedule
 from omnisync.sync.engine import RunOutcome, SyncEngine
 from omnisync.sync.jobs.names import JobName
+from omnisync.sync.jobs.registry import supports_job
 from omnisync.sync.queue.defer import defer
 from omnisync.sync.queue.schedule import Backoff, after_run, due_and_advance
 from omnisync.sync.queue.targets import Deferral, Target, Targets
 
 log = logging.getLogger(__name__)
 WAIT_SLACK = timedelta(seconds=1)
+SCHEDULED_CHECK = timedelta(minutes=1)
 
 
 class Work:
@@ -28,20 +32,23 @@ class Work:
         self.sync = sync
         self.targets = targets
         self.backoff = backoff or Backoff()
-
-    def _target(self, channel_id: int) -> Target | None:
-        with transaction(self.sync.database, read_only=True) as session:
-            return self.targets.by_id(session).get(channel_id)
+        self._scheduled: dict[JobName, set[int]] = {}
+        """Per job kind, the channels whose schedule row is known to exist (checked again
+        every SCHEDULED_CHECK, should rows go)."""
+        self._scheduled_since = self.sync.clock.now()
+        self._interval_cache: dict[JobName, tuple[Mapping[int, Target], Mapping[int, timedelta]]]
+        self._interval_cache = {}
 
     def run(self, job: JobName, channel_id: int) -> RunOutcome | None:
         """Run `job` for the channel unless it waits out a refusal (its wake-up defers it
         when the wait ends); record how it went. None: nothing ran."""
-        target = self._target(channel_id)
-        if target is None or target.channel.name not in self.sync.channels:
-            log.info("%s for channel %s: no such channel here; dropped", job, channel_id)
-            return None
-        if self._waits(job, target):
-            return None
+        with transaction(self.sync.database, read_only=True) as session:
+            target = self.targets.by_id(session).get(channel_id)
+            if target is None or target.channel.name not in self.sync.channels:
+                log.info("%s for channel %s: no such channel here; dropped", job, channel_id)
+                return None
+            if self._waits(session, job, target):
+                return None
         outcome = self.sync.run(target.channel.name, job)
         with transaction(self.sync.database) as session:
             after_run(session, job, target, outcome, self.sync.clock.now(), self.backoff)
@@ -56,30 +63,49 @@ class Work:
             deferred = defer(session, [Deferral(job, target)])
         return deferred[0] if deferred else None
 
-    def _waits(self, job: JobName, target: Target) -> bool:
+    def _waits(self, session: Session, job: JobName, target: Target) -> bool:
         """Whether the (channel, job) is still waiting out a refusal. A task that comes
         meanwhile (a stock change's push) ends at once: the wake-up, the tick or the sweep
         defers the job once the wait is over. WAIT_SLACK absorbs a worker clock a little
         behind the database's, which timed the wake-up."""
-        with transaction(self.sync.database, read_only=True) as session:
-            retry_at = session.execute(
-                select(JobSchedule.next_attempt_at).where(  # type: ignore[call-overload]
-                    JobSchedule.channel_id == target.channel_id, JobSchedule.job == job
-                )
-            ).scalar()
+        retry_at = session.execute(
+            select(JobSchedule.next_attempt_at).where(  # type: ignore[call-overload]
+                JobSchedule.channel_id == target.channel_id, JobSchedule.job == job
+            )
+        ).scalar()
         return retry_at is not None and retry_at > self.sync.clock.now() + WAIT_SLACK
+
+    def _intervals(self, job: JobName, targets: Mapping[int, Target]) -> Mapping[int, timedelta]:
+        """The interval of `job` for each channel that runs it on a schedule; worked out
+        again only when the channels change (Targets.by_id answers a new mapping)."""
+        cached = self._interval_cache.get(job)
+        if cached is not None and cached[0] is targets:
+            return cached[1]
+        intervals = {
+            channel_id: interval
+            for channel_id, target in targets.items()
+            if target.channel.enabled
+            and (interval := target.channel.intervals.get(job)) is not None
+            and supports_job(target.channel.type, job)
+        }
+        self._interval_cache[job] = (targets, intervals)
+        return intervals
 
     def tick(self, job: JobName) -> list[Deferral]:
         """Defer `job` for every channel whose time has come."""
+        now = self.sync.clock.now()
+        if now - self._scheduled_since > SCHEDULED_CHECK:
+            self._scheduled, self._scheduled_since = {}, now
         with transaction(self.sync.database) as session:
             targets = self.targets.by_id(session)
-            intervals: dict[int, timedelta] = {
-                channel_id: interval
-                for channel_id, target in targets.items()
-                if target.channel.enabled
-                and (interval := target.channel.intervals.get(job)) is not None
-                and self.sync.supports(target.channel.name, job)
-            }
+            intervals = self._intervals(job, targets)
             if not intervals:
                 return []
-            return due_and_advance(session, job, targets, intervals, self.sync.clock.now())
+            return due_and_advance(
+                session,
+                job,
+                targets,
+                intervals,
+                now,
+                self._scheduled.setdefault(job, set()),
+            )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, event, update
 from sqlmodel import Session, col, select
 
 from omnisync.core.alerting import (
@@ -12,6 +13,7 @@ from omnisync.core.alerting import (
     RULE_BUYER_CANCEL,
     RULE_OVERSOLD,
     RULE_QUARANTINE,
+    RULE_UNLINKED,
     note_buyer_cancel_request,
     open_alert,
     quarantine_payload,
@@ -19,13 +21,14 @@ from omnisync.core.alerting import (
 from omnisync.core.channels import channel_by_name
 from omnisync.core.clock import utcnow
 from omnisync.core.db import transaction
-from omnisync.core.models import Alert, Channel, Listing, QuarantinedPayload
-from omnisync.core.types import AlertState, OrderStatus
+from omnisync.core.models import Alert, Channel, Listing, Order, QuarantinedPayload, Return, Sku
+from omnisync.core.types import AlertState, OrderStatus, RefundState, ReturnStatus
 from omnisync.hub.views.channels import status_view
 from omnisync.hub.views.shapes import json_data
 from omnisync.sync.alerts import (
     RULE_CONSECUTIVE_FAILURES,
     RULE_PUSH_BACKLOG,
+    RULE_REFUND_FAILED,
     RULE_STALE,
     AlertRules,
     Evaluation,
@@ -36,6 +39,7 @@ from tests.support.runs import add_runs
 from tests.support.world import build_world, ingest, list_sku, make_order, set_count
 
 MINUTE = timedelta(minutes=1)
+DAY = timedelta(days=1)
 SCHEDULES = {"shop": {"orders": MINUTE, "stock": MINUTE}, "market": {"orders": MINUTE}}
 RULES = AlertRules(consecutive_failures=3, stale_after=5, push_backlog_age=10 * MINUTE)
 SECRET = "hunter2-secret-value"
@@ -292,4 +296,107 @@ def test_alerts_raised_elsewhere_resolve_once_their_condition_is_gone(engine: En
 
     ingest(engine, "shop", make_order("2", [("A", 1)], status=OrderStatus.CANCELLED, minutes=6))
     assert evaluate(engine).resolved == [(RULE_BUYER_CANCEL, "shop")]
+    assert open_alerts(engine) == {}
+
+
+def add_channels(engine: Engine, names: list[str]) -> dict[str, int]:
+    """Channel rows of these names, configured a day ago; their ids by name."""
+    with transaction(engine) as session:
+        channels = [
+            Channel(name=name, type="shopify", updated_at=utcnow() - timedelta(days=1))
+            for name in names
+        ]
+        session.add_all(channels)
+        session.flush()
+        return {channel.name: channel.id for channel in channels if channel.id is not None}
+
+
+def statements_of_a_pass(engine: Engine, schedules: dict[str, dict[str, timedelta]]) -> int:
+    """How many statements one alert pass sends to the database."""
+    statements: list[str] = []
+
+    def note(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        evaluate(engine, schedules=schedules)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return len(statements)
+
+
+def test_a_pass_sends_as_many_statements_for_fifty_channels_as_for_five(engine: Engine) -> None:
+    names = [f"shop{number:02d}" for number in range(50)]
+    add_channels(engine, names[:5])
+    few = statements_of_a_pass(engine, {name: {"orders": MINUTE} for name in names[:4]})
+    add_channels(engine, names[5:])
+    many = statements_of_a_pass(engine, {name: {"orders": MINUTE} for name in names[:40]})
+    assert many == few  # watched and unconfigured channels alike, nothing to alert
+
+
+def test_the_alerts_of_one_channel_among_many_open_and_resolve_on_their_own(
+    engine: Engine,
+) -> None:
+    ids = add_channels(engine, [f"shop{number:02d}" for number in range(20)])
+    schedules = {name: {"orders": MINUTE} for name in ids}
+    now = utcnow()
+    add_runs(engine, "shop03", "orders", ["failed"] * 3)
+    with transaction(engine) as session:
+        sku = Sku(code="A")
+        session.add(sku)
+        session.flush()
+        session.add(
+            Listing(
+                channel_id=ids["shop07"],
+                sku_id=sku.id,
+                channel_sku="A",
+                dirty=True,
+                dirty_since=now - 20 * MINUTE,
+            )
+        )
+        session.add(Listing(channel_id=ids["shop13"], channel_sku="B", unlinked_since=now - DAY))
+        order = Order(
+            channel_id=ids["shop17"],
+            external_id="1",
+            status=OrderStatus.SHIPPED,
+            placed_at=now - DAY,
+            updated_at=now - DAY,
+        )
+        session.add(order)
+        session.flush()
+        session.add(
+            Return(
+                order_id=order.id or 0,
+                channel_id=ids["shop17"],
+                external_id="R-1",
+                status=ReturnStatus.CLOSED,
+                refund_state=RefundState.FAILED,
+                refund_error="declined",
+                requested_at=now - DAY,
+                status_changed_at=now - DAY,
+            )
+        )
+    raised = [
+        (RULE_CONSECUTIVE_FAILURES, "shop03"),
+        (RULE_PUSH_BACKLOG, "shop07"),
+        (RULE_UNLINKED, "shop13"),
+        (RULE_REFUND_FAILED, "shop17"),
+    ]
+    assert evaluate(engine, now, schedules=schedules).opened == raised
+    assert evaluate(engine, now, schedules=schedules) == Evaluation()
+
+    with transaction(engine) as session:
+        session.execute(update(Listing).where(col(Listing.channel_sku) == "A").values(dirty=False))
+    result = evaluate(engine, now, schedules=schedules)
+    assert result == Evaluation(resolved=[(RULE_PUSH_BACKLOG, "shop07")])
+    assert sorted(open_alerts(engine)) == sorted(set(raised) - set(result.resolved))
+
+    add_runs(engine, "shop03", "orders", ["succeeded"])
+    with transaction(engine) as session:
+        session.execute(update(Listing).values(sku_id=sku.id, unlinked_since=None))
+        session.execute(update(Return).values(refund_state=RefundState.REFUNDED))
+    assert evaluate(engine, now, schedules=schedules).resolved == [
+        rule for rule in raised if rule != (RULE_PUSH_BACKLOG, "shop07")
+    ]
     assert open_alerts(engine) == {}
