@@ -14,6 +14,9 @@ watcher sees it as it sees any other writer.
 
 Each configuration: start, wait out the start-up (the first run of every job), then
 
+- light: Zipf-skewed changes at a rate every configuration keeps up with (LIGHT_RATE per
+  second for LIGHT_S), and its drain: change-to-channel when the hub is not saturated;
+
 - burst: every SKU +1 in one transaction, so every channel has a push to make; the time
   until every channel holds every new quantity gives the push throughput at saturation;
 - steady: Zipf-skewed changes (+1 to one SKU each) at `--rate` per second for `--steady`
@@ -68,10 +71,15 @@ PER_CHANNEL = 20
 STEADY_S = 45.0
 RATE = 20.0
 """Stock changes per second in the steady phase."""
+PHASE_INTERNALS = ("since", "first_change", "end_change", "started_at", "kill")
+"""What a phase keeps for the figures, left out of the results."""
+LIGHT_S, LIGHT_RATE = 30.0, 3.0
+"""The light phase: changes per second well within what every configuration pushes."""
 ZIPF_S = 1.1
 START_ON_HAND = 100
 CONFIGS = ("single", "w1", "w2", "w4")
 QUICK_CHANNELS, QUICK_SKUS, QUICK_STEADY_S, QUICK_RATE = 40, 200, 8.0, 10.0
+QUICK_LIGHT_S, QUICK_LIGHT_RATE = 4.0, 2.0
 QUICK_CONFIGS = ("single", "w2")
 WORKER_CONCURRENCY = 4
 WORKERS_YAML = "workers: {heartbeat: 1s, stalled_after: 3s, sweep_every: 1s}"
@@ -366,7 +374,10 @@ class Run:
         self.notes: list[str] = []
         self.killed_cpu = 0.0
 
-    def measure(self, steady_s: float, rate: float, progress: Any) -> dict[str, Any]:
+    def measure(
+        self, steady_s: float, rate: float, light: tuple[float, float], progress: Any
+    ) -> dict[str, Any]:
+        """`light`: the light phase's seconds and rate."""
         os.environ.setdefault(KEY_VAR, "bench-key-b7-0001")  # this process bootstraps too
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path.cwd()), env.get("PYTHONPATH")]))
@@ -396,6 +407,8 @@ class Run:
             self.sampler = sampler
             warm = self._warm_up(url)
             progress(f"{self.label}: started, start-up runs done in {warm:.1f} s")
+            quiet = self._steady(hub.engine, url, *light, progress, kill=False)
+            progress(f"{self.label}: light phase done, drained in {quiet['drain_s']} s")
             cpu0 = self._cpu()
             burst = self._burst(hub.engine, url)
             progress(f"{self.label}: burst drained in {burst['drain_s']} s")
@@ -406,7 +419,8 @@ class Run:
             final = stats(url)
             final["behind"] = behind(url, self.expected)
             (self.folder / "stats.json").write_text(json.dumps(final))
-        return self._figures(final, burst, steady, (cpu0, cpu1, cpu2), sampler.counts, warm)
+        figures = self._figures(final, burst, steady, (cpu0, cpu1, cpu2), sampler.counts, warm)
+        return {**figures, "light": self._light(final, quiet)}
 
     def _populate(self, engine: Any) -> None:
         with transaction(engine) as session:
@@ -530,19 +544,29 @@ class Run:
         }
 
     def _steady(
-        self, engine: Any, url: str, seconds: float, rate: float, progress: Any
+        self,
+        engine: Any,
+        url: str,
+        seconds: float,
+        rate: float,
+        progress: Any,
+        *,
+        kill: bool = True,
     ) -> dict[str, Any]:
+        """Zipf-skewed changes at `rate` for `seconds`, then the drain; `kill`: worker 0 is
+        killed halfway (with 2 or more workers)."""
         weights = [1 / (rank + 1) ** ZIPF_S for rank in range(len(self.layout.skus))]
         hot = self.layout.skus[:]
         self.rng.shuffle(hot)
         first_change = len(self.changes)
         before = counts(url)
+        started_at = time.time()
         started = time.monotonic()
-        kill: dict[str, Any] | None = None
+        killed: dict[str, Any] | None = None
         count = 0
         while (elapsed := time.monotonic() - started) < seconds:
-            if kill is None and self.workers >= 2 and elapsed >= seconds / 2:
-                kill = self._kill_one(engine)
+            if kill and killed is None and self.workers >= 2 and elapsed >= seconds / 2:
+                killed = self._kill_one(engine)
                 progress(f"{self.label}: worker 0 killed (SIGKILL) at {elapsed:.1f} s")
             code = self.rng.choices(hot, weights)[0]
             self._change(engine, [code])
@@ -551,7 +575,8 @@ class Run:
             if wait > 0:
                 time.sleep(wait)
         offered_s = time.monotonic() - started
-        drain = self._drain(url, "steady")
+        end_change = len(self.changes)
+        drain = self._drain(url, "steady" if kill else "light")
         after = counts(url)
         pushes = _ok_pushes(after) - _ok_pushes(before)
         return {
@@ -561,7 +586,9 @@ class Run:
             "pushes": pushes,
             "pushes_per_s": round(pushes / (offered_s + drain), 1),
             "first_change": first_change,
-            "kill": kill,
+            "end_change": end_change,
+            "started_at": started_at,
+            "kill": killed,
             "since": before,
         }
 
@@ -601,31 +628,15 @@ class Run:
         delivery = Delivery([r for r in final["receipts"] if r[3] >= start])
         duplicates, repeated = delivery.duplicates()
         overlaps = [o for o in final["overlaps"] if o[1] >= start]
-        latencies: list[float] = []
-        lost = 0
-        for code, quantity, at in self.changes[steady["first_change"] :]:
-            for name in self.layout.on.get(code, []):
-                seen = delivery.first_at_least(name, code, quantity, at - 0.05)
-                if seen is None:
-                    lost += 1
-                else:
-                    latencies.append(max(0.0, seen - at))
+        latencies, lost = self._latencies(delivery, steady)
         steady_receipts = final["batches"][steady["since"]["batches"] :]
         result: dict[str, Any] = {
             "workers": self.workers,
             "runner": "single" if not self.workers else "procrastinate",
             "warm_up_s": round(warm, 1),
             "burst": {k: v for k, v in burst.items() if k not in ("since", "started_at")},
-            "steady": {
-                k: v for k, v in steady.items() if k not in ("since", "first_change", "kill")
-            },
-            "change_to_channel_s": {
-                "count": len(latencies),
-                "p50": round(percentile(latencies, 0.5), 3),
-                "p95": round(percentile(latencies, 0.95), 3),
-                "p99": round(percentile(latencies, 0.99), 3),
-                "max": round(max(latencies, default=0.0), 3),
-            },
+            "steady": {k: v for k, v in steady.items() if k not in PHASE_INTERNALS},
+            "change_to_channel_s": _spread(latencies),
             "changes_per_push": round(sum(steady_receipts) / max(1, len(steady_receipts)), 2),
             "most_concurrent_pushes_per_channel": max(final["most_pushing"].values(), default=0),
             "overlapping_pushes": {
@@ -653,6 +664,32 @@ class Run:
         if kill:
             result["kill"] = self._recovery(kill, delivery, final)
         return result
+
+    def _latencies(self, delivery: Delivery, phase: dict[str, Any]) -> tuple[list[float], int]:
+        """Change-to-channel of each (change, channel listing its SKU) of the phase, in
+        seconds, and how many were never delivered."""
+        latencies: list[float] = []
+        lost = 0
+        for code, quantity, at in self.changes[phase["first_change"] : phase["end_change"]]:
+            for name in self.layout.on.get(code, []):
+                seen = delivery.first_at_least(name, code, quantity, at - 0.05)
+                if seen is None:
+                    lost += 1
+                else:
+                    latencies.append(max(0.0, seen - at))
+        return latencies, lost
+
+    def _light(self, final: dict[str, Any], light: dict[str, Any]) -> dict[str, Any]:
+        """The light phase: its offered rate, pushes and change-to-channel."""
+        delivery = Delivery([r for r in final["receipts"] if r[3] >= light["started_at"]])
+        latencies, lost = self._latencies(delivery, light)
+        return {
+            "changes": light["changes"],
+            "offered_s": light["offered_s"],
+            "pushes_per_s": light["pushes_per_s"],
+            "change_to_channel_s": _spread(latencies),
+            "lost_changes": lost,
+        }
 
     def _recovery(
         self, kill: dict[str, Any], delivery: Delivery, final: dict[str, Any]
@@ -734,6 +771,16 @@ def _pulls(pulls: list[list[Any]]) -> dict[str, Any]:
     }
 
 
+def _spread(latencies: list[float]) -> dict[str, Any]:
+    return {
+        "count": len(latencies),
+        "p50": round(percentile(latencies, 0.5), 3),
+        "p95": round(percentile(latencies, 0.95), 3),
+        "p99": round(percentile(latencies, 0.99), 3),
+        "max": round(max(latencies, default=0.0), 3),
+    }
+
+
 def _cpu_share(cpu: tuple[dict[str, float], ...]) -> dict[str, Any]:
     """CPU seconds per component over burst + steady, and the machine's busy share."""
     first, last = cpu[0], cpu[-1]
@@ -759,6 +806,7 @@ def measure(
     configs: list[str],
     progress: Any,
     keep: Path | None = None,
+    light: tuple[float, float] = (LIGHT_S, LIGHT_RATE),
 ) -> dict[str, Any]:
     layout = Layout.make(channels, skus, PER_CHANNEL, seed=21)
     results: dict[str, Any] = {}
@@ -773,7 +821,7 @@ def measure(
             where.mkdir(parents=True)
             try:
                 results[label] = Run(label, layout, where, seed=100 + index).measure(
-                    steady_s, rate, progress
+                    steady_s, rate, light, progress
                 )
             except Exception as error:
                 logs = sorted(where.glob("*.log"))
@@ -787,6 +835,8 @@ def measure(
         "listings_per_channel": PER_CHANNEL,
         "steady_s": steady_s,
         "rate_per_s": rate,
+        "light_s": light[0],
+        "light_rate_per_s": light[1],
         "zipf_s": ZIPF_S,
         "worker_concurrency": WORKER_CONCURRENCY,
         "cores": os.cpu_count(),
@@ -819,6 +869,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         args.channels, args.skus = QUICK_CHANNELS, QUICK_SKUS
         args.steady, args.rate = QUICK_STEADY_S, QUICK_RATE
         configs = list(QUICK_CONFIGS)
+    light = (QUICK_LIGHT_S, QUICK_LIGHT_RATE) if args.quick else (LIGHT_S, LIGHT_RATE)
     result = measure(
         args.channels,
         args.skus,
@@ -827,6 +878,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         configs,
         lambda line: print(line, file=sys.stderr, flush=True),
         args.keep,
+        light,
     )
     if args.json:
         print(json.dumps(result))

@@ -22,9 +22,6 @@ LISTINGS_MARKED = "omnisync.listings_marked"
 MARKED_ON_CHANNELS = "omnisync.marked_on_channels"
 """Session.info key: the ids of the channels whose listings the transaction marked dirty
 (the queue runner defers a push for each before the commit)."""
-MARKED_EVERYWHERE = "omnisync.marked_everywhere"
-"""Session.info key: SKU ids whose listings were marked on every channel (their channels
-are found by `channels_listing` when someone needs them)."""
 
 
 _listings = table_of(Listing)
@@ -54,6 +51,7 @@ _MARK_DIRTY = (
         dirty_since=func.coalesce(_listings.c.dirty_since, bindparam("now", type_=UTCDateTime())),
         updated_at=bindparam("now", type_=UTCDateTime()),
     )
+    .returning(_listings.c.channel_id)
 )
 # `channel_id + 0`: without statistics SQLite would pick the (channel, dirty) index and
 # read every listing of the channel; the SKU index finds the few that changed.
@@ -143,14 +141,12 @@ def _mark(session: Session, sku_ids: set[int], channel_ids: list[int] | None) ->
         result = session.execute(_MARK_DIRTY, values)
     else:
         result = session.execute(_MARK_DIRTY_ON_CHANNELS, {**values, "on_channels": channel_ids})
-    marked = int(getattr(result, "rowcount", 0) or 0)
+    # The channels whose listings were marked, not every channel selling from the
+    # location: under runner procrastinate each gets a push task.
+    marked = list(result.scalars())
     if marked:
-        if channel_ids is None:
-            session.info[LISTINGS_MARKED] = True
-            session.info.setdefault(MARKED_EVERYWHERE, set()).update(sku_ids)
-        else:
-            note_marked(session, channel_ids)
-    return marked
+        note_marked(session, marked)
+    return len(marked)
 
 
 def note_marked(session: Session, channel_ids: Iterable[int]) -> None:
@@ -158,23 +154,3 @@ def note_marked(session: Session, channel_ids: Iterable[int]) -> None:
     at once for this process's scheduler, deferred before the commit by the queue's hook)."""
     session.info[LISTINGS_MARKED] = True
     session.info.setdefault(MARKED_ON_CHANNELS, set()).update(channel_ids)
-
-
-def channels_listing(session: Session, sku_ids: Iterable[int]) -> set[int]:
-    """Ids of the channels with a listing of any of `sku_ids`, or of a bundle holding one."""
-    wanted = sorted(set(sku_ids))
-    if not wanted:
-        return set()
-    rows = session.execute(
-        select(_listings.c.channel_id)
-        .where(
-            or_(
-                _listings.c.sku_id.in_(wanted),
-                _listings.c.sku_id.in_(
-                    select(_components.c.bundle_id).where(_components.c.component_id.in_(wanted))
-                ),
-            )
-        )
-        .distinct()
-    ).scalars()
-    return set(rows)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, event
 from sqlmodel import Session
 
 from omnisync.core.db import HubSession
-from omnisync.core.outbox import MARKED_EVERYWHERE, MARKED_ON_CHANNELS, channels_listing
+from omnisync.core.outbox import MARKED_ON_CHANNELS
 from omnisync.sync.jobs.names import JobName
 from omnisync.sync.jobs.registry import supports_job
 from omnisync.sync.queue.defer import defer
@@ -42,12 +42,10 @@ def _before_commit(session: Session) -> None:
         # A savepoint's commit: the marks wait for the transaction's own commit (deferring
         # now would hold the queueing lock for the rest of the transaction).
         return
-    on_channels: set[int] = session.info.pop(MARKED_ON_CHANNELS, set())
-    everywhere: set[int] = session.info.pop(MARKED_EVERYWHERE, set())
+    channel_ids: set[int] = session.info.pop(MARKED_ON_CHANNELS, set())
     targets = _HOOKED.get(session.database)
-    if targets is None or not (on_channels or everywhere):
+    if targets is None or not channel_ids:
         return
-    channel_ids = on_channels | channels_listing(session, everywhere)
     by_id = targets.by_id(session)
     pushes = [
         Deferral(JobName.STOCK, by_id[channel_id])

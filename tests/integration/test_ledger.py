@@ -11,6 +11,7 @@ from omnisync.core.db import transaction
 from omnisync.core.errors import InsufficientStock, InvalidRequest
 from omnisync.core.ledger import adjust_stock, count_stock, receive_stock, restock_return
 from omnisync.core.models import Channel, Listing, StockMovement
+from omnisync.core.outbox import MARKED_ON_CHANNELS
 from omnisync.core.types import MovementKind
 from tests.support.world import build_world, check_ledger_invariants, level, list_sku, set_count
 
@@ -111,3 +112,18 @@ def test_a_stock_change_marks_the_listings_of_the_sku_and_its_bundles_dirty(
         assert dirty == {("shop", "A"), ("shop", "KIT")}
         for listing in session.exec(select(Listing).where(col(Listing.dirty))):
             assert listing.dirty_since is not None
+
+
+def test_a_stock_change_names_only_the_channels_whose_listings_it_marked(
+    engine: Engine,
+) -> None:
+    """Every channel here sells from main; only those listing the SKU (or a bundle of it)
+    are named for a push (under runner procrastinate each named channel gets a task)."""
+    build_world(engine, channels={"shop": None, "market": None, "outlet": None})
+    list_sku(engine, "shop", "A")
+    list_sku(engine, "market", "B")
+    with transaction(engine) as session:
+        count_stock(session, sku_by_code(session, "A"), location_by_code(session, "main"), 3)
+        marked = set(session.info[MARKED_ON_CHANNELS])
+        names = {channel.id: channel.name for channel in session.exec(select(Channel))}
+    assert {names[channel_id] for channel_id in marked} == {"shop"}

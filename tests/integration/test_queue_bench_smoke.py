@@ -101,9 +101,19 @@ def test_the_section_renders_and_the_measure_is_registered() -> None:
         },
         "connections": {"max": 10, "median": 8},
         "notes": [],
+        "light": {
+            "changes": 6,
+            "offered_s": 2.0,
+            "pushes_per_s": 3.0,
+            "change_to_channel_s": {"p50": 0.2, "p95": 0.4, "p99": 0.5, "max": 0.6},
+            "lost_changes": 0,
+        },
     }
     measure = {"channels": 2, "configs": {"single": result, "w1": result}}
     text = "\n".join(workers_section(measure))
+    flowing = " ".join(text.split())
     assert "b7_workers" in text
-    assert "missed by single process" in text  # p95 2.5 s is over the 2 s target
+    assert "missed by single process" in flowing  # p95 2.5 s is over the 2 s target
+    assert "| 1 worker | 6 | 3.0 | 0.2 | 0.4 | 0.5 | 0.6 | 0 |" in text
+    assert "In the light phase (? changes/s), met by single process" in flowing
     assert "b7_workers" in MEASURES
