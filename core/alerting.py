@@ -12,6 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import ColumnElement, exists
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -109,11 +110,19 @@ def open_alerts_by_key(
     return {(alert.rule, alert.channel_id): alert for alert in alerts}
 
 
+def open_alert_condition(rule: str, channel_id: Any) -> ColumnElement[bool]:
+    """SQL true when the (rule, channel) alert is open: `channel_id` a value or a column
+    (a query over channels asks it of each row)."""
+    return exists().where(
+        col(Alert.rule) == rule,
+        col(Alert.channel_id) == channel_id,
+        col(Alert.state) == AlertState.OPEN,
+    )
+
+
 def has_open_alert(session: Session, rule: str, channel_id: int | None) -> bool:
     """Whether the (rule, channel) alert is open; reads without locking it."""
-    return exists_where(
-        session, Alert.rule == rule, Alert.channel_id == channel_id, Alert.state == AlertState.OPEN
-    )
+    return bool(session.exec(select(open_alert_condition(rule, channel_id))).one())
 
 
 def resolve_alert(session: Session, rule: str, channel_id: int | None) -> Alert | None:

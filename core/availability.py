@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from omnisync.core.catalog import bundle_recipes
@@ -45,6 +45,20 @@ class StockRules:
         return max(quantity, 0)
 
 
+# Built once (every push asks them), the id lists bound as expanding parameters.
+_FREE = (
+    select(StockLevel.sku_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
+    .where(
+        col(StockLevel.sku_id).in_(bindparam("sku_ids", expanding=True)),
+        col(StockLevel.location_id).in_(bindparam("location_ids", expanding=True)),
+    )
+    .group_by(col(StockLevel.sku_id))
+)
+_SAFETY = select(Sku.id, Sku.safety_stock, Sku.retired_at).where(
+    col(Sku.id).in_(bindparam("sku_ids", expanding=True))
+)
+
+
 def free_by_sku(
     session: Session, sku_ids: Iterable[int], location_ids: Iterable[int]
 ) -> dict[int, int]:
@@ -52,11 +66,7 @@ def free_by_sku(
     ids, locations = list(set(sku_ids)), list(set(location_ids))
     if not ids or not locations:
         return {}
-    rows = session.exec(
-        select(StockLevel.sku_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
-        .where(col(StockLevel.sku_id).in_(ids), col(StockLevel.location_id).in_(locations))
-        .group_by(col(StockLevel.sku_id))
-    )
+    rows = session.connection().execute(_FREE, {"sku_ids": ids, "location_ids": locations})
     return {sku_id: int(free or 0) for sku_id, free in rows}
 
 
@@ -73,12 +83,9 @@ def base_availability(
     free = free_by_sku(session, stocked, locations)
     safety: dict[int, int] = {}
     retired: set[int] = set()
-    for sku_id, safety_stock, retired_at in session.exec(
-        select(Sku.id, Sku.safety_stock, Sku.retired_at).where(
-            col(Sku.id).in_(stocked | recipes.keys())
-        )
+    for sku_id, safety_stock, retired_at in session.connection().execute(
+        _SAFETY, {"sku_ids": list(stocked | recipes.keys())}
     ):
-        assert sku_id is not None
         safety[sku_id] = safety_stock or 0
         if retired_at is not None:
             retired.add(sku_id)

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, delete, select
 
 from omnisync.core.clock import clock_of
@@ -326,19 +327,24 @@ def _locked_sku(session: Session, code: str) -> Sku:
     return sku
 
 
+_RECIPES = (
+    select(BundleComponent.bundle_id, BundleComponent.component_id, BundleComponent.quantity)
+    .where(col(BundleComponent.bundle_id).in_(bindparam("bundle_ids", expanding=True)))
+    .order_by(col(BundleComponent.component_id))
+)
+"""Built once: every push of stock asks it."""
+
+
 def bundle_recipes(session: Session, sku_ids: Iterable[int]) -> dict[int, list[tuple[int, int]]]:
     """For each bundle among `sku_ids`: its (component id, quantity per bundle) pairs."""
     ids = list(set(sku_ids))
     if not ids:
         return {}
     recipes: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    rows = session.exec(
-        select(BundleComponent)
-        .where(col(BundleComponent.bundle_id).in_(ids))
-        .order_by(col(BundleComponent.component_id))
-    )
-    for row in rows:
-        recipes[row.bundle_id].append((row.component_id, row.quantity))
+    for bundle_id, component_id, quantity in session.connection().execute(
+        _RECIPES, {"bundle_ids": ids}
+    ):
+        recipes[bundle_id].append((component_id, quantity))
     return dict(recipes)
 
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
-from omnisync.core.alerting import RULE_AUTH, open_alert, resolve_alert
+from omnisync.core.alerting import RULE_AUTH, open_alert, open_alert_condition, resolve_alert
 from omnisync.core.clock import clock_of
 from omnisync.core.errors import NotFound
 from omnisync.core.models import Channel, Location
@@ -135,6 +135,29 @@ def channel_by_name(session: Session, name: str) -> Channel:
     return channel
 
 
+@dataclass(frozen=True)
+class RunState:
+    """What decides whether a channel's job may run now, read in one statement."""
+
+    channel_id: int
+    paused_reason: str | None
+    auth_alert_open: bool
+    """Its auth_failure alert is open (a success resolves it, with any pause)."""
+
+
+_RUN_STATE = select(
+    Channel.id, Channel.paused_reason, open_alert_condition(RULE_AUTH, Channel.id)
+).where(Channel.name == bindparam("name"))
+"""Built once: every run of every job asks it."""
+
+
+def channel_run_state(session: Session, name: str) -> RunState:
+    row = session.connection().execute(_RUN_STATE, {"name": name}).first()
+    if row is None or row[0] is None:
+        raise NotFound(f"unknown channel {name!r}")
+    return RunState(row[0], row[1], bool(row[2]))
+
+
 def take_over_orders(session: Session, channel: Channel, at: datetime) -> datetime:
     """Record `at` as the moment the hub took the channel's orders over, unless a moment
     is recorded already (the first one stays, whoever races for it); returns the one
@@ -156,6 +179,17 @@ def take_over_orders(session: Session, channel: Channel, at: datetime) -> dateti
     return channel.live_since
 
 
+# Built once: every push of stock asks one of them.
+_OWN_LOCATIONS = (
+    select(Location.id, Location.code)
+    .where(Location.kind != LocationKind.CHANNEL_MANAGED)
+    .order_by(col(Location.id))
+)
+_LOCATIONS_NAMED = select(Location.id, Location.code).where(
+    col(Location.code).in_(bindparam("codes", expanding=True))
+)
+
+
 def selling_location_ids(session: Session, channel: Channel) -> list[int]:
     """Ids of the locations the channel sells from, in the channel's order of preference."""
     return [location.id for location in selling_locations(session, channel)]
@@ -164,16 +198,12 @@ def selling_location_ids(session: Session, channel: Channel) -> list[int]:
 def selling_locations(session: Session, channel: Channel) -> list[RouteLocation]:
     """The locations the channel sells from (id and code), in its order of preference."""
     if channel.locations is None:
-        rows = session.exec(
-            select(Location.id, Location.code)
-            .where(Location.kind != LocationKind.CHANNEL_MANAGED)
-            .order_by(col(Location.id))
-        )
+        rows = session.connection().execute(_OWN_LOCATIONS)
         return [RouteLocation(location_id, code) for location_id, code in rows if location_id]
     by_code = {
         code: location_id
-        for location_id, code in session.exec(
-            select(Location.id, Location.code).where(col(Location.code).in_(channel.locations))
+        for location_id, code in session.connection().execute(
+            _LOCATIONS_NAMED, {"codes": list(channel.locations)}
         )
     }
     return [

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from omnisync.connectors.base import AuthError, Capability, Connector, ConnectorError
 from omnisync.connectors.registry import connector_for
-from omnisync.core.alerting import RULE_AUTH, has_open_alert
-from omnisync.core.channels import channel_by_name, lift_automatic_pause, pause_channel
+from omnisync.core.channels import channel_run_state, lift_automatic_pause, pause_channel
 from omnisync.core.clock import Clock, engine_clock
 from omnisync.core.db import transaction
 from omnisync.core.models import Channel
@@ -58,6 +58,19 @@ class _Lent:
     connector: Connector
     runs: int = 0
     retired: bool = False
+
+
+@dataclass(frozen=True)
+class RunHooks:
+    """A runner's own steps, in the run's transactions rather than in more of their own
+    (runner `procrastinate` runs a task in as few round trips to PostgreSQL as it can).
+
+    `check(session)`: in the transaction that reads the channel's state before the run; a
+    reason not to run (the outcome is SKIPPED with that error), or None to go on.
+    `recorded(session, outcome)`: in the transaction that records the run's end."""
+
+    check: Callable[[Session], str | None] | None = None
+    recorded: Callable[[Session, RunOutcome], None] | None = None
 
 
 @dataclass
@@ -216,22 +229,26 @@ class SyncEngine:
         *,
         force: bool = False,
         progress: Callable[[JobContext], None] | None = None,
+        hooks: RunHooks | None = None,
     ) -> RunOutcome:
         """Run `job` for channel `name` once. `force` runs a paused or disabled channel."""
         channel = self.channels[name]
+        hooks = hooks or RunHooks()
         if not self.supports(name, job):
             return RunOutcome(name, job, NotRun.SKIPPED, error=f"{channel.type} has no {job} job")
         with transaction(self.database, read_only=True) as session:
-            row = channel_by_name(session, name)
-            channel_id, paused = row.id, row.paused_reason
-            # A success resumes the channel: it clears a pause, and an auth alert left open
-            # while the channel was resumed some other way.
-            resume_on_success = bool(paused) or has_open_alert(session, RULE_AUTH, row.id)
-        assert channel_id is not None
+            state = channel_run_state(session, name)
+            refusal = hooks.check(session) if hooks.check is not None else None
+        channel_id, paused = state.channel_id, state.paused_reason
+        # A success resumes the channel: it clears a pause, and an auth alert left open
+        # while the channel was resumed some other way.
+        resume_on_success = bool(paused) or state.auth_alert_open
         if not force and not channel.enabled:
             return RunOutcome(name, job, NotRun.SKIPPED, error="channel disabled")
         if not force and paused:
             return RunOutcome(name, job, NotRun.SKIPPED, error=f"paused: {paused}")
+        if refusal is not None:
+            return RunOutcome(name, job, NotRun.SKIPPED, error=refusal)
         with self._lock:
             if (name, job) in self._running:  # the lease is per process; this is per thread
                 return RunOutcome(name, job, NotRun.SKIPPED, error=ALREADY_RUNNING)
@@ -252,7 +269,9 @@ class SyncEngine:
             with held as lease:
                 if not lease.acquired:
                     return RunOutcome(name, job, NotRun.SKIPPED, error=RUNNING_ELSEWHERE)
-                return self._run_held(channel, channel_id, job, resume_on_success, lease, progress)
+                return self._run_held(
+                    channel, channel_id, job, resume_on_success, lease, progress, hooks
+                )
         finally:
             with self._lock:
                 self._running.discard((name, job))
@@ -265,6 +284,7 @@ class SyncEngine:
         resume_on_success: bool,
         lease: HeldRun,
         progress: Callable[[JobContext], None] | None,
+        hooks: RunHooks,
     ) -> RunOutcome:
         run_id = start_run(self.database, channel_id, job, clock=self.clock)
         with run_context(channel.name, job, run_id), self.borrowed(channel.name) as connector:
@@ -280,10 +300,10 @@ class SyncEngine:
                 clock=self.clock,
                 unlinked_after=self.unlinked_after,
             )
-            return self._run_recorded(ctx, job, run_id, resume_on_success)
+            return self._run_recorded(ctx, job, run_id, resume_on_success, hooks)
 
     def _run_recorded(
-        self, ctx: JobContext, job: str, run_id: int, resume_on_success: bool
+        self, ctx: JobContext, job: str, run_id: int, resume_on_success: bool, hooks: RunHooks
     ) -> RunOutcome:
         channel, channel_id = ctx.channel, ctx.channel_id
         error: str | None = None
@@ -309,12 +329,24 @@ class SyncEngine:
         except Exception as unexpected:
             log.exception("%s %s: unexpected failure", channel.name, job)
             status, error = SyncRunStatus.FAILED, self._say(unexpected)
-        finish_run(self.database, run_id, status, ctx.counts, error, clock=self.clock)
+        outcome = RunOutcome(
+            channel.name, job, status, run_id, ctx.counts, error, ctx.notes, failure
+        )
+        recorded = hooks.recorded
+        finish_run(
+            self.database,
+            run_id,
+            status,
+            ctx.counts,
+            error,
+            clock=self.clock,
+            also=None if recorded is None else lambda session: recorded(session, outcome),
+        )
         if status == SyncRunStatus.CANCELLED:
             log.info("%s %s: cancelled by shutdown", channel.name, job)
         elif error:
             log.warning("%s %s: %s: %s", channel.name, job, status.value, error)
-        return RunOutcome(channel.name, job, status, run_id, ctx.counts, error, ctx.notes, failure)
+        return outcome
 
     def _say(self, failure: BaseException) -> str:
         return redact(f"{type(failure).__name__}: {failure}", self.secrets)

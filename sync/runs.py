@@ -10,15 +10,16 @@ run is in flight, never an outcome.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 
-from sqlalchemy import Engine, update
-from sqlmodel import col
+from sqlalchemy import Engine, bindparam, insert, update
+from sqlmodel import Session
 
 from omnisync.core.clock import Clock, clock_of
 from omnisync.core.db import transaction
 from omnisync.core.models import SyncRun
+from omnisync.core.models.tables import table_of
 from omnisync.core.types import SyncRunStatus
 from omnisync.sync.jobs.counts import RunCount
 
@@ -43,27 +44,54 @@ def outcome_status(text: str) -> OutcomeStatus:
     return NotRun.SKIPPED if text == NotRun.SKIPPED else SyncRunStatus(text)
 
 
+_runs = table_of(SyncRun)
+_r = _runs.c
+# The statements of every run, built once (a worker records runs by the thousand).
+_ABANDON = (
+    update(_runs)
+    .where(
+        _r.channel_id == bindparam("for_channel"),
+        _r.job == bindparam("for_job"),
+        _r.status == SyncRunStatus.RUNNING,
+    )
+    .values(status=SyncRunStatus.FAILED, error=ABANDONED, finished_at=bindparam("now"))
+)
+_START = (
+    insert(_runs)
+    .values(
+        channel_id=bindparam("for_channel"),
+        job=bindparam("for_job"),
+        status=SyncRunStatus.RUNNING,
+        started_at=bindparam("now"),
+    )
+    .returning(_r.id)
+)
+_FINISH = (
+    update(_runs)
+    .where(_r.id == bindparam("run_id"))
+    .values(
+        status=bindparam("new_status"),
+        finished_at=bindparam("now"),
+        counts=bindparam("new_counts"),
+        error=bindparam("new_error"),
+    )
+)
+
+
 def start_run(
     engine: Engine, channel_id: int | None, job: str, *, clock: Clock | None = None
 ) -> int:
     """Record a new run. The caller holds the job's lease, so a run of the same job still
     marked running belongs to a process that died: it is closed as failed first."""
     with transaction(engine) as session:
-        now = (clock or clock_of(session)).now()
-        session.execute(
-            update(SyncRun)
-            .where(
-                col(SyncRun.channel_id) == channel_id,
-                col(SyncRun.job) == job,
-                col(SyncRun.status) == SyncRunStatus.RUNNING,
-            )
-            .values(status=SyncRunStatus.FAILED, error=ABANDONED, finished_at=now)
-        )
-        run = SyncRun(channel_id=channel_id, job=job, status=SyncRunStatus.RUNNING, started_at=now)
-        session.add(run)
-        session.flush()
-        assert run.id is not None
-        return run.id
+        values = {
+            "for_channel": channel_id,
+            "for_job": job,
+            "now": (clock or clock_of(session)).now(),
+        }
+        connection = session.connection()
+        connection.execute(_ABANDON, values)
+        return int(connection.execute(_START, values).scalar_one())
 
 
 def finish_run(
@@ -74,12 +102,22 @@ def finish_run(
     error: str | None,
     *,
     clock: Clock | None = None,
+    also: Callable[[Session], object] | None = None,
 ) -> None:
+    """Record the run's end; `also` does more in the same transaction (a runner's own
+    record of how the run went)."""
     with transaction(engine) as session:
-        run = session.get(SyncRun, run_id)
-        assert run is not None
-        run.status = status
-        run.finished_at = (clock or clock_of(session)).now()
-        run.counts = {str(key): value for key, value in counts.items()}
-        run.error = error
-        session.add(run)
+        finished = session.connection().execute(
+            _FINISH,
+            {
+                "run_id": run_id,
+                "new_status": status,
+                "now": (clock or clock_of(session)).now(),
+                "new_counts": {str(key): value for key, value in counts.items()},
+                "new_error": error,
+            },
+        )
+        if finished.rowcount != 1:
+            raise LookupError(f"no run {run_id} to finish")
+        if also is not None:
+            also(session)

@@ -103,6 +103,21 @@ def due_and_advance(
     return defer(session, deferrals)
 
 
+_ONE = and_(_s.channel_id == bindparam("for_channel"), _s.job == bindparam("for_job"))
+_COMPLETED = (
+    update(_schedules)
+    .where(_ONE, or_(_s.failures != 0, _s.next_attempt_at.is_not(None)))
+    .values(failures=0, next_attempt_at=None)
+)
+"""A completed run clears the count of refusals (built once: most runs end here)."""
+_COMPLETED_MOVED = (
+    update(_schedules)
+    .where(_ONE)
+    .values(failures=0, next_attempt_at=None, next_run_at=bindparam("next_run"))
+)
+"""... and moves the next scheduled run an interval on."""
+
+
 def after_run(
     session: Session,
     job: JobName,
@@ -131,14 +146,11 @@ def after_run(
         else {}
     )
     if outcome.completed:
-        cleared = {"failures": 0, "next_attempt_at": None}
         # One statement; none at all for a run with no interval and nothing to clear.
-        session.execute(
-            update(_schedules).where(where).values(**moved, **cleared)
-            if moved
-            else update(_schedules)
-            .where(where, or_(_s.failures != 0, _s.next_attempt_at.is_not(None)))
-            .values(**cleared)
+        keys = {"for_channel": channel_id, "for_job": str(job)}
+        session.connection().execute(
+            _COMPLETED_MOVED if moved else _COMPLETED,
+            {**keys, "next_run": moved["next_run_at"]} if moved else keys,
         )
         return None
     if moved:

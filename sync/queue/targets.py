@@ -90,6 +90,11 @@ class Targets:
             self._channels = {channel.name: channel for channel in channels}
             self._by_id = None
 
+    def cached(self) -> Mapping[int, Target] | None:
+        """What by_id answers, when it needs no read of the database; else None."""
+        with self._lock:
+            return self._by_id
+
     def by_id(self, session: Session) -> Mapping[int, Target]:
         """The channels by id: a mapping not to be changed (it is shared)."""
         with self._lock:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlmodel import Session, select
 
 from omnisync.core.catalog import location_by_code, upsert_sku
@@ -484,3 +484,39 @@ def test_sync_of_a_named_paused_channel_is_refused_rather_than_left_to_be_skippe
     assert "channel sb is paused" in refused.stderr
     assert every.json() == [{"channel": "sb", "job": "orders", "status": "paused"}]
     assert _tasks(hub.engine) == []
+
+
+def test_a_push_task_runs_in_five_transactions_and_locks_outside_them(
+    hub: Hub, work: Work, market: SandboxMarketplace
+) -> None:
+    """What a worker spends on PostgreSQL per push, the cost every push pays: the channel's
+    state with the task's wait (one read), the run's start, the plan, the acknowledgements,
+    the run's end with the schedule's record; the advisory lock taken and let go in
+    autocommit (no BEGIN and COMMIT round trips around either)."""
+    channel = channel_id(hub.engine, "sb")
+    counted(hub.engine, "D-0", 17)
+    transactions: list[list[str]] = []
+    outside: list[str] = []
+
+    def begun(connection: Connection) -> None:
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            transactions.append([])
+
+    def executed(connection: Connection, *args: object) -> None:
+        statement = str(args[1]).split()[0]
+        autocommit = connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+        (outside if autocommit else transactions[-1]).append(statement)
+
+    event.listen(hub.engine, "begin", begun)
+    event.listen(hub.engine, "before_cursor_execute", executed)
+    try:
+        outcome = work.run(JobName.STOCK, channel)
+    finally:
+        event.remove(hub.engine, "begin", begun)
+        event.remove(hub.engine, "before_cursor_execute", executed)
+    assert outcome is not None
+    assert outcome.completed
+    assert market.quantity("D-0") == 17
+    assert outside == ["SELECT", "SELECT"]  # pg_try_advisory_lock, pg_advisory_unlock
+    assert len(transactions) == 5, transactions
+    assert [len(statements) for statements in transactions] == [2, 2, 6, 1, 2], transactions

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, text
 
 from omnisync.core.db import make_engine, transaction
-from omnisync.sync.engine import ALREADY_RUNNING, RunOutcome, SyncEngine
+from omnisync.sync.engine import ALREADY_RUNNING, RunHooks, RunOutcome, SyncEngine
 from omnisync.sync.jobs.context import JobContext
 from omnisync.sync.jobs.names import JobName
 from omnisync.sync.queue.app import queue_app
@@ -120,10 +120,15 @@ class _WorkerEngine(SyncEngine):
         *,
         force: bool = False,
         progress: Callable[[JobContext], None] | None = None,
+        hooks: RunHooks | None = None,
     ) -> RunOutcome:
         asked_force, asked_progress = self.asked.pop((name, str(job)), (False, None))
         return super().run(
-            name, job, force=force or asked_force, progress=progress or asked_progress
+            name,
+            job,
+            force=force or asked_force,
+            progress=progress or asked_progress,
+            hooks=hooks,
         )
 
 
@@ -187,9 +192,12 @@ class QueueSyncEngine(SyncEngine):
         *,
         force: bool = False,
         progress: Callable[[JobContext], None] | None = None,
+        hooks: RunHooks | None = None,
     ) -> RunOutcome:
         if name not in self.channels or not self.supports(name, job):
-            return super().run(name, job, force=force, progress=progress)
+            return super().run(name, job, force=force, progress=progress, hooks=hooks)
+        # The hub's callers pass none: a worker's task (Work.run) passes its own, there.
+        assert hooks is None, "a run asked of the hub as a task takes no hooks"
         job_name = JobName(job)
         with self._asked_lock:
             if (name, job_name) in self._asked:  # as SyncEngine.run says on a second thread
