@@ -8,8 +8,9 @@ the dirty flag is itself committed data (invariant 6).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
-from sqlalchemy import BindParameter, bindparam, func, or_, select, update
+from sqlalchemy import BindParameter, Text, bindparam, cast, func, or_, select, update
 from sqlmodel import Session, col
 
 from omnisync.core.clock import clock_of
@@ -33,7 +34,10 @@ _components = table_of(BundleComponent)
 _LOCATIONS = select(_locations.c.id, _locations.c.code, _locations.c.kind).where(
     _locations.c.id.in_(bindparam("location_ids", expanding=True))
 )
-_CHANNELS = select(_channels.c.id, _channels.c.locations)
+_LISTED = select(_channels.c.id, _channels.c.locations).where(
+    _channels.c.locations.is_not(None), cast(_channels.c.locations, Text) != "null"
+)
+"""The channels that keep a list of locations (JSON null or SQL NULL: every location)."""
 _SKU_IDS: BindParameter[list[int]] = bindparam("sku_ids", expanding=True)
 _MARK_DIRTY = (
     update(_listings)
@@ -56,29 +60,38 @@ _MARK_DIRTY = (
 # `channel_id + 0`: without statistics SQLite would pick the (channel, dirty) index and
 # read every listing of the channel; the SKU index finds the few that changed.
 _MARK_DIRTY_ON_CHANNELS = _MARK_DIRTY.where(
-    (_listings.c.channel_id + 0).in_(bindparam("on_channels", expanding=True))
+    (_listings.c.channel_id + 0).in_(bindparam("channels", expanding=True))
+)
+_MARK_DIRTY_OFF_CHANNELS = _MARK_DIRTY.where(
+    (_listings.c.channel_id + 0).not_in(bindparam("channels", expanding=True))
 )
 
 
-def channels_selling_from(session: Session, location_ids: Iterable[int]) -> list[int]:
-    """Ids of the channels that sell from any of `location_ids`."""
-    selling = _channels_by_location(session, location_ids)
-    return sorted({channel_id for channels in selling.values() for channel_id in channels})
+@dataclass(frozen=True)
+class _Selling:
+    """Which channels sell from a location, as the shorter list to filter by: every channel
+    but `ids` (`every_but`: a location a channel without a list of its own sells from,
+    which most channels do), or only `ids` (a channel-managed location)."""
+
+    every_but: bool
+    ids: tuple[int, ...]
 
 
-def _channels_by_location(session: Session, location_ids: Iterable[int]) -> dict[int, set[int]]:
-    """For each of `location_ids`: the channels that sell from it (a channel without a
-    list of its own sells from every location that is not channel-managed)."""
+def _selling(session: Session, location_ids: Iterable[int]) -> dict[int, _Selling]:
+    """For each of `location_ids`: the channels that sell from it (a channel without a list
+    of its own sells from every location that is not channel-managed). Reads only the
+    channels that keep a list: at 1,000 channels, every stock change read every one."""
     locations = session.execute(_LOCATIONS, {"location_ids": sorted(set(location_ids))}).all()
-    channels = session.execute(_CHANNELS).all()
-    return {
-        location_id: {
-            channel_id
-            for channel_id, codes in channels
-            if (kind != LocationKind.CHANNEL_MANAGED if codes is None else code in codes)
-        }
-        for location_id, code, kind in locations
-    }
+    listed = [(channel_id, set(codes)) for channel_id, codes in session.execute(_LISTED)]
+    selling: dict[int, _Selling] = {}
+    for location_id, code, kind in locations:
+        if kind == LocationKind.CHANNEL_MANAGED:
+            ids = [channel_id for channel_id, codes in listed if code in codes]
+            selling[location_id] = _Selling(False, tuple(sorted(ids)))
+        else:
+            ids = [channel_id for channel_id, codes in listed if code not in codes]
+            selling[location_id] = _Selling(True, tuple(sorted(ids)))
+    return selling
 
 
 def mark_listings_dirty(
@@ -94,8 +107,25 @@ def mark_listings_dirty(
         return 0
     if location_ids is None:
         return _mark(session, changed, None)
-    channel_ids = channels_selling_from(session, location_ids)
-    return _mark(session, changed, channel_ids) if channel_ids else 0
+    return sum(
+        _mark(session, changed, channels)
+        for channels in _union(list(_selling(session, location_ids).values()))
+    )
+
+
+def _union(sellings: list[_Selling]) -> list[_Selling]:
+    """The channels selling from any of the locations, as one filter (none when none sell)."""
+    if not sellings:
+        return []
+    if any(selling.every_but for selling in sellings):
+        # Every channel but those that sell from none of them.
+        excluded = set.intersection(*(set(s.ids) for s in sellings if s.every_but))
+        for selling in sellings:
+            if not selling.every_but:
+                excluded -= set(selling.ids)
+        return [_Selling(True, tuple(sorted(excluded)))]
+    ids = sorted({channel_id for selling in sellings for channel_id in selling.ids})
+    return [_Selling(False, tuple(ids))] if ids else []
 
 
 def note_channel_raised(session: Session, channel_id: int, raised: Mapping[int, int]) -> int:
@@ -114,7 +144,7 @@ def note_channel_raised(session: Session, channel_id: int, raised: Mapping[int, 
             )
             .values(last_ack_quantity=col(Listing.last_ack_quantity) + units)
         )
-    return _mark(session, set(raised), [channel_id]) if raised else 0
+    return _mark(session, set(raised), _Selling(False, (channel_id,))) if raised else 0
 
 
 def mark_touched_dirty(session: Session, touched: Iterable[tuple[int, int]]) -> int:
@@ -126,21 +156,23 @@ def mark_touched_dirty(session: Session, touched: Iterable[tuple[int, int]]) -> 
     if not by_location:
         return 0
     # Locations sold by the same channels share one UPDATE (usually all of them do).
-    by_channels: dict[frozenset[int], set[int]] = {}
-    for location_id, channels in _channels_by_location(session, by_location).items():
-        if channels:
-            by_channels.setdefault(frozenset(channels), set()).update(by_location[location_id])
-    return sum(
-        _mark(session, sku_ids, sorted(channels)) for channels, sku_ids in by_channels.items()
-    )
+    by_channels: dict[_Selling, set[int]] = {}
+    for location_id, channels in _selling(session, by_location).items():
+        if channels.every_but or channels.ids:
+            by_channels.setdefault(channels, set()).update(by_location[location_id])
+    return sum(_mark(session, sku_ids, channels) for channels, sku_ids in by_channels.items())
 
 
-def _mark(session: Session, sku_ids: set[int], channel_ids: list[int] | None) -> int:
+def _mark(session: Session, sku_ids: set[int], channels: _Selling | None) -> int:
+    """Mark the listings of `sku_ids` (and of bundles of them) on `channels` (None: every
+    channel)."""
     values: dict[str, object] = {"sku_ids": sorted(sku_ids), "now": clock_of(session).now()}
-    if channel_ids is None:
+    if channels is None or (channels.every_but and not channels.ids):
         result = session.execute(_MARK_DIRTY, values)
+    elif channels.every_but:
+        result = session.execute(_MARK_DIRTY_OFF_CHANNELS, {**values, "channels": channels.ids})
     else:
-        result = session.execute(_MARK_DIRTY_ON_CHANNELS, {**values, "on_channels": channel_ids})
+        result = session.execute(_MARK_DIRTY_ON_CHANNELS, {**values, "channels": channels.ids})
     # The channels whose listings were marked, not every channel selling from the
     # location: under runner procrastinate each gets a push task.
     marked = list(result.scalars())

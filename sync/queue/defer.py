@@ -21,7 +21,7 @@ from omnisync.core.types import UTCDateTime
 from omnisync.sync.queue.targets import Deferral
 
 _DEFER = text(
-    "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, :lock, "
+    "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, :priority, :lock, "
     ":queueing_lock, CAST(:args AS jsonb), :at)::procrastinate_job_to_defer_v1]))"
 ).bindparams(bindparam("at", type_=UTCDateTime()))
 _WAITING = text(
@@ -100,7 +100,8 @@ def _in_savepoint(session: Session, statement: TextClause, params: dict[str, obj
     return True
 
 
-def defer_raw(session: Session, params: dict[str, object]) -> bool:
+def defer_raw(session: Session, params: dict[str, object], *, priority: int = 0) -> bool:
     """Defer one task from its columns (queue, task, lock, queueing_lock, args as JSON
-    text, at) in a savepoint; False when its queueing lock is taken."""
-    return _in_savepoint(session, _DEFER, params)
+    text, at) in a savepoint; False when its queueing lock is taken. A worker takes the
+    tasks of higher `priority` first."""
+    return _in_savepoint(session, _DEFER, {**params, "priority": priority})

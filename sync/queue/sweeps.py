@@ -119,6 +119,11 @@ def sweep_dirty(session: Session, targets: Targets, now: datetime) -> list[Defer
     return deferred
 
 
+RECOVERED_PRIORITY = 1
+"""A stalled task's fresh one goes before the tasks waiting (priority 0): its channel has
+waited since the worker died, and behind a backlog it would wait that long again."""
+
+
 def sweep_stalled(session: Session, stalled_after: timedelta) -> list[Recovered]:
     """Fail every task stalled on a dead worker and defer a fresh one in its place."""
     rows = session.execute(
@@ -142,6 +147,7 @@ def sweep_stalled(session: Session, stalled_after: timedelta) -> list[Recovered]
                 "args": args,
                 "at": None,
             },
+            priority=RECOVERED_PRIORITY,
         )
         log.warning(
             "task %s %s (job %s) stalled on worker %s; failed it and %s",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, null, update
 from sqlmodel import Session, col, select
 
 from omnisync.core.catalog import location_by_code, sku_by_code
@@ -11,8 +11,8 @@ from omnisync.core.db import transaction
 from omnisync.core.errors import InsufficientStock, InvalidRequest
 from omnisync.core.ledger import adjust_stock, count_stock, receive_stock, restock_return
 from omnisync.core.models import Channel, Listing, StockMovement
-from omnisync.core.outbox import MARKED_ON_CHANNELS
-from omnisync.core.types import MovementKind
+from omnisync.core.outbox import MARKED_ON_CHANNELS, mark_listings_dirty
+from omnisync.core.types import LocationKind, MovementKind
 from tests.support.world import build_world, check_ledger_invariants, level, list_sku, set_count
 
 
@@ -127,3 +127,78 @@ def test_a_stock_change_names_only_the_channels_whose_listings_it_marked(
         marked = set(session.info[MARKED_ON_CHANNELS])
         names = {channel.id: channel.name for channel in session.exec(select(Channel))}
     assert {names[channel_id] for channel_id in marked} == {"shop"}
+
+
+_SELLS_FROM: dict[str, list[str] | None] = {
+    "every": None,
+    "every_sql_null": None,
+    "main_only": ["main"],
+    "backup_only": ["backup"],
+    "fba_only": ["fba"],
+    "main_and_fba": ["main", "fba"],
+    "nowhere": [],
+}
+"""Channels and the locations they sell from (None: every location not channel-managed)."""
+_KINDS = {"main": LocationKind.WAREHOUSE, "backup": LocationKind.WAREHOUSE}
+_KINDS["fba"] = LocationKind.CHANNEL_MANAGED
+
+
+def _sellers(locations: set[str]) -> set[str]:
+    """The channels selling from any of `locations`, worked out the plain way."""
+    return {
+        name
+        for name, codes in _SELLS_FROM.items()
+        for code in locations
+        if (codes is None and _KINDS[code] != LocationKind.CHANNEL_MANAGED)
+        or (codes is not None and code in codes)
+    }
+
+
+@pytest.fixture
+def every_kind_of_seller(engine: Engine) -> dict[int, str]:
+    """A world of channels that sell from every location, some, none, or a channel-managed
+    one (a channel's `locations` written as JSON null and as SQL NULL both mean every
+    location), each listing A; the channels' names by id."""
+    build_world(engine, locations=list(_KINDS.items()), channels=dict(_SELLS_FROM))
+    with transaction(engine) as session:
+        session.execute(
+            update(Channel).where(col(Channel.name) == "every_sql_null").values(locations=null())
+        )
+        session.execute(update(Channel).where(col(Channel.name) == "every").values(locations=None))
+    for name in _SELLS_FROM:
+        list_sku(engine, name, "A")
+    with Session(engine) as session:
+        return {channel.id or 0: channel.name for channel in session.exec(select(Channel))}
+
+
+@pytest.mark.parametrize("location", sorted(_KINDS))
+def test_a_change_at_a_location_marks_the_listings_of_exactly_the_channels_selling_from_it(
+    engine: Engine, every_kind_of_seller: dict[int, str], location: str
+) -> None:
+    with transaction(engine) as session:
+        count_stock(session, sku_by_code(session, "A"), location_by_code(session, location), 4)
+        marked = {
+            every_kind_of_seller[channel_id] for channel_id in session.info[MARKED_ON_CHANNELS]
+        }
+    with Session(engine) as session:
+        dirty = {
+            every_kind_of_seller[listing.channel_id]
+            for listing in session.exec(select(Listing).where(col(Listing.dirty)))
+        }
+    assert marked == dirty == _sellers({location})
+
+
+@pytest.mark.parametrize(
+    "locations", [{"main"}, {"fba"}, {"backup", "fba"}, {"main", "backup"}, set(_KINDS)]
+)
+def test_marking_for_several_locations_reaches_the_channels_selling_from_any(
+    engine: Engine, every_kind_of_seller: dict[int, str], locations: set[str]
+) -> None:
+    with transaction(engine) as session:
+        ids = [location_by_code(session, code).id or 0 for code in locations]
+        count = mark_listings_dirty(session, [sku_by_code(session, "A").id or 0], ids)
+        marked = {
+            every_kind_of_seller[channel_id] for channel_id in session.info[MARKED_ON_CHANNELS]
+        }
+    assert marked == _sellers(locations)
+    assert count == len(marked)

@@ -75,6 +75,19 @@ def test_a_second_successful_pull_within_half_the_period_is_a_double_run() -> No
     assert figures["shortest_gap_s"] == 5.0
 
 
+def test_a_pull_run_again_after_its_worker_was_killed_is_not_a_double_run() -> None:
+    pulls = [
+        ["a", 0.0, 200],  # answered, then its worker was killed
+        ["a", 4.0, 200],  # run again once the task was found stalled at 3.5
+        ["a", 9.0, 200],  # a second pull in the period: a double run
+        ["b", 0.0, 200],
+        ["b", 20.0, 200],  # b's task was never found stalled
+    ]
+    figures = _pulls(pulls, {"a": 3.5})
+    assert figures["stalled_runs_again"] == 1
+    assert figures["double_runs"] == 2
+
+
 def test_the_section_renders_and_the_measure_is_registered() -> None:
     result = {
         "workers": 1,

@@ -33,7 +33,7 @@ from omnisync.sync.queue.guard import AdvisoryLock, advisory_guard
 from omnisync.sync.queue.hook import remove_push_hook
 from omnisync.sync.queue.names import WAKE_TASK, lock_of, task_name
 from omnisync.sync.queue.runner import QueueRunner, SweepOptions
-from omnisync.sync.queue.sweeps import sweep_dirty, sweep_stalled
+from omnisync.sync.queue.sweeps import RECOVERED_PRIORITY, sweep_dirty, sweep_stalled
 from omnisync.sync.queue.targets import Deferral, Target
 from omnisync.sync.queue.work import Work
 from tests.support.cli_runner import invoke_cli
@@ -326,6 +326,18 @@ def test_tasks_stalled_on_a_silent_or_deleted_worker_are_failed_and_deferred_aga
         assert [r.job_id for r in sweep_stalled(session, timedelta(seconds=10))] == [
             fetched[JobName.FULFILMENTS]
         ]
+    # The fresh tasks go before those waiting; the one that waited already keeps its place.
+    with hub.engine.connect() as connection:
+        priorities = connection.execute(
+            text("SELECT task_name, priority FROM procrastinate_jobs WHERE status = 'todo'")
+        ).all()
+    assert sorted(priorities) == sorted(
+        [
+            (task_name(JobName.ORDERS), 0),
+            (task_name(JobName.STOCK), RECOVERED_PRIORITY),
+            (task_name(JobName.FULFILMENTS), RECOVERED_PRIORITY),
+        ]
+    )
 
 
 def test_a_reconcile_waits_for_a_push_of_its_channel(hub: Hub, work: Work) -> None:
