@@ -69,9 +69,10 @@ _MARK_DIRTY_OFF_CHANNELS = _MARK_DIRTY.where(
 
 @dataclass(frozen=True)
 class _Selling:
-    """Which channels sell from a location, as the shorter list to filter by: every channel
-    but `ids` (`every_but`: a location a channel without a list of its own sells from,
-    which most channels do), or only `ids` (a channel-managed location)."""
+    """Which channels sell from a location, by the list that stays short: every channel but
+    `ids` (`every_but`: a location every channel without a list of its own sells from, and
+    most channels keep none), or only `ids` (a channel-managed location, which only the
+    channels naming it sell from)."""
 
     every_but: bool
     ids: tuple[int, ...]

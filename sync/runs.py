@@ -78,9 +78,7 @@ _FINISH = (
 )
 
 
-def start_run(
-    engine: Engine, channel_id: int | None, job: str, *, clock: Clock | None = None
-) -> int:
+def start_run(engine: Engine, channel_id: int, job: str, *, clock: Clock | None = None) -> int:
     """Record a new run. The caller holds the job's lease, so a run of the same job still
     marked running belongs to a process that died: it is closed as failed first."""
     with transaction(engine) as session:

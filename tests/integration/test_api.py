@@ -70,8 +70,8 @@ def seed(api: ApiHub) -> dict[str, Any]:
     ingest(engine, "market", make_order("M1", [("A", 1)], minutes=2))
     ingest(engine, "market", make_order("M2", [("B", 5)], minutes=6))  # oversold: 3 on hand
     with transaction(engine) as session:
-        shop = channel_by_name(session, "shop").id
-        market = channel_by_name(session, "market").id
+        shop = channel_by_name(session, "shop").id or 0
+        market = channel_by_name(session, "market").id or 0
         payload = quarantine_payload(session, market, "order", '{"id": "X9"}', "no line items")
         resolve_alert(session, "quarantined_payload", market)
         failing = open_alert(session, "consecutive_failures", shop, "shop orders failed 3 times")

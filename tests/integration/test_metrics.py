@@ -253,7 +253,7 @@ def test_settled_runs_are_folded_once_and_a_running_one_waits(api: ApiHub) -> No
     registry = metrics_registry(engine, RunHistory(settle_seconds=0))
     with Session(engine) as session:
         sb, down = (
-            session.exec(select(Channel.id).where(Channel.name == name)).one()
+            session.exec(select(Channel.id).where(Channel.name == name)).one() or 0
             for name in ("sb", "down")
         )
 
@@ -262,7 +262,7 @@ def test_settled_runs_are_folded_once_and_a_running_one_waits(api: ApiHub) -> No
         text = generate_latest(registry).decode()
         check_against_the_database(text, engine, before, utcnow().timestamp())
 
-    def finished(channel_id: int | None, job: str, status: SyncRunStatus, **counts: int) -> None:
+    def finished(channel_id: int, job: str, status: SyncRunStatus, **counts: int) -> None:
         recorded = Counter({RunCount(name): value for name, value in counts.items()})
         finish_run(engine, start_run(engine, channel_id, job), status, recorded, None)
 
