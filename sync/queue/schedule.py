@@ -140,21 +140,17 @@ def after_run(
     interval = target.channel.intervals.get(job)
     # The next scheduled run is an interval after this one ended, not after the tick
     # queued it: a run that waited in a backlog is not followed at once by the next.
-    moved = (
-        {"next_run_at": now + interval}
-        if interval is not None and outcome.status != NotRun.SKIPPED
-        else {}
-    )
+    next_run = now + interval if interval is not None and outcome.status != NotRun.SKIPPED else None
     if outcome.completed:
-        # One statement; none at all for a run with no interval and nothing to clear.
+        # One statement, which changes no row for a run with no interval and nothing to clear.
         keys = {"for_channel": channel_id, "for_job": str(job)}
-        session.connection().execute(
-            _COMPLETED_MOVED if moved else _COMPLETED,
-            {**keys, "next_run": moved["next_run_at"]} if moved else keys,
-        )
+        if next_run is None:
+            session.connection().execute(_COMPLETED, keys)
+        else:
+            session.connection().execute(_COMPLETED_MOVED, {**keys, "next_run": next_run})
         return None
-    if moved:
-        session.execute(update(_schedules).where(where).values(**moved))
+    if next_run is not None:
+        session.execute(update(_schedules).where(where).values(next_run_at=next_run))
     if outcome.status == SyncRunStatus.CANCELLED:
         again = Deferral(job, target)
         return again if defer(session, [again]) else None
