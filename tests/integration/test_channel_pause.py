@@ -256,6 +256,9 @@ def test_run_now_while_the_job_runs_waits_for_that_run_and_keeps_the_schedule(
             skipped.append(outcome.error)
         return outcome
 
+    def idle() -> bool:
+        return not sync.is_running("shop", "orders")
+
     monkeypatch.setattr(sync, "run", run)
     scheduler = Scheduler(sync, push_poll=0.05)
     scheduler.start()
@@ -276,9 +279,12 @@ def test_run_now_while_the_job_runs_waits_for_that_run_and_keeps_the_schedule(
         gate.opened.set()
         assert eventually(lambda: finished_runs(hub.engine, "orders") == 2), "no one-off run"
         assert scheduler.next_run_time("shop", "orders") == due
+        # A run's row is finished before the run lets go of its lease: wait for that too.
+        assert eventually(idle)
 
         assert scheduler.run_now("shop") == ["orders"]  # idle: it starts at once
         assert eventually(lambda: finished_runs(hub.engine, "orders") == 3)
+        assert eventually(idle)
 
         with Session(hub.engine) as session:
             shop = channel_by_name(session, "shop").id
